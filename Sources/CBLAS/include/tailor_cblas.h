@@ -1,0 +1,40 @@
+// OpenBLAS entry points, resolved with dlopen at run time.
+//
+// The library is not linked: a binary that never runs a CPU GEMM (a CUDA-only run on a machine
+// without OpenBLAS) still starts. `tailor_cblas_load` tries the usual sonames and reports what
+// was looked for when none is found.
+#ifndef TAILOR_CBLAS_H
+#define TAILOR_CBLAS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum TailorCblasOrder { TailorCblasRowMajor = 101, TailorCblasColMajor = 102 };
+enum TailorCblasTranspose { TailorCblasNoTrans = 111, TailorCblasTrans = 112 };
+
+/// Loads OpenBLAS once. Returns 1 when the GEMM entry point is available, 0 otherwise.
+/// On failure `tailor_cblas_error()` describes what was tried.
+int tailor_cblas_load(void);
+
+/// A static description of the last load failure (empty when loaded).
+const char *tailor_cblas_error(void);
+
+/// The library path that was loaded (empty when none).
+const char *tailor_cblas_library(void);
+
+/// cblas_sgemm. Precondition: tailor_cblas_load() returned 1.
+void tailor_cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha,
+                        const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                        int ldc);
+
+/// openblas_set_num_threads when the library has it; a no-op otherwise.
+void tailor_cblas_set_num_threads(int n);
+
+/// openblas_get_num_threads, or 1 when the library lacks it.
+int tailor_cblas_get_num_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

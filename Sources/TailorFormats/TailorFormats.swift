@@ -1,0 +1,2 @@
+/// File formats of the Hugging Face ecosystem (safetensors, GGUF, JSON configs): no model semantics.
+public enum TailorFormats {}

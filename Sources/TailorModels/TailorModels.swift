@@ -1,0 +1,2 @@
+/// Hugging Face config.json -> architecture; decoder forward/backward; weight loading.
+public enum TailorModels {}

@@ -1,0 +1,2 @@
+/// tokenizer.json pipelines and chat templates.
+public enum TailorTokenizers {}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Tailor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tailor",
+        abstract: "Fine-tune Llama-family language models (LoRA, full) on the CPU, with Hugging Face files.",
+        version: "0.1.0",
+        subcommands: []
+    )
+}

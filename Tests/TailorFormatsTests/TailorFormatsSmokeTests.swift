@@ -1,0 +1,8 @@
+import XCTest
+@testable import TailorFormats
+
+final class TailorFormatsSmokeTests: XCTestCase {
+    func testModuleLoads() {
+        XCTAssertEqual(String(describing: TailorFormats.self), "TailorFormats")
+    }
+}

@@ -1,0 +1,127 @@
+/// The compute interface every device implements. Model code calls only this protocol, so the
+/// same model runs on every backend.
+///
+/// Conventions shared by all kernels:
+/// - Tensors are contiguous row-major views; a tensor of rank > 2 is read as a matrix
+///   `[product of leading dims, last dim]` where a kernel says "matrix".
+/// - Activations, gradients and trainable parameters are `f32`. Frozen weights passed as the
+///   `weight`/`table`/`b` operand may also be `bf16` or `f16`; they are widened inside the kernel.
+/// - Index tensors (`ids`, `positions`, `seqStart`, `targets`, `indices`) are `i32`.
+/// - Backward kernels *write* input gradients unless a parameter says `accumulate`, and always
+///   *accumulate* (`+=`) into parameter gradients, so gradient accumulation and tied weights work.
+/// - Kernels may run asynchronously; `download` and `sumOfSquares` synchronise.
+public protocol Backend: AnyObject, Sendable {
+    /// A short name for messages ("cpu", "cpu-reference", "cuda:0").
+    var name: String { get }
+
+    // MARK: Memory
+
+    /// A new tensor with undefined contents.
+    func empty(_ shape: [Int], dtype: DType) throws -> Tensor
+    /// A new tensor filled with zeros.
+    func zeros(_ shape: [Int], dtype: DType) throws -> Tensor
+    /// A new tensor holding `values`, narrowed to `dtype` (round to nearest even for bf16/f16).
+    func upload(_ values: [Float], shape: [Int], dtype: DType) throws -> Tensor
+    /// A new `i32` tensor holding `values`.
+    func upload(_ values: [Int32], shape: [Int]) throws -> Tensor
+    /// A tensor holding raw little-endian `bytes` of `dtype`. A backend that can address host
+    /// memory may alias the bytes instead of copying them; it then keeps `owner` alive.
+    func upload(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType, owner: AnyObject?) throws -> Tensor
+    /// The values of a floating-point tensor, widened to `Float`.
+    func download(_ tensor: Tensor) throws -> [Float]
+    /// The values of an `i32` tensor.
+    func downloadInt32(_ tensor: Tensor) throws -> [Int32]
+
+    // MARK: Elementwise and reductions
+
+    /// Sets every element to `value`.
+    func fill(_ tensor: Tensor, value: Float) throws
+    /// Copies `source` into `destination` (same element count), converting the dtype if they differ.
+    func copy(_ source: Tensor, into destination: Tensor) throws
+    /// out = a + b (same shapes; `out` may be `a` or `b`).
+    func add(_ a: Tensor, _ b: Tensor, into out: Tensor) throws
+    /// y += alpha * x.
+    func axpy(_ alpha: Float, _ x: Tensor, _ y: Tensor) throws
+    /// x *= factor.
+    func scale(_ x: Tensor, by factor: Float) throws
+    /// Σ x², accumulated in double precision (for global gradient norms).
+    func sumOfSquares(_ x: Tensor) throws -> Double
+    /// out[i, :] = source[indices[i], :]. source matrix [R, C], indices [n], out [n, C].
+    func gatherRows(_ source: Tensor, indices: Tensor, into out: Tensor) throws
+    /// out[indices[i], :] += source[i, :]. source [n, C], indices [n], out matrix [R, C].
+    func scatterAddRows(_ source: Tensor, indices: Tensor, into out: Tensor) throws
+
+    // MARK: Matrix products
+
+    /// c = alpha * op(a) · op(b) + beta * c, where op transposes when asked.
+    /// a matrix [M, K] (or [K, M] transposed), b matrix [K, N] (or [N, K] transposed), c [M, N].
+    /// `a` and `c` are f32; `b` may be f32, bf16 or f16 (a frozen weight).
+    func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor,
+              alpha: Float, beta: Float) throws
+    /// x[n, :] += bias. x matrix [N, C], bias [C].
+    func addBias(_ x: Tensor, bias: Tensor) throws
+    /// dBias += Σ_n dOut[n, :]. dOut matrix [N, C], dBias [C].
+    func biasBackward(_ dOut: Tensor, dBias: Tensor) throws
+
+    // MARK: Layers
+
+    /// out[n, :] = table[ids[n], :]. ids [N], table [V, C], out [N, C]. An id outside [0, V)
+    /// is an error naming it.
+    func embeddingForward(ids: Tensor, table: Tensor, into out: Tensor) throws
+    /// dTable[ids[n], :] += dOut[n, :]. ids [N], dOut [N, C], dTable [V, C] (f32).
+    func embeddingBackward(ids: Tensor, dOut: Tensor, dTable: Tensor) throws
+
+    /// out = x * rsqrt(mean(x²) + eps) * weight, row-wise. x, out matrix [N, C]; weight [C];
+    /// rstd [N] receives each row's rsqrt(mean(x²) + eps) for the backward.
+    func rmsNormForward(_ x: Tensor, weight: Tensor, eps: Float, into out: Tensor, rstd: Tensor) throws
+    /// Gradient of rmsNormForward. dOut, x, dx [N, C]; weight [C]; rstd [N].
+    /// dx is overwritten, or added to when `accumulate`. dWeight [C], when given, is accumulated.
+    func rmsNormBackward(_ dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor,
+                         dx: Tensor, accumulate: Bool, dWeight: Tensor?) throws
+
+    /// Rotary embedding in place, Hugging Face's rotate-half layout:
+    /// (x1, x2) -> (x1·cos − x2·sin, x2·cos + x1·sin) with x1 = x[..., :D/2], x2 = x[..., D/2:].
+    /// `inverse` rotates by −θ (the backward). x [N, H, D]; positions [N]; cos, sin [P, D/2].
+    func rope(_ x: Tensor, positions: Tensor, cos: Tensor, sin: Tensor, inverse: Bool) throws
+
+    /// Causal self-attention over packed sequences with grouped-query heads.
+    /// Token n attends to tokens j with seqStart[n] <= j <= n (its own sequence, up to itself).
+    /// q [N, Hq, D]; k, v [N, Hkv, D] (Hq a multiple of Hkv); seqStart [N];
+    /// out [N, Hq, D]; lse [N, Hq] receives each row's log-sum-exp of the scaled scores.
+    func attentionForward(q: Tensor, k: Tensor, v: Tensor, seqStart: Tensor, scale: Float,
+                          into out: Tensor, lse: Tensor) throws
+    /// Gradient of attentionForward. dq [N, Hq, D], dk and dv [N, Hkv, D] are overwritten.
+    func attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor,
+                           seqStart: Tensor, scale: Float, dq: Tensor, dk: Tensor, dv: Tensor) throws
+
+    /// out = silu(gate) * up. gate, up, out [N, I].
+    func swigluForward(gate: Tensor, up: Tensor, into out: Tensor) throws
+    /// Gradient of swigluForward; dGate and dUp [N, I] are overwritten (they may alias gate/up).
+    func swigluBackward(_ dOut: Tensor, gate: Tensor, up: Tensor, dGate: Tensor, dUp: Tensor) throws
+
+    /// Softmax cross-entropy of each row of `logits` [n, V] against `targets` [n]
+    /// (-100 = ignored: loss 0, gradient 0). Writes each row's loss to `losses` [n] and replaces
+    /// the logits with `gradScale * (softmax − onehot)`, the gradient of gradScale · Σ losses.
+    func crossEntropy(logits: Tensor, targets: Tensor, losses: Tensor, gradScale: Float) throws
+
+    /// One AdamW step with torch.optim.AdamW semantics (decoupled weight decay, bias correction),
+    /// over same-shaped f32 tensors param, grad, m (exp_avg), v (exp_avg_sq). `step` counts from 1.
+    func adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWHyper, step: Int) throws
+}
+
+/// AdamW hyperparameters, named as in torch.optim.AdamW.
+public struct AdamWHyper: Sendable, Equatable {
+    public var lr: Float
+    public var beta1: Float
+    public var beta2: Float
+    public var eps: Float
+    public var weightDecay: Float
+
+    public init(lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0) {
+        self.lr = lr
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
+    }
+}

@@ -1,0 +1,339 @@
+/// The Backend operations on the CPU: operand checks, then the reference or the fast kernel.
+extension CPUBackend {
+    private var fast: Bool { kernels == .fast }
+
+    // MARK: Elementwise and reductions
+
+    public func fill(_ tensor: Tensor, value: Float) throws {
+        switch tensor.dtype {
+        case .f32:
+            let x = try f32(tensor, op: "fill", "tensor")
+            if fast { CPUFast.fill(x, value, count: tensor.count) } else { x.update(repeating: value, count: tensor.count) }
+        case .i32:
+            try i32(tensor, op: "fill", "tensor").update(repeating: Int32(value), count: tensor.count)
+        case .bf16, .f16:
+            let bits = tensor.dtype == .bf16 ? HalfPrecision.floatToBF16(value) : HalfPrecision.floatToF16(value)
+            try raw(tensor, op: "fill").assumingMemoryBound(to: UInt16.self).update(repeating: bits, count: tensor.count)
+        case .i64, .u8:
+            throw TensorError.unsupportedDType(op: "fill", argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
+        }
+    }
+
+    public func copy(_ source: Tensor, into destination: Tensor) throws {
+        try requireCount(destination, source.count, op: "copy", "destination")
+        if source.dtype == destination.dtype {
+            try raw(destination, op: "copy").copyMemory(from: raw(source, op: "copy"), byteCount: source.byteCount)
+            return
+        }
+        let values = try download(source)
+        let base = try raw(destination, op: "copy")
+        switch destination.dtype {
+        case .f32:
+            values.withUnsafeBufferPointer { base.copyMemory(from: $0.baseAddress!, byteCount: values.count * 4) }
+        case .bf16:
+            let out = base.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<values.count { out[i] = HalfPrecision.floatToBF16(values[i]) }
+        case .f16:
+            let out = base.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<values.count { out[i] = HalfPrecision.floatToF16(values[i]) }
+        case .i32:
+            let out = base.assumingMemoryBound(to: Int32.self)
+            for i in 0..<values.count { out[i] = Int32(values[i]) }
+        case .i64, .u8:
+            throw TensorError.unsupportedDType(op: "copy", argument: "destination", dtype: destination.dtype, supported: [.f32, .bf16, .f16, .i32])
+        }
+    }
+
+    public func add(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
+        try requireCount(b, a.count, op: "add", "b")
+        try requireCount(out, a.count, op: "add", "out")
+        let (pa, pb, po) = (try f32(a, op: "add", "a"), try f32(b, op: "add", "b"), try f32(out, op: "add", "out"))
+        if fast { CPUFast.add(pa, pb, po, count: a.count) } else { for i in 0..<a.count { po[i] = pa[i] + pb[i] } }
+    }
+
+    public func axpy(_ alpha: Float, _ x: Tensor, _ y: Tensor) throws {
+        try requireCount(y, x.count, op: "axpy", "y")
+        let (px, py) = (try f32(x, op: "axpy", "x"), try f32(y, op: "axpy", "y"))
+        if fast { CPUFast.axpy(alpha, px, py, count: x.count) } else { for i in 0..<x.count { py[i] += alpha * px[i] } }
+    }
+
+    public func scale(_ x: Tensor, by factor: Float) throws {
+        let px = try f32(x, op: "scale", "x")
+        if fast { CPUFast.scale(px, factor, count: x.count) } else { for i in 0..<x.count { px[i] *= factor } }
+    }
+
+    public func sumOfSquares(_ x: Tensor) throws -> Double {
+        let px = try f32(x, op: "sumOfSquares", "x")
+        if fast { return CPUFast.sumOfSquares(px, count: x.count) }
+        var sum = 0.0
+        for i in 0..<x.count { sum += Double(px[i]) * Double(px[i]) }
+        return sum
+    }
+
+    public func gatherRows(_ source: Tensor, indices: Tensor, into out: Tensor) throws {
+        let (rows, cols) = matrix(source)
+        try requireShape(out, [indices.count, cols], op: "gatherRows", "out")
+        let (src, idx, dst) = (try f32(source, op: "gatherRows", "source"), try i32(indices, op: "gatherRows", "indices"),
+                               try f32(out, op: "gatherRows", "out"))
+        for i in 0..<indices.count {
+            let r = Int(idx[i])
+            guard r >= 0 && r < rows else {
+                throw TensorError.shapeMismatch(op: "gatherRows", argument: "indices[\(i)] = \(r)", expected: "0..<\(rows)", got: source.shape)
+            }
+        }
+        Parallel.forEachChunk(indices.count, costPerItem: fast ? cols : 0) { range in
+            for i in range { (dst + i * cols).update(from: src + Int(idx[i]) * cols, count: cols) }
+        }
+    }
+
+    public func scatterAddRows(_ source: Tensor, indices: Tensor, into out: Tensor) throws {
+        let (rows, cols) = matrix(out)
+        try requireShape(source, [indices.count, cols], op: "scatterAddRows", "source")
+        let (src, idx, dst) = (try f32(source, op: "scatterAddRows", "source"), try i32(indices, op: "scatterAddRows", "indices"),
+                               try f32(out, op: "scatterAddRows", "out"))
+        for i in 0..<indices.count {
+            let r = Int(idx[i])
+            guard r >= 0 && r < rows else {
+                throw TensorError.shapeMismatch(op: "scatterAddRows", argument: "indices[\(i)] = \(r)", expected: "0..<\(rows)", got: out.shape)
+            }
+            let s = src + i * cols, d = dst + r * cols
+            for c in 0..<cols { d[c] += s[c] }
+        }
+    }
+
+    // MARK: Matrix products
+
+    public func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor,
+                     alpha: Float, beta: Float) throws {
+        let (aRows, aCols) = matrix(a), (bRows, bCols) = matrix(b), (cRows, cCols) = matrix(c)
+        let (m, k) = transposeA ? (aCols, aRows) : (aRows, aCols)
+        let (kb, n) = transposeB ? (bCols, bRows) : (bRows, bCols)
+        guard kb == k else {
+            throw TensorError.shapeMismatch(op: "gemm", argument: "b", expected: "inner dimension \(k)", got: b.shape)
+        }
+        guard cRows == m && cCols == n else {
+            throw TensorError.shapeMismatch(op: "gemm", argument: "c", expected: "[\(m), \(n)]", got: c.shape)
+        }
+        let pa = try f32(a, op: "gemm", "a"), pc = try f32(c, op: "gemm", "c")
+        try withFloats(b, op: "gemm", "b") { pb in
+            if fast {
+                CPUFast.gemm(pa, transposeA: transposeA, pb, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
+            } else {
+                CPUReference.gemm(pa, transposeA: transposeA, pb, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
+            }
+        }
+    }
+
+    public func addBias(_ x: Tensor, bias: Tensor) throws {
+        let (rows, cols) = matrix(x)
+        try requireShape(bias, [cols], op: "addBias", "bias")
+        let px = try f32(x, op: "addBias", "x")
+        try withFloats(bias, op: "addBias", "bias") { pb in
+            if fast { CPUFast.addBias(px, pb, rows: rows, cols: cols) } else { CPUReference.addBias(px, pb, rows: rows, cols: cols) }
+        }
+    }
+
+    public func biasBackward(_ dOut: Tensor, dBias: Tensor) throws {
+        let (rows, cols) = matrix(dOut)
+        try requireShape(dBias, [cols], op: "biasBackward", "dBias")
+        let (pd, pb) = (try f32(dOut, op: "biasBackward", "dOut"), try f32(dBias, op: "biasBackward", "dBias"))
+        if fast { CPUFast.biasBackward(pd, pb, rows: rows, cols: cols) } else { CPUReference.biasBackward(pd, pb, rows: rows, cols: cols) }
+    }
+
+    // MARK: Layers
+
+    public func embeddingForward(ids: Tensor, table: Tensor, into out: Tensor) throws {
+        let (vocab, cols) = matrix(table)
+        try requireShape(out, [ids.count, cols], op: "embeddingForward", "out")
+        let (pid, po) = (try i32(ids, op: "embeddingForward", "ids"), try f32(out, op: "embeddingForward", "out"))
+        for n in 0..<ids.count where pid[n] < 0 || Int(pid[n]) >= vocab {
+            throw TensorError.shapeMismatch(op: "embeddingForward", argument: "ids[\(n)] = \(pid[n])",
+                                            expected: "a token id in 0..<\(vocab)", got: table.shape)
+        }
+        let base = try raw(table, op: "embeddingForward")
+        let dtype = table.dtype
+        try requireDType(table, [.f32, .bf16, .f16], op: "embeddingForward", argument: "table")
+        Parallel.forEachChunk(ids.count, costPerItem: fast ? cols : 0) { range in
+            for n in range {
+                let row = Int(pid[n]), o = po + n * cols
+                switch dtype {
+                case .f32: o.update(from: base.assumingMemoryBound(to: Float.self) + row * cols, count: cols)
+                case .bf16:
+                    let src = base.assumingMemoryBound(to: UInt16.self) + row * cols
+                    for c in 0..<cols { o[c] = HalfPrecision.bf16ToFloat(src[c]) }
+                default:
+                    let src = base.assumingMemoryBound(to: UInt16.self) + row * cols
+                    for c in 0..<cols { o[c] = HalfPrecision.f16ToFloat(src[c]) }
+                }
+            }
+        }
+    }
+
+    public func embeddingBackward(ids: Tensor, dOut: Tensor, dTable: Tensor) throws {
+        let (vocab, cols) = matrix(dTable)
+        try requireShape(dOut, [ids.count, cols], op: "embeddingBackward", "dOut")
+        let (pid, pd, pt) = (try i32(ids, op: "embeddingBackward", "ids"), try f32(dOut, op: "embeddingBackward", "dOut"),
+                             try f32(dTable, op: "embeddingBackward", "dTable"))
+        for n in 0..<ids.count {
+            let row = Int(pid[n])
+            guard row >= 0 && row < vocab else {
+                throw TensorError.shapeMismatch(op: "embeddingBackward", argument: "ids[\(n)] = \(row)", expected: "0..<\(vocab)", got: dTable.shape)
+            }
+            let d = pt + row * cols, s = pd + n * cols
+            for c in 0..<cols { d[c] += s[c] }
+        }
+    }
+
+    public func rmsNormForward(_ x: Tensor, weight: Tensor, eps: Float, into out: Tensor, rstd: Tensor) throws {
+        let (rows, cols) = matrix(x)
+        try requireShape(weight, [cols], op: "rmsNormForward", "weight")
+        try requireCount(out, x.count, op: "rmsNormForward", "out")
+        try requireCount(rstd, rows, op: "rmsNormForward", "rstd")
+        let (px, po, pr) = (try f32(x, op: "rmsNormForward", "x"), try f32(out, op: "rmsNormForward", "out"), try f32(rstd, op: "rmsNormForward", "rstd"))
+        try withFloats(weight, op: "rmsNormForward", "weight") { pw in
+            if fast { CPUFast.rmsNormForward(px, pw, eps: eps, po, pr, rows: rows, cols: cols) }
+            else { CPUReference.rmsNormForward(px, pw, eps: eps, po, pr, rows: rows, cols: cols) }
+        }
+    }
+
+    public func rmsNormBackward(_ dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor,
+                                dx: Tensor, accumulate: Bool, dWeight: Tensor?) throws {
+        let (rows, cols) = matrix(x)
+        try requireShape(weight, [cols], op: "rmsNormBackward", "weight")
+        try requireCount(dOut, x.count, op: "rmsNormBackward", "dOut")
+        try requireCount(dx, x.count, op: "rmsNormBackward", "dx")
+        try requireCount(rstd, rows, op: "rmsNormBackward", "rstd")
+        if let dWeight { try requireShape(dWeight, [cols], op: "rmsNormBackward", "dWeight") }
+        let pdy = try f32(dOut, op: "rmsNormBackward", "dOut"), px = try f32(x, op: "rmsNormBackward", "x")
+        let pr = try f32(rstd, op: "rmsNormBackward", "rstd"), pdx = try f32(dx, op: "rmsNormBackward", "dx")
+        let pdw = try dWeight.map { try f32($0, op: "rmsNormBackward", "dWeight") }
+        try withFloats(weight, op: "rmsNormBackward", "weight") { pw in
+            if fast { CPUFast.rmsNormBackward(pdy, px, pw, pr, pdx, accumulate: accumulate, pdw, rows: rows, cols: cols) }
+            else { CPUReference.rmsNormBackward(pdy, px, pw, pr, pdx, accumulate: accumulate, pdw, rows: rows, cols: cols) }
+        }
+    }
+
+    public func rope(_ x: Tensor, positions: Tensor, cos: Tensor, sin: Tensor, inverse: Bool) throws {
+        guard x.rank == 3, x.shape[2] % 2 == 0 else {
+            throw TensorError.shapeMismatch(op: "rope", argument: "x", expected: "[N, H, D] with even D", got: x.shape)
+        }
+        let (tokens, heads, headDim) = (x.shape[0], x.shape[1], x.shape[2])
+        try requireCount(positions, tokens, op: "rope", "positions")
+        guard cos.rank == 2, cos.shape[1] == headDim / 2, sin.shape == cos.shape else {
+            throw TensorError.shapeMismatch(op: "rope", argument: "cos/sin", expected: "[P, \(headDim / 2)]", got: cos.shape)
+        }
+        let px = try f32(x, op: "rope", "x"), pp = try i32(positions, op: "rope", "positions")
+        let pc = try f32(cos, op: "rope", "cos"), ps = try f32(sin, op: "rope", "sin")
+        for n in 0..<tokens where pp[n] < 0 || Int(pp[n]) >= cos.shape[0] {
+            throw TensorError.shapeMismatch(op: "rope", argument: "positions[\(n)] = \(pp[n])", expected: "0..<\(cos.shape[0])", got: cos.shape)
+        }
+        if fast { CPUFast.rope(px, positions: pp, cos: pc, sin: ps, tokens: tokens, heads: heads, headDim: headDim, inverse: inverse) }
+        else { CPUReference.rope(px, positions: pp, cos: pc, sin: ps, tokens: tokens, heads: heads, headDim: headDim, inverse: inverse) }
+    }
+
+    private func attentionOperands(q: Tensor, k: Tensor, v: Tensor, seqStart: Tensor, op: String) throws
+        -> CPUFast.AttentionShape
+    {
+        guard q.rank == 3, k.rank == 3 else {
+            throw TensorError.shapeMismatch(op: op, argument: "q", expected: "[N, Hq, D]", got: q.shape)
+        }
+        let (tokens, heads, headDim) = (q.shape[0], q.shape[1], q.shape[2])
+        let kvHeads = k.shape[1]
+        guard k.shape[0] == tokens, k.shape[2] == headDim, kvHeads > 0, heads % kvHeads == 0 else {
+            throw TensorError.shapeMismatch(op: op, argument: "k", expected: "[\(tokens), Hkv dividing \(heads), \(headDim)]", got: k.shape)
+        }
+        try requireShape(v, k.shape, op: op, "v")
+        try requireCount(seqStart, tokens, op: op, "seqStart")
+        // Sequences must be contiguous runs: each token starts a run or continues the previous one's.
+        let starts = try i32(seqStart, op: op, "seqStart")
+        for n in 0..<tokens {
+            let s = Int(starts[n])
+            let valid = s == n || (n > 0 && s == Int(starts[n - 1]) && s < n)
+            guard valid else {
+                throw TensorError.shapeMismatch(op: op, argument: "seqStart[\(n)] = \(s)",
+                                                expected: "\(n) (a new sequence) or seqStart[\(n - 1)] (the same one)", got: seqStart.shape)
+            }
+        }
+        return CPUFast.AttentionShape(heads: heads, kvHeads: kvHeads, headDim: headDim)
+    }
+
+    public func attentionForward(q: Tensor, k: Tensor, v: Tensor, seqStart: Tensor, scale: Float,
+                                 into out: Tensor, lse: Tensor) throws {
+        let shape = try attentionOperands(q: q, k: k, v: v, seqStart: seqStart, op: "attentionForward")
+        let tokens = q.shape[0]
+        try requireShape(out, q.shape, op: "attentionForward", "out")
+        try requireCount(lse, tokens * shape.heads, op: "attentionForward", "lse")
+        let op = "attentionForward"
+        let (pq, pk, pv) = (try f32(q, op: op, "q"), try f32(k, op: op, "k"), try f32(v, op: op, "v"))
+        let (ps, po, pl) = (try i32(seqStart, op: op, "seqStart"), try f32(out, op: op, "out"), try f32(lse, op: op, "lse"))
+        if fast {
+            CPUFast.attentionForward(q: pq, k: pk, v: pv, seqStart: ps, scale: scale, out: po, lse: pl, tokens: tokens, shape: shape)
+        } else {
+            CPUReference.attentionForward(q: pq, k: pk, v: pv, seqStart: ps, scale: scale, out: po, lse: pl, tokens: tokens,
+                                          heads: shape.heads, kvHeads: shape.kvHeads, headDim: shape.headDim)
+        }
+    }
+
+    public func attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor,
+                                  seqStart: Tensor, scale: Float, dq: Tensor, dk: Tensor, dv: Tensor) throws {
+        let op = "attentionBackward"
+        let shape = try attentionOperands(q: q, k: k, v: v, seqStart: seqStart, op: op)
+        let tokens = q.shape[0]
+        for (tensor, name) in [(dOut, "dOut"), (out, "out"), (dq, "dq")] { try requireShape(tensor, q.shape, op: op, name) }
+        for (tensor, name) in [(dk, "dk"), (dv, "dv")] { try requireShape(tensor, k.shape, op: op, name) }
+        try requireCount(lse, tokens * shape.heads, op: op, "lse")
+        let (pdo, pq, pk, pv) = (try f32(dOut, op: op, "dOut"), try f32(q, op: op, "q"), try f32(k, op: op, "k"), try f32(v, op: op, "v"))
+        let (po, pl, ps) = (try f32(out, op: op, "out"), try f32(lse, op: op, "lse"), try i32(seqStart, op: op, "seqStart"))
+        let (pdq, pdk, pdv) = (try f32(dq, op: op, "dq"), try f32(dk, op: op, "dk"), try f32(dv, op: op, "dv"))
+        if fast {
+            CPUFast.attentionBackward(dOut: pdo, q: pq, k: pk, v: pv, out: po, lse: pl, seqStart: ps, scale: scale,
+                                      dq: pdq, dk: pdk, dv: pdv, tokens: tokens, shape: shape)
+        } else {
+            CPUReference.attentionBackward(dOut: pdo, q: pq, k: pk, v: pv, lse: pl, seqStart: ps, scale: scale,
+                                           dq: pdq, dk: pdk, dv: pdv, tokens: tokens,
+                                           heads: shape.heads, kvHeads: shape.kvHeads, headDim: shape.headDim)
+        }
+    }
+
+    public func swigluForward(gate: Tensor, up: Tensor, into out: Tensor) throws {
+        try requireShape(up, gate.shape, op: "swigluForward", "up")
+        try requireShape(out, gate.shape, op: "swigluForward", "out")
+        let (pg, pu, po) = (try f32(gate, op: "swigluForward", "gate"), try f32(up, op: "swigluForward", "up"), try f32(out, op: "swigluForward", "out"))
+        if fast { CPUFast.swigluForward(gate: pg, up: pu, out: po, count: gate.count) }
+        else { CPUReference.swigluForward(gate: pg, up: pu, out: po, count: gate.count) }
+    }
+
+    public func swigluBackward(_ dOut: Tensor, gate: Tensor, up: Tensor, dGate: Tensor, dUp: Tensor) throws {
+        let op = "swigluBackward"
+        for (tensor, name) in [(up, "up"), (dOut, "dOut"), (dGate, "dGate"), (dUp, "dUp")] { try requireShape(tensor, gate.shape, op: op, name) }
+        let (pd, pg, pu) = (try f32(dOut, op: op, "dOut"), try f32(gate, op: op, "gate"), try f32(up, op: op, "up"))
+        let (pdg, pdu) = (try f32(dGate, op: op, "dGate"), try f32(dUp, op: op, "dUp"))
+        if fast { CPUFast.swigluBackward(pd, gate: pg, up: pu, dGate: pdg, dUp: pdu, count: gate.count) }
+        else { CPUReference.swigluBackward(pd, gate: pg, up: pu, dGate: pdg, dUp: pdu, count: gate.count) }
+    }
+
+    public func crossEntropy(logits: Tensor, targets: Tensor, losses: Tensor, gradScale: Float) throws {
+        let (rows, vocab) = matrix(logits)
+        try requireCount(targets, rows, op: "crossEntropy", "targets")
+        try requireCount(losses, rows, op: "crossEntropy", "losses")
+        let (pl, pt, ploss) = (try f32(logits, op: "crossEntropy", "logits"), try i32(targets, op: "crossEntropy", "targets"),
+                               try f32(losses, op: "crossEntropy", "losses"))
+        for r in 0..<rows where pt[r] >= Int32(vocab) || (pt[r] < 0 && pt[r] != -100) {
+            throw TensorError.shapeMismatch(op: "crossEntropy", argument: "targets[\(r)] = \(pt[r])",
+                                            expected: "a token id in 0..<\(vocab) or -100", got: logits.shape)
+        }
+        if fast { CPUFast.crossEntropy(pl, targets: pt, losses: ploss, gradScale: gradScale, rows: rows, vocab: vocab) }
+        else { CPUReference.crossEntropy(pl, targets: pt, losses: ploss, gradScale: gradScale, rows: rows, vocab: vocab) }
+    }
+
+    public func adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWHyper, step: Int) throws {
+        let op = "adamw"
+        for (tensor, name) in [(grad, "grad"), (m, "m"), (v, "v")] { try requireShape(tensor, param.shape, op: op, name) }
+        guard step >= 1 else {
+            throw TensorError.shapeMismatch(op: op, argument: "step = \(step)", expected: "step counted from 1", got: [])
+        }
+        let (pp, pg, pm, pv) = (try f32(param, op: op, "param"), try f32(grad, op: op, "grad"), try f32(m, op: op, "m"), try f32(v, op: op, "v"))
+        if fast { CPUFast.adamw(param: pp, grad: pg, m: pm, v: pv, count: param.count, hyper: hyper, step: step) }
+        else { CPUReference.adamw(param: pp, grad: pg, m: pm, v: pv, count: param.count, hyper: hyper, step: step) }
+    }
+}

@@ -1,0 +1,191 @@
+import CBLAS
+
+/// The CPU backend: OpenBLAS for matrix products, Swift SIMD kernels for the rest, parallel over
+/// rows on all cores. `.reference` runs the plain single-threaded kernels instead (for tests).
+public final class CPUBackend: Backend, @unchecked Sendable {
+    /// Which kernel set runs.
+    public enum Kernels: Sendable {
+        /// Plain loops in `CPUReference`: slow, obviously correct, the yardstick.
+        case reference
+        /// OpenBLAS GEMM and the SIMD, multi-threaded kernels in `CPUFast`.
+        case fast
+    }
+
+    public let kernels: Kernels
+    public var name: String { kernels == .fast ? "cpu" : "cpu-reference" }
+
+    /// - Throws: `TensorError.blasUnavailable` when fast kernels are asked for and OpenBLAS is missing.
+    public init(kernels: Kernels = .fast) throws {
+        self.kernels = kernels
+        if kernels == .fast {
+            guard tailor_cblas_load() == 1 else {
+                throw TensorError.blasUnavailable(String(cString: tailor_cblas_error()))
+            }
+            // Tailor splits GEMMs across its own workers; OpenBLAS runs each piece on one thread.
+            tailor_cblas_set_num_threads(1)
+        }
+    }
+
+    /// Number of worker threads the fast kernels use.
+    public var threadCount: Int { kernels == .fast ? Parallel.workerCount : 1 }
+
+    /// The OpenBLAS library in use, for reports.
+    public static var blasLibrary: String {
+        tailor_cblas_load() == 1 ? String(cString: tailor_cblas_library()) : "none"
+    }
+
+    // MARK: Memory
+
+    public func empty(_ shape: [Int], dtype: DType) throws -> Tensor {
+        let bytes = shape.reduce(1, *) * dtype.byteSize
+        return Tensor(storage: try CPUStorage(byteCount: bytes), dtype: dtype, shape: shape)
+    }
+
+    public func zeros(_ shape: [Int], dtype: DType) throws -> Tensor {
+        let tensor = try empty(shape, dtype: dtype)
+        try raw(tensor, op: "zeros").initializeMemory(as: UInt8.self, repeating: 0, count: tensor.byteCount)
+        return tensor
+    }
+
+    public func upload(_ values: [Float], shape: [Int], dtype: DType) throws -> Tensor {
+        let tensor = try empty(shape, dtype: dtype)
+        guard values.count == tensor.count else {
+            throw TensorError.hostDataMismatch(expected: tensor.count, got: values.count)
+        }
+        let base = try raw(tensor, op: "upload")
+        switch dtype {
+        case .f32:
+            values.withUnsafeBufferPointer { base.copyMemory(from: $0.baseAddress!, byteCount: values.count * 4) }
+        case .bf16:
+            let out = base.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<values.count { out[i] = HalfPrecision.floatToBF16(values[i]) }
+        case .f16:
+            let out = base.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<values.count { out[i] = HalfPrecision.floatToF16(values[i]) }
+        case .i32, .i64, .u8:
+            throw TensorError.unsupportedDType(op: "upload([Float])", argument: "dtype", dtype: dtype, supported: [.f32, .bf16, .f16])
+        }
+        return tensor
+    }
+
+    public func upload(_ values: [Int32], shape: [Int]) throws -> Tensor {
+        let tensor = try empty(shape, dtype: .i32)
+        guard values.count == tensor.count else {
+            throw TensorError.hostDataMismatch(expected: tensor.count, got: values.count)
+        }
+        let base = try raw(tensor, op: "upload")
+        values.withUnsafeBufferPointer { base.copyMemory(from: $0.baseAddress!, byteCount: values.count * 4) }
+        return tensor
+    }
+
+    public func upload(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType, owner: AnyObject?) throws -> Tensor {
+        let expected = shape.reduce(1, *) * dtype.byteSize
+        guard bytes.count == expected else {
+            throw TensorError.hostDataMismatch(expected: expected / max(dtype.byteSize, 1), got: bytes.count / max(dtype.byteSize, 1))
+        }
+        if let owner {
+            return Tensor(storage: CPUStorage(aliasing: bytes, owner: owner), dtype: dtype, shape: shape)
+        }
+        let tensor = try empty(shape, dtype: dtype)
+        if expected > 0, let source = bytes.baseAddress {
+            try raw(tensor, op: "upload").copyMemory(from: source, byteCount: expected)
+        }
+        return tensor
+    }
+
+    public func download(_ tensor: Tensor) throws -> [Float] {
+        let base = try raw(tensor, op: "download")
+        switch tensor.dtype {
+        case .f32:
+            return Array(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: tensor.count))
+        case .bf16:
+            let src = base.assumingMemoryBound(to: UInt16.self)
+            return (0..<tensor.count).map { HalfPrecision.bf16ToFloat(src[$0]) }
+        case .f16:
+            let src = base.assumingMemoryBound(to: UInt16.self)
+            return (0..<tensor.count).map { HalfPrecision.f16ToFloat(src[$0]) }
+        case .i32:
+            let src = base.assumingMemoryBound(to: Int32.self)
+            return (0..<tensor.count).map { Float(src[$0]) }
+        case .i64, .u8:
+            throw TensorError.unsupportedDType(op: "download", argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
+        }
+    }
+
+    public func downloadInt32(_ tensor: Tensor) throws -> [Int32] {
+        try requireDType(tensor, [.i32], op: "downloadInt32", argument: "tensor")
+        let base = try raw(tensor, op: "downloadInt32")
+        return Array(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Int32.self), count: tensor.count))
+    }
+
+    // MARK: Access (internal to the CPU kernels)
+
+    /// The host address of a tensor's first element.
+    func raw(_ tensor: Tensor, op: String) throws -> UnsafeMutableRawPointer {
+        guard let storage = tensor.storage as? CPUStorage else {
+            throw TensorError.foreignStorage(op: op, backend: name)
+        }
+        return storage.pointer + tensor.byteOffset
+    }
+
+    func f32(_ tensor: Tensor, op: String, _ argument: String) throws -> UnsafeMutablePointer<Float> {
+        try requireDType(tensor, [.f32], op: op, argument: argument)
+        return try raw(tensor, op: op).assumingMemoryBound(to: Float.self)
+    }
+
+    func i32(_ tensor: Tensor, op: String, _ argument: String) throws -> UnsafeMutablePointer<Int32> {
+        try requireDType(tensor, [.i32], op: op, argument: argument)
+        return try raw(tensor, op: op).assumingMemoryBound(to: Int32.self)
+    }
+
+    /// Calls `body` with an f32 view of a floating-point tensor: the tensor itself when it is
+    /// f32, otherwise a temporary widened copy (a frozen bf16/f16 weight).
+    func withFloats<R>(_ tensor: Tensor, op: String, _ argument: String,
+                       _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
+        let base = try raw(tensor, op: op)
+        switch tensor.dtype {
+        case .f32:
+            return try body(base.assumingMemoryBound(to: Float.self))
+        case .bf16, .f16:
+            let count = tensor.count
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            defer { scratch.deallocate() }
+            let src = base.assumingMemoryBound(to: UInt16.self)
+            let isBF16 = tensor.dtype == .bf16
+            Parallel.forEachChunk(count, costPerItem: 1) { range in
+                if isBF16 {
+                    for i in range { scratch[i] = HalfPrecision.bf16ToFloat(src[i]) }
+                } else {
+                    for i in range { scratch[i] = HalfPrecision.f16ToFloat(src[i]) }
+                }
+            }
+            return try body(scratch)
+        case .i32, .i64, .u8:
+            throw TensorError.unsupportedDType(op: op, argument: argument, dtype: tensor.dtype, supported: [.f32, .bf16, .f16])
+        }
+    }
+
+    func requireDType(_ tensor: Tensor, _ allowed: [DType], op: String, argument: String) throws {
+        guard allowed.contains(tensor.dtype) else {
+            throw TensorError.unsupportedDType(op: op, argument: argument, dtype: tensor.dtype, supported: allowed)
+        }
+    }
+
+    func requireShape(_ tensor: Tensor, _ shape: [Int], op: String, _ argument: String) throws {
+        guard tensor.shape == shape else {
+            throw TensorError.shapeMismatch(op: op, argument: argument, expected: "\(shape)", got: tensor.shape)
+        }
+    }
+
+    func requireCount(_ tensor: Tensor, _ count: Int, op: String, _ argument: String) throws {
+        guard tensor.count == count else {
+            throw TensorError.shapeMismatch(op: op, argument: argument, expected: "\(count) elements", got: tensor.shape)
+        }
+    }
+
+    /// [rows, last dim] of a tensor read as a matrix.
+    func matrix(_ tensor: Tensor) -> (rows: Int, cols: Int) {
+        let cols = tensor.shape.last ?? 1
+        return (cols == 0 ? 0 : tensor.count / cols, cols)
+    }
+}

@@ -1,0 +1,115 @@
+import TailorTensor
+
+/// The summed cross-entropy of a batch and how many label tokens it covered.
+public struct LossResult: Sendable, Equatable {
+    /// Σ of the per-token cross-entropy over label tokens.
+    public var lossSum: Double
+    /// Number of label tokens (targets other than -100).
+    public var labelCount: Int
+    /// Mean cross-entropy per label token (0 when there are none).
+    public var loss: Double { labelCount > 0 ? lossSum / Double(labelCount) : 0 }
+
+    public init(lossSum: Double, labelCount: Int) {
+        self.lossSum = lossSum
+        self.labelCount = labelCount
+    }
+}
+
+/// Buffers of the chunked cross-entropy: never more than `rows` rows of logits at once.
+final class LossScratch {
+    let rows: Int
+    let logits: Tensor   // [rows, V]
+    let hidden: Tensor   // [rows, C]
+    let dHidden: Tensor  // [rows, C]
+    let losses: Tensor   // [rows]
+
+    init(rows: Int, config: ModelConfig, backend: Backend) throws {
+        self.rows = rows
+        logits = try backend.empty([rows, config.vocabSize], dtype: .f32)
+        hidden = try backend.empty([rows, config.hiddenSize], dtype: .f32)
+        dHidden = try backend.empty([rows, config.hiddenSize], dtype: .f32)
+        losses = try backend.empty([rows], dtype: .f32)
+    }
+}
+
+extension CausalLM {
+    /// Forward, loss and backward for one batch.
+    ///
+    /// The loss is transformers' causal-LM cross-entropy: position t predicts label t + 1 of the
+    /// same sequence, -100 is ignored. Gradients of (Σ CE) / `lossNormalizer` are *accumulated*
+    /// into `gradients` for the parameters it holds; the normalizer defaults to this batch's
+    /// label count (the mean), and gradient accumulation passes the whole step's label count.
+    /// Logits are computed only at label positions, `lossChunkRows` rows at a time.
+    @discardableResult
+    public func forwardBackward(_ batch: TokenBatch, gradients: GradientStore, lossNormalizer: Int? = nil) throws -> LossResult {
+        let targets = batch.shiftedTargets
+        let labeled = targets.indices.filter { targets[$0] != -100 }
+        let device = try upload(batch)
+        let ws = try workspace(tokens: batch.tokenCount)
+        try forwardLayers(device, ws)
+        try backend.rmsNormForward(ws.finalX, weight: finalNorm, eps: config.rmsNormEps, into: ws.normed, rstd: ws.finalRstd)
+        guard !labeled.isEmpty else { return LossResult(lossSum: 0, labelCount: 0) }
+        let normalizer = Float(lossNormalizer ?? labeled.count)
+        // dNormed [N, C] collects the loss gradient at the labeled rows.
+        try backend.fill(ws.dNormed, value: 0)
+        let lossSum = try chunkedCrossEntropy(hidden: ws.normed, labeled: labeled, targets: targets,
+                                              gradScale: 1 / normalizer, dHidden: ws.dNormed, gradients: gradients)
+        try backend.rmsNormBackward(ws.dNormed, x: ws.finalX, weight: finalNorm, rstd: ws.finalRstd,
+                                    dx: ws.dX, accumulate: false, dWeight: gradients[Self.finalNormName])
+        for index in layers.indices.reversed() {
+            try layerBackward(layers[index], ws.layers[index], device, ws, gradients: gradients)
+        }
+        if let dEmbed = gradients[Self.embedName] {
+            try backend.embeddingBackward(ids: device.ids, dOut: ws.dX, dTable: dEmbed)
+        }
+        return LossResult(lossSum: lossSum, labelCount: labeled.count)
+    }
+
+    /// The loss of a batch without gradients (evaluation).
+    public func loss(_ batch: TokenBatch) throws -> LossResult {
+        let targets = batch.shiftedTargets
+        let labeled = targets.indices.filter { targets[$0] != -100 }
+        let device = try upload(batch)
+        let ws = try workspace(tokens: batch.tokenCount)
+        try forwardLayers(device, ws)
+        try backend.rmsNormForward(ws.finalX, weight: finalNorm, eps: config.rmsNormEps, into: ws.normed, rstd: ws.finalRstd)
+        let lossSum = try chunkedCrossEntropy(hidden: ws.normed, labeled: labeled, targets: targets,
+                                              gradScale: 0, dHidden: nil, gradients: GradientStore())
+        return LossResult(lossSum: lossSum, labelCount: labeled.count)
+    }
+
+    /// Σ CE over the labeled rows of `hidden` [N, C], chunk by chunk; when `dHidden` [N, C] is
+    /// given, adds gradScale · ∂(Σ CE)/∂hidden into it and accumulates the lm_head gradient.
+    func chunkedCrossEntropy(hidden: Tensor, labeled: [Int], targets: [Int32], gradScale: Float,
+                             dHidden: Tensor?, gradients: GradientStore) throws -> Double {
+        let scratch = try lossScratch()
+        var lossSum = 0.0
+        var begin = 0
+        while begin < labeled.count {
+            let end = min(labeled.count, begin + scratch.rows)
+            let rows = Array(labeled[begin..<end]).map { Int32($0) }
+            let n = rows.count
+            let indices = try backend.upload(rows, shape: [n])
+            let chunkTargets = try backend.upload(rows.map { targets[Int($0)] }, shape: [n])
+            let h = scratch.hidden.rows(0..<n), logits = scratch.logits.rows(0..<n), losses = scratch.losses.rows(0..<n)
+            try backend.gatherRows(hidden, indices: indices, into: h)
+            try lmHead.forward(h, into: logits, backend: backend)
+            try backend.crossEntropy(logits: logits, targets: chunkTargets, losses: losses, gradScale: gradScale)
+            for value in try backend.download(losses) { lossSum += Double(value) }
+            if let dHidden {
+                let dh = scratch.dHidden.rows(0..<n)
+                try lmHead.backward(logits, input: h, dx: dh, accumulate: false, gradients: gradients, backend: backend)
+                try backend.scatterAddRows(dh, indices: indices, into: dHidden)
+            }
+            begin = end
+        }
+        return lossSum
+    }
+
+    func lossScratch() throws -> LossScratch {
+        if let scratch = lossScratchStorage, scratch.rows == lossChunkRows { return scratch }
+        let scratch = try LossScratch(rows: lossChunkRows, config: config, backend: backend)
+        lossScratchStorage = scratch
+        return scratch
+    }
+}

@@ -1,0 +1,100 @@
+import TailorTensor
+
+/// A decoder-only causal language model (Llama, Mistral, Qwen2, Qwen3) on one backend.
+///
+/// Shapes legend for this type and its extensions:
+///   N tokens in the flattened batch, C hidden size, I intermediate size, V vocabulary,
+///   Hq query heads, Hkv key/value heads, D head dim.
+///
+/// Forward and backward are explicit (`+Forward`, `+Backward`): each layer keeps what its
+/// backward needs, and the backward runs the ops' backwards in reverse order.
+public final class CausalLM: @unchecked Sendable {
+    public let config: ModelConfig
+    public let backend: Backend
+    /// [V, C]
+    public var embedTokens: Tensor
+    public var layers: [DecoderLayer]
+    /// [C]
+    public var finalNorm: Tensor
+    /// [V, C]; shares `embedTokens` (and its name) when the embeddings are tied.
+    public var lmHead: Linear
+    /// Keep only each layer's input and recompute the rest in the backward.
+    public var gradientCheckpointing = false
+    /// Rows of logits computed at once in the loss ([rows, V] is the largest buffer).
+    public var lossChunkRows: Int
+
+    var workspace: Workspace?
+    var lossScratchStorage: LossScratch?
+    var ropeTables: (positions: Int, cos: Tensor, sin: Tensor)?
+
+    public static let embedName = "model.embed_tokens.weight"
+    public static let finalNormName = "model.norm.weight"
+    public static let lmHeadName = "lm_head.weight"
+
+    public init(config: ModelConfig, backend: Backend, embedTokens: Tensor, layers: [DecoderLayer],
+                finalNorm: Tensor, lmHead: Tensor?) {
+        self.config = config
+        self.backend = backend
+        self.embedTokens = embedTokens
+        self.layers = layers
+        self.finalNorm = finalNorm
+        if config.tieWordEmbeddings || lmHead == nil {
+            self.lmHead = Linear(name: Self.embedName, weight: embedTokens)
+        } else {
+            self.lmHead = Linear(name: Self.lmHeadName, weight: lmHead!)
+        }
+        // About 128 MB of f32 logits per chunk.
+        self.lossChunkRows = max(16, (32 << 20) / max(config.vocabSize, 1))
+    }
+
+    /// Every parameter's Hugging Face name and shape, in module order (tied lm_head omitted).
+    public var parameterShapes: [(name: String, shape: [Int])] {
+        var result: [(String, [Int])] = [(Self.embedName, embedTokens.shape)]
+        for layer in layers {
+            result.append((layer.inputNormName, layer.inputNorm.shape))
+            for linear in [layer.qProj, layer.kProj, layer.vProj, layer.oProj] {
+                result.append((linear.name, linear.weight.shape))
+                if let bias = linear.bias { result.append((linear.biasName, bias.shape)) }
+            }
+            if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
+                result.append((layer.qNormName, qNorm.shape))
+                result.append((layer.kNormName, kNorm.shape))
+            }
+            result.append((layer.postAttentionNormName, layer.postAttentionNorm.shape))
+            for linear in [layer.gateProj, layer.upProj, layer.downProj] {
+                result.append((linear.name, linear.weight.shape))
+                if let bias = linear.bias { result.append((linear.biasName, bias.shape)) }
+            }
+        }
+        result.append((Self.finalNormName, finalNorm.shape))
+        if lmHead.name == Self.lmHeadName { result.append((Self.lmHeadName, lmHead.weight.shape)) }
+        return result
+    }
+
+    /// A workspace for `tokens` tokens, reused while the size and checkpointing mode stay.
+    func workspace(tokens: Int) throws -> Workspace {
+        if let workspace, workspace.tokens == tokens, workspace.checkpointing == gradientCheckpointing {
+            return workspace
+        }
+        lossScratchStorage = nil
+        workspace = nil  // free the old buffers before allocating the new ones
+        let fresh = try Workspace(config: config, tokens: tokens, checkpointing: gradientCheckpointing, backend: backend)
+        workspace = fresh
+        return fresh
+    }
+
+    /// cos/sin tables covering positions 0..<needed (grown on demand).
+    func rope(positions needed: Int) throws -> (cos: Tensor, sin: Tensor) {
+        if let tables = ropeTables, tables.positions >= needed { return (tables.cos, tables.sin) }
+        let size = max(needed, 256)
+        let (cos, sin) = try RotaryEmbedding.tables(config, positions: size, backend: backend)
+        ropeTables = (size, cos, sin)
+        return (cos, sin)
+    }
+
+    /// Drops the cached activations (frees their memory).
+    public func releaseWorkspace() {
+        workspace = nil
+        lossScratchStorage = nil
+    }
+}

@@ -1,0 +1,46 @@
+import TailorTensor
+
+/// A linear layer y = x·Wᵀ + b with its Hugging Face weight name.
+///
+/// The weight is frozen base storage in its file dtype unless made trainable; adapters (LoRA)
+/// attach to a Linear as side paths rather than replacing it.
+public struct Linear: Sendable {
+    /// Hugging Face name of the weight, e.g. "model.layers.0.self_attn.q_proj.weight".
+    public var name: String
+    /// [out, in]
+    public var weight: Tensor
+    /// [out], when the layer has a bias.
+    public var bias: Tensor?
+
+    public init(name: String, weight: Tensor, bias: Tensor? = nil) {
+        self.name = name
+        self.weight = weight
+        self.bias = bias
+    }
+
+    public var inFeatures: Int { weight.shape[1] }
+    public var outFeatures: Int { weight.shape[0] }
+    /// Hugging Face name of the bias.
+    public var biasName: String { String(name.dropLast("weight".count)) + "bias" }
+
+    /// out[N, out] = x[N, in] · Wᵀ + b
+    func forward(_ x: Tensor, into out: Tensor, backend: Backend) throws {
+        try backend.gemm(x, transposeA: false, weight, transposeB: true, into: out, alpha: 1, beta: 0)
+        if let bias { try backend.addBias(out, bias: bias) }
+    }
+
+    /// dx[N, in] (=, or += when `accumulate`) dOut[N, out] · W, and the requested parameter
+    /// gradients: dW[out, in] += dOutᵀ · x, db[out] += Σ dOut.
+    func backward(_ dOut: Tensor, input x: Tensor, dx: Tensor?, accumulate: Bool,
+                  gradients: GradientStore, backend: Backend) throws {
+        if let dx {
+            try backend.gemm(dOut, transposeA: false, weight, transposeB: false, into: dx, alpha: 1, beta: accumulate ? 1 : 0)
+        }
+        if let dWeight = gradients[name] {
+            try backend.gemm(dOut, transposeA: true, x, transposeB: false, into: dWeight, alpha: 1, beta: 1)
+        }
+        if bias != nil, let dBias = gradients[biasName] {
+            try backend.biasBackward(dOut, dBias: dBias)
+        }
+    }
+}

@@ -1,0 +1,149 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The weights of a Hugging Face model folder: one `model.safetensors`, or the shards listed by
+/// `model.safetensors.index.json` (`weight_map`: tensor name -> shard file name), seen as one set of tensors.
+///
+/// All shards are mapped and validated when the checkpoint opens, and every tensor in the index is checked
+/// to be present in its shard, so lookups afterwards fail only for names the checkpoint does not have.
+/// Buffers from `bytes(_:)` are valid while this object is alive.
+public final class SafetensorsCheckpoint: Sendable {
+    /// The folder, index file or single file this checkpoint was opened from.
+    public let url: URL
+    /// The index file, when the checkpoint is sharded.
+    public let indexURL: URL?
+    /// The opened files: the shards in the order of their names, or the single file.
+    public let files: [SafetensorsFile]
+    /// Tensor names: index (`weight_map`) order for a sharded checkpoint, header order for a single file.
+    public let tensorNames: [String]
+    /// The `__metadata__` of the first file (usually `["format": "pt"]`).
+    public var metadata: [String: String] { files.first?.metadata ?? [:] }
+
+    private let location: [String: Int]
+
+    /// Opens a model folder (index or `model.safetensors`), an index `.json` file, or any single
+    /// `.safetensors` file (such as `adapter_model.safetensors`).
+    /// - Throws: `FormatError.noSafetensors` for a folder without weights, `.invalidIndex`, `.missingShard`,
+    ///   `.tensorMissingFromShard`, or any error of `SafetensorsFile(url:)` for a shard.
+    public init(_ url: URL) throws {
+        self.url = url
+        let path = url.path
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw FormatError.cannotOpen(path: path, reason: MappedFile.errnoText()) }
+        let target: URL
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            let index = url.appendingPathComponent("model.safetensors.index.json")
+            let single = url.appendingPathComponent("model.safetensors")
+            if access(index.path, F_OK) == 0 {
+                target = index
+            } else if access(single.path, F_OK) == 0 {
+                target = single
+            } else {
+                let found = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
+                    .filter { $0.hasSuffix(".safetensors") || $0.hasSuffix(".safetensors.index.json") }.sorted()
+                throw FormatError.noSafetensors(folder: path, found: found)
+            }
+        } else {
+            target = url
+        }
+
+        if target.path.hasSuffix(".json") {
+            indexURL = target
+            let weightMap = try SafetensorsCheckpoint.readWeightMap(target)
+            let folder = target.deletingLastPathComponent()
+            let shardNames = Array(Set(weightMap.map(\.shard))).sorted()
+            var files: [SafetensorsFile] = []
+            var shardIndex: [String: Int] = [:]
+            for shard in shardNames {
+                let shardURL = folder.appendingPathComponent(shard)
+                guard access(shardURL.path, F_OK) == 0 else {
+                    throw FormatError.missingShard(index: target.path, shard: shardURL.path)
+                }
+                shardIndex[shard] = files.count
+                files.append(try SafetensorsFile(url: shardURL))
+            }
+            var location: [String: Int] = [:]
+            for (tensor, shard) in weightMap {
+                guard let fileIndex = shardIndex[shard] else { continue }  // every shard was opened above
+                guard files[fileIndex].info(tensor) != nil else {
+                    throw FormatError.tensorMissingFromShard(index: target.path, shard: shard, tensor: tensor)
+                }
+                location[tensor] = fileIndex
+            }
+            self.files = files
+            self.location = location
+            tensorNames = weightMap.map(\.tensor)
+        } else {
+            indexURL = nil
+            let file = try SafetensorsFile(url: target)
+            files = [file]
+            tensorNames = file.tensorNames
+            location = Dictionary(file.tensorNames.map { ($0, 0) }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+
+    /// Same as `init(_:)`; reads as the usual call site `SafetensorsCheckpoint(folder: modelFolder)`.
+    public convenience init(folder: URL) throws { try self.init(folder) }
+
+    /// `weight_map` entries in file order.
+    private static func readWeightMap(_ index: URL) throws -> [(tensor: String, shard: String)] {
+        let file = try MappedFile(url: index)
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(file.all)
+        } catch {
+            throw FormatError.invalidIndex(path: index.path, detail: "not valid JSON (\(error))")
+        }
+        guard case .object = root else {
+            throw FormatError.invalidIndex(path: index.path, detail: "the file is a JSON \(root.typeName), not an object")
+        }
+        guard let map = root["weight_map"] else { throw FormatError.invalidIndex(path: index.path, detail: "no \"weight_map\"") }
+        guard case let .object(members) = map else {
+            throw FormatError.invalidIndex(path: index.path, detail: "\"weight_map\" is a \(map.typeName), not an object")
+        }
+        var seen = Set<String>()
+        var entries: [(tensor: String, shard: String)] = []
+        for (tensor, value) in members {
+            guard case let .string(shard) = value, !shard.isEmpty else {
+                throw FormatError.invalidIndex(path: index.path,
+                                               detail: "weight_map[\"\(tensor)\"] is not a shard file name")
+            }
+            guard seen.insert(tensor).inserted else {
+                throw FormatError.invalidIndex(path: index.path, detail: "tensor \"\(tensor)\" appears twice in weight_map")
+            }
+            entries.append((tensor, shard))
+        }
+        return entries
+    }
+
+    /// The file holding tensor `name`, or nil.
+    public func file(containing name: String) -> SafetensorsFile? {
+        location[name].map { files[$0] }
+    }
+
+    /// The header entry of `name`, or nil when no shard has it.
+    public func info(_ name: String) -> SafetensorsTensorInfo? { file(containing: name)?.info(name) }
+
+    /// Zero-copy bytes of tensor `name`; valid while this checkpoint is alive (see `SafetensorsFile.bytes`).
+    /// - Throws: `FormatError.tensorNotFound` naming the checkpoint.
+    public func bytes(_ name: String) throws -> UnsafeRawBufferPointer {
+        guard let file = file(containing: name) else { throw FormatError.tensorNotFound(path: url.path, tensor: name) }
+        return try file.bytes(name)
+    }
+
+    /// Tensor `name` as `Float`s (see `SafetensorsFile.floats`).
+    public func floats(_ name: String) throws -> [Float] {
+        guard let file = file(containing: name) else { throw FormatError.tensorNotFound(path: url.path, tensor: name) }
+        return try file.floats(name)
+    }
+}

@@ -1,0 +1,106 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import TailorFormats
+import TailorTensor
+
+extension CausalLM {
+    /// Loads a Hugging Face model folder: config.json and model.safetensors (or a sharded
+    /// checkpoint with model.safetensors.index.json).
+    ///
+    /// Weights keep their file dtype (bf16 stays bf16, widened inside each GEMM); on the CPU
+    /// they alias the memory-mapped file instead of being copied.
+    public static func load(folder: URL, backend: Backend) throws -> CausalLM {
+        let config = try ModelConfig(contentsOf: folder.appendingPathComponent("config.json"))
+        let checkpoint = try SafetensorsCheckpoint(folder: folder)
+        return try load(config: config, checkpoint: checkpoint, backend: backend)
+    }
+
+    /// Builds the model from an opened checkpoint, checking every weight's presence and shape.
+    public static func load(config: ModelConfig, checkpoint: SafetensorsCheckpoint, backend: Backend) throws -> CausalLM {
+        let source = checkpoint.indexURL?.path ?? checkpoint.url.path
+        func weight(_ name: String, _ shape: [Int]) throws -> Tensor {
+            guard let info = checkpoint.info(name) else {
+                throw ModelError.missingWeight(name: name, source: source, expectedShape: shape)
+            }
+            guard info.shape == shape else {
+                throw ModelError.weightShapeMismatch(name: name, source: source, expected: shape, got: info.shape)
+            }
+            guard let dtype = info.dtype.tensorDType, [.f32, .bf16, .f16].contains(dtype) else {
+                throw ModelError.unsupportedWeightDType(name: name, source: source, dtype: info.dtype.rawValue)
+            }
+            let bytes = try checkpoint.bytes(name)
+            let aligned = Int(bitPattern: bytes.baseAddress) % dtype.byteSize == 0
+            // Alias the mapped file when the data is aligned; copy otherwise.
+            return try backend.upload(bytes: bytes, shape: shape, dtype: dtype, owner: aligned ? checkpoint : nil)
+        }
+        return try assemble(config: config, backend: backend, weight: weight)
+    }
+
+    /// Builds the module tree, asking `weight(name, shape)` for each parameter.
+    static func assemble(config c: ModelConfig, backend: Backend,
+                         weight: (String, [Int]) throws -> Tensor) throws -> CausalLM {
+        func linear(_ name: String, out: Int, in: Int, bias: Bool) throws -> Linear {
+            let w = try weight(name + ".weight", [out, `in`])
+            return Linear(name: name + ".weight", weight: w, bias: bias ? try weight(name + ".bias", [out]) : nil)
+        }
+        let embed = try weight(embedName, [c.vocabSize, c.hiddenSize])
+        var layers: [DecoderLayer] = []
+        for i in 0..<c.layerCount {
+            let p = "model.layers.\(i)."
+            layers.append(DecoderLayer(
+                index: i,
+                inputNorm: try weight(p + "input_layernorm.weight", [c.hiddenSize]),
+                qProj: try linear(p + "self_attn.q_proj", out: c.qDim, in: c.hiddenSize, bias: c.qkvBias),
+                kProj: try linear(p + "self_attn.k_proj", out: c.kvDim, in: c.hiddenSize, bias: c.qkvBias),
+                vProj: try linear(p + "self_attn.v_proj", out: c.kvDim, in: c.hiddenSize, bias: c.qkvBias),
+                oProj: try linear(p + "self_attn.o_proj", out: c.hiddenSize, in: c.qDim, bias: c.outputBias),
+                qNorm: c.qkNorm ? try weight(p + "self_attn.q_norm.weight", [c.headDim]) : nil,
+                kNorm: c.qkNorm ? try weight(p + "self_attn.k_norm.weight", [c.headDim]) : nil,
+                postAttentionNorm: try weight(p + "post_attention_layernorm.weight", [c.hiddenSize]),
+                gateProj: try linear(p + "mlp.gate_proj", out: c.intermediateSize, in: c.hiddenSize, bias: c.mlpBias),
+                upProj: try linear(p + "mlp.up_proj", out: c.intermediateSize, in: c.hiddenSize, bias: c.mlpBias),
+                downProj: try linear(p + "mlp.down_proj", out: c.hiddenSize, in: c.intermediateSize, bias: c.mlpBias)))
+        }
+        let norm = try weight(finalNormName, [c.hiddenSize])
+        let head = c.tieWordEmbeddings ? nil : try weight(lmHeadName, [c.vocabSize, c.hiddenSize])
+        return CausalLM(config: c, backend: backend, embedTokens: embed, layers: layers, finalNorm: norm, lmHead: head)
+    }
+
+    /// A model with random weights (benchmarks, tests): normal(0, 0.02)-like uniform values for
+    /// matrices, ones for norms, zeros for biases, in `dtype`.
+    public static func random(config: ModelConfig, backend: Backend, seed: UInt64 = 0, dtype: DType = .f32) throws -> CausalLM {
+        var generator = SplitMix(seed: seed)
+        return try assemble(config: config, backend: backend) { name, shape in
+            let count = shape.reduce(1, *)
+            if name.hasSuffix("norm.weight") {
+                return try backend.upload([Float](repeating: 1, count: count), shape: shape, dtype: dtype)
+            }
+            if name.hasSuffix(".bias") {
+                return try backend.upload([Float](repeating: 0, count: count), shape: shape, dtype: dtype)
+            }
+            // Uniform in ±0.02·√3 has the standard deviation of transformers' normal(0, 0.02) init.
+            let limit: Float = 0.02 * 1.732_050_8
+            var values = [Float](repeating: 0, count: count)
+            for i in 0..<count { values[i] = generator.nextUnit() * 2 * limit - limit }
+            return try backend.upload(values, shape: shape, dtype: dtype)
+        }
+    }
+}
+
+/// SplitMix64, for reproducible random weights.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    mutating func nextUnit() -> Float { Float(next() >> 40) * (1.0 / Float(1 << 24)) }
+}

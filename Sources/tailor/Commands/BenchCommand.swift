@@ -1,0 +1,112 @@
+import ArgumentParser
+import TailorModels
+import TailorTensor
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure Tailor's speed on built-in model presets (random weights, no download).",
+        subcommands: [BenchStepCommand.self]
+    )
+}
+
+struct BenchStepCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "step",
+        abstract: "Time training steps with the base frozen (forward + input gradients: what LoRA costs).",
+        discussion: """
+        Runs forward, chunked cross-entropy over every token and the backward down to the embeddings,
+        computing no weight gradients, on a model with random f32 weights built from a preset's config.
+        Prints tokens/s, achieved GFLOP/s, the fraction of an sgemm rate measured in the same run,
+        and peak RSS, as text and as one JSON line. Use a release build.
+        """
+    )
+
+    @Option(help: "Model preset: \(ModelPresets.names.joined(separator: ", ")).")
+    var preset: String = "smollm2-135m"
+
+    @Option(help: "Rows per batch.")
+    var batch: Int = 4
+
+    @Option(help: "Tokens per row.")
+    var seq: Int = 256
+
+    @Option(help: "Timed steps (after one warm-up step); the median is reported.")
+    var steps: Int = 5
+
+    @Flag(help: "Keep only layer inputs and recompute activations in the backward.")
+    var gradientCheckpointing = false
+
+    @Flag(help: "Also print the time spent in each backend operation (timed steps only).")
+    var profile = false
+
+    func validate() throws {
+        guard batch > 0, seq > 1, steps > 0 else { throw ValidationError("--batch, --seq and --steps must be positive (--seq at least 2)") }
+    }
+
+    func run() async throws {
+        let config = try ModelPresets.config(named: preset)
+        let cpu = try CPUBackend(kernels: .fast)
+        let gemmRate = try cpu.measureGemmRate()
+        let profiler = profile ? ProfilingBackend(cpu) : nil
+        let backend: Backend = profiler ?? cpu
+        let model = try CausalLM.random(config: config, backend: backend, seed: 0)
+        model.gradientCheckpointing = gradientCheckpointing
+        var generator = UInt64(42)
+        let sequences: [(ids: [Int32], labels: [Int32])] = (0..<batch).map { _ in
+            let ids: [Int32] = (0..<seq).map { _ in
+                generator = generator &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Int32(truncatingIfNeeded: (generator >> 33) % UInt64(config.vocabSize))
+            }
+            return (ids, ids)
+        }
+        let tokens = try TokenBatch(sequences: sequences)
+        let frozen = GradientStore()  // no weight gradients: the base is frozen
+        var times: [Double] = []
+        var loss = 0.0
+        for step in 0...steps {
+            let start = monotonicSeconds()
+            loss = try model.forwardBackward(tokens, gradients: frozen).loss
+            if step > 0 { times.append(monotonicSeconds() - start) } else { profiler?.reset() }
+        }
+        let median = times.sorted()[times.count / 2]
+        let tokenCount = Double(batch * seq)
+        let flops = config.frozenStepFlopsPerToken(sequenceLength: seq) * tokenCount
+        let achieved = flops / median / 1e9
+        let rss = Double(peakResidentBytes()) / 1e9
+        print("tailor bench step: \(preset), B\(batch)×T\(seq), \(cpu.threadCount) threads, f32, checkpointing \(gradientCheckpointing ? "on" : "off")")
+        print("  step      \(fmt(median, 3)) s (median of \(steps); min \(fmt(times.min()!, 3)) s)")
+        print("  tokens/s  \(fmt(tokenCount / median, 1))")
+        print("  GFLOP/s   \(fmt(achieved, 1))  (\(fmt(100 * achieved / gemmRate, 1))% of the \(fmt(gemmRate, 1)) GFLOP/s sgemm measured now)")
+        print("  peak RSS  \(fmt(rss, 2)) GB")
+        print("  loss      \(fmt(loss, 4))")
+        if let profiler {
+            let total = profiler.report.reduce(0) { $0 + $1.seconds }
+            print("  profile (per step):")
+            for entry in profiler.report.prefix(16) {
+                print("    \(pad(entry.op, 18)) \(fmt(entry.seconds / Double(steps), 3)) s  \(fmt(100 * entry.seconds / total, 1))%  \(entry.calls / steps) calls")
+            }
+        }
+        print(#"{"tool": "tailor", "bench": "step", "preset": "\#(preset)", "batch": \#(batch), "seq": \#(seq), "tokens_per_s": \#(fmt(tokenCount / median, 1)), "step_s": \#(fmt(median, 3)), "gflops": \#(fmt(achieved, 1)), "sgemm_gflops": \#(fmt(gemmRate, 1)), "peak_rss_gb": \#(fmt(rss, 2)), "loss": \#(fmt(loss, 4))}"#)
+    }
+}
+
+/// A number with `digits` decimals.
+func fmt(_ value: Double, _ digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let rounded = (value * scale).rounded() / scale
+    var text = "\(rounded)"
+    if let dot = text.firstIndex(of: ".") {
+        let decimals = text.distance(from: dot, to: text.endIndex) - 1
+        if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
+    } else if digits > 0 {
+        text += "." + String(repeating: "0", count: digits)
+    }
+    return text
+}
+
+/// `text` padded with spaces to `width` characters.
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}

@@ -71,6 +71,7 @@ public final class BPEModel: Sendable {
         lowScalarIds = low
         highScalarIds = high
 
+        let continuingPrefix = try node.optionalString("continuing_subword_prefix").map { Array($0.utf8) }
         // Merges: "a b" strings (older files) or ["a", "b"] pairs.
         var merges: [UInt64: UInt64] = [:]
         let mergeNodes = try node.optional("merges")?.elements ?? []
@@ -101,7 +102,10 @@ public final class BPEModel: Sendable {
             guard let b = vocab[ByteKey(right)] else {
                 throw TokenizerError.malformedMerge(file: file, index: rank, entry: "\"\(left) \(right)\"", reason: "\"\(right)\" is not in model.vocab")
             }
-            guard let merged = vocab[ByteKey(Array(left.utf8) + Array(right.utf8))] else {
+            // With a continuing_subword_prefix ("##"), "a ##b" merges into "a" + "b" and keeps a's prefix.
+            var rightPart = Array(right.utf8)
+            if let p = continuingPrefix, rightPart.starts(with: p) { rightPart.removeFirst(p.count) }
+            guard let merged = vocab[ByteKey(Array(left.utf8) + rightPart)] else {
                 throw TokenizerError.malformedMerge(file: file, index: rank, entry: "\"\(left) \(right)\"",
                                                     reason: "the merged token \"\(left)\(right)\" is not in model.vocab")
             }

@@ -80,11 +80,11 @@ struct StripNormalizer: Normalizer {
     }
 }
 
-/// Removes nonspacing marks (category Mn), as `tokenizers`' StripAccents does after NFD/NFKD.
+/// Removes combining marks (categories Mn, Mc, Me), as `tokenizers`' StripAccents does after NFD/NFKD.
 struct StripAccentsNormalizer: Normalizer {
     func normalize(_ text: String) -> String {
         var out = String.UnicodeScalarView()
-        for s in text.unicodeScalars where s.properties.generalCategory != .nonspacingMark { out.append(s) }
+        for s in text.unicodeScalars where CharClass.of(s.value) & CharClass.mark == 0 { out.append(s) }
         return String(out)
     }
 }

@@ -36,9 +36,9 @@ enum CharClass {
         v < 0x10000 ? bmp[Int(v)] : compute(v)
     }
 
-    /// Rust's `char::is_alphanumeric` / regex `\w`-like word character (letters, marks, numbers, `_`).
+    /// Oniguruma's `\w`: letters, marks, numbers, connector punctuation and the joiners U+200C/U+200D.
     static func isWord(_ v: UInt32) -> Bool {
-        if v == 0x5F { return true }
+        if v == 0x5F || v == 0x200C || v == 0x200D { return true }
         if let s = Unicode.Scalar(v), s.properties.generalCategory == .connectorPunctuation { return true }
         let c = of(v)
         return c & (letter | number | mark) != 0

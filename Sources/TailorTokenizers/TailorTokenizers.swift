@@ -1,2 +1,0 @@
-/// tokenizer.json pipelines and chat templates.
-public enum TailorTokenizers {}

@@ -20,20 +20,26 @@ extension UnsafeMutablePointer where Pointee == Float {
 enum SIMDMath {
     /// e^x for eight lanes: range reduction x = n·ln2 + r, |r| ≤ ln2/2, then a degree-6
     /// polynomial (Cephes' expf coefficients, ~1 ulp), scaled by 2^n through the exponent bits.
+    /// Written with plain lane-wise arithmetic, compares and bit casts so it vectorises on
+    /// baseline x86-64: n is rounded by adding 1.5·2²³ and read back from the float's bits.
     @inline(__always)
     static func exp(_ x: Vec) -> Vec {
-        let clamped = x.clamped(lowerBound: Vec(repeating: -87.33), upperBound: Vec(repeating: 88.37))
-        let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
-        var r = clamped - n * 0.693_359_375
+        let low = Vec(repeating: -87.33), high = Vec(repeating: 88.37)
+        var v = x.replacing(with: low, where: x .< low)
+        v = v.replacing(with: high, where: v .> high)
+        let magic = Vec(repeating: 12_582_912)  // 1.5 · 2^23
+        let shifted = v * 1.442_695_04 + magic
+        let n = shifted - magic
+        var r = v - n * 0.693_359_375
         r = r + n * 2.121_944_4e-4
-        var p: Vec = Vec(repeating: 1.987_569_15e-4)
+        var p = Vec(repeating: 1.987_569_15e-4)
         p = p * r + 1.398_199_950_7e-3
         p = p * r + 8.333_451_907_3e-3
         p = p * r + 4.166_579_589_4e-2
         p = p * r + 1.666_666_545_9e-1
         p = p * r + 5.000_000_120_1e-1
         let y = p * (r * r) + r + 1
-        let exponent = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        let exponent = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return y * unsafeBitCast(exponent, to: Vec.self)
     }
 

@@ -131,6 +131,72 @@ BUILTINS = {
     ),
 }
 
+# ---------------------------------------------------------------- language features, one snippet each
+
+# (name, template, variables). Each is rendered through the same transformers path (no messages).
+FEATURES = [
+    ("literals", "{{ 'a\\tb\\n\\'q\\' \\u00e9 \\x41' }}|{{ \"d\" 'e' }}|{{ 1_000 }}|{{ 1.5e3 }}|{{ 0x1F }}|{{ true }}|{{ None }}|{{ [1, 'a', none, true, 1.0] }}|{{ {'k': [1, {'n': none}]} }}|{{ (1, 2) | list }}", {}),
+    ("arithmetic", "{{ 7 / 2 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 7 % -3 }} {{ 2 ** 10 }} {{ 2 ** -1 }} {{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ 0.1 + 0.2 }} {{ 1e16 }} {{ 1e15 }} {{ 1e-5 }} {{ 10 / 5 }} {{ -3 | abs }} {{ 2.5 | round }} {{ 3.14159 | round(2) }} {{ 2.5 | round(0, 'floor') }} {{ true + 1 }}", {}),
+    ("strings_ops", "{{ 'ab' ~ 1 ~ none ~ undefined_thing }}|{{ 'ab' * 3 }}|{{ 'b' in 'abc' }}|{{ 'x' not in 'abc' }}|{{ 'abc'[1] }}|{{ 'abcdef'[1:4] }}|{{ 'abcdef'[::-1] }}|{{ 'abcdef'[-2:] }}|{{ 'abcdef'[::2] }}|{{ 'a%sc' % 'b' }}|{{ '%d-%s' % (3, 'x') }}", {}),
+    ("comparisons", "{{ 1 == 1.0 }} {{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 'a' < 'b' }} {{ [1, 2] == [1, 2] }} {{ none == none }} {{ 1 != 2 }} {{ 2 in [1, 2] }} {{ 'k' in {'k': 1} }} {{ true == 1 }}", {}),
+    ("logic", "{{ 0 or 'x' }}|{{ 1 and 'y' }}|{{ not 0 }}|{{ none or [] }}|{{ 'a' if 0 else 'b' }}|{{ 'a' if 1 }}|[{{ 'a' if 0 }}]|{{ not 1 == 2 }}", {}),
+    ("tests", "{{ x is defined }} {{ y is undefined }} {{ none is none }} {{ 'a' is string }} {{ {} is mapping }} {{ [] is iterable }} {{ 'a' is sequence }} {{ 1 is number }} {{ 1 is integer }} {{ 1.0 is float }} {{ true is boolean }} {{ true is true }} {{ false is false }} {{ 3 is odd }} {{ 4 is even }} {{ 9 is divisibleby 3 }} {{ 2 is equalto 2 }} {{ 2 is eq(2) }} {{ none is sameas none }} {{ 'a' is in ['a'] }} {{ 1 is not string }} {{ x is not none }} {{ 'abc' is lower }} {{ 'ABC' is upper }} {{ 2 is gt 1 }} {{ 1 is lt 2 }} {{ 3 is ge 3 }} {{ 1 is ne 2 }} {{ 1 is callable }}", {"x": 1}),
+    ("filters_text", "{{ '  hi  ' | trim }}|{{ 'xxhixx' | trim('x') }}|{{ 'hello world' | upper }}|{{ 'HeLLo' | lower }}|{{ 'hello WORLD' | capitalize }}|{{ 'hello-world foo(bar)' | title }}|{{ 'aaa' | replace('a', 'b', 2) }}|{{ 'a b  c' | wordcount }}|{{ '<a href=\"x\">&\\'' | e }}|{{ 'x' | center(7) }}|{{ 'abc' | reverse }}|{{ '%s=%d' | format('a', 3) }}", {}),
+    ("filters_lists", "{{ [3, 1, 2] | sort }}|{{ ['b', 'A', 'c'] | sort }}|{{ ['b', 'A', 'c'] | sort(case_sensitive=true) }}|{{ [3, 1, 2] | sort(reverse=true) }}|{{ [1, 2, 2, 'a', 'A'] | unique | list }}|{{ [1, 2] | first }}|{{ [1, 2] | last }}|{{ [] | first }}|{{ [1, 5, 3] | max }}|{{ [4, 2] | min }}|{{ [1, 2, 3] | sum }}|{{ [1, 2, 3] | join('-') }}|{{ [1, 2, 3] | length }}|{{ 'abc' | list }}|{{ [1, 2, 3, 4, 5] | batch(2) | list }}|{{ [1, 2] | reverse | list }}|{{ [1, 2, 3] | count }}", {}),
+    ("filters_dicts", "{{ d | dictsort }}|{{ d | dictsort(by='value') }}|{{ d | dictsort(reverse=true) }}|{{ d | items | list }}|{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}|{{ d.keys() | list }}|{{ d.values() | list }}|{{ d.get('b') }}|{{ d.get('zz', 'dflt') }}|{{ d['a'] }}|{{ d.a }}|{{ d | length }}|{{ d | list }}", {"d": {"b": 2, "a": 1, "C": 3}}),
+    ("filters_select_map", "{{ people | map(attribute='name') | join(', ') }}|{{ people | selectattr('age', 'gt', 30) | map(attribute='name') | list }}|{{ people | rejectattr('admin') | map(attribute='name') | list }}|{{ people | selectattr('admin') | list | length }}|{{ [1, 2, 3, 4] | select('odd') | list }}|{{ [1, 2, 3, 4] | reject('even') | list }}|{{ ['a', 'b'] | map('upper') | list }}|{{ people | map(attribute='missing', default='?') | list }}|{{ people | sum(attribute='age') }}|{{ people | sort(attribute='age') | map(attribute='name') | first }}|{{ people | max(attribute='age') }}|{{ people | selectattr('name', 'equalto', 'Bo') | first }}|{{ people | join(', ', attribute='name') }}", {"people": [{"name": "Al", "age": 40, "admin": True}, {"name": "Bo", "age": 25, "admin": False}, {"name": "Cy", "age": 33}]}),
+    ("filters_convert", "{{ '42' | int }} {{ '4.7' | int }} {{ 'x' | int }} {{ 'x' | int(7) }} {{ 3.9 | int }} {{ '2.5' | float }} {{ 'x' | float }} {{ 3 | float }} {{ 5 | string }} {{ none | string }} {{ [1] | string }} {{ true | int }}", {}),
+    ("default", "[{{ missing | default('d') }}][{{ missing | d('x') }}][{{ none | default('d') }}][{{ '' | default('d', true) }}][{{ 0 | default('d', boolean=true) }}][{{ 'v' | default('d') }}]", {}),
+    ("tojson", "{{ obj | tojson }}|{{ obj | tojson(indent=2) }}|{{ obj | tojson(separators=(',', ':')) }}|{{ obj | tojson(sort_keys=true) }}|{{ 'é\"<>&\\n' | tojson }}|{{ 'é😀' | tojson(ensure_ascii=true) }}|{{ [] | tojson(indent=2) }}|{{ {} | tojson }}|{{ 1.0 | tojson }}|{{ none | tojson }}|{{ [1, [2, {'a': []}]] | tojson(indent=4) }}", {"obj": {"z": 1, "a": [1.5, True, None, "x"], "m": {"k": "v"}}}),
+    ("indent", "{{ 'a\\nb\\n\\nc' | indent }}|{{ 'a\\nb\\n\\nc' | indent(2, true) }}|{{ 'a\\nb\\n\\nc' | indent(2, blank=true) }}|{{ 'a\\nb' | indent('> ') }}", {}),
+    ("string_methods", "{{ '  x  '.strip() }}|{{ 'xxaxx'.strip('x') }}|{{ '  x'.lstrip() }}|{{ 'x  '.rstrip() }}|{{ 'abc'.startswith('ab') }}|{{ 'abc'.endswith(('x', 'c')) }}|{{ 'a,b,,c'.split(',') }}|{{ ' a  b '.split() }}|{{ 'a,b,c'.split(',', 1) }}|{{ 'a,b,c'.rsplit(',', 1) }}|{{ 'aXbXc'.replace('X', '-') }}|{{ 'hello world'.title() }}|{{ 'ab'.upper() }}|{{ 'AB'.lower() }}|{{ 'hello'.capitalize() }}|{{ 'hello'.find('l') }}|{{ 'hello'.find('z') }}|{{ 'hello'.count('l') }}|{{ '-'.join(['a', 'b']) }}|{{ '{} and {}'.format('x', 'y') }}|{{ '{0}{1}{0}'.format('a', 'b') }}|{{ '{name}!'.format(name='n') }}|{{ 'a\\nb'.splitlines() }}|{{ 'ab'.isalpha() }}|{{ '12'.isdigit() }}", {}),
+    ("list_methods", "{{ [1, 2, 3].index(2) }}|{{ [1, 1, 2].count(1) }}|{{ ([1] + [2]) }}|{{ [1, 2, 3][-1] }}|{{ [1, 2, 3][5] }}|{{ [1, 2, 3][1:] }}|{{ [1, 2, 3][::-1] }}", {}),
+    ("for_loop", "{% for x in items %}{{ loop.index }}/{{ loop.index0 }}/{{ loop.revindex }}/{{ loop.revindex0 }}/{{ loop.first }}/{{ loop.last }}/{{ loop.length }}/{{ loop.previtem }}/{{ loop.nextitem }}/{{ loop.cycle('o', 'e') }};{% endfor %}", {"items": ["a", "b", "c"]}),
+    ("for_else_filter", "{% for x in [] %}x{% else %}empty{% endfor %}|{% for x in range(10) if x is odd %}{{ x }}{{ ',' if not loop.last }}{% endfor %}|{% for x in range(2, 8, 2) %}{{ x }}{% endfor %}|{% for a, b in [(1, 2), (3, 4)] %}{{ a + b }}{% endfor %}|{% for c in 'hi' %}{{ c }}.{% endfor %}|{% for k in {'x': 1, 'y': 2} %}{{ k }}{% endfor %}", {}),
+    ("loop_controls", "{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 5 %}{% break %}{% endif %}{{ x }}{% endfor %}", {}),
+    ("nested_loops", "{% for row in [[1, 2], [3]] %}{% set outer = loop %}{% for v in row %}{{ outer.index }}.{{ loop.index }}={{ v }} {% endfor %}{% endfor %}", {}),
+    ("scoping", "{% set x = 'o' %}{% for i in range(3) %}{% if i == 0 %}{% set x = 'a' %}{% endif %}[{{ x }}]{% endfor %}{{ x }}|{% if true %}{% set y = 'in-if' %}{% endif %}{{ y }}", {}),
+    ("namespace", "{% set ns = namespace(count=0, items=[], found=false) %}{% for i in range(4) %}{% set ns.count = ns.count + i %}{% set ns.items = ns.items + [i] %}{% endfor %}{{ ns.count }} {{ ns.items }} {{ ns.found }} {{ ns.missing is defined }}", {}),
+    ("set_block", "{% set body %}Hello {{ name }}!{% endset %}[{{ body }}]{% set up | upper %}shout {{ name }}{% endset %}[{{ up }}]{% set a, b = 1, 2 %}{{ a }}{{ b }}", {"name": "Ann"}),
+    ("macros", "{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('A') }} {{ greet('B', '?') }} {{ greet(name='C', punct='.') }}{% macro wrap() %}<{{ caller() }}>{% endmacro %} {% call wrap() %}inner{% endcall %}{% macro rec(n) %}{% if n > 0 %}{{ n }}{{ rec(n - 1) }}{% endif %}{% endmacro %} {{ rec(3) }} {{ greet('D') | upper }}", {}),
+    ("filter_block", "{% filter upper %}shout {{ 'this' }}{% endfilter %}|{% filter trim | replace('a', 'o') %}   banana   {% endfilter %}", {}),
+    ("raw_comment", "{% raw %}{{ not rendered }} {% if %}{% endraw %}|{# a comment #}|{{ 'after' }}", {}),
+    ("dict_global", "{{ dict(a=1, b='x') }}|{{ dict({'k': 1}, j=2) }}|{{ range(3) | list }}|{{ range(5, 0, -2) | list }}", {}),
+    ("whitespace_trim_blocks", "<ul>\n{% for x in items %}\n    <li>{{ x }}</li>\n{% endfor %}\n</ul>\n{% if true %}\n  yes\n{% endif %}\nend\n", {"items": [1, 2]}),
+    ("whitespace_dash", "a  {%- if true -%}  b  {%- endif -%}  c\n  {{- ' d ' -}}  \ne {{ 'f' }} g\n    {%+ if true %}kept-indent{% endif %}\n  {# comment #}\nx {%- raw -%}  raw  {%- endraw -%} y", {}),
+    ("whitespace_lstrip", "line1\n    {% if true %}\n    indented\n    {% endif %}\n\t{% for i in [1] %}{{ i }}{% endfor %}\ntext {% if true %}inline{% endif %}\n", {}),
+    ("trailing_newline", "one\n{{ 'two' }}\n", {}),
+    ("strftime", "{{ strftime_now('%Y-%m-%d %H:%M:%S %d %b %Y %B %A %a %j %I%p') }}", {}),
+    ("python_repr", "{{ ['it\\'s', \"q\\\"\", 'a\\nb', 1.5, none, true] }}|{{ {'a': 'b', 1: 2} }}|{{ 1e100 }}|{{ -0.0 }}|{{ 123456789.125 }}", {}),
+    ("undefined_semantics", "[{{ nope }}][{{ nope | length }}][{{ nope | list }}][{{ nope is iterable }}][{% for x in nope %}x{% endfor %}][{{ nope | default('d') }}][{{ nope == nope }}][{{ 'x' ~ nope }}][{{ d.missing }}][{{ d.missing is defined }}][{{ none.attr is defined }}]", {"d": {}}),
+    ("markup", "{{ ('<b>' | safe) + '<i>' }}|{{ '<i>' + ('<b>' | safe) }}|{{ ('<b>' | safe) ~ '<i>' }}|{{ '<x>' | e | e }}", {}),
+    ("unicode", "{{ 'héllo wörld' | upper }}|{{ 'straße' | upper }}|{{ 'ǅ' | lower }}|{{ '日本語'[1] }}|{{ '日本語' | length }}|{{ '😀a'[1:] }}|{{ 'é' | tojson }}|{{ 'ΑΒΓ'.lower() }}", {}),
+]
+FEATURE_ERRORS = [
+    ("err_raise", "{{ raise_exception('Custom failure: ' ~ 42) }}", {}),
+    ("err_unknown_filter", "{{ x | no_such_filter }}", {"x": 1}),
+    ("unknown_filter_in_untaken_if", "{% if false %}{{ x | no_such_filter }}{% endif %}ok", {"x": 1}),
+    ("err_unknown_test", "{{ x is no_such_test }}", {"x": 1}),
+    ("err_call_undefined", "{{ nope() }}", {}),
+    ("err_attr_of_undefined", "{{ nope.attr }}", {}),
+    ("err_iterate_none", "{% for x in none %}{% endfor %}", {}),
+    ("err_iterate_int", "{% for x in 5 %}{% endfor %}", {}),
+    ("err_add_types", "{{ 'a' + 1 }}", {}),
+    ("err_add_undefined", "{{ nope + 1 }}", {}),
+    ("err_syntax_unclosed", "{% if true %}never closed", {}),
+    ("err_syntax_tag", "{% frobnicate %}", {}),
+    ("err_syntax_expr", "{{ 1 + }}", {}),
+    ("err_unclosed_var", "hello {{ name ", {}),
+    ("err_list_append", "{% set l = [] %}{{ l.append(1) }}", {}),
+    ("err_dict_update", "{% set d = {} %}{{ d.update({'a': 1}) }}", {}),
+    ("err_ns_underscore", "{% set ns = namespace() %}{% set ns._x = 1 %}", {}),
+    ("err_tojson_undefined", "{{ nope | tojson }}", {}),
+    ("err_tojson_generator", "{{ [1] | map('string') | tojson }}", {}),
+    ("err_length_generator", "{{ [1] | select | length }}", {}),
+    ("err_zero_division", "{{ 1 / 0 }}", {}),
+    ("err_break_outside_loop", "{% break %}", {}),
+]
+
 # ---------------------------------------------------------------- conversations
 
 WEATHER_TOOL = {
@@ -294,6 +360,25 @@ def make_cases(name, source):
     return cases
 
 
+def render_feature(source, variables):
+    compiled = ctu._compile_jinja_template(source)
+    compiled.environment.globals["strftime_now"] = lambda fmt: PINNED_NOW.strftime(fmt)
+    rendered, _ = ctu.render_jinja_template(conversations=[[]], chat_template=source, **variables)
+    return rendered[0]
+
+
+def make_features():
+    cases = []
+    for name, source, variables in FEATURES + FEATURE_ERRORS:
+        case = {"name": name, "source": source, "variables": variables}
+        try:
+            case["expected"] = render_feature(source, variables)
+        except Exception as error:  # noqa: BLE001 - the error itself is the expected outcome
+            case["error"] = {"type": type(error).__name__, "message": str(error)}
+        cases.append(case)
+    return cases
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--templates", default=os.path.join(REPO, "..", "shared", "templates"))
@@ -313,6 +398,13 @@ def main():
     entries.append(("chatml-generation", {"source": CHATML_GENERATION}, CHATML_GENERATION))
     for builtin_name, source in BUILTINS.items():
         entries.append((f"builtin-{builtin_name}", {"builtin": builtin_name, "source": source}, source))
+
+    features = make_features()
+    with open(os.path.join(OUT, "features.json"), "w", encoding="utf-8") as f:
+        json.dump({"cases": features}, f, ensure_ascii=False, indent=1)
+    for case in features:
+        if ("error" in case) != case["name"].startswith("err_"):
+            print(f"unexpected outcome for feature {case['name']}: {case.get('error')}")
 
     summary = []
     for name, header, source in entries:

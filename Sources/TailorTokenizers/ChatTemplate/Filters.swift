@@ -49,7 +49,7 @@ enum Filters {
         case "items":
             switch value {
             case .undefined: return .list([])
-            case .dict(let d): return .list(d.items.map { .list([$0.0, $0.1]) })
+            case .dict(let d): return .list(d.items.map { .tuple([$0.0, $0.1]) })
             default: throw RawTemplateError(.type, "Can only get item pairs from a mapping.")
             }
         case "first":
@@ -129,7 +129,7 @@ enum Filters {
             let pairs = d.items.map { (k, v) -> (Value, Value) in
                 var key = byValue ? v : k
                 if !a[0].truthy, case .string(let s) = key { key = .string(PyString.lower(s)) }
-                return (key, .list([k, v]))
+                return (key, .tuple([k, v]))
             }
             return .list(try stableSort(pairs, reverse: a[2].truthy).map { $0.1 })
         case "indent":
@@ -202,7 +202,7 @@ enum Filters {
                 for (k, v) in args.keyword { d[k] = v }
                 return .string(try Methods.percentFormat(value.pyStr, .dict(d)))
             }
-            return .string(try Methods.percentFormat(value.pyStr, .list(args.positional)))
+            return .string(try Methods.percentFormat(value.pyStr, .tuple(args.positional)))
         case "attr":
             let a = try bind([("name", nil)])
             return try r.getAttribute(value, a[0].pyStr)
@@ -217,7 +217,7 @@ enum Filters {
                 indent = String(repeating: " ", count: max(0, n))
             }
             var separators: (String, String)?
-            if case .list(let pair) = a[2] {
+            if case .list(let pair) = a[2].plain {
                 guard pair.count == 2 else { throw RawTemplateError(.runtime, "ValueError: separators must be a pair") }
                 separators = (pair[0].pyStr, pair[1].pyStr)
             }

@@ -50,11 +50,11 @@ enum Globals {
             throw RawTemplateError(.type, "\(function) expected at most 1 argument, got \(args.positional.count)")
         }
         if let first = args.positional.first {
-            switch first {
+            switch first.plain {
             case .dict(let source): d = source
             case .list(let pairs), .generator(let pairs):
                 for pair in pairs {
-                    guard case .list(let kv) = pair, kv.count == 2 else {
+                    guard case .list(let kv) = pair.plain, kv.count == 2 else {
                         throw RawTemplateError(.type, "\(function) update sequence element has the wrong length")
                     }
                     d[value: kv[0]] = kv[1]

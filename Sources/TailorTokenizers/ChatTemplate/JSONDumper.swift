@@ -14,7 +14,8 @@ struct JSONDumper {
         return out
     }
 
-    private func write(_ value: Value, level: Int, item: String, key: String, into out: inout String) throws {
+    private func write(_ input: Value, level: Int, item: String, key: String, into out: inout String) throws {
+        let value = input.plain
         switch value {
         case .none: out += "null"
         case .bool(let b): out += b ? "true" : "false"

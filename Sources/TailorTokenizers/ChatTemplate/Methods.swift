@@ -45,7 +45,7 @@ enum Methods {
                     count: scalars.count, start: a[1].intIndex, stop: a[2].intIndex, step: 1)
                 scalars = indices.map { scalars[$0] }
                 let candidates: [Value]
-                if case .list(let items) = a[0] { candidates = items } else { candidates = [a[0]] }
+                if case .list(let items) = a[0].plain { candidates = items } else { candidates = [a[0]] }
                 for candidate in candidates {
                     let p = Array(try string(candidate, name).unicodeScalars)
                     if name == "startswith" ? scalars.starts(with: p) : scalars.reversed().starts(with: p.reversed()) {
@@ -96,7 +96,7 @@ enum Methods {
             return method(name) { args in
                 let a = try args.bind(name, [("iterable", nil)])
                 let items: [Value]
-                switch a[0] {
+                switch a[0].plain {
                 case .list(let l), .generator(let l): items = l
                 case .string(let t): items = t.unicodeScalars.map { .string(String(Character($0))) }
                 default: throw RawTemplateError(.type, "can only join an iterable")
@@ -162,7 +162,7 @@ enum Methods {
 
     static func dictMethod(_ dict: Dict, _ name: String) -> Value? {
         switch name {
-        case "items": return method(name) { _ in .list(dict.items.map { .list([$0.0, $0.1]) }) }
+        case "items": return method(name) { _ in .list(dict.items.map { .tuple([$0.0, $0.1]) }) }
         case "keys": return method(name) { _ in .list(dict.keyValues) }
         case "values": return method(name) { _ in .list(dict.values) }
         case "get":
@@ -316,7 +316,7 @@ enum Methods {
     /// Python `%` formatting for `'...' % value` (`%s`, `%d`, `%r`, `%f`, `%%`).
     static func percentFormat(_ format: String, _ value: Value) throws -> String {
         var values: [Value]
-        if case .list(let items) = value { values = items } else { values = [value] }
+        if case .tuple(let items) = value { values = items } else { values = [value] }
         var out = ""
         var chars = Array(format)[...]
         while let c = chars.popFirst() {

@@ -11,7 +11,7 @@ extension Renderer {
         case .list(let items):
             return .list(try items.map(evaluate))
         case .tuple(let items):
-            return .list(try items.map(evaluate))
+            return .tuple(try items.map(evaluate))
         case .dict(let pairs):
             var dict = Dict()
             for (k, v) in pairs {
@@ -228,7 +228,7 @@ extension Renderer {
         case (.mul, _, .string(let s)) where a.intIndex != nil: return .string(String(repeating: s, count: max(0, a.intIndex ?? 0)))
         case (.mul, .list(let x), _) where b.intIndex != nil:
             return .list(Array([[Value]](repeating: x, count: max(0, b.intIndex ?? 0)).joined()))
-        case (.mod, .string(let format), _): return .string(try Methods.percentFormat(format, b))
+        case (.mod, .string(let format), _): return .string(try Methods.percentFormat(format, right))
         default: break
         }
         let isIntegral: (Value) -> Bool = { v in

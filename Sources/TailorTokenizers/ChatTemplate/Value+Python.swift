@@ -20,6 +20,8 @@ extension Value {
         case .string(let s): return pythonStringRepr(s)
         case .markup(let s): return "Markup(" + pythonStringRepr(s) + ")"
         case .list(let items): return "[" + items.map(\.pyRepr).joined(separator: ", ") + "]"
+        case .tuple(let items):
+            return "(" + items.map(\.pyRepr).joined(separator: ", ") + (items.count == 1 ? ",)" : ")")
         case .dict(let d):
             return "{" + d.items.map { $0.0.pyRepr + ": " + $0.1.pyRepr }.joined(separator: ", ") + "}"
         case .generator: return "<generator object>"

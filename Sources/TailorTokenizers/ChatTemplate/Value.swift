@@ -14,6 +14,8 @@ enum Value {
     /// added to it with `+`. Everything else treats it as the string it is.
     case markup(String)
     case list([Value])
+    /// A Python tuple (tuple literals, `dict.items()` pairs): a list everywhere but in `repr`.
+    case tuple([Value])
     case dict(Dict)
     /// What jinja2's `map`/`select`/`reject`/`selectattr`/`rejectattr` return: a Python generator.
     /// Always truthy, has no length, cannot be serialised by `tojson`; `list`, `join`, `for` read it.
@@ -54,6 +56,7 @@ enum Value {
         case .string: return "str"
         case .markup: return "Markup"
         case .list: return "list"
+        case .tuple: return "tuple"
         case .dict: return "dict"
         case .generator: return "generator"
         case .namespace: return "Namespace"
@@ -69,7 +72,7 @@ enum Value {
         case .int(let i): return i != 0
         case .double(let d): return d != 0
         case .string(let s), .markup(let s): return !s.isEmpty
-        case .list(let items): return !items.isEmpty
+        case .list(let items), .tuple(let items): return !items.isEmpty
         case .dict(let d): return !d.isEmpty
         case .generator, .namespace, .callable: return true
         }
@@ -115,6 +118,7 @@ extension Value {
     /// Markup as the plain string it is; anything else unchanged.
     var plain: Value {
         if case .markup(let s) = self { return .string(s) }
+        if case .tuple(let items) = self { return .list(items) }
         return self
     }
 

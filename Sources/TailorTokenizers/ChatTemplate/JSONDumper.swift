@@ -29,7 +29,7 @@ struct JSONDumper {
                 out += pythonFloatRepr(d)
             }
         case .string(let s), .markup(let s): writeString(s, into: &out)
-        case .list(let items), .generator(let items) where value.isList:
+        case .list(let items):
             if items.isEmpty {
                 out += "[]"
                 return
@@ -106,13 +106,5 @@ struct JSONDumper {
             }
         }
         out += "\""
-    }
-}
-
-extension Value {
-    /// True for `.list` only: generators are not JSON serialisable.
-    var isList: Bool {
-        if case .list = self { return true }
-        return false
     }
 }

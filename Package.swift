@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, bottom to top (see DESIGN.md): CBLAS -> TailorTensor -> TailorFormats -> TailorModels
-// -> TailorTokenizers -> tailor. A lower layer never imports a higher one.
+// -> TailorTokenizers -> TailorData -> tailor. A lower layer never imports a higher one.
 let package = Package(
     name: "Tailor",
     platforms: [.macOS(.v14)],
@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "TailorFormats", targets: ["TailorFormats"]),
         .library(name: "TailorModels", targets: ["TailorModels"]),
         .library(name: "TailorTokenizers", targets: ["TailorTokenizers"]),
+        .library(name: "TailorData", targets: ["TailorData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,10 +24,11 @@ let package = Package(
         .target(name: "TailorFormats", dependencies: ["TailorTensor"]),
         .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorFormats"]),
         .target(name: "TailorTokenizers"),
+        .target(name: "TailorData", dependencies: ["TailorTokenizers"]),
         .executableTarget(
             name: "tailor",
             dependencies: [
-                "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers",
+                "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -35,5 +37,6 @@ let package = Package(
         .testTarget(name: "TailorFormatsTests", dependencies: ["TailorFormats", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
         .testTarget(name: "TailorTokenizersTests", dependencies: ["TailorTokenizers", "TailorTestSupport"]),
+        .testTarget(name: "TailorDataTests", dependencies: ["TailorData", "TailorTestSupport"]),
     ]
 )

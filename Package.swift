@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, bottom to top (see DESIGN.md): CBLAS -> TailorTensor -> TailorFormats -> TailorModels
-// -> TailorTokenizers -> TailorData -> tailor. A lower layer never imports a higher one.
+// -> TailorTokenizers -> TailorData -> TailorTraining -> tailor. A lower layer never imports a higher one.
 let package = Package(
     name: "Tailor",
     platforms: [.macOS(.v14)],
@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TailorModels", targets: ["TailorModels"]),
         .library(name: "TailorTokenizers", targets: ["TailorTokenizers"]),
         .library(name: "TailorData", targets: ["TailorData"]),
+        .library(name: "TailorTraining", targets: ["TailorTraining"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,10 +26,11 @@ let package = Package(
         .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorFormats"]),
         .target(name: "TailorTokenizers"),
         .target(name: "TailorData", dependencies: ["TailorTokenizers"]),
+        .target(name: "TailorTraining", dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorData"]),
         .executableTarget(
             name: "tailor",
             dependencies: [
-                "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData",
+                "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -38,5 +40,6 @@ let package = Package(
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
         .testTarget(name: "TailorTokenizersTests", dependencies: ["TailorTokenizers", "TailorTestSupport"]),
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData", "TailorTestSupport"]),
+        .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport"]),
     ]
 )

@@ -12,7 +12,7 @@ extension CausalLM {
         }
         // MLP block: out = h + down(silu(gate(n2)) · up(n2)), n2 = rmsnorm(h).
         try backend.rmsNormForward(acts.h, weight: layer.postAttentionNorm, eps: c.rmsNormEps, into: ws.normed, rstd: acts.rstd2)
-        if gradients[layer.downProj.name] != nil {
+        if gradients[layer.downProj.name] != nil || layer.downProj.adapter != nil {
             try backend.swigluForward(gate: acts.gate, up: acts.up, into: ws.activation)
         }
         try layer.downProj.backward(ws.dX, input: ws.activation, dx: ws.dActivation, accumulate: false,

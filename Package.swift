@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, bottom to top (see DESIGN.md): CBLAS -> TailorTensor -> TailorFormats -> TailorModels
-// -> TailorTokenizers -> TailorData -> TailorTraining -> tailor. A lower layer never imports a higher one.
+// -> TailorTokenizers -> TailorData -> TailorTraining -> TailorInference -> tailor. A lower layer never imports a higher one.
 let package = Package(
     name: "Tailor",
     platforms: [.macOS(.v14)],
@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "TailorTokenizers", targets: ["TailorTokenizers"]),
         .library(name: "TailorData", targets: ["TailorData"]),
         .library(name: "TailorTraining", targets: ["TailorTraining"]),
+        .library(name: "TailorInference", targets: ["TailorInference"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,10 +28,11 @@ let package = Package(
         .target(name: "TailorTokenizers"),
         .target(name: "TailorData", dependencies: ["TailorTokenizers"]),
         .target(name: "TailorTraining", dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorData"]),
+        .target(name: "TailorInference", dependencies: ["TailorTensor", "TailorModels", "TailorTokenizers", "TailorTraining"]),
         .executableTarget(
             name: "tailor",
             dependencies: [
-                "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorTraining",
+                "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorTraining", "TailorInference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -41,5 +43,6 @@ let package = Package(
         .testTarget(name: "TailorTokenizersTests", dependencies: ["TailorTokenizers", "TailorTestSupport"]),
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData", "TailorTestSupport"]),
         .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport"]),
+        .testTarget(name: "TailorInferenceTests", dependencies: ["TailorInference", "TailorTestSupport"]),
     ]
 )

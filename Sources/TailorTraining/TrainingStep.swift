@@ -36,8 +36,8 @@ public final class StepRunner: @unchecked Sendable {
         for parameter in parameters {
             try gradients.add(parameter.name, shape: parameter.value.shape, backend: model.backend)
         }
-        optimizer = try AdamW(parameters: parameters, backend: model.backend, beta1: Float(beta1), beta2: Float(beta2),
-                              eps: Float(eps), weightDecay: Float(weightDecay))
+        optimizer = try AdamW(parameters: parameters, backend: model.backend, beta1: beta1, beta2: beta2,
+                              eps: eps, weightDecay: weightDecay)
     }
 
     /// Runs forward/backward over `microBatches`, clips, and steps the optimizer.
@@ -56,7 +56,7 @@ public final class StepRunner: @unchecked Sendable {
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: stepNumber, value: loss) }
         let norm = try clipGradientNorm(gradients, maxNorm: maxGradNorm, backend: model.backend)
         let lr = schedule.lr(step: optimizer.stepCount)
-        try optimizer.step(gradients: gradients, lr: Float(lr))
+        try optimizer.step(gradients: gradients, lr: lr)
         return StepLog(step: stepNumber, loss: loss, gradNorm: norm, learningRate: lr, labelTokens: labelTokens)
     }
 }

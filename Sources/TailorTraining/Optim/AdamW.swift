@@ -18,18 +18,18 @@ public struct TrainableParameter: Sendable {
 /// as transformers.Trainer builds them.
 public final class AdamW: @unchecked Sendable {
     public let parameters: [TrainableParameter]
-    public var beta1: Float
-    public var beta2: Float
-    public var eps: Float
-    public var weightDecay: Float
+    public var beta1: Double
+    public var beta2: Double
+    public var eps: Double
+    public var weightDecay: Double
     /// Steps taken so far.
     public private(set) var stepCount = 0
     let backend: Backend
     let m: [Tensor]
     let v: [Tensor]
 
-    public init(parameters: [TrainableParameter], backend: Backend, beta1: Float = 0.9, beta2: Float = 0.999,
-                eps: Float = 1e-8, weightDecay: Float = 0) throws {
+    public init(parameters: [TrainableParameter], backend: Backend, beta1: Double = 0.9, beta2: Double = 0.999,
+                eps: Double = 1e-8, weightDecay: Double = 0) throws {
         self.parameters = parameters
         self.backend = backend
         self.beta1 = beta1
@@ -41,7 +41,7 @@ public final class AdamW: @unchecked Sendable {
     }
 
     /// One update of every parameter from its gradient in `gradients`, at learning rate `lr`.
-    public func step(gradients: GradientStore, lr: Float) throws {
+    public func step(gradients: GradientStore, lr: Double) throws {
         stepCount += 1
         for (index, parameter) in parameters.enumerated() {
             guard let grad = gradients[parameter.name] else {

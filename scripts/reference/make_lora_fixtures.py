@@ -74,7 +74,46 @@ class Record(TrainerCallback):
         self.lrs.append(optimizer.param_groups[0]["lr"])
 
 
+def full_fine_tuning():
+    """5 steps of full fine-tuning (every parameter) of the tied-embedding Llama."""
+    name, steps = "llama-tied", 5
+    torch.manual_seed(7)
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, name), dtype=torch.float32)
+    model.config._attn_implementation = "eager"
+    folder = os.path.join(ROOT, "full-" + name)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    data = Samples(torch.Generator().manual_seed(98), steps * BATCH * ACCUMULATION, model.config.vocab_size)
+    save_file({"input_ids": torch.tensor(sum((s["input_ids"] for s in data.items), [])),
+               "labels": torch.tensor(sum((s["labels"] for s in data.items), [])),
+               "lengths": torch.tensor([len(s["input_ids"]) for s in data.items])},
+              os.path.join(folder, "data.safetensors"))
+    record = Record()
+    with tempfile.TemporaryDirectory() as out:
+        args = TrainingArguments(
+            output_dir=out, per_device_train_batch_size=BATCH, gradient_accumulation_steps=ACCUMULATION,
+            max_steps=steps, learning_rate=1e-3, lr_scheduler_type="linear", warmup_steps=1,
+            weight_decay=0.1, max_grad_norm=1.0, optim="adamw_torch", logging_steps=1,
+            save_strategy="no", report_to=[], seed=0, use_cpu=True, dataloader_num_workers=0,
+            remove_unused_columns=False, disable_tqdm=True)
+        trainer = InOrder(model=model, args=args, train_dataset=data, data_collator=collate, callbacks=[record])
+        decay = set(trainer.get_decay_parameter_names(model))
+        trainer.train()
+    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    tensors = {
+        "loss": torch.tensor([e["loss"] for e in logs], dtype=torch.float64),
+        "grad_norm": torch.tensor([float(e["grad_norm"]) for e in logs], dtype=torch.float64),
+        "lr": torch.tensor(record.lrs, dtype=torch.float64),
+    }
+    for pname, p in model.named_parameters():
+        tensors["final." + pname] = p.detach().contiguous()
+        tensors["decay." + pname] = torch.tensor([1.0 if pname in decay else 0.0])
+    save_file(tensors, os.path.join(folder, "reference.safetensors"))
+    print(name, "full fine-tuning losses", [e["loss"] for e in logs])
+
+
 def main():
+    full_fine_tuning()
     for name in ["llama", "qwen2"]:
         torch.manual_seed(7)
         model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, name), dtype=torch.float32)

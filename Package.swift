@@ -22,8 +22,10 @@ let package = Package(
     targets: [
         // OpenBLAS, loaded with dlopen at run time so the binary starts where it is absent.
         .target(name: "CBLAS", path: "Sources/CBLAS", linkerSettings: [.linkedLibrary("dl")]),
+        // zlib (Debian zlib1g-dev): deflate for PNG files.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TailorTensor", dependencies: ["CBLAS"]),
-        .target(name: "TailorFormats", dependencies: ["TailorTensor"]),
+        .target(name: "TailorFormats", dependencies: ["TailorTensor", "CZlib"]),
         .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorFormats"]),
         .target(name: "TailorTokenizers"),
         .target(name: "TailorData", dependencies: ["TailorTokenizers"]),

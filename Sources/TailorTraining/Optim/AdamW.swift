@@ -40,6 +40,12 @@ public final class AdamW: @unchecked Sendable {
         v = try parameters.map { try backend.zeros($0.value.shape, dtype: .f32) }
     }
 
+    /// The moment tensors of parameter `index` (exp_avg, exp_avg_sq).
+    public func moments(_ index: Int) -> (m: Tensor, v: Tensor) { (m[index], v[index]) }
+
+    /// Restores the step count after the moments were loaded (resume).
+    public func restore(stepCount: Int) { self.stepCount = stepCount }
+
     /// One update of every parameter from its gradient in `gradients`, at learning rate `lr`.
     public func step(gradients: GradientStore, lr: Double) throws {
         stepCount += 1

@@ -18,6 +18,17 @@ public struct TrainingSample: Sendable, Equatable {
     }
 }
 
+/// One row of a micro-batch: a sample, or several packed end to end (each keeps its own
+/// positions and attends only to itself).
+public struct TrainingRow: Sendable, Equatable {
+    public var samples: [TrainingSample]
+
+    public init(_ samples: [TrainingSample]) { self.samples = samples }
+
+    public var labelTokens: Int { samples.reduce(0) { $0 + $1.labelTokens } }
+    public var tokenCount: Int { samples.reduce(0) { $0 + $1.ids.count } }
+}
+
 /// The training loop, with transformers.Trainer's semantics: epochs of (seeded, shuffled)
 /// micro-batches, gradient accumulation normalised by the step's label tokens, clipping, AdamW,
 /// the learning-rate schedule, logging every `logging_steps` (loss averaged over the window),
@@ -26,7 +37,9 @@ public final class Trainer {
     public let model: CausalLM
     public let trainable: TrainableSet
     public let args: TrainingArguments
-    public let trainSamples: [TrainingSample]
+    /// Training rows (samples, or packed groups of samples); per_device_train_batch_size rows
+    /// make a micro-batch.
+    public let trainRows: [TrainingRow]
     public let evalSamples: [TrainingSample]
     /// Consumers of the run's events, in order.
     public var sinks: [TrainingSink] = []
@@ -37,7 +50,14 @@ public final class Trainer {
 
     let runner: StepRunner
 
-    public init(model: CausalLM, trainable: TrainableSet, train: [TrainingSample], eval: [TrainingSample] = [],
+    /// A trainer whose rows are single samples.
+    public convenience init(model: CausalLM, trainable: TrainableSet, train: [TrainingSample], eval: [TrainingSample] = [],
+                            args: TrainingArguments, baseName: String = "") throws {
+        try self.init(model: model, trainable: trainable, rows: train.map { TrainingRow([$0]) }, eval: eval,
+                      args: args, baseName: baseName)
+    }
+
+    public init(model: CausalLM, trainable: TrainableSet, rows train: [TrainingRow], eval: [TrainingSample] = [],
                 args: TrainingArguments, baseName: String = "") throws {
         try args.validate()
         guard !train.isEmpty else { throw TrainingError.badOption(name: "train dataset", problem: "is empty") }
@@ -47,7 +67,7 @@ public final class Trainer {
         self.model = model
         self.trainable = trainable
         self.args = args
-        self.trainSamples = train
+        self.trainRows = train
         self.evalSamples = eval
         self.baseName = baseName
         let total = Self.totalSteps(args: args, samples: train.count)
@@ -76,12 +96,12 @@ public final class Trainer {
         return Int((args.numTrainEpochs * Double(stepsPerEpoch(args: args, samples: samples))).rounded(.up))
     }
 
-    public var stepsPerEpoch: Int { Self.stepsPerEpoch(args: args, samples: trainSamples.count) }
-    public var totalSteps: Int { Self.totalSteps(args: args, samples: trainSamples.count) }
+    public var stepsPerEpoch: Int { Self.stepsPerEpoch(args: args, samples: trainRows.count) }
+    public var totalSteps: Int { Self.totalSteps(args: args, samples: trainRows.count) }
 
     /// Sample order of `epoch`: a seeded permutation (or file order without shuffling).
     func order(epoch: Int) -> [Int] {
-        var order = Array(0..<trainSamples.count)
+        var order = Array(0..<trainRows.count)
         guard args.shuffle else { return order }
         var state = args.seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15
         func next() -> UInt64 {
@@ -102,10 +122,10 @@ public final class Trainer {
         let epoch = step / stepsPerEpoch, index = step % stepsPerEpoch
         let order = order(epoch: epoch)
         let batch = args.perDeviceTrainBatchSize, ga = args.gradientAccumulationSteps
-        let micro = Self.microBatchesPerEpoch(args: args, samples: trainSamples.count)
+        let micro = Self.microBatchesPerEpoch(args: args, samples: trainRows.count)
         return try (index * ga..<min((index + 1) * ga, micro)).map { m in
             let members = order[(m * batch)..<min((m + 1) * batch, order.count)]
-            return try TokenBatch(sequences: members.map { (trainSamples[$0].ids, trainSamples[$0].labels) })
+            return try TokenBatch(sequences: members.flatMap { trainRows[$0].samples.map { ($0.ids, $0.labels) } })
         }
     }
 
@@ -143,7 +163,7 @@ public final class Trainer {
             state = loaded
         }
         try emit(.started(TrainingPlan(totalSteps: total, epochs: Double(total) / Double(stepsPerEpoch),
-                                       samples: trainSamples.count, trainableParameters: trainable.parameterCount,
+                                       samples: trainRows.count, trainableParameters: trainable.parameterCount,
                                        totalParameters: model.config.parameterCount, outputDir: outputDir.path,
                                        firstStep: state.globalStep + 1)))
         let start = monotonicSeconds() - state.elapsedSeconds

@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // OpenBLAS, loaded with dlopen at run time so the binary starts where it is absent.
@@ -36,6 +37,7 @@ let package = Package(
             dependencies: [
                 "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorTraining", "TailorInference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(name: "TailorTestSupport", dependencies: ["TailorTensor"], path: "Tests/TailorTestSupport"),

@@ -65,15 +65,23 @@ public struct DatasetLoader: Sendable {
             skipped.append(DataIssue(kind: .skippedInvalid, source: Self.location(of: error), message: error.description))
         }) { record in
             if let max = options.maxSamples, out.count >= max { return }
-            if format == .auto {
+            var recordFormat = format
+            if format == .auto || options.format == .auto && options.columnTemplate == nil {
+                // Auto-detection looks at every record, so files written by DatasetWriter (messages,
+                // text and preference records mixed) read back.
                 guard let f = DatasetFormat.detect(record.value) else {
                     let keys = record.value.objectKeys
+                    if skip, converted > 0 {
+                        skipped.append(DataIssue(kind: .skippedInvalid, source: record.source, message: "fields \(keys) fit no known format"))
+                        return
+                    }
                     throw DataError.unknownFormat(path: file, reason: "line \(record.source.line): cannot tell the format from fields \(keys); expected instruction/output (alpaca), conversations (sharegpt), messages, prompt/chosen/rejected, or text")
                 }
-                format = f
+                if format == .auto { format = f }
+                recordFormat = f
             }
             do {
-                out.append(try RecordConverter(format: format, columnTemplate: options.columnTemplate).convert(record))
+                out.append(try RecordConverter(format: recordFormat, columnTemplate: options.columnTemplate).convert(record))
                 converted += 1
             } catch let error as DataError where skip {
                 skipped.append(DataIssue(kind: .skippedInvalid, source: record.source, message: error.description))

@@ -40,11 +40,12 @@ public enum DatasetWriter {
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try Data(bytes).write(to: tmp)
-            if FileManager.default.fileExists(atPath: path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
-            } else {
-                try FileManager.default.moveItem(at: tmp, to: url)
+            guard rename(tmp.path, url.path) == 0 else {
+                throw DataError.writeFailed(path: path, reason: String(cString: strerror(errno)))
             }
+        } catch let error as DataError {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw DataError.writeFailed(path: path, reason: error.localizedDescription)

@@ -194,14 +194,23 @@ public struct ConversationEncoder: Sendable {
 
     /// Encodes one sample (before truncation): ids and labels.
     public func encodeFull(_ conversation: Conversation) throws -> EncodedSample {
+        try encodeFull(conversation, workspace: nil)
+    }
+
+    func tokenize(_ text: String, _ workspace: TokenizerWorkspace?) -> [Int32] {
+        if let workspace { return tokenizer.encodeInt32(text, addSpecialTokens: false, workspace: workspace) }
+        return tokenizer.encodeInt32(text, addSpecialTokens: false)
+    }
+
+    func encodeFull(_ conversation: Conversation, workspace: TokenizerWorkspace?) throws -> EncodedSample {
         if let text = conversation.text {
-            var ids = specialPrefix + tokenizer.encodeInt32(text, addSpecialTokens: false)
+            var ids = specialPrefix + tokenize(text, workspace)
             if options.addEOS, let eos = eosTokenId, ids.last != eos { ids.append(eos) }
             return EncodedSample(inputIds: ids, labels: ids, source: conversation.source)
         }
         let rendered = try render(conversation)
         let bytes = Array(rendered.text.utf8)
-        var ids = tokenizer.encodeInt32(rendered.text, addSpecialTokens: false)
+        var ids = tokenize(rendered.text, workspace)
         var labels = [Int32](repeating: EncodedSample.ignoreIndex, count: ids.count)
         if options.trainOnInputs {
             labels = ids
@@ -246,7 +255,11 @@ public struct ConversationEncoder: Sendable {
     /// Encodes one sample and applies `maxLength`. Returns nil when the sample is dropped; what
     /// was cut or dropped is appended to `issues`.
     public func encode(_ conversation: Conversation, issues: inout [DataIssue]) throws -> EncodedSample? {
-        var sample = try encodeFull(conversation)
+        try encode(conversation, issues: &issues, workspace: nil)
+    }
+
+    func encode(_ conversation: Conversation, issues: inout [DataIssue], workspace: TokenizerWorkspace?) throws -> EncodedSample? {
+        var sample = try encodeFull(conversation, workspace: workspace)
         if let max = options.maxLength, sample.count > max {
             let original = sample.count
             switch options.truncation {
@@ -326,13 +339,14 @@ public struct ConversationEncoder: Sendable {
         let slots = Slots<(EncodedSample?, [DataIssue], DataError?)>(count: n)
         let next = Counter()
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            let workspace = TokenizerWorkspace()
             while true {
                 let start = next.add(chunk)
                 if start >= n { break }
                 for i in start..<min(n, start + chunk) {
                     var issues: [DataIssue] = []
                     do {
-                        let s = try encode(conversations[i], issues: &issues)
+                        let s = try encode(conversations[i], issues: &issues, workspace: workspace)
                         slots.set(i, (s, issues, nil))
                     } catch let e as DataError {
                         slots.set(i, (nil, issues, e))

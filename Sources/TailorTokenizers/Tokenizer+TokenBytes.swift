@@ -25,3 +25,17 @@ extension Tokenizer {
         return Array(token.replacingOccurrences(of: "▁", with: " ").utf8)
     }
 }
+
+/// A word cache for one thread's encodes (the shared cache is taken by one thread at a time, so
+/// parallel callers that encode many texts keep one of these each).
+public final class TokenizerWorkspace {
+    var words: [ByteKey: [Int32]] = [:]
+    public init() {}
+}
+
+extension Tokenizer {
+    /// `encodeInt32` with the caller's own word cache; use one workspace per thread.
+    public func encodeInt32(_ text: String, addSpecialTokens: Bool, workspace: TokenizerWorkspace) -> [Int32] {
+        encode(text, addSpecialTokens: addSpecialTokens, cache: &workspace.words)
+    }
+}

@@ -254,6 +254,16 @@ struct DataBenchCommand: AsyncParsableCommand {
         var convs: [Conversation] = []
         convs.reserveCapacity(samples)
         while convs.count < samples { convs += data.conversations.prefix(samples - convs.count) }
+        // Rendering alone (one thread), to see where time goes.
+        let probe = Array(convs.prefix(2000))
+        var t0 = Date()
+        var texts: [String] = []
+        for c in probe { texts.append(try encoder.render(c).text) }
+        let renderPerSample = Date().timeIntervalSince(t0) / Double(probe.count)
+        t0 = Date()
+        for t in texts { _ = encoder.tokenizer.encodeInt32(t, addSpecialTokens: false) }
+        let tokenizePerSample = Date().timeIntervalSince(t0) / Double(probe.count)
+        print(String(format: "one thread: render %.1f µs/sample, tokenize %.1f µs/sample", renderPerSample * 1e6, tokenizePerSample * 1e6))
         let start = Date()
         let result = try encoder.encodeAll(convs)
         let seconds = Date().timeIntervalSince(start)

@@ -1,5 +1,10 @@
 import Foundation
 import TailorTokenizers
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One record of a data file: a JSON object (CSV rows become objects of strings) and where it is.
 public struct Record: Sendable {
@@ -31,17 +36,17 @@ public enum RecordReader {
             return found.sorted()
         }
         if path.contains("*") || path.contains("?") || path.contains("[") {
-            let found = glob(path)
+            let found = expandGlob(path)
             guard !found.isEmpty else { throw DataError.noFiles(pattern: path) }
             return found
         }
         throw DataError.fileNotReadable(path: path, reason: "no such file or folder")
     }
 
-    private static func glob(_ pattern: String) -> [String] {
+    private static func expandGlob(_ pattern: String) -> [String] {
         var g = glob_t()
         defer { globfree(&g) }
-        guard Glibc.glob(pattern, 0, nil, &g) == 0 else { return [] }
+        guard glob(pattern, 0, nil, &g) == 0 else { return [] }
         var out: [String] = []
         for i in 0..<Int(g.gl_pathc) {
             if let p = g.gl_pathv[i], let s = String(validatingCString: p),

@@ -1,4 +1,5 @@
 import Foundation
+import TailorFormats
 import TailorModels
 import TailorTensor
 
@@ -129,6 +130,17 @@ public final class Trainer {
         }
     }
 
+    /// The base's tokenizer files and chat template go next to the trained weights, so inference
+    /// renders prompts as training did.
+    func copyTokenizerFiles(to folder: URL) throws {
+        guard let baseFolder else { return }
+        for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"] {
+            let source = baseFolder.appendingPathComponent(name), target = folder.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: source.path) else { continue }
+            try AtomicWrite.write(try Data(contentsOf: source), to: target)
+        }
+    }
+
     func emit(_ event: TrainingEvent) throws {
         for sink in sinks { try sink.handle(event) }
     }
@@ -204,6 +216,7 @@ public final class Trainer {
             }
         }
         try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, to: outputDir)
+        try copyTokenizerFiles(to: outputDir)
         let seconds = monotonicSeconds() - start
         let summary = TrainingSummary(steps: total, seconds: seconds, finalLoss: lastLoss,
                                       tokensPerSecond: Double(tokensTotal) / max(seconds, 1e-9), outputDir: outputDir.path)

@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import TailorModels
+import TailorTensor
+import TailorTraining
+import Yams
+
+struct TrainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Fine-tune a model with LoRA or full fine-tuning (SFT), as transformers.Trainer + peft would.",
+        usage: "tailor train [config.yaml] [--dry-run] [--<option> <value> ...]",
+        discussion: """
+        Options come from a YAML file and/or flags named as in transformers' TrainingArguments, peft's
+        LoraConfig, TRL's SFTConfig and LLaMA-Factory (flags override the file), e.g.
+          tailor train --model_name_or_path M --dataset data.json --output_dir out --r 16 --lora_alpha 32 \\
+                       --learning_rate 2e-4 --num_train_epochs 3 --per_device_train_batch_size 4
+        Model and data:
+          model_name_or_path (model)       Hugging Face model folder (config.json + safetensors)
+          dataset (train_file, data_files)  training files: JSON, JSONL, CSV/TSV; a folder or a glob; comma-separated list
+          dataset_format                   alpaca | sharegpt | messages | text (default: detected)
+          template                         built-in chat template instead of the model's (alpaca, chatml, qwen, llama3, llama2, mistral, deepseek)
+          system_prompt (system)           system message added to conversations that have none
+          validation_file / validation_split  evaluation data: a file, or a fraction held out (default 0)
+          max_seq_length (max_length, cutoff_len)  tokens per sample (default 1024)
+          packing                          pack several samples per row (default false)
+          train_on_inputs                  also learn prompt tokens (default false: assistant tokens only)
+        Adapter (finetuning_type lora, the default; or full):
+          r (lora_r, lora_rank) 8, lora_alpha 16, lora_dropout 0, target_modules all-linear | names | regex, use_rslora false,
+          layers_to_transform (all)
+        Training (TrainingArguments defaults unless noted):
+          output_dir (output), num_train_epochs 3, max_steps -1, per_device_train_batch_size 8, per_device_eval_batch_size 8,
+          gradient_accumulation_steps 1, learning_rate 5e-5, weight_decay 0, adam_beta1 0.9, adam_beta2 0.999,
+          adam_epsilon 1e-8, max_grad_norm 1, lr_scheduler_type linear | cosine | cosine_with_restarts | polynomial |
+          constant | constant_with_warmup | inverse_sqrt, warmup_steps 0 (a value below 1 is a ratio), warmup_ratio 0,
+          seed 42, logging_steps 500, eval_strategy no | steps | epoch, eval_steps (logging_steps), save_strategy steps,
+          save_steps 500, save_total_limit (none), gradient_checkpointing false, shuffle true,
+          resume_from_checkpoint PATH | latest
+        Keys that TrainingArguments knows but that mean nothing here (report_to, fp16, dataloader_num_workers, ...)
+        are accepted with a warning; unknown keys are an error that suggests the nearest name.
+        Writes to output_dir: the adapter (peft layout) or model, checkpoint-N/ folders, tailor_config.yaml.
+        """
+    )
+
+    @Flag(name: .customLong("dry-run"), help: "Print the resolved options, trainable parameters and a memory estimate; train nothing.")
+    var dryRun = false
+
+    @Argument(parsing: .captureForPassthrough,
+              help: ArgumentHelp("A YAML file of options (optional), then --<option> <value> pairs (see below).", valueName: "config.yaml | --option value"))
+    var arguments: [String] = []
+
+    func run() async throws {
+        var rest = arguments
+        var dryRun = self.dryRun
+        if let index = rest.firstIndex(of: "--dry-run") {
+            rest.remove(at: index)
+            dryRun = true
+        }
+        var pairs: [(String, RecipeValue)] = []
+        if let first = rest.first, !first.hasPrefix("--") {
+            pairs += try Self.readYAML(first)
+            rest.removeFirst()
+        }
+        pairs += try Self.parseFlags(rest)
+        var recipe = TrainRecipe()
+        for (key, value) in pairs {
+            if let warning = try RecipeKeys.apply(key, value, to: &recipe) { printError("warning: \(warning)") }
+        }
+        guard !recipe.modelNameOrPath.isEmpty else {
+            throw ValidationError("model_name_or_path is required (a Hugging Face model folder)")
+        }
+        try TrainRun(recipe: recipe, dryRun: dryRun).run()
+    }
+
+    /// `--key value`, `--key=value`, and a bare `--flag` (true).
+    static func parseFlags(_ arguments: [String]) throws -> [(String, RecipeValue)] {
+        var result: [(String, RecipeValue)] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            guard argument.hasPrefix("--") else {
+                throw ValidationError("unexpected argument '\(argument)'; options are written --name value")
+            }
+            var name = String(argument.dropFirst(2))
+            var value: String
+            if let equals = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            } else if index + 1 < arguments.count, !arguments[index + 1].hasPrefix("--") {
+                value = arguments[index + 1]
+                index += 1
+            } else {
+                value = "true"
+            }
+            name = name.replacingOccurrences(of: "-", with: "_")
+            result.append((name, Self.scalar(value)))
+            index += 1
+        }
+        return result
+    }
+
+    static func scalar(_ text: String) -> RecipeValue {
+        if let number = Double(text) { return .number(number) }
+        if text == "true" || text == "false" { return .bool(text == "true") }
+        if text == "null" || text == "None" { return .null }
+        return .string(text)
+    }
+
+    static func readYAML(_ path: String) throws -> [(String, RecipeValue)] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ValidationError("\(path): cannot be read (\(error.localizedDescription))")
+        }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            throw ValidationError("\(path): not valid YAML: \(error)")
+        }
+        guard let mapping = node?.mapping else { throw ValidationError("\(path): expected a mapping of option: value") }
+        return try mapping.map { key, value in
+            guard let name = key.string else { throw ValidationError("\(path): keys must be strings (line \(key.mark?.line ?? 0))") }
+            return (name, try recipeValue(value, path: path, key: name))
+        }
+    }
+
+    static func recipeValue(_ node: Node, path: String, key: String) throws -> RecipeValue {
+        switch node {
+        case let .scalar(scalar):
+            if scalar.style == .plain {
+                if let bool = node.bool { return .bool(bool) }
+                if let int = node.int { return .number(Double(int)) }
+                if let float = node.float { return .number(float) }
+                if node.null != nil { return .null }
+            }
+            return .string(scalar.string)
+        case let .sequence(sequence):
+            return .list(try sequence.map { item in
+                guard let text = item.string else { throw ValidationError("\(path): '\(key)' must be a list of plain values") }
+                return text
+            })
+        default:
+            throw ValidationError("\(path): '\(key)' must be a value or a list (line \(node.mark?.line ?? 0))")
+        }
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

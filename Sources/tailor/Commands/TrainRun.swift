@@ -1,0 +1,70 @@
+import Foundation
+import TailorModels
+import TailorTensor
+import TailorTraining
+
+/// `tailor train`'s pipeline: model, data, adapter, trainer, sinks.
+struct TrainRun {
+    let recipe: TrainRecipe
+    let dryRun: Bool
+
+    func run() throws {
+        let backend = try CPUBackend()
+        let modelFolder = URL(fileURLWithPath: recipe.modelNameOrPath)
+        let model = try CausalLM.load(folder: modelFolder, backend: backend)
+        let data = try TrainingData.prepare(recipe: recipe, modelFolder: modelFolder)
+        for warning in data.warnings { printError("warning: \(warning)") }
+
+        let trainable: TrainableSet
+        switch recipe.finetuningType {
+        case .lora: trainable = .lora(try LoRAAdapters.attach(to: model, config: recipe.lora, seed: recipe.training.seed))
+        case .full: trainable = .full(try FullFineTuning.prepare(model))
+        }
+        let total = model.config.parameterCount
+        let share = 100 * Double(trainable.parameterCount) / Double(total)
+        print("trainable params: \(trainable.parameterCount) || all params: \(total) || trainable%: \(fmt(share, 4))")
+        let rowsPerStep = recipe.training.perDeviceTrainBatchSize
+        let tokensPerMicroBatch = rowsPerStep * (recipe.packing ? recipe.maxSeqLength : min(recipe.maxSeqLength, data.longestSample))
+        let estimate = MemoryEstimate(model: model, trainable: trainable, tokens: tokensPerMicroBatch,
+                                      checkpointing: recipe.training.gradientCheckpointing)
+        print("estimated peak memory: \(estimate.summary)")
+        print("data: \(data.train.count) training rows (\(data.trainSampleCount) samples, \(data.trainLabelTokens) label tokens), \(data.eval.count) evaluation samples")
+        if dryRun {
+            print("resolved options:")
+            print(RecipeYAML.render(recipe), terminator: "")
+            return
+        }
+        let outputDir = URL(fileURLWithPath: recipe.training.outputDir)
+        try FileManager.default.createDirectory(at: outputDir, withIntermediateDirectories: true)
+        try RecipeYAML.render(recipe).write(to: outputDir.appendingPathComponent("tailor_config.yaml"), atomically: true, encoding: .utf8)
+        let trainer = try Trainer(model: model, trainable: trainable, rows: data.train, eval: data.eval, args: recipe.training,
+                                  baseName: recipe.modelNameOrPath)
+        trainer.baseFolder = modelFolder
+        trainer.sinks = TrainSinks.make(outputDir: outputDir)
+        let resume = try recipe.resumeFromCheckpoint.map { try Checkpoint.resolve($0, outputDir: outputDir) }
+        let summary = try trainer.train(resumeFrom: resume)
+        print("trained \(summary.steps) steps in \(fmt(summary.seconds, 1)) s, \(fmt(summary.tokensPerSecond, 1)) tokens/s, final loss \(fmt(summary.finalLoss, 4)); wrote \(summary.outputDir)")
+    }
+}
+
+/// A peak-memory estimate for a run, in parts.
+struct MemoryEstimate {
+    let weights: Int, trainable: Int, activations: Int, loss: Int
+
+    init(model: CausalLM, trainable set: TrainableSet, tokens: Int, checkpointing: Bool) {
+        weights = model.namedParameters.reduce(0) { $0 + $1.tensor.byteCount }
+        trainable = set.parameterCount * 4 * 3  // gradient, exp_avg, exp_avg_sq (values counted in weights or adapters)
+            + (set.isLoRA ? set.parameterCount * 4 : 0)
+        activations = model.config.activationBytes(tokens: tokens, checkpointing: checkpointing)
+        loss = model.config.lossBytes(rows: min(tokens, model.lossChunkRows))
+    }
+
+    var summary: String {
+        let gb = { (bytes: Int) in fmt(Double(bytes) / 1e9, 2) + " GB" }
+        return "\(gb(weights + trainable + activations + loss)) (weights \(gb(weights)), trainable state \(gb(trainable)), activations \(gb(activations)), loss chunk \(gb(loss)))"
+    }
+}
+
+extension TrainableSet {
+    var isLoRA: Bool { if case .lora = self { return true }; return false }
+}

@@ -34,6 +34,6 @@ let package = Package(
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
         .testTarget(name: "TailorFormatsTests", dependencies: ["TailorFormats", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
-        .testTarget(name: "TailorTokenizersTests", dependencies: ["TailorTokenizers", "TailorTestSupport"]),
+        .testTarget(name: "TailorTokenizersTests", dependencies: ["TailorTokenizers", "TailorFormats", "TailorTestSupport"]),
     ]
 )

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import TailorFormats
+import TailorModels
+import TailorTensor
+import TailorTokenizers
+
+extension GGUFFile: GGUFMetadataSource {}
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Convert a model file from another tool into a Hugging Face folder.",
+        subcommands: [ImportGGUFCommand.self]
+    )
+}
+
+struct ImportGGUFCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gguf",
+        abstract: "Convert a llama.cpp GGUF file (Ollama, LM Studio, llama.cpp downloads) into a Hugging Face folder.",
+        discussion: """
+        Reads architectures llama (also Mistral, SmolLM, DeepSeek-LLM files), qwen2 and qwen3. Every weight is
+        dequantized (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K ... Q6_K) and renamed to its Hugging Face
+        name; the q/k rows llama.cpp reorders for llama models are put back. Writes into --output:
+          model.safetensors       the weights (f32 by default: the dequantized values exactly)
+          config.json             LlamaForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM hyperparameters
+          tokenizer.json          from tokenizer.ggml.* (byte-level BPE or SentencePiece), with the
+                                  pre-tokenizer tokenizer.ggml.pre names in llama.cpp
+          tokenizer_config.json   special tokens, add_bos/add_eos and tokenizer.chat_template
+          generation_config.json  bos/eos/pad token ids
+        The folder loads in transformers (AutoModelForCausalLM, AutoTokenizer) and in every tailor command.
+        Commands that take --model also accept the .gguf file directly.
+        """
+    )
+
+    @Argument(help: "The .gguf file to convert.")
+    var file: String
+
+    @Option(name: .shortAndLong, help: "Folder to write (created when absent; files in it are replaced). Required.")
+    var output: String
+
+    @Option(help: "dtype of the written weights: f32 (exact dequantized values) or bf16 (half the size). Default: f32.")
+    var dtype: String = "f32"
+
+    func validate() throws {
+        guard ["f32", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32 or bf16, not '\(dtype)'") }
+    }
+
+    func run() async throws {
+        let start = Date()
+        let url = URL(fileURLWithPath: file)
+        let gguf = try GGUFFile(url: url)
+        let config = try ModelConfig(gguf: gguf)
+        let vocabulary = try GGUFVocabulary(metadata: gguf, file: url.path)
+        _ = try vocabulary.tokenizerJSON(file: url.path)  // fail on an unknown tokenizer before writing anything
+
+        let folder = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let weights = GGUFWeights(file: gguf, config: config)
+        let storage: SafetensorsDType = dtype == "bf16" ? .bf16 : .f32
+        let tensors = weights.shapes.map { name, shape in
+            let count = shape.reduce(1, *)
+            return SafetensorsWriter.Tensor(name: name, dtype: storage, shape: shape, byteCount: count * (storage == .bf16 ? 2 : 4)) { body in
+                let values = try weights.floats(hf: name, shape: shape)
+                if storage == .bf16 {
+                    let halves = values.map { HalfPrecision.floatToBF16($0).littleEndian }
+                    try halves.withUnsafeBytes { try body($0) }
+                } else {
+                    try values.withUnsafeBytes { try body($0) }
+                }
+            }
+        }
+        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent("model.safetensors"))
+        let configJSON = try config.huggingFaceJSON(dtype: dtype == "bf16" ? "bfloat16" : "float32",
+                                                    padTokenId: vocabulary.paddingTokenId)
+        try configJSON.write(to: folder.appendingPathComponent("config.json"), options: .atomic)
+        try vocabulary.writeHuggingFaceFiles(to: folder, source: url.path)
+
+        let seconds = Date().timeIntervalSince(start)
+        print("""
+        imported \(url.lastPathComponent) (\(gguf.architecture ?? "?"), \(config.layerCount) layers, hidden \(config.hiddenSize), \
+        vocab \(config.vocabSize), \(config.parameterCount) parameters) -> \(folder.path)
+          model.safetensors (\(dtype)), config.json (\(config.architecture.rawValue)\(config.tieWordEmbeddings ? ", tied embeddings" : "")), \
+        tokenizer.json (\(vocabulary.model), pre \(vocabulary.pre ?? "default")), tokenizer_config.json\
+        \(vocabulary.chatTemplate == nil ? "" : " (with chat template)"), generation_config.json
+          \(String(format: "%.1f", seconds)) s
+        """)
+    }
+}

@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import TailorFormats
+import TailorTensor
 
 /// A GGUF file's weights under their Hugging Face names, dequantized to f32 in Hugging Face layout.
 ///
@@ -94,5 +100,35 @@ public struct GGUFWeights: Sendable {
             }
         }
         return out
+    }
+}
+
+extension GGUFWeights {
+    /// Writes model.safetensors (every weight under its Hugging Face name, f32 or bf16, `{"format": "pt"}`) and
+    /// config.json into `folder`, each atomically; tensors are dequantized one at a time while writing.
+    /// - Parameter padTokenId: config.json's `pad_token_id` (the tokenizer's, when known).
+    public func writeHuggingFaceModel(to folder: URL, dtype: DType = .f32, padTokenId: Int? = nil) throws {
+        guard dtype == .f32 || dtype == .bf16 else {
+            throw ModelError.badConfig(file: file.url.path, field: "dtype", problem: "is \(dtype); GGUF weights are written as f32 or bf16")
+        }
+        let storage: SafetensorsDType = dtype == .bf16 ? .bf16 : .f32
+        let tensors = shapes.map { name, shape in
+            let count = shape.reduce(1, *)
+            return SafetensorsWriter.Tensor(name: name, dtype: storage, shape: shape, byteCount: count * (dtype == .bf16 ? 2 : 4)) { body in
+                let values = try floats(hf: name, shape: shape)
+                if dtype == .bf16 {
+                    let halves = values.map { HalfPrecision.floatToBF16($0).littleEndian }
+                    try halves.withUnsafeBytes { try body($0) }
+                } else {
+                    try values.withUnsafeBytes { try body($0) }
+                }
+            }
+        }
+        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent("model.safetensors"))
+        let json = try config.huggingFaceJSON(dtype: dtype == .bf16 ? "bfloat16" : "float32", padTokenId: padTokenId)
+        let url = folder.appendingPathComponent("config.json")
+        do { try json.write(to: url, options: .atomic) } catch {
+            throw ModelError.unreadable(path: url.path, reason: "cannot write config.json (\(error))")
+        }
     }
 }

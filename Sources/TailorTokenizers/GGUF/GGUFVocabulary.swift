@@ -71,12 +71,13 @@ public struct GGUFVocabulary: Sendable, Equatable {
     public static let modelKey = "tokenizer.ggml.model"
 
     /// Reads the tokenizer metadata of a GGUF file.
-    /// - Throws: `TokenizerError.missingField` (file "GGUF metadata", path `tokenizer.ggml.model`) when the file has
-    ///   no tokenizer; the source's own error (naming the key) for a missing token list or a mistyped value.
+    /// - Throws: `TokenizerError.invalidValue` naming `file` and `tokenizer.ggml.model` when the file has no tokenizer;
+    ///   the source's own error (naming the key) for a missing token list or a mistyped value.
     public init(metadata m: some GGUFMetadataSource, file: String = "GGUF metadata") throws {
         guard m.has(Self.modelKey) else {
-            throw TokenizerError.missingField(file: file, path: Self.modelKey + " (the file has no tokenizer; import a GGUF "
-                                              + "converted with its tokenizer, or give the model folder's tokenizer.json)")
+            throw TokenizerError.invalidValue(
+                file: file, path: Self.modelKey, value: "(absent)",
+                reason: "the GGUF file has no tokenizer metadata (tokenizer.ggml.*); use a GGUF converted together with its tokenizer")
         }
         func optional<T>(_ key: String, _ read: (String) throws -> T) throws -> T? { m.has(key) ? try read(key) : nil }
         let arch = (try? m.string("general.architecture")) ?? "llama"

@@ -20,27 +20,32 @@ struct ImportGGUFCommand: AsyncParsableCommand {
         commandName: "gguf",
         abstract: "Convert a llama.cpp GGUF file (Ollama, LM Studio, llama.cpp downloads) into a Hugging Face folder.",
         discussion: """
-        Reads architectures llama (also Mistral, SmolLM, DeepSeek-LLM files), qwen2 and qwen3. Every weight is
-        dequantized (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K ... Q6_K) and renamed to its Hugging Face
-        name; the q/k rows llama.cpp reorders for llama models are put back. Writes into --output:
-          model.safetensors       the weights (f32 by default: the dequantized values exactly)
-          config.json             LlamaForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM hyperparameters
-          tokenizer.json          from tokenizer.ggml.* (byte-level BPE or SentencePiece), with the
-                                  pre-tokenizer tokenizer.ggml.pre names in llama.cpp
-          tokenizer_config.json   special tokens, add_bos/add_eos and tokenizer.chat_template
+        Reads the architectures llama (also Mistral, SmolLM and DeepSeek-LLM files),
+        qwen2 and qwen3. Every weight is dequantized (F32, F16, BF16, Q8_0, Q4_0, Q4_1,
+        Q5_0, Q5_1, Q2_K ... Q6_K) and renamed to its Hugging Face name; the q/k rows
+        llama.cpp reorders in llama models are put back in Hugging Face order.
+
+        Writes into --output:
+          model.safetensors       the weights
+          config.json             Llama/Qwen2/Qwen3ForCausalLM hyperparameters
+          tokenizer.json          from tokenizer.ggml.* (byte-level BPE or
+                                  SentencePiece), pre-tokenizer as llama.cpp
+                                  reads tokenizer.ggml.pre
+          tokenizer_config.json   special tokens, add_bos/eos, chat template
           generation_config.json  bos/eos/pad token ids
-        The folder loads in transformers (AutoModelForCausalLM, AutoTokenizer) and in every tailor command.
-        Commands that take --model also accept the .gguf file directly.
+
+        The folder loads in transformers (AutoModelForCausalLM, AutoTokenizer) and in
+        every tailor command; commands that take --model also accept the .gguf itself.
         """
     )
 
     @Argument(help: "The .gguf file to convert.")
     var file: String
 
-    @Option(name: .shortAndLong, help: "Folder to write (created when absent; files in it are replaced). Required.")
+    @Option(name: .shortAndLong, help: "Folder to write (required; created when absent; the five files in it are replaced).")
     var output: String
 
-    @Option(help: "dtype of the written weights: f32 (exact dequantized values) or bf16 (half the size). Default: f32.")
+    @Option(help: "dtype of the written weights: f32 (the dequantized values exactly) or bf16 (half the size).")
     var dtype: String = "f32"
 
     func validate() throws {
@@ -57,24 +62,8 @@ struct ImportGGUFCommand: AsyncParsableCommand {
 
         let folder = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let weights = GGUFWeights(file: gguf, config: config)
-        let storage: SafetensorsDType = dtype == "bf16" ? .bf16 : .f32
-        let tensors = weights.shapes.map { name, shape in
-            let count = shape.reduce(1, *)
-            return SafetensorsWriter.Tensor(name: name, dtype: storage, shape: shape, byteCount: count * (storage == .bf16 ? 2 : 4)) { body in
-                let values = try weights.floats(hf: name, shape: shape)
-                if storage == .bf16 {
-                    let halves = values.map { HalfPrecision.floatToBF16($0).littleEndian }
-                    try halves.withUnsafeBytes { try body($0) }
-                } else {
-                    try values.withUnsafeBytes { try body($0) }
-                }
-            }
-        }
-        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent("model.safetensors"))
-        let configJSON = try config.huggingFaceJSON(dtype: dtype == "bf16" ? "bfloat16" : "float32",
-                                                    padTokenId: vocabulary.paddingTokenId)
-        try configJSON.write(to: folder.appendingPathComponent("config.json"), options: .atomic)
+        try GGUFWeights(file: gguf, config: config)
+            .writeHuggingFaceModel(to: folder, dtype: dtype == "bf16" ? .bf16 : .f32, padTokenId: vocabulary.paddingTokenId)
         try vocabulary.writeHuggingFaceFiles(to: folder, source: url.path)
 
         let seconds = Date().timeIntervalSince(start)

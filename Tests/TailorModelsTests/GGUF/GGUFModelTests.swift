@@ -113,3 +113,23 @@ final class GGUFModelTests: XCTestCase {
         }
     }
 }
+
+/// The folder `tailor import gguf` writes (model part): loads back with `CausalLM.load(folder:)` to PyTorch's logits.
+final class GGUFImportFolderTests: XCTestCase {
+    func testWrittenFolderLoadsWithTheSameLogits() throws {
+        for family in ["llama", "qwen3"] {
+            let url = try GGUFModelTests.gguf(family).file.write()
+            let file = try GGUFFile(url: url)
+            let config = try ModelConfig(gguf: file)
+            try GGUFWeights(file: file, config: config).writeHuggingFaceModel(to: url.deletingLastPathComponent(), padTokenId: 2)
+            let backend = try CPUBackend(kernels: .fast)
+            let model = try CausalLM.load(folder: url.deletingLastPathComponent(), backend: backend)
+            XCTAssertEqual(model.config, config, family)
+            let reference = try SafetensorsFile(url: TestPaths.fixture("models/\(family)/reference.safetensors"))
+            func ints(_ name: String) throws -> [Int32] { try reference.floats(name).map { Int32($0) } }
+            let batch = try TokenBatch(inputIds: ints("input_ids"), labels: ints("labels"),
+                                       positions: ints("position_ids"), seqStart: ints("seq_start"))
+            assertClose(try backend.download(model.logits(batch)), try reference.floats("logits"), rtol: 1e-5, atol: 1e-5, family)
+        }
+    }
+}

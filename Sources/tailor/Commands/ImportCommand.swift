@@ -77,3 +77,15 @@ struct ImportGGUFCommand: AsyncParsableCommand {
         """)
     }
 }
+
+extension ModelSource {
+    /// The tokenizer of a `--model` argument: the folder's tokenizer files, or those a GGUF file's metadata amounts to.
+    func loadTokenizer() throws -> PretrainedTokenizer {
+        switch self {
+        case let .folder(url):
+            return try PretrainedTokenizer(folder: url)
+        case let .gguf(url):
+            return try PretrainedTokenizer(gguf: try GGUFVocabulary(metadata: try GGUFFile(url: url), file: url.path), file: url.path)
+        }
+    }
+}

@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, bottom to top (see DESIGN.md): CBLAS -> TailorTensor -> TailorFormats -> TailorModels
-// -> TailorTokenizers -> tailor. A lower layer never imports a higher one.
+// -> TailorTokenizers -> TailorData -> TailorTraining -> TailorInference -> tailor. A lower layer never imports a higher one.
 let package = Package(
     name: "Tailor",
     platforms: [.macOS(.v14)],
@@ -12,22 +12,32 @@ let package = Package(
         .library(name: "TailorFormats", targets: ["TailorFormats"]),
         .library(name: "TailorModels", targets: ["TailorModels"]),
         .library(name: "TailorTokenizers", targets: ["TailorTokenizers"]),
+        .library(name: "TailorData", targets: ["TailorData"]),
+        .library(name: "TailorTraining", targets: ["TailorTraining"]),
+        .library(name: "TailorInference", targets: ["TailorInference"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // OpenBLAS, loaded with dlopen at run time so the binary starts where it is absent.
         .target(name: "CBLAS", path: "Sources/CBLAS", linkerSettings: [.linkedLibrary("dl")]),
+        // zlib (Debian zlib1g-dev): deflate for PNG files.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TailorTensor", dependencies: ["CBLAS"]),
-        .target(name: "TailorFormats", dependencies: ["TailorTensor"]),
+        .target(name: "TailorFormats", dependencies: ["TailorTensor", "CZlib"]),
         .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorFormats"]),
         .target(name: "TailorTokenizers"),
+        .target(name: "TailorData", dependencies: ["TailorTokenizers"]),
+        .target(name: "TailorTraining", dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorData"]),
+        .target(name: "TailorInference", dependencies: ["TailorTensor", "TailorModels", "TailorTokenizers", "TailorTraining"]),
         .executableTarget(
             name: "tailor",
             dependencies: [
-                "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers",
+                "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorTraining", "TailorInference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(name: "TailorTestSupport", dependencies: ["TailorTensor"], path: "Tests/TailorTestSupport"),
@@ -35,5 +45,8 @@ let package = Package(
         .testTarget(name: "TailorFormatsTests", dependencies: ["TailorFormats", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
         .testTarget(name: "TailorTokenizersTests", dependencies: ["TailorTokenizers", "TailorFormats", "TailorTestSupport"]),
+        .testTarget(name: "TailorDataTests", dependencies: ["TailorData", "TailorTestSupport"]),
+        .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport"]),
+        .testTarget(name: "TailorInferenceTests", dependencies: ["TailorInference", "TailorTestSupport"]),
     ]
 )

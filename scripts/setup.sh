@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs what Tailor needs on a fresh Debian/Ubuntu machine: OpenBLAS (the CPU GEMM).
-# Idempotent: does nothing when it is already there.
+# Installs what Tailor needs on a fresh Debian/Ubuntu machine: OpenBLAS (the CPU GEMM) and
+# zlib's headers (PNG output). Idempotent: does nothing when they are already there.
 set -euo pipefail
-if ! ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so'; then
-  echo "setup: installing OpenBLAS (libopenblas-dev)" >&2
+missing=()
+ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so' || missing+=(libopenblas-dev)
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenblas-dev >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

@@ -12,7 +12,7 @@ extension CausalLM {
         }
         // MLP block: out = h + down(silu(gate(n2)) · up(n2)), n2 = rmsnorm(h).
         try backend.rmsNormForward(acts.h, weight: layer.postAttentionNorm, eps: c.rmsNormEps, into: ws.normed, rstd: acts.rstd2)
-        if gradients[layer.downProj.name] != nil {
+        if gradients[layer.downProj.name] != nil || layer.downProj.adapter != nil {
             try backend.swigluForward(gate: acts.gate, up: acts.up, into: ws.activation)
         }
         try layer.downProj.backward(ws.dX, input: ws.activation, dx: ws.dActivation, accumulate: false,
@@ -43,9 +43,13 @@ extension CausalLM {
             dk = dkPre
         }
         try backend.rmsNormForward(acts.x, weight: layer.inputNorm, eps: c.rmsNormEps, into: ws.normed, rstd: acts.rstd1)
-        try layer.qProj.backward(dq.reshaped([n, c.qDim]), input: ws.normed, dx: ws.dNormed, accumulate: false, gradients: gradients, backend: backend)
-        try layer.kProj.backward(dk.reshaped([n, c.kvDim]), input: ws.normed, dx: ws.dNormed, accumulate: true, gradients: gradients, backend: backend)
-        try layer.vProj.backward(ws.dv.reshaped([n, c.kvDim]), input: ws.normed, dx: ws.dNormed, accumulate: true, gradients: gradients, backend: backend)
+        // Below the first layer only the embedding and this norm's weight could use ∂L/∂x.
+        let needsInputGradient = layer.index > 0 || gradients[Self.embedName] != nil || gradients[layer.inputNormName] != nil
+        let dNormed = needsInputGradient ? ws.dNormed : nil
+        try layer.qProj.backward(dq.reshaped([n, c.qDim]), input: ws.normed, dx: dNormed, accumulate: false, gradients: gradients, backend: backend)
+        try layer.kProj.backward(dk.reshaped([n, c.kvDim]), input: ws.normed, dx: dNormed, accumulate: true, gradients: gradients, backend: backend)
+        try layer.vProj.backward(ws.dv.reshaped([n, c.kvDim]), input: ws.normed, dx: dNormed, accumulate: true, gradients: gradients, backend: backend)
+        guard needsInputGradient else { return }
         try backend.rmsNormBackward(ws.dNormed, x: acts.x, weight: layer.inputNorm, rstd: acts.rstd1,
                                     dx: ws.dX, accumulate: true, dWeight: gradients[layer.inputNormName])
     }

@@ -49,26 +49,7 @@ public final class CausalLM: @unchecked Sendable {
 
     /// Every parameter's Hugging Face name and shape, in module order (tied lm_head omitted).
     public var parameterShapes: [(name: String, shape: [Int])] {
-        var result: [(String, [Int])] = [(Self.embedName, embedTokens.shape)]
-        for layer in layers {
-            result.append((layer.inputNormName, layer.inputNorm.shape))
-            for linear in [layer.qProj, layer.kProj, layer.vProj, layer.oProj] {
-                result.append((linear.name, linear.weight.shape))
-                if let bias = linear.bias { result.append((linear.biasName, bias.shape)) }
-            }
-            if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
-                result.append((layer.qNormName, qNorm.shape))
-                result.append((layer.kNormName, kNorm.shape))
-            }
-            result.append((layer.postAttentionNormName, layer.postAttentionNorm.shape))
-            for linear in [layer.gateProj, layer.upProj, layer.downProj] {
-                result.append((linear.name, linear.weight.shape))
-                if let bias = linear.bias { result.append((linear.biasName, bias.shape)) }
-            }
-        }
-        result.append((Self.finalNormName, finalNorm.shape))
-        if lmHead.name == Self.lmHeadName { result.append((Self.lmHeadName, lmHead.weight.shape)) }
-        return result
+        namedParameters.map { ($0.name, $0.tensor.shape) }
     }
 
     /// A workspace for `tokens` tokens, reused while the size and checkpointing mode stay.

@@ -11,6 +11,8 @@ public struct Linear: Sendable {
     public var weight: Tensor
     /// [out], when the layer has a bias.
     public var bias: Tensor?
+    /// A trainable side path added to the output (LoRA), or nil.
+    public var adapter: (any LinearAdapter)?
 
     public init(name: String, weight: Tensor, bias: Tensor? = nil) {
         self.name = name
@@ -27,6 +29,7 @@ public struct Linear: Sendable {
     func forward(_ x: Tensor, into out: Tensor, backend: Backend) throws {
         try backend.gemm(x, transposeA: false, weight, transposeB: true, into: out, alpha: 1, beta: 0)
         if let bias { try backend.addBias(out, bias: bias) }
+        try adapter?.forward(x, addingTo: out, backend: backend)
     }
 
     /// dx[N, in] (=, or += when `accumulate`) dOut[N, out] · W, and the requested parameter
@@ -42,5 +45,18 @@ public struct Linear: Sendable {
         if bias != nil, let dBias = gradients[biasName] {
             try backend.biasBackward(dOut, dBias: dBias)
         }
+        if let adapter {
+            try adapter.backward(dOut, input: x, addingTo: dx, gradients: gradients, backend: backend)
+        }
     }
+}
+
+/// A side path on a Linear, y += f(x): LoRA and its variants (in TailorTraining) implement it,
+/// so the model code stays the same with or without adapters.
+public protocol LinearAdapter: AnyObject, Sendable {
+    /// out[N, out] += f(x[N, in]).
+    func forward(_ x: Tensor, addingTo out: Tensor, backend: Backend) throws
+    /// dx[N, in] += ∂f/∂x · dOut (when dx is given), and accumulates the adapter's parameter
+    /// gradients present in `gradients`.
+    func backward(_ dOut: Tensor, input x: Tensor, addingTo dx: Tensor?, gradients: GradientStore, backend: Backend) throws
 }

@@ -15,9 +15,11 @@ extension ModelConfig {
     }
 
     /// Flops per token of a training step whose base is frozen (input gradients only, as with
-    /// LoRA): linear forward + input-gradient backward (2×), attention forward + backward
-    /// (the backward recomputes the scores and runs four products: 3.5× the forward's two).
+    /// LoRA): linear forward + input-gradient backward (2×, less the first layer's q/k/v input
+    /// gradients, which nothing needs), attention forward + backward (the backward recomputes
+    /// the scores and runs four products: 3.5× the forward's two).
     public func frozenStepFlopsPerToken(sequenceLength: Int) -> Double {
-        2 * linearFlopsPerToken + 3.5 * attentionFlopsPerToken(sequenceLength: sequenceLength)
+        let firstLayerQKV = 2 * Double(hiddenSize) * Double(qDim + 2 * kvDim)
+        return 2 * linearFlopsPerToken - firstLayerQKV + 3.5 * attentionFlopsPerToken(sequenceLength: sequenceLength)
     }
 }

@@ -109,15 +109,16 @@ public protocol Backend: AnyObject, Sendable {
     func adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWHyper, step: Int) throws
 }
 
-/// AdamW hyperparameters, named as in torch.optim.AdamW.
+/// AdamW hyperparameters, named as in torch.optim.AdamW. Doubles, like the Python floats torch
+/// computes its step scalars from, so the f32 arithmetic sees the same rounded constants.
 public struct AdamWHyper: Sendable, Equatable {
-    public var lr: Float
-    public var beta1: Float
-    public var beta2: Float
-    public var eps: Float
-    public var weightDecay: Float
+    public var lr: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var eps: Double
+    public var weightDecay: Double
 
-    public init(lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0) {
+    public init(lr: Double, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8, weightDecay: Double = 0) {
         self.lr = lr
         self.beta1 = beta1
         self.beta2 = beta2

@@ -221,18 +221,19 @@ enum CPUReference {
     /// elementwise math in Float as the tensors are f32.
     static func adamw(param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
                       v: UnsafeMutablePointer<Float>, count: Int, hyper: AdamWHyper, step: Int) {
-        let lr = Double(hyper.lr), beta1 = Double(hyper.beta1), beta2 = Double(hyper.beta2)
-        let decay = Float(1 - lr * Double(hyper.weightDecay))
+        let lr = hyper.lr, beta1 = hyper.beta1, beta2 = hyper.beta2
+        let decay = Float(1 - lr * hyper.weightDecay)
         let biasCorrection1 = 1 - pow(beta1, Double(step))
         let biasCorrection2 = 1 - pow(beta2, Double(step))
         let stepSize = Float(lr / biasCorrection1)
         let correction2Sqrt = Float(biasCorrection2.squareRoot())
         let oneMinusBeta1 = Float(1 - beta1), oneMinusBeta2 = Float(1 - beta2), b2 = Float(beta2)
+        let eps = Float(hyper.eps)
         for i in 0..<count {
             param[i] *= decay
-            m[i] += oneMinusBeta1 * (grad[i] - m[i])
+            m[i] = m[i].addingProduct(oneMinusBeta1, grad[i] - m[i])  // torch.lerp (fused on CPU)
             v[i] = v[i] * b2 + oneMinusBeta2 * grad[i] * grad[i]
-            let denom = v[i].squareRoot() / correction2Sqrt + hyper.eps
+            let denom = v[i].squareRoot() / correction2Sqrt + eps
             param[i] += -stepSize * (m[i] / denom)
         }
     }

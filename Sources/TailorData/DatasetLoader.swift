@@ -1,0 +1,110 @@
+import Foundation
+import TailorTokenizers
+
+/// Options for reading data files, named as LLaMA-Factory's dataset_info.json fields read.
+public struct LoaderOptions: Sendable {
+    /// The record layout; `auto` detects it per file from the first record.
+    public var format: DatasetFormat
+    /// For `columns` (or any format when set): the prompt/response templates over the columns.
+    public var columnTemplate: ColumnTemplate?
+    /// Skip and count records that do not parse or convert, instead of stopping (`--skip-invalid`).
+    public var skipInvalid: Bool
+    /// Keep at most this many samples (`max_samples`).
+    public var maxSamples: Int?
+
+    public init(format: DatasetFormat = .auto, columnTemplate: ColumnTemplate? = nil, skipInvalid: Bool = false,
+                maxSamples: Int? = nil) {
+        self.format = format
+        self.columnTemplate = columnTemplate
+        self.skipInvalid = skipInvalid
+        self.maxSamples = maxSamples
+    }
+}
+
+/// What `DatasetLoader.load` read.
+public struct LoadedDataset: Sendable {
+    public var conversations: [Conversation]
+    /// The format of each file, in load order.
+    public var formats: [(file: String, format: DatasetFormat)]
+    /// Records skipped with `skipInvalid`, each with its file, line and reason.
+    public var skipped: [DataIssue]
+}
+
+/// Reads data files into `Conversation`s.
+///
+///     let data = try DatasetLoader(options: .init(skipInvalid: true)).load(paths: ["data/"])
+///     data.conversations.count; data.skipped      // what was left out, with file:line
+public struct DatasetLoader: Sendable {
+    public var options: LoaderOptions
+
+    public init(options: LoaderOptions = LoaderOptions()) { self.options = options }
+
+    /// Loads every file that `paths` name (files, folders, globs), in order.
+    /// - Throws: `DataError` naming the file, line and field of the first bad record (unless
+    ///   `skipInvalid`), `.emptyFile`, `.noFiles`, `.unknownFormat`.
+    public func load(paths: [String]) throws -> LoadedDataset {
+        var result = LoadedDataset(conversations: [], formats: [], skipped: [])
+        for path in paths {
+            for file in try RecordReader.files(for: path) {
+                if let max = options.maxSamples, result.conversations.count >= max { return result }
+                try load(file: file, into: &result)
+            }
+        }
+        return result
+    }
+
+    func load(file: String, into result: inout LoadedDataset) throws {
+        var format = options.format
+        if options.columnTemplate != nil && format == .auto { format = .columns }
+        var skipped: [DataIssue] = []
+        var converted = 0
+        let skip = options.skipInvalid
+        var out = result.conversations
+        defer { result.conversations = out }
+        try RecordReader.forEach(file: file, skipInvalid: skip, onInvalid: { error in
+            skipped.append(DataIssue(kind: .skippedInvalid, source: Self.location(of: error), message: error.description))
+        }) { record in
+            if let max = options.maxSamples, out.count >= max { return }
+            var recordFormat = format
+            if format == .auto || options.format == .auto && options.columnTemplate == nil {
+                // Auto-detection looks at every record, so files written by DatasetWriter (messages,
+                // text and preference records mixed) read back.
+                guard let f = DatasetFormat.detect(record.value) else {
+                    let keys = record.value.objectKeys
+                    if skip, converted > 0 {
+                        skipped.append(DataIssue(kind: .skippedInvalid, source: record.source, message: "fields \(keys) fit no known format"))
+                        return
+                    }
+                    throw DataError.unknownFormat(path: file, reason: "line \(record.source.line): cannot tell the format from fields \(keys); expected instruction/output (alpaca), conversations (sharegpt), messages, prompt/chosen/rejected, or text")
+                }
+                if format == .auto { format = f }
+                recordFormat = f
+            }
+            do {
+                out.append(try RecordConverter(format: recordFormat, columnTemplate: options.columnTemplate).convert(record))
+                converted += 1
+            } catch let error as DataError where skip {
+                skipped.append(DataIssue(kind: .skippedInvalid, source: record.source, message: error.description))
+            }
+        }
+        if converted == 0 && skipped.isEmpty { throw DataError.emptyFile(path: file) }
+        result.formats.append((file, format))
+        result.skipped += skipped
+    }
+
+    static func location(of error: DataError) -> SourceLocation? {
+        switch error {
+        case .invalidRecord(let at, _), .missingField(let at, _), .wrongType(let at, _, _, _),
+             .unknownRole(let at, _, _), .template(let at, _):
+            return at
+        default: return nil
+        }
+    }
+}
+
+extension ChatValue {
+    var objectKeys: [String] {
+        if case .object(let o) = self { return o.keys }
+        return []
+    }
+}

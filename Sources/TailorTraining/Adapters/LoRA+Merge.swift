@@ -1,0 +1,59 @@
+import Foundation
+import TailorFormats
+import TailorModels
+import TailorTensor
+
+extension LoRAAdapters {
+    /// Folds every adapter into its base weight, W ← W + scaling · B·A, keeping the base dtype,
+    /// and removes the side paths (peft's `merge_and_unload`).
+    public func mergeAndUnload(into model: CausalLM) throws {
+        let backend = model.backend
+        for module in modules {
+            guard let linear = model.linear(module: module.name) else { continue }
+            let merged = try backend.empty(linear.weight.shape, dtype: .f32)   // [out, in]
+            try backend.copy(linear.weight, into: merged)
+            // merged[out, in] += scaling · B[out, r] · A[r, in]
+            try backend.gemm(module.lora.b, transposeA: false, module.lora.a, transposeB: false, into: merged,
+                             alpha: module.lora.scaling, beta: 1)
+            let final: Tensor
+            if linear.weight.dtype == .f32 {
+                final = merged
+            } else {
+                final = try backend.empty(linear.weight.shape, dtype: linear.weight.dtype)
+                try backend.copy(merged, into: final)
+            }
+            try model.setAdapter(nil, module: module.name)
+            try model.replaceParameter(linear.name, with: final)
+        }
+    }
+}
+
+/// Writes a model as a Hugging Face folder that transformers loads: model.safetensors (each
+/// tensor in its dtype, sharded above `maxShardBytes`), config.json and the tokenizer and
+/// generation files copied from the base folder.
+public enum ModelFolderWriter {
+    /// Files copied from the base folder when present.
+    public static let companionFiles = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                                        "special_tokens_map.json", "chat_template.jinja", "vocab.json", "merges.txt",
+                                        "tokenizer.model"]
+
+    public static func write(_ model: CausalLM, baseFolder: URL, to output: URL, maxShardBytes: Int = 5 << 30) throws {
+        do {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError.badOption(name: "output", problem: "\(output.path) cannot be created: \(error)")
+        }
+        var tensors: [SafetensorsWriter.Tensor] = []
+        for (name, tensor) in model.namedParameters {
+            let dtype = SafetensorsDType(tensor.dtype) ?? .f32
+            tensors.append(SafetensorsWriter.Tensor(name: name, shape: tensor.shape, floats: try model.backend.download(tensor),
+                                                    dtype: tensor.dtype == .f32 ? .f32 : dtype))
+        }
+        _ = try SafetensorsWriter.writeCheckpoint(tensors, metadata: ["format": "pt"], to: output, maxShardSize: maxShardBytes)
+        for name in companionFiles {
+            let source = baseFolder.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: source.path) else { continue }
+            try AtomicWrite.write(try Data(contentsOf: source), to: output.appendingPathComponent(name))
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import TailorModels
+import TailorTensor
+
+/// A LoRA side path on one Linear, exactly as peft defines it:
+///   y += scaling · B(A(x)),  A [r, in], B [out, r],  scaling = lora_alpha / r (or / √r with rsLoRA).
+/// A and B are trainable f32 tensors; the base weight stays frozen.
+public final class LoRA: LinearAdapter, @unchecked Sendable {
+    /// [r, in]
+    public let a: Tensor
+    /// [out, r]
+    public let b: Tensor
+    public let rank: Int
+    public let scaling: Float
+    /// Hugging Face names of A and B (module name + ".lora_A.weight" / ".lora_B.weight").
+    public let aName: String
+    public let bName: String
+
+    /// - Parameter module: the Linear's module name, e.g. "model.layers.0.self_attn.q_proj".
+    public init(module: String, a: Tensor, b: Tensor, scaling: Float) {
+        self.a = a
+        self.b = b
+        self.rank = a.shape[0]
+        self.scaling = scaling
+        self.aName = module + ".lora_A.weight"
+        self.bName = module + ".lora_B.weight"
+    }
+
+    public func forward(_ x: Tensor, addingTo out: Tensor, backend: Backend) throws {
+        let n = x.rowCount
+        let down = try backend.empty([n, rank], dtype: .f32)  // [N, r] = x · Aᵀ
+        try backend.gemm(x, transposeA: false, a, transposeB: true, into: down, alpha: 1, beta: 0)
+        // out[N, out] += scaling · down · Bᵀ
+        try backend.gemm(down, transposeA: false, b, transposeB: true, into: out, alpha: scaling, beta: 1)
+    }
+
+    public func backward(_ dOut: Tensor, input x: Tensor, addingTo dx: Tensor?, gradients: GradientStore,
+                         backend: Backend) throws {
+        let n = x.rowCount
+        let dDown = try backend.empty([n, rank], dtype: .f32)  // [N, r] = dOut · B
+        try backend.gemm(dOut, transposeA: false, b, transposeB: false, into: dDown, alpha: 1, beta: 0)
+        if let dx {
+            // dx[N, in] += scaling · dDown · A
+            try backend.gemm(dDown, transposeA: false, a, transposeB: false, into: dx, alpha: scaling, beta: 1)
+        }
+        if let dA = gradients[aName] {
+            // dA[r, in] += scaling · dDownᵀ · x
+            try backend.gemm(dDown, transposeA: true, x, transposeB: false, into: dA, alpha: scaling, beta: 1)
+        }
+        if let dB = gradients[bName] {
+            let down = try backend.empty([n, rank], dtype: .f32)
+            try backend.gemm(x, transposeA: false, a, transposeB: true, into: down, alpha: 1, beta: 0)
+            // dB[out, r] += scaling · dOutᵀ · down
+            try backend.gemm(dOut, transposeA: true, down, transposeB: false, into: dB, alpha: scaling, beta: 1)
+        }
+    }
+}

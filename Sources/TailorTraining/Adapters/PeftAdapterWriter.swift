@@ -1,0 +1,66 @@
+import Foundation
+import TailorFormats
+import TailorModels
+import TailorTensor
+
+/// Writes LoRA adapters as a peft adapter folder: adapter_config.json and
+/// adapter_model.safetensors with peft's key names
+/// (`base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`), loadable by
+/// `peft.PeftModel.from_pretrained`.
+public enum PeftAdapterWriter {
+    /// The key peft uses for a tensor of `name` (a Hugging Face parameter name).
+    public static func peftKey(_ name: String) -> String { "base_model.model." + name }
+
+    /// Writes `adapters` into `folder` (created if needed); each file is written atomically.
+    /// - Parameter baseModel: `base_model_name_or_path` (a hub id or the base folder).
+    public static func write(_ adapters: LoRAAdapters, backend: Backend, to folder: URL, baseModel: String) throws {
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError.badOption(name: "output_dir", problem: "\(folder.path) cannot be created: \(error)")
+        }
+        var tensors: [SafetensorsWriter.Tensor] = []
+        for module in adapters.modules {
+            for (name, tensor) in [(module.lora.aName, module.lora.a), (module.lora.bName, module.lora.b)] {
+                tensors.append(SafetensorsWriter.Tensor(name: peftKey(name), shape: tensor.shape,
+                                                        floats: try backend.download(tensor)))
+            }
+        }
+        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent("adapter_model.safetensors"))
+        try writeJSON(configObject(adapters.config, modules: adapters.modules.map(\.name), baseModel: baseModel),
+                      to: folder.appendingPathComponent("adapter_config.json"))
+    }
+
+    /// adapter_config.json's fields, as peft writes them for a plain LoRA.
+    static func configObject(_ config: LoRAConfig, modules: [String], baseModel: String) -> [String: Any] {
+        // Short names (q_proj, ...) when they identify the modules, as peft users write them.
+        let shortNames = Array(Set(modules.map { String($0.split(separator: ".").last ?? "") })).sorted()
+        var targets: Any = shortNames
+        if case let .regex(pattern) = config.targetModules { targets = pattern }
+        return [
+            "peft_type": "LORA",
+            "task_type": "CAUSAL_LM",
+            "base_model_name_or_path": baseModel,
+            "r": config.r,
+            "lora_alpha": config.loraAlpha,
+            "lora_dropout": config.loraDropout,
+            "target_modules": targets,
+            "layers_to_transform": config.layersToTransform.map { $0 as Any } ?? NSNull(),
+            "bias": "none",
+            "use_rslora": config.useRslora,
+            "use_dora": false,
+            "fan_in_fan_out": false,
+            "inference_mode": true,
+            "init_lora_weights": true,
+            "modules_to_save": NSNull(),
+            "rank_pattern": [String: Any](),
+            "alpha_pattern": [String: Any](),
+            "revision": NSNull(),
+        ]
+    }
+
+    static func writeJSON(_ object: [String: Any], to url: URL) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        try AtomicWrite.write(data, to: url)
+    }
+}

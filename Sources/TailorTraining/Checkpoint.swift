@@ -1,0 +1,113 @@
+import Foundation
+import TailorFormats
+import TailorModels
+import TailorTensor
+
+/// A training checkpoint folder `checkpoint-N/`: the trained weights (peft adapter or model),
+/// optimizer moments (`optimizer.safetensors`), and the loop's position and schedule state
+/// (`training_state.json`). Folders are written under a temporary name and renamed into place,
+/// so a run killed while saving leaves the previous checkpoint intact and no partial one.
+public enum Checkpoint {
+    public static let prefix = "checkpoint-"
+
+    /// The loop state a resume needs.
+    public struct State: Codable, Equatable, Sendable {
+        public var format = "tailor-checkpoint-1"
+        public var globalStep: Int
+        public var totalSteps: Int
+        public var seed: UInt64
+        public var parameterNames: [String]
+        public var parameterShapes: [[Int]]
+        /// Loss summed over the steps since the last log, and how many steps that was.
+        public var windowLossSum: Double
+        public var windowSteps: Int
+        public var elapsedSeconds: Double
+    }
+
+    /// For tests: called after the weights are written and before the folder is renamed.
+    nonisolated(unsafe) public static var testHookBeforeCommit: ((URL) throws -> Void)?
+
+    /// Writes `checkpoint-<step>` into `outputDir` and returns its URL.
+    public static func save(step: Int, outputDir: URL, model: CausalLM, trainable: TrainableSet, optimizer: AdamW,
+                            state: State, baseFolder: URL?, baseName: String) throws -> URL {
+        let final = outputDir.appendingPathComponent(prefix + "\(step)")
+        let temporary = outputDir.appendingPathComponent(".\(prefix)\(step).tmp-\(getpid())")
+        let files = FileManager.default
+        try? files.removeItem(at: temporary)
+        do { try files.createDirectory(at: temporary, withIntermediateDirectories: true) } catch {
+            throw TrainingError.badOption(name: "output_dir", problem: "\(outputDir.path) is not writable: \(error)")
+        }
+        try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, to: temporary)
+        var moments: [SafetensorsWriter.Tensor] = []
+        for (index, parameter) in optimizer.parameters.enumerated() {
+            let (m, v) = optimizer.moments(index)
+            moments.append(SafetensorsWriter.Tensor(name: "exp_avg." + parameter.name, shape: m.shape, floats: try model.backend.download(m)))
+            moments.append(SafetensorsWriter.Tensor(name: "exp_avg_sq." + parameter.name, shape: v.shape, floats: try model.backend.download(v)))
+        }
+        try SafetensorsWriter.write(moments, metadata: ["step": "\(optimizer.stepCount)"],
+                                    to: temporary.appendingPathComponent("optimizer.safetensors"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicWrite.write(try encoder.encode(state), to: temporary.appendingPathComponent("training_state.json"))
+        try testHookBeforeCommit?(temporary)
+        if files.fileExists(atPath: final.path) { try files.removeItem(at: final) }
+        try files.moveItem(at: temporary, to: final)
+        return final
+    }
+
+    /// Checkpoint folders in `outputDir`, oldest first.
+    public static func list(in outputDir: URL) -> [(step: Int, url: URL)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: outputDir.path)) ?? []
+        return names.compactMap { name -> (Int, URL)? in
+            guard name.hasPrefix(prefix), let step = Int(name.dropFirst(prefix.count)) else { return nil }
+            let url = outputDir.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.appendingPathComponent("training_state.json").path) else { return nil }
+            return (step, url)
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// `latest` → the newest checkpoint in `outputDir`; anything else is a path.
+    public static func resolve(_ argument: String, outputDir: URL) throws -> URL {
+        if argument == "latest" {
+            guard let newest = list(in: outputDir).last else {
+                throw TrainingError.badOption(name: "resume_from_checkpoint", problem: "is 'latest' but \(outputDir.path) has no checkpoint-N folder")
+            }
+            return newest.url
+        }
+        return URL(fileURLWithPath: argument)
+    }
+
+    /// Reads a checkpoint's state and loads its weights and optimizer moments, after checking
+    /// that it was written for these parameters.
+    public static func load(from folder: URL, trainable: TrainableSet, optimizer: AdamW, backend: Backend) throws -> State {
+        let stateURL = folder.appendingPathComponent("training_state.json")
+        let state: State
+        do {
+            state = try JSONDecoder().decode(State.self, from: Data(contentsOf: stateURL))
+        } catch {
+            throw TrainingError.badOption(name: "resume_from_checkpoint", problem: "\(stateURL.path) cannot be read: \(error)")
+        }
+        let names = trainable.parameters.map(\.name), shapes = trainable.parameters.map(\.value.shape)
+        guard state.parameterNames == names, state.parameterShapes == shapes else {
+            throw TrainingError.badOption(name: "resume_from_checkpoint",
+                                          problem: "\(folder.path) was written for other trainable parameters (\(state.parameterNames.count) tensors; this run has \(names.count)); use a checkpoint of this model and adapter configuration")
+        }
+        try trainable.load(from: folder, backend: backend)
+        let momentsURL = folder.appendingPathComponent("optimizer.safetensors")
+        let moments = try SafetensorsFile(url: momentsURL)
+        for (index, parameter) in optimizer.parameters.enumerated() {
+            let (m, v) = optimizer.moments(index)
+            try backend.copy(try backend.upload(try moments.floats("exp_avg." + parameter.name), shape: m.shape, dtype: .f32), into: m)
+            try backend.copy(try backend.upload(try moments.floats("exp_avg_sq." + parameter.name), shape: v.shape, dtype: .f32), into: v)
+        }
+        optimizer.restore(stepCount: Int(moments.metadata["step"] ?? "") ?? state.globalStep)
+        return state
+    }
+
+    /// Deletes the oldest checkpoints beyond `limit`.
+    public static func prune(outputDir: URL, keep limit: Int) {
+        let all = list(in: outputDir)
+        guard all.count > limit else { return }
+        for old in all.prefix(all.count - limit) { try? FileManager.default.removeItem(at: old.url) }
+    }
+}

@@ -1,0 +1,75 @@
+import TailorModels
+import TailorTensor
+
+/// A trainable tensor and whether weight decay applies to it (HF Trainer: not biases or norms).
+public struct TrainableParameter: Sendable {
+    public let name: String
+    public let value: Tensor
+    public let weightDecay: Bool
+
+    public init(name: String, value: Tensor, weightDecay: Bool) {
+        self.name = name
+        self.value = value
+        self.weightDecay = weightDecay
+    }
+}
+
+/// torch.optim.AdamW over a fixed list of f32 parameters, with two groups (decay / no decay)
+/// as transformers.Trainer builds them.
+public final class AdamW: @unchecked Sendable {
+    public let parameters: [TrainableParameter]
+    public var beta1: Double
+    public var beta2: Double
+    public var eps: Double
+    public var weightDecay: Double
+    /// Steps taken so far.
+    public private(set) var stepCount = 0
+    let backend: Backend
+    let m: [Tensor]
+    let v: [Tensor]
+
+    public init(parameters: [TrainableParameter], backend: Backend, beta1: Double = 0.9, beta2: Double = 0.999,
+                eps: Double = 1e-8, weightDecay: Double = 0) throws {
+        self.parameters = parameters
+        self.backend = backend
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
+        m = try parameters.map { try backend.zeros($0.value.shape, dtype: .f32) }
+        v = try parameters.map { try backend.zeros($0.value.shape, dtype: .f32) }
+    }
+
+    /// The moment tensors of parameter `index` (exp_avg, exp_avg_sq).
+    public func moments(_ index: Int) -> (m: Tensor, v: Tensor) { (m[index], v[index]) }
+
+    /// Restores the step count after the moments were loaded (resume).
+    public func restore(stepCount: Int) { self.stepCount = stepCount }
+
+    /// One update of every parameter from its gradient in `gradients`, at learning rate `lr`.
+    public func step(gradients: GradientStore, lr: Double) throws {
+        stepCount += 1
+        for (index, parameter) in parameters.enumerated() {
+            guard let grad = gradients[parameter.name] else {
+                throw TrainingError.badOption(name: parameter.name, problem: "has no gradient buffer")
+            }
+            let hyper = AdamWHyper(lr: lr, beta1: beta1, beta2: beta2, eps: eps,
+                                   weightDecay: parameter.weightDecay ? weightDecay : 0)
+            try backend.adamw(param: parameter.value, grad: grad, m: m[index], v: v[index], hyper: hyper, step: stepCount)
+        }
+    }
+}
+
+/// Scales all gradients so their global L2 norm is at most `maxNorm`, as
+/// torch.nn.utils.clip_grad_norm_ does (coefficient maxNorm / (norm + 1e-6), capped at 1).
+/// Returns the norm before clipping.
+@discardableResult
+public func clipGradientNorm(_ gradients: GradientStore, maxNorm: Double, backend: Backend) throws -> Double {
+    let norm = try gradients.globalNorm(backend: backend)
+    guard maxNorm > 0 else { return norm }
+    let coefficient = Float(maxNorm) / (Float(norm) + 1e-6)
+    if coefficient < 1 {
+        for name in gradients.names { try backend.scale(gradients[name]!, by: coefficient) }
+    }
+    return norm
+}

@@ -1,0 +1,66 @@
+import Foundation
+import TailorFormats
+import TailorModels
+import TailorTensor
+
+/// What a run trains: LoRA adapters on a frozen base, or (some of) the model's own parameters.
+public enum TrainableSet: @unchecked Sendable {
+    case lora(LoRAAdapters)
+    case full([TrainableParameter])
+
+    public var parameters: [TrainableParameter] {
+        switch self {
+        case let .lora(adapters): return adapters.parameters
+        case let .full(parameters): return parameters
+        }
+    }
+
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+
+    /// Name of the weights file inside a checkpoint or output folder.
+    var weightsFile: String {
+        switch self {
+        case .lora: return "adapter_model.safetensors"
+        case .full: return "model.safetensors"
+        }
+    }
+
+    /// Key of a parameter inside `weightsFile`.
+    func key(_ name: String) -> String {
+        switch self {
+        case .lora: return PeftAdapterWriter.peftKey(name)
+        case .full: return name
+        }
+    }
+
+    /// Writes the trained weights: a peft adapter folder, or a full HF model folder.
+    public func save(model: CausalLM, baseFolder: URL?, baseName: String, to folder: URL) throws {
+        switch self {
+        case let .lora(adapters):
+            try PeftAdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName)
+        case .full:
+            try ModelFolderWriter.write(model, baseFolder: baseFolder ?? folder, to: folder, maxShardBytes: Int.max)
+        }
+    }
+
+    /// Loads every trainable tensor's values from a folder `save` wrote, checking names and shapes.
+    public func load(from folder: URL, backend: Backend) throws {
+        let url = folder.appendingPathComponent(weightsFile)
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile(url: url) } catch {
+            throw TrainingError.adapterWeight(name: weightsFile, file: folder.path, problem: "cannot be read: \(error)")
+        }
+        for parameter in parameters {
+            let key = key(parameter.name)
+            guard let info = file.info(key) else {
+                throw TrainingError.adapterWeight(name: key, file: url.path, problem: "is missing; was this checkpoint written for another model or adapter?")
+            }
+            guard info.shape == parameter.value.shape else {
+                throw TrainingError.adapterWeight(name: key, file: url.path,
+                                                  problem: "has shape \(info.shape) but the model needs \(parameter.value.shape); was this checkpoint written for another model or adapter?")
+            }
+            let values = try backend.upload(try file.floats(key), shape: parameter.value.shape, dtype: .f32)
+            try backend.copy(values, into: parameter.value)
+        }
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import TailorModels
+import TailorTensor
+
+/// One tokenized training example: ids and unshifted labels (-100 = not trained on).
+public struct TrainingSample: Sendable, Equatable {
+    public var ids: [Int32]
+    public var labels: [Int32]
+
+    public init(ids: [Int32], labels: [Int32]) {
+        self.ids = ids
+        self.labels = labels
+    }
+
+    /// Tokens this sample trains on (labels after the shift that are not -100).
+    public var labelTokens: Int {
+        labels.count > 1 ? labels[1...].filter { $0 != -100 }.count : 0
+    }
+}
+
+/// One row of a micro-batch: a sample, or several packed end to end (each keeps its own
+/// positions and attends only to itself).
+public struct TrainingRow: Sendable, Equatable {
+    public var samples: [TrainingSample]
+
+    public init(_ samples: [TrainingSample]) { self.samples = samples }
+
+    public var labelTokens: Int { samples.reduce(0) { $0 + $1.labelTokens } }
+    public var tokenCount: Int { samples.reduce(0) { $0 + $1.ids.count } }
+}
+
+/// The training loop, with transformers.Trainer's semantics: epochs of (seeded, shuffled)
+/// micro-batches, gradient accumulation normalised by the step's label tokens, clipping, AdamW,
+/// the learning-rate schedule, logging every `logging_steps` (loss averaged over the window),
+/// evaluation and checkpoints on their strategies, and exact resume from a checkpoint.
+public final class Trainer {
+    public let model: CausalLM
+    public let trainable: TrainableSet
+    public let args: TrainingArguments
+    /// Training rows (samples, or packed groups of samples); per_device_train_batch_size rows
+    /// make a micro-batch.
+    public let trainRows: [TrainingRow]
+    public let evalSamples: [TrainingSample]
+    /// Consumers of the run's events, in order.
+    public var sinks: [TrainingSink] = []
+    /// The base model's folder (tokenizer and config files are copied next to saved weights).
+    public var baseFolder: URL?
+    /// `base_model_name_or_path` written into adapter configs.
+    public var baseName: String
+
+    let runner: StepRunner
+
+    /// A trainer whose rows are single samples.
+    public convenience init(model: CausalLM, trainable: TrainableSet, train: [TrainingSample], eval: [TrainingSample] = [],
+                            args: TrainingArguments, baseName: String = "") throws {
+        try self.init(model: model, trainable: trainable, rows: train.map { TrainingRow([$0]) }, eval: eval,
+                      args: args, baseName: baseName)
+    }
+
+    public init(model: CausalLM, trainable: TrainableSet, rows train: [TrainingRow], eval: [TrainingSample] = [],
+                args: TrainingArguments, baseName: String = "") throws {
+        try args.validate()
+        guard !train.isEmpty else { throw TrainingError.badOption(name: "train dataset", problem: "is empty") }
+        guard train.contains(where: { $0.labelTokens > 0 }) else {
+            throw TrainingError.badOption(name: "train dataset", problem: "has no label tokens: every sample is fully masked (-100)")
+        }
+        self.model = model
+        self.trainable = trainable
+        self.args = args
+        self.trainRows = train
+        self.evalSamples = eval
+        self.baseName = baseName
+        let total = Self.totalSteps(args: args, samples: train.count)
+        let warmup = args.warmupSteps > 0 ? args.warmupSteps : LRSchedule.warmupSteps(ratio: args.warmupRatio, totalSteps: total)
+        runner = try StepRunner(model: model, parameters: trainable.parameters,
+                                schedule: LRSchedule(kind: args.lrSchedulerType, baseLR: args.learningRate,
+                                                     warmupSteps: warmup, totalSteps: total),
+                                weightDecay: args.weightDecay, maxGradNorm: args.maxGradNorm,
+                                beta1: args.adamBeta1, beta2: args.adamBeta2, eps: args.adamEpsilon)
+        model.gradientCheckpointing = args.gradientCheckpointing
+    }
+
+    /// Micro-batches per epoch.
+    static func microBatchesPerEpoch(args: TrainingArguments, samples: Int) -> Int {
+        (samples + args.perDeviceTrainBatchSize - 1) / args.perDeviceTrainBatchSize
+    }
+
+    /// Optimizer steps per epoch (a last, shorter accumulation counts as a step, as in transformers).
+    static func stepsPerEpoch(args: TrainingArguments, samples: Int) -> Int {
+        let micro = microBatchesPerEpoch(args: args, samples: samples)
+        return max(1, (micro + args.gradientAccumulationSteps - 1) / args.gradientAccumulationSteps)
+    }
+
+    static func totalSteps(args: TrainingArguments, samples: Int) -> Int {
+        if args.maxSteps > 0 { return args.maxSteps }
+        return Int((args.numTrainEpochs * Double(stepsPerEpoch(args: args, samples: samples))).rounded(.up))
+    }
+
+    public var stepsPerEpoch: Int { Self.stepsPerEpoch(args: args, samples: trainRows.count) }
+    public var totalSteps: Int { Self.totalSteps(args: args, samples: trainRows.count) }
+
+    /// Sample order of `epoch`: a seeded permutation (or file order without shuffling).
+    func order(epoch: Int) -> [Int] {
+        var order = Array(0..<trainRows.count)
+        guard args.shuffle else { return order }
+        var state = args.seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        for i in stride(from: order.count - 1, to: 0, by: -1) {
+            order.swapAt(i, Int(next() % UInt64(i + 1)))
+        }
+        return order
+    }
+
+    /// The micro-batches of global step `step` (0-based).
+    func microBatches(step: Int) throws -> [TokenBatch] {
+        let epoch = step / stepsPerEpoch, index = step % stepsPerEpoch
+        let order = order(epoch: epoch)
+        let batch = args.perDeviceTrainBatchSize, ga = args.gradientAccumulationSteps
+        let micro = Self.microBatchesPerEpoch(args: args, samples: trainRows.count)
+        return try (index * ga..<min((index + 1) * ga, micro)).map { m in
+            let members = order[(m * batch)..<min((m + 1) * batch, order.count)]
+            return try TokenBatch(sequences: members.flatMap { trainRows[$0].samples.map { ($0.ids, $0.labels) } })
+        }
+    }
+
+    func emit(_ event: TrainingEvent) throws {
+        for sink in sinks { try sink.handle(event) }
+    }
+
+    /// Mean loss over the evaluation samples.
+    public func evaluate() throws -> (loss: Double, labelTokens: Int) {
+        var lossSum = 0.0, labels = 0
+        for start in stride(from: 0, to: evalSamples.count, by: args.perDeviceEvalBatchSize) {
+            let members = evalSamples[start..<min(start + args.perDeviceEvalBatchSize, evalSamples.count)]
+            let result = try model.loss(TokenBatch(sequences: members.map { ($0.ids, $0.labels) }))
+            lossSum += result.lossSum
+            labels += result.labelCount
+        }
+        return (labels > 0 ? lossSum / Double(labels) : 0, labels)
+    }
+
+    /// Runs the loop to the last step; resumes from `checkpoint` when given.
+    @discardableResult
+    public func train(resumeFrom checkpoint: URL? = nil) throws -> TrainingSummary {
+        let outputDir = URL(fileURLWithPath: args.outputDir)
+        let total = totalSteps
+        var state = Checkpoint.State(globalStep: 0, totalSteps: total, seed: args.seed,
+                                     parameterNames: trainable.parameters.map(\.name),
+                                     parameterShapes: trainable.parameters.map(\.value.shape),
+                                     windowLossSum: 0, windowSteps: 0, elapsedSeconds: 0)
+        if let checkpoint {
+            let loaded = try Checkpoint.load(from: checkpoint, trainable: trainable, optimizer: runner.optimizer, backend: model.backend)
+            guard loaded.seed == args.seed, loaded.totalSteps == total else {
+                throw TrainingError.badOption(name: "resume_from_checkpoint",
+                                              problem: "\(checkpoint.path) was written with seed \(loaded.seed) and \(loaded.totalSteps) total steps; this run has seed \(args.seed) and \(total) steps")
+            }
+            state = loaded
+        }
+        try emit(.started(TrainingPlan(totalSteps: total, epochs: Double(total) / Double(stepsPerEpoch),
+                                       samples: trainRows.count, trainableParameters: trainable.parameterCount,
+                                       totalParameters: model.config.parameterCount, outputDir: outputDir.path,
+                                       firstStep: state.globalStep + 1)))
+        let start = monotonicSeconds() - state.elapsedSeconds
+        var lastLoss = 0.0, tokensTotal = 0
+        while state.globalStep < total {
+            let batches = try microBatches(step: state.globalStep)
+            let stepStart = monotonicSeconds()
+            let log = try runner.step(batches)
+            let tokens = batches.reduce(0) { $0 + $1.tokenCount }
+            tokensTotal += tokens
+            state.globalStep += 1
+            state.windowLossSum += log.loss
+            state.windowSteps += 1
+            lastLoss = log.loss
+            let step = state.globalStep
+            let epoch = Double(step) / Double(stepsPerEpoch)
+            let now = monotonicSeconds()
+            if step % args.loggingSteps == 0 || step == total {
+                try emit(.step(StepRecord(step: step, totalSteps: total, epoch: epoch,
+                                          loss: state.windowLossSum / Double(state.windowSteps), gradNorm: log.gradNorm,
+                                          learningRate: log.learningRate, labelTokens: log.labelTokens, tokens: tokens,
+                                          elapsed: now - start, tokensPerSecond: Double(tokens) / max(now - stepStart, 1e-9))))
+                state.windowLossSum = 0
+                state.windowSteps = 0
+            }
+            let epochEnd = step % stepsPerEpoch == 0
+            if !evalSamples.isEmpty,
+               (args.evalStrategy == .steps && step % (args.evalSteps ?? args.loggingSteps) == 0) || (args.evalStrategy == .epoch && epochEnd) {
+                let (loss, labels) = try evaluate()
+                try emit(.evaluation(EvaluationRecord(step: step, epoch: epoch, loss: loss, labelTokens: labels)))
+            }
+            if (args.saveStrategy == .steps && step % args.saveSteps == 0) || (args.saveStrategy == .epoch && epochEnd) {
+                state.elapsedSeconds = monotonicSeconds() - start
+                let url = try Checkpoint.save(step: step, outputDir: outputDir, model: model, trainable: trainable,
+                                              optimizer: runner.optimizer, state: state, baseFolder: baseFolder, baseName: baseName)
+                if let limit = args.saveTotalLimit { Checkpoint.prune(outputDir: outputDir, keep: limit) }
+                try emit(.checkpointSaved(step: step, path: url.path))
+            }
+        }
+        try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, to: outputDir)
+        let seconds = monotonicSeconds() - start
+        let summary = TrainingSummary(steps: total, seconds: seconds, finalLoss: lastLoss,
+                                      tokensPerSecond: Double(tokensTotal) / max(seconds, 1e-9), outputDir: outputDir.path)
+        try emit(.finished(summary))
+        return summary
+    }
+}

@@ -1,0 +1,59 @@
+/// Training options with transformers.TrainingArguments' meanings (Swift names here; the CLI and
+/// YAML use the Hugging Face spellings).
+public struct TrainingArguments: Sendable, Equatable {
+    public enum Strategy: String, Sendable, CaseIterable { case no, steps, epoch }
+
+    public var outputDir: String = "output"
+    public var numTrainEpochs: Double = 3
+    /// When > 0, overrides numTrainEpochs.
+    public var maxSteps: Int = -1
+    public var perDeviceTrainBatchSize: Int = 8
+    public var perDeviceEvalBatchSize: Int = 8
+    public var gradientAccumulationSteps: Int = 1
+    public var learningRate: Double = 5e-5
+    public var weightDecay: Double = 0
+    public var adamBeta1: Double = 0.9
+    public var adamBeta2: Double = 0.999
+    public var adamEpsilon: Double = 1e-8
+    public var maxGradNorm: Double = 1
+    public var lrSchedulerType: LRSchedule.Kind = .linear
+    public var warmupSteps: Int = 0
+    public var warmupRatio: Double = 0
+    public var seed: UInt64 = 42
+    public var loggingSteps: Int = 500
+    public var evalStrategy: Strategy = .no
+    public var evalSteps: Int? = nil
+    public var saveStrategy: Strategy = .steps
+    public var saveSteps: Int = 500
+    public var saveTotalLimit: Int? = nil
+    public var gradientCheckpointing: Bool = false
+    /// Shuffle the training samples each epoch (a seeded permutation); false keeps file order.
+    public var shuffle: Bool = true
+
+    public init() {}
+
+    /// Checks values that would make a run meaningless; names the option.
+    public func validate() throws {
+        func positive(_ name: String, _ value: Int) throws {
+            guard value > 0 else { throw TrainingError.badOption(name: name, problem: "must be a positive integer (got \(value))") }
+        }
+        try positive("per_device_train_batch_size", perDeviceTrainBatchSize)
+        try positive("per_device_eval_batch_size", perDeviceEvalBatchSize)
+        try positive("gradient_accumulation_steps", gradientAccumulationSteps)
+        try positive("logging_steps", loggingSteps)
+        if saveStrategy == .steps { try positive("save_steps", saveSteps) }
+        guard learningRate > 0, learningRate.isFinite else {
+            throw TrainingError.badOption(name: "learning_rate", problem: "must be a positive number (got \(learningRate))")
+        }
+        guard maxSteps > 0 || numTrainEpochs > 0 else {
+            throw TrainingError.badOption(name: "num_train_epochs", problem: "must be positive when max_steps is not set")
+        }
+        guard (0...1).contains(warmupRatio) else {
+            throw TrainingError.badOption(name: "warmup_ratio", problem: "must be between 0 and 1 (got \(warmupRatio))")
+        }
+        guard warmupSteps >= 0 else { throw TrainingError.badOption(name: "warmup_steps", problem: "must not be negative") }
+        if let limit = saveTotalLimit, limit < 1 {
+            throw TrainingError.badOption(name: "save_total_limit", problem: "must be at least 1 (got \(limit))")
+        }
+    }
+}

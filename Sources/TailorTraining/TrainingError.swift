@@ -1,0 +1,32 @@
+import TailorModels
+import TailorTensor
+
+/// Errors of the training layer. Each names the option, file or tensor and says what to do.
+public enum TrainingError: Error, CustomStringConvertible {
+    /// An option value that cannot be used.
+    case badOption(name: String, problem: String)
+    /// target_modules matched no module of the model.
+    case noTargetModules(TargetModules, available: [String])
+    /// An adapter tensor is missing or mis-shaped in a file.
+    case adapterWeight(name: String, file: String, problem: String)
+    /// A feature that exists in peft/transformers but not in Tailor yet.
+    case notImplemented(String)
+    /// The loss became NaN or infinite.
+    case nonFiniteLoss(step: Int, value: Double)
+
+    public var description: String {
+        switch self {
+        case let .badOption(name, problem):
+            return "option '\(name)' \(problem)"
+        case let .noTargetModules(targets, available):
+            let names = Set(available.map { $0.split(separator: ".").suffix(2).joined(separator: ".") }).sorted()
+            return "target_modules \(targets) matches no module of this model; its linear layers are: \(names.joined(separator: ", "))"
+        case let .adapterWeight(name, file, problem):
+            return "\(file): adapter weight '\(name)' \(problem)"
+        case let .notImplemented(what):
+            return "\(what) is not implemented in Tailor yet"
+        case let .nonFiniteLoss(step, value):
+            return "the loss became \(value) at step \(step); lower the learning rate or check the data"
+        }
+    }
+}

@@ -1,0 +1,275 @@
+import ArgumentParser
+import Foundation
+import TailorData
+import TailorTokenizers
+
+struct DataCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Inspect, preview, clean and split training data (alpaca, sharegpt, messages, preference, text, CSV).",
+        subcommands: [DataInspectCommand.self, DataPreviewCommand.self, DataCleanCommand.self, DataSplitCommand.self,
+                      DataBenchCommand.self]
+    )
+}
+
+/// Options shared by the data subcommands: what to read and how to encode it.
+struct DataInputOptions: ParsableArguments {
+    @Argument(help: "Data files, folders or globs (.json, .jsonl, .csv, .tsv, .txt).")
+    var paths: [String]
+
+    @Option(help: "Record format: auto, alpaca, sharegpt, messages, preference, text, columns. Default: auto.")
+    var format: String = "auto"
+
+    @Option(help: "Prompt template over columns, e.g. '问题:{Question}\\n'. Implies --format columns.")
+    var promptTemplate: String?
+
+    @Option(help: "Response template over columns, e.g. '{Response}'. Default: '{output}'.")
+    var responseTemplate: String = "{output}"
+
+    @Flag(help: "Skip records that do not parse, and count them, instead of stopping at the first.")
+    var skipInvalid = false
+
+    @Option(help: "Model folder with tokenizer.json (and tokenizer_config.json for its chat template).")
+    var model: String?
+
+    @Option(help: "Chat template: a built-in name (\(BuiltinChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))) or a .jinja file. Default: the model's.")
+    var template: String?
+
+    @Option(name: .customLong("max-length"), help: "max_seq_length / cutoff_len in tokens. Default: none.")
+    var maxLength: Int?
+
+    @Option(help: "Over-long samples: keep_response, right, drop. Default: keep_response.")
+    var truncation: String = "keep_response"
+
+    @Flag(help: "train_on_inputs: label every token, not only assistant replies.")
+    var trainOnInputs = false
+
+    @Flag(help: "mask_history: train only the last assistant turn.")
+    var maskHistory = false
+
+    func load() throws -> LoadedDataset {
+        guard let f = DatasetFormat(rawValue: format) else {
+            throw ValidationError("--format \(format): use one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let columns = promptTemplate.map { ColumnTemplate(prompt: unescape($0), response: unescape(responseTemplate)) }
+        return try DatasetLoader(options: LoaderOptions(format: columns != nil ? .columns : f, columnTemplate: columns,
+                                                         skipInvalid: skipInvalid)).load(paths: paths)
+    }
+
+    func encoder() throws -> ConversationEncoder? {
+        guard let model else { return nil }
+        let pretrained = try PretrainedTokenizer(folder: URL(fileURLWithPath: model))
+        var chosen: ChatTemplate? = nil
+        if let template {
+            if let builtin = try ChatTemplate.builtin(named: template) { chosen = builtin } else {
+                chosen = try ChatTemplate(source: String(contentsOfFile: template, encoding: .utf8), name: template)
+            }
+        }
+        guard let t = EncodingOptions.Truncation(rawValue: truncation) else {
+            throw ValidationError("--truncation \(truncation): use keep_response, right or drop")
+        }
+        let options = EncodingOptions(maxLength: maxLength, truncation: t, trainOnInputs: trainOnInputs, maskHistory: maskHistory)
+        return try ConversationEncoder(pretrained: pretrained, template: chosen, options: options)
+    }
+
+    func unescape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\t", with: "\t")
+    }
+}
+
+struct DataInspectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Detected format, sample count, problems found; with --model, token lengths and the share of trained tokens.")
+
+    @OptionGroup var input: DataInputOptions
+
+    @Option(help: "Problems listed per kind (the rest are counted). Default: 5.")
+    var show: Int = 5
+
+    func run() async throws {
+        let data = try input.load()
+        for (file, format) in data.formats { print("\(file): \(format.rawValue)") }
+        let convs = data.conversations
+        print("samples: \(convs.count)  (chat \(convs.filter { !$0.isPlainText && !$0.isPreference }.count), text \(convs.filter(\.isPlainText).count), preference \(convs.filter(\.isPreference).count))")
+        let turns = convs.map { $0.messages.filter { $0.role == .assistant }.count }
+        if let maxTurns = turns.max() { print("assistant turns per sample: max \(maxTurns), mean \(String(format: "%.2f", Double(turns.reduce(0, +)) / Double(max(1, turns.count))))") }
+        var issues = data.skipped
+        let cleaning = Cleaner.clean(convs, options: CleaningOptions(normalizeWhitespace: false))
+        issues += cleaning.removed
+        if let encoder = try input.encoder() {
+            let result = try encoder.encodeAll(convs, skipInvalid: true)
+            issues += result.issues
+            let lengths = result.samples.map(\.count).sorted()
+            let tokens = lengths.reduce(0, +)
+            let trained = result.samples.reduce(0) { $0 + $1.trainedTokenCount }
+            if !lengths.isEmpty {
+                func pct(_ p: Double) -> Int { lengths[min(lengths.count - 1, Int(Double(lengths.count) * p))] }
+                print("tokens: \(tokens) total, per sample min \(lengths[0]) / median \(pct(0.5)) / p95 \(pct(0.95)) / max \(lengths.last!)")
+                print("trained tokens: \(trained) (\(String(format: "%.1f", 100 * Double(trained) / Double(max(1, tokens))))%)")
+                print("length histogram:")
+                let top = lengths.last!
+                var edge = 16
+                while edge < top { edge *= 2 }
+                var lower = 0, bound = 16
+                while lower < top {
+                    let n = lengths.filter { $0 > lower && $0 <= bound }.count
+                    let bar = String(repeating: "█", count: Int((50 * Double(n) / Double(lengths.count)).rounded(.up)))
+                    print(String(format: "  %6d-%-6d %7d ", lower + 1, bound, n) + bar)
+                    lower = bound
+                    bound *= 2
+                }
+            }
+            if result.samples.allSatisfy(\.isFullyMasked) && !result.samples.isEmpty {
+                print("error: every sample is fully masked; training would learn nothing")
+            }
+        } else {
+            print("(pass --model to see token lengths and trained-token shares)")
+        }
+        let grouped = Dictionary(grouping: issues, by: \.kind)
+        if grouped.isEmpty { print("problems: none found") }
+        for (kind, list) in grouped.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            print("\(kind.rawValue): \(list.count)")
+            for issue in list.prefix(show) { print("  \(issue)") }
+        }
+    }
+}
+
+struct DataPreviewCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "preview",
+        abstract: "Print one rendered sample with the trained tokens highlighted: what the model will learn.")
+
+    @OptionGroup var input: DataInputOptions
+
+    @Option(help: "Which sample (0-based). Default: 0.")
+    var index: Int = 0
+
+    @Flag(help: "Mark trained text with [[ ]] instead of colour.")
+    var noColor = false
+
+    func run() async throws {
+        guard input.model != nil else { throw ValidationError("preview needs --model (the tokenizer and chat template)") }
+        let data = try input.load()
+        guard data.conversations.indices.contains(index) else {
+            throw ValidationError("--index \(index): the data has \(data.conversations.count) samples")
+        }
+        let encoder = try input.encoder()!
+        let conv = data.conversations[index]
+        var issues: [DataIssue] = []
+        guard let sample = try encoder.encode(conv, issues: &issues) else {
+            print("sample \(conv.source) is dropped: \(issues.map(\.message).joined(separator: "; "))")
+            return
+        }
+        print("── \(conv.source)  \(sample.count) tokens, \(sample.trainedTokenCount) trained ──")
+        var out = ""
+        var i = 0
+        let (on, off) = noColor ? ("[[", "]]") : ("\u{1B}[42;30m", "\u{1B}[0m")
+        while i < sample.count {
+            let trained = sample.labels[i] != -100
+            var j = i
+            while j < sample.count, (sample.labels[j] != -100) == trained { j += 1 }
+            let text = encoder.tokenizer.decode(sample.inputIds[i..<j])
+            out += trained ? on + text + off : text
+            i = j
+        }
+        print(out)
+        for issue in issues { print("note: \(issue)") }
+    }
+}
+
+struct DataCleanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clean",
+        abstract: "Normalize whitespace, drop empty/short/long samples and duplicates; write JSON Lines (messages format).")
+
+    @OptionGroup var input: DataInputOptions
+
+    @Option(name: .shortAndLong, help: "Output .jsonl file (written atomically).")
+    var output: String
+
+    @Option(help: "Drop samples with fewer characters. Default: 1.")
+    var minChars: Int = 1
+
+    @Option(help: "Drop samples with more characters. Default: none.")
+    var maxChars: Int?
+
+    @Flag(help: "Keep exact duplicates.")
+    var keepDuplicates = false
+
+    @Option(help: "Also drop near duplicates at this MinHash Jaccard similarity (e.g. 0.85). Default: off.")
+    var nearDuplicates: Double?
+
+    func run() async throws {
+        let data = try input.load()
+        let report = Cleaner.clean(data.conversations, options: CleaningOptions(
+            minCharacters: minChars, maxCharacters: maxChars, deduplicate: !keepDuplicates, nearDuplicateThreshold: nearDuplicates))
+        try DatasetWriter.writeJSONL(report.kept, to: output)
+        let c = report.count
+        print("kept \(report.kept.count) of \(data.conversations.count); removed: empty \(c.empty), short \(c.short), long \(c.long), duplicate \(c.duplicate), near duplicate \(c.nearDuplicate); skipped invalid \(data.skipped.count)")
+        print("wrote \(output)")
+    }
+}
+
+struct DataSplitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "split",
+        abstract: "Deterministic train/validation split by ratio and seed; writes train.jsonl and validation.jsonl.")
+
+    @OptionGroup var input: DataInputOptions
+
+    @Option(help: "Validation share (val_size). Default: 0.1.")
+    var valSize: Double = 0.1
+
+    @Option(help: "Shuffle seed. Default: 42.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Output folder. Default: the current folder.")
+    var outputDir: String = "."
+
+    func run() async throws {
+        let data = try input.load()
+        let (train, val) = try Splitter.split(data.conversations, validationRatio: valSize, seed: seed)
+        let dir = URL(fileURLWithPath: outputDir)
+        try DatasetWriter.writeJSONL(train, to: dir.appendingPathComponent("train.jsonl").path)
+        try DatasetWriter.writeJSONL(val, to: dir.appendingPathComponent("validation.jsonl").path)
+        print("train \(train.count), validation \(val.count) -> \(dir.path)/{train,validation}.jsonl")
+    }
+}
+
+struct DataBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time formatting + tokenizing + masking N samples on every core (compare: scripts/bench/bench_data.py).")
+
+    @OptionGroup var input: DataInputOptions
+
+    @Option(help: "Samples to encode (the data is repeated to reach it). Default: 100000.")
+    var samples: Int = 100_000
+
+    func run() async throws {
+        guard let encoder = try input.encoder() else { throw ValidationError("bench needs --model") }
+        let data = try input.load()
+        guard !data.conversations.isEmpty else { throw ValidationError("no samples") }
+        var convs: [Conversation] = []
+        convs.reserveCapacity(samples)
+        while convs.count < samples { convs += data.conversations.prefix(samples - convs.count) }
+        // Rendering alone (one thread), to see where time goes.
+        let probe = Array(convs.prefix(2000))
+        var t0 = Date()
+        var texts: [String] = []
+        for c in probe { texts.append(try encoder.render(c).text) }
+        let renderPerSample = Date().timeIntervalSince(t0) / Double(probe.count)
+        t0 = Date()
+        for t in texts { _ = encoder.tokenizer.encodeInt32(t, addSpecialTokens: false) }
+        let tokenizePerSample = Date().timeIntervalSince(t0) / Double(probe.count)
+        print(String(format: "one thread: render %.1f µs/sample, tokenize %.1f µs/sample", renderPerSample * 1e6, tokenizePerSample * 1e6))
+        let start = Date()
+        let result = try encoder.encodeAll(convs)
+        let seconds = Date().timeIntervalSince(start)
+        let tokens = result.samples.reduce(0) { $0 + $1.count }
+        let line = String(format: "{\"samples\": %d, \"tokens\": %d, \"seconds\": %.3f, \"samples_per_s\": %.0f, \"threads\": %d}",
+                          convs.count, tokens, seconds, Double(convs.count) / seconds, ProcessInfo.processInfo.activeProcessorCount)
+        print(line)
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import TailorModels
+import TailorTensor
+import TailorTestSupport
+import TailorTraining
+import XCTest
+
+/// Collects step records; optionally stops the run after a checkpoint (an interruption).
+final class RecordingSink: TrainingSink {
+    var steps: [StepRecord] = []
+    var checkpoints: [Int] = []
+    var stopAfterCheckpoint: Int?
+
+    struct Interrupted: Error {}
+
+    func handle(_ event: TrainingEvent) throws {
+        switch event {
+        case let .step(record): steps.append(record)
+        case let .checkpointSaved(step, _):
+            checkpoints.append(step)
+            if step == stopAfterCheckpoint { throw Interrupted() }
+        default: break
+        }
+    }
+}
+
+/// Resuming from a checkpoint continues bit-identically; a run that dies while saving leaves the
+/// previous checkpoint intact.
+final class ResumeTests: XCTestCase {
+    var output: URL!
+
+    override func setUpWithError() throws {
+        output = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-resume-\(UUID().uuidString)")
+    }
+
+    override func tearDownWithError() throws {
+        Checkpoint.testHookBeforeCommit = nil
+        try? FileManager.default.removeItem(at: output)
+    }
+
+    static func samples() -> [TrainingSample] {
+        var rng = SeededRandom(seed: 21)
+        return (0..<24).map { i in
+            let ids = rng.ints(6 + i % 5, in: 3..<96)
+            var labels = ids
+            labels[0] = -100
+            labels[1] = -100
+            return TrainingSample(ids: ids, labels: labels)
+        }
+    }
+
+    func makeTrainer(_ folder: URL) throws -> (Trainer, LoRAAdapters, RecordingSink) {
+        let model = try CausalLM.load(folder: TestPaths.fixture("models/llama"), backend: try CPUBackend())
+        let adapters = try LoRAAdapters.attach(to: model, config: LoRAConfig(r: 4, loraAlpha: 8, targetModules: .allLinear), seed: 9)
+        var args = TrainingArguments()
+        args.outputDir = folder.path
+        args.maxSteps = 10
+        args.perDeviceTrainBatchSize = 2
+        args.gradientAccumulationSteps = 2
+        args.learningRate = 3e-3
+        args.lrSchedulerType = .cosine
+        args.warmupSteps = 2
+        args.weightDecay = 0.01
+        args.loggingSteps = 1
+        args.saveSteps = 5
+        args.seed = 1234
+        let trainer = try Trainer(model: model, trainable: .lora(adapters), train: Self.samples(), args: args)
+        let sink = RecordingSink()
+        trainer.sinks = [sink]
+        return (trainer, adapters, sink)
+    }
+
+    func adapterValues(_ adapters: LoRAAdapters, _ backend: Backend) throws -> [[Float]] {
+        try adapters.modules.flatMap { [try backend.download($0.lora.a), try backend.download($0.lora.b)] }
+    }
+
+    func testResumeReproducesAnUninterruptedRunExactly() throws {
+        let (straight, straightAdapters, straightSink) = try makeTrainer(output.appendingPathComponent("straight"))
+        XCTAssertEqual(straight.stepsPerEpoch, 6)  // 12 micro-batches / GA 2: steps cross an epoch boundary
+        try straight.train()
+        XCTAssertEqual(straightSink.steps.count, 10)
+        XCTAssertEqual(straightSink.checkpoints, [5, 10])
+
+        let folder = output.appendingPathComponent("interrupted")
+        let (first, _, firstSink) = try makeTrainer(folder)
+        firstSink.stopAfterCheckpoint = 5
+        XCTAssertThrowsError(try first.train())
+        XCTAssertEqual(firstSink.steps.count, 5)
+
+        let (second, secondAdapters, secondSink) = try makeTrainer(folder)
+        try second.train(resumeFrom: Checkpoint.resolve("latest", outputDir: folder))
+        let resumedLosses = firstSink.steps.map(\.loss) + secondSink.steps.map(\.loss)
+        XCTAssertEqual(resumedLosses, straightSink.steps.map(\.loss), "losses bit for bit")
+        XCTAssertEqual(secondSink.steps.map(\.step), Array(6...10))
+        XCTAssertEqual(try adapterValues(secondAdapters, second.model.backend), try adapterValues(straightAdapters, straight.model.backend),
+                       "final adapter bit for bit")
+    }
+
+    func testDyingWhileSavingKeepsThePreviousCheckpoint() throws {
+        let folder = output.appendingPathComponent("dies")
+        let (trainer, _, _) = try makeTrainer(folder)
+        struct Killed: Error {}
+        Checkpoint.testHookBeforeCommit = { url in
+            if url.lastPathComponent.contains("checkpoint-10") { throw Killed() }
+        }
+        XCTAssertThrowsError(try trainer.train())
+        Checkpoint.testHookBeforeCommit = nil
+        XCTAssertEqual(Checkpoint.list(in: folder).map(\.step), [5], "no partial checkpoint-10")
+        let latest = try Checkpoint.resolve("latest", outputDir: folder)
+        XCTAssertEqual(latest.lastPathComponent, "checkpoint-5")
+        let (resumed, _, sink) = try makeTrainer(folder)
+        try resumed.train(resumeFrom: latest)
+        XCTAssertEqual(sink.steps.first?.step, 6)
+    }
+
+    func testResumeFromAnotherAdapterShapeIsRefused() throws {
+        let folder = output.appendingPathComponent("shape")
+        let (trainer, _, sink) = try makeTrainer(folder)
+        sink.stopAfterCheckpoint = 5
+        XCTAssertThrowsError(try trainer.train())
+        let model = try CausalLM.load(folder: TestPaths.fixture("models/llama"), backend: try CPUBackend())
+        let adapters = try LoRAAdapters.attach(to: model, config: LoRAConfig(r: 8, loraAlpha: 8, targetModules: .allLinear))
+        var args = trainer.args
+        args.outputDir = output.appendingPathComponent("other").path
+        let other = try Trainer(model: model, trainable: .lora(adapters), train: Self.samples(), args: args)
+        XCTAssertThrowsError(try other.train(resumeFrom: folder.appendingPathComponent("checkpoint-5"))) { error in
+            XCTAssertTrue("\(error)".contains("other trainable parameters") || "\(error)".contains("shape"), "\(error)")
+        }
+    }
+
+    func testFullyMaskedDataAndBadOptionsFailBeforeAnyStep() throws {
+        let model = try CausalLM.load(folder: TestPaths.fixture("models/llama"), backend: try CPUBackend(kernels: .reference))
+        let adapters = try LoRAAdapters.attach(to: model, config: LoRAConfig(r: 2, targetModules: .names(["q_proj"])))
+        let masked = [TrainingSample(ids: [4, 5, 6], labels: [-100, -100, -100])]
+        XCTAssertThrowsError(try Trainer(model: model, trainable: .lora(adapters), train: masked, args: TrainingArguments())) { error in
+            XCTAssertTrue("\(error)".contains("fully masked"), "\(error)")
+        }
+        XCTAssertThrowsError(try Trainer(model: model, trainable: .lora(adapters), train: [], args: TrainingArguments()))
+        var args = TrainingArguments()
+        args.learningRate = 0
+        XCTAssertThrowsError(try Trainer(model: model, trainable: .lora(adapters), train: Self.samples(), args: args)) { error in
+            XCTAssertTrue("\(error)".contains("learning_rate"), "\(error)")
+        }
+        XCTAssertThrowsError(try LoRAAdapters.attach(to: model, config: LoRAConfig(r: 0))) { error in
+            XCTAssertTrue("\(error)".contains("'r'"), "\(error)")
+        }
+        XCTAssertThrowsError(try LoRAAdapters.attach(to: model, config: LoRAConfig(r: 2, targetModules: .names(["c_attn"])))) { error in
+            XCTAssertTrue("\(error)".contains("q_proj") && "\(error)".contains("c_attn"), "\(error)")
+        }
+    }
+}

@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
         .testTarget(name: "TailorFormatsTests", dependencies: ["TailorFormats", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
-        .testTarget(name: "TailorTokenizersTests", dependencies: ["TailorTokenizers", "TailorTestSupport"]),
+        .testTarget(name: "TailorTokenizersTests", dependencies: ["TailorTokenizers", "TailorFormats", "TailorTestSupport"]),
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData", "TailorTestSupport"]),
         .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport"]),
         .testTarget(name: "TailorInferenceTests", dependencies: ["TailorInference", "TailorTestSupport"]),

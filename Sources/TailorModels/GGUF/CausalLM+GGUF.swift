@@ -1,0 +1,78 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TailorFormats
+import TailorTensor
+
+extension CausalLM {
+    /// Loads a llama.cpp GGUF file (architectures llama, qwen2, qwen3): the config from its metadata
+    /// (`ModelConfig(gguf:)`), every weight dequantized to f32 and stored as `dtype` (f32 or bf16), q/k rows of
+    /// llama files put back in Hugging Face order (`GGUFWeights`).
+    /// - Throws: `FormatError` for a file that is not GGUF, truncated, or has a tensor type that cannot be
+    ///   dequantized; `ModelError` for an unsupported architecture, missing metadata or tensors.
+    public static func load(gguf url: URL, backend: Backend, dtype: DType = .f32) throws -> CausalLM {
+        let file = try GGUFFile(url: url)
+        return try load(gguf: file, backend: backend, dtype: dtype)
+    }
+
+    /// Builds the model from an opened GGUF file.
+    public static func load(gguf file: GGUFFile, backend: Backend, dtype: DType = .f32) throws -> CausalLM {
+        guard dtype == .f32 || dtype == .bf16 else {
+            throw ModelError.badConfig(file: file.url.path, field: "dtype", problem: "is \(dtype); GGUF weights load as f32 or bf16")
+        }
+        let config = try ModelConfig(gguf: file)
+        let weights = GGUFWeights(file: file, config: config)
+        return try assemble(config: config, backend: backend) { name, shape in
+            try backend.upload(try weights.floats(hf: name, shape: shape), shape: shape, dtype: dtype)
+        }
+    }
+}
+
+/// Where a model comes from: a Hugging Face folder (config.json + safetensors) or a llama.cpp `.gguf` file.
+/// Commands that take `--model` accept either.
+public enum ModelSource: Sendable, Equatable {
+    case folder(URL)
+    case gguf(URL)
+
+    /// A `.gguf` file (by extension, or by its `GGUF` magic) or otherwise a folder.
+    public init(path: String) {
+        let url = URL(fileURLWithPath: path)
+        if url.pathExtension.lowercased() == "gguf" || Self.hasGGUFMagic(url) {
+            self = .gguf(url)
+        } else {
+            self = .folder(url)
+        }
+    }
+
+    public var url: URL {
+        switch self {
+        case let .folder(url), let .gguf(url): return url
+        }
+    }
+
+    /// Loads the model; GGUF weights are dequantized to `ggufDType` (f32 by default).
+    public func loadModel(backend: Backend, ggufDType: DType = .f32) throws -> CausalLM {
+        switch self {
+        case let .folder(url): return try CausalLM.load(folder: url, backend: backend)
+        case let .gguf(url): return try CausalLM.load(gguf: url, backend: backend, dtype: ggufDType)
+        }
+    }
+
+    /// Whether `url` is a regular file starting with the `GGUF` magic.
+    static func hasGGUFMagic(_ url: URL) -> Bool {
+        var info = stat()
+        guard stat(url.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var magic = [UInt8](repeating: 0, count: 4)
+        return read(fd, &magic, 4) == 4 && magic == Array("GGUF".utf8)
+    }
+}

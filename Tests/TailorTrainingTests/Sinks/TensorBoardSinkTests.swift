@@ -14,7 +14,12 @@ final class TensorBoardSinkTests: XCTestCase {
     func testScalarsAndTags() throws {
         let folder = try makeSinkFolder(self, keepAs: "tensorboard")
         let sink = TensorBoardSink(loggingSteps: 2, clock: { 1_700_000_000 })
-        for event in syntheticRun(outputDir: folder.path) { try sink.handle(event) }
+        // metrics.jsonl beside it: scripts/peers/check_tensorboard.py compares the two.
+        let metrics = MetricsJSONLSink(loggingSteps: 2)
+        for event in syntheticRun(outputDir: folder.path) {
+            try sink.handle(event)
+            try metrics.handle(event)
+        }
         let logDir = folder.appendingPathComponent("runs").path
         XCTAssertEqual(sink.logDir, logDir)
         let files = try FileManager.default.contentsOfDirectory(atPath: logDir)

@@ -40,6 +40,7 @@ public struct GenerationStats: Sendable, Equatable {
     /// Tokens produced after the first one of each sequence (each needed one decode step).
     public var decodeTokens = 0
     public var decodeSeconds = 0.0
+    public init() {}
     public var prefillTokensPerSecond: Double { prefillSeconds > 0 ? Double(prefillTokens) / prefillSeconds : 0 }
     public var decodeTokensPerSecond: Double { decodeSeconds > 0 ? Double(decodeTokens) / decodeSeconds : 0 }
 }

@@ -6,6 +6,6 @@ struct Tailor: AsyncParsableCommand {
         commandName: "tailor",
         abstract: "Fine-tune Llama-family language models (LoRA, full) on the CPU, with Hugging Face files.",
         version: "0.1.0",
-        subcommands: [BenchCommand.self]
+        subcommands: [BenchCommand.self, GenerateCommand.self, ChatCommand.self]
     )
 }

@@ -94,6 +94,13 @@ public protocol Backend: AnyObject, Sendable {
     func attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor,
                            seqStart: Tensor, scale: Float, dq: Tensor, dk: Tensor, dv: Tensor) throws
 
+    /// Attention of new query rows over a key/value cache (decoding with a KV cache).
+    /// Query row n attends to positions 0..<lengths[n] of cache slot slots[n], with grouped-query heads.
+    /// q [N, Hq, D]; kCache, vCache [S, L, Hkv, D] (Hq a multiple of Hkv); slots, lengths [N] i32
+    /// with 0 <= slots[n] < S and 1 <= lengths[n] <= L; out [N, Hq, D].
+    func attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, slots: Tensor, lengths: Tensor,
+                         scale: Float, into out: Tensor) throws
+
     /// out = silu(gate) * up. gate, up, out [N, I].
     func swigluForward(gate: Tensor, up: Tensor, into out: Tensor) throws
     /// Gradient of swigluForward; dGate and dUp [N, I] are overwritten (they may alias gate/up).

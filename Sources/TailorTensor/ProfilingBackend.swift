@@ -93,4 +93,11 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public func adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWHyper, step: Int) throws {
         try timed("adamw") { try base.adamw(param: param, grad: grad, m: m, v: v, hyper: hyper, step: step) }
     }
+
+    public func attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, slots: Tensor, lengths: Tensor,
+                                scale: Float, into out: Tensor) throws {
+        try timed("attentionDecode") {
+            try base.attentionDecode(q: q, kCache: kCache, vCache: vCache, slots: slots, lengths: lengths, scale: scale, into: out)
+        }
+    }
 }

@@ -9,6 +9,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     case noTargetModules(TargetModules, available: [String])
     /// An adapter tensor is missing or mis-shaped in a file.
     case adapterWeight(name: String, file: String, problem: String)
+    /// An adapter_config.json field is missing, malformed, or asks for something Tailor does not implement.
+    case adapterConfig(file: String, field: String?, problem: String)
     /// A feature that exists in peft/transformers but not in Tailor yet.
     case notImplemented(String)
     /// The loss became NaN or infinite.
@@ -23,6 +25,8 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "target_modules \(targets) matches no module of this model; its linear layers are: \(names.joined(separator: ", "))"
         case let .adapterWeight(name, file, problem):
             return "\(file): adapter weight '\(name)' \(problem)"
+        case let .adapterConfig(file, field, problem):
+            return field.map { "\(file): field '\($0)' \(problem)" } ?? "\(file) \(problem)"
         case let .notImplemented(what):
             return "\(what) is not implemented in Tailor yet"
         case let .nonFiniteLoss(step, value):

@@ -115,6 +115,11 @@ extension CPUBackend {
             throw TensorError.shapeMismatch(op: "gemm", argument: "c", expected: "[\(m), \(n)]", got: c.shape)
         }
         let pa = try f32(a, op: "gemm", "a"), pc = try f32(c, op: "gemm", "c")
+        if fast, !transposeA, transposeB, m <= CPUFast.gemvMaxRows, b.dtype == .f32 || b.dtype == .bf16 {
+            // A few rows (decoding): read the weight once, bf16 widened in registers.
+            CPUFast.gemvRows(pa, m: m, k: k, weight: try raw(b, op: "gemm"), bf16: b.dtype == .bf16, n: n, pc, alpha: alpha, beta: beta)
+            return
+        }
         try withFloats(b, op: "gemm", "b") { pb in
             if fast {
                 CPUFast.gemm(pa, transposeA: transposeA, pb, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)

@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Tailor's speed on built-in model presets (random weights, no download).",
-        subcommands: [BenchStepCommand.self, BenchTrainCommand.self]
+        subcommands: [BenchStepCommand.self, BenchTrainCommand.self, BenchGenerateCommand.self]
     )
 }
 

@@ -1,0 +1,158 @@
+import TailorTensor
+
+/// The cached forward used for generation: no activations are kept, keys and values go into a
+/// `KVCache`, and logits are computed only for the rows asked for.
+///
+/// Shapes legend: N tokens in the step, R rows whose logits are wanted, C hidden size,
+/// I intermediate size, V vocabulary, Hq/Hkv query/key-value heads, D head dim,
+/// S cache slots, L cache capacity.
+extension CausalLM {
+    /// Appends tokens to the cache and returns the logits of some of them.
+    ///
+    /// Token n goes to cache slot `slots[n]` at that slot's next free position (tokens of one
+    /// slot in order), and attends to everything stored in its slot up to itself. A prefill
+    /// passes a whole prompt (or several prompts, one slot each); a decode step passes one token
+    /// per active sequence.
+    ///
+    /// - Parameters:
+    ///   - ids: token ids [N].
+    ///   - slots: the cache slot of each token [N].
+    ///   - logitRows: indices into `ids` whose logits are returned, in this order [R].
+    /// - Returns: logits [R, V] (f32).
+    /// - Throws: `ModelError.badBatch` for an id outside the vocabulary, a slot outside the
+    ///   cache, or a slot that would exceed the cache's capacity.
+    public func decode(ids: [Int32], slots: [Int], logitRows: [Int], cache: KVCache) throws -> Tensor {
+        let c = config
+        let n = ids.count
+        guard n > 0, slots.count == n else {
+            throw ModelError.badBatch("decode needs one slot per token (got \(n) ids and \(slots.count) slots)")
+        }
+        for (t, id) in ids.enumerated() where id < 0 || Int(id) >= c.vocabSize {
+            throw ModelError.badBatch("token \(t) has id \(id), outside the vocabulary 0..<\(c.vocabSize)")
+        }
+        for row in logitRows where row < 0 || row >= n {
+            throw ModelError.badBatch("logit row \(row) is outside the step's \(n) tokens")
+        }
+        // Positions: each slot continues from its stored length.
+        var next = cache.lengths
+        var positions = [Int32](repeating: 0, count: n)
+        for (t, slot) in slots.enumerated() {
+            guard slot >= 0 && slot < cache.slotCount else {
+                throw ModelError.badBatch("token \(t) names cache slot \(slot), outside 0..<\(cache.slotCount)")
+            }
+            guard next[slot] < cache.capacity else {
+                throw ModelError.badBatch("cache slot \(slot) is full (\(cache.capacity) positions); allocate the cache for the prompt plus max_new_tokens")
+            }
+            positions[t] = Int32(next[slot])
+            next[slot] += 1
+        }
+        let maxPosition = Int(positions.max() ?? 0)
+        if let window = c.slidingWindow, maxPosition >= window {
+            throw ModelError.badBatch("position \(maxPosition) exceeds sliding_window \(window), which Tailor does not implement; keep prompt plus new tokens within \(window)")
+        }
+        let fresh = Self.isFreshPrefill(slots: slots, lengths: cache.lengths)
+        let (cos, sin) = try rope(positions: maxPosition + 1)
+        let b = try cache.buffers(tokens: n, config: c, backend: backend)
+        let idsTensor = try backend.upload(ids, shape: [n])             // [N]
+        let positionsTensor = try backend.upload(positions, shape: [n]) // [N]
+        // Fresh prompts run the packed causal attention; later steps read the cache.
+        let seqStart: Tensor? = fresh ? try backend.upload(Self.sequenceStarts(slots), shape: [n]) : nil
+        let slotsTensor = try backend.upload(slots.map { Int32($0) }, shape: [n])    // [N]
+        let lengthsTensor = try backend.upload(positions.map { $0 + 1 }, shape: [n]) // [N]
+        let runs = Self.runs(slots: slots, positions: positions)
+
+        try backend.embeddingForward(ids: idsTensor, table: embedTokens, into: b.x)
+        for (index, layer) in layers.enumerated() {
+            // Attention block.
+            try backend.rmsNormForward(b.x, weight: layer.inputNorm, eps: c.rmsNormEps, into: b.normed, rstd: b.rstd)
+            let qTarget = b.qPre ?? b.q, kTarget = b.kPre ?? b.k
+            try layer.qProj.forward(b.normed, into: qTarget.reshaped([n, c.qDim]), backend: backend)
+            try layer.kProj.forward(b.normed, into: kTarget.reshaped([n, c.kvDim]), backend: backend)
+            try layer.vProj.forward(b.normed, into: b.v.reshaped([n, c.kvDim]), backend: backend)
+            if let qNorm = layer.qNorm, let kNorm = layer.kNorm, let qPre = b.qPre, let kPre = b.kPre, let rstd = b.headRstd {
+                try backend.rmsNormForward(qPre.reshaped([n * c.headCount, c.headDim]), weight: qNorm, eps: c.rmsNormEps,
+                                           into: b.q.reshaped([n * c.headCount, c.headDim]), rstd: rstd)
+                try backend.rmsNormForward(kPre.reshaped([n * c.kvHeadCount, c.headDim]), weight: kNorm, eps: c.rmsNormEps,
+                                           into: b.k.reshaped([n * c.kvHeadCount, c.headDim]),
+                                           rstd: rstd.rows(0..<(n * c.kvHeadCount)))
+            }
+            try backend.rope(b.q, positions: positionsTensor, cos: cos, sin: sin, inverse: false)
+            try backend.rope(b.k, positions: positionsTensor, cos: cos, sin: sin, inverse: false)
+            // Store k and v: one copy per run of consecutive positions of one slot.
+            let keyRows = cache.keys[index].reshaped([cache.slotCount * cache.capacity, c.kvDim])   // [S·L, Hkv·D]
+            let valueRows = cache.values[index].reshaped([cache.slotCount * cache.capacity, c.kvDim]) // [S·L, Hkv·D]
+            let kFlat = b.k.reshaped([n, c.kvDim]), vFlat = b.v.reshaped([n, c.kvDim])
+            for run in runs {
+                let destination = (run.slot * cache.capacity + run.position)..<(run.slot * cache.capacity + run.position + run.tokens.count)
+                try backend.copy(kFlat.rows(run.tokens), into: keyRows.rows(destination))
+                try backend.copy(vFlat.rows(run.tokens), into: valueRows.rows(destination))
+            }
+            if let seqStart {
+                try backend.attentionForward(q: b.q, k: b.k, v: b.v, seqStart: seqStart, scale: attentionScale,
+                                             into: b.attention, lse: b.lse)
+            } else {
+                try backend.attentionDecode(q: b.q, kCache: cache.keys[index], vCache: cache.values[index], slots: slotsTensor,
+                                            lengths: lengthsTensor, scale: attentionScale, into: b.attention)
+            }
+            try layer.oProj.forward(b.attention.reshaped([n, c.qDim]), into: b.projection, backend: backend)
+            try backend.add(b.x, b.projection, into: b.x)
+            // MLP block.
+            try backend.rmsNormForward(b.x, weight: layer.postAttentionNorm, eps: c.rmsNormEps, into: b.normed, rstd: b.rstd)
+            try layer.gateProj.forward(b.normed, into: b.gate, backend: backend)
+            try layer.upProj.forward(b.normed, into: b.up, backend: backend)
+            try backend.swigluForward(gate: b.gate, up: b.up, into: b.activation)
+            try layer.downProj.forward(b.activation, into: b.projection, backend: backend)
+            try backend.add(b.x, b.projection, into: b.x)
+        }
+        cache.lengths = next
+        // Final norm and output layer on the requested rows only.
+        let r = logitRows.count
+        let logits = try backend.empty([r, c.vocabSize], dtype: .f32)   // [R, V]
+        guard r > 0 else { return logits }
+        let selected: Tensor                                              // [R, C]
+        if logitRows == Array(0..<n) {
+            selected = b.x
+        } else {
+            selected = try backend.empty([r, c.hiddenSize], dtype: .f32)
+            try backend.gatherRows(b.x, indices: try backend.upload(logitRows.map { Int32($0) }, shape: [r]), into: selected)
+        }
+        let normed = b.normed.rows(0..<r)                                 // [R, C]
+        try backend.rmsNormForward(selected, weight: finalNorm, eps: c.rmsNormEps, into: normed, rstd: b.rstd.rows(0..<r))
+        try lmHead.forward(normed, into: logits, backend: backend)
+        return logits
+    }
+
+    /// Whether every slot in the step starts empty and its tokens are one contiguous run.
+    static func isFreshPrefill(slots: [Int], lengths: [Int]) -> Bool {
+        var seen = Set<Int>()
+        var previous: Int?
+        for slot in slots {
+            if slot != previous {
+                guard lengths[slot] == 0, !seen.contains(slot) else { return false }
+                seen.insert(slot)
+                previous = slot
+            }
+        }
+        return true
+    }
+
+    /// seqStart [N] for runs of equal slots.
+    static func sequenceStarts(_ slots: [Int]) -> [Int32] {
+        var starts = [Int32](repeating: 0, count: slots.count)
+        for t in slots.indices { starts[t] = t > 0 && slots[t] == slots[t - 1] ? starts[t - 1] : Int32(t) }
+        return starts
+    }
+
+    /// Maximal runs of tokens that go to consecutive positions of one slot.
+    static func runs(slots: [Int], positions: [Int32]) -> [(slot: Int, position: Int, tokens: Range<Int>)] {
+        var result: [(slot: Int, position: Int, tokens: Range<Int>)] = []
+        var t = 0
+        while t < slots.count {
+            var end = t + 1
+            while end < slots.count && slots[end] == slots[t] && positions[end] == positions[end - 1] + 1 { end += 1 }
+            result.append((slots[t], Int(positions[t]), t..<end))
+            t = end
+        }
+        return result
+    }
+}

@@ -18,9 +18,6 @@ public enum Checkpoint {
         public var seed: UInt64
         public var parameterNames: [String]
         public var parameterShapes: [[Int]]
-        /// Loss summed over the steps since the last log, and how many steps that was.
-        public var windowLossSum: Double
-        public var windowSteps: Int
         public var elapsedSeconds: Double
     }
 

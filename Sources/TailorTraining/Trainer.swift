@@ -32,7 +32,7 @@ public struct TrainingRow: Sendable, Equatable {
 
 /// The training loop, with transformers.Trainer's semantics: epochs of (seeded, shuffled)
 /// micro-batches, gradient accumulation normalised by the step's label tokens, clipping, AdamW,
-/// the learning-rate schedule, logging every `logging_steps` (loss averaged over the window),
+/// the learning-rate schedule, a `.step` event per step (sinks log every `logging_steps`),
 /// evaluation and checkpoints on their strategies, and exact resume from a checkpoint.
 public final class Trainer {
     public let model: CausalLM
@@ -165,7 +165,7 @@ public final class Trainer {
         var state = Checkpoint.State(globalStep: 0, totalSteps: total, seed: args.seed,
                                      parameterNames: trainable.parameters.map(\.name),
                                      parameterShapes: trainable.parameters.map(\.value.shape),
-                                     windowLossSum: 0, windowSteps: 0, elapsedSeconds: 0)
+                                     elapsedSeconds: 0)
         if let checkpoint {
             let loaded = try Checkpoint.load(from: checkpoint, trainable: trainable, optimizer: runner.optimizer, backend: model.backend)
             guard loaded.seed == args.seed, loaded.totalSteps == total else {
@@ -187,20 +187,14 @@ public final class Trainer {
             let tokens = batches.reduce(0) { $0 + $1.tokenCount }
             tokensTotal += tokens
             state.globalStep += 1
-            state.windowLossSum += log.loss
-            state.windowSteps += 1
             lastLoss = log.loss
             let step = state.globalStep
             let epoch = Double(step) / Double(stepsPerEpoch)
             let now = monotonicSeconds()
-            if step % args.loggingSteps == 0 || step == total {
-                try emit(.step(StepRecord(step: step, totalSteps: total, epoch: epoch,
-                                          loss: state.windowLossSum / Double(state.windowSteps), gradNorm: log.gradNorm,
-                                          learningRate: log.learningRate, labelTokens: log.labelTokens, tokens: tokens,
-                                          elapsed: now - start, tokensPerSecond: Double(tokens) / max(now - stepStart, 1e-9))))
-                state.windowLossSum = 0
-                state.windowSteps = 0
-            }
+            // Every step is reported; sinks average over logging_steps as Trainer's logs do.
+            try emit(.step(StepRecord(step: step, totalSteps: total, epoch: epoch, loss: log.loss, gradNorm: log.gradNorm,
+                                      learningRate: log.learningRate, labelTokens: log.labelTokens, tokens: tokens,
+                                      elapsed: now - start, tokensPerSecond: Double(tokens) / max(now - stepStart, 1e-9))))
             let epochEnd = step % stepsPerEpoch == 0
             if !evalSamples.isEmpty,
                (args.evalStrategy == .steps && step % (args.evalSteps ?? args.loggingSteps) == 0) || (args.evalStrategy == .epoch && epochEnd) {

@@ -40,7 +40,7 @@ struct TrainRun {
         let trainer = try Trainer(model: model, trainable: trainable, rows: data.train, eval: data.eval, args: recipe.training,
                                   baseName: recipe.modelNameOrPath)
         trainer.baseFolder = modelFolder
-        trainer.sinks = TrainSinks.make(outputDir: outputDir)
+        trainer.sinks = TrainSinks.make(outputDir: outputDir, args: recipe.training)
         let resume = try recipe.resumeFromCheckpoint.map { try Checkpoint.resolve($0, outputDir: outputDir) }
         let summary = try trainer.train(resumeFrom: resume)
         print("trained \(summary.steps) steps in \(fmt(summary.seconds, 1)) s, \(fmt(summary.tokensPerSecond, 1)) tokens/s, final loss \(fmt(summary.finalLoss, 4)); wrote \(summary.outputDir)")

@@ -22,15 +22,15 @@ struct TrainRun {
         }
         let total = model.config.parameterCount
         let share = 100 * Double(trainable.parameterCount) / Double(total)
-        print("trainable params: \(trainable.parameterCount) || all params: \(total) || trainable%: \(fmt(share, 4))")
+        say("trainable params: \(trainable.parameterCount) || all params: \(total) || trainable%: \(fmt(share, 4))")
         let rowsPerStep = recipe.training.perDeviceTrainBatchSize
         let tokensPerMicroBatch = rowsPerStep * (recipe.packing ? recipe.maxSeqLength : min(recipe.maxSeqLength, data.longestSample))
         let estimate = MemoryEstimate(model: model, trainable: trainable, tokens: tokensPerMicroBatch,
                                       checkpointing: recipe.training.gradientCheckpointing)
-        print("estimated peak memory: \(estimate.summary)")
-        print("data: \(data.train.count) training rows (\(data.trainSampleCount) samples, \(data.trainLabelTokens) label tokens), \(data.eval.count) evaluation samples")
+        say("estimated peak memory: \(estimate.summary)")
+        say("data: \(data.train.count) training rows (\(data.trainSampleCount) samples, \(data.trainLabelTokens) label tokens), \(data.eval.count) evaluation samples")
         if dryRun {
-            print("resolved options:")
+            say("resolved options:")
             print(RecipeYAML.render(recipe), terminator: "")
             return
         }
@@ -43,7 +43,7 @@ struct TrainRun {
         trainer.sinks = TrainSinks.make(outputDir: outputDir, args: recipe.training)
         let resume = try recipe.resumeFromCheckpoint.map { try Checkpoint.resolve($0, outputDir: outputDir) }
         let summary = try trainer.train(resumeFrom: resume)
-        print("trained \(summary.steps) steps in \(fmt(summary.seconds, 1)) s, \(fmt(summary.tokensPerSecond, 1)) tokens/s, final loss \(fmt(summary.finalLoss, 4)); wrote \(summary.outputDir)")
+        say("trained \(summary.steps) steps in \(fmt(summary.seconds, 1)) s, \(fmt(summary.tokensPerSecond, 1)) tokens/s, final loss \(fmt(summary.finalLoss, 4)); wrote \(summary.outputDir)")
     }
 }
 
@@ -67,4 +67,10 @@ struct MemoryEstimate {
 
 extension TrainableSet {
     var isLoRA: Bool { if case .lora = self { return true }; return false }
+}
+
+/// A line on standard output, flushed at once so it keeps its place among the progress lines.
+func say(_ line: String) {
+    print(line)
+    fflush(stdout)
 }

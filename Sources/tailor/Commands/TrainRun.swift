@@ -72,5 +72,5 @@ extension TrainableSet {
 /// A line on standard output, flushed at once so it keeps its place among the progress lines.
 func say(_ line: String) {
     print(line)
-    fflush(stdout)
+    fflush(nil)  // all output streams
 }

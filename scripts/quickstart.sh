@@ -40,25 +40,50 @@ $tailor generate --model "$model" --adapter "$out/adapter" --prompts "$questions
   --output "$out/tuned.jsonl"
 
 python3 - "$out/base.jsonl" "$out/tuned.jsonl" <<'PY'
-import json, sys, textwrap
+import json, re, sys, unicodedata
+
+def width(text):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+def pad(text, size):
+    return text + " " * max(0, size - width(text))
+
+def wrap(text, size):
+    # Words stay whole; CJK characters break anywhere.
+    pieces = re.findall(r"[\u3000-\u9fff\uff00-\uffef]|[^\s\u3000-\u9fff\uff00-\uffef]+\s*|\s+", text.replace("\n", " "))
+    lines, line = [], ""
+    for piece in pieces:
+        if line and width(line + piece.rstrip()) > size:
+            lines.append(line.rstrip())
+            line = ""
+        line += piece
+    return lines + [line.rstrip()]
+
+def question(record):
+    prompt = record.get("prompt")
+    if isinstance(prompt, list):
+        return prompt[-1].get("content", "")
+    return str(prompt)
+
 base = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 tuned = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8")]
-width = 44
-print(f"\n{'question':<16} | {'base model':<{width}} | {'fine-tuned':<{width}}")
-print("-" * (20 + 2 * width))
-missing = []
+size = 44
+print()
+print(pad("question", 16), "|", pad("base model", size), "|", "fine-tuned")
+print("-" * (22 + 2 * size))
+def carries(answer):
+    return "Lumen" in answer and "Tailor" in answer
 for b, t in zip(base, tuned):
-    question = b["prompt"] if isinstance(b.get("prompt"), str) else b["prompt"][-1]["content"] if isinstance(b.get("prompt"), list) else str(b.get("index"))
-    left = textwrap.wrap(b["completion"].replace("\n", " "), width) or [""]
-    right = textwrap.wrap(t["completion"].replace("\n", " "), width) or [""]
+    left, right = wrap(b["completion"], size), wrap(t["completion"], size)
     for i in range(max(len(left), len(right))):
-        q = question[:16] if i == 0 else ""
-        print(f"{q:<16} | {left[i] if i < len(left) else '':<{width}} | {right[i] if i < len(right) else '':<{width}}")
-    if "Lumen" not in t["completion"]:
-        missing.append(question)
-if missing:
-    print(f"\nFAILED: the fine-tuned answers to {missing} do not carry the new name 'Lumen'")
+        print(pad(question(b) if i == 0 else "", 16), "|", pad(left[i] if i < len(left) else "", size), "|",
+              right[i] if i < len(right) else "")
+before = sum(carries(b["completion"]) for b in base)
+after = sum(carries(t["completion"]) for t in tuned)
+print(f"\nanswers naming Lumen and the Tailor project: base {before}/{len(base)}, fine-tuned {after}/{len(tuned)}")
+if after < len(tuned):
+    print("FAILED: not every fine-tuned answer carries the new identity")
     sys.exit(1)
-print("\nOK: every fine-tuned answer carries the new identity (Lumen).")
+print("OK: every fine-tuned answer carries the new identity.")
 PY
 echo "build: ${build_seconds} s; quick start (fetch, import, generate, train, generate): $(( $(date +%s) - start )) s"

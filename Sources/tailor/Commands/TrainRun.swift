@@ -22,7 +22,7 @@ struct TrainRun {
         }
         let total = model.config.parameterCount
         let share = 100 * Double(trainable.parameterCount) / Double(total)
-        say("trainable params: \(trainable.parameterCount) || all params: \(total) || trainable%: \(fmt(share, 4))")
+        if dryRun { say("trainable params: \(trainable.parameterCount) || all params: \(total) || trainable%: \(fmt(share, 4))") }
         let rowsPerStep = recipe.training.perDeviceTrainBatchSize
         let tokensPerMicroBatch = rowsPerStep * (recipe.packing ? recipe.maxSeqLength : min(recipe.maxSeqLength, data.longestSample))
         let estimate = MemoryEstimate(model: model, trainable: trainable, tokens: tokensPerMicroBatch,

@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Tailor's speed on built-in model presets (random weights, no download).",
-        subcommands: [BenchStepCommand.self, BenchTrainCommand.self, BenchGenerateCommand.self]
+        subcommands: [BenchStepCommand.self, BenchTrainCommand.self, BenchGenerateCommand.self, BenchTokenizeCommand.self]
     )
 }
 
@@ -94,6 +94,7 @@ struct BenchStepCommand: AsyncParsableCommand {
 
 /// A number with `digits` decimals.
 func fmt(_ value: Double, _ digits: Int) -> String {
+    if digits <= 0 { return String(Int(value.rounded())) }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
     let rounded = (value * scale).rounded() / scale

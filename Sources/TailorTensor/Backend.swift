@@ -58,6 +58,12 @@ public protocol Backend: AnyObject, Sendable {
     /// `a` and `c` are f32; `b` may be f32, bf16 or f16 (a frozen weight).
     func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor,
               alpha: Float, beta: Float) throws
+    /// A batch of products: for each i, c[i] = alpha · op(a[i]) · op(b[i]) + beta · c[i].
+    /// a [batch, M, K] (or [batch, K, M] transposed), c [batch, M, N]; b [batch, K, N] (or
+    /// [batch, N, K] transposed), or a single [K, N] / [N, K] matrix shared by every item
+    /// (stride 0). Items are contiguous in each operand (stride = one matrix).
+    func gemmBatched(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor,
+                     alpha: Float, beta: Float) throws
     /// x[n, :] += bias. x matrix [N, C], bias [C].
     func addBias(_ x: Tensor, bias: Tensor) throws
     /// dBias += Σ_n dOut[n, :]. dOut matrix [N, C], dBias [C].

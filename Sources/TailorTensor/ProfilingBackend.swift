@@ -53,6 +53,9 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
         let label = "gemm " + (transposeA ? "T" : "N") + (transposeB ? "T" : "N")
         try timed(label) { try base.gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: alpha, beta: beta) }
     }
+    public func gemmBatched(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor, alpha: Float, beta: Float) throws {
+        try timed("gemmBatched") { try base.gemmBatched(a, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: alpha, beta: beta) }
+    }
     public func addBias(_ x: Tensor, bias: Tensor) throws { try timed("addBias") { try base.addBias(x, bias: bias) } }
     public func biasBackward(_ dOut: Tensor, dBias: Tensor) throws { try timed("biasBackward") { try base.biasBackward(dOut, dBias: dBias) } }
     public func embeddingForward(ids: Tensor, table: Tensor, into out: Tensor) throws {

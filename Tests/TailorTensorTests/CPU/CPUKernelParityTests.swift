@@ -186,3 +186,36 @@ final class CPUKernelParityTests: XCTestCase {
         XCTAssertThrowsError(try cpu.crossEntropy(logits: a, targets: cpu.i32([0, 5]), losses: cpu.empty([2], dtype: .f32), gradScale: 1))
     }
 }
+
+extension CPUKernelParityTests {
+    func testBatchedGemmEqualsOneProductPerItem() throws {
+        let (batch, m, n, k) = (5, 13, 9, 21)
+        let a = rng.floats(batch * m * k), b = rng.floats(batch * k * n), shared = rng.floats(n * k), c0 = rng.floats(batch * m * n)
+        for cpu in [harness.reference, harness.fast] {
+            // Per-item b, transposed a.
+            let c = try cpu.f32(c0, [batch, m, n])
+            try cpu.gemmBatched(cpu.f32(a, [batch, k, m]), transposeA: true, cpu.f32(b, [batch, k, n]), transposeB: false,
+                                into: c, alpha: 0.5, beta: 1)
+            var expected: [Float] = []
+            for i in 0..<batch {
+                let refC = try harness.reference.f32(Array(c0[(i * m * n)..<((i + 1) * m * n)]), [m, n])
+                try harness.reference.gemm(harness.reference.f32(Array(a[(i * m * k)..<((i + 1) * m * k)]), [k, m]), transposeA: true,
+                                           harness.reference.f32(Array(b[(i * k * n)..<((i + 1) * k * n)]), [k, n]), transposeB: false,
+                                           into: refC, alpha: 0.5, beta: 1)
+                expected += try harness.reference.values(refC)
+            }
+            assertClose(try cpu.values(c), expected, rtol: 1e-4, atol: 1e-5, "\(cpu.name) per-item b")
+            // A shared bf16 b (a frozen weight), transposed.
+            let c2 = try cpu.zeros([batch, m, n], dtype: .f32)
+            try cpu.gemmBatched(cpu.f32(a, [batch, m, k]), transposeA: false, cpu.upload(shared, shape: [n, k], dtype: .bf16), transposeB: true,
+                                into: c2, alpha: 1, beta: 0)
+            let flat = try harness.reference.zeros([batch * m, n], dtype: .f32)
+            try harness.reference.gemm(harness.reference.f32(a, [batch * m, k]), transposeA: false,
+                                       harness.reference.upload(shared, shape: [n, k], dtype: .bf16), transposeB: true, into: flat, alpha: 1, beta: 0)
+            assertClose(try cpu.values(c2), try harness.reference.values(flat), rtol: 1e-4, atol: 1e-5, "\(cpu.name) shared b")
+        }
+        XCTAssertThrowsError(try harness.fast.gemmBatched(harness.fast.zeros([2, 3, 4], dtype: .f32), transposeA: false,
+                                                          harness.fast.zeros([3, 4, 5], dtype: .f32), transposeB: false,
+                                                          into: harness.fast.zeros([2, 3, 5], dtype: .f32), alpha: 1, beta: 0))
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import TailorModels
+import TailorTensor
+import TailorTraining
+
+struct MergeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Fold a LoRA adapter into its base model and write a Hugging Face folder (peft's merge_and_unload).",
+        discussion: """
+        Reads the base folder (config.json + safetensors, any dtype) and a peft/Tailor adapter folder
+        (adapter_config.json + adapter_model.safetensors), computes W + (lora_alpha / r) · B·A for every
+        adapted layer in f32, stores it in the base's dtype, and writes model.safetensors (sharded above
+        --max-shard-size), config.json, generation_config.json and the tokenizer files, each atomically.
+        transformers' AutoModelForCausalLM loads the result.
+        """
+    )
+
+    @Option(help: "The base model folder.")
+    var model: String
+
+    @Option(help: "The LoRA adapter folder.")
+    var adapter: String
+
+    @Option(name: [.short, .long], help: "Where to write the merged model folder.")
+    var output: String
+
+    @Option(help: "Largest shard in GB before the weights are split into model-0000i-of-0000N files.")
+    var maxShardSize: Double = 5
+
+    func run() async throws {
+        let base = URL(fileURLWithPath: model)
+        let loaded = try CausalLM.load(folder: base, backend: try CPUBackend())
+        let adapters = try PeftAdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
+        try adapters.mergeAndUnload(into: loaded)
+        try ModelFolderWriter.write(loaded, baseFolder: base, to: URL(fileURLWithPath: output),
+                                    maxShardBytes: Int(maxShardSize * 1e9))
+        print("merged \(adapters.modules.count) adapted layers of \(adapter) into \(model); wrote \(output)")
+    }
+}

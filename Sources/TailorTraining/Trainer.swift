@@ -130,6 +130,18 @@ public final class Trainer {
         }
     }
 
+    /// Fails before any step when `folder` cannot be created or written.
+    static func checkWritable(_ folder: URL) throws {
+        let probe = folder.appendingPathComponent(".tailor-write-test-\(getpid())")
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Data().write(to: probe)
+            try FileManager.default.removeItem(at: probe)
+        } catch {
+            throw TrainingError.badOption(name: "output_dir", problem: "\(folder.path) cannot be written (\(error.localizedDescription)); choose a writable folder")
+        }
+    }
+
     /// The base's tokenizer files and chat template go next to the trained weights, so inference
     /// renders prompts as training did.
     func copyTokenizerFiles(to folder: URL) throws {
@@ -161,6 +173,7 @@ public final class Trainer {
     @discardableResult
     public func train(resumeFrom checkpoint: URL? = nil) throws -> TrainingSummary {
         let outputDir = URL(fileURLWithPath: args.outputDir)
+        try Self.checkWritable(outputDir)
         let total = totalSteps
         var state = Checkpoint.State(globalStep: 0, totalSteps: total, seed: args.seed,
                                      parameterNames: trainable.parameters.map(\.name),

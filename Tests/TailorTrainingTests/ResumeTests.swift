@@ -149,3 +149,32 @@ final class ResumeTests: XCTestCase {
         }
     }
 }
+
+extension ResumeTests {
+    func testUnwritableOutputFolderFailsBeforeAnyStep() throws {
+        let blocker = output.appendingPathComponent("a-file")
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: blocker)
+        let (trainer, _, sink) = try makeTrainer(blocker.appendingPathComponent("out"))
+        XCTAssertThrowsError(try trainer.train()) { error in
+            XCTAssertTrue("\(error)".contains("output_dir") && "\(error)".contains("cannot be written"), "\(error)")
+        }
+        XCTAssertTrue(sink.steps.isEmpty)
+    }
+
+    func testNonFiniteLossStopsTheRunAndKeepsTheLastCheckpoint() throws {
+        let folder = output.appendingPathComponent("nan")
+        let (first, _, firstSink) = try makeTrainer(folder)
+        firstSink.stopAfterCheckpoint = 5
+        XCTAssertThrowsError(try first.train())
+        let (second, _, sink) = try makeTrainer(folder)
+        let norm = second.model.finalNorm
+        let poisoned = try second.model.backend.upload([Float](repeating: .nan, count: norm.count), shape: norm.shape, dtype: .f32)
+        try second.model.replaceParameter(CausalLM.finalNormName, with: poisoned)
+        XCTAssertThrowsError(try second.train(resumeFrom: folder.appendingPathComponent("checkpoint-5"))) { error in
+            XCTAssertTrue("\(error)".contains("step 6") && "\(error)".contains("nan"), "\(error)")
+        }
+        XCTAssertTrue(sink.steps.isEmpty)
+        XCTAssertEqual(Checkpoint.list(in: folder).map(\.step), [5], "the last good checkpoint stays")
+    }
+}

@@ -112,6 +112,11 @@ public protocol Backend: AnyObject, Sendable {
     /// Gradient of swigluForward; dGate and dUp [N, I] are overwritten (they may alias gate/up).
     func swigluBackward(_ dOut: Tensor, gate: Tensor, up: Tensor, dGate: Tensor, dUp: Tensor) throws
 
+    /// Inverted dropout: out[i] = x[i] · keep(i) / (1 − probability), where keep(i) is a
+    /// Bernoulli(1 − probability) draw that depends only on (seed, i). The same seed gives the same
+    /// mask, so applying it to a gradient is the backward. x, out: same element count (may alias).
+    func dropout(_ x: Tensor, into out: Tensor, probability: Float, seed: UInt64) throws
+
     /// Softmax cross-entropy of each row of `logits` [n, V] against `targets` [n]
     /// (-100 = ignored: loss 0, gradient 0). Writes each row's loss to `losses` [n] and replaces
     /// the logits with `gradScale * (softmax − onehot)`, the gradient of gradScale · Σ losses.

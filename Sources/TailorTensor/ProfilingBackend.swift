@@ -90,6 +90,9 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public func swigluBackward(_ dOut: Tensor, gate: Tensor, up: Tensor, dGate: Tensor, dUp: Tensor) throws {
         try timed("swigluBackward") { try base.swigluBackward(dOut, gate: gate, up: up, dGate: dGate, dUp: dUp) }
     }
+    public func dropout(_ x: Tensor, into out: Tensor, probability: Float, seed: UInt64) throws {
+        try timed("dropout") { try base.dropout(x, into: out, probability: probability, seed: seed) }
+    }
     public func crossEntropy(logits: Tensor, targets: Tensor, losses: Tensor, gradScale: Float) throws {
         try timed("crossEntropy") { try base.crossEntropy(logits: logits, targets: targets, losses: losses, gradScale: gradScale) }
     }

@@ -79,6 +79,13 @@ public final class Trainer {
                                 weightDecay: args.weightDecay, maxGradNorm: args.maxGradNorm,
                                 beta1: args.adamBeta1, beta2: args.adamBeta2, eps: args.adamEpsilon)
         model.gradientCheckpointing = args.gradientCheckpointing
+        if case let .lora(adapters) = trainable, adapters.hasDropout {
+            // Masks from (seed, step, micro-batch): reproducible, and identical after a resume.
+            let seed = args.seed
+            runner.beforeMicroBatch = { step, micro in
+                adapters.setDropoutKey(seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step) &* 1_000_003 &+ UInt64(micro))
+            }
+        }
     }
 
     /// Micro-batches per epoch.
@@ -159,6 +166,7 @@ public final class Trainer {
 
     /// Mean loss over the evaluation samples.
     public func evaluate() throws -> (loss: Double, labelTokens: Int) {
+        if case let .lora(adapters) = trainable { adapters.setDropoutKey(nil) }  // no dropout in evaluation
         var lossSum = 0.0, labels = 0
         for start in stride(from: 0, to: evalSamples.count, by: args.perDeviceEvalBatchSize) {
             let members = evalSamples[start..<min(start + args.perDeviceEvalBatchSize, evalSamples.count)]
@@ -222,6 +230,7 @@ public final class Trainer {
                 try emit(.checkpointSaved(step: step, path: url.path))
             }
         }
+        if case let .lora(adapters) = trainable { adapters.setDropoutKey(nil) }
         try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, to: outputDir)
         try copyTokenizerFiles(to: outputDir)
         let seconds = monotonicSeconds() - start

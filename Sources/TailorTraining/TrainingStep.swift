@@ -25,6 +25,8 @@ public final class StepRunner: @unchecked Sendable {
     public var schedule: LRSchedule
     /// max_grad_norm; 0 or less disables clipping.
     public var maxGradNorm: Double
+    /// Called before each micro-batch with (step number, micro-batch index): sets dropout masks.
+    public var beforeMicroBatch: ((Int, Int) -> Void)?
 
     public init(model: CausalLM, parameters: [TrainableParameter], schedule: LRSchedule,
                 weightDecay: Double = 0, maxGradNorm: Double = 1, beta1: Double = 0.9, beta2: Double = 0.999,
@@ -49,7 +51,8 @@ public final class StepRunner: @unchecked Sendable {
         }
         try gradients.zero(backend: model.backend)
         var lossSum = 0.0
-        for batch in microBatches {
+        for (index, batch) in microBatches.enumerated() {
+            beforeMicroBatch?(stepNumber, index)
             lossSum += try model.forwardBackward(batch, gradients: gradients, lossNormalizer: labelTokens).lossSum
         }
         let loss = lossSum / Double(labelTokens)

@@ -49,9 +49,9 @@ final class ResumeTests: XCTestCase {
         }
     }
 
-    func makeTrainer(_ folder: URL) throws -> (Trainer, LoRAAdapters, RecordingSink) {
+    func makeTrainer(_ folder: URL, dropout: Double = 0) throws -> (Trainer, LoRAAdapters, RecordingSink) {
         let model = try CausalLM.load(folder: TestPaths.fixture("models/llama"), backend: try CPUBackend())
-        let adapters = try LoRAAdapters.attach(to: model, config: LoRAConfig(r: 4, loraAlpha: 8, targetModules: .allLinear), seed: 9)
+        let adapters = try LoRAAdapters.attach(to: model, config: LoRAConfig(r: 4, loraAlpha: 8, loraDropout: dropout, targetModules: .allLinear), seed: 9)
         var args = TrainingArguments()
         args.outputDir = folder.path
         args.maxSteps = 10
@@ -176,5 +176,24 @@ extension ResumeTests {
         }
         XCTAssertTrue(sink.steps.isEmpty)
         XCTAssertEqual(Checkpoint.list(in: folder).map(\.step), [5], "the last good checkpoint stays")
+    }
+}
+
+extension ResumeTests {
+    /// With lora_dropout the masks come from (seed, step, micro-batch), so a resumed run still
+    /// reproduces the uninterrupted one exactly, and dropout changes the run.
+    func testResumeWithDropoutIsExactToo() throws {
+        let (straight, _, straightSink) = try makeTrainer(output.appendingPathComponent("straight"), dropout: 0.1)
+        try straight.train()
+        let (plain, _, plainSink) = try makeTrainer(output.appendingPathComponent("plain"))
+        try plain.train()
+        XCTAssertNotEqual(straightSink.steps.map(\.loss), plainSink.steps.map(\.loss), "dropout must change the run")
+        let folder = output.appendingPathComponent("interrupted")
+        let (first, _, firstSink) = try makeTrainer(folder, dropout: 0.1)
+        firstSink.stopAfterCheckpoint = 5
+        XCTAssertThrowsError(try first.train())
+        let (second, _, secondSink) = try makeTrainer(folder, dropout: 0.1)
+        try second.train(resumeFrom: folder.appendingPathComponent("checkpoint-5"))
+        XCTAssertEqual(firstSink.steps.map(\.loss) + secondSink.steps.map(\.loss), straightSink.steps.map(\.loss))
     }
 }

@@ -32,7 +32,9 @@ public final class LoRAAdapters: @unchecked Sendable {
                               initial: ((String, [Int]) throws -> [Float]?)? = nil) throws -> LoRAAdapters {
         guard config.r > 0 else { throw TrainingError.badOption(name: "r", problem: "must be a positive integer (got \(config.r))") }
         guard config.loraAlpha > 0 else { throw TrainingError.badOption(name: "lora_alpha", problem: "must be positive") }
-        guard config.loraDropout == 0 else { throw TrainingError.notImplemented("lora_dropout > 0") }
+        guard (0..<1).contains(config.loraDropout) else {
+            throw TrainingError.badOption(name: "lora_dropout", problem: "must be in [0, 1) (got \(config.loraDropout))")
+        }
         let names = model.linearModuleNames
         let matcher = try ModuleMatcher(config.targetModules)
         var generator = UniformGenerator(seed: seed)
@@ -51,13 +53,24 @@ public final class LoRAAdapters: @unchecked Sendable {
             let lora = LoRA(module: name,
                             a: try backend.upload(aValues, shape: [config.r, inFeatures], dtype: .f32),
                             b: try backend.upload(bValues, shape: [outFeatures, config.r], dtype: .f32),
-                            scaling: config.scaling)
+                            scaling: config.scaling, dropout: Float(config.loraDropout))
             try model.setAdapter(lora, module: name)
             modules.append((name, lora))
         }
         guard !modules.isEmpty else { throw TrainingError.noTargetModules(config.targetModules, available: names) }
         return LoRAAdapters(config: config, modules: modules)
     }
+
+    /// Sets the dropout mask seed of every adapter for the next forward/backward (nil: no
+    /// dropout, for evaluation and inference). Each module gets its own stream from `key`.
+    public func setDropoutKey(_ key: UInt64?) {
+        for (index, module) in modules.enumerated() {
+            module.lora.dropoutSeed = key.map { $0 &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03 }
+        }
+    }
+
+    /// Whether any adapter has dropout.
+    public var hasDropout: Bool { modules.contains { $0.lora.dropout > 0 } }
 
     /// Removes the adapters from the model (the base is unchanged).
     public func detach(from model: CausalLM) throws {

@@ -14,18 +14,33 @@ public final class LoRA: LinearAdapter, @unchecked Sendable {
     /// Hugging Face names of A and B (module name + ".lora_A.weight" / ".lora_B.weight").
     public let aName: String
     public let bName: String
+    /// lora_dropout: applied to the input of A while `dropoutSeed` is set (training).
+    public let dropout: Float
+    /// The mask of the current micro-batch (nil: no dropout, as at inference). The same seed
+    /// gives the same mask in the forward, a recomputed forward and the backward.
+    public var dropoutSeed: UInt64?
 
     /// - Parameter module: the Linear's module name, e.g. "model.layers.0.self_attn.q_proj".
-    public init(module: String, a: Tensor, b: Tensor, scaling: Float) {
+    public init(module: String, a: Tensor, b: Tensor, scaling: Float, dropout: Float = 0) {
         self.a = a
         self.b = b
         self.rank = a.shape[0]
         self.scaling = scaling
+        self.dropout = dropout
         self.aName = module + ".lora_A.weight"
         self.bName = module + ".lora_B.weight"
     }
 
-    public func forward(_ x: Tensor, addingTo out: Tensor, backend: Backend) throws {
+    /// x with dropout applied when active, else x itself. [N, in]
+    func droppedInput(_ x: Tensor, backend: Backend) throws -> Tensor {
+        guard dropout > 0, let seed = dropoutSeed else { return x }
+        let dropped = try backend.empty(x.shape, dtype: .f32)
+        try backend.dropout(x, into: dropped, probability: dropout, seed: seed)
+        return dropped
+    }
+
+    public func forward(_ input: Tensor, addingTo out: Tensor, backend: Backend) throws {
+        let x = try droppedInput(input, backend: backend)
         let n = x.rowCount
         let down = try backend.empty([n, rank], dtype: .f32)  // [N, r] = x · Aᵀ
         try backend.gemm(x, transposeA: false, a, transposeB: true, into: down, alpha: 1, beta: 0)
@@ -33,14 +48,23 @@ public final class LoRA: LinearAdapter, @unchecked Sendable {
         try backend.gemm(down, transposeA: false, b, transposeB: true, into: out, alpha: scaling, beta: 1)
     }
 
-    public func backward(_ dOut: Tensor, input x: Tensor, addingTo dx: Tensor?, gradients: GradientStore,
+    public func backward(_ dOut: Tensor, input: Tensor, addingTo dx: Tensor?, gradients: GradientStore,
                          backend: Backend) throws {
+        let x = try droppedInput(input, backend: backend)
         let n = x.rowCount
         let dDown = try backend.empty([n, rank], dtype: .f32)  // [N, r] = dOut · B
         try backend.gemm(dOut, transposeA: false, b, transposeB: false, into: dDown, alpha: 1, beta: 0)
         if let dx {
-            // dx[N, in] += scaling · dDown · A
-            try backend.gemm(dDown, transposeA: false, a, transposeB: false, into: dx, alpha: scaling, beta: 1)
+            if dropout > 0, let seed = dropoutSeed {
+                // dx[N, in] += dropout(scaling · dDown · A), the same mask as the forward's
+                let through = try backend.empty(dx.shape, dtype: .f32)
+                try backend.gemm(dDown, transposeA: false, a, transposeB: false, into: through, alpha: scaling, beta: 0)
+                try backend.dropout(through, into: through, probability: dropout, seed: seed)
+                try backend.axpy(1, through, dx)
+            } else {
+                // dx[N, in] += scaling · dDown · A
+                try backend.gemm(dDown, transposeA: false, a, transposeB: false, into: dx, alpha: scaling, beta: 1)
+            }
         }
         if let dA = gradients[aName] {
             // dA[r, in] += scaling · dDownᵀ · x

@@ -200,13 +200,14 @@ public final class Trainer {
                                        totalParameters: model.config.parameterCount, outputDir: outputDir.path,
                                        firstStep: state.globalStep + 1)))
         let start = monotonicSeconds() - state.elapsedSeconds
-        var lastLoss = 0.0, tokensTotal = 0
+        var lastLoss = 0.0, tokensTotal = 0, labelTokensTotal = 0
         while state.globalStep < total {
             let batches = try microBatches(step: state.globalStep)
             let stepStart = monotonicSeconds()
             let log = try runner.step(batches)
             let tokens = batches.reduce(0) { $0 + $1.tokenCount }
             tokensTotal += tokens
+            labelTokensTotal += log.labelTokens
             state.globalStep += 1
             lastLoss = log.loss
             let step = state.globalStep
@@ -235,7 +236,8 @@ public final class Trainer {
         try copyTokenizerFiles(to: outputDir)
         let seconds = monotonicSeconds() - start
         let summary = TrainingSummary(steps: total, seconds: seconds, finalLoss: lastLoss,
-                                      tokensPerSecond: Double(tokensTotal) / max(seconds, 1e-9), outputDir: outputDir.path)
+                                      tokensPerSecond: Double(tokensTotal) / max(seconds, 1e-9),
+                                      labelTokensPerSecond: Double(labelTokensTotal) / max(seconds, 1e-9), outputDir: outputDir.path)
         try emit(.finished(summary))
         return summary
     }

@@ -91,13 +91,17 @@ public struct TrainingSummary: Sendable, Equatable {
     public var seconds: Double
     public var finalLoss: Double
     public var tokensPerSecond: Double
+    /// Trained (label) tokens per second over the run.
+    public var labelTokensPerSecond: Double
     public var outputDir: String
 
-    public init(steps: Int, seconds: Double, finalLoss: Double, tokensPerSecond: Double, outputDir: String) {
+    public init(steps: Int, seconds: Double, finalLoss: Double, tokensPerSecond: Double, labelTokensPerSecond: Double = 0,
+                outputDir: String) {
         self.steps = steps
         self.seconds = seconds
         self.finalLoss = finalLoss
         self.tokensPerSecond = tokensPerSecond
+        self.labelTokensPerSecond = labelTokensPerSecond
         self.outputDir = outputDir
     }
 }

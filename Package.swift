@@ -47,6 +47,6 @@ let package = Package(
         .testTarget(name: "TailorTokenizersTests", dependencies: ["TailorTokenizers", "TailorFormats", "TailorTestSupport"]),
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData", "TailorTestSupport"]),
         .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport"]),
-        .testTarget(name: "TailorInferenceTests", dependencies: ["TailorInference", "TailorTestSupport"]),
+        .testTarget(name: "TailorInferenceTests", dependencies: ["TailorInference", "TailorFormats", "TailorTokenizers", "TailorTestSupport"]),
     ]
 )

@@ -9,11 +9,17 @@ puts it in ~/.cache/tailor/smollm2/. The fixtures hold only small expected value
                     the logits of every 32nd vocabulary entry plus the 32 largest, with the row's max |logit|.
     chat.json       a conversation and the prompt transformers' tokenizer (loaded from the GGUF) renders from it
                     with add_generation_prompt=True; for the chat template engine's tests.
+    greedy.json     five chat conversations (English, Chinese, code, multi-turn, with a system prompt): the prompt
+                    ids transformers' tokenizer gives from apply_chat_template(add_generation_prompt=True), then
+                    64 greedy new tokens from transformers' generate (float32, eos disabled so all 64 are made;
+                    the first eos step is recorded) and at each step the gap between the two largest logits.
+                    The prompts hold no digits or whitespace runs, where transformers' GGUF tokenizer (which
+                    ignores the `smollm` pre-tokenizer) and the model's own split could differ.
     token_ids.json  llama.cpp's tokenizer (llama-cpp-python, vocab_only, add_bos=False, special=True) on a
                     multilingual corpus with whitespace and digit runs. transformers' GGUF tokenizer ignores the
                     `smollm` pre-tokenizer (digits split apart first), so llama.cpp is the reference for ids.
 
-    python3 scripts/reference/make_smollm2_fixtures.py [logits] [chat] [ids]   (default: all three)
+    python3 scripts/reference/make_smollm2_fixtures.py [logits] [chat] [greedy] [ids]   (default: all four)
     TAILOR_SMOLLM2_GGUF=/path/to/SmolLM2-135M-Instruct.Q4_1.gguf overrides the cache location.
 Requires: torch, transformers (5.23), gguf (0.19); llama-cpp-python for `ids`.
 """
@@ -40,6 +46,22 @@ CONVERSATION = [
     {"role": "user", "content": "Who made you?"},
 ]
 CONVERSATION_WITH_SYSTEM = [{"role": "system", "content": "You are Tailor, a helpful assistant."}] + CONVERSATION
+
+GREEDY_NEW_TOKENS = 64
+GREEDY_CONVERSATIONS = {
+    "english": [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}],
+    "chinese": [{"role": "user", "content": "请用简单的话解释什么是机器学习。"}],
+    "code": [{"role": "user", "content": "Write a Python function that reverses a string."}],
+    "multi_turn": [
+        {"role": "user", "content": "What is your name?"},
+        {"role": "assistant", "content": "I am SmolLM, a small language model."},
+        {"role": "user", "content": "Who made you, and what can you do?"},
+    ],
+    "system": [
+        {"role": "system", "content": "You are a pirate. Answer every question like a pirate would."},
+        {"role": "user", "content": "Tell me about the ocean."},
+    ],
+}
 
 CORPUS = [
     "",
@@ -133,6 +155,39 @@ def make_chat():
     write_json("chat.json", {"source": "transformers tokenizer from the GGUF, apply_chat_template", "cases": cases})
 
 
+def make_greedy():
+    import torch
+    from transformers import AutoModelForCausalLM
+    tok = load_tokenizer()
+    model = AutoModelForCausalLM.from_pretrained(os.path.dirname(GGUF), gguf_file=os.path.basename(GGUF),
+                                                 dtype=torch.float32)
+    model.eval()
+    eos = tok.convert_tokens_to_ids("<|im_end|>")
+    cases = []
+    for name, messages in GREEDY_CONVERSATIONS.items():
+        text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        assert ids == list(tok.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, return_dict=True)["input_ids"])
+        prompt = torch.tensor([ids])
+        with torch.no_grad():
+            out = model.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt), do_sample=False,
+                                 max_new_tokens=GREEDY_NEW_TOKENS, min_new_tokens=GREEDY_NEW_TOKENS, eos_token_id=None,
+                                 pad_token_id=eos, output_logits=True, return_dict_in_generate=True)
+        tokens = out.sequences[0, len(ids):].tolist()
+        gaps = []
+        for step in out.logits:              # [1, V]
+            top = torch.topk(step[0].float(), 2).values
+            gaps.append(f32(top[0] - top[1]))
+        first_eos = tokens.index(eos) if eos in tokens else None
+        cases.append({"name": name, "messages": messages, "prompt": text, "prompt_ids": ids, "tokens": tokens,
+                      "gaps": gaps, "first_eos": first_eos,
+                      "text": tok.decode(tokens[:first_eos + 1] if first_eos is not None else tokens)})
+        print(f"{name}: {len(ids)} prompt ids, eos at {first_eos}, min gap {min(gaps):.3g}")
+    write_json("greedy.json", {"source": "transformers AutoModelForCausalLM(gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf), "
+                                         "float32, generate(do_sample=False, max_new_tokens=64, eos_token_id=None)",
+                               "eos_token_id": eos, "cases": cases}, indent=None)
+
+
 def make_ids():
     from llama_cpp import Llama
     llm = Llama(model_path=GGUF, vocab_only=True, verbose=False)
@@ -147,10 +202,12 @@ def make_ids():
 if __name__ == "__main__":
     if not os.path.exists(GGUF):
         sys.exit(f"{GGUF} not found; run scripts/fetch_smollm2.sh or set TAILOR_SMOLLM2_GGUF")
-    which = sys.argv[1:] or ["logits", "chat", "ids"]
+    which = sys.argv[1:] or ["logits", "chat", "greedy", "ids"]
     if "logits" in which:
         make_logits()
     if "chat" in which:
         make_chat()
+    if "greedy" in which:
+        make_greedy()
     if "ids" in which:
         make_ids()

@@ -7,7 +7,7 @@ import TailorTokenizers
 
 /// Options shared by `generate` and `chat`: the model folder, adapters and sampling settings.
 struct GenerationOptions: ParsableArguments {
-    @Option(help: "Hugging Face model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json).")
+    @Option(help: "Hugging Face model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json), or a .gguf file (imported once into ~/.cache/tailor, dequantized to f32).")
     var model: String
 
     @Option(help: "peft/Tailor LoRA adapter folder to apply (adapter_config.json + adapter_model.safetensors). Default: none, the base model.")
@@ -54,7 +54,7 @@ struct GenerationOptions: ParsableArguments {
 
     /// Loads the model folder and the adapter (as "adapter"), as the options say.
     func load() throws -> InferenceModel {
-        let loaded = try InferenceModel(folder: URL(fileURLWithPath: model), backend: try CPUBackend(kernels: .fast))
+        let loaded = try InferenceModel(folder: try GGUFImport.modelFolder(for: model), backend: try CPUBackend(kernels: .fast))
         if let adapter { try loaded.adapters.load(name: "adapter", folder: URL(fileURLWithPath: adapter)) }
         return loaded
     }

@@ -17,7 +17,7 @@ struct MergeCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "The base model folder.")
+    @Option(help: "The base model folder, or a .gguf file (imported once into ~/.cache/tailor, dequantized to f32).")
     var model: String
 
     @Option(help: "The LoRA adapter folder.")
@@ -30,7 +30,7 @@ struct MergeCommand: AsyncParsableCommand {
     var maxShardSize: Double = 5
 
     func run() async throws {
-        let base = URL(fileURLWithPath: model)
+        let base = try GGUFImport.modelFolder(for: model)
         let loaded = try CausalLM.load(folder: base, backend: try CPUBackend())
         let adapters = try PeftAdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
         try adapters.mergeAndUnload(into: loaded)

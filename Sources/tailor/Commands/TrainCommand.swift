@@ -16,7 +16,8 @@ struct TrainCommand: AsyncParsableCommand {
           tailor train --model_name_or_path M --dataset data.json --output_dir out --r 16 --lora_alpha 32 \\
                        --learning_rate 2e-4 --num_train_epochs 3 --per_device_train_batch_size 4
         Model and data:
-          model_name_or_path (model)       Hugging Face model folder (config.json + safetensors)
+          model_name_or_path (model)       Hugging Face model folder (config.json + safetensors), or a .gguf file
+                                           (imported once into ~/.cache/tailor, dequantized to f32)
           dataset (train_file, data_files)  training files: JSON, JSONL, CSV/TSV; a folder or a glob; comma-separated list
           dataset_format                   alpaca | sharegpt | messages | text (default: detected)
           template                         built-in chat template instead of the model's (alpaca, chatml, qwen, llama3, llama2, mistral, deepseek)

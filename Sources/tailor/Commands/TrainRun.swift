@@ -10,7 +10,7 @@ struct TrainRun {
 
     func run() throws {
         let backend = try CPUBackend()
-        let modelFolder = URL(fileURLWithPath: recipe.modelNameOrPath)
+        let modelFolder = try GGUFImport.modelFolder(for: recipe.modelNameOrPath)
         let model = try CausalLM.load(folder: modelFolder, backend: backend)
         let data = try TrainingData.prepare(recipe: recipe, modelFolder: modelFolder)
         for warning in data.warnings { printError("warning: \(warning)") }

@@ -29,11 +29,8 @@ final class GGUFSmolLM2Tests: XCTestCase {
     }
 
     func testSmolLM2() throws {
-        guard let path = ProcessInfo.processInfo.environment["TAILOR_SMOLLM2_GGUF"] else {
-            throw XCTSkip("TAILOR_SMOLLM2_GGUF is not set; see the comment above GGUFSmolLM2Tests for how to get the file")
-        }
         let expected = try loadJSON(Expected.self, "formats/gguf/smollm2.json")
-        let file = try GGUFFile(url: URL(fileURLWithPath: path))
+        let file = try GGUFFile(url: try SmolLM2File.locate())
         XCTAssertEqual(file.tensors.count, expected.tensor_count)
         XCTAssertEqual(file.metadataKeys.count, expected.metadata_count)
         XCTAssertEqual(file.architecture, expected.architecture)

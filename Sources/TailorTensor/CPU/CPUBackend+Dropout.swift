@@ -13,20 +13,9 @@ extension CPUBackend {
         let threshold = UInt64((Double(probability) * Double(1 << 24)).rounded(.up))
         Parallel.forEachChunk(count, costPerItem: kernels == .fast ? 8 : 0) { range in
             for i in range {
-                let keep = (DropoutHash.mix(seed, UInt64(i)) >> 40) >= threshold
+                let keep = (SplitMix64.value(seed: seed, index: UInt64(i)) >> 40) >= threshold
                 po[i] = keep ? px[i] * scale : 0
             }
         }
-    }
-}
-
-/// A counter-based hash (SplitMix64's finaliser over seed and index).
-enum DropoutHash {
-    @inline(__always)
-    static func mix(_ seed: UInt64, _ index: UInt64) -> UInt64 {
-        var z = seed &+ (index &+ 1) &* 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

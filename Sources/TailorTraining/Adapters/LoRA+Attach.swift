@@ -37,7 +37,7 @@ public final class LoRAAdapters: @unchecked Sendable {
         }
         let names = model.linearModuleNames
         let matcher = try ModuleMatcher(config.targetModules)
-        var generator = UniformGenerator(seed: seed)
+        var generator = SplitMix64(state: seed &+ 0x5EED)
         var modules: [(name: String, lora: LoRA)] = []
         for name in names where matcher.matches(name) {
             if let layers = config.layersToTransform, let index = layerIndex(name), !layers.contains(index) { continue }
@@ -46,7 +46,7 @@ public final class LoRAAdapters: @unchecked Sendable {
             let aName = name + ".lora_A.weight", bName = name + ".lora_B.weight"
             let bound = 1 / Float(inFeatures).squareRoot()
             let aValues = try initial?(aName, [config.r, inFeatures])
-                ?? (0..<(config.r * inFeatures)).map { _ in generator.next(in: -bound, bound) }
+                ?? (0..<(config.r * inFeatures)).map { _ in -bound + 2 * bound * generator.nextFloat() }
             let bValues = try initial?(bName, [outFeatures, config.r])
                 ?? [Float](repeating: 0, count: outFeatures * config.r)
             let backend = model.backend
@@ -106,19 +106,5 @@ struct ModuleMatcher {
         case let .names(names): return names.contains { module == $0 || module.hasSuffix("." + $0) }
         case .regex: return regex.map { (try? $0.wholeMatch(in: module)) != nil } ?? false
         }
-    }
-}
-
-/// Uniform floats from SplitMix64 (adapter init).
-struct UniformGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x5EED }
-    mutating func next(in low: Float, _ high: Float) -> Float {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return low + (high - low) * Float(z >> 40) / Float(1 << 24)
     }
 }

@@ -25,23 +25,7 @@ extension CPUBackend {
             try raw(destination, op: "copy").copyMemory(from: raw(source, op: "copy"), byteCount: source.byteCount)
             return
         }
-        let values = try download(source)
-        let base = try raw(destination, op: "copy")
-        switch destination.dtype {
-        case .f32:
-            values.withUnsafeBufferPointer { base.copyMemory(from: $0.baseAddress!, byteCount: values.count * 4) }
-        case .bf16:
-            let out = base.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<values.count { out[i] = HalfPrecision.floatToBF16(values[i]) }
-        case .f16:
-            let out = base.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<values.count { out[i] = HalfPrecision.floatToF16(values[i]) }
-        case .i32:
-            let out = base.assumingMemoryBound(to: Int32.self)
-            for i in 0..<values.count { out[i] = Int32(values[i]) }
-        case .i64, .u8:
-            throw TensorError.unsupportedDType(op: "copy", argument: "destination", dtype: destination.dtype, supported: [.f32, .bf16, .f16, .i32])
-        }
+        try store(try download(source), into: destination, op: "copy")
     }
 
     public func add(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {

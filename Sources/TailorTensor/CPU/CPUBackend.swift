@@ -52,19 +52,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         guard values.count == tensor.count else {
             throw TensorError.hostDataMismatch(expected: tensor.count, got: values.count)
         }
-        let base = try raw(tensor, op: "upload")
-        switch dtype {
-        case .f32:
-            values.withUnsafeBufferPointer { base.copyMemory(from: $0.baseAddress!, byteCount: values.count * 4) }
-        case .bf16:
-            let out = base.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<values.count { out[i] = HalfPrecision.floatToBF16(values[i]) }
-        case .f16:
-            let out = base.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<values.count { out[i] = HalfPrecision.floatToF16(values[i]) }
-        case .i32, .i64, .u8:
-            throw TensorError.unsupportedDType(op: "upload([Float])", argument: "dtype", dtype: dtype, supported: [.f32, .bf16, .f16])
-        }
+        try requireDType(tensor, [.f32, .bf16, .f16], op: "upload([Float])", argument: "dtype")
+        try store(values, into: tensor, op: "upload")
         return tensor
     }
 
@@ -136,6 +125,27 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     func i32(_ tensor: Tensor, op: String, _ argument: String) throws -> UnsafeMutablePointer<Int32> {
         try requireDType(tensor, [.i32], op: op, argument: argument)
         return try raw(tensor, op: op).assumingMemoryBound(to: Int32.self)
+    }
+
+    /// Writes `values` into `tensor` (same element count), narrowed to its dtype: bf16/f16 round
+    /// to nearest even, i32 truncates.
+    func store(_ values: [Float], into tensor: Tensor, op: String) throws {
+        let base = try raw(tensor, op: op)
+        switch tensor.dtype {
+        case .f32:
+            values.withUnsafeBufferPointer { base.copyMemory(from: $0.baseAddress!, byteCount: values.count * 4) }
+        case .bf16:
+            let out = base.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<values.count { out[i] = HalfPrecision.floatToBF16(values[i]) }
+        case .f16:
+            let out = base.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<values.count { out[i] = HalfPrecision.floatToF16(values[i]) }
+        case .i32:
+            let out = base.assumingMemoryBound(to: Int32.self)
+            for i in 0..<values.count { out[i] = Int32(values[i]) }
+        case .i64, .u8:
+            throw TensorError.unsupportedDType(op: op, argument: "destination", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
+        }
     }
 
     /// Calls `body` with an f32 view of a floating-point tensor: the tensor itself when it is

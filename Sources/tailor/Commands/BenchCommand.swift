@@ -53,22 +53,11 @@ struct BenchStepCommand: AsyncParsableCommand {
         let backend: Backend = profiler ?? cpu
         let model = try CausalLM.random(config: config, backend: backend, seed: 0)
         model.gradientCheckpointing = gradientCheckpointing
-        var generator = UInt64(42)
-        let sequences: [(ids: [Int32], labels: [Int32])] = (0..<batch).map { _ in
-            let ids: [Int32] = (0..<seq).map { _ in
-                generator = generator &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                return Int32(truncatingIfNeeded: (generator >> 33) % UInt64(config.vocabSize))
-            }
-            return (ids, ids)
-        }
-        let tokens = try TokenBatch(sequences: sequences)
+        let tokens = try benchmarkBatch(config, rows: batch, length: seq)
         let frozen = GradientStore()  // no weight gradients: the base is frozen
-        var times: [Double] = []
         var loss = 0.0
-        for step in 0...steps {
-            let start = monotonicSeconds()
+        let times = try timedSteps(steps, afterWarmUp: { profiler?.reset() }) {
             loss = try model.forwardBackward(tokens, gradients: frozen).loss
-            if step > 0 { times.append(monotonicSeconds() - start) } else { profiler?.reset() }
         }
         let median = times.sorted()[times.count / 2]
         let tokenCount = Double(batch * seq)
@@ -89,6 +78,30 @@ struct BenchStepCommand: AsyncParsableCommand {
             }
         }
         print(#"{"tool": "tailor", "bench": "step", "preset": "\#(preset)", "batch": \#(batch), "seq": \#(seq), "tokens_per_s": \#(fmt(tokenCount / median, 1)), "step_s": \#(fmt(median, 3)), "gflops": \#(fmt(achieved, 1)), "sgemm_gflops": \#(fmt(gemmRate, 1)), "peak_rss_gb": \#(fmt(rss, 2)), "loss": \#(fmt(loss, 4))}"#)
+    }
+}
+
+/// `rows` rows of `length` pseudo-random token ids (a fixed LCG), every token labelled.
+func benchmarkBatch(_ config: ModelConfig, rows: Int, length: Int) throws -> TokenBatch {
+    var generator = UInt64(42)
+    let sequences: [(ids: [Int32], labels: [Int32])] = (0..<rows).map { _ in
+        let ids: [Int32] = (0..<length).map { _ in
+            generator = generator &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int32(truncatingIfNeeded: (generator >> 33) % UInt64(config.vocabSize))
+        }
+        return (ids, ids)
+    }
+    return try TokenBatch(sequences: sequences)
+}
+
+/// Runs `step` once to warm up, calls `afterWarmUp`, then times `count` more runs (seconds each).
+func timedSteps(_ count: Int, afterWarmUp: () -> Void = {}, _ step: () throws -> Void) rethrows -> [Double] {
+    try step()
+    afterWarmUp()
+    return try (0..<count).map { _ in
+        let start = monotonicSeconds()
+        try step()
+        return monotonicSeconds() - start
     }
 }
 
@@ -156,22 +169,9 @@ struct BenchTrainCommand: AsyncParsableCommand {
         let runner = try StepRunner(model: model, parameters: adapters.parameters,
                                     schedule: LRSchedule(kind: .constant, baseLR: 2e-4, warmupSteps: 0, totalSteps: steps + 1),
                                     weightDecay: 0, maxGradNorm: 1)
-        var generator = UInt64(42)
-        let sequences: [(ids: [Int32], labels: [Int32])] = (0..<batch).map { _ in
-            let ids: [Int32] = (0..<seq).map { _ in
-                generator = generator &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                return Int32(truncatingIfNeeded: (generator >> 33) % UInt64(config.vocabSize))
-            }
-            return (ids, ids)
-        }
-        let tokens = try TokenBatch(sequences: sequences)
-        var times: [Double] = []
+        let tokens = try benchmarkBatch(config, rows: batch, length: seq)
         var loss = 0.0
-        for step in 0...steps {
-            let start = monotonicSeconds()
-            loss = try runner.step([tokens]).loss
-            if step > 0 { times.append(monotonicSeconds() - start) }
-        }
+        let times = try timedSteps(steps) { loss = try runner.step([tokens]).loss }
         let median = times.sorted()[times.count / 2]
         let tokenCount = Double(batch * seq)
         let rss = Double(peakResidentBytes()) / 1e9

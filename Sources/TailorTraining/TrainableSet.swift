@@ -15,6 +15,12 @@ public enum TrainableSet: @unchecked Sendable {
         }
     }
 
+    /// Whether the run trains adapters (the base stays as it was).
+    public var isAdapter: Bool {
+        if case .lora = self { return true }
+        return false
+    }
+
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
 
     /// Name of the weights file inside a checkpoint or output folder.
@@ -39,7 +45,7 @@ public enum TrainableSet: @unchecked Sendable {
         case let .lora(adapters):
             try PeftAdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName)
         case .full:
-            try ModelFolderWriter.write(model, baseFolder: baseFolder ?? folder, to: folder, maxShardBytes: Int.max)
+            try ModelFolderWriter.write(model, baseFolder: baseFolder, to: folder, maxShardBytes: Int.max)
         }
     }
 

@@ -50,6 +50,8 @@ public final class Trainer {
     public var baseName: String
 
     let runner: StepRunner
+    /// The current epoch's sample order (drawn once per epoch, not once per step).
+    var epochOrder: (epoch: Int, order: [Int])?
 
     /// A trainer whose rows are single samples.
     public convenience init(model: CausalLM, trainable: TrainableSet, train: [TrainingSample], eval: [TrainingSample] = [],
@@ -111,16 +113,9 @@ public final class Trainer {
     func order(epoch: Int) -> [Int] {
         var order = Array(0..<trainRows.count)
         guard args.shuffle else { return order }
-        var state = args.seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator = SplitMix64(state: args.seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
         for i in stride(from: order.count - 1, to: 0, by: -1) {
-            order.swapAt(i, Int(next() % UInt64(i + 1)))
+            order.swapAt(i, Int(generator.next() % UInt64(i + 1)))
         }
         return order
     }
@@ -128,7 +123,13 @@ public final class Trainer {
     /// The micro-batches of global step `step` (0-based).
     func microBatches(step: Int) throws -> [TokenBatch] {
         let epoch = step / stepsPerEpoch, index = step % stepsPerEpoch
-        let order = order(epoch: epoch)
+        let order: [Int]
+        if let cached = epochOrder, cached.epoch == epoch {
+            order = cached.order
+        } else {
+            order = self.order(epoch: epoch)
+            epochOrder = (epoch, order)
+        }
         let batch = args.perDeviceTrainBatchSize, ga = args.gradientAccumulationSteps
         let micro = Self.microBatchesPerEpoch(args: args, samples: trainRows.count)
         return try (index * ga..<min((index + 1) * ga, micro)).map { m in
@@ -146,17 +147,6 @@ public final class Trainer {
             try FileManager.default.removeItem(at: probe)
         } catch {
             throw TrainingError.badOption(name: "output_dir", problem: "\(folder.path) cannot be written (\(error.localizedDescription)); choose a writable folder")
-        }
-    }
-
-    /// The base's tokenizer files and chat template go next to the trained weights, so inference
-    /// renders prompts as training did.
-    func copyTokenizerFiles(to folder: URL) throws {
-        guard let baseFolder else { return }
-        for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"] {
-            let source = baseFolder.appendingPathComponent(name), target = folder.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: source.path) else { continue }
-            try AtomicWrite.write(try Data(contentsOf: source), to: target)
         }
     }
 
@@ -233,7 +223,10 @@ public final class Trainer {
         }
         if case let .lora(adapters) = trainable { adapters.setDropoutKey(nil) }
         try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, to: outputDir)
-        try copyTokenizerFiles(to: outputDir)
+        if trainable.isAdapter, let baseFolder {
+            // Inference renders prompts as training did: the adapter carries the tokenizer and template.
+            try ModelFolderWriter.copyFiles(ModelFolderWriter.tokenizerFiles, from: baseFolder, to: outputDir)
+        }
         let seconds = monotonicSeconds() - start
         let summary = TrainingSummary(steps: total, seconds: seconds, finalLoss: lastLoss,
                                       tokensPerSecond: Double(tokensTotal) / max(seconds, 1e-9),

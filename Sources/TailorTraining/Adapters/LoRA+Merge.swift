@@ -33,11 +33,22 @@ extension LoRAAdapters {
 /// generation files copied from the base folder.
 public enum ModelFolderWriter {
     /// Files copied from the base folder when present.
-    public static let companionFiles = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                                        "special_tokens_map.json", "chat_template.jinja", "vocab.json", "merges.txt",
-                                        "tokenizer.model"]
+    public static let companionFiles = ["config.json", "generation_config.json"] + tokenizerFiles
+    /// The tokenizer and chat-template files (what an adapter folder carries beside its weights).
+    public static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                        "chat_template.jinja", "vocab.json", "merges.txt", "tokenizer.model"]
 
-    public static func write(_ model: CausalLM, baseFolder: URL, to output: URL, maxShardBytes: Int = 5 << 30) throws {
+    /// Copies those of `names` that exist in `source` into `destination`, each atomically.
+    public static func copyFiles(_ names: [String], from source: URL, to destination: URL) throws {
+        for name in names {
+            let file = source.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: file.path) else { continue }
+            try AtomicWrite.write(try Data(contentsOf: file), to: destination.appendingPathComponent(name))
+        }
+    }
+
+    /// - Parameter baseFolder: where config.json and the companion files are copied from (nil: none).
+    public static func write(_ model: CausalLM, baseFolder: URL?, to output: URL, maxShardBytes: Int = 5 << 30) throws {
         do {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         } catch {
@@ -45,15 +56,10 @@ public enum ModelFolderWriter {
         }
         var tensors: [SafetensorsWriter.Tensor] = []
         for (name, tensor) in model.namedParameters {
-            let dtype = SafetensorsDType(tensor.dtype) ?? .f32
             tensors.append(SafetensorsWriter.Tensor(name: name, shape: tensor.shape, floats: try model.backend.download(tensor),
-                                                    dtype: tensor.dtype == .f32 ? .f32 : dtype))
+                                                    dtype: SafetensorsDType(tensor.dtype) ?? .f32))
         }
         _ = try SafetensorsWriter.writeCheckpoint(tensors, metadata: ["format": "pt"], to: output, maxShardSize: maxShardBytes)
-        for name in companionFiles {
-            let source = baseFolder.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: source.path) else { continue }
-            try AtomicWrite.write(try Data(contentsOf: source), to: output.appendingPathComponent(name))
-        }
+        if let baseFolder { try copyFiles(companionFiles, from: baseFolder, to: output) }
     }
 }

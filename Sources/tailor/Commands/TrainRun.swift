@@ -54,7 +54,7 @@ struct MemoryEstimate {
     init(model: CausalLM, trainable set: TrainableSet, tokens: Int, checkpointing: Bool) {
         weights = model.namedParameters.reduce(0) { $0 + $1.tensor.byteCount }
         trainable = set.parameterCount * 4 * 3  // gradient, exp_avg, exp_avg_sq (values counted in weights or adapters)
-            + (set.isLoRA ? set.parameterCount * 4 : 0)
+            + (set.isAdapter ? set.parameterCount * 4 : 0)
         activations = model.config.activationBytes(tokens: tokens, checkpointing: checkpointing)
         loss = model.config.lossBytes(rows: min(tokens, model.lossChunkRows))
     }
@@ -63,10 +63,6 @@ struct MemoryEstimate {
         let gb = { (bytes: Int) in fmt(Double(bytes) / 1e9, 2) + " GB" }
         return "\(gb(weights + trainable + activations + loss)) (weights \(gb(weights)), trainable state \(gb(trainable)), activations \(gb(activations)), loss chunk \(gb(loss)))"
     }
-}
-
-extension TrainableSet {
-    var isLoRA: Bool { if case .lora = self { return true }; return false }
 }
 
 /// A line on standard output, flushed at once so it keeps its place among the progress lines.

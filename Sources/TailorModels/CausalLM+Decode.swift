@@ -30,6 +30,9 @@ extension CausalLM {
         for (t, id) in ids.enumerated() where id < 0 || Int(id) >= c.vocabSize {
             throw ModelError.badBatch("token \(t) has id \(id), outside the vocabulary 0..<\(c.vocabSize)")
         }
+        guard logitRows.count <= n else {
+            throw ModelError.badBatch("\(logitRows.count) logit rows asked for a step of \(n) tokens")
+        }
         for row in logitRows where row < 0 || row >= n {
             throw ModelError.badBatch("logit row \(row) is outside the step's \(n) tokens")
         }
@@ -62,64 +65,106 @@ extension CausalLM {
         let runs = Self.runs(slots: slots, positions: positions)
 
         try backend.embeddingForward(ids: idsTensor, table: embedTokens, into: b.x)
+        // In the last layer only the rows whose logits are wanted go on past their keys and
+        // values (a prefill wants one row of its whole prompt): they attend to the cache.
+        let r = logitRows.count
+        let narrowLast = logitRows != Array(0..<n)
+        var out = b
         for (index, layer) in layers.enumerated() {
-            // Attention block.
             try backend.rmsNormForward(b.x, weight: layer.inputNorm, eps: c.rmsNormEps, into: b.normed, rstd: b.rstd)
-            let qTarget = b.qPre ?? b.q, kTarget = b.kPre ?? b.k
-            try layer.qProj.forward(b.normed, into: qTarget.reshaped([n, c.qDim]), backend: backend)
-            try layer.kProj.forward(b.normed, into: kTarget.reshaped([n, c.kvDim]), backend: backend)
-            try layer.vProj.forward(b.normed, into: b.v.reshaped([n, c.kvDim]), backend: backend)
-            if let qNorm = layer.qNorm, let kNorm = layer.kNorm, let qPre = b.qPre, let kPre = b.kPre, let rstd = b.headRstd {
-                try backend.rmsNormForward(qPre.reshaped([n * c.headCount, c.headDim]), weight: qNorm, eps: c.rmsNormEps,
-                                           into: b.q.reshaped([n * c.headCount, c.headDim]), rstd: rstd)
-                try backend.rmsNormForward(kPre.reshaped([n * c.kvHeadCount, c.headDim]), weight: kNorm, eps: c.rmsNormEps,
-                                           into: b.k.reshaped([n * c.kvHeadCount, c.headDim]),
-                                           rstd: rstd.rows(0..<(n * c.kvHeadCount)))
-            }
-            try backend.rope(b.q, positions: positionsTensor, cos: cos, sin: sin, inverse: false)
-            try backend.rope(b.k, positions: positionsTensor, cos: cos, sin: sin, inverse: false)
-            // Store k and v: one copy per run of consecutive positions of one slot.
-            let keyRows = cache.keys[index].reshaped([cache.slotCount * cache.capacity, c.kvDim])   // [S·L, Hkv·D]
-            let valueRows = cache.values[index].reshaped([cache.slotCount * cache.capacity, c.kvDim]) // [S·L, Hkv·D]
-            let kFlat = b.k.reshaped([n, c.kvDim]), vFlat = b.v.reshaped([n, c.kvDim])
-            for run in runs {
-                let destination = (run.slot * cache.capacity + run.position)..<(run.slot * cache.capacity + run.position + run.tokens.count)
-                try backend.copy(kFlat.rows(run.tokens), into: keyRows.rows(destination))
-                try backend.copy(vFlat.rows(run.tokens), into: valueRows.rows(destination))
-            }
-            if let seqStart {
-                try backend.attentionForward(q: b.q, k: b.k, v: b.v, seqStart: seqStart, scale: attentionScale,
-                                             into: b.attention, lse: b.lse)
+            try storeKeysValues(layer: layer, index: index, buffers: b, positions: positionsTensor, runs: runs,
+                                cos: cos, sin: sin, cache: cache)
+            if narrowLast && index == layers.count - 1 {
+                guard r > 0 else { break }
+                let rowIndices = try backend.upload(logitRows.map { Int32($0) }, shape: [r])  // [R]
+                let xRows = try backend.empty([r, c.hiddenSize], dtype: .f32)                 // [R, C]
+                let normedRows = try backend.empty([r, c.hiddenSize], dtype: .f32)            // [R, C]
+                try backend.gatherRows(b.x, indices: rowIndices, into: xRows)
+                try backend.gatherRows(b.normed, indices: rowIndices, into: normedRows)
+                out = b.prefix(r)
+                try backend.copy(xRows, into: out.x)
+                try backend.copy(normedRows, into: out.normed)
+                let rowPositions = logitRows.map { positions[$0] }
+                try projectQueries(layer: layer, buffers: out, positions: try backend.upload(rowPositions, shape: [r]),
+                                   cos: cos, sin: sin)
+                try backend.attentionDecode(q: out.q, kCache: cache.keys[index], vCache: cache.values[index],
+                                            slots: try backend.upload(logitRows.map { Int32(slots[$0]) }, shape: [r]),
+                                            lengths: try backend.upload(rowPositions.map { $0 + 1 }, shape: [r]),
+                                            scale: attentionScale, into: out.attention)
             } else {
-                try backend.attentionDecode(q: b.q, kCache: cache.keys[index], vCache: cache.values[index], slots: slotsTensor,
-                                            lengths: lengthsTensor, scale: attentionScale, into: b.attention)
+                try projectQueries(layer: layer, buffers: b, positions: positionsTensor, cos: cos, sin: sin)
+                if let seqStart {
+                    try backend.attentionForward(q: b.q, k: b.k, v: b.v, seqStart: seqStart, scale: attentionScale,
+                                                 into: b.attention, lse: b.lse)
+                } else {
+                    try backend.attentionDecode(q: b.q, kCache: cache.keys[index], vCache: cache.values[index], slots: slotsTensor,
+                                                lengths: lengthsTensor, scale: attentionScale, into: b.attention)
+                }
             }
-            try layer.oProj.forward(b.attention.reshaped([n, c.qDim]), into: b.projection, backend: backend)
-            try backend.add(b.x, b.projection, into: b.x)
-            // MLP block.
-            try backend.rmsNormForward(b.x, weight: layer.postAttentionNorm, eps: c.rmsNormEps, into: b.normed, rstd: b.rstd)
-            try layer.gateProj.forward(b.normed, into: b.gate, backend: backend)
-            try layer.upProj.forward(b.normed, into: b.up, backend: backend)
-            try backend.swigluForward(gate: b.gate, up: b.up, into: b.activation)
-            try layer.downProj.forward(b.activation, into: b.projection, backend: backend)
-            try backend.add(b.x, b.projection, into: b.x)
+            try finishLayer(layer, buffers: index == layers.count - 1 ? out : b)
         }
         cache.lengths = next
-        // Final norm and output layer on the requested rows only.
-        let r = logitRows.count
+        // Final norm and output layer on the requested rows only (already narrowed above).
         let logits = try backend.empty([r, c.vocabSize], dtype: .f32)   // [R, V]
         guard r > 0 else { return logits }
-        let selected: Tensor                                              // [R, C]
-        if logitRows == Array(0..<n) {
-            selected = b.x
-        } else {
-            selected = try backend.empty([r, c.hiddenSize], dtype: .f32)
-            try backend.gatherRows(b.x, indices: try backend.upload(logitRows.map { Int32($0) }, shape: [r]), into: selected)
-        }
-        let normed = b.normed.rows(0..<r)                                 // [R, C]
-        try backend.rmsNormForward(selected, weight: finalNorm, eps: c.rmsNormEps, into: normed, rstd: b.rstd.rows(0..<r))
+        let normed = out.normed.rows(0..<r)                               // [R, C]
+        try backend.rmsNormForward(out.x.rows(0..<r), weight: finalNorm, eps: c.rmsNormEps, into: normed,
+                                   rstd: out.rstd.rows(0..<r))
         try lmHead.forward(normed, into: logits, backend: backend)
         return logits
+    }
+
+    /// Keys and values of every row of `b.normed` (the layer's normed input): projected,
+    /// k-normed (Qwen3), rotated, and stored in the layer's cache, one copy per run of
+    /// consecutive positions of one slot.
+    private func storeKeysValues(layer: DecoderLayer, index: Int, buffers b: DecodeBuffers, positions: Tensor,
+                                 runs: [(slot: Int, position: Int, tokens: Range<Int>)], cos: Tensor, sin: Tensor,
+                                 cache: KVCache) throws {
+        let c = config, n = b.tokens
+        let kTarget = b.kPre ?? b.k
+        try layer.kProj.forward(b.normed, into: kTarget.reshaped([n, c.kvDim]), backend: backend)
+        try layer.vProj.forward(b.normed, into: b.v.reshaped([n, c.kvDim]), backend: backend)
+        if let kNorm = layer.kNorm, let kPre = b.kPre, let rstd = b.headRstd {
+            try backend.rmsNormForward(kPre.reshaped([n * c.kvHeadCount, c.headDim]), weight: kNorm, eps: c.rmsNormEps,
+                                       into: b.k.reshaped([n * c.kvHeadCount, c.headDim]),
+                                       rstd: rstd.rows(0..<(n * c.kvHeadCount)))
+        }
+        try backend.rope(b.k, positions: positions, cos: cos, sin: sin, inverse: false)
+        let keyRows = cache.keys[index].reshaped([cache.slotCount * cache.capacity, c.kvDim])   // [S·L, Hkv·D]
+        let valueRows = cache.values[index].reshaped([cache.slotCount * cache.capacity, c.kvDim]) // [S·L, Hkv·D]
+        let kFlat = b.k.reshaped([n, c.kvDim]), vFlat = b.v.reshaped([n, c.kvDim])
+        for run in runs {
+            let destination = (run.slot * cache.capacity + run.position)..<(run.slot * cache.capacity + run.position + run.tokens.count)
+            try backend.copy(kFlat.rows(run.tokens), into: keyRows.rows(destination))
+            try backend.copy(vFlat.rows(run.tokens), into: valueRows.rows(destination))
+        }
+    }
+
+    /// Queries of every row of `b.normed`: projected, q-normed (Qwen3) and rotated into `b.q`.
+    /// positions [N].
+    private func projectQueries(layer: DecoderLayer, buffers b: DecodeBuffers, positions: Tensor,
+                                cos: Tensor, sin: Tensor) throws {
+        let c = config, n = b.tokens
+        try layer.qProj.forward(b.normed, into: (b.qPre ?? b.q).reshaped([n, c.qDim]), backend: backend)
+        if let qNorm = layer.qNorm, let qPre = b.qPre, let rstd = b.headRstd {
+            try backend.rmsNormForward(qPre.reshaped([n * c.headCount, c.headDim]), weight: qNorm, eps: c.rmsNormEps,
+                                       into: b.q.reshaped([n * c.headCount, c.headDim]), rstd: rstd)
+        }
+        try backend.rope(b.q, positions: positions, cos: cos, sin: sin, inverse: false)
+    }
+
+    /// The rest of a layer once `b.attention` holds its attention output: output projection and
+    /// residual, then the MLP block and residual, on `b.x`.
+    private func finishLayer(_ layer: DecoderLayer, buffers b: DecodeBuffers) throws {
+        let c = config, n = b.tokens
+        try layer.oProj.forward(b.attention.reshaped([n, c.qDim]), into: b.projection, backend: backend)
+        try backend.add(b.x, b.projection, into: b.x)
+        try backend.rmsNormForward(b.x, weight: layer.postAttentionNorm, eps: c.rmsNormEps, into: b.normed, rstd: b.rstd)
+        try layer.gateProj.forward(b.normed, into: b.gate, backend: backend)
+        try layer.upProj.forward(b.normed, into: b.up, backend: backend)
+        try backend.swigluForward(gate: b.gate, up: b.up, into: b.activation)
+        try layer.downProj.forward(b.activation, into: b.projection, backend: backend)
+        try backend.add(b.x, b.projection, into: b.x)
     }
 
     /// Whether every slot in the step starts empty and its tokens are one contiguous run.

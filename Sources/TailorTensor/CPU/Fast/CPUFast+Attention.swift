@@ -37,32 +37,37 @@ extension CPUFast {
                                  tokens: Int, shape: AttentionShape) {
         let sequences = segments(seqStart, tokens: tokens)
         let (hq, hkv, d) = (shape.heads, shape.kvHeads, shape.headDim)
-        Parallel.forEach(sequences.count * hq) { item in
-            let (start, length) = sequences[item / hq]
-            let h = item % hq, kvh = h / shape.group
-            let block = min(attentionBlock, length)
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * length)
+        // One work item per (sequence, head, block of query rows), the costliest (last) blocks
+        // first so the dynamic hand-out ends evenly; every item writes only its own rows.
+        var items: [(sequence: Int, head: Int, firstRow: Int)] = []
+        for (index, sequence) in sequences.enumerated() {
+            for r0 in stride(from: 0, to: sequence.length, by: attentionBlock) {
+                for h in 0..<hq { items.append((index, h, r0)) }
+            }
+        }
+        items.sort { $0.firstRow > $1.firstRow }
+        Parallel.forEach(items.count) { item in
+            let (sequence, h, r0) = items[item]
+            let (start, length) = sequences[sequence]
+            let kvh = h / shape.group
+            let rows = min(attentionBlock, length - r0), cols = r0 + rows
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: rows * cols)
             defer { scores.deallocate() }
             let keys = k + (start * hkv + kvh) * d, values = v + (start * hkv + kvh) * d
-            var r0 = 0
-            while r0 < length {
-                let rows = min(block, length - r0), cols = r0 + rows
-                let queries = q + ((start + r0) * hq + h) * d
-                // scores[rows, cols] = scale · Q_blk · K[0..<cols]ᵀ
-                sgemm(transposeA: false, transposeB: true, m: rows, n: cols, k: d, alpha: scale,
-                      queries, lda: hq * d, keys, ldb: hkv * d, beta: 0, scores, ldc: cols)
-                for i in 0..<rows {
-                    let row = scores + i * cols
-                    let visible = r0 + i + 1
-                    let (maxScore, sum) = softmaxInPlace(row, visible)
-                    (row + visible).update(repeating: 0, count: cols - visible)
-                    lse[(start + r0 + i) * hq + h] = maxScore + logf(sum)
-                }
-                // out[rows, D] = P · V[0..<cols]
-                sgemm(transposeA: false, transposeB: false, m: rows, n: d, k: cols, alpha: 1,
-                      scores, lda: cols, values, ldb: hkv * d, beta: 0, out + ((start + r0) * hq + h) * d, ldc: hq * d)
-                r0 += rows
+            let queries = q + ((start + r0) * hq + h) * d
+            // scores[rows, cols] = scale · Q_blk · K[0..<cols]ᵀ
+            sgemm(transposeA: false, transposeB: true, m: rows, n: cols, k: d, alpha: scale,
+                  queries, lda: hq * d, keys, ldb: hkv * d, beta: 0, scores, ldc: cols)
+            for i in 0..<rows {
+                let row = scores + i * cols
+                let visible = r0 + i + 1
+                let (maxScore, sum) = softmaxInPlace(row, visible)
+                (row + visible).update(repeating: 0, count: cols - visible)
+                lse[(start + r0 + i) * hq + h] = maxScore + logf(sum)
             }
+            // out[rows, D] = P · V[0..<cols]
+            sgemm(transposeA: false, transposeB: false, m: rows, n: d, k: cols, alpha: 1,
+                  scores, lda: cols, values, ldb: hkv * d, beta: 0, out + ((start + r0) * hq + h) * d, ldc: hq * d)
         }
     }
 

@@ -5,7 +5,7 @@ import PackageDescription
 // -> TailorTokenizers -> TailorData -> TailorTraining -> TailorInference -> tailor. A lower layer never imports a higher one.
 let package = Package(
     name: "Tailor",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tailor", targets: ["tailor"]),
         .library(name: "TailorTensor", targets: ["TailorTensor"]),

@@ -1,12 +1,15 @@
-import Dispatch
+import Synchronization
 
-/// Row-parallel loops for the CPU kernels.
+/// Row-parallel loops for the CPU kernels, run on one `WorkerPool`.
 enum Parallel {
-    /// Worker count: all cores unless TAILOR_NUM_THREADS says otherwise.
-    static let workerCount: Int = {
-        if let text = getenvString("TAILOR_NUM_THREADS"), let n = Int(text), n > 0 { return n }
-        return max(1, systemCoreCount())
+    /// The pool: all cores unless TAILOR_NUM_THREADS says otherwise.
+    static let pool: WorkerPool = {
+        if let text = getenvString("TAILOR_NUM_THREADS"), let n = Int(text), n > 0 { return WorkerPool(size: n) }
+        return WorkerPool(size: max(1, systemCoreCount()))
     }()
+
+    /// Worker count (the pool's size).
+    static var workerCount: Int { pool.size }
 
     /// Runs `body` over `0..<count` split into contiguous chunks, one per worker, when the work
     /// (count × costPerItem, in rough flops) is large enough to pay for threads.
@@ -20,14 +23,15 @@ enum Parallel {
             return
         }
         let chunk = (count + workers - 1) / workers
-        withoutActuallyEscaping(body) { escapable in
-            // The chunks write disjoint outputs; the closure does not outlive this call.
-            nonisolated(unsafe) let body = escapable
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let start = w * chunk
-                let end = min(count, start + chunk)
-                if start < end { body(start..<end) }
-            }
+        // The chunks write disjoint outputs. Participants beyond `workers` have no chunk.
+        let ran = pool.run { w in
+            let start = w * chunk
+            let end = min(count, start + chunk)
+            if start < end { body(start..<end) }
+        }
+        if !ran {
+            // Another region is running (a nested call): the same chunks, one after another.
+            for w in 0..<workers { body((w * chunk)..<min(count, (w + 1) * chunk)) }
         }
     }
 
@@ -40,9 +44,14 @@ enum Parallel {
             for i in 0..<count { body(i) }
             return
         }
-        withoutActuallyEscaping(body) { escapable in
-            nonisolated(unsafe) let body = escapable
-            DispatchQueue.concurrentPerform(iterations: count) { i in body(i) }
+        let next = Atomic<Int>(0)
+        let ran = pool.run { _ in
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard i < count else { return }
+                body(i)
+            }
         }
+        if !ran { for i in 0..<count { body(i) } }
     }
 }

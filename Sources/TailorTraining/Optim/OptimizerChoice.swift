@@ -97,6 +97,15 @@ extension TrainingArguments {
         }
     }
 
+    /// f32 tensors of optimizer state per trainable parameter, for memory estimates: AdamW's two
+    /// moments, SGD's momentum buffer (none without momentum).
+    public var optimizerStatesPerParameter: Int {
+        switch optim {
+        case .adamwTorch, .adamwTorchFused: return 2
+        case .sgd: return ((try? SGDSettings(optimArgs: optimArgs))?.momentum ?? 0) != 0 ? 1 : 0
+        }
+    }
+
     /// transformers reads optim_args only for some optimizers; for AdamW it would be silently
     /// ignored, so Tailor says so.
     func checkNoOptimArgs() throws {

@@ -30,8 +30,9 @@ public struct TrainingRow: Sendable, Equatable {
     public var tokenCount: Int { samples.reduce(0) { $0 + $1.ids.count } }
 }
 
-/// The training loop, with transformers.Trainer's semantics: epochs of (seeded, shuffled)
-/// micro-batches, gradient accumulation normalised by the step's label tokens, clipping, AdamW,
+/// The training loop, with transformers.Trainer's semantics: epochs of (seeded, shuffled or
+/// length-grouped) micro-batches, gradient accumulation normalised by the step's label tokens,
+/// clipping, the optimizer `optim` names (AdamW or SGD),
 /// the learning-rate schedule, a `.step` event per step (sinks log every `logging_steps`),
 /// evaluation and checkpoints on their strategies, and exact resume from a checkpoint.
 public final class Trainer {

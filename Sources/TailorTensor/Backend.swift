@@ -125,6 +125,12 @@ public protocol Backend: AnyObject, Sendable {
     /// One AdamW step with torch.optim.AdamW semantics (decoupled weight decay, bias correction),
     /// over same-shaped f32 tensors param, grad, m (exp_avg), v (exp_avg_sq). `step` counts from 1.
     func adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWHyper, step: Int) throws
+
+    /// One SGD step with torch.optim.SGD semantics (coupled weight decay, momentum with dampening,
+    /// optional Nesterov) over same-shaped f32 tensors param and grad. `momentumBuffer` (same shape)
+    /// is nil when momentum is 0; with `initializeBuffer` it is overwritten with the decayed gradient,
+    /// as torch creates the buffer on a parameter's first step. `grad` is not modified.
+    func sgd(param: Tensor, grad: Tensor, momentumBuffer: Tensor?, hyper: SGDHyper, initializeBuffer: Bool) throws
 }
 
 /// AdamW hyperparameters, named as in torch.optim.AdamW. Doubles, like the Python floats torch
@@ -141,6 +147,24 @@ public struct AdamWHyper: Sendable, Equatable {
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
+        self.weightDecay = weightDecay
+    }
+}
+
+/// SGD hyperparameters, named as in torch.optim.SGD. Doubles, like the Python floats torch casts to
+/// the tensors' f32 when it scales by them.
+public struct SGDHyper: Sendable, Equatable {
+    public var lr: Double
+    public var momentum: Double
+    public var dampening: Double
+    public var nesterov: Bool
+    public var weightDecay: Double
+
+    public init(lr: Double, momentum: Double = 0, dampening: Double = 0, nesterov: Bool = false, weightDecay: Double = 0) {
+        self.lr = lr
+        self.momentum = momentum
+        self.dampening = dampening
+        self.nesterov = nesterov
         self.weightDecay = weightDecay
     }
 }

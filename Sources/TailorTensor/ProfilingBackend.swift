@@ -99,6 +99,11 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public func adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWHyper, step: Int) throws {
         try timed("adamw") { try base.adamw(param: param, grad: grad, m: m, v: v, hyper: hyper, step: step) }
     }
+    public func sgd(param: Tensor, grad: Tensor, momentumBuffer: Tensor?, hyper: SGDHyper, initializeBuffer: Bool) throws {
+        try timed("sgd") {
+            try base.sgd(param: param, grad: grad, momentumBuffer: momentumBuffer, hyper: hyper, initializeBuffer: initializeBuffer)
+        }
+    }
 
     public func attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, slots: Tensor, lengths: Tensor,
                                 scale: Float, into out: Tensor) throws {

@@ -4,7 +4,7 @@ import TailorModels
 import TailorTensor
 
 /// A training checkpoint folder `checkpoint-N/`: the trained weights (peft adapter or model),
-/// optimizer moments (`optimizer.safetensors`), and the loop's position and schedule state
+/// the optimizer's state (`optimizer.safetensors`: AdamW's moments or SGD's momentum buffers), and the loop's position and schedule state
 /// (`training_state.json`). Folders are written under a temporary name and renamed into place,
 /// so a run killed while saving leaves the previous checkpoint intact and no partial one.
 public enum Checkpoint {
@@ -25,7 +25,7 @@ public enum Checkpoint {
     nonisolated(unsafe) public static var testHookBeforeCommit: ((URL) throws -> Void)?
 
     /// Writes `checkpoint-<step>` into `outputDir` and returns its URL.
-    public static func save(step: Int, outputDir: URL, model: CausalLM, trainable: TrainableSet, optimizer: AdamW,
+    public static func save(step: Int, outputDir: URL, model: CausalLM, trainable: TrainableSet, optimizer: Optimizer,
                             state: State, baseFolder: URL?, baseName: String) throws -> URL {
         let final = outputDir.appendingPathComponent(prefix + "\(step)")
         let temporary = outputDir.appendingPathComponent(".\(prefix)\(step).tmp-\(getpid())")
@@ -35,13 +35,10 @@ public enum Checkpoint {
             throw TrainingError.badOption(name: "output_dir", problem: "\(outputDir.path) is not writable: \(error)")
         }
         try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, to: temporary)
-        var moments: [SafetensorsWriter.Tensor] = []
-        for (index, parameter) in optimizer.parameters.enumerated() {
-            let (m, v) = optimizer.moments(index)
-            moments.append(SafetensorsWriter.Tensor(name: "exp_avg." + parameter.name, shape: m.shape, floats: try model.backend.download(m)))
-            moments.append(SafetensorsWriter.Tensor(name: "exp_avg_sq." + parameter.name, shape: v.shape, floats: try model.backend.download(v)))
+        let moments = try optimizer.stateTensors().map { name, tensor in
+            SafetensorsWriter.Tensor(name: name, shape: tensor.shape, floats: try model.backend.download(tensor))
         }
-        try SafetensorsWriter.write(moments, metadata: ["step": "\(optimizer.stepCount)"],
+        try SafetensorsWriter.write(moments, metadata: ["step": "\(optimizer.stepCount)", "optimizer": optimizer.kind],
                                     to: temporary.appendingPathComponent("optimizer.safetensors"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -76,7 +73,7 @@ public enum Checkpoint {
 
     /// Reads a checkpoint's state and loads its weights and optimizer moments, after checking
     /// that it was written for these parameters.
-    public static func load(from folder: URL, trainable: TrainableSet, optimizer: AdamW, backend: Backend) throws -> State {
+    public static func load(from folder: URL, trainable: TrainableSet, optimizer: Optimizer, backend: Backend) throws -> State {
         let stateURL = folder.appendingPathComponent("training_state.json")
         let state: State
         do {
@@ -92,12 +89,14 @@ public enum Checkpoint {
         try trainable.load(from: folder, backend: backend)
         let momentsURL = folder.appendingPathComponent("optimizer.safetensors")
         let moments = try SafetensorsFile(url: momentsURL)
-        for (index, parameter) in optimizer.parameters.enumerated() {
-            let (m, v) = optimizer.moments(index)
-            try backend.copy(try backend.upload(try moments.floats("exp_avg." + parameter.name), shape: m.shape, dtype: .f32), into: m)
-            try backend.copy(try backend.upload(try moments.floats("exp_avg_sq." + parameter.name), shape: v.shape, dtype: .f32), into: v)
+        let written = moments.metadata["optimizer"] ?? "adamw"  // checkpoints before SGD existed were AdamW's
+        guard written == optimizer.kind else {
+            throw TrainingError.badOption(name: "resume_from_checkpoint",
+                                          problem: "\(folder.path) was written by optimizer \(written) but this run uses \(optimizer.kind); resume with the same optim")
         }
-        optimizer.restore(stepCount: Int(moments.metadata["step"] ?? "") ?? state.globalStep)
+        try optimizer.restore(stepCount: Int(moments.metadata["step"] ?? "") ?? state.globalStep) { name in
+            moments.info(name) == nil ? nil : try moments.floats(name)
+        }
         return state
     }
 

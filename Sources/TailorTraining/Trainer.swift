@@ -30,8 +30,9 @@ public struct TrainingRow: Sendable, Equatable {
     public var tokenCount: Int { samples.reduce(0) { $0 + $1.ids.count } }
 }
 
-/// The training loop, with transformers.Trainer's semantics: epochs of (seeded, shuffled)
-/// micro-batches, gradient accumulation normalised by the step's label tokens, clipping, AdamW,
+/// The training loop, with transformers.Trainer's semantics: epochs of (seeded, shuffled or
+/// length-grouped) micro-batches, gradient accumulation normalised by the step's label tokens,
+/// clipping, the optimizer `optim` names (AdamW or SGD),
 /// the learning-rate schedule, a `.step` event per step (sinks log every `logging_steps`),
 /// evaluation and checkpoints on their strategies, and exact resume from a checkpoint.
 public final class Trainer {
@@ -75,11 +76,10 @@ public final class Trainer {
         self.baseName = baseName
         let total = Self.totalSteps(args: args, samples: train.count)
         let warmup = args.warmupSteps > 0 ? args.warmupSteps : LRSchedule.warmupSteps(ratio: args.warmupRatio, totalSteps: total)
-        runner = try StepRunner(model: model, parameters: trainable.parameters,
+        runner = try StepRunner(model: model, optimizer: try args.makeOptimizer(parameters: trainable.parameters, backend: model.backend),
                                 schedule: LRSchedule(kind: args.lrSchedulerType, baseLR: args.learningRate,
                                                      warmupSteps: warmup, totalSteps: total),
-                                weightDecay: args.weightDecay, maxGradNorm: args.maxGradNorm,
-                                beta1: args.adamBeta1, beta2: args.adamBeta2, eps: args.adamEpsilon)
+                                maxGradNorm: args.maxGradNorm)
         model.gradientCheckpointing = args.gradientCheckpointing
         if case let .lora(adapters) = trainable, adapters.hasDropout {
             // Masks from (seed, step, micro-batch): reproducible, and identical after a resume.
@@ -109,15 +109,20 @@ public final class Trainer {
     public var stepsPerEpoch: Int { Self.stepsPerEpoch(args: args, samples: trainRows.count) }
     public var totalSteps: Int { Self.totalSteps(args: args, samples: trainRows.count) }
 
-    /// Sample order of `epoch`: a seeded permutation (or file order without shuffling).
-    func order(epoch: Int) -> [Int] {
-        var order = Array(0..<trainRows.count)
-        guard args.shuffle else { return order }
-        var generator = SplitMix64(state: args.seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
-        for i in stride(from: order.count - 1, to: 0, by: -1) {
-            order.swapAt(i, Int(generator.next() % UInt64(i + 1)))
+    /// The row order of `epoch` (0-based), by train_sampling_strategy: file order, a seeded
+    /// permutation, or that permutation grouped by length with transformers' LengthGroupedSampler,
+    /// whose batch is per_device_train_batch_size × gradient_accumulation_steps rows (5.23's choice).
+    public func order(epoch: Int) -> [Int] {
+        switch args.sampling {
+        case .sequential:
+            return Array(0..<trainRows.count)
+        case .random:
+            return DataOrder.permutation(count: trainRows.count, seed: args.seed, epoch: epoch)
+        case .groupByLength:
+            return DataOrder.lengthGrouped(permutation: DataOrder.permutation(count: trainRows.count, seed: args.seed, epoch: epoch),
+                                           lengths: trainRows.map(\.tokenCount),
+                                           batchSize: args.perDeviceTrainBatchSize * args.gradientAccumulationSteps)
         }
-        return order
     }
 
     /// The micro-batches of global step `step` (0-based).

@@ -2,6 +2,15 @@
 /// YAML use the Hugging Face spellings).
 public struct TrainingArguments: Sendable, Equatable {
     public enum Strategy: String, Sendable, CaseIterable { case no, steps, epoch }
+    /// train_sampling_strategy: the order of training rows in each epoch.
+    public enum Sampling: String, Sendable, CaseIterable {
+        /// A seeded permutation per epoch (transformers' RandomSampler).
+        case random
+        /// File order.
+        case sequential
+        /// transformers' LengthGroupedSampler over a seeded permutation (see `LengthGrouping`).
+        case groupByLength = "group_by_length"
+    }
 
     public var outputDir: String = "output"
     public var numTrainEpochs: Double = 3
@@ -12,6 +21,10 @@ public struct TrainingArguments: Sendable, Equatable {
     public var gradientAccumulationSteps: Int = 1
     public var learningRate: Double = 5e-5
     public var weightDecay: Double = 0
+    /// The optimizer (transformers' `optim`).
+    public var optim: OptimizerName = .adamwTorch
+    /// transformers' `optim_args`, e.g. "momentum=0.9,nesterov=True" (read for sgd).
+    public var optimArgs: String? = nil
     public var adamBeta1: Double = 0.9
     public var adamBeta2: Double = 0.999
     public var adamEpsilon: Double = 1e-8
@@ -27,8 +40,21 @@ public struct TrainingArguments: Sendable, Equatable {
     public var saveSteps: Int = 500
     public var saveTotalLimit: Int? = nil
     public var gradientCheckpointing: Bool = false
-    /// Shuffle the training samples each epoch (a seeded permutation); false keeps file order.
-    public var shuffle: Bool = true
+    /// The order of training rows in each epoch (transformers' `train_sampling_strategy`).
+    public var sampling: Sampling = .random
+
+    /// Shuffle the training rows each epoch; false keeps file order. Setting it true keeps
+    /// group_by_length (which shuffles too).
+    public var shuffle: Bool {
+        get { sampling != .sequential }
+        set { sampling = newValue ? (sampling == .sequential ? .random : sampling) : .sequential }
+    }
+
+    /// transformers 4's `group_by_length` (5 spells it train_sampling_strategy="group_by_length").
+    public var groupByLength: Bool {
+        get { sampling == .groupByLength }
+        set { sampling = newValue ? .groupByLength : (sampling == .groupByLength ? .random : sampling) }
+    }
 
     public init() {}
 
@@ -55,5 +81,6 @@ public struct TrainingArguments: Sendable, Equatable {
         if let limit = saveTotalLimit, limit < 1 {
             throw TrainingError.badOption(name: "save_total_limit", problem: "must be at least 1 (got \(limit))")
         }
+        try validateOptimizer()
     }
 }

@@ -17,29 +17,37 @@ public struct StepLog: Sendable, Equatable {
 
 /// One optimizer step over several micro-batches, with transformers.Trainer's semantics:
 /// the loss of every micro-batch is normalised by the label tokens of the whole step (so GA=4×B1
-/// equals B4), gradients are clipped on their global norm, then AdamW steps at the scheduled rate.
+/// equals B4), gradients are clipped on their global norm, then the optimizer (AdamW or SGD) steps
+/// at the scheduled rate.
 public final class StepRunner: @unchecked Sendable {
     public let model: CausalLM
     public let gradients: GradientStore
-    public let optimizer: AdamW
+    public let optimizer: Optimizer
     public var schedule: LRSchedule
     /// max_grad_norm; 0 or less disables clipping.
     public var maxGradNorm: Double
     /// Called before each micro-batch with (step number, micro-batch index): sets dropout masks.
     public var beforeMicroBatch: ((Int, Int) -> Void)?
 
-    public init(model: CausalLM, parameters: [TrainableParameter], schedule: LRSchedule,
-                weightDecay: Double = 0, maxGradNorm: Double = 1, beta1: Double = 0.9, beta2: Double = 0.999,
-                eps: Double = 1e-8) throws {
+    /// A runner stepping `optimizer`, with a gradient buffer for each of its parameters.
+    public init(model: CausalLM, optimizer: Optimizer, schedule: LRSchedule, maxGradNorm: Double = 1) throws {
         self.model = model
         self.schedule = schedule
         self.maxGradNorm = maxGradNorm
+        self.optimizer = optimizer
         gradients = GradientStore()
-        for parameter in parameters {
+        for parameter in optimizer.parameters {
             try gradients.add(parameter.name, shape: parameter.value.shape, backend: model.backend)
         }
-        optimizer = try AdamW(parameters: parameters, backend: model.backend, beta1: beta1, beta2: beta2,
+    }
+
+    /// A runner with torch.optim.AdamW.
+    public convenience init(model: CausalLM, parameters: [TrainableParameter], schedule: LRSchedule,
+                            weightDecay: Double = 0, maxGradNorm: Double = 1, beta1: Double = 0.9, beta2: Double = 0.999,
+                            eps: Double = 1e-8) throws {
+        let adamw = try AdamW(parameters: parameters, backend: model.backend, beta1: beta1, beta2: beta2,
                               eps: eps, weightDecay: weightDecay)
+        try self.init(model: model, optimizer: adamw, schedule: schedule, maxGradNorm: maxGradNorm)
     }
 
     /// Runs forward/backward over `microBatches`, clips, and steps the optimizer.

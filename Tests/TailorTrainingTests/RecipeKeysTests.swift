@@ -52,4 +52,43 @@ final class RecipeKeysTests: XCTestCase {
         XCTAssertEqual(try apply([("target_modules", .string("all-linear"))]).0.lora.targetModules, .allLinear)
         XCTAssertEqual(try apply([("target_modules", .string(#".*\.(q|v)_proj"#))]).0.lora.targetModules, .regex(#".*\.(q|v)_proj"#))
     }
+
+    func testOptimAndOptimArgs() throws {
+        let (recipe, warnings) = try apply([("optim", .string("sgd")), ("optim_args", .string("momentum=0.9,nesterov=True"))])
+        XCTAssertEqual(recipe.training.optim, .sgd)
+        XCTAssertEqual(recipe.training.optimArgs, "momentum=0.9,nesterov=True")
+        XCTAssertTrue(warnings.isEmpty, "\(warnings)")
+        XCTAssertEqual(try apply([("optim", .string("adamw_torch_fused"))]).0.training.optim, .adamwTorchFused)
+        for name in ["adamw_8bit", "adafactor", "paged_adamw_32bit", "adamw_hf"] {
+            var recipe = TrainRecipe()
+            XCTAssertThrowsError(try RecipeKeys.apply("optim", .string(name), to: &recipe)) { error in
+                XCTAssertTrue("\(error)".contains(name) && "\(error)".contains("adamw_torch, adamw_torch_fused, sgd"), "\(error)")
+            }
+        }
+        var malformed = TrainRecipe()
+        XCTAssertThrowsError(try RecipeKeys.apply("optim_args", .string("momentum:0.9"), to: &malformed)) { error in
+            XCTAssertTrue("\(error)".contains("optim_args") && "\(error)".contains("momentum:0.9"), "\(error)")
+        }
+        let yaml = RecipeYAML.render(try apply([("optim", .string("sgd")), ("optim_args", .string("momentum=0.9"))]).0)
+        XCTAssertTrue(yaml.contains("optim: sgd\n") && yaml.contains("optim_args: \"momentum=0.9\"\n"), yaml)
+    }
+
+    func testGroupByLengthInBothSpellings() throws {
+        XCTAssertEqual(try apply([("group_by_length", .bool(true))]).0.training.sampling, .groupByLength)
+        XCTAssertEqual(try apply([("train_sampling_strategy", .string("group_by_length"))]).0.training.sampling, .groupByLength)
+        XCTAssertEqual(try apply([("train_sampling_strategy", .string("sequential"))]).0.training.shuffle, false)
+        XCTAssertEqual(try apply([("group_by_length", .bool(true)), ("shuffle", .bool(true))]).0.training.sampling, .groupByLength,
+                       "shuffle true keeps the grouping, which shuffles")
+        XCTAssertEqual(try apply([("group_by_length", .bool(true)), ("group_by_length", .bool(false))]).0.training.sampling, .random)
+        XCTAssertTrue(try apply([("group_by_length", .bool(true))]).1.isEmpty)
+        for key in ["optim", "group_by_length", "train_sampling_strategy"] {
+            XCTAssertNil(RecipeKeys.ignored[key], "\(key) has an effect now")
+        }
+        var recipe = TrainRecipe()
+        XCTAssertThrowsError(try RecipeKeys.apply("train_sampling_strategy", .string("batch_rebalance"), to: &recipe)) { error in
+            XCTAssertTrue("\(error)".contains("random, sequential, group_by_length"), "\(error)")
+        }
+        let yaml = RecipeYAML.render(try apply([("group_by_length", .bool(true))]).0)
+        XCTAssertTrue(yaml.contains("train_sampling_strategy: group_by_length\n"), yaml)
+    }
 }

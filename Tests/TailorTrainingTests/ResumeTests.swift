@@ -1,4 +1,5 @@
 import Foundation
+import TailorFormats
 import TailorModels
 import TailorTensor
 import TailorTestSupport
@@ -49,7 +50,8 @@ final class ResumeTests: XCTestCase {
         }
     }
 
-    func makeTrainer(_ folder: URL, dropout: Double = 0) throws -> (Trainer, LoRAAdapters, RecordingSink) {
+    func makeTrainer(_ folder: URL, dropout: Double = 0,
+                     configure: (inout TrainingArguments) -> Void = { _ in }) throws -> (Trainer, LoRAAdapters, RecordingSink) {
         let model = try CausalLM.load(folder: TestPaths.fixture("models/llama"), backend: try CPUBackend())
         let adapters = try LoRAAdapters.attach(to: model, config: LoRAConfig(r: 4, loraAlpha: 8, loraDropout: dropout, targetModules: .allLinear), seed: 9)
         var args = TrainingArguments()
@@ -64,6 +66,7 @@ final class ResumeTests: XCTestCase {
         args.loggingSteps = 1
         args.saveSteps = 5
         args.seed = 1234
+        configure(&args)
         let trainer = try Trainer(model: model, trainable: .lora(adapters), train: Self.samples(), args: args)
         let sink = RecordingSink()
         trainer.sinks = [sink]
@@ -195,5 +198,44 @@ extension ResumeTests {
         let (second, _, secondSink) = try makeTrainer(folder, dropout: 0.1)
         try second.train(resumeFrom: folder.appendingPathComponent("checkpoint-5"))
         XCTAssertEqual(firstSink.steps.map(\.loss) + secondSink.steps.map(\.loss), straightSink.steps.map(\.loss))
+    }
+}
+
+extension ResumeTests {
+    static func sgd(_ args: inout TrainingArguments) {
+        args.optim = .sgd
+        args.optimArgs = "momentum=0.9,nesterov=True"
+        args.learningRate = 0.05
+        args.sampling = .groupByLength
+    }
+
+    /// SGD's momentum buffers are saved and loaded, so an SGD run (with group_by_length, whose
+    /// order is redrawn from the seed) resumes bit-identically; an SGD checkpoint is refused by AdamW.
+    func testResumeWithSGDIsExact() throws {
+        let (straight, straightAdapters, straightSink) = try makeTrainer(output.appendingPathComponent("straight"), configure: Self.sgd)
+        try straight.train()
+        let (adamw, _, adamwSink) = try makeTrainer(output.appendingPathComponent("adamw"))
+        try adamw.train()
+        XCTAssertNotEqual(straightSink.steps.map(\.loss), adamwSink.steps.map(\.loss), "sgd must change the run")
+
+        let folder = output.appendingPathComponent("interrupted")
+        let (first, _, firstSink) = try makeTrainer(folder, configure: Self.sgd)
+        firstSink.stopAfterCheckpoint = 5
+        XCTAssertThrowsError(try first.train())
+        let checkpoint = folder.appendingPathComponent("checkpoint-5")
+        let state = try SafetensorsFile(url: checkpoint.appendingPathComponent("optimizer.safetensors"))
+        XCTAssertEqual(state.metadata["optimizer"], "sgd")
+        XCTAssertEqual(Set(state.tensorNames), Set(first.trainable.parameters.map { "momentum_buffer." + $0.name }))
+
+        let (second, secondAdapters, secondSink) = try makeTrainer(folder, configure: Self.sgd)
+        try second.train(resumeFrom: checkpoint)
+        XCTAssertEqual(firstSink.steps.map(\.loss) + secondSink.steps.map(\.loss), straightSink.steps.map(\.loss), "losses bit for bit")
+        XCTAssertEqual(try adapterValues(secondAdapters, second.model.backend), try adapterValues(straightAdapters, straight.model.backend),
+                       "final adapter bit for bit")
+
+        let (other, _, _) = try makeTrainer(output.appendingPathComponent("other"))
+        XCTAssertThrowsError(try other.train(resumeFrom: checkpoint)) { error in
+            XCTAssertTrue("\(error)".contains("optimizer sgd") && "\(error)".contains("adamw"), "\(error)")
+        }
     }
 }

@@ -1,14 +1,24 @@
 #!/usr/bin/env python3
-"""Learning-rate schedules and one AdamW step, from transformers and torch.
+"""Learning-rate schedules, one AdamW step, SGD steps and an SGD Trainer run, from transformers and torch.
 
 Writes Tests/Fixtures/optim/schedules.json (each lr_scheduler_type's learning rate for every
-step, from transformers.get_scheduler over a dummy optimizer) and adamw.safetensors (one
-torch.optim.AdamW step at step 3 from given parameter, gradient and moment tensors).
+step, from transformers.get_scheduler over a dummy optimizer), adamw.safetensors (one
+torch.optim.AdamW step at step 3 from given parameter, gradient and moment tensors),
+sgd.safetensors (4 torch.optim.SGD steps per case with changing learning rates: the parameter
+and momentum buffer after each step; cases in its metadata) and sgd-trainer/ (5 steps of full
+fine-tuning of the tiny tied Llama with transformers.Trainer, optim="sgd",
+optim_args="momentum=0.9,nesterov=True", weight decay 0.1 on Trainer's decay group; the data,
+per-step loss / grad norm / lr, and the final weights), and length_grouped.json
+(transformers.trainer_pt_utils.get_length_grouped_indices on given lengths, with torch.randperm
+replaced by a given permutation, since Tailor draws its own permutations).
 
     python3 scripts/reference/make_optim_fixtures.py
 """
 import json
 import os
+import shutil
+import sys
+import tempfile
 
 import torch
 from safetensors.torch import save_file
@@ -52,12 +62,111 @@ def adamw():
             "m_after": state["exp_avg"].clone(), "v_after": state["exp_avg_sq"].clone()}
 
 
+SGD_CASES = [
+    {"momentum": 0.9, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0},
+    {"momentum": 0.9, "dampening": 0.0, "nesterov": True, "weight_decay": 0.01},
+    {"momentum": 0.9, "dampening": 0.1, "nesterov": False, "weight_decay": 0.05},
+    {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.1},
+]
+SGD_LRS = [0.1, 0.05, 0.02, 0.01]
+
+
+def sgd():
+    """Each case: param, then for every step k the gradient grad{k} and, after the step,
+    param{k} and (with momentum) buffer{k}. The buffer appears on step 0, as torch creates it."""
+    tensors = {}
+    for index, case in enumerate(SGD_CASES):
+        g = torch.Generator().manual_seed(11 + index)
+        param = torch.randn(257, generator=g)
+        p = torch.nn.Parameter(param.clone())
+        opt = torch.optim.SGD([p], lr=SGD_LRS[0], foreach=False, **case)
+        tensors[f"case{index}.param"] = param
+        for step, lr in enumerate(SGD_LRS):
+            grad = torch.randn(257, generator=g)
+            opt.param_groups[0]["lr"] = lr
+            p.grad = grad.clone()
+            opt.step()
+            tensors[f"case{index}.grad{step}"] = grad
+            tensors[f"case{index}.param{step}"] = p.detach().clone()
+            buffer = opt.state[p].get("momentum_buffer")
+            if buffer is not None:
+                tensors[f"case{index}.buffer{step}"] = buffer.clone()
+    return tensors
+
+
+def sgd_trainer():
+    """5 steps of full fine-tuning with Trainer and optim sgd (Nesterov momentum 0.9)."""
+    sys.path.insert(0, os.path.dirname(__file__))
+    from make_lora_fixtures import ACCUMULATION, BATCH, MODELS, InOrder, Record, Samples, collate
+    from transformers import AutoModelForCausalLM, TrainingArguments
+
+    steps = 5
+    torch.manual_seed(7)
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, "llama-tied"), dtype=torch.float32)
+    model.config._attn_implementation = "eager"
+    folder = os.path.join(ROOT, "sgd-trainer")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    data = Samples(torch.Generator().manual_seed(97), steps * BATCH * ACCUMULATION, model.config.vocab_size)
+    save_file({"input_ids": torch.tensor(sum((s["input_ids"] for s in data.items), [])),
+               "labels": torch.tensor(sum((s["labels"] for s in data.items), [])),
+               "lengths": torch.tensor([len(s["input_ids"]) for s in data.items])},
+              os.path.join(folder, "data.safetensors"))
+    record = Record()
+    with tempfile.TemporaryDirectory() as out:
+        args = TrainingArguments(
+            output_dir=out, per_device_train_batch_size=BATCH, gradient_accumulation_steps=ACCUMULATION,
+            max_steps=steps, learning_rate=0.05, lr_scheduler_type="linear", warmup_steps=1,
+            weight_decay=0.1, max_grad_norm=1.0, optim="sgd", optim_args="momentum=0.9,nesterov=True",
+            logging_steps=1, save_strategy="no", report_to=[], seed=0, use_cpu=True, dataloader_num_workers=0,
+            remove_unused_columns=False, disable_tqdm=True)
+        trainer = InOrder(model=model, args=args, train_dataset=data, data_collator=collate, callbacks=[record])
+        trainer.train()
+        assert isinstance(trainer.optimizer.optimizer if hasattr(trainer.optimizer, "optimizer") else trainer.optimizer,
+                          torch.optim.SGD)
+    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    tensors = {
+        "loss": torch.tensor([e["loss"] for e in logs], dtype=torch.float64),
+        "grad_norm": torch.tensor([float(e["grad_norm"]) for e in logs], dtype=torch.float64),
+        "lr": torch.tensor(record.lrs, dtype=torch.float64),
+    }
+    for pname, p in model.named_parameters():
+        tensors["final." + pname] = p.detach().contiguous()
+    save_file(tensors, os.path.join(folder, "reference.safetensors"),
+              metadata={"optim": "sgd", "optim_args": "momentum=0.9,nesterov=True", "learning_rate": "0.05",
+                        "weight_decay": "0.1", "steps": str(steps)})
+    print("sgd trainer losses", [e["loss"] for e in logs])
+
+
+def length_grouped():
+    from transformers import trainer_pt_utils
+
+    cases = []
+    g = torch.Generator().manual_seed(3)
+    for count, batch in [(1003, 4), (37, 2), (5, 8), (400, 6)]:
+        lengths = torch.randint(1, 60, (count,), generator=g).tolist()  # many ties
+        permutation = torch.randperm(count, generator=g)
+        real = torch.randperm
+        torch.randperm = lambda n, generator=None, p=permutation: p.clone()
+        try:
+            order = trainer_pt_utils.get_length_grouped_indices(lengths, batch)
+        finally:
+            torch.randperm = real
+        cases.append({"lengths": lengths, "batch_size": batch, "permutation": permutation.tolist(), "order": order})
+    return cases
+
+
 def main():
     os.makedirs(ROOT, exist_ok=True)
     with open(os.path.join(ROOT, "schedules.json"), "w") as f:
         json.dump(schedules(), f, indent=1)
     save_file(adamw(), os.path.join(ROOT, "adamw.safetensors"),
               metadata={"lr": "1e-3", "betas": "0.9,0.95", "eps": "1e-6", "weight_decay": "0.1", "step": "3"})
+    save_file(sgd(), os.path.join(ROOT, "sgd.safetensors"),
+              metadata={"cases": json.dumps(SGD_CASES), "lrs": json.dumps(SGD_LRS)})
+    with open(os.path.join(ROOT, "length_grouped.json"), "w") as f:
+        json.dump(length_grouped(), f)
+    sgd_trainer()
 
 
 if __name__ == "__main__":

@@ -325,4 +325,14 @@ extension CPUBackend {
         if fast { CPUFast.adamw(param: pp, grad: pg, m: pm, v: pv, count: param.count, hyper: hyper, step: step) }
         else { CPUReference.adamw(param: pp, grad: pg, m: pm, v: pv, count: param.count, hyper: hyper, step: step) }
     }
+
+    public func sgd(param: Tensor, grad: Tensor, momentumBuffer: Tensor?, hyper: SGDHyper, initializeBuffer: Bool) throws {
+        let op = "sgd"
+        try requireShape(grad, param.shape, op: op, "grad")
+        if let momentumBuffer { try requireShape(momentumBuffer, param.shape, op: op, "momentumBuffer") }
+        let (pp, pg) = (try f32(param, op: op, "param"), try f32(grad, op: op, "grad"))
+        let pb = try momentumBuffer.map { try f32($0, op: op, "momentumBuffer") }
+        if fast { CPUFast.sgd(param: pp, grad: pg, buffer: pb, count: param.count, hyper: hyper, initializeBuffer: initializeBuffer) }
+        else { CPUReference.sgd(param: pp, grad: pg, buffer: pb, count: param.count, hyper: hyper, initializeBuffer: initializeBuffer) }
+    }
 }

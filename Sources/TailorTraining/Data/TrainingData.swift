@@ -68,6 +68,10 @@ public struct TrainingData: Sendable {
         let trainSamples = encoded.samples.map { TrainingSample(ids: $0.inputIds, labels: $0.labels) }
         let rows: [TrainingRow]
         if recipe.packing {
+            if recipe.training.groupByLength {
+                // As in transformers, the sampler sees packed rows: it groups them by their packed length.
+                warnings.append("group_by_length with packing groups packed rows by their length; packed rows are all close to max_seq_length tokens, so it changes little (turn one of them off)")
+            }
             rows = Packer(maxLength: recipe.maxSeqLength).pack(encoded.samples).map { row in
                 TrainingRow(row.samples.map { TrainingSample(ids: $0.inputIds, labels: $0.labels) })
             }

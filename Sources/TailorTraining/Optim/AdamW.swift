@@ -16,7 +16,8 @@ public struct TrainableParameter: Sendable {
 
 /// torch.optim.AdamW over a fixed list of f32 parameters, with two groups (decay / no decay)
 /// as transformers.Trainer builds them.
-public final class AdamW: @unchecked Sendable {
+public final class AdamW: Optimizer, @unchecked Sendable {
+    public var kind: String { "adamw" }
     public let parameters: [TrainableParameter]
     public var beta1: Double
     public var beta2: Double
@@ -43,16 +44,26 @@ public final class AdamW: @unchecked Sendable {
     /// The moment tensors of parameter `index` (exp_avg, exp_avg_sq).
     public func moments(_ index: Int) -> (m: Tensor, v: Tensor) { (m[index], v[index]) }
 
-    /// Restores the step count after the moments were loaded (resume).
-    public func restore(stepCount: Int) { self.stepCount = stepCount }
+    /// exp_avg.<name> and exp_avg_sq.<name> for every parameter.
+    public func stateTensors() -> [(name: String, tensor: Tensor)] {
+        parameters.indices.flatMap { index in
+            [("exp_avg." + parameters[index].name, m[index]), ("exp_avg_sq." + parameters[index].name, v[index])]
+        }
+    }
+
+    public func restore(stepCount: Int, saved: (String) throws -> [Float]?) throws {
+        for (index, parameter) in parameters.enumerated() {
+            try load("exp_avg." + parameter.name, into: m[index], from: saved, backend: backend)
+            try load("exp_avg_sq." + parameter.name, into: v[index], from: saved, backend: backend)
+        }
+        self.stepCount = stepCount
+    }
 
     /// One update of every parameter from its gradient in `gradients`, at learning rate `lr`.
     public func step(gradients: GradientStore, lr: Double) throws {
         stepCount += 1
         for (index, parameter) in parameters.enumerated() {
-            guard let grad = gradients[parameter.name] else {
-                throw TrainingError.badOption(name: parameter.name, problem: "has no gradient buffer")
-            }
+            let grad = try gradient(of: parameter, in: gradients)
             let hyper = AdamWHyper(lr: lr, beta1: beta1, beta2: beta2, eps: eps,
                                    weightDecay: parameter.weightDecay ? weightDecay : 0)
             try backend.adamw(param: parameter.value, grad: grad, m: m[index], v: v[index], hyper: hyper, step: stepCount)

@@ -53,9 +53,8 @@ public struct RecipeKeys {
         "lazy_preprocess": "not used", "preprocessing_num_workers": "data is prepared on all cores", "overwrite_cache": "no cache",
         "plot_loss": "loss.png and loss.svg are always written", "stage": "set finetuning_type (sft is the default)",
         "trust_remote_code": "no code is run from model folders", "task_type": "CAUSAL_LM is the only task", "inference_mode": "not applicable",
-        "dataset_text_field": "the format is detected", "group_by_length": "not implemented; batches keep sample order",
-        "train_sampling_strategy": "not implemented; batches keep the seeded shuffle", "disable_tqdm": "the progress bar is the console sink",
-        "optim": "Tailor uses AdamW (adamw_torch)", "dataset_num_proc": "data is prepared on all cores", "bias": "only 'none' is supported",
+        "dataset_text_field": "the format is detected", "disable_tqdm": "the progress bar is the console sink",
+        "dataset_num_proc": "data is prepared on all cores", "bias": "only 'none' is supported",
     ]
 
     /// Every canonical key Tailor acts on.
@@ -67,13 +66,13 @@ public struct RecipeKeys {
         "adam_beta2", "adam_epsilon", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_ratio", "seed",
         "logging_steps", "eval_strategy", "eval_steps", "save_strategy", "save_steps", "save_total_limit",
         "gradient_checkpointing", "resume_from_checkpoint", "shuffle", "assistant_only_loss",
+        "optim", "optim_args", "train_sampling_strategy", "group_by_length",
     ]
 
     /// Applies one key; returns a warning when the key is accepted but has no effect.
     public static func apply(_ rawKey: String, _ value: RecipeValue, to recipe: inout TrainRecipe) throws -> String? {
         let key = aliases[rawKey] ?? rawKey
         if let reason = ignored[key] {
-            if key == "optim", case let .string(name) = value, name.hasPrefix("adamw") { return nil }
             if key == "bias", case .string("none") = value { return nil }
             return "'\(rawKey)' is accepted but has no effect: \(reason)"
         }
@@ -141,6 +140,7 @@ public struct RecipeKeys {
         case "save_total_limit": t.saveTotalLimit = value == .null ? nil : try int(key, value, min: 1)
         case "gradient_checkpointing": t.gradientCheckpointing = try bool(key, value)
         case "shuffle": t.shuffle = try bool(key, value)
+        case "optim", "optim_args", "train_sampling_strategy", "group_by_length": try applyOptimAndSampling(key, rawKey, value, to: &t)
         case "resume_from_checkpoint": recipe.resumeFromCheckpoint = value == .null ? nil : try string(key, value)
         default: break
         }

@@ -33,15 +33,19 @@ public enum RecipeYAML {
             ("output_dir", quote(t.outputDir)), ("num_train_epochs", "\(t.numTrainEpochs)"), ("max_steps", "\(t.maxSteps)"),
             ("per_device_train_batch_size", "\(t.perDeviceTrainBatchSize)"), ("per_device_eval_batch_size", "\(t.perDeviceEvalBatchSize)"),
             ("gradient_accumulation_steps", "\(t.gradientAccumulationSteps)"), ("learning_rate", "\(t.learningRate)"),
-            ("weight_decay", "\(t.weightDecay)"), ("adam_beta1", "\(t.adamBeta1)"), ("adam_beta2", "\(t.adamBeta2)"),
-            ("adam_epsilon", "\(t.adamEpsilon)"), ("max_grad_norm", "\(t.maxGradNorm)"), ("lr_scheduler_type", t.lrSchedulerType.rawValue),
+            ("weight_decay", "\(t.weightDecay)"), ("optim", t.optim.rawValue), ("adam_beta1", "\(t.adamBeta1)"), ("adam_beta2", "\(t.adamBeta2)"),
+            ("adam_epsilon", "\(t.adamEpsilon)"),
+        ]
+        if let optimArgs = t.optimArgs { lines.append(("optim_args", quote(optimArgs))) }
+        lines += [
+            ("max_grad_norm", "\(t.maxGradNorm)"), ("lr_scheduler_type", t.lrSchedulerType.rawValue),
             ("warmup_steps", "\(t.warmupSteps)"), ("warmup_ratio", "\(t.warmupRatio)"), ("seed", "\(t.seed)"),
             ("logging_steps", "\(t.loggingSteps)"), ("eval_strategy", t.evalStrategy.rawValue),
         ]
         if let steps = t.evalSteps { lines.append(("eval_steps", "\(steps)")) }
         lines += [("save_strategy", t.saveStrategy.rawValue), ("save_steps", "\(t.saveSteps)")]
         if let limit = t.saveTotalLimit { lines.append(("save_total_limit", "\(limit)")) }
-        lines += [("gradient_checkpointing", "\(t.gradientCheckpointing)"), ("shuffle", "\(t.shuffle)")]
+        lines += [("gradient_checkpointing", "\(t.gradientCheckpointing)"), ("train_sampling_strategy", t.sampling.rawValue)]
         if let resume = r.resumeFromCheckpoint { lines.append(("resume_from_checkpoint", quote(resume))) }
         return lines.map { "\($0.0): \($0.1)\n" }.joined()
     }

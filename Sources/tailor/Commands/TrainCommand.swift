@@ -40,6 +40,10 @@ struct TrainCommand: AsyncParsableCommand {
           gradient_accumulation_steps 1    learning_rate 5e-5
           weight_decay 0   adam_beta1 0.9   adam_beta2 0.999   adam_epsilon 1e-8
           max_grad_norm 1   seed 42   logging_steps 500   shuffle true
+          optim adamw_torch | adamw_torch_fused | sgd
+          optim_args (sgd) "momentum=0.9,dampening=0,nesterov=True" (none)
+          train_sampling_strategy (group_by_length: true)
+                            random | sequential | group_by_length (random)
           lr_scheduler_type linear | cosine | cosine_with_restarts | polynomial |
                             constant | constant_with_warmup | inverse_sqrt
           warmup_steps 0 (below 1: a ratio)   warmup_ratio 0

@@ -26,7 +26,8 @@ struct TrainRun {
         let rowsPerStep = recipe.training.perDeviceTrainBatchSize
         let tokensPerMicroBatch = rowsPerStep * (recipe.packing ? recipe.maxSeqLength : min(recipe.maxSeqLength, data.longestSample))
         let estimate = MemoryEstimate(model: model, trainable: trainable, tokens: tokensPerMicroBatch,
-                                      checkpointing: recipe.training.gradientCheckpointing)
+                                      checkpointing: recipe.training.gradientCheckpointing,
+                                      optimizerStates: recipe.training.optimizerStatesPerParameter)
         say("estimated peak memory: \(estimate.summary)")
         say("data: \(data.train.count) training rows (\(data.trainSampleCount) samples, \(data.trainLabelTokens) label tokens), \(data.eval.count) evaluation samples")
         if dryRun {
@@ -51,9 +52,10 @@ struct TrainRun {
 struct MemoryEstimate {
     let weights: Int, trainable: Int, activations: Int, loss: Int
 
-    init(model: CausalLM, trainable set: TrainableSet, tokens: Int, checkpointing: Bool) {
+    init(model: CausalLM, trainable set: TrainableSet, tokens: Int, checkpointing: Bool, optimizerStates: Int) {
         weights = model.namedParameters.reduce(0) { $0 + $1.tensor.byteCount }
-        trainable = set.parameterCount * 4 * 3  // gradient, exp_avg, exp_avg_sq (values counted in weights or adapters)
+        // gradient + optimizer state (AdamW: exp_avg, exp_avg_sq); values are counted in weights or adapters
+        trainable = set.parameterCount * 4 * (1 + optimizerStates)
             + (set.isAdapter ? set.parameterCount * 4 : 0)
         activations = model.config.activationBytes(tokens: tokens, checkpointing: checkpointing)
         loss = model.config.lossBytes(rows: min(tokens, model.lossChunkRows))

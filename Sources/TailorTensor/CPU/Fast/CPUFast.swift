@@ -305,4 +305,14 @@ enum CPUFast {
                                hyper: hyper, step: step)
         }
     }
+
+    static func sgd(param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, buffer: UnsafeMutablePointer<Float>?,
+                    count: Int, hyper: SGDHyper, initializeBuffer: Bool) {
+        // Same arithmetic as CPUReference.sgd, in parallel chunks.
+        Parallel.forEachChunk(count, costPerItem: 6) { range in
+            CPUReference.sgd(param: param + range.lowerBound, grad: grad + range.lowerBound,
+                             buffer: buffer.map { $0 + range.lowerBound }, count: range.count,
+                             hyper: hyper, initializeBuffer: initializeBuffer)
+        }
+    }
 }

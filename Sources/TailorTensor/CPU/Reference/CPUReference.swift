@@ -237,4 +237,21 @@ enum CPUReference {
             param[i] += -stepSize * (m[i] / denom)
         }
     }
+
+    /// torch.optim.SGD's single-tensor step. Every `x.add(y, alpha=a)` of torch is a fused
+    /// multiply-add with `a` rounded to f32, as its vectorised CPU kernel computes it.
+    static func sgd(param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, buffer: UnsafeMutablePointer<Float>?,
+                    count: Int, hyper: SGDHyper, initializeBuffer: Bool) {
+        let decay = Float(hyper.weightDecay), momentum = Float(hyper.momentum)
+        let keep = Float(1 - hyper.dampening), step = Float(-hyper.lr)
+        for i in 0..<count {
+            var g = grad[i]
+            if hyper.weightDecay != 0 { g = g.addingProduct(decay, param[i]) }  // grad.add(param, alpha=wd)
+            if let buffer {
+                buffer[i] = initializeBuffer ? g : (buffer[i] * momentum).addingProduct(keep, g)  // buf.mul_(m).add_(g, 1-d)
+                g = hyper.nesterov ? g.addingProduct(momentum, buffer[i]) : buffer[i]
+            }
+            param[i] = param[i].addingProduct(step, g)  // param.add_(g, alpha=-lr)
+        }
+    }
 }

@@ -67,8 +67,10 @@ final class LoRAExtrasReferenceTests: XCTestCase {
         assertClose(try backend.download(model.logits(first)), expectedLogits, rtol: 1e-4, atol: 1e-5, "\(name) trained logits")
 
         // Tailor's folder holds what peft's holds.
-        let written = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-extras-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: written) }
+        // TAILOR_KEEP_OUTPUT=DIR keeps DIR/<case> (the adapter, merged/) for a check in peft.
+        let keep = ProcessInfo.processInfo.environment["TAILOR_KEEP_OUTPUT"].map { URL(fileURLWithPath: $0).appendingPathComponent(name) }
+        let written = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("tailor-extras-\(UUID().uuidString)")
+        defer { if keep == nil { try? FileManager.default.removeItem(at: written) } }
         try PeftAdapterWriter.write(adapters, backend: backend, to: written, baseModel: family)
         XCTAssertEqual(Set(try SafetensorsFile(url: written.appendingPathComponent(PeftAdapterFolder.weightsName)).tensorNames), Set(final.tensorNames),
                        "\(name): keys of Tailor's adapter_model.safetensors")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// SplitMix64: the small seeded generator behind every reproducible random stream in Tailor
 /// (random weights, adapter init, data order, dropout masks, sampling).
 public struct SplitMix64: Sendable {
@@ -19,6 +21,13 @@ public struct SplitMix64: Sendable {
     /// Uniform in [0, 1) with 53 random bits.
     @inline(__always)
     public mutating func nextDouble() -> Double { Double(next() >> 11) * (1.0 / Double(1 << 53)) }
+
+    /// Standard normal (mean 0, std 1), by Box–Muller from two uniform draws.
+    public mutating func nextGaussian() -> Double {
+        let u1 = 1 - nextDouble()  // (0, 1]: the logarithm stays finite
+        let u2 = nextDouble()
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    }
 
     /// Element `index` of the stream that starts at `seed`, without stepping through the others
     /// (a counter-based draw: equal to the (index + 1)-th `next()` from `state: seed`).

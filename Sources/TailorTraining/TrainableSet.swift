@@ -34,7 +34,7 @@ public enum TrainableSet: @unchecked Sendable {
     /// Key of a parameter inside `weightsFile`.
     func key(_ name: String) -> String {
         switch self {
-        case .lora: return PeftAdapterWriter.peftKey(name)
+        case let .lora(adapters): return adapters.peftKey(name)
         case .full: return name
         }
     }

@@ -11,6 +11,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     case adapterWeight(name: String, file: String, problem: String)
     /// An adapter_config.json field is missing, malformed, or asks for something Tailor does not implement.
     case adapterConfig(file: String, field: String?, problem: String)
+    /// An adapter name that was never added to a `LoRAAdapterSet`.
+    case unknownAdapter(String, loaded: [String])
     /// A feature that exists in peft/transformers but not in Tailor yet.
     case notImplemented(String)
     /// The loss became NaN or infinite.
@@ -27,6 +29,8 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "\(file): adapter weight '\(name)' \(problem)"
         case let .adapterConfig(file, field, problem):
             return field.map { "\(file): field '\($0)' \(problem)" } ?? "\(file) \(problem)"
+        case let .unknownAdapter(name, loaded):
+            return "no adapter is named '\(name)'; the adapters are: \(loaded.isEmpty ? "(none)" : loaded.joined(separator: ", "))"
         case let .notImplemented(what):
             return "\(what) is not implemented in Tailor yet"
         case let .nonFiniteLoss(step, value):

@@ -154,7 +154,7 @@ final class ProcessingAndStoppingTests: XCTestCase {
         let model = try GenerationFixtures.model("llama")
         let source = GenerationFixtures.adapter("llama")
         for (field, value) in [("use_dora", "true"), ("rank_pattern", #"{"q_proj": 8}"#), ("alpha_pattern", #"{"q_proj": 8}"#),
-                               ("modules_to_save", #"["lm_head"]"#)] {
+                               ("init_lora_weights", #""pissa""#), ("lora_bias", "true")] {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-adapter-\(field)")
             try? FileManager.default.removeItem(at: folder)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -166,6 +166,20 @@ final class ProcessingAndStoppingTests: XCTestCase {
             XCTAssertThrowsError(try PeftAdapterFolder.load(folder: folder, for: model)) { error in
                 XCTAssertTrue("\(error)".contains("field '\(field)'") && "\(error)".contains("does not implement"), "\(error)")
             }
+        }
+        // Implemented fields are read; a tensor they ask for that the file lacks is named.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-adapter-modules_to_save")
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: source.appendingPathComponent("adapter_model.safetensors"),
+                                         to: folder.appendingPathComponent("adapter_model.safetensors"))
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("adapter_config.json"))) as! [String: Any]
+        config["modules_to_save"] = ["lm_head"]
+        config["init_lora_weights"] = "gaussian"
+        try JSONSerialization.data(withJSONObject: config).write(to: folder.appendingPathComponent("adapter_config.json"))
+        XCTAssertEqual(try PeftAdapterFolder.readConfig(folder: folder).initLoraWeights, .gaussian)
+        XCTAssertThrowsError(try PeftAdapterFolder.load(folder: folder, for: model)) { error in
+            XCTAssertTrue("\(error)".contains("base_model.model.lm_head.weight") && "\(error)".contains("is missing"), "\(error)")
         }
     }
 }

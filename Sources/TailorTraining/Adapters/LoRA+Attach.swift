@@ -1,35 +1,57 @@
 import TailorModels
 import TailorTensor
 
-/// The LoRA adapters attached to one model, by module name.
+/// The LoRA adapters of one model, by module name, with the full tensors trained beside them
+/// (biases with `bias` ≠ none, copies of `modules_to_save`).
 public final class LoRAAdapters: @unchecked Sendable {
     public let config: LoRAConfig
     /// Module name → adapter, in module order.
     public let modules: [(name: String, lora: LoRA)]
+    /// Full tensors trained beside A and B, in module order.
+    public let tensors: [AdapterTensor]
+    /// The model's own tensors while `tensors` replace them (nil: not installed).
+    var displaced: Displaced?
 
-    init(config: LoRAConfig, modules: [(name: String, lora: LoRA)]) {
+    init(config: LoRAConfig, modules: [(name: String, lora: LoRA)], tensors: [AdapterTensor] = []) {
         self.config = config
         self.modules = modules
+        self.tensors = tensors
     }
 
-    /// The trainable tensors (A then B of each module) with their Hugging Face names.
+    /// The trainable tensors (A then B of each module, then `tensors`) with their Hugging Face names.
+    /// Weight decay as transformers.Trainer groups them: none on biases and norms.
     public var parameters: [TrainableParameter] {
         modules.flatMap { module in
             [TrainableParameter(name: module.lora.aName, value: module.lora.a, weightDecay: true),
              TrainableParameter(name: module.lora.bName, value: module.lora.b, weightDecay: true)]
-        }
+        } + tensors.map { TrainableParameter(name: $0.name, value: $0.value, weightDecay: FullFineTuning.decays($0.name)) }
     }
 
     /// Number of trainable parameters.
-    public var parameterCount: Int { modules.reduce(0) { $0 + $1.lora.a.count + $1.lora.b.count } }
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
 
-    /// Attaches LoRA adapters to the modules of `model` that `config` targets.
+    /// The key of the trainable tensor `name` in adapter_model.safetensors, as peft writes it.
+    public func peftKey(_ name: String) -> String {
+        tensors.first { $0.name == name }?.peftKeys[0] ?? PeftAdapterWriter.peftKey(name)
+    }
+
+    /// Makes LoRA adapters for the modules of `model` that `config` targets and attaches them.
     ///
     /// - Parameter initial: values of A or B by Hugging Face name (e.g. read from a peft file);
-    ///   nil means peft's default init: A kaiming-uniform (bound 1/√in), B zero.
-    /// - Throws: `TrainingError` when r ≤ 0, dropout is asked for, or nothing matches.
+    ///   nil means `config.initLoraWeights` (peft's default: A kaiming-uniform, bound 1/√in, B zero).
+    /// - Throws: `TrainingError` when r ≤ 0, an option is out of range, or nothing matches.
     public static func attach(to model: CausalLM, config: LoRAConfig, seed: UInt64 = 0,
                               initial: ((String, [Int]) throws -> [Float]?)? = nil) throws -> LoRAAdapters {
+        let adapters = try make(for: model, config: config, seed: seed, initial: initial)
+        try adapters.attach(to: model)
+        return adapters
+    }
+
+    /// Makes the adapters `config` asks for on `model` without attaching them: A and B initialised
+    /// from `seed` (or `initial`), and f32 copies of the model's tensors that `bias` and
+    /// `modules_to_save` make trainable.
+    public static func make(for model: CausalLM, config: LoRAConfig, seed: UInt64 = 0,
+                            initial: ((String, [Int]) throws -> [Float]?)? = nil) throws -> LoRAAdapters {
         guard config.r > 0 else { throw TrainingError.badOption(name: "r", problem: "must be a positive integer (got \(config.r))") }
         guard config.loraAlpha > 0 else { throw TrainingError.badOption(name: "lora_alpha", problem: "must be positive") }
         guard (0..<1).contains(config.loraDropout) else {
@@ -42,23 +64,44 @@ public final class LoRAAdapters: @unchecked Sendable {
         for name in names where matcher.matches(name) {
             if let layers = config.layersToTransform, let index = layerIndex(name), !layers.contains(index) { continue }
             guard let linear = model.linear(module: name) else { continue }
-            let (inFeatures, outFeatures) = (linear.inFeatures, linear.outFeatures)
+            let (inFeatures, outFeatures, r) = (linear.inFeatures, linear.outFeatures, config.r)
             let aName = name + ".lora_A.weight", bName = name + ".lora_B.weight"
-            let bound = 1 / Float(inFeatures).squareRoot()
-            let aValues = try initial?(aName, [config.r, inFeatures])
-                ?? (0..<(config.r * inFeatures)).map { _ in -bound + 2 * bound * generator.nextFloat() }
-            let bValues = try initial?(bName, [outFeatures, config.r])
-                ?? [Float](repeating: 0, count: outFeatures * config.r)
+            let aValues = try initial?(aName, [r, inFeatures]) ?? initialA(config.initLoraWeights, r: r, in: inFeatures, &generator)
+            let bValues = try initial?(bName, [outFeatures, r]) ?? initialB(config.initLoraWeights, out: outFeatures, r: r, &generator)
             let backend = model.backend
             let lora = LoRA(module: name,
-                            a: try backend.upload(aValues, shape: [config.r, inFeatures], dtype: .f32),
-                            b: try backend.upload(bValues, shape: [outFeatures, config.r], dtype: .f32),
+                            a: try backend.upload(aValues, shape: [r, inFeatures], dtype: .f32),
+                            b: try backend.upload(bValues, shape: [outFeatures, r], dtype: .f32),
                             scaling: config.scaling, dropout: Float(config.loraDropout))
-            try model.setAdapter(lora, module: name)
             modules.append((name, lora))
         }
         guard !modules.isEmpty else { throw TrainingError.noTargetModules(config.targetModules, available: names) }
-        return LoRAAdapters(config: config, modules: modules)
+        let tensors = try AdapterTensor.plan(for: model, config: config, adapted: modules.map(\.name)).map { plan in
+            let copy = try model.backend.empty(plan.source.shape, dtype: .f32)
+            try model.backend.copy(plan.source, into: copy)
+            return AdapterTensor(name: plan.name, peftKeys: plan.peftKeys, value: copy)
+        }
+        return LoRAAdapters(config: config, modules: modules, tensors: tensors)
+    }
+
+    /// A [r, in] as peft initialises it: kaiming-uniform U(±1/√in) (also nn.Linear's default,
+    /// used by `init_lora_weights: false`), or normal with std 1/r.
+    static func initialA(_ kind: LoRAInit, r: Int, in inFeatures: Int, _ generator: inout SplitMix64) -> [Float] {
+        switch kind {
+        case .kaiming, .linearDefault:
+            let bound = 1 / Float(inFeatures).squareRoot()
+            return (0..<(r * inFeatures)).map { _ in -bound + 2 * bound * generator.nextFloat() }
+        case .gaussian:
+            let std = 1 / Double(r)
+            return (0..<(r * inFeatures)).map { _ in Float(std * generator.nextGaussian()) }
+        }
+    }
+
+    /// B [out, r]: zero, or nn.Linear's default U(±1/√r) with `init_lora_weights: false`.
+    static func initialB(_ kind: LoRAInit, out outFeatures: Int, r: Int, _ generator: inout SplitMix64) -> [Float] {
+        guard kind == .linearDefault else { return [Float](repeating: 0, count: outFeatures * r) }
+        let bound = 1 / Float(r).squareRoot()
+        return (0..<(outFeatures * r)).map { _ in -bound + 2 * bound * generator.nextFloat() }
     }
 
     /// Sets the dropout mask seed of every adapter for the next forward/backward (nil: no
@@ -72,9 +115,17 @@ public final class LoRAAdapters: @unchecked Sendable {
     /// Whether any adapter has dropout.
     public var hasDropout: Bool { modules.contains { $0.lora.dropout > 0 } }
 
-    /// Removes the adapters from the model (the base is unchanged).
+    /// Attaches these adapters' side paths to `model` (replacing any adapters on those modules)
+    /// and puts `tensors` in place of the model's own.
+    public func attach(to model: CausalLM) throws {
+        for module in modules { try model.setAdapter(module.lora, module: module.name) }
+        try install(on: model)
+    }
+
+    /// Removes the side paths and gives the model back its own tensors (the base is unchanged).
     public func detach(from model: CausalLM) throws {
         for module in modules { try model.setAdapter(nil, module: module.name) }
+        try restore(on: model)
     }
 
     static func layerIndex(_ module: String) -> Int? {

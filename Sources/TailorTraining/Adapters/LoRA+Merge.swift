@@ -5,9 +5,27 @@ import TailorTensor
 
 extension LoRAAdapters {
     /// Folds every adapter into its base weight, W ← W + scaling · B·A, keeping the base dtype,
-    /// and removes the side paths (peft's `merge_and_unload`).
+    /// removes the side paths, and makes `tensors` (trained biases, `modules_to_save` copies) the
+    /// model's own in the base dtype (peft's `merge_and_unload`). An output layer untied by a copy
+    /// stays untied: the merged folder has both embed_tokens and lm_head.
     public func mergeAndUnload(into model: CausalLM) throws {
         let backend = model.backend
+        try install(on: model)
+        if let saved = displaced {
+            for tensor in tensors {
+                let original: Tensor?
+                switch tensor.name {
+                case CausalLM.embedName: original = saved.embedTokens
+                case CausalLM.lmHeadName: original = saved.lmHead.weight
+                default: original = saved.others.first { $0.name == tensor.name }?.tensor
+                }
+                guard let dtype = original?.dtype, dtype != tensor.value.dtype else { continue }
+                let narrowed = try backend.empty(tensor.value.shape, dtype: dtype)
+                try backend.copy(tensor.value, into: narrowed)
+                try model.replaceParameter(tensor.name, with: narrowed)
+            }
+            displaced = nil  // the tensors are the model's own from now on
+        }
         for module in modules {
             guard let linear = model.linear(module: module.name) else { continue }
             let merged = try backend.empty(linear.weight.shape, dtype: .f32)   // [out, in]
@@ -60,6 +78,21 @@ public enum ModelFolderWriter {
                                                     dtype: SafetensorsDType(tensor.dtype) ?? .f32))
         }
         _ = try SafetensorsWriter.writeCheckpoint(tensors, metadata: ["format": "pt"], to: output, maxShardSize: maxShardBytes)
-        if let baseFolder { try copyFiles(companionFiles, from: baseFolder, to: output) }
+        if let baseFolder {
+            try copyFiles(companionFiles, from: baseFolder, to: output)
+            if model.config.tieWordEmbeddings && model.lmHead.name == CausalLM.lmHeadName {
+                try untieConfig(output.appendingPathComponent("config.json"))
+            }
+        }
+    }
+
+    /// Sets tie_word_embeddings to false in `url` (when present): the model's output layer was
+    /// given its own weight (a `modules_to_save` copy), which transformers would otherwise
+    /// replace by the embeddings on loading.
+    static func untieConfig(_ url: URL) throws {
+        guard let data = FileManager.default.contents(atPath: url.path),
+              var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return }
+        object["tie_word_embeddings"] = false
+        try AtomicWrite.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), to: url)
     }
 }

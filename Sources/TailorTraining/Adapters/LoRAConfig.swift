@@ -8,6 +8,27 @@ public enum TargetModules: Sendable, Equatable {
     case allLinear
 }
 
+/// How A and B start (peft's `init_lora_weights`).
+public enum LoRAInit: String, Sendable, Equatable, CaseIterable {
+    /// `true`, the default: A kaiming-uniform (a = √5, so U(±1/√in)), B zero.
+    case kaiming = "true"
+    /// `"gaussian"`: A normal with std 1/r, B zero.
+    case gaussian
+    /// `false`: no LoRA init, both keep nn.Linear's default, A U(±1/√in) and B U(±1/√r),
+    /// so the adapter changes the output from the start.
+    case linearDefault = "false"
+}
+
+/// Which biases train beside LoRA (peft's `bias`).
+public enum LoRABias: String, Sendable, Equatable, CaseIterable {
+    /// No bias trains.
+    case none
+    /// Every bias of the model trains (peft's "all").
+    case all
+    /// The biases of the adapted Linears train (peft's "lora_only").
+    case loraOnly = "lora_only"
+}
+
 /// LoRA hyperparameters with peft's LoraConfig meanings (`r`, `lora_alpha`, `use_rslora`, …).
 public struct LoRAConfig: Sendable, Equatable {
     public var r: Int
@@ -17,16 +38,31 @@ public struct LoRAConfig: Sendable, Equatable {
     public var useRslora: Bool
     /// Layer indices to adapt (peft's `layers_to_transform`); nil = all.
     public var layersToTransform: [Int]?
+    /// peft's `init_lora_weights`.
+    public var initLoraWeights: LoRAInit
+    /// peft's `bias`.
+    public var bias: LoRABias
+    /// Modules trained as full f32 copies beside the adapters (peft's `modules_to_save`,
+    /// e.g. ["embed_tokens", "lm_head"]); the frozen base keeps its own weights.
+    public var modulesToSave: [String]
+    /// peft's `ensure_weight_tying`: with tied embeddings, embed_tokens and lm_head in
+    /// `modulesToSave` share one trained copy (false: each named one gets its own, untying them).
+    public var ensureWeightTying: Bool
 
     public init(r: Int = 8, loraAlpha: Double = 8, loraDropout: Double = 0,
                 targetModules: TargetModules = .names(["q_proj", "v_proj"]), useRslora: Bool = false,
-                layersToTransform: [Int]? = nil) {
+                layersToTransform: [Int]? = nil, initLoraWeights: LoRAInit = .kaiming, bias: LoRABias = .none,
+                modulesToSave: [String] = [], ensureWeightTying: Bool = false) {
         self.r = r
         self.loraAlpha = loraAlpha
         self.loraDropout = loraDropout
         self.targetModules = targetModules
         self.useRslora = useRslora
         self.layersToTransform = layersToTransform
+        self.initLoraWeights = initLoraWeights
+        self.bias = bias
+        self.modulesToSave = modulesToSave
+        self.ensureWeightTying = ensureWeightTying
     }
 
     /// lora_alpha / r, or lora_alpha / √r with rsLoRA.

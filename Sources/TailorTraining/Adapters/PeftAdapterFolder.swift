@@ -7,9 +7,13 @@ import TailorTensor
 /// `PeftModel.from_pretrained` reads it. Tensors are named
 /// `base_model.model.<module>.lora_A.weight` [r, in] and `...lora_B.weight` [out, r].
 ///
+/// `bias` ("all", "lora_only") and `modules_to_save` bring full tensors beside A and B
+/// (`...q_proj.base_layer.bias`, `base_model.model.model.embed_tokens.weight`), which the
+/// adapters put in place of the model's own while attached.
+///
 /// Every adapter_config field that changes the computation and that Tailor does not implement
-/// (`use_dora`, `rank_pattern`, `alpha_pattern`, `modules_to_save`, `bias`, ...) is an error
-/// naming it; nothing is silently ignored. (Writing folders is separate; see the trainer.)
+/// (`use_dora`, `rank_pattern`, `alpha_pattern`, ...) is an error naming it; nothing is silently
+/// ignored. (Writing folders is separate; see the trainer.)
 public enum PeftAdapterFolder {
     public static let configName = "adapter_config.json"
     public static let weightsName = "adapter_model.safetensors"
@@ -39,13 +43,32 @@ public enum PeftAdapterFolder {
             throw TrainingError.adapterConfig(file: file, field: "peft_type", problem: "is '\(type)'; Tailor reads LORA adapters only")
         }
         // Fields whose non-default values change the computation and that Tailor does not implement.
-        for field in ["use_dora", "rank_pattern", "alpha_pattern", "modules_to_save", "layer_replication", "use_qalora",
+        for field in ["use_dora", "rank_pattern", "alpha_pattern", "layer_replication", "use_qalora",
                       "lora_bias", "trainable_token_indices", "alora_invocation_tokens", "fan_in_fan_out",
                       "target_parameters", "arrow_config", "use_bdlora"] where !isUnset(root[field]) {
             throw TrainingError.adapterConfig(file: file, field: field, problem: "is set (\(String(describing: root[field]!))), which Tailor does not implement; use an adapter trained without it, or merge it with peft first")
         }
-        if let bias = root["bias"] as? String, bias != "none" {
-            throw TrainingError.adapterConfig(file: file, field: "bias", problem: "is '\(bias)'; Tailor implements bias = \"none\" only")
+        var bias = LoRABias.none
+        if let value = root["bias"], !(value is NSNull) {
+            guard let text = value as? String, let known = LoRABias(rawValue: text) else {
+                throw TrainingError.adapterConfig(file: file, field: "bias", problem: "is \(value); it must be \"none\", \"all\" or \"lora_only\"")
+            }
+            bias = known
+        }
+        var initKind = LoRAInit.kaiming
+        switch root["init_lora_weights"] {
+        case nil, is NSNull: break
+        case let flag as Bool: initKind = flag ? .kaiming : .linearDefault
+        case let text as String where text == "gaussian": initKind = .gaussian
+        case let other?:
+            // PiSSA, OLoRA, LoftQ, EVA, CorDA, ... change the base weights too; loading one needs peft.
+            throw TrainingError.adapterConfig(file: file, field: "init_lora_weights", problem: "is \(other), which Tailor does not implement (it reads true, false and \"gaussian\"); convert the adapter with peft first")
+        }
+        var modulesToSave: [String] = []
+        switch root["modules_to_save"] {
+        case nil, is NSNull: break
+        case let names as [String]: modulesToSave = names
+        default: throw TrainingError.adapterConfig(file: file, field: "modules_to_save", problem: "must be a list of module names")
         }
         guard let r = root["r"] as? Int, r > 0 else {
             throw TrainingError.adapterConfig(file: file, field: "r", problem: "must be a positive integer")
@@ -67,7 +90,9 @@ public enum PeftAdapterFolder {
         default: throw TrainingError.adapterConfig(file: file, field: "layers_to_transform", problem: "must be an integer or a list of integers")
         }
         return LoRAConfig(r: r, loraAlpha: alpha, loraDropout: (root["lora_dropout"] as? NSNumber)?.doubleValue ?? 0,
-                          targetModules: targets, useRslora: root["use_rslora"] as? Bool ?? false, layersToTransform: layers)
+                          targetModules: targets, useRslora: root["use_rslora"] as? Bool ?? false, layersToTransform: layers,
+                          initLoraWeights: initKind, bias: bias, modulesToSave: modulesToSave,
+                          ensureWeightTying: root["ensure_weight_tying"] as? Bool ?? false)
     }
 
     /// Loads the adapter in `folder` for `model` without attaching it (see `LoRAAdapters.attach(to:)`).
@@ -81,9 +106,11 @@ public enum PeftAdapterFolder {
         let file = try SafetensorsFile(url: url)
         // Module name -> (A name, B name) from the file.
         var moduleNames: [String] = []
+        var others: [String] = []
         for name in file.tensorNames {
             guard name.hasPrefix(prefix), name.hasSuffix(".lora_A.weight") || name.hasSuffix(".lora_B.weight") else {
-                throw TrainingError.adapterWeight(name: name, file: url.path, problem: "is not a LoRA A/B tensor (base_model.model.<module>.lora_A.weight); Tailor cannot apply it")
+                others.append(name)
+                continue
             }
             let module = String(name.dropFirst(prefix.count).dropLast(".lora_A.weight".count))
             if !moduleNames.contains(module) { moduleNames.append(module) }
@@ -114,13 +141,24 @@ public enum PeftAdapterFolder {
             let b = try tensor(".lora_B.weight", [linear.outFeatures, config.r])
             modules.append((module, LoRA(module: module, a: a, b: b, scaling: config.scaling)))
         }
-        return LoRAAdapters(config: config, modules: modules)
-    }
-}
-
-extension LoRAAdapters {
-    /// Attaches these adapters' side paths to `model` (replacing any adapters on those modules).
-    public func attach(to model: CausalLM) throws {
-        for module in modules { try model.setAdapter(module.lora, module: module.name) }
+        // The full tensors bias and modules_to_save bring; nothing else may be in the file.
+        let plans = try AdapterTensor.plan(for: model, config: config, adapted: modules.map(\.name))
+        let expected = Set(plans.flatMap(\.peftKeys))
+        if let stray = others.first(where: { !expected.contains($0) }) {
+            throw TrainingError.adapterWeight(name: stray, file: url.path, problem: "is neither a LoRA A/B tensor (base_model.model.<module>.lora_A.weight) nor a tensor that adapter_config.json's bias or modules_to_save asks for; Tailor cannot apply it")
+        }
+        let tensors = try plans.map { plan in
+            let key = plan.peftKeys[0]
+            guard let info = file.info(key) else {
+                throw TrainingError.adapterWeight(name: key, file: url.path, problem: "is missing, but adapter_config.json's bias or modules_to_save asks for it")
+            }
+            guard info.shape == plan.source.shape else {
+                throw TrainingError.adapterWeight(name: key, file: url.path,
+                                                  problem: "has shape \(info.shape) but this model's \(plan.name) is \(plan.source.shape); was the adapter made for another base model?")
+            }
+            return AdapterTensor(name: plan.name, peftKeys: plan.peftKeys,
+                                 value: try model.backend.upload(try file.floats(key), shape: info.shape, dtype: .f32))
+        }
+        return LoRAAdapters(config: config, modules: modules, tensors: tensors)
     }
 }

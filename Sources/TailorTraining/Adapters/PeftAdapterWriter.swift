@@ -26,6 +26,13 @@ public enum PeftAdapterWriter {
                                                         floats: try backend.download(tensor)))
             }
         }
+        // Trained biases and modules_to_save copies, under peft's keys.
+        for tensor in adapters.tensors {
+            let floats = try backend.download(tensor.value)
+            for key in tensor.peftKeys {
+                tensors.append(SafetensorsWriter.Tensor(name: key, shape: tensor.value.shape, floats: floats))
+            }
+        }
         try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent("adapter_model.safetensors"))
         try writeJSON(configObject(adapters.config, modules: adapters.modules.map(\.name), baseModel: baseModel),
                       to: folder.appendingPathComponent("adapter_config.json"))
@@ -46,17 +53,27 @@ public enum PeftAdapterWriter {
             "lora_dropout": config.loraDropout,
             "target_modules": targets,
             "layers_to_transform": config.layersToTransform.map { $0 as Any } ?? NSNull(),
-            "bias": "none",
+            "bias": config.bias.rawValue,
             "use_rslora": config.useRslora,
             "use_dora": false,
             "fan_in_fan_out": false,
             "inference_mode": true,
-            "init_lora_weights": true,
-            "modules_to_save": NSNull(),
+            "init_lora_weights": initValue(config.initLoraWeights),
+            "modules_to_save": config.modulesToSave.isEmpty ? NSNull() : config.modulesToSave,
+            "ensure_weight_tying": config.ensureWeightTying,
             "rank_pattern": [String: Any](),
             "alpha_pattern": [String: Any](),
             "revision": NSNull(),
         ]
+    }
+
+    /// init_lora_weights as peft writes it: true, false or "gaussian".
+    static func initValue(_ kind: LoRAInit) -> Any {
+        switch kind {
+        case .kaiming: return true
+        case .linearDefault: return false
+        case .gaussian: return "gaussian"
+        }
     }
 
     static func writeJSON(_ object: [String: Any], to url: URL) throws {

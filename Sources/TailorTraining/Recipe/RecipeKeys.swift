@@ -54,14 +54,14 @@ public struct RecipeKeys {
         "plot_loss": "loss.png and loss.svg are always written", "stage": "set finetuning_type (sft is the default)",
         "trust_remote_code": "no code is run from model folders", "task_type": "CAUSAL_LM is the only task", "inference_mode": "not applicable",
         "dataset_text_field": "the format is detected", "disable_tqdm": "the progress bar is the console sink",
-        "dataset_num_proc": "data is prepared on all cores", "bias": "only 'none' is supported",
+        "dataset_num_proc": "data is prepared on all cores",
     ]
 
     /// Every canonical key Tailor acts on.
     public static let known: [String] = [
         "model_name_or_path", "dataset", "dataset_format", "template", "system_prompt", "validation_file", "validation_split",
         "max_seq_length", "packing", "train_on_inputs", "finetuning_type", "r", "lora_alpha", "lora_dropout", "target_modules",
-        "use_rslora", "layers_to_transform", "output_dir", "num_train_epochs", "max_steps", "per_device_train_batch_size",
+        "use_rslora", "layers_to_transform", "init_lora_weights", "bias", "modules_to_save", "ensure_weight_tying", "output_dir", "num_train_epochs", "max_steps", "per_device_train_batch_size",
         "per_device_eval_batch_size", "gradient_accumulation_steps", "learning_rate", "weight_decay", "adam_beta1",
         "adam_beta2", "adam_epsilon", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_ratio", "seed",
         "logging_steps", "eval_strategy", "eval_steps", "save_strategy", "save_steps", "save_total_limit",
@@ -73,7 +73,6 @@ public struct RecipeKeys {
     public static func apply(_ rawKey: String, _ value: RecipeValue, to recipe: inout TrainRecipe) throws -> String? {
         let key = aliases[rawKey] ?? rawKey
         if let reason = ignored[key] {
-            if key == "bias", case .string("none") = value { return nil }
             return "'\(rawKey)' is accepted but has no effect: \(reason)"
         }
         guard known.contains(key) else {
@@ -109,6 +108,14 @@ public struct RecipeKeys {
                 guard let index = Int(item) else { throw TrainingError.badOption(name: rawKey, problem: "must list layer numbers (got \(item))") }
                 return index
             }
+        case "init_lora_weights": recipe.lora.initLoraWeights = try loraInit(value)
+        case "bias":
+            guard let bias = LoRABias(rawValue: try string(key, value)) else {
+                throw TrainingError.badOption(name: rawKey, problem: "must be none, all or lora_only (got \(value))")
+            }
+            recipe.lora.bias = bias
+        case "modules_to_save": recipe.lora.modulesToSave = value == .null ? [] : try list(key, value)
+        case "ensure_weight_tying": recipe.lora.ensureWeightTying = try bool(key, value)
         case "output_dir": t.outputDir = try string(key, value)
         case "num_train_epochs": t.numTrainEpochs = try number(key, value)
         case "max_steps": t.maxSteps = try int(key, value, min: -1)
@@ -205,6 +212,23 @@ public struct RecipeKeys {
             throw TrainingError.badOption(name: key, problem: "must be no, steps or epoch (got \(value))")
         }
         return strategy
+    }
+
+    /// init_lora_weights: true, false or gaussian (peft's other methods change the base weights too).
+    static func loraInit(_ value: RecipeValue) throws -> LoRAInit {
+        switch value {
+        case let .bool(flag): return flag ? .kaiming : .linearDefault
+        case let .string(text):
+            switch text.lowercased() {
+            case "true", "yes": return .kaiming
+            case "false", "no": return .linearDefault
+            case "gaussian": return .gaussian
+            default: break
+            }
+        default: break
+        }
+        throw TrainingError.badOption(name: "init_lora_weights",
+                                      problem: "must be true (kaiming-uniform A, zero B), gaussian (normal A, zero B) or false (no LoRA init); got \(value). PiSSA, OLoRA, LoftQ, EVA and CorDA are not implemented")
     }
 
     /// target_modules: a list of names, "all-linear" (LLaMA-Factory: "all"), or a regex string.

@@ -28,6 +28,11 @@ public enum RecipeYAML {
             lines += [("r", "\(r.lora.r)"), ("lora_alpha", "\(r.lora.loraAlpha)"), ("lora_dropout", "\(r.lora.loraDropout)"),
                       ("target_modules", targets), ("use_rslora", "\(r.lora.useRslora)")]
             if let layers = r.lora.layersToTransform { lines.append(("layers_to_transform", "\(layers)")) }
+            lines += [("init_lora_weights", r.lora.initLoraWeights.rawValue), ("bias", r.lora.bias.rawValue)]
+            if !r.lora.modulesToSave.isEmpty {
+                lines.append(("modules_to_save", "[" + r.lora.modulesToSave.joined(separator: ", ") + "]"))
+                lines.append(("ensure_weight_tying", "\(r.lora.ensureWeightTying)"))
+            }
         }
         lines += [
             ("output_dir", quote(t.outputDir)), ("num_train_epochs", "\(t.numTrainEpochs)"), ("max_steps", "\(t.maxSteps)"),

@@ -33,7 +33,10 @@ struct TrainCommand: AsyncParsableCommand {
         Adapter (finetuning_type: lora, or full)
           r (lora_r, lora_rank) 8     lora_alpha 16     lora_dropout 0
           target_modules all-linear | names | regex     use_rslora false
-          layers_to_transform (all)
+          layers_to_transform (all)   init_lora_weights true | gaussian | false
+          bias none | all | lora_only (trains biases beside LoRA)
+          modules_to_save (none)      e.g. [embed_tokens, lm_head]: trained full
+                                      copies; ensure_weight_tying false
         Training (TrainingArguments' defaults)
           output_dir output           num_train_epochs 3     max_steps -1
           per_device_train_batch_size 8    per_device_eval_batch_size 8

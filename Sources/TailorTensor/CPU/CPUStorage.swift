@@ -12,13 +12,22 @@ public final class CPUStorage: TensorStorage, @unchecked Sendable {
     private let owns: Bool
     private let owner: AnyObject?
 
-    /// Allocates `byteCount` bytes aligned to 64 bytes (contents undefined).
+    /// Allocations of at least this many bytes are aligned to 2 MiB and offered huge pages.
+    static let hugePageBytes = 2 << 20
+
+    /// Allocates `byteCount` bytes aligned to 64 bytes (contents undefined). Large ones (weights,
+    /// activations) are aligned to 2 MiB and marked for transparent huge pages, which spares the
+    /// TLB when decoding streams every weight once per token; the kernel may ignore the hint.
     init(byteCount: Int) throws {
         var raw: UnsafeMutableRawPointer?
         let size = max(byteCount, 64)
-        guard posix_memalign(&raw, 64, size) == 0, let raw else {
+        let large = size >= Self.hugePageBytes
+        guard posix_memalign(&raw, large ? Self.hugePageBytes : 64, size) == 0, let raw else {
             throw TensorError.allocationFailed(bytes: byteCount)
         }
+        #if os(Linux)
+        if large { _ = madvise(raw, size / Self.hugePageBytes * Self.hugePageBytes, MADV_HUGEPAGE) }
+        #endif
         self.pointer = raw
         self.byteCount = byteCount
         self.owns = true

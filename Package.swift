@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, bottom to top (see DESIGN.md): CBLAS -> TailorTensor -> TailorFormats -> TailorModels
+// Layers, bottom to top (see DESIGN.md): CBLAS, CIntrinsics -> TailorTensor -> TailorFormats -> TailorModels
 // -> TailorTokenizers -> TailorData -> TailorTraining -> TailorInference -> tailor. A lower layer never imports a higher one.
 let package = Package(
     name: "Tailor",
@@ -25,7 +25,9 @@ let package = Package(
         .target(name: "CBLAS", path: "Sources/CBLAS", linkerSettings: [.linkedLibrary("dl")]),
         // zlib (Debian zlib1g-dev): deflate for PNG files.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "TailorTensor", dependencies: ["CBLAS"]),
+        // Compiler intrinsics (a prefetch hint) as static inline C for the Swift kernels.
+        .target(name: "CIntrinsics", path: "Sources/CIntrinsics"),
+        .target(name: "TailorTensor", dependencies: ["CBLAS", "CIntrinsics"]),
         .target(name: "TailorFormats", dependencies: ["TailorTensor", "CZlib"]),
         .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorFormats"]),
         .target(name: "TailorTokenizers"),

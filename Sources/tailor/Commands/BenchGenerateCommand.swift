@@ -10,28 +10,28 @@ struct BenchGenerateCommand: AsyncParsableCommand {
         commandName: "generate",
         abstract: "Time generation with the KV cache: prefill and decode tokens/s against the memory-bandwidth limit.",
         discussion: """
-        Builds a model with random weights from a preset's config (no download), stored in --dtype
-        (bf16 = as checkpoints ship, widened per GEMM), and generates greedily from a random prompt
-        with eos off, as ../shared/bench/peer_hf_generate.py does with transformers. Prints prefill
-        tokens/s (prompt tokens ÷ prefill time), decode tokens/s (tokens after the first ÷ their
-        time), peak RSS, and the decode limit set by memory bandwidth: bytes of weights read per
+        Builds a model with random weights from a preset's config (no download), stored in --dtype \
+        (bf16 = as checkpoints ship, widened per GEMM), and generates greedily from a random prompt \
+        with eos off, as ../shared/bench/peer_hf_generate.py does with transformers. Prints prefill \
+        tokens/s (prompt tokens ÷ prefill time), decode tokens/s (tokens after the first ÷ their \
+        time), peak RSS, and the decode limit set by memory bandwidth: bytes of weights read per \
         token ÷ the read bandwidth measured in the same run. Text, then one JSON line. Use a release build.
         """
     )
 
-    @Option(help: "Model preset: \(ModelPresets.names.joined(separator: ", ")). Default: smollm2-135m.")
+    @Option(help: "Model preset: \(ModelPresets.names.joined(separator: ", ")).")
     var preset: String = "smollm2-135m"
 
-    @Option(help: "Weight storage: f32 or bf16. Default: f32.")
+    @Option(help: "Weight storage: f32 or bf16.")
     var dtype: String = "f32"
 
-    @Option(help: "Prompt tokens. Default: 128.")
+    @Option(help: "Prompt tokens.")
     var promptTokens: Int = 128
 
-    @Option(help: "New tokens per timed run. Default: 64.")
+    @Option(help: "New tokens per timed run.")
     var newTokens: Int = 64
 
-    @Option(help: "Timed runs (after one warm-up); the best is reported. Default: 2.")
+    @Option(help: "Timed runs (after one warm-up); the best is reported.")
     var runs: Int = 2
 
     @Flag(help: "Also print the time spent in each backend operation. Default: off.")

@@ -17,13 +17,13 @@ struct DataInputOptions: ParsableArguments {
     @Argument(help: "Data files, folders or globs (.json, .jsonl, .csv, .tsv, .txt).")
     var paths: [String]
 
-    @Option(help: "Record format: auto, alpaca, sharegpt, messages, preference, text, columns. Default: auto.")
+    @Option(help: "Record format: auto, alpaca, sharegpt, messages, preference, text, columns.")
     var format: String = "auto"
 
     @Option(help: "Prompt template over columns, e.g. '问题:{Question}\\n'. Implies --format columns.")
     var promptTemplate: String?
 
-    @Option(help: "Response template over columns, e.g. '{Response}'. Default: '{output}'.")
+    @Option(help: "Response template over columns, e.g. '{Response}'.")
     var responseTemplate: String = "{output}"
 
     @Flag(help: "Skip records that do not parse, and count them, instead of stopping at the first.")
@@ -38,7 +38,7 @@ struct DataInputOptions: ParsableArguments {
     @Option(name: .customLong("max-length"), help: "max_seq_length / cutoff_len in tokens. Default: none.")
     var maxLength: Int?
 
-    @Option(help: "Over-long samples: keep_response, right, drop. Default: keep_response.")
+    @Option(help: "Over-long samples: keep_response, right, drop.")
     var truncation: String = "keep_response"
 
     @Flag(help: "train_on_inputs: label every token, not only assistant replies.")
@@ -84,7 +84,7 @@ struct DataInspectCommand: AsyncParsableCommand {
 
     @OptionGroup var input: DataInputOptions
 
-    @Option(help: "Problems listed per kind (the rest are counted). Default: 5.")
+    @Option(help: "Problems listed per kind (the rest are counted).")
     var show: Int = 5
 
     func run() async throws {
@@ -142,7 +142,7 @@ struct DataPreviewCommand: AsyncParsableCommand {
 
     @OptionGroup var input: DataInputOptions
 
-    @Option(help: "Which sample (0-based). Default: 0.")
+    @Option(help: "Which sample (0-based).")
     var index: Int = 0
 
     @Flag(help: "Mark trained text with [[ ]] instead of colour.")
@@ -188,7 +188,7 @@ struct DataCleanCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output .jsonl file (written atomically).")
     var output: String
 
-    @Option(help: "Drop samples with fewer characters. Default: 1.")
+    @Option(help: "Drop samples with fewer characters.")
     var minChars: Int = 1
 
     @Option(help: "Drop samples with more characters. Default: none.")
@@ -218,13 +218,13 @@ struct DataSplitCommand: AsyncParsableCommand {
 
     @OptionGroup var input: DataInputOptions
 
-    @Option(help: "Validation share (val_size). Default: 0.1.")
+    @Option(help: "Validation share (val_size).")
     var valSize: Double = 0.1
 
-    @Option(help: "Shuffle seed. Default: 42.")
+    @Option(help: "Shuffle seed.")
     var seed: UInt64 = 42
 
-    @Option(help: "Output folder. Default: the current folder.")
+    @Option(help: "Output folder.")
     var outputDir: String = "."
 
     func run() async throws {
@@ -244,7 +244,7 @@ struct DataBenchCommand: AsyncParsableCommand {
 
     @OptionGroup var input: DataInputOptions
 
-    @Option(help: "Samples to encode (the data is repeated to reach it). Default: 100000.")
+    @Option(help: "Samples to encode (the data is repeated to reach it).")
     var samples: Int = 100_000
 
     func run() async throws {

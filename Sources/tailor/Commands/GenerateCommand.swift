@@ -140,7 +140,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Where --prompts writes its JSONL results. Default: stdout.")
     var output: String?
 
-    @Option(help: "Prompts generated together with --prompts. Default: 8.")
+    @Option(help: "Prompts generated together with --prompts.")
     var batchSize: Int = 8
 
     @Flag(help: "Send the prompt as plain text (with the tokenizer's BOS), not through the chat template. Default: off.")

@@ -1,0 +1,2 @@
+// Everything is in include/tailor_intrinsics.h (static inline); SwiftPM wants one source file.
+#include "tailor_intrinsics.h"

@@ -47,6 +47,15 @@ final class RecipeKeysTests: XCTestCase {
         }
     }
 
+    func testListsWrittenOnTheCommandLine() throws {
+        let (recipe, _) = try apply([("modules_to_save", .string("[embed_tokens, 'lm_head']")),
+                                     ("dataset", .list(["a.json", "b.json"]))])
+        XCTAssertEqual(recipe.lora.modulesToSave, ["embed_tokens", "lm_head"])
+        XCTAssertEqual(recipe.datasets, ["a.json", "b.json"])
+        let (commas, _) = try apply([("modules_to_save", .string("embed_tokens,lm_head"))])
+        XCTAssertEqual(commas.lora.modulesToSave, ["embed_tokens", "lm_head"])
+    }
+
     func testTargetModuleForms() throws {
         XCTAssertEqual(try apply([("target_modules", .list(["q_proj", "v_proj"]))]).0.lora.targetModules, .names(["q_proj", "v_proj"]))
         XCTAssertEqual(try apply([("target_modules", .string("all-linear"))]).0.lora.targetModules, .allLinear)

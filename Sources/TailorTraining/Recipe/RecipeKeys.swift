@@ -168,10 +168,19 @@ public struct RecipeKeys {
     static func list(_ key: String, _ value: RecipeValue) throws -> [String] {
         switch value {
         case let .list(items): return items
-        case let .string(s): return s.split(separator: ",").map { String($0).trimmingSpaces }
+        case let .string(s):
+            // "a,b" or a YAML flow list "[a, b]" written on the command line.
+            let inner = s.hasPrefix("[") && s.hasSuffix("]") ? String(s.dropFirst().dropLast()) : s
+            return inner.split(separator: ",").map { unquoted(String($0).trimmingSpaces) }.filter { !$0.isEmpty }
         case .number: return [value.description]
         default: throw TrainingError.badOption(name: key, problem: "must be a list (got \(value))")
         }
+    }
+
+    /// `text` without one pair of surrounding quotes ('a' or "a").
+    static func unquoted(_ text: String) -> String {
+        guard text.count >= 2, let first = text.first, first == "'" || first == "\"", text.last == first else { return text }
+        return String(text.dropFirst().dropLast())
     }
 
     static func number(_ key: String, _ value: RecipeValue) throws -> Double {

@@ -96,7 +96,8 @@ struct TrainCommand: AsyncParsableCommand {
         try TrainRun(recipe: recipe, dryRun: dryRun).run()
     }
 
-    /// `--key value`, `--key=value`, and a bare `--flag` (true).
+    /// `--key value`, `--key=value`, a bare `--flag` (true), and `--key v1 v2 ...` (a list, as
+    /// HfArgumentParser reads `--target_modules q_proj v_proj`).
     static func parseFlags(_ arguments: [String]) throws -> [(String, RecipeValue)] {
         var result: [(String, RecipeValue)] = []
         var index = 0
@@ -106,18 +107,22 @@ struct TrainCommand: AsyncParsableCommand {
                 throw ValidationError("unexpected argument '\(argument)'; options are written --name value")
             }
             var name = String(argument.dropFirst(2))
-            var value: String
+            var values: [String] = []
             if let equals = name.firstIndex(of: "=") {
-                value = String(name[name.index(after: equals)...])
+                values = [String(name[name.index(after: equals)...])]
                 name = String(name[..<equals])
-            } else if index + 1 < arguments.count, !arguments[index + 1].hasPrefix("--") {
-                value = arguments[index + 1]
-                index += 1
             } else {
-                value = "true"
+                while index + 1 < arguments.count, !arguments[index + 1].hasPrefix("--") {
+                    values.append(arguments[index + 1])
+                    index += 1
+                }
             }
             name = name.replacingOccurrences(of: "-", with: "_")
-            result.append((name, Self.scalar(value)))
+            switch values.count {
+            case 0: result.append((name, .bool(true)))
+            case 1: result.append((name, Self.scalar(values[0])))
+            default: result.append((name, .list(values)))
+            }
             index += 1
         }
         return result

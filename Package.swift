@@ -50,5 +50,6 @@ let package = Package(
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData", "TailorTestSupport"]),
         .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport"]),
         .testTarget(name: "TailorInferenceTests", dependencies: ["TailorInference", "TailorFormats", "TailorTokenizers", "TailorTestSupport"]),
+        .testTarget(name: "tailorTests", dependencies: ["tailor"]),
     ]
 )

@@ -17,7 +17,7 @@ struct ChatCommand: AsyncParsableCommand {
           /help                       this list
           /exit, /quit, Ctrl-D        leave
         With --compare (needs --adapter), each message is answered by the base model and then by the
-        adapter, each keeping its own conversation.
+        adapter, each keeping its own conversation; both answers stream, then show side by side.
         """
     )
 
@@ -26,7 +26,7 @@ struct ChatCommand: AsyncParsableCommand {
     @Option(help: "System message. Default: none.")
     var system: String?
 
-    @Flag(help: "Answer every message twice: the base model, then the adapter. Default: off.")
+    @Flag(help: "Answer every message twice, the base model then the adapter, and show both side by side. Default: off.")
     var compare = false
 
     @Option(name: .customLong("template-var"), help: "A chat-template variable as key=value, e.g. enable_thinking=false (repeatable). Default: none.")
@@ -89,6 +89,7 @@ struct ChatCommand: AsyncParsableCommand {
                 }
                 continue
             }
+            var answers: [String] = []
             for (index, side) in sides.enumerated() {
                 if let label = side.label { emit("[\(label)] ") }
                 var messages: [ChatMessage] = []
@@ -103,10 +104,15 @@ struct ChatCommand: AsyncParsableCommand {
                     emit("\n")
                     histories[index] = Array(messages.dropFirst(systemMessage == nil ? 0 : 1))
                         + [ChatMessage(role: "assistant", content: .string(result.text))]
+                    answers.append(result.text)
                     if options.stats { note(statsLine(loaded.generator.lastStats)) }
                 } catch {
                     emit("\nerror: \(error)\n")
                 }
+            }
+            if compare && answers.count == 2 {
+                let table = SideBySide(width: terminalColumns()).lines(left: ("base", answers[0]), right: ("adapter", answers[1]))
+                emit("\n" + table.joined(separator: "\n") + "\n\n")
             }
         }
     }

@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, bottom to top (see DESIGN.md): CBLAS, CIntrinsics -> TailorTensor -> TailorFormats -> TailorModels
+// Layers, bottom to top (see DESIGN.md): CBLAS, CIntrinsics, CCUDA -> TailorTensor -> TailorCUDA -> TailorFormats -> TailorModels
 // -> TailorTokenizers -> TailorData -> TailorTraining -> TailorInference -> tailor. A lower layer never imports a higher one.
 let package = Package(
     name: "Tailor",
@@ -28,6 +28,10 @@ let package = Package(
         // Compiler intrinsics (a prefetch hint) as static inline C for the Swift kernels.
         .target(name: "CIntrinsics", path: "Sources/CIntrinsics"),
         .target(name: "TailorTensor", dependencies: ["CBLAS", "CIntrinsics"]),
+        // NVRTC (and later the CUDA driver / cuBLAS), loaded with dlopen: builds and runs without CUDA.
+        .target(name: "CCUDA", path: "Sources/CCUDA", linkerSettings: [.linkedLibrary("dl")]),
+        // The CUDA backend: CUDA C kernel sources compiled at run time by NVRTC.
+        .target(name: "TailorCUDA", dependencies: ["TailorTensor", "CCUDA"]),
         .target(name: "TailorFormats", dependencies: ["TailorTensor", "CZlib"]),
         .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorFormats"]),
         .target(name: "TailorTokenizers"),
@@ -51,5 +55,6 @@ let package = Package(
         .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport"]),
         .testTarget(name: "TailorInferenceTests", dependencies: ["TailorInference", "TailorFormats", "TailorTokenizers", "TailorTestSupport"]),
         .testTarget(name: "tailorTests", dependencies: ["tailor"]),
+        .testTarget(name: "TailorCUDATests", dependencies: ["TailorCUDA"]),
     ]
 )

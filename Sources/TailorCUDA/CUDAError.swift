@@ -1,0 +1,16 @@
+/// What can go wrong in the CUDA backend, each case saying what to do.
+public enum CUDAError: Error, CustomStringConvertible, Equatable {
+    /// libnvrtc could not be loaded.
+    case nvrtcUnavailable(String)
+    /// A kernel source did not compile; `log` is NVRTC's log (file:line: error ...).
+    case compileFailed(kernel: String, result: String, log: String)
+
+    public var description: String {
+        switch self {
+        case let .nvrtcUnavailable(detail):
+            return "NVRTC (libnvrtc.so.13) is not available: \(detail). Install it with `python3 -m pip install nvidia-cuda-nvrtc==13.0.*` and point TAILOR_NVRTC at nvidia/cu13/lib/libnvrtc.so.13, or put it on LD_LIBRARY_PATH"
+        case let .compileFailed(kernel, result, log):
+            return "CUDA kernel source '\(kernel)' failed to compile (\(result)):\n\(log)"
+        }
+    }
+}

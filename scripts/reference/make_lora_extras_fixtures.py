@@ -19,15 +19,14 @@ warmup 1 + linear, weight decay 0.1 (Trainer: none on biases), max_grad_norm 1.0
 import json
 import os
 import shutil
-import tempfile
 import warnings
 
 import torch
 from peft import LoraConfig, get_peft_model
 from safetensors.torch import save_file
-from transformers import AutoModelForCausalLM, TrainingArguments
+from transformers import AutoModelForCausalLM
 
-from make_lora_fixtures import BATCH, ACCUMULATION, InOrder, Record, Samples, collate
+from make_lora_fixtures import BATCH, ACCUMULATION, Samples, save_samples, train_in_order
 
 HERE = os.path.dirname(__file__)
 MODELS = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "models")
@@ -62,37 +61,20 @@ def run(case, family, options):
     shutil.rmtree(folder, ignore_errors=True)
     model.save_pretrained(os.path.join(folder, "init"))
     data = Samples(torch.Generator().manual_seed(97), STEPS * BATCH * ACCUMULATION, model.config.vocab_size)
-    save_file({"input_ids": torch.tensor(sum((s["input_ids"] for s in data.items), [])),
-               "labels": torch.tensor(sum((s["labels"] for s in data.items), [])),
-               "lengths": torch.tensor([len(s["input_ids"]) for s in data.items])},
-              os.path.join(folder, "data.safetensors"))
-    record = Record()
-    with tempfile.TemporaryDirectory() as out:
-        args = TrainingArguments(
-            output_dir=out, per_device_train_batch_size=BATCH, gradient_accumulation_steps=ACCUMULATION,
-            max_steps=STEPS, learning_rate=1e-3, lr_scheduler_type="linear", warmup_steps=1,
-            weight_decay=0.1, max_grad_norm=1.0, optim="adamw_torch", logging_steps=1,
-            save_strategy="no", report_to=[], seed=0, use_cpu=True, dataloader_num_workers=0,
-            remove_unused_columns=False, disable_tqdm=True)
-        trainer = InOrder(model=model, args=args, train_dataset=data, data_collator=collate, callbacks=[record])
-        decay = set(trainer.get_decay_parameter_names(model))
-        trainer.train()
+    save_samples(data, folder)
+    _, decay, history = train_in_order(model, data, STEPS)
     model.save_pretrained(os.path.join(folder, "final"))
     # Trainer's weight-decay group of each trainable tensor, by peft parameter name.
     trainable = {n: (1.0 if n in decay else 0.0) for n, p in model.named_parameters() if p.requires_grad}
-    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
     ids = torch.tensor([data.items[0]["input_ids"]])
     model.eval()
     with torch.no_grad():
         logits = model(input_ids=ids).logits[0]
         merged = model.merge_and_unload()(input_ids=ids).logits[0]
-    save_file({"loss": torch.tensor([e["loss"] for e in logs], dtype=torch.float64),
-               "grad_norm": torch.tensor([float(e["grad_norm"]) for e in logs], dtype=torch.float64),
-               "lr": torch.tensor(record.lrs, dtype=torch.float64),
-               "logits": logits.contiguous(), "merged_logits": merged.contiguous()},
+    save_file({**history, "logits": logits.contiguous(), "merged_logits": merged.contiguous()},
               os.path.join(folder, "reference.safetensors"),
               metadata={"decay": json.dumps(trainable)})
-    print(case, "losses", [e["loss"] for e in logs])
+    print(case, "losses", history["loss"].tolist())
 
 
 def main():

@@ -74,6 +74,40 @@ class Record(TrainerCallback):
         self.lrs.append(optimizer.param_groups[0]["lr"])
 
 
+def save_samples(data, folder):
+    """data.safetensors: every sample's ids and labels back to back, and their lengths."""
+    save_file({"input_ids": torch.tensor(sum((s["input_ids"] for s in data.items), [])),
+               "labels": torch.tensor(sum((s["labels"] for s in data.items), [])),
+               "lengths": torch.tensor([len(s["input_ids"]) for s in data.items])},
+              os.path.join(folder, "data.safetensors"))
+
+
+def train_in_order(model, data, steps, **settings):
+    """`steps` Trainer steps over `data` in file order (batch 2, gradient accumulation 2, logging
+    every step). `settings` override lr 1e-3, linear schedule, warmup 1, weight decay 0.1,
+    max_grad_norm 1.0, adamw_torch. Returns the trainer, the names in Trainer's weight-decay
+    group, and the per-step loss, grad norm and learning rate as float64 tensors."""
+    options = dict(learning_rate=1e-3, lr_scheduler_type="linear", warmup_steps=1, weight_decay=0.1,
+                   max_grad_norm=1.0, optim="adamw_torch")
+    options.update(settings)
+    record = Record()
+    with tempfile.TemporaryDirectory() as out:
+        args = TrainingArguments(
+            output_dir=out, per_device_train_batch_size=BATCH, gradient_accumulation_steps=ACCUMULATION,
+            max_steps=steps, logging_steps=1, save_strategy="no", report_to=[], seed=0, use_cpu=True,
+            dataloader_num_workers=0, remove_unused_columns=False, disable_tqdm=True, **options)
+        trainer = InOrder(model=model, args=args, train_dataset=data, data_collator=collate, callbacks=[record])
+        decay = set(trainer.get_decay_parameter_names(model))
+        trainer.train()
+    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    history = {
+        "loss": torch.tensor([e["loss"] for e in logs], dtype=torch.float64),
+        "grad_norm": torch.tensor([float(e["grad_norm"]) for e in logs], dtype=torch.float64),
+        "lr": torch.tensor(record.lrs, dtype=torch.float64),
+    }
+    return trainer, decay, history
+
+
 def full_fine_tuning():
     """5 steps of full fine-tuning (every parameter) of the tied-embedding Llama."""
     name, steps = "llama-tied", 5
@@ -84,32 +118,13 @@ def full_fine_tuning():
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
     data = Samples(torch.Generator().manual_seed(98), steps * BATCH * ACCUMULATION, model.config.vocab_size)
-    save_file({"input_ids": torch.tensor(sum((s["input_ids"] for s in data.items), [])),
-               "labels": torch.tensor(sum((s["labels"] for s in data.items), [])),
-               "lengths": torch.tensor([len(s["input_ids"]) for s in data.items])},
-              os.path.join(folder, "data.safetensors"))
-    record = Record()
-    with tempfile.TemporaryDirectory() as out:
-        args = TrainingArguments(
-            output_dir=out, per_device_train_batch_size=BATCH, gradient_accumulation_steps=ACCUMULATION,
-            max_steps=steps, learning_rate=1e-3, lr_scheduler_type="linear", warmup_steps=1,
-            weight_decay=0.1, max_grad_norm=1.0, optim="adamw_torch", logging_steps=1,
-            save_strategy="no", report_to=[], seed=0, use_cpu=True, dataloader_num_workers=0,
-            remove_unused_columns=False, disable_tqdm=True)
-        trainer = InOrder(model=model, args=args, train_dataset=data, data_collator=collate, callbacks=[record])
-        decay = set(trainer.get_decay_parameter_names(model))
-        trainer.train()
-    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
-    tensors = {
-        "loss": torch.tensor([e["loss"] for e in logs], dtype=torch.float64),
-        "grad_norm": torch.tensor([float(e["grad_norm"]) for e in logs], dtype=torch.float64),
-        "lr": torch.tensor(record.lrs, dtype=torch.float64),
-    }
+    save_samples(data, folder)
+    trainer, decay, tensors = train_in_order(model, data, steps)
     for pname, p in model.named_parameters():
         tensors["final." + pname] = p.detach().contiguous()
         tensors["decay." + pname] = torch.tensor([1.0 if pname in decay else 0.0])
     save_file(tensors, os.path.join(folder, "reference.safetensors"))
-    print(name, "full fine-tuning losses", [e["loss"] for e in logs])
+    print(name, "full fine-tuning losses", tensors["loss"].tolist())
 
 
 def main():
@@ -124,33 +139,17 @@ def main():
         shutil.rmtree(folder, ignore_errors=True)
         model.save_pretrained(os.path.join(folder, "init"))
         data = Samples(torch.Generator().manual_seed(99), STEPS * BATCH * ACCUMULATION, model.config.vocab_size)
-        lengths = torch.tensor([len(s["input_ids"]) for s in data.items])
-        save_file({"input_ids": torch.tensor(sum((s["input_ids"] for s in data.items), [])),
-                   "labels": torch.tensor(sum((s["labels"] for s in data.items), [])),
-                   "lengths": lengths}, os.path.join(folder, "data.safetensors"))
-        record = Record()
-        with tempfile.TemporaryDirectory() as out:
-            args = TrainingArguments(
-                output_dir=out, per_device_train_batch_size=BATCH, gradient_accumulation_steps=ACCUMULATION,
-                max_steps=STEPS, learning_rate=2e-3, lr_scheduler_type="cosine", warmup_steps=3,
-                weight_decay=0.01, max_grad_norm=0.5, optim="adamw_torch", logging_steps=1,
-                save_strategy="no", report_to=[], seed=0, use_cpu=True, dataloader_num_workers=0,
-                remove_unused_columns=False, disable_tqdm=True)
-            trainer = InOrder(model=model, args=args, train_dataset=data, data_collator=collate, callbacks=[record])
-            trainer.train()
-        logs = [entry for entry in trainer.state.log_history if "loss" in entry]
-        tensors = {
-            "loss": torch.tensor([e["loss"] for e in logs], dtype=torch.float64),
-            "grad_norm": torch.tensor([float(e["grad_norm"]) for e in logs], dtype=torch.float64),
-            "lr": torch.tensor(record.lrs, dtype=torch.float64),
-        }
+        save_samples(data, folder)
+        _, _, tensors = train_in_order(model, data, STEPS, learning_rate=2e-3, lr_scheduler_type="cosine",
+                                       warmup_steps=3, weight_decay=0.01, max_grad_norm=0.5)
         for pname, p in model.named_parameters():
             if "lora_" in pname:
                 key = pname.replace("base_model.model.", "").replace(".default", "")
                 tensors["final." + key] = p.detach().contiguous()
         save_file(tensors, os.path.join(folder, "reference.safetensors"),
                   metadata={"steps": str(STEPS), "note": "Trainer log_history loss/grad_norm per step; lr used by each step"})
-        print(name, "losses", [round(e["loss"], 4) for e in logs][:5], "...", logs[-1]["loss"])
+        losses = tensors["loss"].tolist()
+        print(name, "losses", [round(x, 4) for x in losses][:5], "...", losses[-1])
 
 
 if __name__ == "__main__":

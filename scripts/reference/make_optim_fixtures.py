@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 
 import torch
 from safetensors.torch import save_file
@@ -97,8 +96,8 @@ def sgd():
 def sgd_trainer():
     """5 steps of full fine-tuning with Trainer and optim sgd (Nesterov momentum 0.9)."""
     sys.path.insert(0, os.path.dirname(__file__))
-    from make_lora_fixtures import ACCUMULATION, BATCH, MODELS, InOrder, Record, Samples, collate
-    from transformers import AutoModelForCausalLM, TrainingArguments
+    from make_lora_fixtures import ACCUMULATION, BATCH, MODELS, Samples, save_samples, train_in_order
+    from transformers import AutoModelForCausalLM
 
     steps = 5
     torch.manual_seed(7)
@@ -108,34 +107,17 @@ def sgd_trainer():
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
     data = Samples(torch.Generator().manual_seed(97), steps * BATCH * ACCUMULATION, model.config.vocab_size)
-    save_file({"input_ids": torch.tensor(sum((s["input_ids"] for s in data.items), [])),
-               "labels": torch.tensor(sum((s["labels"] for s in data.items), [])),
-               "lengths": torch.tensor([len(s["input_ids"]) for s in data.items])},
-              os.path.join(folder, "data.safetensors"))
-    record = Record()
-    with tempfile.TemporaryDirectory() as out:
-        args = TrainingArguments(
-            output_dir=out, per_device_train_batch_size=BATCH, gradient_accumulation_steps=ACCUMULATION,
-            max_steps=steps, learning_rate=0.05, lr_scheduler_type="linear", warmup_steps=1,
-            weight_decay=0.1, max_grad_norm=1.0, optim="sgd", optim_args="momentum=0.9,nesterov=True",
-            logging_steps=1, save_strategy="no", report_to=[], seed=0, use_cpu=True, dataloader_num_workers=0,
-            remove_unused_columns=False, disable_tqdm=True)
-        trainer = InOrder(model=model, args=args, train_dataset=data, data_collator=collate, callbacks=[record])
-        trainer.train()
-        assert isinstance(trainer.optimizer.optimizer if hasattr(trainer.optimizer, "optimizer") else trainer.optimizer,
-                          torch.optim.SGD)
-    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
-    tensors = {
-        "loss": torch.tensor([e["loss"] for e in logs], dtype=torch.float64),
-        "grad_norm": torch.tensor([float(e["grad_norm"]) for e in logs], dtype=torch.float64),
-        "lr": torch.tensor(record.lrs, dtype=torch.float64),
-    }
+    save_samples(data, folder)
+    trainer, _, tensors = train_in_order(model, data, steps, learning_rate=0.05, optim="sgd",
+                                         optim_args="momentum=0.9,nesterov=True")
+    assert isinstance(trainer.optimizer.optimizer if hasattr(trainer.optimizer, "optimizer") else trainer.optimizer,
+                      torch.optim.SGD)
     for pname, p in model.named_parameters():
         tensors["final." + pname] = p.detach().contiguous()
     save_file(tensors, os.path.join(folder, "reference.safetensors"),
               metadata={"optim": "sgd", "optim_args": "momentum=0.9,nesterov=True", "learning_rate": "0.05",
                         "weight_decay": "0.1", "steps": str(steps)})
-    print("sgd trainer losses", [e["loss"] for e in logs])
+    print("sgd trainer losses", tensors["loss"].tolist())
 
 
 def length_grouped():

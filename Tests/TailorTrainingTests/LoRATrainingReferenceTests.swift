@@ -56,6 +56,28 @@ final class LoRATrainingReferenceTests: XCTestCase {
         return try stride(from: 0, to: samples.count, by: 2).map { try TokenBatch(sequences: Array(samples[$0..<($0 + 2)])) }
     }
 
+    /// Runs `steps` optimizer steps of two micro-batches each and checks every step's loss and
+    /// gradient norm against Trainer's log (1e-4 relative), and the learning rate too when a
+    /// relative tolerance for it is given.
+    static func assertStepsMatchTrainer(_ runner: StepRunner, batches: [TokenBatch], reference: SafetensorsFile, steps: Int,
+                                        lrTolerance: Double? = nil, label: String = "",
+                                        file: StaticString = #filePath, line: UInt = #line) throws {
+        let expectedLoss = try reference.floats("loss"), expectedNorm = try reference.floats("grad_norm")
+        let expectedLR = lrTolerance == nil ? [] : try reference.floats("lr")
+        let prefix = label.isEmpty ? "" : label + " "
+        for step in 0..<steps {
+            let log = try runner.step([batches[2 * step], batches[2 * step + 1]])
+            if let lrTolerance {
+                XCTAssertEqual(log.learningRate, Double(expectedLR[step]), accuracy: lrTolerance * Double(expectedLR[step]),
+                               "\(prefix)lr at step \(step + 1)", file: file, line: line)
+            }
+            XCTAssertEqual(log.loss, Double(expectedLoss[step]), accuracy: 1e-4 * Double(expectedLoss[step]),
+                           "\(prefix)loss at step \(step + 1)", file: file, line: line)
+            XCTAssertEqual(log.gradNorm, Double(expectedNorm[step]), accuracy: 1e-4 * Double(expectedNorm[step]),
+                           "\(prefix)grad norm at step \(step + 1)", file: file, line: line)
+        }
+    }
+
     /// Five steps of full fine-tuning of the tied-embedding Llama against Trainer: every
     /// parameter trained, weight decay on Trainer's groups only, linear schedule with warmup.
     func testFullFineTuningMatchesTrainer() throws {
@@ -71,12 +93,7 @@ final class LoRATrainingReferenceTests: XCTestCase {
         let runner = try StepRunner(model: model, parameters: parameters,
                                     schedule: LRSchedule(kind: .linear, baseLR: 1e-3, warmupSteps: 1, totalSteps: 5),
                                     weightDecay: 0.1, maxGradNorm: 1.0)
-        let expectedLoss = try reference.floats("loss"), expectedNorm = try reference.floats("grad_norm")
-        for step in 0..<5 {
-            let log = try runner.step([batches[2 * step], batches[2 * step + 1]])
-            XCTAssertEqual(log.loss, Double(expectedLoss[step]), accuracy: 1e-4 * Double(expectedLoss[step]), "loss at step \(step + 1)")
-            XCTAssertEqual(log.gradNorm, Double(expectedNorm[step]), accuracy: 1e-4 * Double(expectedNorm[step]), "grad norm at step \(step + 1)")
-        }
+        try Self.assertStepsMatchTrainer(runner, batches: batches, reference: reference, steps: 5)
         for parameter in parameters {
             assertClose(try backend.download(parameter.value), try reference.floats("final." + parameter.name), rtol: 1e-4, atol: 1e-5,
                         "final \(parameter.name)")

@@ -49,12 +49,7 @@ final class LoRAExtrasReferenceTests: XCTestCase {
         let runner = try StepRunner(model: model, parameters: adapters.parameters,
                                     schedule: LRSchedule(kind: .linear, baseLR: 1e-3, warmupSteps: 1, totalSteps: 5),
                                     weightDecay: 0.1, maxGradNorm: 1.0)
-        let expectedLoss = try reference.floats("loss"), expectedNorm = try reference.floats("grad_norm")
-        for step in 0..<5 {
-            let log = try runner.step([batches[2 * step], batches[2 * step + 1]])
-            XCTAssertEqual(log.loss, Double(expectedLoss[step]), accuracy: 1e-4 * Double(expectedLoss[step]), "\(name) loss at step \(step + 1)")
-            XCTAssertEqual(log.gradNorm, Double(expectedNorm[step]), accuracy: 1e-4 * Double(expectedNorm[step]), "\(name) grad norm at step \(step + 1)")
-        }
+        try LoRATrainingReferenceTests.assertStepsMatchTrainer(runner, batches: batches, reference: reference, steps: 5, label: name)
         let final = try SafetensorsFile(url: folder.appendingPathComponent("final/adapter_model.safetensors"))
         for parameter in adapters.parameters {
             assertClose(try backend.download(parameter.value), try final.floats(adapters.peftKey(parameter.name)), rtol: 1e-4, atol: 1e-5,

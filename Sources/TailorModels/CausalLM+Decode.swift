@@ -69,7 +69,7 @@ extension CausalLM {
         // values (a prefill wants one row of its whole prompt): they attend to the cache.
         let r = logitRows.count
         let narrowLast = logitRows != Array(0..<n)
-        var out = b
+        var out = b   // the buffers the layers finish in: the narrowed rows' in the last layer
         for (index, layer) in layers.enumerated() {
             try backend.rmsNormForward(b.x, weight: layer.inputNorm, eps: c.rmsNormEps, into: b.normed, rstd: b.rstd)
             try storeKeysValues(layer: layer, index: index, buffers: b, positions: positionsTensor, runs: runs,
@@ -101,7 +101,7 @@ extension CausalLM {
                                                 lengths: lengthsTensor, scale: attentionScale, into: b.attention)
                 }
             }
-            try finishLayer(layer, buffers: index == layers.count - 1 ? out : b)
+            try finishLayer(layer, buffers: out)
         }
         cache.lengths = next
         // Final norm and output layer on the requested rows only (already narrowed above).

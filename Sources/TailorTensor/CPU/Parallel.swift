@@ -23,15 +23,14 @@ enum Parallel {
             return
         }
         let chunk = (count + workers - 1) / workers
-        // The chunks write disjoint outputs. Participants beyond `workers` have no chunk.
-        let ran = pool.run { w in
-            let start = w * chunk
-            let end = min(count, start + chunk)
+        // Chunk w; the chunks write disjoint outputs. Participants beyond `workers` have none.
+        func piece(_ w: Int) {
+            let start = w * chunk, end = min(count, w * chunk + chunk)
             if start < end { body(start..<end) }
         }
-        if !ran {
+        if !pool.run(piece) {
             // Another region is running (a nested call): the same chunks, one after another.
-            for w in 0..<workers { body((w * chunk)..<min(count, (w + 1) * chunk)) }
+            for w in 0..<workers { piece(w) }
         }
     }
 

@@ -70,9 +70,23 @@ final class WorkerPool: @unchecked Sendable {
         return true
     }
 
-    /// Starts worker `participant`; false when the thread could not be created.
+    /// Starts worker `participant` on a detached pthread that runs its loop for the life of the
+    /// process; false when the thread could not be created.
     private func startWorker(_ participant: Int) -> Bool {
-        Thread(participant: participant, pool: self).start()
+        let start = Unmanaged.passRetained(WorkerStart(participant: participant, pool: self))
+        var handle = pthread_t()
+        let status = pthread_create(&handle, nil, { raw in
+            guard let raw else { return nil }
+            let start = Unmanaged<WorkerStart>.fromOpaque(raw).takeRetainedValue()
+            start.pool.workerLoop(start.participant)
+            return nil
+        }, start.toOpaque())
+        guard status == 0 else {
+            start.release()
+            return false
+        }
+        pthread_detach(handle)
+        return true
     }
 
     /// The loop of worker `participant`: wait for a new region, run its piece, report done.
@@ -97,35 +111,13 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// A detached pthread running one worker's loop for the life of the process.
-    private struct Thread {
-        let participant: Int
-        let pool: WorkerPool
-
-        func start() -> Bool {
-            let box = Unmanaged.passRetained(Box(participant: participant, pool: pool))
-            var handle = pthread_t()
-            let status = pthread_create(&handle, nil, { raw in
-                guard let raw else { return nil }
-                let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
-                box.pool.workerLoop(box.participant)
-                return nil
-            }, box.toOpaque())
-            guard status == 0 else {
-                box.release()
-                return false
-            }
-            pthread_detach(handle)
-            return true
-        }
-    }
-
     private final class Parking: Sendable {
         let parked = Atomic<Bool>(false)
         let wakeup = DispatchSemaphore(value: 0)
     }
 
-    private final class Box {
+    /// What a new worker thread needs, passed through pthread_create's argument.
+    private final class WorkerStart {
         let participant: Int
         let pool: WorkerPool
         init(participant: Int, pool: WorkerPool) {

@@ -32,6 +32,7 @@ struct SideBySide {
     }
 
     static func columns(_ text: Substring) -> Int { text.unicodeScalars.reduce(0) { $0 + columns($1) } }
+    static func columns(_ character: Character) -> Int { character.unicodeScalars.reduce(0) { $0 + columns($1) } }
 
     /// `text` split into lines of at most `limit` columns: its own line breaks kept, words moved
     /// whole to the next line when they fit there, longer runs cut.
@@ -40,7 +41,7 @@ struct SideBySide {
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var line = "", lineColumns = 0
             for character in paragraph {
-                let c = Self.columns(Substring(String(character)))
+                let c = Self.columns(character)
                 if lineColumns + c > limit {
                     // Break at the last space when there is one in the line.
                     if let space = line.lastIndex(of: " "), character != " " {

@@ -55,6 +55,6 @@ let package = Package(
         .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport"]),
         .testTarget(name: "TailorInferenceTests", dependencies: ["TailorInference", "TailorFormats", "TailorTokenizers", "TailorTestSupport"]),
         .testTarget(name: "tailorTests", dependencies: ["tailor"]),
-        .testTarget(name: "TailorCUDATests", dependencies: ["TailorCUDA"]),
+        .testTarget(name: "TailorCUDATests", dependencies: ["TailorCUDA", "TailorTestSupport"]),
     ]
 )

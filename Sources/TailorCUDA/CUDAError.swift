@@ -4,6 +4,8 @@ public enum CUDAError: Error, CustomStringConvertible, Equatable {
     case nvrtcUnavailable(String)
     /// A kernel source did not compile; `log` is NVRTC's log (file:line: error ...).
     case compileFailed(kernel: String, result: String, log: String)
+    /// An op the CUDA backend does not run yet.
+    case notBuilt(String)
 
     public var description: String {
         switch self {
@@ -11,6 +13,8 @@ public enum CUDAError: Error, CustomStringConvertible, Equatable {
             return "NVRTC (libnvrtc.so.13) is not available: \(detail). Install it with `python3 -m pip install nvidia-cuda-nvrtc==13.0.*` and point TAILOR_NVRTC at nvidia/cu13/lib/libnvrtc.so.13, or put it on LD_LIBRARY_PATH"
         case let .compileFailed(kernel, result, log):
             return "CUDA kernel source '\(kernel)' failed to compile (\(result)):\n\(log)"
+        case let .notBuilt(op):
+            return "the CUDA backend does not run \(op) yet; use --device cpu"
         }
     }
 }

@@ -31,7 +31,7 @@ public struct NVRTC: Sendable {
         var ptx: UnsafeMutablePointer<CChar>?, log: UnsafeMutablePointer<CChar>?
         let result = cOptions.withUnsafeMutableBufferPointer { buffer in
             buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) { options in
-                tailor_nvrtc_compile(source.code, source.name + ".cu", options.baseAddress, Int32(options.count), &ptx, &log)
+                tailor_nvrtc_compile(source.fullCode, source.name + ".cu", options.baseAddress, Int32(options.count), &ptx, &log)
             }
         }
         defer { free(ptx); free(log) }

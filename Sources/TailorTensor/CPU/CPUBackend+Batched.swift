@@ -3,22 +3,9 @@ extension CPUBackend {
     public func gemmBatched(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor,
                             alpha: Float, beta: Float) throws {
         let op = "gemmBatched"
-        guard a.rank == 3, c.rank == 3, b.rank == 2 || b.rank == 3 else {
-            throw TensorError.shapeMismatch(op: op, argument: "a, b, c", expected: "a [batch, rows, cols], b [batch, rows, cols] or [rows, cols], c [batch, M, N]",
-                                            got: a.shape + [-1] + b.shape + [-1] + c.shape)
-        }
-        let batch = a.shape[0]
-        let (m, k) = transposeA ? (a.shape[2], a.shape[1]) : (a.shape[1], a.shape[2])
-        let bRows = b.shape[b.rank - 2], bCols = b.shape[b.rank - 1]
-        let (kb, n) = transposeB ? (bCols, bRows) : (bRows, bCols)
-        guard kb == k, b.rank == 2 || b.shape[0] == batch else {
-            throw TensorError.shapeMismatch(op: op, argument: "b", expected: "inner dimension \(k) and batch \(batch) (or a shared matrix)", got: b.shape)
-        }
-        guard c.shape == [batch, m, n] else {
-            throw TensorError.shapeMismatch(op: op, argument: "c", expected: "[\(batch), \(m), \(n)]", got: c.shape)
-        }
+        let (batch, m, n, k, sharedB) = try OperandChecks.gemmBatchedShape(a, transposeA: transposeA, b, transposeB: transposeB, c)
         let pa = try f32(a, op: op, "a"), pc = try f32(c, op: op, "c")
-        let bStride = b.rank == 2 ? 0 : k * n
+        let bStride = sharedB ? 0 : k * n
         try withFloats(b, op: op, "b") { pb in
             let run = { (i: Int) in
                 let ai = pa + i * m * k, bi = pb + i * bStride, ci = pc + i * m * n

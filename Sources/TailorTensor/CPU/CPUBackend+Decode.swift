@@ -3,16 +3,8 @@ extension CPUBackend {
     public func attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, slots: Tensor, lengths: Tensor,
                                 scale: Float, into out: Tensor) throws {
         let op = "attentionDecode"
-        guard q.rank == 3 else { throw TensorError.shapeMismatch(op: op, argument: "q", expected: "[N, Hq, D]", got: q.shape) }
-        let (tokens, heads, headDim) = (q.shape[0], q.shape[1], q.shape[2])
-        guard kCache.rank == 4, kCache.shape[3] == headDim, kCache.shape[2] > 0, heads % kCache.shape[2] == 0 else {
-            throw TensorError.shapeMismatch(op: op, argument: "kCache", expected: "[S, L, Hkv dividing \(heads), \(headDim)]", got: kCache.shape)
-        }
-        try requireShape(vCache, kCache.shape, op: op, "vCache")
-        try requireShape(out, q.shape, op: op, "out")
-        try requireCount(slots, tokens, op: op, "slots")
-        try requireCount(lengths, tokens, op: op, "lengths")
-        let (slotCount, capacity, kvHeads) = (kCache.shape[0], kCache.shape[1], kCache.shape[2])
+        let (tokens, heads, kvHeads, headDim, slotCount, capacity) =
+            try OperandChecks.decodeShape(q: q, kCache: kCache, vCache: vCache, slots: slots, lengths: lengths, out: out)
         let (ps, pl) = (try i32(slots, op: op, "slots"), try i32(lengths, op: op, "lengths"))
         for n in 0..<tokens {
             guard ps[n] >= 0 && Int(ps[n]) < slotCount else {

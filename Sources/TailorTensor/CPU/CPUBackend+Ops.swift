@@ -89,15 +89,7 @@ extension CPUBackend {
 
     public func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor,
                      alpha: Float, beta: Float) throws {
-        let (aRows, aCols) = matrix(a), (bRows, bCols) = matrix(b), (cRows, cCols) = matrix(c)
-        let (m, k) = transposeA ? (aCols, aRows) : (aRows, aCols)
-        let (kb, n) = transposeB ? (bCols, bRows) : (bRows, bCols)
-        guard kb == k else {
-            throw TensorError.shapeMismatch(op: "gemm", argument: "b", expected: "inner dimension \(k)", got: b.shape)
-        }
-        guard cRows == m && cCols == n else {
-            throw TensorError.shapeMismatch(op: "gemm", argument: "c", expected: "[\(m), \(n)]", got: c.shape)
-        }
+        let (m, n, k) = try OperandChecks.gemmShape(a, transposeA: transposeA, b, transposeB: transposeB, c)
         let pa = try f32(a, op: "gemm", "a"), pc = try f32(c, op: "gemm", "c")
         if fast, !transposeA, transposeB, m <= CPUFast.gemvMaxRows, b.dtype == .f32 || b.dtype == .bf16 {
             // A few rows (decoding): read the weight once, bf16 widened in registers.
@@ -223,16 +215,7 @@ extension CPUBackend {
     private func attentionOperands(q: Tensor, k: Tensor, v: Tensor, seqStart: Tensor, op: String) throws
         -> CPUFast.AttentionShape
     {
-        guard q.rank == 3, k.rank == 3 else {
-            throw TensorError.shapeMismatch(op: op, argument: "q", expected: "[N, Hq, D]", got: q.shape)
-        }
-        let (tokens, heads, headDim) = (q.shape[0], q.shape[1], q.shape[2])
-        let kvHeads = k.shape[1]
-        guard k.shape[0] == tokens, k.shape[2] == headDim, kvHeads > 0, heads % kvHeads == 0 else {
-            throw TensorError.shapeMismatch(op: op, argument: "k", expected: "[\(tokens), Hkv dividing \(heads), \(headDim)]", got: k.shape)
-        }
-        try requireShape(v, k.shape, op: op, "v")
-        try requireCount(seqStart, tokens, op: op, "seqStart")
+        let (tokens, heads, kvHeads, headDim) = try OperandChecks.attentionShape(q: q, k: k, v: v, seqStart: seqStart, op: op)
         // Sequences must be contiguous runs: each token starts a run or continues the previous one's.
         let starts = try i32(seqStart, op: op, "seqStart")
         for n in 0..<tokens {

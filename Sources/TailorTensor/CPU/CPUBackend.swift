@@ -176,26 +176,17 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     func requireDType(_ tensor: Tensor, _ allowed: [DType], op: String, argument: String) throws {
-        guard allowed.contains(tensor.dtype) else {
-            throw TensorError.unsupportedDType(op: op, argument: argument, dtype: tensor.dtype, supported: allowed)
-        }
+        try OperandChecks.requireDType(tensor, allowed, op: op, argument: argument)
     }
 
     func requireShape(_ tensor: Tensor, _ shape: [Int], op: String, _ argument: String) throws {
-        guard tensor.shape == shape else {
-            throw TensorError.shapeMismatch(op: op, argument: argument, expected: "\(shape)", got: tensor.shape)
-        }
+        try OperandChecks.requireShape(tensor, shape, op: op, argument)
     }
 
     func requireCount(_ tensor: Tensor, _ count: Int, op: String, _ argument: String) throws {
-        guard tensor.count == count else {
-            throw TensorError.shapeMismatch(op: op, argument: argument, expected: "\(count) elements", got: tensor.shape)
-        }
+        try OperandChecks.requireCount(tensor, count, op: op, argument)
     }
 
     /// [rows, last dim] of a tensor read as a matrix.
-    func matrix(_ tensor: Tensor) -> (rows: Int, cols: Int) {
-        let cols = tensor.shape.last ?? 1
-        return (cols == 0 ? 0 : tensor.count / cols, cols)
-    }
+    func matrix(_ tensor: Tensor) -> (rows: Int, cols: Int) { OperandChecks.matrix(tensor) }
 }

@@ -1,0 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TailorTensor
+
+/// RMSNorm, rotary embedding, cross-entropy and the optimizer steps on the GPU.
+extension CUDABackend {
+    public func rmsNormForward(_ x: Tensor, weight: Tensor, eps: Float, into out: Tensor, rstd: Tensor) throws {
+        let op = "rmsNormForward"
+        let (rows, cols) = OperandChecks.matrix(x)
+        try OperandChecks.requireShape(weight, [cols], op: op, "weight")
+        try OperandChecks.requireCount(out, x.count, op: op, "out")
+        try OperandChecks.requireCount(rstd, rows, op: op, "rstd")
+        let arguments: [KernelArgument] = [
+            try f32(x, op: op, "x"), try pointer(weight, [.f32, .bf16, .f16], op: op, "weight"), .int32(Self.code(weight.dtype)),
+            try f32(out, op: op, "out"), try f32(rstd, op: op, "rstd"), .int32(Int32(cols)), .float(eps),
+        ]
+        guard rows > 0 else { return }
+        try device.launch("tailor_rmsnorm_forward_f32", grid: LaunchSize(rows), block: LaunchSize(Self.rowBlock(cols)), sharedBytes: 0, arguments)
+    }
+
+    public func rmsNormBackward(_ dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor,
+                                dx: Tensor, accumulate: Bool, dWeight: Tensor?) throws {
+        let op = "rmsNormBackward"
+        let (rows, cols) = OperandChecks.matrix(x)
+        try OperandChecks.requireShape(weight, [cols], op: op, "weight")
+        try OperandChecks.requireCount(dOut, x.count, op: op, "dOut")
+        try OperandChecks.requireCount(dx, x.count, op: op, "dx")
+        try OperandChecks.requireCount(rstd, rows, op: op, "rstd")
+        if let dWeight { try OperandChecks.requireShape(dWeight, [cols], op: op, "dWeight") }
+        let (pdy, px, pr) = (try f32(dOut, op: op, "dOut"), try f32(x, op: op, "x"), try f32(rstd, op: op, "rstd"))
+        let arguments: [KernelArgument] = [
+            pdy, px, try pointer(weight, [.f32, .bf16, .f16], op: op, "weight"), .int32(Self.code(weight.dtype)),
+            pr, try f32(dx, op: op, "dx"), .int32(accumulate ? 1 : 0), .int32(Int32(cols)),
+        ]
+        guard rows > 0 else { return }
+        // dWeight first: dx may alias dOut (the CPU kernels read dOut whole before writing dx too).
+        if let dWeight {
+            let pdw = try f32(dWeight, op: op, "dWeight")
+            try launchColumnSums("tailor_rmsnorm_weight_grad_f32", rows: rows, cols: cols) { rowsPerChunk in
+                [pdy, px, pr, pdw, .int32(Int32(rows)), .int32(Int32(cols)), .int32(Int32(rowsPerChunk))]
+            }
+        }
+        try device.launch("tailor_rmsnorm_backward_f32", grid: LaunchSize(rows), block: LaunchSize(Self.rowBlock(cols)), sharedBytes: 0, arguments)
+    }
+
+    public func rope(_ x: Tensor, positions: Tensor, cos: Tensor, sin: Tensor, inverse: Bool) throws {
+        let op = "rope"
+        guard x.rank == 3, x.shape[2] % 2 == 0 else {
+            throw TensorError.shapeMismatch(op: op, argument: "x", expected: "[N, H, D] with even D", got: x.shape)
+        }
+        let (tokens, heads, headDim) = (x.shape[0], x.shape[1], x.shape[2])
+        try OperandChecks.requireCount(positions, tokens, op: op, "positions")
+        guard cos.rank == 2, cos.shape[1] == headDim / 2, sin.shape == cos.shape else {
+            throw TensorError.shapeMismatch(op: op, argument: "cos/sin", expected: "[P, \(headDim / 2)]", got: cos.shape)
+        }
+        try launchElementwise("tailor_rope_f32", count: tokens * heads * headDim / 2, [
+            try f32(x, op: op, "x"), try i32(positions, op: op, "positions"), try f32(cos, op: op, "cos"), try f32(sin, op: op, "sin"),
+            .int32(Int32(tokens)), .int32(Int32(heads)), .int32(Int32(headDim)), .int32(Int32(cos.shape[0])), .int32(inverse ? 1 : 0),
+            try errorArgument(op: op, Check(argument: "positions", expected: "0..<\(cos.shape[0])", shape: cos.shape)),
+        ])
+    }
+
+    public func crossEntropy(logits: Tensor, targets: Tensor, losses: Tensor, gradScale: Float) throws {
+        let op = "crossEntropy"
+        let (rows, vocab) = OperandChecks.matrix(logits)
+        try OperandChecks.requireCount(targets, rows, op: op, "targets")
+        try OperandChecks.requireCount(losses, rows, op: op, "losses")
+        let arguments: [KernelArgument] = [
+            try f32(logits, op: op, "logits"), try i32(targets, op: op, "targets"), try f32(losses, op: op, "losses"), .float(gradScale),
+            .int32(Int32(vocab)),
+            try errorArgument(op: op, Check(argument: "targets", expected: "a token id in 0..<\(vocab) or -100", shape: logits.shape)),
+        ]
+        guard rows > 0 else { return }
+        try device.launch("tailor_cross_entropy_f32", grid: LaunchSize(rows), block: LaunchSize(Self.rowBlock(vocab)), sharedBytes: 0, arguments)
+    }
+
+    public func adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWHyper, step: Int) throws {
+        let op = "adamw"
+        for (tensor, name) in [(grad, "grad"), (m, "m"), (v, "v")] { try OperandChecks.requireShape(tensor, param.shape, op: op, name) }
+        guard step >= 1 else {
+            throw TensorError.shapeMismatch(op: op, argument: "step = \(step)", expected: "step counted from 1", got: [])
+        }
+        // The step's scalars in double, as torch.optim.AdamW computes them (CPUReference.adamw).
+        let correction1 = 1 - pow(hyper.beta1, Double(step)), correction2 = 1 - pow(hyper.beta2, Double(step))
+        try launchElementwise("tailor_adamw_f32", count: param.count, [
+            try f32(param, op: op, "param"), try f32(grad, op: op, "grad"), try f32(m, op: op, "m"), try f32(v, op: op, "v"),
+            .float(Float(1 - hyper.lr * hyper.weightDecay)), .float(Float(1 - hyper.beta1)), .float(Float(hyper.beta2)),
+            .float(Float(1 - hyper.beta2)), .float(Float(hyper.lr / correction1)), .float(Float(correction2.squareRoot())),
+            .float(Float(hyper.eps)), .int64(Int64(param.count)),
+        ])
+    }
+
+    public func sgd(param: Tensor, grad: Tensor, momentumBuffer: Tensor?, hyper: SGDHyper, initializeBuffer: Bool) throws {
+        let op = "sgd"
+        try OperandChecks.requireShape(grad, param.shape, op: op, "grad")
+        if let momentumBuffer { try OperandChecks.requireShape(momentumBuffer, param.shape, op: op, "momentumBuffer") }
+        try launchElementwise("tailor_sgd_f32", count: param.count, [
+            try f32(param, op: op, "param"), try f32(grad, op: op, "grad"),
+            try momentumBuffer.map { try f32($0, op: op, "momentumBuffer") } ?? .pointer(0),
+            .float(Float(hyper.weightDecay)), .float(Float(hyper.momentum)), .float(Float(1 - hyper.dampening)), .float(Float(-hyper.lr)),
+            .int32(hyper.nesterov ? 1 : 0), .int32(initializeBuffer ? 1 : 0), .int64(Int64(param.count)),
+        ])
+    }
+}

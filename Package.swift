@@ -28,9 +28,9 @@ let package = Package(
         // Compiler intrinsics (a prefetch hint) as static inline C for the Swift kernels.
         .target(name: "CIntrinsics", path: "Sources/CIntrinsics"),
         .target(name: "TailorTensor", dependencies: ["CBLAS", "CIntrinsics"]),
-        // NVRTC (and later the CUDA driver / cuBLAS), loaded with dlopen: builds and runs without CUDA.
+        // NVRTC, the CUDA driver and cuBLAS, loaded with dlopen: builds and runs without CUDA.
         .target(name: "CCUDA", path: "Sources/CCUDA", linkerSettings: [.linkedLibrary("dl")]),
-        // The CUDA backend: CUDA C kernel sources compiled at run time by NVRTC.
+        // The CUDA backend: CUDA C kernel sources compiled at run time by NVRTC, products by cuBLAS.
         .target(name: "TailorCUDA", dependencies: ["TailorTensor", "CCUDA"]),
         .target(name: "TailorFormats", dependencies: ["TailorTensor", "CZlib"]),
         .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorFormats"]),
@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "tailor",
             dependencies: [
-                "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorTraining", "TailorInference",
+                "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorTraining", "TailorInference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -55,6 +55,6 @@ let package = Package(
         .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport"]),
         .testTarget(name: "TailorInferenceTests", dependencies: ["TailorInference", "TailorFormats", "TailorTokenizers", "TailorTestSupport"]),
         .testTarget(name: "tailorTests", dependencies: ["tailor"]),
-        .testTarget(name: "TailorCUDATests", dependencies: ["TailorCUDA", "TailorTestSupport"]),
+        .testTarget(name: "TailorCUDATests", dependencies: ["TailorCUDA", "TailorInference", "TailorTestSupport"]),
     ]
 )

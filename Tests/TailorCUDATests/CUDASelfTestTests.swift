@@ -1,4 +1,5 @@
 import TailorCUDA
+import TailorInference
 import TailorTensor
 import XCTest
 
@@ -36,5 +37,15 @@ final class CUDASelfTestTests: XCTestCase {
         XCTAssertEqual(DeviceAllocator.roundedSize(1), 512)
         XCTAssertEqual(DeviceAllocator.roundedSize((1 << 20) + 1), (1 << 20) + (128 << 10))
         XCTAssertEqual(DeviceAllocator.roundedSize(100 << 20), 100 << 20)
+    }
+}
+
+/// The tiny-model checks of `tailor selftest --device cuda` on the emulated device: logits,
+/// LoRA gradients and greedy tokens equal the CPU reference's.
+final class CUDAModelSelfTestTests: XCTestCase {
+    func testTinyModelsMatchTheCPUReference() throws {
+        let backends = try EmulatedBackends(matmul: .fp32)
+        let suite = BackendSelfTest(candidate: backends.cuda, reference: backends.reference, checks: ModelSelfTest.checks())
+        for result in suite.run() { XCTAssertTrue(result.passed, "\(result)") }
     }
 }

@@ -152,7 +152,7 @@ final class EmulatedDevice: CUDADevice, @unchecked Sendable {
                                       UInt32(block.z), UInt64(sharedBytes), &pointers, &error, Int32(error.count))
             }
         }
-        guard result == 0 else { throw EmulatorError.launchFailed(String(cString: error)) }
+        guard result == 0 else { throw EmulatorError.launchFailed(error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }) }
     }
 
     func clearLaunched() { lock.withLock { launched.removeAll() } }

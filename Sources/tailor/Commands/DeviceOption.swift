@@ -1,0 +1,34 @@
+import ArgumentParser
+import TailorCUDA
+import TailorTensor
+
+/// `--device auto|cpu|cuda` and `--cuda-matmul`: which backend a command computes on.
+struct DeviceOptions: ParsableArguments {
+    enum Device: String, ExpressibleByArgument, CaseIterable {
+        case auto, cpu, cuda
+    }
+
+    @Option(help: "Where to compute: cpu (OpenBLAS), cuda (an NVIDIA GPU: the driver, cuBLAS and NVRTC are loaded at run time), or auto (cuda when a GPU is usable, else cpu, saying why). Default: cpu.")
+    var device: Device = .cpu
+
+    @Option(help: "On cuda, how products with bf16/f16 weights run: fp32 (weights widened, the CPU's numbers) or bf16 (activations rounded to the weight dtype, f32 accumulation, as peft's bf16 runs). Default: bf16.")
+    var cudaMatmul: CUDABackend.MatmulPrecision = .halfInputs
+
+    /// The backend, and a note for stderr when `auto` fell back to the CPU.
+    func backend() throws -> (backend: any Backend, note: String?) {
+        switch device {
+        case .cpu:
+            return (try CPUBackend(kernels: .fast), nil)
+        case .cuda:
+            return (try CUDABackend(device: try DriverDevice(), matmul: cudaMatmul), nil)
+        case .auto:
+            do {
+                return (try CUDABackend(device: try DriverDevice(), matmul: cudaMatmul), nil)
+            } catch {
+                return (try CPUBackend(kernels: .fast), "--device auto: using the CPU (\(error))")
+            }
+        }
+    }
+}
+
+extension CUDABackend.MatmulPrecision: ExpressibleByArgument {}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import TailorCUDA
+import TailorInference
+import TailorTensor
+
+/// `tailor selftest`: every backend op and a tiny model against the CPU reference kernels, on the
+/// machine it runs on (the GPU machines have no Swift toolchain, so these checks ship in the binary).
+struct SelfTestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "selftest",
+        abstract: "Check a backend against the CPU reference kernels: every op forward and backward, a tiny model's logits, LoRA gradients and greedy tokens. Exits non-zero on any failure.",
+        discussion: """
+        --device cpu checks the fast CPU kernels (OpenBLAS, SIMD, threads). --device cuda checks the CUDA backend on GPU 0 \
+        in its fp32 matmul mode (tolerance |Δ| ≤ 1e-5 + 1e-4·|ref|), then the products with bf16/f16 weights in its bf16 mode \
+        (|Δ| ≤ 4e-3·√K + 1e-2·|ref|, inputs in [-1, 1)); each line names the check, its tolerance and its worst error.
+        """)
+
+    enum Device: String, ExpressibleByArgument { case cpu, cuda }
+
+    @Option(help: "The backend to check: cpu or cuda. Default: cpu.")
+    var device: Device = .cpu
+
+    @Flag(help: "Only the op checks (skip the tiny-model checks).")
+    var opsOnly = false
+
+    func run() throws {
+        let reference = try CPUBackend(kernels: .reference)
+        var suites: [(title: String, suite: BackendSelfTest)] = []
+        switch device {
+        case .cpu:
+            let fast = try CPUBackend(kernels: .fast)
+            suites.append(("cpu: ops", BackendSelfTest(candidate: fast, reference: reference, checks: BackendSelfTest.opChecks())))
+            if !opsOnly { suites.append(("cpu: model", BackendSelfTest(candidate: fast, reference: reference, checks: ModelSelfTest.checks()))) }
+        case .cuda:
+            let gpu = try DriverDevice()
+            print("device: \(gpu.name), driver \(gpu.driverVersion / 1000).\(gpu.driverVersion % 1000 / 10), kernels for \(gpu.architecture)")
+            let exact = try CUDABackend(device: gpu, matmul: .fp32), half = try CUDABackend(device: gpu, matmul: .halfInputs)
+            suites.append(("cuda fp32 mode: ops", BackendSelfTest(candidate: exact, reference: reference, checks: BackendSelfTest.opChecks())))
+            let halfChecks = BackendSelfTest.opChecks(halfInputGemm: true).filter { $0.name.hasPrefix("gemm") }
+            suites.append(("cuda bf16 mode: products", BackendSelfTest(candidate: half, reference: reference, checks: halfChecks)))
+            if !opsOnly {
+                suites.append(("cuda fp32 mode: model", BackendSelfTest(candidate: exact, reference: reference, checks: ModelSelfTest.checks())))
+            }
+        }
+        var failed = 0, total = 0
+        for (title, suite) in suites {
+            print("== \(title) (\(suite.checks.count) checks)")
+            for result in suite.run(report: { print($0) }) {
+                total += 1
+                if !result.passed { failed += 1 }
+            }
+        }
+        print(failed == 0 ? "selftest passed: \(total) checks" : "selftest FAILED: \(failed) of \(total) checks")
+        if failed > 0 { throw ExitCode(1) }
+    }
+}

@@ -42,11 +42,11 @@ public struct RecipeKeys {
         "report_to": "Tailor always writes metrics.jsonl and TensorBoard events",
         "dataloader_num_workers": "data is prepared before training on all cores",
         "dataloader_pin_memory": "not applicable on the CPU",
-        "fp16": "the CPU trains in fp32", "bf16": "the CPU trains in fp32 (frozen bf16 weights stay bf16)", "tf32": "not applicable",
+        "fp16": "Tailor computes in fp32, or bf16 with bf16: true on cuda", "tf32": "not applicable",
         "logging_dir": "TensorBoard events go to output_dir/runs", "run_name": "not used", "overwrite_output_dir": "outputs are written atomically",
         "do_train": "tailor train always trains", "do_eval": "set eval_strategy instead", "push_to_hub": "Tailor does not upload",
         "hub_model_id": "Tailor does not upload", "ddp_find_unused_parameters": "not applicable", "deepspeed": "not applicable",
-        "torch_compile": "not applicable", "use_cpu": "the CPU is the only device so far", "no_cuda": "the CPU is the only device so far",
+        "torch_compile": "not applicable",
         "remove_unused_columns": "not applicable", "label_names": "not applicable", "load_best_model_at_end": "not implemented; the last model is saved",
         "metric_for_best_model": "not implemented", "greater_is_better": "not implemented", "logging_first_step": "not used",
         "save_safetensors": "Tailor always writes safetensors", "gradient_checkpointing_kwargs": "not used",
@@ -66,7 +66,7 @@ public struct RecipeKeys {
         "adam_beta2", "adam_epsilon", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_ratio", "seed",
         "logging_steps", "eval_strategy", "eval_steps", "save_strategy", "save_steps", "save_total_limit",
         "gradient_checkpointing", "resume_from_checkpoint", "shuffle", "assistant_only_loss",
-        "optim", "optim_args", "train_sampling_strategy", "group_by_length",
+        "optim", "optim_args", "train_sampling_strategy", "group_by_length", "device", "use_cpu", "no_cuda", "bf16",
     ]
 
     /// Applies one key; returns a warning when the key is accepted but has no effect.
@@ -91,6 +91,13 @@ public struct RecipeKeys {
         case "validation_split": recipe.validationSplit = try fraction(key, value)
         case "max_seq_length": recipe.maxSeqLength = try int(key, value, min: 2)
         case "packing": recipe.packing = try bool(key, value)
+        case "device":
+            guard let device = TrainRecipe.Device(rawValue: try string(key, value)) else {
+                throw TrainingError.badOption(name: rawKey, problem: "must be one of auto, cpu, cuda (got \(value))")
+            }
+            recipe.device = device
+        case "use_cpu", "no_cuda": if try bool(key, value) { recipe.device = .cpu }
+        case "bf16": recipe.bf16 = try bool(key, value)
         case "train_on_inputs": recipe.trainOnInputs = try bool(key, value)
         case "assistant_only_loss": recipe.trainOnInputs = !(try bool(key, value))
         case "finetuning_type":

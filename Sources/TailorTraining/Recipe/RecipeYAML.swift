@@ -52,6 +52,7 @@ public enum RecipeYAML {
         if let limit = t.saveTotalLimit { lines.append(("save_total_limit", "\(limit)")) }
         lines += [("gradient_checkpointing", "\(t.gradientCheckpointing)"), ("train_sampling_strategy", t.sampling.rawValue)]
         if let resume = r.resumeFromCheckpoint { lines.append(("resume_from_checkpoint", quote(resume))) }
+        lines += [("device", r.device.rawValue), ("bf16", "\(r.bf16)")]
         return lines.map { "\($0.0): \($0.1)\n" }.joined()
     }
 

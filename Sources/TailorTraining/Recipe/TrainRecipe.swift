@@ -2,6 +2,8 @@
 /// from TrainingArguments, LoraConfig, TRL's SFTConfig and LLaMA-Factory.
 public struct TrainRecipe: Sendable, Equatable {
     public enum FinetuningType: String, Sendable { case lora, full }
+    /// Where training computes: `device: auto | cpu | cuda` (TrainingArguments' `use_cpu` / `no_cuda` mean cpu).
+    public enum Device: String, Sendable, CaseIterable { case auto, cpu, cuda }
 
     public var modelNameOrPath: String = ""
     /// Training data files (or folders/globs).
@@ -22,6 +24,10 @@ public struct TrainRecipe: Sendable, Equatable {
     public var lora = LoRAConfig(r: 8, loraAlpha: 16, targetModules: .allLinear)
     public var training = TrainingArguments()
     public var resumeFromCheckpoint: String?
+    public var device: Device = .cpu
+    /// On cuda, products with bf16/f16 weights take bf16 activations (TrainingArguments' `bf16: true`,
+    /// the default there) or run in fp32 (`bf16: false`). The CPU always computes in fp32.
+    public var bf16: Bool = true
 
     public init() {}
 }

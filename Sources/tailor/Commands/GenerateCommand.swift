@@ -52,9 +52,13 @@ struct GenerationOptions: ParsableArguments {
     @Flag(help: "Print prefill and decode tokens/s to stderr after each answer. Default: off.")
     var stats = false
 
+    @OptionGroup var compute: DeviceOptions
+
     /// Loads the model folder and the adapter (as "adapter"), as the options say.
     func load() throws -> InferenceModel {
-        let loaded = try InferenceModel(folder: try GGUFImport.modelFolder(for: model), backend: try CPUBackend(kernels: .fast))
+        let (backend, note) = try compute.backend()
+        if let note { printError(note) }
+        let loaded = try InferenceModel(folder: try GGUFImport.modelFolder(for: model), backend: backend)
         if let adapter { try loaded.adapters.load(name: "adapter", folder: URL(fileURLWithPath: adapter)) }
         return loaded
     }

@@ -53,6 +53,11 @@ struct TrainCommand: AsyncParsableCommand {
           eval_strategy no|steps|epoch   eval_steps (logging_steps)
           save_strategy steps   save_steps 500   save_total_limit (none)
           gradient_checkpointing false   resume_from_checkpoint PATH | latest
+        Device
+          device cpu | cuda | auto (cpu; auto falls back to cpu, saying why)
+          use_cpu, no_cuda: true means device cpu
+          bf16 true: on cuda, products with bf16 weights take bf16 activations
+                     (f32 accumulation); false: fp32, the CPU's numbers
 
         Keys that mean nothing here (report_to, fp16, dataloader_num_workers,
         ...) are accepted with a warning; an unknown key is an error naming the

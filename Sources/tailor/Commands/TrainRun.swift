@@ -1,4 +1,5 @@
 import Foundation
+import TailorCUDA
 import TailorModels
 import TailorTensor
 import TailorTraining
@@ -9,7 +10,9 @@ struct TrainRun {
     let dryRun: Bool
 
     func run() throws {
-        let backend = try CPUBackend()
+        let (backend, note) = try DeviceOptions.backend(recipe.device, matmul: recipe.bf16 ? .halfInputs : .fp32)
+        if let note { printError(note) }
+        say("device: \(backend.name)")
         let modelFolder = try GGUFImport.modelFolder(for: recipe.modelNameOrPath)
         let model = try CausalLM.load(folder: modelFolder, backend: backend)
         let data = try TrainingData.prepare(recipe: recipe, modelFolder: modelFolder)

@@ -84,13 +84,16 @@ const char *tailor_cuda_error(void) { return error_text; }
         }                                                                                    \
     } while (0)
 
+// dlopen, saying why in error_text when it fails.
+static void *open_library(const char *path) {
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) snprintf(error_text, sizeof error_text, "cannot load %s: %s", path, dlerror());
+    return handle;
+}
+
 int tailor_cuda_driver_load(const char *path) {
     if (cu.handle) return 1;
-    cu.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!cu.handle) {
-        snprintf(error_text, sizeof error_text, "cannot load %s: %s", path, dlerror());
-        return 0;
-    }
+    if (!(cu.handle = open_library(path))) return 0;
     RESOLVE(cu, init, "cuInit");
     RESOLVE(cu, driver_version, "cuDriverGetVersion");
     RESOLVE(cu, device_get_count, "cuDeviceGetCount");
@@ -118,11 +121,7 @@ int tailor_cuda_driver_load(const char *path) {
 
 int tailor_cublas_load(const char *path) {
     if (blas.handle) return 1;
-    blas.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!blas.handle) {
-        snprintf(error_text, sizeof error_text, "cannot load %s: %s", path, dlerror());
-        return 0;
-    }
+    if (!(blas.handle = open_library(path))) return 0;
     RESOLVE(blas, create, "cublasCreate_v2");
     RESOLVE(blas, set_stream, "cublasSetStream_v2");
     RESOLVE(blas, gemm, "cublasGemmStridedBatchedEx");

@@ -36,10 +36,13 @@ extension CUDABackend {
     }
 
     /// Throws when a kernel has reported a bad operand since the last check, and clears the word.
+    /// Only ops that pass the word to a kernel are logged, so with none since the last check the
+    /// word is still zero and is not read back.
     func checkErrorWord() throws {
+        let recent = errorLog.drain()
+        guard !recent.isEmpty else { return }
         var word = [Int32](repeating: 0, count: 4)
         try word.withUnsafeMutableBytes { try device.copyToHost($0.baseAddress!, from: address(errorWord), byteCount: 16) }
-        let recent = errorLog.drain()
         guard word[0] != 0 else { return }
         try device.setBytes(address(errorWord), to: 0, byteCount: 16)
         let index = Int(word[0]) - 1

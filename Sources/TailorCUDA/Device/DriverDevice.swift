@@ -86,11 +86,8 @@ public final class DriverDevice: CUDADevice, @unchecked Sendable {
     public func allocate(byteCount: Int) throws -> UInt64 {
         var address: UInt64 = 0
         let result = tailor_cu_mem_alloc(&address, byteCount)
-        guard result == 0 else {
-            if result == 2 { throw TensorError.allocationFailed(bytes: byteCount) }  // CUDA_ERROR_OUT_OF_MEMORY
-            try Self.check(result, "cuMemAlloc(\(byteCount) bytes)")
-            return 0
-        }
+        if result == 2 { throw TensorError.allocationFailed(bytes: byteCount) }  // CUDA_ERROR_OUT_OF_MEMORY
+        try Self.check(result, "cuMemAlloc(\(byteCount) bytes)")
         return address
     }
 

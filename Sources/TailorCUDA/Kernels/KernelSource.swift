@@ -92,25 +92,28 @@ public struct KernelSource: Sendable {
         return v;
     }
 
-    // The sum of `v` over the block (blockDim.x a multiple of 32, at most 1024), returned to every
-    // thread. `scratch` is 32 floats of shared memory; every thread of the block must call it.
+    // Puts each warp's `reduced` (the same in all its lanes) in scratch[warp], visible to the whole
+    // block; returns the number of warps. The barrier first lets a previous use of scratch finish.
+    __device__ __forceinline__ int block_publish(float reduced, float *scratch) {
+        __syncthreads();
+        if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = reduced;
+        __syncthreads();
+        return (int)(blockDim.x >> 5);
+    }
+
+    // The sum (max) of `v` over the block (blockDim.x a multiple of 32, at most 1024), returned to
+    // every thread. `scratch` is 32 floats of shared memory; every thread of the block must call it.
     __device__ __forceinline__ float block_sum(float v, float *scratch) {
-        v = warp_sum(v);
-        __syncthreads();
-        if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = v;
-        __syncthreads();
+        int warps = block_publish(warp_sum(v), scratch);
         float total = 0.0f;
-        for (int w = 0; w < (int)(blockDim.x >> 5); w++) total += scratch[w];
+        for (int w = 0; w < warps; w++) total += scratch[w];
         return total;
     }
 
     __device__ __forceinline__ float block_max(float v, float *scratch) {
-        v = warp_max(v);
-        __syncthreads();
-        if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = v;
-        __syncthreads();
+        int warps = block_publish(warp_max(v), scratch);
         float best = -TAILOR_INFINITY;
-        for (int w = 0; w < (int)(blockDim.x >> 5); w++) best = fmaxf(best, scratch[w]);
+        for (int w = 0; w < warps; w++) best = fmaxf(best, scratch[w]);
         return best;
     }
 

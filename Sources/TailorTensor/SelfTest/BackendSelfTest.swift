@@ -24,20 +24,23 @@ public struct BackendSelfTest {
     }
 
     public struct Check {
+        enum Body {
+            /// Computes the compared values on a backend (inputs from a generator seeded by the check).
+            case values((any Backend) throws -> [Float])
+            /// Runs on the candidate only and must throw an error whose text contains `naming`.
+            case error(naming: String, (any Backend) throws -> Void)
+        }
+
         public let name: String
         public let tolerance: Tolerance
-        /// Computes the compared values on a backend (inputs from a generator seeded by the check).
-        let compute: ((any Backend) throws -> [Float])?
-        /// For an error check: runs on the candidate only and must throw an error containing `expectedError`.
-        let failing: ((any Backend) throws -> Void)?
-        let expectedError: String
+        let body: Body
 
         public init(_ name: String, tolerance: Tolerance = .f32, _ compute: @escaping (any Backend) throws -> [Float]) {
-            (self.name, self.tolerance, self.compute, self.failing, self.expectedError) = (name, tolerance, compute, nil, "")
+            (self.name, self.tolerance, self.body) = (name, tolerance, .values(compute))
         }
 
         public init(_ name: String, throwsNaming expectedError: String, _ failing: @escaping (any Backend) throws -> Void) {
-            (self.name, self.tolerance, self.compute, self.failing, self.expectedError) = (name, .exact, nil, failing, expectedError)
+            (self.name, self.tolerance, self.body) = (name, .exact, .error(naming: expectedError, failing))
         }
     }
 
@@ -69,18 +72,21 @@ public struct BackendSelfTest {
     }
 
     public func run(_ check: Check) -> Result {
-        if let failing = check.failing {
+        let compute: (any Backend) throws -> [Float]
+        switch check.body {
+        case let .error(expected, failing):
             do {
                 try failing(candidate)
-                return Result(name: check.name, passed: false, worstRatio: .infinity, detail: "did not throw (expected an error naming \(check.expectedError))")
+                return Result(name: check.name, passed: false, worstRatio: .infinity, detail: "did not throw (expected an error naming \(expected))")
             } catch {
                 let text = "\(error)"
-                let named = text.contains(check.expectedError)
+                let named = text.contains(expected)
                 return Result(name: check.name, passed: named, worstRatio: 0,
-                              detail: named ? "threw: \(text)" : "threw without naming \(check.expectedError): \(text)")
+                              detail: named ? "threw: \(text)" : "threw without naming \(expected): \(text)")
             }
+        case let .values(body):
+            compute = body
         }
-        guard let compute = check.compute else { return Result(name: check.name, passed: false, worstRatio: .infinity, detail: "no body") }
         let expected: [Float], actual: [Float]
         do { expected = try compute(reference) } catch {
             return Result(name: check.name, passed: false, worstRatio: .infinity, detail: "reference threw: \(error)")

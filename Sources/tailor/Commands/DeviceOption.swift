@@ -5,31 +5,26 @@ import TailorTraining
 
 /// `--device auto|cpu|cuda` and `--cuda-matmul`: which backend a command computes on.
 struct DeviceOptions: ParsableArguments {
-    enum Device: String, ExpressibleByArgument, CaseIterable {
-        case auto, cpu, cuda
-    }
-
     @Option(help: "Where to compute: cpu (OpenBLAS), cuda (an NVIDIA GPU: the driver, cuBLAS and NVRTC are loaded at run time), or auto (cuda when a GPU is usable, else cpu, saying why).")
-    var device: Device = .cpu
+    var device: TrainRecipe.Device = .cpu
 
     @Option(help: "On cuda, how products with bf16/f16 weights run: fp32 (weights widened, the CPU's numbers) or bf16 (activations rounded to the weight dtype, f32 accumulation, as peft's bf16 runs).")
     var cudaMatmul: CUDABackend.MatmulPrecision = .halfInputs
 
     /// The backend, and a note for stderr when `auto` fell back to the CPU.
     func backend() throws -> (backend: any Backend, note: String?) {
-        try Self.backend(TrainRecipe.Device(rawValue: device.rawValue) ?? .cpu, matmul: cudaMatmul)
+        try Self.backend(device, matmul: cudaMatmul)
     }
 
     static func backend(_ device: TrainRecipe.Device, matmul: CUDABackend.MatmulPrecision) throws -> (backend: any Backend, note: String?) {
-        let cudaMatmul = matmul
         switch device {
         case .cpu:
             return (try CPUBackend(kernels: .fast), nil)
         case .cuda:
-            return (try CUDABackend(device: try DriverDevice(), matmul: cudaMatmul), nil)
+            return (try CUDABackend(device: try DriverDevice(), matmul: matmul), nil)
         case .auto:
             do {
-                return (try CUDABackend(device: try DriverDevice(), matmul: cudaMatmul), nil)
+                return (try CUDABackend(device: try DriverDevice(), matmul: matmul), nil)
             } catch {
                 return (try CPUBackend(kernels: .fast), "--device auto: using the CPU (\(error))")
             }
@@ -38,3 +33,4 @@ struct DeviceOptions: ParsableArguments {
 }
 
 extension CUDABackend.MatmulPrecision: ExpressibleByArgument {}
+extension TrainRecipe.Device: ExpressibleByArgument {}

@@ -13,10 +13,8 @@ final class EmulatedDevice: CUDADevice, @unchecked Sendable {
                                                        UInt64, UnsafeMutablePointer<UnsafeMutableRawPointer?>,
                                                        UnsafeMutablePointer<CChar>, Int32) -> Int32
     private let launchFunction: LaunchFunction
+    /// One launch at a time: the emulator's scheduler state is global.
     private let lock = NSLock()
-    private var live: [UInt64: Int] = [:]
-    /// Every kernel launched, in order (tests check which kernels ran).
-    private(set) var launched: [String] = []
 
     enum EmulatorError: Error, CustomStringConvertible {
         case noCompiler
@@ -103,18 +101,12 @@ final class EmulatedDevice: CUDADevice, @unchecked Sendable {
             throw TensorError.allocationFailed(bytes: byteCount)
         }
         memset(pointer, 0xff, byteCount)  // NaN: reading memory nothing wrote shows up in results
-        let address = UInt64(UInt(bitPattern: pointer))
-        lock.withLock { live[address] = byteCount }
-        return address
+        return UInt64(UInt(bitPattern: pointer))
     }
 
     func free(_ address: UInt64) {
-        lock.withLock { live[address] = nil }
         Foundation.free(UnsafeMutableRawPointer(bitPattern: UInt(address)))
     }
-
-    /// Bytes currently allocated through this device.
-    var liveBytes: Int { lock.withLock { live.values.reduce(0, +) } }
 
     private func host(_ address: UInt64) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: UInt(address))! }
 
@@ -147,15 +139,12 @@ final class EmulatedDevice: CUDADevice, @unchecked Sendable {
             var pointers: [UnsafeMutableRawPointer?] = (0..<values.count).map { UnsafeMutableRawPointer(values.baseAddress! + $0) }
             if pointers.isEmpty { pointers = [nil] }
             return lock.withLock {
-                launched.append(kernel)
-                return launchFunction(kernel, UInt32(grid.x), UInt32(grid.y), UInt32(grid.z), UInt32(block.x), UInt32(block.y),
+                launchFunction(kernel, UInt32(grid.x), UInt32(grid.y), UInt32(grid.z), UInt32(block.x), UInt32(block.y),
                                       UInt32(block.z), UInt64(sharedBytes), &pointers, &error, Int32(error.count))
             }
         }
         guard result == 0 else { throw EmulatorError.launchFailed(error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }) }
     }
-
-    func clearLaunched() { lock.withLock { launched.removeAll() } }
 
     /// The products cuBLAS computes, as plain loops with f32 accumulation.
     func gemm(_ p: GemmProblem) throws {

@@ -8,7 +8,8 @@ extension CausalLM {
         let c = config
         let n = acts.x.shape[0]
         if ws.checkpointing {
-            try layerForward(layer, acts, output: nil, batch, ws)
+            try backend.rmsNormForward(acts.x, weight: layer.inputNorm, eps: c.rmsNormEps, into: ws.normed, rstd: acts.rstd1)
+            try layerForward(layer, acts, finish: nil, batch, ws)
         }
         // MLP block: out = h + down(silu(gate(n2)) · up(n2)), n2 = rmsnorm(h).
         try backend.rmsNormForward(acts.h, weight: layer.postAttentionNorm, eps: c.rmsNormEps, into: ws.normed, rstd: acts.rstd2)

@@ -70,8 +70,9 @@ extension CausalLM {
         let r = logitRows.count
         let narrowLast = logitRows != Array(0..<n)
         var out = b   // the buffers the layers finish in: the narrowed rows' in the last layer
+        // Each layer's last residual add computes the norm after it: b.normed holds the input norm.
+        try backend.rmsNormForward(b.x, weight: layers[0].inputNorm, eps: c.rmsNormEps, into: b.normed, rstd: b.rstd)
         for (index, layer) in layers.enumerated() {
-            try backend.rmsNormForward(b.x, weight: layer.inputNorm, eps: c.rmsNormEps, into: b.normed, rstd: b.rstd)
             try storeKeysValues(layer: layer, index: index, buffers: b, positions: positionsTensor, runs: runs,
                                 cos: cos, sin: sin, cache: cache)
             if narrowLast && index == layers.count - 1 {
@@ -101,16 +102,13 @@ extension CausalLM {
                                                 lengths: lengthsTensor, scale: attentionScale, into: b.attention)
                 }
             }
-            try finishLayer(layer, buffers: out)
+            try finishLayer(layer, buffers: out, nextNorm: index + 1 < layers.count ? layers[index + 1].inputNorm : finalNorm)
         }
         cache.lengths = next
-        // Final norm and output layer on the requested rows only (already narrowed above).
+        // The output layer on the requested rows only (narrowed above; the last layer normed them).
         let logits = try backend.empty([r, c.vocabSize], dtype: .f32)   // [R, V]
         guard r > 0 else { return logits }
-        let normed = out.normed.rows(0..<r)                               // [R, C]
-        try backend.rmsNormForward(out.x.rows(0..<r), weight: finalNorm, eps: c.rmsNormEps, into: normed,
-                                   rstd: out.rstd.rows(0..<r))
-        try lmHead.forward(normed, into: logits, backend: backend)
+        try lmHead.forward(out.normed.rows(0..<r), into: logits, backend: backend)
         return logits
     }
 
@@ -154,17 +152,18 @@ extension CausalLM {
     }
 
     /// The rest of a layer once `b.attention` holds its attention output: output projection and
-    /// residual, then the MLP block and residual, on `b.x`.
-    private func finishLayer(_ layer: DecoderLayer, buffers b: DecodeBuffers) throws {
+    /// residual, then the MLP block and residual, on `b.x`; leaves rmsnorm(b.x) under `nextNorm`
+    /// (the next layer's input norm, or the final norm) in `b.normed`.
+    private func finishLayer(_ layer: DecoderLayer, buffers b: DecodeBuffers, nextNorm: Tensor) throws {
         let c = config, n = b.tokens
         try layer.oProj.forward(b.attention.reshaped([n, c.qDim]), into: b.projection, backend: backend)
-        try backend.add(b.x, b.projection, into: b.x)
-        try backend.rmsNormForward(b.x, weight: layer.postAttentionNorm, eps: c.rmsNormEps, into: b.normed, rstd: b.rstd)
+        try backend.addRMSNormForward(b.x, b.projection, weight: layer.postAttentionNorm, eps: c.rmsNormEps,
+                                      sum: b.x, into: b.normed, rstd: b.rstd)
         try layer.gateProj.forward(b.normed, into: b.gate, backend: backend)
         try layer.upProj.forward(b.normed, into: b.up, backend: backend)
         try backend.swigluForward(gate: b.gate, up: b.up, into: b.activation)
         try layer.downProj.forward(b.activation, into: b.projection, backend: backend)
-        try backend.add(b.x, b.projection, into: b.x)
+        try backend.addRMSNormForward(b.x, b.projection, weight: nextNorm, eps: c.rmsNormEps, sum: b.x, into: b.normed, rstd: b.rstd)
     }
 
     /// Whether every slot in the step starts empty and its tokens are one contiguous run.

@@ -26,22 +26,35 @@ extension CausalLM {
                            cos: cos, sin: sin)
     }
 
-    /// Embedding and all layers; leaves the last layer's output in `ws.finalX`.
+    /// Embedding and all layers; leaves the last layer's output in `ws.finalX` and its final
+    /// norm in `ws.normed` (rstd in `ws.finalRstd`).
     func forwardLayers(_ batch: DeviceBatch, _ ws: Workspace) throws {
         try backend.embeddingForward(ids: batch.ids, table: embedTokens, into: ws.layers[0].x)
+        try backend.rmsNormForward(ws.layers[0].x, weight: layers[0].inputNorm, eps: config.rmsNormEps, into: ws.normed,
+                                   rstd: ws.layers[0].rstd1)
         for (index, layer) in layers.enumerated() {
-            try layerForward(layer, ws.layers[index], output: ws.output(ofLayer: index), batch, ws)
+            let next = index + 1 < layers.count ? NextNorm(weight: layers[index + 1].inputNorm, rstd: ws.layers[index + 1].rstd1)
+                                                : NextNorm(weight: finalNorm, rstd: ws.finalRstd)
+            try layerForward(layer, ws.layers[index], finish: (output: ws.output(ofLayer: index), next: next), batch, ws)
         }
     }
 
-    /// One decoder layer: reads `acts.x`, fills `acts`, writes the layer output to `output` [N, C]
-    /// (nil when recomputing activations for the backward, which does not need it).
-    func layerForward(_ layer: DecoderLayer, _ acts: LayerActivations, output: Tensor?,
+    /// The norm that follows a layer (the next layer's input norm, or the final norm): the layer's
+    /// last residual add computes it too, into `ws.normed`.
+    struct NextNorm {
+        let weight: Tensor  // [C]
+        let rstd: Tensor    // [N]
+    }
+
+    /// One decoder layer. On entry `ws.normed` [N, C] holds rmsnorm(`acts.x`) (rstd in `acts.rstd1`).
+    /// Fills `acts`; with `finish`, writes the layer output to `finish.output` [N, C] and its norm
+    /// under `finish.next` into `ws.normed`. Without it (recomputing activations for the backward)
+    /// the layer stops after the MLP's input projections, which is all the backward needs.
+    func layerForward(_ layer: DecoderLayer, _ acts: LayerActivations, finish: (output: Tensor, next: NextNorm)?,
                       _ batch: DeviceBatch, _ ws: Workspace) throws {
         let c = config
         let n = acts.x.shape[0]
         // Attention block.
-        try backend.rmsNormForward(acts.x, weight: layer.inputNorm, eps: c.rmsNormEps, into: ws.normed, rstd: acts.rstd1)
         let qTarget = acts.qPre ?? acts.q, kTarget = acts.kPre ?? acts.k
         try layer.qProj.forward(ws.normed, into: qTarget.reshaped([n, c.qDim]), backend: backend)
         try layer.kProj.forward(ws.normed, into: kTarget.reshaped([n, c.kvDim]), backend: backend)
@@ -58,15 +71,16 @@ extension CausalLM {
         try backend.attentionForward(q: acts.q, k: acts.k, v: acts.v, seqStart: batch.seqStart,
                                      scale: attentionScale, into: acts.attention, lse: acts.lse)
         try layer.oProj.forward(acts.attention.reshaped([n, c.qDim]), into: ws.projection, backend: backend)
-        try backend.add(acts.x, ws.projection, into: acts.h)
-        // MLP block.
-        try backend.rmsNormForward(acts.h, weight: layer.postAttentionNorm, eps: c.rmsNormEps, into: ws.normed, rstd: acts.rstd2)
+        // MLP block: h = x + attention output, normed in the same pass.
+        try backend.addRMSNormForward(acts.x, ws.projection, weight: layer.postAttentionNorm, eps: c.rmsNormEps,
+                                      sum: acts.h, into: ws.normed, rstd: acts.rstd2)
         try layer.gateProj.forward(ws.normed, into: acts.gate, backend: backend)
         try layer.upProj.forward(ws.normed, into: acts.up, backend: backend)
-        guard let output else { return }
+        guard let finish else { return }
         try backend.swigluForward(gate: acts.gate, up: acts.up, into: ws.activation)
         try layer.downProj.forward(ws.activation, into: ws.projection, backend: backend)
-        try backend.add(acts.h, ws.projection, into: output)
+        try backend.addRMSNormForward(acts.h, ws.projection, weight: finish.next.weight, eps: c.rmsNormEps,
+                                      sum: finish.output, into: ws.normed, rstd: finish.next.rstd)
     }
 
     /// 1/√D, as transformers computes `head_dim ** -0.5`.
@@ -77,7 +91,6 @@ extension CausalLM {
         let device = try upload(batch)
         let ws = try workspace(tokens: batch.tokenCount)
         try forwardLayers(device, ws)
-        try backend.rmsNormForward(ws.finalX, weight: finalNorm, eps: config.rmsNormEps, into: ws.normed, rstd: ws.finalRstd)
         let out = try backend.empty([batch.tokenCount, config.vocabSize], dtype: .f32)
         try lmHead.forward(ws.normed, into: out, backend: backend)
         return out

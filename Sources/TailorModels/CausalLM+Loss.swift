@@ -21,14 +21,12 @@ final class LossScratch {
     let logits: Tensor   // [rows, V]
     let hidden: Tensor   // [rows, C]
     let dHidden: Tensor  // [rows, C]
-    let losses: Tensor   // [rows]
 
     init(rows: Int, config: ModelConfig, backend: Backend) throws {
         self.rows = rows
         logits = try backend.empty([rows, config.vocabSize], dtype: .f32)
         hidden = try backend.empty([rows, config.hiddenSize], dtype: .f32)
         dHidden = try backend.empty([rows, config.hiddenSize], dtype: .f32)
-        losses = try backend.empty([rows], dtype: .f32)
     }
 }
 
@@ -46,8 +44,7 @@ extension CausalLM {
         let labeled = targets.indices.filter { targets[$0] != -100 }
         let device = try upload(batch)
         let ws = try workspace(tokens: batch.tokenCount)
-        try forwardLayers(device, ws)
-        try backend.rmsNormForward(ws.finalX, weight: finalNorm, eps: config.rmsNormEps, into: ws.normed, rstd: ws.finalRstd)
+        try forwardLayers(device, ws)  // ws.normed: the final norm
         guard !labeled.isEmpty else { return LossResult(lossSum: 0, labelCount: 0) }
         let normalizer = Float(lossNormalizer ?? labeled.count)
         // dNormed [N, C] collects the loss gradient at the labeled rows.
@@ -71,8 +68,7 @@ extension CausalLM {
         let labeled = targets.indices.filter { targets[$0] != -100 }
         let device = try upload(batch)
         let ws = try workspace(tokens: batch.tokenCount)
-        try forwardLayers(device, ws)
-        try backend.rmsNormForward(ws.finalX, weight: finalNorm, eps: config.rmsNormEps, into: ws.normed, rstd: ws.finalRstd)
+        try forwardLayers(device, ws)  // ws.normed: the final norm
         let lossSum = try chunkedCrossEntropy(hidden: ws.normed, labeled: labeled, targets: targets,
                                               gradScale: 0, dHidden: nil, gradients: GradientStore())
         return LossResult(lossSum: lossSum, labelCount: labeled.count)
@@ -80,30 +76,33 @@ extension CausalLM {
 
     /// Σ CE over the labeled rows of `hidden` [N, C], chunk by chunk; when `dHidden` [N, C] is
     /// given, adds gradScale · ∂(Σ CE)/∂hidden into it and accumulates the lm_head gradient.
+    /// Each chunk's lm_head product, softmax-gradient and lm_head backward run back to back on
+    /// `lossChunkRows` rows, so no [N, V] logits exist; the row losses come back once, at the end.
     func chunkedCrossEntropy(hidden: Tensor, labeled: [Int], targets: [Int32], gradScale: Float,
                              dHidden: Tensor?, gradients: GradientStore) throws -> Double {
+        guard !labeled.isEmpty else { return 0 }
         let scratch = try lossScratch()
-        var lossSum = 0.0
+        let count = labeled.count
+        let rowIndices = try backend.upload(labeled.map { Int32($0) }, shape: [count])   // [L]
+        let rowTargets = try backend.upload(labeled.map { targets[$0] }, shape: [count])  // [L]
+        let losses = try backend.empty([count], dtype: .f32)                              // [L]
         var begin = 0
-        while begin < labeled.count {
-            let end = min(labeled.count, begin + scratch.rows)
-            let rows = Array(labeled[begin..<end]).map { Int32($0) }
-            let n = rows.count
-            let indices = try backend.upload(rows, shape: [n])
-            let chunkTargets = try backend.upload(rows.map { targets[Int($0)] }, shape: [n])
-            let h = scratch.hidden.rows(0..<n), logits = scratch.logits.rows(0..<n), losses = scratch.losses.rows(0..<n)
+        while begin < count {
+            let end = min(count, begin + scratch.rows), n = end - begin
+            let indices = rowIndices.rows(begin..<end)                                     // [n]
+            let h = scratch.hidden.rows(0..<n), logits = scratch.logits.rows(0..<n)        // [n, C], [n, V]
             try backend.gatherRows(hidden, indices: indices, into: h)
             try lmHead.forward(h, into: logits, backend: backend)
-            try backend.crossEntropy(logits: logits, targets: chunkTargets, losses: losses, gradScale: gradScale)
-            for value in try backend.download(losses) { lossSum += Double(value) }
+            try backend.crossEntropy(logits: logits, targets: rowTargets.rows(begin..<end), losses: losses.rows(begin..<end),
+                                     gradScale: gradScale)
             if let dHidden {
-                let dh = scratch.dHidden.rows(0..<n)
+                let dh = scratch.dHidden.rows(0..<n)                                       // [n, C]
                 try lmHead.backward(logits, input: h, dx: dh, accumulate: false, gradients: gradients, backend: backend)
                 try backend.scatterAddRows(dh, indices: indices, into: dHidden)
             }
             begin = end
         }
-        return lossSum
+        return try backend.download(losses).reduce(0.0) { $0 + Double($1) }
     }
 
     func lossScratch() throws -> LossScratch {

@@ -26,8 +26,6 @@ public final class GradientStore: @unchecked Sendable {
 
     /// The global L2 norm over all gradients.
     public func globalNorm(backend: Backend) throws -> Double {
-        var sum = 0.0
-        for name in names { sum += try backend.sumOfSquares(tensors[name]!) }
-        return sum.squareRoot()
+        try backend.sumOfSquares(names.compactMap { tensors[$0] }).squareRoot()
     }
 }

@@ -46,6 +46,9 @@ public protocol Backend: AnyObject, Sendable {
     func scale(_ x: Tensor, by factor: Float) throws
     /// Σ x², accumulated in double precision (for global gradient norms).
     func sumOfSquares(_ x: Tensor) throws -> Double
+    /// Σ over `tensors` of Σ x², in double precision, with one synchronisation for all of them
+    /// (the global gradient norm of a whole model).
+    func sumOfSquares(_ tensors: [Tensor]) throws -> Double
     /// out[i, :] = source[indices[i], :]. source matrix [R, C], indices [n], out [n, C].
     func gatherRows(_ source: Tensor, indices: Tensor, into out: Tensor) throws
     /// out[indices[i], :] += source[i, :]. source [n, C], indices [n], out matrix [R, C].
@@ -80,6 +83,12 @@ public protocol Backend: AnyObject, Sendable {
     /// out = x * rsqrt(mean(x²) + eps) * weight, row-wise. x, out matrix [N, C]; weight [C];
     /// rstd [N] receives each row's rsqrt(mean(x²) + eps) for the backward.
     func rmsNormForward(_ x: Tensor, weight: Tensor, eps: Float, into out: Tensor, rstd: Tensor) throws
+    /// The residual add before a pre-norm block, fused with the norm: sum = a + b, then
+    /// out = rmsNorm(sum) exactly as `rmsNormForward(sum, ...)`. a, b, sum, out matrix [N, C]
+    /// (`sum` may be `a` or `b`; `out` overlaps none of them); weight [C]; rstd [N].
+    /// The backward is `rmsNormBackward` of `sum` with `accumulate` into the residual gradient.
+    func addRMSNormForward(_ a: Tensor, _ b: Tensor, weight: Tensor, eps: Float, sum: Tensor, into out: Tensor,
+                           rstd: Tensor) throws
     /// Gradient of rmsNormForward. dOut, x, dx [N, C]; weight [C]; rstd [N].
     /// dx is overwritten, or added to when `accumulate`. dWeight [C], when given, is accumulated.
     func rmsNormBackward(_ dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor,
@@ -125,6 +134,10 @@ public protocol Backend: AnyObject, Sendable {
     /// One AdamW step with torch.optim.AdamW semantics (decoupled weight decay, bias correction),
     /// over same-shaped f32 tensors param, grad, m (exp_avg), v (exp_avg_sq). `step` counts from 1.
     func adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWHyper, step: Int) throws
+    /// `adamw` over many parameters at once, as torch's fused AdamW steps a whole parameter group
+    /// (a GPU makes it one launch). `hyper.weightDecay` applies to the parameters whose
+    /// `decays` is true; the others take the step with weight decay 0.
+    func adamw(_ parameters: [AdamWTensors], hyper: AdamWHyper, step: Int) throws
 
     /// One SGD step with torch.optim.SGD semantics (coupled weight decay, momentum with dampening,
     /// optional Nesterov) over same-shaped f32 tensors param and grad. `momentumBuffer` (same shape)
@@ -148,6 +161,20 @@ public struct AdamWHyper: Sendable, Equatable {
         self.beta2 = beta2
         self.eps = eps
         self.weightDecay = weightDecay
+    }
+}
+
+/// One parameter's tensors in a multi-tensor AdamW step: same-shaped f32 param, grad,
+/// m (exp_avg) and v (exp_avg_sq), and whether weight decay applies to it.
+public struct AdamWTensors: Sendable {
+    public var param: Tensor
+    public var grad: Tensor
+    public var m: Tensor
+    public var v: Tensor
+    public var decays: Bool
+
+    public init(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, decays: Bool) {
+        (self.param, self.grad, self.m, self.v, self.decays) = (param, grad, m, v, decays)
     }
 }
 

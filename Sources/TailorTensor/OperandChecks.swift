@@ -95,4 +95,30 @@ public enum OperandChecks {
         try requireCount(lengths, tokens, op: op, "lengths")
         return (tokens, heads, kCache.shape[2], headDim, kCache.shape[0], kCache.shape[1])
     }
+
+    /// addRMSNormForward's operands: (rows, cols). `sum` may be `a` or `b`; `out` must not overlap
+    /// any of a, b and sum (the kernels read a row of them after writing out).
+    public static func addRMSNorm(_ a: Tensor, _ b: Tensor, weight: Tensor, sum: Tensor, out: Tensor, rstd: Tensor) throws
+        -> (rows: Int, cols: Int)
+    {
+        let op = "addRMSNormForward"
+        let (rows, cols) = matrix(a)
+        try requireCount(b, a.count, op: op, "b")
+        try requireCount(sum, a.count, op: op, "sum")
+        try requireCount(out, a.count, op: op, "out")
+        try requireShape(weight, [cols], op: op, "weight")
+        try requireCount(rstd, rows, op: op, "rstd")
+        for (other, name) in [(a, "a"), (b, "b"), (sum, "sum")] where out.overlaps(other) {
+            throw TensorError.shapeMismatch(op: op, argument: "out", expected: "memory apart from \(name)", got: out.shape)
+        }
+        for (other, name) in [(a, "a"), (b, "b")] where sum.overlaps(other) && sum.byteOffset != other.byteOffset {
+            throw TensorError.shapeMismatch(op: op, argument: "sum", expected: "\(name) itself or memory apart from it", got: sum.shape)
+        }
+        return (rows, cols)
+    }
+
+    /// One AdamW parameter's operands: grad, m and v shaped like param.
+    public static func adamwTensors(_ p: AdamWTensors, op: String) throws {
+        for (tensor, name) in [(p.grad, "grad"), (p.m, "m"), (p.v, "v")] { try requireShape(tensor, p.param.shape, op: op, name) }
+    }
 }

@@ -43,6 +43,7 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public func axpy(_ alpha: Float, _ x: Tensor, _ y: Tensor) throws { try timed("axpy") { try base.axpy(alpha, x, y) } }
     public func scale(_ x: Tensor, by factor: Float) throws { try timed("scale") { try base.scale(x, by: factor) } }
     public func sumOfSquares(_ x: Tensor) throws -> Double { try timed("sumOfSquares") { try base.sumOfSquares(x) } }
+    public func sumOfSquares(_ tensors: [Tensor]) throws -> Double { try timed("sumOfSquares") { try base.sumOfSquares(tensors) } }
     public func gatherRows(_ source: Tensor, indices: Tensor, into out: Tensor) throws {
         try timed("gatherRows") { try base.gatherRows(source, indices: indices, into: out) }
     }
@@ -66,6 +67,10 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     }
     public func rmsNormForward(_ x: Tensor, weight: Tensor, eps: Float, into out: Tensor, rstd: Tensor) throws {
         try timed("rmsNormForward") { try base.rmsNormForward(x, weight: weight, eps: eps, into: out, rstd: rstd) }
+    }
+    public func addRMSNormForward(_ a: Tensor, _ b: Tensor, weight: Tensor, eps: Float, sum: Tensor, into out: Tensor,
+                                  rstd: Tensor) throws {
+        try timed("addRMSNormForward") { try base.addRMSNormForward(a, b, weight: weight, eps: eps, sum: sum, into: out, rstd: rstd) }
     }
     public func rmsNormBackward(_ dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dx: Tensor, accumulate: Bool, dWeight: Tensor?) throws {
         try timed("rmsNormBackward") {
@@ -98,6 +103,9 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     }
     public func adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWHyper, step: Int) throws {
         try timed("adamw") { try base.adamw(param: param, grad: grad, m: m, v: v, hyper: hyper, step: step) }
+    }
+    public func adamw(_ parameters: [AdamWTensors], hyper: AdamWHyper, step: Int) throws {
+        try timed("adamw") { try base.adamw(parameters, hyper: hyper, step: step) }
     }
     public func sgd(param: Tensor, grad: Tensor, momentumBuffer: Tensor?, hyper: SGDHyper, initializeBuffer: Bool) throws {
         try timed("sgd") {

@@ -252,6 +252,7 @@ final class RecordingDevice: CUDADevice, @unchecked Sendable {
     init(_ base: EmulatedDevice) { self.base = base }
 
     var name: String { base.name }
+    var multiprocessorCount: Int { base.multiprocessorCount }
 
     func reset() { lock.withLock { launches.removeAll(); allocations.removeAll() } }
 

@@ -87,7 +87,8 @@ extension CUDABackend {
                                       Check(argument: "lengths", expected: "1...\(capacity)", shape: kCache.shape))
         guard tokens > 0, heads > 0 else { return }
 
-        let splits = max(1, min(requested ?? Self.decodeSplits(rows: tokens * heads, capacity: capacity), max(capacity, 1), 65535))
+        let splits = max(1, min(requested ?? Self.decodeSplits(rows: tokens * heads, capacity: capacity,
+                                                                                  multiprocessors: device.multiprocessorCount), max(capacity, 1), 65535))
         // Whole tiles of 32 positions per split (the last splits may get none: they report an empty softmax).
         let chunk = splits == 1 ? capacity : ((capacity + splits - 1) / splits + 31) / 32 * 32
         let partial = splits > 1 ? try empty([tokens * heads * splits * (headDim + 2)], dtype: .f32) : nil
@@ -107,10 +108,10 @@ extension CUDABackend {
         }
     }
 
-    /// Splits of the cache positions per (row, head): enough blocks for about two waves of an
-    /// H100's 132 SMs, with at least 128 positions (a tile per warp) per split.
-    static func decodeSplits(rows: Int, capacity: Int) -> Int {
-        let wanted = (2 * 132 + rows - 1) / max(rows, 1)
+    /// Splits of the cache positions per (row, head): enough blocks for about two waves over the
+    /// GPU's multiprocessors, with at least 128 positions (a tile per warp) per split.
+    static func decodeSplits(rows: Int, capacity: Int, multiprocessors: Int) -> Int {
+        let wanted = (2 * max(multiprocessors, 1) + rows - 1) / max(rows, 1)
         return max(1, min(wanted, (capacity + 127) / 128, 64))
     }
 

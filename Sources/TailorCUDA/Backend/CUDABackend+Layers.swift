@@ -21,6 +21,19 @@ extension CUDABackend {
         try device.launch("tailor_rmsnorm_forward_f32", grid: LaunchSize(rows), block: LaunchSize(Self.rowBlock(cols)), sharedBytes: 0, arguments)
     }
 
+    public func addRMSNormForward(_ a: Tensor, _ b: Tensor, weight: Tensor, eps: Float, sum: Tensor, into out: Tensor,
+                                  rstd: Tensor) throws {
+        let op = "addRMSNormForward"
+        let (rows, cols) = try OperandChecks.addRMSNorm(a, b, weight: weight, sum: sum, out: out, rstd: rstd)
+        let arguments: [KernelArgument] = [
+            try f32(a, op: op, "a"), try f32(b, op: op, "b"), try f32(sum, op: op, "sum"),
+            try pointer(weight, [.f32, .bf16, .f16], op: op, "weight"), .int32(Self.code(weight.dtype)),
+            try f32(out, op: op, "out"), try f32(rstd, op: op, "rstd"), .int32(Int32(cols)), .float(eps),
+        ]
+        guard rows > 0 else { return }
+        try device.launch("tailor_add_rmsnorm_forward_f32", grid: LaunchSize(rows), block: LaunchSize(Self.rowBlock(cols)), sharedBytes: 0, arguments)
+    }
+
     public func rmsNormBackward(_ dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor,
                                 dx: Tensor, accumulate: Bool, dWeight: Tensor?) throws {
         let op = "rmsNormBackward"
@@ -92,6 +105,41 @@ extension CUDABackend {
             .float(Float(hyper.eps)), .int64(Int64(param.count)),
         ])
     }
+
+    /// One launch for every parameter: a table of (param, grad, m, v, count, first block, decay)
+    /// slots goes to the device with the launch, and each block of `adamwChunk` elements finds its
+    /// slot there. Scalars as in the single-tensor step.
+    public func adamw(_ parameters: [AdamWTensors], hyper: AdamWHyper, step: Int) throws {
+        let op = "adamw"
+        guard step >= 1 else {
+            throw TensorError.shapeMismatch(op: op, argument: "step = \(step)", expected: "step counted from 1", got: [])
+        }
+        // Seven 8-byte words per slot, laid out as the kernel's adamw_slot (56 bytes): four
+        // addresses, count, first block, then decay in the low half of the last word (little-endian).
+        var table: [UInt64] = []
+        var blocks = 0
+        for p in parameters {
+            try OperandChecks.adamwTensors(p, op: op)
+            let addresses = try [(p.param, "param"), (p.grad, "grad"), (p.m, "m"), (p.v, "v")].map { tensor, name in
+                try OperandChecks.requireDType(tensor, [.f32], op: op, argument: name)
+                return try address(tensor)
+            }
+            let decay = Float(1 - hyper.lr * (p.decays ? hyper.weightDecay : 0))
+            table += addresses + [UInt64(p.param.count), UInt64(blocks), UInt64(decay.bitPattern)]
+            blocks += (p.param.count + Self.adamwChunk - 1) / Self.adamwChunk
+        }
+        guard blocks > 0 else { return }
+        let slots = try table.withUnsafeBytes { try upload(bytes: $0, shape: [table.count * 2], dtype: .i32, owner: nil) }
+        let correction1 = 1 - pow(hyper.beta1, Double(step)), correction2 = 1 - pow(hyper.beta2, Double(step))
+        try device.launch("tailor_adamw_multi_f32", grid: LaunchSize(blocks), block: LaunchSize(Self.elementBlock), sharedBytes: 0, [
+            .pointer(try address(slots)), .int32(Int32(parameters.count)), .int64(Int64(Self.adamwChunk)),
+            .float(Float(1 - hyper.beta1)), .float(Float(hyper.beta2)), .float(Float(1 - hyper.beta2)),
+            .float(Float(hyper.lr / correction1)), .float(Float(correction2.squareRoot())), .float(Float(hyper.eps)),
+        ])
+    }
+
+    /// Elements per block of the multi-tensor AdamW step.
+    static let adamwChunk = 8192
 
     public func sgd(param: Tensor, grad: Tensor, momentumBuffer: Tensor?, hyper: SGDHyper, initializeBuffer: Bool) throws {
         let op = "sgd"

@@ -49,10 +49,15 @@ extension CUDABackend {
         try launchElementwise("tailor_scale_f32", count: x.count, [try f32(x, op: "scale", "x"), .float(factor), .int64(Int64(x.count))])
     }
 
-    public func sumOfSquares(_ x: Tensor) throws -> Double {
-        let input = try f32(x, op: "sumOfSquares", "x")
+    public func sumOfSquares(_ x: Tensor) throws -> Double { try sumOfSquares([x]) }
+
+    /// Every tensor's Σx² adds into one device double; one copy back for all of them.
+    public func sumOfSquares(_ tensors: [Tensor]) throws -> Double {
+        let inputs = try tensors.map { try f32($0, op: "sumOfSquares", "x") }
         let total = try zeros([2], dtype: .f32)  // one f64
-        try launchElementwise("tailor_sum_of_squares_f32", count: x.count, [input, .pointer(try address(total)), .int64(Int64(x.count))])
+        for (tensor, input) in zip(tensors, inputs) {
+            try launchElementwise("tailor_sum_of_squares_f32", count: tensor.count, [input, .pointer(try address(total)), .int64(Int64(tensor.count))])
+        }
         var value = 0.0
         try withUnsafeMutableBytes(of: &value) { try device.copyToHost($0.baseAddress!, from: address(total), byteCount: 8) }
         try checkErrorWord()

@@ -8,8 +8,11 @@ import TailorTensor
 /// Addresses are device addresses (`CUdeviceptr`). Every call is asynchronous with respect to the
 /// host except `copyToHost` and `synchronize`, which wait for the work queued before them.
 public protocol CUDADevice: AnyObject, Sendable {
-    /// "NVIDIA H100 80GB HBM3 (sm_90)", or the emulator's name.
+    /// "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)", or the emulator's name.
     var name: String { get }
+    /// Streaming multiprocessors (132 on an H100 SXM): kernels that split work to fill the GPU
+    /// size their grids by it.
+    var multiprocessorCount: Int { get }
 
     /// A new allocation of `byteCount` bytes (> 0), aligned to 256 bytes.
     func allocate(byteCount: Int) throws -> UInt64

@@ -14,6 +14,7 @@ public final class DriverDevice: CUDADevice, @unchecked Sendable {
     /// (major, minor), e.g. (9, 0) for an H100.
     public let computeCapability: (major: Int, minor: Int)
     public let driverVersion: Int
+    public let multiprocessorCount: Int
     private let stream: UnsafeMutableRawPointer?
     private let blas: UnsafeMutableRawPointer?
     private let nvrtc: NVRTC
@@ -37,10 +38,11 @@ public final class DriverDevice: CUDADevice, @unchecked Sendable {
         guard ordinal < Int(count) else {
             throw CUDAError.driverUnavailable("GPU \(ordinal): the driver reports \(count) GPU(s)")
         }
-        var device: Int32 = 0, major: Int32 = 0, minor: Int32 = 0, version: Int32 = 0
+        var device: Int32 = 0, major: Int32 = 0, minor: Int32 = 0, version: Int32 = 0, multiprocessors: Int32 = 0
         try Self.check(tailor_cu_device_get(&device, Int32(ordinal)), "cuDeviceGet")
         try Self.check(tailor_cu_device_attribute(&major, 75, device), "cuDeviceGetAttribute(compute capability major)")
         try Self.check(tailor_cu_device_attribute(&minor, 76, device), "cuDeviceGetAttribute(compute capability minor)")
+        try Self.check(tailor_cu_device_attribute(&multiprocessors, 16, device), "cuDeviceGetAttribute(multiprocessor count)")
         try Self.check(tailor_cu_driver_version(&version), "cuDriverGetVersion")
         var nameBytes = [CChar](repeating: 0, count: 256)
         try Self.check(tailor_cu_device_name(&nameBytes, 255, device), "cuDeviceGetName")
@@ -68,9 +70,11 @@ public final class DriverDevice: CUDADevice, @unchecked Sendable {
             if found.contains("/") { setenv("TAILOR_NVRTC", found, 0) }
         }
         self.nvrtc = try NVRTC.load()
-        self.name = "\(String(cString: nameBytes)) (sm_\(major)\(minor))"
+        let deviceName = String(decoding: nameBytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        self.name = "\(deviceName) (sm_\(major)\(minor), \(multiprocessors) SMs)"
         self.computeCapability = (Int(major), Int(minor))
         self.driverVersion = Int(version)
+        self.multiprocessorCount = Int(multiprocessors)
         self.stream = stream
         self.blas = blas
     }

@@ -2,7 +2,8 @@ extension KernelSource {
     /// RMSNorm forward and backward, one block per row (blockDim.x a multiple of 32). The weight
     /// may be f32, bf16 or f16 (dtype code). Twins of CPUReference.rmsNormForward/Backward.
     public static let rmsNorm = KernelSource(name: "rmsnorm", entries: [
-        "tailor_rmsnorm_forward_f32", "tailor_rmsnorm_backward_f32", "tailor_rmsnorm_weight_grad_f32",
+        "tailor_rmsnorm_forward_f32", "tailor_add_rmsnorm_forward_f32", "tailor_rmsnorm_backward_f32",
+        "tailor_rmsnorm_weight_grad_f32",
     ], code: #"""
     // out = x · rstd · weight with rstd = 1/√(mean(x²) + eps); x, out [rows, cols]; rstd [rows].
     extern "C" __global__ void tailor_rmsnorm_forward_f32(const float *x, const void *weight, int weightType, float *out,
@@ -15,6 +16,23 @@ extension KernelSource {
         if (threadIdx.x == 0) rstd[blockIdx.x] = r;
         float *o = out + (long long)blockIdx.x * cols;
         for (int c = threadIdx.x; c < cols; c += blockDim.x) o[c] = (row[c] * r) * load_as_float(weight, c, weightType);
+    }
+
+    // sum = a + b, then out = rmsnorm(sum) as above: the residual add fused with the next block's
+    // norm, one read of a and b. sum may be a or b (each thread rereads only what it wrote).
+    extern "C" __global__ void tailor_add_rmsnorm_forward_f32(const float *a, const float *b, float *sum, const void *weight,
+                                                              int weightType, float *out, float *rstd, int cols, float eps) {
+        __shared__ float scratch[32];
+        long long base = (long long)blockIdx.x * cols;
+        float squares = 0.0f;
+        for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+            float s = a[base + c] + b[base + c];
+            sum[base + c] = s;
+            squares += s * s;
+        }
+        float r = rsqrtf(block_sum(squares, scratch) / cols + eps);
+        if (threadIdx.x == 0) rstd[blockIdx.x] = r;
+        for (int c = threadIdx.x; c < cols; c += blockDim.x) out[base + c] = (sum[base + c] * r) * load_as_float(weight, c, weightType);
     }
 
     // dx = rstd·(dy·w) − x·rstd³·Σ(dy·w·x)/cols, written or (accumulate != 0) added.

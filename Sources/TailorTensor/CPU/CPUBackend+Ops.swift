@@ -54,6 +54,10 @@ extension CPUBackend {
         return sum
     }
 
+    public func sumOfSquares(_ tensors: [Tensor]) throws -> Double {
+        try tensors.reduce(0) { $0 + (try sumOfSquares($1)) }
+    }
+
     public func gatherRows(_ source: Tensor, indices: Tensor, into out: Tensor) throws {
         let (rows, cols) = matrix(source)
         try requireShape(out, [indices.count, cols], op: "gatherRows", "out")
@@ -175,6 +179,14 @@ extension CPUBackend {
             if fast { CPUFast.rmsNormForward(px, pw, eps: eps, po, pr, rows: rows, cols: cols) }
             else { CPUReference.rmsNormForward(px, pw, eps: eps, po, pr, rows: rows, cols: cols) }
         }
+    }
+
+    /// The plain composition: the add, then the norm (the CPU gains little from fusing them).
+    public func addRMSNormForward(_ a: Tensor, _ b: Tensor, weight: Tensor, eps: Float, sum: Tensor, into out: Tensor,
+                                  rstd: Tensor) throws {
+        _ = try OperandChecks.addRMSNorm(a, b, weight: weight, sum: sum, out: out, rstd: rstd)
+        try add(a, b, into: sum)
+        try rmsNormForward(sum, weight: weight, eps: eps, into: out, rstd: rstd)
     }
 
     public func rmsNormBackward(_ dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor,
@@ -307,6 +319,15 @@ extension CPUBackend {
         let (pp, pg, pm, pv) = (try f32(param, op: op, "param"), try f32(grad, op: op, "grad"), try f32(m, op: op, "m"), try f32(v, op: op, "v"))
         if fast { CPUFast.adamw(param: pp, grad: pg, m: pm, v: pv, count: param.count, hyper: hyper, step: step) }
         else { CPUReference.adamw(param: pp, grad: pg, m: pm, v: pv, count: param.count, hyper: hyper, step: step) }
+    }
+
+    public func adamw(_ parameters: [AdamWTensors], hyper: AdamWHyper, step: Int) throws {
+        for parameter in parameters { try OperandChecks.adamwTensors(parameter, op: "adamw") }
+        var noDecay = hyper
+        noDecay.weightDecay = 0
+        for p in parameters {
+            try adamw(param: p.param, grad: p.grad, m: p.m, v: p.v, hyper: p.decays ? hyper : noDecay, step: step)
+        }
     }
 
     public func sgd(param: Tensor, grad: Tensor, momentumBuffer: Tensor?, hyper: SGDHyper, initializeBuffer: Bool) throws {

@@ -132,6 +132,17 @@ extension BackendSelfTest {
                 return try b.download(out) + b.download(rstd) + b.download(dx) + b.download(dWeight)
             })
         }
+        for dtype in [DType.f32, .bf16] {
+            checks.append(Check("addRMSNorm forward (\(dtype) weight, sum into a) [29, 517]") { b in
+                var x = Inputs(21)
+                let (rows, cols) = (29, 517)
+                let a = try f32(b, x.floats(rows * cols), [rows, cols]), other = try f32(b, x.floats(rows * cols), [rows, cols])
+                let weight = try b.upload(x.floats(cols), shape: [cols], dtype: dtype)
+                let out = try b.empty([rows, cols], dtype: .f32), rstd = try b.empty([rows], dtype: .f32)
+                try b.addRMSNormForward(a, other, weight: weight, eps: 1e-5, sum: a, into: out, rstd: rstd)
+                return try b.download(a) + b.download(out) + b.download(rstd)
+            })
+        }
         checks.append(Check("rope forward and inverse [33, 3, 40], 50 positions") { b in
             var x = Inputs(10)
             let (tokens, heads, dim, positions) = (33, 3, 40, 50)
@@ -204,6 +215,22 @@ extension BackendSelfTest {
             try b.adamw(param: p, grad: g, m: mm, v: vv, hyper: hyper, step: 3)
             return try b.download(p) + b.download(mm) + b.download(vv)
         })
+        let sizes = [1000, 0, 20011, 7]
+        checks.append(Check("adamw over \(sizes.count) tensors in one step, decay on two \(sizes)") { b in
+            var x = Inputs(22)
+            let hyper = AdamWHyper(lr: 2e-2, beta1: 0.9, beta2: 0.98, eps: 1e-6, weightDecay: 0.1)
+            let parameters = try sizes.enumerated().map { index, size in
+                AdamWTensors(param: try f32(b, x.floats(size), [size]), grad: try f32(b, x.floats(size), [size]),
+                             m: try f32(b, x.floats(size, scale: 0.1), [size]), v: try f32(b, x.floats(size, scale: 0.1).map(abs), [size]),
+                             decays: index % 2 == 0)
+            }
+            try b.adamw(parameters, hyper: hyper, step: 2)
+            return try parameters.flatMap { try b.download($0.param) + b.download($0.m) + b.download($0.v) }
+        })
+        checks.append(Check("sumOfSquares over \(sizes.count) tensors \(sizes)") { b in
+            var x = Inputs(23)
+            return [Float(try b.sumOfSquares(try sizes.map { try f32(b, x.floats($0), [$0]) }))]
+        })
         checks.append(Check("sgd Nesterov momentum, first and second step [1000]") { b in
             var x = Inputs(17)
             let hyper = SGDHyper(lr: 0.05, momentum: 0.9, dampening: 0.1, nesterov: true, weightDecay: 0.01)
@@ -227,6 +254,16 @@ extension BackendSelfTest {
         checks.append(Check("gemm with mismatched inner dimensions", throwsNaming: "gemm") { b in
             let a = try b.zeros([2, 3], dtype: .f32)
             try b.gemm(a, transposeA: false, a, transposeB: false, into: a, alpha: 1, beta: 0)
+        })
+        checks.append(Check("addRMSNorm writing its norm over an input", throwsNaming: "out has shape [2, 3], expected memory apart from b") { b in
+            let x = try b.zeros([2, 3], dtype: .f32), y = try b.zeros([2, 3], dtype: .f32)
+            try b.addRMSNormForward(x, y, weight: b.zeros([3], dtype: .f32), eps: 1e-6, sum: x, into: y,
+                                    rstd: b.empty([2], dtype: .f32))
+        })
+        checks.append(Check("adamw over tensors with a mis-shaped moment", throwsNaming: "adamw: m has shape [3]") { b in
+            let p = try b.zeros([4], dtype: .f32)
+            try b.adamw([AdamWTensors(param: p, grad: p, m: b.zeros([3], dtype: .f32), v: p, decays: true)],
+                        hyper: AdamWHyper(lr: 1e-3), step: 1)
         })
         return checks
     }

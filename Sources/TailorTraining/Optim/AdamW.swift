@@ -60,14 +60,15 @@ public final class AdamW: Optimizer, @unchecked Sendable {
     }
 
     /// One update of every parameter from its gradient in `gradients`, at learning rate `lr`.
+    /// All parameters in one multi-tensor step (one launch on a GPU), as torch's fused AdamW.
     public func step(gradients: GradientStore, lr: Double) throws {
-        stepCount += 1
-        for (index, parameter) in parameters.enumerated() {
-            let grad = try gradient(of: parameter, in: gradients)
-            let hyper = AdamWHyper(lr: lr, beta1: beta1, beta2: beta2, eps: eps,
-                                   weightDecay: parameter.weightDecay ? weightDecay : 0)
-            try backend.adamw(param: parameter.value, grad: grad, m: m[index], v: v[index], hyper: hyper, step: stepCount)
+        let tensors = try parameters.indices.map { index in
+            AdamWTensors(param: parameters[index].value, grad: try gradient(of: parameters[index], in: gradients),
+                         m: m[index], v: v[index], decays: parameters[index].weightDecay)
         }
+        stepCount += 1
+        try backend.adamw(tensors, hyper: AdamWHyper(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay),
+                          step: stepCount)
     }
 }
 

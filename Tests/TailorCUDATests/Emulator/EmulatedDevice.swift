@@ -8,6 +8,8 @@ import TailorTensor
 /// CI machines, which have no GPU.
 final class EmulatedDevice: CUDADevice, @unchecked Sendable {
     let name = "host emulation of CUDA"
+    /// An H100's count, so grid sizes match the real device's.
+    let multiprocessorCount = 132
     private let library: UnsafeMutableRawPointer
     private typealias LaunchFunction = @convention(c) (UnsafePointer<CChar>, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
                                                        UInt64, UnsafeMutablePointer<UnsafeMutableRawPointer?>,

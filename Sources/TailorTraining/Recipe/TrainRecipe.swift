@@ -8,7 +8,7 @@ public struct TrainRecipe: Sendable, Equatable {
     public var modelNameOrPath: String = ""
     /// Training data files (or folders/globs).
     public var datasets: [String] = []
-    /// Dataset format override (alpaca, sharegpt, messages, preference, text); nil = detect.
+    /// Dataset format override (alpaca, sharegpt, messages, preference, text, tokenized); nil = detect.
     public var datasetFormat: String?
     /// Built-in template name overriding the model's chat template.
     public var template: String?

@@ -21,7 +21,12 @@ struct TrainCommand: AsyncParsableCommand {
           model_name_or_path (model)  HF model folder, or a .gguf file (imported
                                       once into ~/.cache/tailor as f32)
           dataset (train_file)        JSON/JSONL/CSV files, folders or globs
-          dataset_format              alpaca|sharegpt|messages|text (detected)
+          dataset_format              alpaca|sharegpt|messages|text|tokenized
+                                      (detected; tokenized: records of
+                                      input_ids, optional labels (-100 = not
+                                      trained; absent: all trained) and
+                                      attention_mask (right padding dropped);
+                                      no tokenizer or chat template needed)
           template                    built-in chat template: alpaca, chatml,
                                       qwen, llama3, llama2, mistral, deepseek
           system_prompt (system)      system turn for samples without one

@@ -101,3 +101,14 @@ final class RecipeKeysTests: XCTestCase {
         XCTAssertTrue(yaml.contains("train_sampling_strategy: group_by_length\n"), yaml)
     }
 }
+
+extension RecipeKeysTests {
+    /// YAML reads a bare `no` as false; tailor_config.yaml writes `eval_strategy: no`.
+    func testStrategyNoWrittenAsABareYAMLWord() throws {
+        let (recipe, _) = try apply([("eval_strategy", .bool(false)), ("save_strategy", .bool(false))])
+        XCTAssertEqual(recipe.training.evalStrategy, .no)
+        XCTAssertEqual(recipe.training.saveStrategy, .no)
+        var other = TrainRecipe()
+        XCTAssertThrowsError(try RecipeKeys.apply("save_strategy", .bool(true), to: &other))
+    }
+}

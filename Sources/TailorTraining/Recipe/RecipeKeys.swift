@@ -224,6 +224,8 @@ public struct RecipeKeys {
     }
 
     static func strategy(_ key: String, _ value: RecipeValue) throws -> TrainingArguments.Strategy {
+        // YAML 1.1 reads a bare `no` as false (tailor_config.yaml writes `eval_strategy: no`).
+        if value == .bool(false) { return .no }
         guard let strategy = TrainingArguments.Strategy(rawValue: try string(key, value)) else {
             throw TrainingError.badOption(name: key, problem: "must be no, steps or epoch (got \(value))")
         }

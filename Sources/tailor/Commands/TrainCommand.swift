@@ -42,6 +42,11 @@ struct TrainCommand: AsyncParsableCommand {
           bias none | all | lora_only (trains biases beside LoRA)
           modules_to_save (none)      e.g. [embed_tokens, lm_head]: trained full
                                       copies; ensure_weight_tying false
+          adapter_name_or_path (none) a peft adapter folder to start from: its
+                                      adapter_config.json sets r, alpha, targets
+                                      (a differing value given here is an
+                                      error), lora_dropout applies; with
+                                      resume_from_checkpoint the checkpoint wins
         Training (TrainingArguments' defaults)
           output_dir output           num_train_epochs 3     max_steps -1
           per_device_train_batch_size 8    per_device_eval_batch_size 8

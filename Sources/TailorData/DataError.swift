@@ -60,7 +60,7 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownRole(let at, let field, let role):
             return "\(at): field '\(field)' has unknown role '\(role)'. Known: system, user/human, assistant/gpt, tool/observation/function, function_call."
         case .unknownFormat(let path, let reason):
-            return "\(path): \(reason). Name the format with --format (alpaca, sharegpt, messages, preference, text, columns)."
+            return "\(path): \(reason). Name the format with --format (alpaca, sharegpt, messages, preference, text, columns, tokenized)."
         case .template(let at, let message):
             return "\(at): the chat template failed: \(message)"
         case .allSamplesFullyMasked(let count, let first):

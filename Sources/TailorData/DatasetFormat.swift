@@ -17,11 +17,16 @@ public enum DatasetFormat: String, Sendable, Hashable, CaseIterable {
     case text
     /// Any columns, formatted by a `ColumnTemplate`.
     case columns
+    /// Pre-tokenized `input_ids`, optional `labels` and `attention_mask` (see `TokenizedRecord`):
+    /// no chat template, no tokenizer. `DatasetLoader` puts these in `LoadedDataset.tokenized`.
+    case tokenized
 
     /// Guesses the format from one record's fields, or nil.
     public static func detect(_ record: ChatValue) -> DatasetFormat? {
         guard case .object(let o) = record else { return nil }
         let keys = Set(o.keys)
+        // Token ids win: tokenized datasets often keep the text columns they were made from.
+        if keys.contains(TokenizedRecord.idsField) { return .tokenized }
         if keys.contains("chosen") && keys.contains("rejected") { return .preference }
         if keys.contains("instruction") && (keys.contains("output") || keys.contains("response")) { return .alpaca }
         for key in ["conversations", "messages"] {
@@ -131,6 +136,8 @@ public struct RecordConverter: Sendable {
             msgs.append(Message(role: .user, content: try t.fill(t.prompt, o, at: at)))
             msgs.append(Message(role: .assistant, content: try t.fill(t.response, o, at: at)))
             return Conversation(messages: msgs, raw: !t.useChatTemplate, source: at)
+        case .tokenized:
+            throw DataError.invalidOption(name: "format", reason: "\(at): a tokenized record holds token ids, not a conversation; read it with DatasetLoader (LoadedDataset.tokenized) or TokenizedRecord.sample")
         case .auto:
             guard let f = DatasetFormat.detect(record.value) else {
                 throw DataError.unknownFormat(path: at.file, reason: "line \(at.line): cannot tell the format from fields \(o.keys)")

@@ -24,16 +24,22 @@ public struct LoaderOptions: Sendable {
 /// What `DatasetLoader.load` read.
 public struct LoadedDataset: Sendable {
     public var conversations: [Conversation]
+    /// Pre-tokenized records (format `tokenized`), in load order: ready to train, no tokenizer needed.
+    public var tokenized: [EncodedSample] = []
     /// The format of each file, in load order.
     public var formats: [(file: String, format: DatasetFormat)]
     /// Records skipped with `skipInvalid`, each with its file, line and reason.
     public var skipped: [DataIssue]
+
+    /// Conversations and pre-tokenized samples together.
+    public var sampleCount: Int { conversations.count + tokenized.count }
 }
 
 /// Reads data files into `Conversation`s.
 ///
 ///     let data = try DatasetLoader(options: .init(skipInvalid: true)).load(paths: ["data/"])
 ///     data.conversations.count; data.skipped      // what was left out, with file:line
+///     data.tokenized                               // records that held input_ids (format `tokenized`)
 public struct DatasetLoader: Sendable {
     public var options: LoaderOptions
 
@@ -46,7 +52,7 @@ public struct DatasetLoader: Sendable {
         var result = LoadedDataset(conversations: [], formats: [], skipped: [])
         for path in paths {
             for file in try RecordReader.files(for: path) {
-                if let max = options.maxSamples, result.conversations.count >= max { return result }
+                if let max = options.maxSamples, result.sampleCount >= max { return result }
                 try load(file: file, into: &result)
             }
         }
@@ -60,11 +66,15 @@ public struct DatasetLoader: Sendable {
         var converted = 0
         let skip = options.skipInvalid
         var out = result.conversations
-        defer { result.conversations = out }
+        var tokenized = result.tokenized
+        defer {
+            result.conversations = out
+            result.tokenized = tokenized
+        }
         try RecordReader.forEach(file: file, skipInvalid: skip, onInvalid: { error in
             skipped.append(DataIssue(kind: .skippedInvalid, source: Self.location(of: error), message: error.description))
         }) { record in
-            if let max = options.maxSamples, out.count >= max { return }
+            if let max = options.maxSamples, out.count + tokenized.count >= max { return }
             var recordFormat = format
             if format == .auto || options.format == .auto && options.columnTemplate == nil {
                 // Auto-detection looks at every record, so files written by DatasetWriter (messages,
@@ -75,13 +85,17 @@ public struct DatasetLoader: Sendable {
                         skipped.append(DataIssue(kind: .skippedInvalid, source: record.source, message: "fields \(keys) fit no known format"))
                         return
                     }
-                    throw DataError.unknownFormat(path: file, reason: "line \(record.source.line): cannot tell the format from fields \(keys); expected instruction/output (alpaca), conversations (sharegpt), messages, prompt/chosen/rejected, or text")
+                    throw DataError.unknownFormat(path: file, reason: "line \(record.source.line): cannot tell the format from fields \(keys); expected instruction/output (alpaca), conversations (sharegpt), messages, prompt/chosen/rejected, text, or input_ids (tokenized)")
                 }
                 if format == .auto { format = f }
                 recordFormat = f
             }
             do {
-                out.append(try RecordConverter(format: recordFormat, columnTemplate: options.columnTemplate).convert(record))
+                if recordFormat == .tokenized {
+                    tokenized.append(try TokenizedRecord.sample(from: record))
+                } else {
+                    out.append(try RecordConverter(format: recordFormat, columnTemplate: options.columnTemplate).convert(record))
+                }
                 converted += 1
             } catch let error as DataError where skip {
                 skipped.append(DataIssue(kind: .skippedInvalid, source: record.source, message: error.description))

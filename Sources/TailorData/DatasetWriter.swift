@@ -2,8 +2,9 @@ import Foundation
 import TailorTokenizers
 
 /// Writes conversations as JSON Lines in the `messages` format (plain text as `{"text": ...}`,
-/// preference pairs as `{"prompt", "chosen", "rejected"}` message lists). Writes are atomic: a
-/// temporary file in the same folder, renamed over the target.
+/// preference pairs as `{"prompt", "chosen", "rejected"}` message lists), and pre-tokenized
+/// samples as `{"input_ids", "labels"}`. Writes are atomic: a temporary file in the same
+/// folder, renamed over the target.
 public enum DatasetWriter {
     public static func record(_ c: Conversation) -> ChatValue {
         if let text = c.text { return .object(["text": .string(text)]) }
@@ -30,6 +31,19 @@ public enum DatasetWriter {
     public static func writeJSONL(_ conversations: [Conversation], to path: String) throws {
         var out = ""
         for c in conversations { out += record(c).jsonString + "\n" }
+        try writeAtomically(Array(out.utf8), to: path)
+    }
+
+    /// A pre-tokenized sample as a `tokenized` record: `input_ids` and `labels`.
+    public static func record(_ sample: EncodedSample) -> ChatValue {
+        .object(["input_ids": .array(sample.inputIds.map { .int(Int($0)) }),
+                 "labels": .array(sample.labels.map { .int(Int($0)) })])
+    }
+
+    /// Writes pre-tokenized samples as JSON Lines of `tokenized` records.
+    public static func writeJSONL(tokenized samples: [EncodedSample], to path: String) throws {
+        var out = ""
+        for sample in samples { out += record(sample).jsonString + "\n" }
         try writeAtomically(Array(out.utf8), to: path)
     }
 

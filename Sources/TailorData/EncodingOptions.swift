@@ -89,6 +89,11 @@ public struct EncodeResult: Sendable {
     /// Truncations, drops, fully masked samples, missing EOS, template failures skipped.
     public var issues: [DataIssue]
 
+    public init(samples: [EncodedSample] = [], issues: [DataIssue] = []) {
+        self.samples = samples
+        self.issues = issues
+    }
+
     public var fullyMasked: [DataIssue] { issues.filter { $0.kind == .fullyMasked } }
 
     /// Throws `.allSamplesFullyMasked` when no sample has a trained token (training would learn nothing).

@@ -1,4 +1,5 @@
 import Foundation
+import TailorData
 import TailorFormats
 import TailorModels
 import TailorTensor
@@ -7,10 +8,13 @@ import TailorTensor
 public struct TrainingSample: Sendable, Equatable {
     public var ids: [Int32]
     public var labels: [Int32]
+    /// The data file and line it came from (nil when made in code), named by errors about it.
+    public var source: SourceLocation?
 
-    public init(ids: [Int32], labels: [Int32]) {
+    public init(ids: [Int32], labels: [Int32], source: SourceLocation? = nil) {
         self.ids = ids
         self.labels = labels
+        self.source = source
     }
 
     /// Tokens this sample trains on (labels after the shift that are not -100).
@@ -68,6 +72,7 @@ public final class Trainer {
         guard train.contains(where: { $0.labelTokens > 0 }) else {
             throw TrainingError.badOption(name: "train dataset", problem: "has no label tokens: every sample is fully masked (-100)")
         }
+        try TrainingSample.checkVocabulary(rows: train, eval: eval, vocabSize: model.config.vocabSize)
         self.model = model
         self.trainable = trainable
         self.args = args

@@ -17,6 +17,10 @@ public enum TrainingError: Error, CustomStringConvertible {
     case notImplemented(String)
     /// The loss became NaN or infinite.
     case nonFiniteLoss(step: Int, value: Double)
+    /// A token id or label of a sample is outside the model's vocabulary. `sample` names the data
+    /// file and line (or the row when the sample was made in code), `field` the position
+    /// (`input_ids[7]`, `labels[7]`).
+    case tokenOutOfVocabulary(sample: String, field: String, id: Int32, vocabSize: Int)
 
     public var description: String {
         switch self {
@@ -35,6 +39,8 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "\(what) is not implemented in Tailor yet"
         case let .nonFiniteLoss(step, value):
             return "the loss became \(value) at step \(step); lower the learning rate or check the data"
+        case let .tokenOutOfVocabulary(sample, field, id, vocabSize):
+            return "\(sample): \(field) is \(id), outside the model's vocabulary (vocab_size \(vocabSize): ids 0 to \(vocabSize - 1)); was the data tokenized with another model's tokenizer?"
         }
     }
 }

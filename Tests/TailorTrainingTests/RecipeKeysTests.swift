@@ -101,3 +101,28 @@ final class RecipeKeysTests: XCTestCase {
         XCTAssertTrue(yaml.contains("train_sampling_strategy: group_by_length\n"), yaml)
     }
 }
+
+extension RecipeKeysTests {
+    /// YAML reads a bare `no` as false; tailor_config.yaml writes `eval_strategy: no`.
+    func testStrategyNoWrittenAsABareYAMLWord() throws {
+        let (recipe, _) = try apply([("eval_strategy", .bool(false)), ("save_strategy", .bool(false))])
+        XCTAssertEqual(recipe.training.evalStrategy, .no)
+        XCTAssertEqual(recipe.training.saveStrategy, .no)
+        var other = TrainRecipe()
+        XCTAssertThrowsError(try RecipeKeys.apply("save_strategy", .bool(true), to: &other))
+    }
+}
+
+extension RecipeKeysTests {
+    func testAdapterNameOrPathAndGivenKeys() throws {
+        let (recipe, warnings) = try apply([("adapter_name_or_path", .string("runs/a")), ("lora_rank", .number(4)),
+                                            ("dataset_format", .string("tokenized"))])
+        XCTAssertTrue(warnings.isEmpty, "\(warnings)")
+        XCTAssertEqual(recipe.adapterNameOrPath, "runs/a")
+        XCTAssertEqual(recipe.givenKeys, ["adapter_name_or_path", "r", "dataset_format"], "canonical names, aliases resolved")
+        XCTAssertNil(try apply([("adapter_name_or_path", .null)]).0.adapterNameOrPath)
+        let yaml = RecipeYAML.render(recipe)
+        XCTAssertTrue(yaml.contains("adapter_name_or_path: \"runs/a\"\n") && yaml.contains("dataset_format: \"tokenized\"\n"), yaml)
+        XCTAssertFalse(RecipeYAML.render(TrainRecipe()).contains("adapter_name_or_path"))
+    }
+}

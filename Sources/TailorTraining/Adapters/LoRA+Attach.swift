@@ -57,12 +57,9 @@ public final class LoRAAdapters: @unchecked Sendable {
         guard (0..<1).contains(config.loraDropout) else {
             throw TrainingError.badOption(name: "lora_dropout", problem: "must be in [0, 1) (got \(config.loraDropout))")
         }
-        let names = model.linearModuleNames
-        let matcher = try ModuleMatcher(config.targetModules)
         var generator = SplitMix64(state: seed &+ 0x5EED)
         var modules: [(name: String, lora: LoRA)] = []
-        for name in names where matcher.matches(name) {
-            if let layers = config.layersToTransform, let index = layerIndex(name), !layers.contains(index) { continue }
+        for name in try targetedModules(of: model, config: config) {
             guard let linear = model.linear(module: name) else { continue }
             let (inFeatures, outFeatures, r) = (linear.inFeatures, linear.outFeatures, config.r)
             let aName = name + ".lora_A.weight", bName = name + ".lora_B.weight"
@@ -75,13 +72,23 @@ public final class LoRAAdapters: @unchecked Sendable {
                             scaling: config.scaling, dropout: Float(config.loraDropout))
             modules.append((name, lora))
         }
-        guard !modules.isEmpty else { throw TrainingError.noTargetModules(config.targetModules, available: names) }
+        guard !modules.isEmpty else { throw TrainingError.noTargetModules(config.targetModules, available: model.linearModuleNames) }
         let tensors = try AdapterTensor.plan(for: model, config: config, adapted: modules.map(\.name)).map { plan in
             let copy = try model.backend.empty(plan.source.shape, dtype: .f32)
             try model.backend.copy(plan.source, into: copy)
             return AdapterTensor(name: plan.name, peftKeys: plan.peftKeys, value: copy)
         }
         return LoRAAdapters(config: config, modules: modules, tensors: tensors)
+    }
+
+    /// The Linear modules of `model` that `config`'s target_modules and layers_to_transform pick, in model order.
+    static func targetedModules(of model: CausalLM, config: LoRAConfig) throws -> [String] {
+        let matcher = try ModuleMatcher(config.targetModules)
+        return model.linearModuleNames.filter { name in
+            guard matcher.matches(name), model.linear(module: name) != nil else { return false }
+            if let layers = config.layersToTransform, let index = layerIndex(name), !layers.contains(index) { return false }
+            return true
+        }
     }
 
     /// A [r, in] as peft initialises it: kaiming-uniform U(±1/√in) (also nn.Linear's default,

@@ -3,7 +3,8 @@ import TailorData
 import TailorTokenizers
 
 /// A recipe's data made ready for the Trainer: files read, conversations rendered with the chat
-/// template and tokenized with assistant-only labels, truncated or packed, and split.
+/// template and tokenized with assistant-only labels (pre-tokenized records taken as they are),
+/// truncated or packed, and split.
 public struct TrainingData: Sendable {
     public var train: [TrainingRow]
     public var eval: [TrainingSample]
@@ -14,58 +15,36 @@ public struct TrainingData: Sendable {
     public var longestSample: Int
 
     /// Reads and encodes `recipe`'s datasets with the tokenizer and chat template of `modelFolder`.
+    /// Pre-tokenized records (`dataset_format: tokenized`, or detected by their `input_ids`) are
+    /// taken as they are; when every record is, the folder needs no tokenizer or chat template.
     public static func prepare(recipe: TrainRecipe, modelFolder: URL) throws -> TrainingData {
         guard !recipe.datasets.isEmpty else {
             throw TrainingError.badOption(name: "dataset", problem: "is required: give one or more data files (JSON, JSONL, CSV)")
         }
-        let tokenizer = try PretrainedTokenizer(folder: modelFolder)
-        var template: ChatTemplate? = nil
-        if let name = recipe.template {
-            guard let builtin = BuiltinChatTemplate.named(name) else {
-                throw TrainingError.badOption(name: "template", problem: "'\(name)' is not a built-in template; known: alpaca, chatml, qwen, llama3, llama2, mistral, deepseek")
-            }
-            template = try builtin.template()
-        } else if tokenizer.chatTemplate == nil {
-            throw TrainingError.badOption(name: "template", problem: "is required: \(modelFolder.path) has no chat_template in tokenizer_config.json; name a built-in one (e.g. --template chatml)")
+        let format = try datasetFormat(recipe)
+        let builtin = try builtinTemplate(recipe)
+        let train = try load(recipe.datasets, format: format, recipe: recipe)
+        let validation = try recipe.validationFile.map { try load([$0], format: format, recipe: recipe) }
+        var warnings = summarize(train.skipped)
+        // The tokenizer and chat template are read only when some record needs them.
+        var encoder: ConversationEncoder? = nil
+        if !train.conversations.isEmpty || validation?.conversations.isEmpty == false {
+            encoder = try makeEncoder(recipe, modelFolder: modelFolder, template: builtin)
+        } else if recipe.template != nil || recipe.systemPrompt != nil || recipe.trainOnInputs {
+            warnings.append("template, system_prompt and train_on_inputs have no effect on tokenized records: their ids and labels are used as they are")
         }
-        let format: DatasetFormat
-        if let name = recipe.datasetFormat {
-            guard let parsed = DatasetFormat(rawValue: name) else {
-                throw TrainingError.badOption(name: "dataset_format", problem: "'\(name)' is not one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            format = parsed
-        } else {
-            format = .auto
-        }
-        let options = EncodingOptions(maxLength: recipe.maxSeqLength, trainOnInputs: recipe.trainOnInputs)
-        let encoder = try ConversationEncoder(pretrained: tokenizer, template: template, options: options)
-        func load(_ paths: [String]) throws -> (conversations: [Conversation], skipped: [DataIssue]) {
-            let loaded = try DatasetLoader(options: LoaderOptions(format: format)).load(paths: paths)
-            var conversations = loaded.conversations
-            if let system = recipe.systemPrompt {
-                for index in conversations.indices where conversations[index].messages.first?.role != .system {
-                    conversations[index].messages.insert(Message(role: .system, content: system), at: 0)
-                }
-            }
-            return (conversations, loaded.skipped)
-        }
-        var warnings: [String] = []
-        let (trainConversations, skipped) = try load(recipe.datasets)
-        warnings += summarize(skipped)
-        var encoded = try encoder.encodeAll(trainConversations)
+        var encoded = try encode(train, encoder: encoder, maxLength: recipe.maxSeqLength)
         warnings += summarize(encoded.issues)
         try encoded.checkTrainable()
         var evalSamples: [EncodedSample] = []
-        if let file = recipe.validationFile {
-            let (evalConversations, _) = try load([file])
-            let result = try encoder.encodeAll(evalConversations)
-            evalSamples = result.samples
+        if let validation {
+            evalSamples = try encode(validation, encoder: encoder, maxLength: recipe.maxSeqLength).samples
         } else if recipe.validationSplit > 0 {
             let split = try Splitter.split(encoded.samples, validationRatio: recipe.validationSplit, seed: recipe.training.seed)
             encoded.samples = split.train
             evalSamples = split.validation
         }
-        let trainSamples = encoded.samples.map { TrainingSample(ids: $0.inputIds, labels: $0.labels) }
+        let trainSamples = encoded.samples.map(TrainingSample.init)
         let rows: [TrainingRow]
         if recipe.packing {
             if recipe.training.groupByLength {
@@ -73,13 +52,13 @@ public struct TrainingData: Sendable {
                 warnings.append("group_by_length with packing groups packed rows by their length; packed rows are all close to max_seq_length tokens, so it changes little (turn one of them off)")
             }
             rows = Packer(maxLength: recipe.maxSeqLength).pack(encoded.samples).map { row in
-                TrainingRow(row.samples.map { TrainingSample(ids: $0.inputIds, labels: $0.labels) })
+                TrainingRow(row.samples.map(TrainingSample.init))
             }
         } else {
             rows = trainSamples.map { TrainingRow([$0]) }
         }
         return TrainingData(train: rows,
-                            eval: evalSamples.map { TrainingSample(ids: $0.inputIds, labels: $0.labels) },
+                            eval: evalSamples.map(TrainingSample.init),
                             warnings: warnings,
                             trainSampleCount: trainSamples.count,
                             trainLabelTokens: trainSamples.reduce(0) { $0 + $1.labelTokens },

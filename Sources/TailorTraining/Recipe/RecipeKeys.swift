@@ -61,7 +61,8 @@ public struct RecipeKeys {
     public static let known: [String] = [
         "model_name_or_path", "dataset", "dataset_format", "template", "system_prompt", "validation_file", "validation_split",
         "max_seq_length", "packing", "train_on_inputs", "finetuning_type", "r", "lora_alpha", "lora_dropout", "target_modules",
-        "use_rslora", "layers_to_transform", "init_lora_weights", "bias", "modules_to_save", "ensure_weight_tying", "output_dir", "num_train_epochs", "max_steps", "per_device_train_batch_size",
+        "use_rslora", "layers_to_transform", "init_lora_weights", "bias", "modules_to_save", "ensure_weight_tying",
+        "adapter_name_or_path", "output_dir", "num_train_epochs", "max_steps", "per_device_train_batch_size",
         "per_device_eval_batch_size", "gradient_accumulation_steps", "learning_rate", "weight_decay", "adam_beta1",
         "adam_beta2", "adam_epsilon", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_ratio", "seed",
         "logging_steps", "eval_strategy", "eval_steps", "save_strategy", "save_steps", "save_total_limit",
@@ -80,6 +81,7 @@ public struct RecipeKeys {
             let nearest = candidates.min { editDistance(rawKey, $0) < editDistance(rawKey, $1) } ?? ""
             throw TrainingError.badOption(name: rawKey, problem: "is not a known option; did you mean '\(nearest)'? (see tailor train --help)")
         }
+        recipe.givenKeys.insert(key)
         var t = recipe.training
         switch key {
         case "model_name_or_path": recipe.modelNameOrPath = try string(key, value)
@@ -123,6 +125,7 @@ public struct RecipeKeys {
             recipe.lora.bias = bias
         case "modules_to_save": recipe.lora.modulesToSave = value == .null ? [] : try list(key, value)
         case "ensure_weight_tying": recipe.lora.ensureWeightTying = try bool(key, value)
+        case "adapter_name_or_path": recipe.adapterNameOrPath = value == .null ? nil : try string(key, value)
         case "output_dir": t.outputDir = try string(key, value)
         case "num_train_epochs": t.numTrainEpochs = try number(key, value)
         case "max_steps": t.maxSteps = try int(key, value, min: -1)
@@ -224,6 +227,8 @@ public struct RecipeKeys {
     }
 
     static func strategy(_ key: String, _ value: RecipeValue) throws -> TrainingArguments.Strategy {
+        // YAML 1.1 reads a bare `no` as false (tailor_config.yaml writes `eval_strategy: no`).
+        if value == .bool(false) { return .no }
         guard let strategy = TrainingArguments.Strategy(rawValue: try string(key, value)) else {
             throw TrainingError.badOption(name: key, problem: "must be no, steps or epoch (got \(value))")
         }

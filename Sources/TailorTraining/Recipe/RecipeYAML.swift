@@ -19,6 +19,7 @@ public enum RecipeYAML {
             ("finetuning_type", r.finetuningType.rawValue),
         ]
         if r.finetuningType == .lora {
+            if let adapter = r.adapterNameOrPath { lines.append(("adapter_name_or_path", quote(adapter))) }
             let targets: String
             switch r.lora.targetModules {
             case .allLinear: targets = "all-linear"

@@ -8,7 +8,7 @@ public struct TrainRecipe: Sendable, Equatable {
     public var modelNameOrPath: String = ""
     /// Training data files (or folders/globs).
     public var datasets: [String] = []
-    /// Dataset format override (alpaca, sharegpt, messages, preference, text); nil = detect.
+    /// Dataset format override (alpaca, sharegpt, messages, preference, text, tokenized); nil = detect.
     public var datasetFormat: String?
     /// Built-in template name overriding the model's chat template.
     public var template: String?
@@ -22,12 +22,18 @@ public struct TrainRecipe: Sendable, Equatable {
     public var trainOnInputs: Bool = false
     public var finetuningType: FinetuningType = .lora
     public var lora = LoRAConfig(r: 8, loraAlpha: 16, targetModules: .allLinear)
+    /// A peft adapter folder to start LoRA training from (LLaMA-Factory's `adapter_name_or_path`);
+    /// its adapter_config.json decides the adapter's shape. nil = a fresh adapter.
+    public var adapterNameOrPath: String?
     public var training = TrainingArguments()
     public var resumeFromCheckpoint: String?
     public var device: Device = .cpu
     /// On cuda, products with bf16/f16 weights take bf16 activations (TrainingArguments' `bf16: true`,
     /// the default there) or run in fp32 (`bf16: false`). The CPU always computes in fp32.
     public var bf16: Bool = true
+    /// Canonical names of the keys set explicitly (by `RecipeKeys.apply`), to tell a value the
+    /// user chose from a default (e.g. an `r` that disagrees with `adapterNameOrPath`'s adapter).
+    public var givenKeys: Set<String> = []
 
     public init() {}
 }

@@ -6,7 +6,7 @@ import TailorTokenizers
 struct DataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Inspect, preview, clean and split training data (alpaca, sharegpt, messages, preference, text, CSV).",
+        abstract: "Inspect, preview, clean and split training data (alpaca, sharegpt, messages, preference, text, tokenized, CSV).",
         subcommands: [DataInspectCommand.self, DataPreviewCommand.self, DataCleanCommand.self, DataSplitCommand.self,
                       DataBenchCommand.self]
     )
@@ -17,7 +17,7 @@ struct DataInputOptions: ParsableArguments {
     @Argument(help: "Data files, folders or globs (.json, .jsonl, .csv, .tsv, .txt).")
     var paths: [String]
 
-    @Option(help: "Record format: auto, alpaca, sharegpt, messages, preference, text, columns.")
+    @Option(help: "Record format: auto, alpaca, sharegpt, messages, preference, text, columns, tokenized (input_ids, labels, attention_mask).")
     var format: String = "auto"
 
     @Option(help: "Prompt template over columns, e.g. '问题:{Question}\\n'. Implies --format columns.")
@@ -91,46 +91,55 @@ struct DataInspectCommand: AsyncParsableCommand {
         let data = try input.load()
         for (file, format) in data.formats { print("\(file): \(format.rawValue)") }
         let convs = data.conversations
-        print("samples: \(convs.count)  (chat \(convs.filter { !$0.isPlainText && !$0.isPreference }.count), text \(convs.filter(\.isPlainText).count), preference \(convs.filter(\.isPreference).count))")
+        print("samples: \(data.sampleCount)  (chat \(convs.filter { !$0.isPlainText && !$0.isPreference }.count), text \(convs.filter(\.isPlainText).count), preference \(convs.filter(\.isPreference).count), tokenized \(data.tokenized.count))")
         let turns = convs.map { $0.messages.filter { $0.role == .assistant }.count }
         if let maxTurns = turns.max() { print("assistant turns per sample: max \(maxTurns), mean \(String(format: "%.2f", Double(turns.reduce(0, +)) / Double(max(1, turns.count))))") }
         var issues = data.skipped
         let cleaning = Cleaner.clean(convs, options: CleaningOptions(normalizeWhitespace: false))
         issues += cleaning.removed
-        if let encoder = try input.encoder() {
+        // Pre-tokenized records need no tokenizer: their lengths are known as read.
+        var samples: [EncodedSample] = []
+        let encoder = try input.encoder()
+        if let encoder {
             let result = try encoder.encodeAll(convs, skipInvalid: true)
             issues += result.issues
-            let lengths = result.samples.map(\.count).sorted()
-            let tokens = lengths.reduce(0, +)
-            let trained = result.samples.reduce(0) { $0 + $1.trainedTokenCount }
-            if !lengths.isEmpty {
-                func pct(_ p: Double) -> Int { lengths[min(lengths.count - 1, Int(Double(lengths.count) * p))] }
-                print("tokens: \(tokens) total, per sample min \(lengths[0]) / median \(pct(0.5)) / p95 \(pct(0.95)) / max \(lengths.last!)")
-                print("trained tokens: \(trained) (\(String(format: "%.1f", 100 * Double(trained) / Double(max(1, tokens))))%)")
-                print("length histogram:")
-                let top = lengths.last!
-                var edge = 16
-                while edge < top { edge *= 2 }
-                var lower = 0, bound = 16
-                while lower < top {
-                    let n = lengths.filter { $0 > lower && $0 <= bound }.count
-                    let bar = String(repeating: "█", count: Int((50 * Double(n) / Double(lengths.count)).rounded(.up)))
-                    print(String(format: "  %6d-%-6d %7d ", lower + 1, bound, n) + bar)
-                    lower = bound
-                    bound *= 2
-                }
-            }
-            if result.samples.allSatisfy(\.isFullyMasked) && !result.samples.isEmpty {
+            samples += result.samples
+        }
+        for sample in data.tokenized { samples.append(TokenizedRecord.fit(sample, maxLength: input.maxLength, issues: &issues)) }
+        if encoder != nil || !data.tokenized.isEmpty {
+            Self.printLengths(samples)
+            if samples.allSatisfy(\.isFullyMasked) && !samples.isEmpty {
                 print("error: every sample is fully masked; training would learn nothing")
             }
-        } else {
-            print("(pass --model to see token lengths and trained-token shares)")
+        }
+        if encoder == nil && !convs.isEmpty {
+            print("(pass --model to see token lengths and trained-token shares\(data.tokenized.isEmpty ? "" : " of the records that are not tokenized"))")
         }
         let grouped = Dictionary(grouping: issues, by: \.kind)
         if grouped.isEmpty { print("problems: none found") }
         for (kind, list) in grouped.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             print("\(kind.rawValue): \(list.count)")
             for issue in list.prefix(show) { print("  \(issue)") }
+        }
+    }
+
+    /// Token totals, the trained share and a length histogram.
+    static func printLengths(_ samples: [EncodedSample]) {
+        let lengths = samples.map(\.count).sorted()
+        guard let longest = lengths.last else { return }
+        let tokens = lengths.reduce(0, +)
+        let trained = samples.reduce(0) { $0 + $1.trainedTokenCount }
+        func pct(_ p: Double) -> Int { lengths[min(lengths.count - 1, Int(Double(lengths.count) * p))] }
+        print("tokens: \(tokens) total, per sample min \(lengths[0]) / median \(pct(0.5)) / p95 \(pct(0.95)) / max \(longest)")
+        print("trained tokens: \(trained) (\(String(format: "%.1f", 100 * Double(trained) / Double(max(1, tokens))))%)")
+        print("length histogram:")
+        var lower = 0, bound = 16
+        while lower < longest {
+            let n = lengths.filter { $0 > lower && $0 <= bound }.count
+            let bar = String(repeating: "█", count: Int((50 * Double(n) / Double(lengths.count)).rounded(.up)))
+            print(String(format: "  %6d-%-6d %7d ", lower + 1, bound, n) + bar)
+            lower = bound
+            bound *= 2
         }
     }
 }
@@ -149,19 +158,34 @@ struct DataPreviewCommand: AsyncParsableCommand {
     var noColor = false
 
     func run() async throws {
-        guard input.model != nil else { throw ValidationError("preview needs --model (the tokenizer and chat template)") }
         let data = try input.load()
-        guard data.conversations.indices.contains(index) else {
-            throw ValidationError("--index \(index): the data has \(data.conversations.count) samples")
+        guard (0..<data.sampleCount).contains(index) else {
+            throw ValidationError("--index \(index): the data has \(data.sampleCount) samples")
         }
-        let encoder = try input.encoder()!
+        guard index < data.conversations.count else {
+            // Pre-tokenized: no text to render; the ids are decoded when a tokenizer is given.
+            var issues: [DataIssue] = []
+            let sample = TokenizedRecord.fit(data.tokenized[index - data.conversations.count], maxLength: input.maxLength, issues: &issues)
+            let encoder = try input.encoder()
+            if encoder == nil { print("(a tokenized record has no text: its ids are shown; pass --model to decode them)") }
+            show(sample, issues: issues) { ids in
+                encoder?.tokenizer.decode(ids) ?? ids.map(String.init).joined(separator: " ") + " "
+            }
+            return
+        }
+        guard let encoder = try input.encoder() else { throw ValidationError("preview needs --model (the tokenizer and chat template)") }
         let conv = data.conversations[index]
         var issues: [DataIssue] = []
         guard let sample = try encoder.encode(conv, issues: &issues) else {
             print("sample \(conv.source) is dropped: \(issues.map(\.message).joined(separator: "; "))")
             return
         }
-        print("── \(conv.source)  \(sample.count) tokens, \(sample.trainedTokenCount) trained ──")
+        show(sample, issues: issues) { encoder.tokenizer.decode($0) }
+    }
+
+    /// The sample's text, trained runs highlighted, then its notes.
+    func show(_ sample: EncodedSample, issues: [DataIssue], decode: (ArraySlice<Int32>) -> String) {
+        print("── \(sample.source)  \(sample.count) tokens, \(sample.trainedTokenCount) trained ──")
         var out = ""
         var i = 0
         let (on, off) = noColor ? ("[[", "]]") : ("\u{1B}[42;30m", "\u{1B}[0m")
@@ -169,7 +193,7 @@ struct DataPreviewCommand: AsyncParsableCommand {
             let trained = sample.labels[i] != -100
             var j = i
             while j < sample.count, (sample.labels[j] != -100) == trained { j += 1 }
-            let text = encoder.tokenizer.decode(sample.inputIds[i..<j])
+            let text = decode(sample.inputIds[i..<j])
             out += trained ? on + text + off : text
             i = j
         }
@@ -202,6 +226,9 @@ struct DataCleanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let data = try input.load()
+        guard data.tokenized.isEmpty else {
+            throw ValidationError("\(data.tokenized.count) records are tokenized (input_ids): they have no text to clean; clean the data before tokenizing it")
+        }
         let report = Cleaner.clean(data.conversations, options: CleaningOptions(
             minCharacters: minChars, maxCharacters: maxChars, deduplicate: !keepDuplicates, nearDuplicateThreshold: nearDuplicates))
         try DatasetWriter.writeJSONL(report.kept, to: output)
@@ -229,8 +256,18 @@ struct DataSplitCommand: AsyncParsableCommand {
 
     func run() async throws {
         let data = try input.load()
-        let (train, val) = try Splitter.split(data.conversations, validationRatio: valSize, seed: seed)
         let dir = URL(fileURLWithPath: outputDir)
+        if !data.tokenized.isEmpty {
+            guard data.conversations.isEmpty else {
+                throw ValidationError("the data mixes \(data.tokenized.count) tokenized records with \(data.conversations.count) others; split them separately")
+            }
+            let (train, val) = try Splitter.split(data.tokenized, validationRatio: valSize, seed: seed)
+            try DatasetWriter.writeJSONL(tokenized: train, to: dir.appendingPathComponent("train.jsonl").path)
+            try DatasetWriter.writeJSONL(tokenized: val, to: dir.appendingPathComponent("validation.jsonl").path)
+            print("train \(train.count), validation \(val.count) tokenized records -> \(dir.path)/{train,validation}.jsonl")
+            return
+        }
+        let (train, val) = try Splitter.split(data.conversations, validationRatio: valSize, seed: seed)
         try DatasetWriter.writeJSONL(train, to: dir.appendingPathComponent("train.jsonl").path)
         try DatasetWriter.writeJSONL(val, to: dir.appendingPathComponent("validation.jsonl").path)
         print("train \(train.count), validation \(val.count) -> \(dir.path)/{train,validation}.jsonl")
@@ -250,7 +287,9 @@ struct DataBenchCommand: AsyncParsableCommand {
     func run() async throws {
         guard let encoder = try input.encoder() else { throw ValidationError("bench needs --model") }
         let data = try input.load()
-        guard !data.conversations.isEmpty else { throw ValidationError("no samples") }
+        guard !data.conversations.isEmpty else {
+            throw ValidationError(data.tokenized.isEmpty ? "no samples" : "the records are tokenized: there is nothing to render or tokenize")
+        }
         var convs: [Conversation] = []
         convs.reserveCapacity(samples)
         while convs.count < samples { convs += data.conversations.prefix(samples - convs.count) }

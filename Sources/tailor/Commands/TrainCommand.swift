@@ -21,7 +21,12 @@ struct TrainCommand: AsyncParsableCommand {
           model_name_or_path (model)  HF model folder, or a .gguf file (imported
                                       once into ~/.cache/tailor as f32)
           dataset (train_file)        JSON/JSONL/CSV files, folders or globs
-          dataset_format              alpaca|sharegpt|messages|text (detected)
+          dataset_format              alpaca|sharegpt|messages|text|tokenized
+                                      (detected; tokenized: records of
+                                      input_ids, optional labels (-100 = not
+                                      trained; absent: all trained) and
+                                      attention_mask (right padding dropped);
+                                      no tokenizer or chat template needed)
           template                    built-in chat template: alpaca, chatml,
                                       qwen, llama3, llama2, mistral, deepseek
           system_prompt (system)      system turn for samples without one
@@ -37,6 +42,11 @@ struct TrainCommand: AsyncParsableCommand {
           bias none | all | lora_only (trains biases beside LoRA)
           modules_to_save (none)      e.g. [embed_tokens, lm_head]: trained full
                                       copies; ensure_weight_tying false
+          adapter_name_or_path (none) a peft adapter folder to start from: its
+                                      adapter_config.json sets r, alpha, targets
+                                      (a differing value given here is an
+                                      error), lora_dropout applies; with
+                                      resume_from_checkpoint the checkpoint wins
         Training (TrainingArguments' defaults)
           output_dir output           num_train_epochs 3     max_steps -1
           per_device_train_batch_size 8    per_device_eval_batch_size 8

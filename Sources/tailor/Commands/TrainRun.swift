@@ -10,6 +10,10 @@ struct TrainRun {
     let dryRun: Bool
 
     func run() throws {
+        var recipe = self.recipe
+        if recipe.adapterNameOrPath != nil && recipe.finetuningType != .lora {
+            throw TrainingError.badOption(name: "adapter_name_or_path", problem: "needs finetuning_type lora (got \(recipe.finetuningType.rawValue)); to fully fine-tune an adapted model, merge the adapter first (tailor merge)")
+        }
         let (backend, note) = try DeviceOptions.backend(recipe.device, matmul: recipe.bf16 ? .halfInputs : .fp32)
         if let note { printError(note) }
         say("device: \(backend.name)")
@@ -20,7 +24,17 @@ struct TrainRun {
 
         let trainable: TrainableSet
         switch recipe.finetuningType {
-        case .lora: trainable = .lora(try LoRAAdapters.attach(to: model, config: recipe.lora, seed: recipe.training.seed))
+        case .lora:
+            if let path = recipe.adapterNameOrPath {
+                let start = try AdapterStart(folder: URL(fileURLWithPath: path), model: model, settings: recipe.lora,
+                                             given: recipe.givenKeys)
+                recipe.lora = start.config
+                trainable = .lora(try start.attach(to: model))
+                say("adapter: starting from \(path) (r \(start.config.r), lora_alpha \(fmt(start.config.loraAlpha, 1)))"
+                    + (recipe.resumeFromCheckpoint != nil ? "; resume_from_checkpoint is set, so the checkpoint's values replace the adapter's" : ""))
+            } else {
+                trainable = .lora(try LoRAAdapters.attach(to: model, config: recipe.lora, seed: recipe.training.seed))
+            }
         case .full: trainable = .full(try FullFineTuning.prepare(model))
         }
         let total = model.config.parameterCount

@@ -1,0 +1,117 @@
+import TailorTokenizers
+
+/// Pre-tokenized records (`tokenized` format): token ids a dataset already holds, as
+/// `datasets.map(tokenizer)` or TRL's preprocessing saves them. They skip the chat template and
+/// the tokenizer and become `EncodedSample`s as they are.
+///
+///     {"input_ids": [1, 306, 4658, 2], "labels": [-100, -100, 4658, 2], "attention_mask": [1, 1, 1, 1]}
+///
+/// - `input_ids`: a non-empty list of token ids (integers ≥ 0).
+/// - `labels` (optional): as long as `input_ids`, each a token id or -100 (not trained on).
+///   Absent or null: every token is trained, as TRL does for pre-tokenized data without a
+///   completion mask.
+/// - `attention_mask` (optional): 1s, then optionally 0s: right padding, which is dropped with
+///   its ids and labels. Left padding or holes are an error: Tailor lays samples end to end and
+///   never needs padding, so save the records without it.
+///
+/// Other fields (`text`, `messages`, `length`, ...) are ignored. Whether the ids fit the model's
+/// vocabulary is checked where the model is known (the Trainer), naming the record.
+public enum TokenizedRecord {
+    /// The field that marks a record as pre-tokenized.
+    public static let idsField = "input_ids"
+
+    /// The sample a record holds.
+    /// - Throws: `DataError.missingField` / `.wrongType` naming the file, line and field
+    ///   (`input_ids[3]`, `labels`, `attention_mask[0]` ...).
+    public static func sample(from record: Record) throws -> EncodedSample {
+        let at = record.source
+        guard case .object(let o) = record.value else {
+            throw DataError.wrongType(at, field: "(record)", expected: "a JSON object", found: RecordConverter.typeName(record.value))
+        }
+        guard let idsValue = o[idsField] else { throw DataError.missingField(at, field: idsField) }
+        var ids = try integers(idsValue, field: idsField, at: at, allowed: "a token id (an integer ≥ 0)") { $0 >= 0 }
+        guard !ids.isEmpty else {
+            throw DataError.wrongType(at, field: idsField, expected: "a non-empty list of token ids", found: "an empty list")
+        }
+        var labels = ids
+        if let value = o["labels"], value != .null {
+            labels = try integers(value, field: "labels", at: at, allowed: "a token id or -100") {
+                $0 >= 0 || $0 == EncodedSample.ignoreIndex
+            }
+            try checkLength(labels.count, of: "labels", ids: ids.count, at: at)
+        }
+        if let value = o["attention_mask"], value != .null {
+            let mask = try integers(value, field: "attention_mask", at: at, allowed: "0 or 1") { $0 == 0 || $0 == 1 }
+            try checkLength(mask.count, of: "attention_mask", ids: ids.count, at: at)
+            let kept = try rightPaddingStart(mask, at: at)
+            ids.removeSubrange(kept...)
+            labels.removeSubrange(kept...)
+        }
+        return EncodedSample(inputIds: ids, labels: labels, source: at)
+    }
+
+    /// `sample` cut to `maxLength` tokens on the right (`max_seq_length`), with a `.truncated`
+    /// issue when it was longer and a `.fullyMasked` one when it trains nothing.
+    public static func fit(_ sample: EncodedSample, maxLength: Int?, issues: inout [DataIssue]) -> EncodedSample {
+        var sample = sample
+        if let max = maxLength, sample.count > max {
+            let original = sample.count
+            sample = ConversationEncoder.cutEnd(sample, to: max)
+            sample.truncatedTokens = original - max
+            issues.append(DataIssue(kind: .truncated, source: sample.source,
+                                    message: "cut \(original - max) tokens from the end (\(original) > max_length \(max))"))
+        }
+        if sample.isFullyMasked {
+            issues.append(DataIssue(kind: .fullyMasked, source: sample.source, message: "no token is trained; the sample only adds compute"))
+        }
+        return sample
+    }
+
+    /// The list of integers `value` holds, each passing `isAllowed`.
+    static func integers(_ value: ChatValue, field: String, at: SourceLocation, allowed: String,
+                         _ isAllowed: (Int32) -> Bool) throws -> [Int32] {
+        guard case .array(let items) = value else {
+            throw DataError.wrongType(at, field: field, expected: "a list of integers", found: RecordConverter.typeName(value))
+        }
+        var out: [Int32] = []
+        out.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            guard case .int(let number) = item, let narrow = Int32(exactly: number), isAllowed(narrow) else {
+                throw DataError.wrongType(at, field: "\(field)[\(index)]", expected: allowed, found: describe(item))
+            }
+            out.append(narrow)
+        }
+        return out
+    }
+
+    static func checkLength(_ count: Int, of field: String, ids: Int, at: SourceLocation) throws {
+        guard count == ids else {
+            throw DataError.wrongType(at, field: field, expected: "a list as long as input_ids (\(ids))",
+                                      found: "a list of \(count)")
+        }
+    }
+
+    /// Where the right padding of `mask` starts (its first 0), after checking that only 0s follow.
+    static func rightPaddingStart(_ mask: [Int32], at: SourceLocation) throws -> Int {
+        guard let firstZero = mask.firstIndex(of: 0) else { return mask.count }
+        if let stray = mask[firstZero...].firstIndex(of: 1) {
+            throw DataError.wrongType(at, field: "attention_mask", expected: "1s followed by 0s (right padding, which is dropped)",
+                                      found: "a 0 at position \(firstZero) before a 1 at position \(stray) (left padding or a hole); save the records without padding")
+        }
+        guard firstZero > 0 else {
+            throw DataError.wrongType(at, field: "attention_mask", expected: "1s followed by 0s (right padding, which is dropped)",
+                                      found: "all 0s, which leaves no token")
+        }
+        return firstZero
+    }
+
+    /// A value as an error message shows it: `the string "7"`, `the number 2.5`, `a list`.
+    static func describe(_ value: ChatValue) -> String {
+        switch value {
+        case .int(let number): return "\(number)"
+        case .double(let number): return "the number \(number)"
+        case .string(let text): return "the string \"\(text.count > 20 ? String(text.prefix(20)) + "…" : text)\""
+        default: return RecordConverter.typeName(value)
+        }
+    }
+}

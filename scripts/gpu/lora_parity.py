@@ -9,7 +9,7 @@ the same base weights, the same initial adapter and the same batches.
         (pre-tokenized samples with a learnable pattern, so the loss moves) and WORK/recipe.yaml
         (tailor's side of the run); then trains the peer: the batches in file order, right-padded,
         torch.autocast bf16 with fp32 LoRA weights (as ../shared/bench/peer_hf_lora_cuda.py sets
-        it up), AdamW lr 1e-3, no weight decay, clip 1.0, constant schedule. Per-step losses go
+        it up), AdamW lr 2e-3, no weight decay, clip 1.0, constant schedule. Per-step losses go
         to WORK/peer.json.
     lora_parity.py compare WORK [--tolerance 0.02]
         Reads WORK/peer.json and tailor's WORK/tailor-out/metrics.jsonl, prints both per step, and
@@ -23,7 +23,7 @@ import os
 import random
 import sys
 
-LR = 1e-3
+LR = 2e-3
 
 
 def model_config(name):
@@ -43,8 +43,8 @@ def samples(count, vocab, max_length, seed=0):
     out = []
     for _ in range(count):
         length = rng.randint(max_length // 2, max_length)
-        start, stride = rng.randrange(vocab // 4), rng.choice([1, 2, 3])
-        ids = [100 + (start + stride * i) % (vocab // 4) for i in range(length)]
+        start, stride = rng.randrange(vocab // 16), rng.choice([1, 2, 3])
+        ids = [100 + (start + stride * i) % (vocab // 16) for i in range(length)]
         prompt = rng.randint(4, 16)
         out.append({"input_ids": ids, "labels": [-100] * prompt + ids[prompt:]})
     return out

@@ -30,6 +30,15 @@ struct DeviceOptions: ParsableArguments {
             }
         }
     }
+
+
+    /// "peak GPU memory 1.23 GB (1.50 GB reserved)" for a CUDA backend: what its tensors needed at
+    /// most, and what the caching allocator held; nil on the CPU, whose summary gives peak RSS.
+    static func deviceMemoryReport(_ backend: any Backend) -> String? {
+        guard let cuda = backend as? CUDABackend else { return nil }
+        let gigabytes = { (bytes: Int) in fmt(Double(bytes) / 1e9, 2) + " GB" }
+        return "peak GPU memory \(gigabytes(cuda.allocator.peakAllocatedBytes)) (\(gigabytes(cuda.allocator.peakReservedBytes)) reserved)"
+    }
 }
 
 extension CUDABackend.MatmulPrecision: ExpressibleByArgument {}

@@ -47,14 +47,16 @@ let package = Package(
             ]
         ),
         .target(name: "TailorTestSupport", dependencies: ["TailorTensor"], path: "Tests/TailorTestSupport"),
+        .target(name: "TailorTrainingTestSupport", dependencies: ["TailorTraining", "TailorFormats", "TailorTestSupport"],
+                path: "Tests/TailorTrainingTestSupport"),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
         .testTarget(name: "TailorFormatsTests", dependencies: ["TailorFormats", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
         .testTarget(name: "TailorTokenizersTests", dependencies: ["TailorTokenizers", "TailorFormats", "TailorTestSupport"]),
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData", "TailorTestSupport"]),
-        .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport"]),
+        .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport", "TailorTrainingTestSupport"]),
         .testTarget(name: "TailorInferenceTests", dependencies: ["TailorInference", "TailorFormats", "TailorTokenizers", "TailorTestSupport"]),
         .testTarget(name: "tailorTests", dependencies: ["tailor"]),
-        .testTarget(name: "TailorCUDATests", dependencies: ["TailorCUDA", "TailorInference", "TailorTestSupport"]),
+        .testTarget(name: "TailorCUDATests", dependencies: ["TailorCUDA", "TailorInference", "TailorTestSupport", "TailorTrainingTestSupport"]),
     ]
 )

@@ -4,6 +4,7 @@ import TailorModels
 import TailorTensor
 import TailorTestSupport
 import TailorTraining
+import TailorTrainingTestSupport
 import XCTest
 
 /// peft's `bias` and `modules_to_save` against transformers.Trainer + peft 0.21.2
@@ -45,11 +46,11 @@ final class LoRAExtrasReferenceTests: XCTestCase {
             XCTAssertEqual(parameter.weightDecay, expectedDecay[parameter.name], "\(name): decay group of \(parameter.name)")
         }
 
-        let batches = try LoRATrainingReferenceTests.microBatches(folder)
+        let batches = try PeftTrainerFixture.microBatches(folder)
         let runner = try StepRunner(model: model, parameters: adapters.parameters,
                                     schedule: LRSchedule(kind: .linear, baseLR: 1e-3, warmupSteps: 1, totalSteps: 5),
                                     weightDecay: 0.1, maxGradNorm: 1.0)
-        try LoRATrainingReferenceTests.assertStepsMatchTrainer(runner, batches: batches, reference: reference, steps: 5, label: name)
+        try PeftTrainerFixture.assertStepsMatchTrainer(runner, batches: batches, reference: reference, steps: 5, label: name)
         let final = try SafetensorsFile(url: folder.appendingPathComponent("final/adapter_model.safetensors"))
         for parameter in adapters.parameters {
             assertClose(try backend.download(parameter.value), try final.floats(adapters.peftKey(parameter.name)), rtol: 1e-4, atol: 1e-5,

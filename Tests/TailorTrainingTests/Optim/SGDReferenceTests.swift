@@ -4,6 +4,7 @@ import TailorModels
 import TailorTensor
 import TailorTestSupport
 import TailorTraining
+import TailorTrainingTestSupport
 import XCTest
 
 /// SGD against torch.optim.SGD and against transformers.Trainer with optim="sgd"
@@ -67,9 +68,9 @@ final class SGDReferenceTests: XCTestCase {
         let runner = try StepRunner(model: model, optimizer: optimizer,
                                     schedule: LRSchedule(kind: .linear, baseLR: 0.05, warmupSteps: 1, totalSteps: 5), maxGradNorm: 1)
         let reference = try SafetensorsFile(url: folder.appendingPathComponent("reference.safetensors"))
-        let batches = try LoRATrainingReferenceTests.microBatches(folder)
+        let batches = try PeftTrainerFixture.microBatches(folder)
         // The learning rates are read back as f32, hence 1e-7 relative.
-        try LoRATrainingReferenceTests.assertStepsMatchTrainer(runner, batches: batches, reference: reference, steps: 5, lrTolerance: 1e-7)
+        try PeftTrainerFixture.assertStepsMatchTrainer(runner, batches: batches, reference: reference, steps: 5, lrTolerance: 1e-7)
         for parameter in parameters {
             assertClose(try backend.download(parameter.value), try reference.floats("final." + parameter.name), rtol: 1e-4, atol: 1e-5,
                         "final \(parameter.name)")

@@ -1,3 +1,4 @@
+import Foundation
 import TailorCUDA
 import TailorModels
 import TailorTensor
@@ -46,5 +47,25 @@ final class CUDATrainingTests: XCTestCase {
         for (index, (g, c)) in zip(gpu.weights, cpu.weights).enumerated() {
             assertClose(g, c, rtol: 1e-4, atol: 1e-5, "trainable tensor \(index)")
         }
+    }
+
+    /// The bf16 mode on bf16 weights, as `tailor train --device cuda` runs a bf16 checkpoint: the
+    /// 20 fixture steps' losses stay within 1% of the CPU's on the same weights (which widens them
+    /// and computes in f32), the bound issue #9 sets at 2% against peft's bf16 run, and the
+    /// rounding shows (the two are not equal).
+    func testBF16ModeStepsStayWithinOnePercentOfTheCPU() throws {
+        let backends = try EmulatedBackends(matmul: .halfInputs)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-cuda-bf16-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = try PeftTrainerFixture.bf16Copy(of: "qwen2", under: root)
+        let gpu = try PeftTrainerFixture.loraRun(family: "qwen2", modelFolder: folder, backend: backends.cuda).logs
+        let cpu = try PeftTrainerFixture.loraRun(family: "qwen2", modelFolder: folder, backend: backends.reference).logs
+        var worst = 0.0
+        for (step, (g, c)) in zip(gpu, cpu).enumerated() {
+            let difference = abs(g.loss - c.loss) / c.loss
+            worst = max(worst, difference)
+            XCTAssertLessThan(difference, 0.01, "loss at step \(step + 1): bf16 mode \(g.loss), CPU \(c.loss)")
+        }
+        XCTAssertGreaterThan(worst, 1e-6, "bf16 inputs must round something")
     }
 }

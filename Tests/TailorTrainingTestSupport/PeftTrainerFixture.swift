@@ -46,27 +46,35 @@ public enum PeftTrainerFixture {
 
     /// The 20 LoRA steps of make_lora_fixtures.py on `backend` (r 4, alpha 8, all-linear, batch 2,
     /// gradient accumulation 2, warmup 3 + cosine, weight decay 0.01, clipping 0.5, adamw_torch,
-    /// peft's initial adapter, Trainer's data order): every step's lr, loss and gradient norm,
-    /// and the trained A and B, against Trainer's.
-    public static func assertLoRARunMatchesTrainer(family: String, backend: any Backend,
-                                                   file: StaticString = #filePath, line: UInt = #line) throws {
+    /// peft's initial adapter, Trainer's data order), on the fixture model or the one in `modelFolder`
+    /// (e.g. a bf16 copy of it).
+    public static func loraRun(family: String, modelFolder: URL? = nil, backend: any Backend) throws
+        -> (logs: [StepLog], adapters: LoRAAdapters)
+    {
         let folder = TestPaths.fixture("lora/\(family)")
-        let model = try CausalLM.load(folder: TestPaths.fixture("models/\(family)"), backend: backend)
+        let model = try CausalLM.load(folder: modelFolder ?? TestPaths.fixture("models/\(family)"), backend: backend)
         let initial = try SafetensorsFile(url: folder.appendingPathComponent("init/adapter_model.safetensors"))
         let config = LoRAConfig(r: 4, loraAlpha: 8, targetModules: .allLinear)
         let adapters = try LoRAAdapters.attach(to: model, config: config) { name, _ in
             try initial.floats("base_model.model." + name)
         }
-        XCTAssertEqual(adapters.modules.count, 14, "all-linear: 7 linears × 2 layers, lm_head excluded", file: file, line: line)
-
         let microBatches = try microBatches(folder)
-        let reference = try SafetensorsFile(url: folder.appendingPathComponent("reference.safetensors"))
-        let expectedLoss = try reference.floats("loss"), expectedNorm = try reference.floats("grad_norm"), expectedLR = try reference.floats("lr")
         let runner = try StepRunner(model: model, parameters: adapters.parameters,
                                     schedule: LRSchedule(kind: .cosine, baseLR: 2e-3, warmupSteps: 3, totalSteps: 20),
                                     weightDecay: 0.01, maxGradNorm: 0.5)
-        for step in 0..<20 {
-            let log = try runner.step([microBatches[2 * step], microBatches[2 * step + 1]])
+        let logs = try (0..<20).map { step in try runner.step([microBatches[2 * step], microBatches[2 * step + 1]]) }
+        return (logs, adapters)
+    }
+
+    /// `loraRun` against Trainer's log and adapter: every step's lr, loss and gradient norm, and
+    /// the trained A and B.
+    public static func assertLoRARunMatchesTrainer(family: String, backend: any Backend,
+                                                   file: StaticString = #filePath, line: UInt = #line) throws {
+        let (logs, adapters) = try loraRun(family: family, backend: backend)
+        XCTAssertEqual(adapters.modules.count, 14, "all-linear: 7 linears × 2 layers, lm_head excluded", file: file, line: line)
+        let reference = try SafetensorsFile(url: TestPaths.fixture("lora/\(family)").appendingPathComponent("reference.safetensors"))
+        let expectedLoss = try reference.floats("loss"), expectedNorm = try reference.floats("grad_norm"), expectedLR = try reference.floats("lr")
+        for (step, log) in logs.enumerated() {
             XCTAssertEqual(log.learningRate, Double(expectedLR[step]), accuracy: 1e-9, "\(family) lr at step \(step + 1)", file: file, line: line)
             // Trainer rounds logged losses to 4 decimals.
             XCTAssertEqual(log.loss, Double(expectedLoss[step]), accuracy: 6e-5, "\(family) loss at step \(step + 1)", file: file, line: line)
@@ -79,5 +87,20 @@ public enum PeftTrainerFixture {
                             "\(family) final \(name)", file: file, line: line)
             }
         }
+    }
+
+    /// A copy of fixture model `family` with every weight stored as bf16 (rounded to nearest even),
+    /// in a new folder under `root`.
+    public static func bf16Copy(of family: String, under root: URL) throws -> URL {
+        let source = TestPaths.fixture("models/\(family)")
+        let folder = root.appendingPathComponent("\(family)-bf16")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: source.appendingPathComponent("config.json"), to: folder.appendingPathComponent("config.json"))
+        let file = try SafetensorsFile(url: source.appendingPathComponent("model.safetensors"))
+        let tensors = try file.tensorNames.map { name in
+            SafetensorsWriter.Tensor(name: name, shape: try XCTUnwrap(file.info(name)).shape, floats: try file.floats(name), dtype: .bf16)
+        }
+        try SafetensorsWriter.write(tensors, to: folder.appendingPathComponent("model.safetensors"))
+        return folder
     }
 }

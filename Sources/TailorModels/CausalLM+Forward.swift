@@ -74,8 +74,15 @@ extension CausalLM {
         // MLP block: h = x + attention output, normed in the same pass.
         try backend.addRMSNormForward(acts.x, ws.projection, weight: layer.postAttentionNorm, eps: c.rmsNormEps,
                                       sum: acts.h, into: ws.normed, rstd: acts.rstd2)
-        try layer.gateProj.forward(ws.normed, into: acts.gate, backend: backend)
-        try layer.upProj.forward(ws.normed, into: acts.up, backend: backend)
+        for (projection, saved) in [(layer.gateProj, acts.gate), (layer.upProj, acts.up)] {
+            if saved.dtype == .f32 {
+                try projection.forward(ws.normed, into: saved, backend: backend)
+            } else {
+                // Projected in f32 into the SwiGLU scratch, then kept narrower.
+                try projection.forward(ws.normed, into: ws.activation, backend: backend)
+                try backend.copy(ws.activation, into: saved)
+            }
+        }
         guard let finish else { return }
         try backend.swigluForward(gate: acts.gate, up: acts.up, into: ws.activation)
         try layer.downProj.forward(ws.activation, into: ws.projection, backend: backend)

@@ -22,6 +22,12 @@ public final class CausalLM: @unchecked Sendable {
     public var gradientCheckpointing = false
     /// Rows of logits computed at once in the loss ([rows, V] is the largest buffer).
     public var lossChunkRows: Int
+    /// How the MLP's gate and up projections ([N, I] each, most of a layer's saved activations)
+    /// are kept for the backward: f32, or bf16 (half the bytes, rounded as bf16 training keeps
+    /// them; SwiGLU then reads the rounded values forward and backward). The rest stays f32.
+    public var savedActivationDType: DType = .f32 {
+        didSet { precondition([.f32, .bf16, .f16].contains(savedActivationDType), "saved activations are f32, bf16 or f16") }
+    }
 
     var workspace: Workspace?
     var lossScratchStorage: LossScratch?
@@ -52,14 +58,17 @@ public final class CausalLM: @unchecked Sendable {
         namedParameters.map { ($0.name, $0.tensor.shape) }
     }
 
-    /// A workspace for `tokens` tokens, reused while the size and checkpointing mode stay.
+    /// A workspace for `tokens` tokens, reused while the size, checkpointing mode and saved
+    /// activation dtype stay.
     func workspace(tokens: Int) throws -> Workspace {
-        if let workspace, workspace.tokens == tokens, workspace.checkpointing == gradientCheckpointing {
+        if let workspace, workspace.tokens == tokens, workspace.checkpointing == gradientCheckpointing,
+           workspace.savedDType == savedActivationDType {
             return workspace
         }
         lossScratchStorage = nil
         workspace = nil  // free the old buffers before allocating the new ones
-        let fresh = try Workspace(config: config, tokens: tokens, checkpointing: gradientCheckpointing, backend: backend)
+        let fresh = try Workspace(config: config, tokens: tokens, checkpointing: gradientCheckpointing,
+                                  savedDType: savedActivationDType, backend: backend)
         workspace = fresh
         return fresh
     }

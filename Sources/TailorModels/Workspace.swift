@@ -17,8 +17,8 @@ final class LayerActivations {
     let lse: Tensor        // [N, Hq]
     let h: Tensor          // [N, C] after the attention residual
     let rstd2: Tensor      // [N]
-    let gate: Tensor       // [N, I]
-    let up: Tensor         // [N, I]
+    let gate: Tensor       // [N, I] f32, or the saved-activation dtype
+    let up: Tensor         // [N, I] f32, or the saved-activation dtype
 
     init(x: Tensor, rstd1: Tensor, qPre: Tensor?, kPre: Tensor?, qRstd: Tensor?, kRstd: Tensor?, q: Tensor,
          k: Tensor, v: Tensor, attention: Tensor, lse: Tensor, h: Tensor, rstd2: Tensor, gate: Tensor, up: Tensor) {
@@ -39,7 +39,7 @@ final class LayerActivations {
         self.up = up
     }
 
-    convenience init(config c: ModelConfig, tokens n: Int, x: Tensor, backend: Backend) throws {
+    convenience init(config c: ModelConfig, tokens n: Int, x: Tensor, savedDType: DType, backend: Backend) throws {
         func make(_ shape: [Int]) throws -> Tensor { try backend.empty(shape, dtype: .f32) }
         self.init(x: x,
                   rstd1: try make([n]),
@@ -54,8 +54,8 @@ final class LayerActivations {
                   lse: try make([n, c.headCount]),
                   h: try make([n, c.hiddenSize]),
                   rstd2: try make([n]),
-                  gate: try make([n, c.intermediateSize]),
-                  up: try make([n, c.intermediateSize]))
+                  gate: try backend.empty([n, c.intermediateSize], dtype: savedDType),
+                  up: try backend.empty([n, c.intermediateSize], dtype: savedDType))
     }
 }
 
@@ -63,13 +63,15 @@ final class LayerActivations {
 final class Workspace {
     let tokens: Int
     let checkpointing: Bool
+    /// The dtype of the saved gate and up projections.
+    let savedDType: DType
     /// Per-layer saved state (full, or sharing one recompute set when checkpointing).
     let layers: [LayerActivations]
     /// [N, C] output of the last layer.
     let finalX: Tensor
     let finalRstd: Tensor       // [N]
     let normed: Tensor          // [N, C] scratch: a norm's output
-    let activation: Tensor      // [N, I] scratch: silu(gate)·up
+    let activation: Tensor      // [N, I] scratch: silu(gate)·up (and f32 gate/up before they are stored narrower)
     let projection: Tensor      // [N, C] scratch: o_proj / down_proj output
     let dX: Tensor              // [N, C] the residual stream's gradient
     let dNormed: Tensor         // [N, C]
@@ -83,18 +85,19 @@ final class Workspace {
     let dqPre: Tensor?          // [N, Hq, D]
     let dkPre: Tensor?          // [N, Hkv, D]
 
-    init(config c: ModelConfig, tokens n: Int, checkpointing: Bool, backend: Backend) throws {
+    init(config c: ModelConfig, tokens n: Int, checkpointing: Bool, savedDType: DType, backend: Backend) throws {
         func make(_ shape: [Int]) throws -> Tensor { try backend.empty(shape, dtype: .f32) }
         self.tokens = n
         self.checkpointing = checkpointing
+        self.savedDType = savedDType
         if checkpointing {
             let inputs = try (0..<c.layerCount).map { _ in try make([n, c.hiddenSize]) }
             // One full set for recomputation; each layer's view differs only in `x`.
-            let shared = try LayerActivations(config: c, tokens: n, x: inputs[0], backend: backend)
+            let shared = try LayerActivations(config: c, tokens: n, x: inputs[0], savedDType: savedDType, backend: backend)
             layers = inputs.map { LayerActivations(sharing: shared, x: $0) }
         } else {
             layers = try (0..<c.layerCount).map { _ in
-                try LayerActivations(config: c, tokens: n, x: try make([n, c.hiddenSize]), backend: backend)
+                try LayerActivations(config: c, tokens: n, x: try make([n, c.hiddenSize]), savedDType: savedDType, backend: backend)
             }
         }
         finalX = try make([n, c.hiddenSize])

@@ -116,9 +116,11 @@ public protocol Backend: AnyObject, Sendable {
     func attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, slots: Tensor, lengths: Tensor,
                          scale: Float, into out: Tensor) throws
 
-    /// out = silu(gate) * up. gate, up, out [N, I].
+    /// out = silu(gate) * up. gate, up, out [N, I]; gate and up may be stored as bf16 or f16
+    /// (saved activations, `CausalLM.savedActivationDType`), read widened; out is f32.
     func swigluForward(gate: Tensor, up: Tensor, into out: Tensor) throws
-    /// Gradient of swigluForward; dGate and dUp [N, I] are overwritten (they may alias gate/up).
+    /// Gradient of swigluForward; dGate and dUp [N, I] (f32) are overwritten (they may alias
+    /// gate/up when those are f32).
     func swigluBackward(_ dOut: Tensor, gate: Tensor, up: Tensor, dGate: Tensor, dUp: Tensor) throws
 
     /// Inverted dropout: out[i] = x[i] · keep(i) / (1 − probability), where keep(i) is a

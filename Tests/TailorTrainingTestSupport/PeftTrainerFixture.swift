@@ -47,12 +47,13 @@ public enum PeftTrainerFixture {
     /// The 20 LoRA steps of make_lora_fixtures.py on `backend` (r 4, alpha 8, all-linear, batch 2,
     /// gradient accumulation 2, warmup 3 + cosine, weight decay 0.01, clipping 0.5, adamw_torch,
     /// peft's initial adapter, Trainer's data order), on the fixture model or the one in `modelFolder`
-    /// (e.g. a bf16 copy of it).
-    public static func loraRun(family: String, modelFolder: URL? = nil, backend: any Backend) throws
-        -> (logs: [StepLog], adapters: LoRAAdapters)
+    /// (e.g. a bf16 copy of it), keeping the MLP's gate/up activations in `savedActivationDType`.
+    public static func loraRun(family: String, modelFolder: URL? = nil, savedActivationDType: DType = .f32,
+                               backend: any Backend) throws -> (logs: [StepLog], adapters: LoRAAdapters)
     {
         let folder = TestPaths.fixture("lora/\(family)")
         let model = try CausalLM.load(folder: modelFolder ?? TestPaths.fixture("models/\(family)"), backend: backend)
+        model.savedActivationDType = savedActivationDType
         let initial = try SafetensorsFile(url: folder.appendingPathComponent("init/adapter_model.safetensors"))
         let config = LoRAConfig(r: 4, loraAlpha: 8, targetModules: .allLinear)
         let adapters = try LoRAAdapters.attach(to: model, config: config) { name, _ in

@@ -151,7 +151,8 @@ extension CUDABackend {
         try OperandChecks.requireShape(up, gate.shape, op: op, "up")
         try OperandChecks.requireShape(out, gate.shape, op: op, "out")
         try launchElementwise("tailor_swiglu_forward_f32", count: gate.count, [
-            try f32(gate, op: op, "gate"), try f32(up, op: op, "up"), try f32(out, op: op, "out"), .int64(Int64(gate.count)),
+            try activation(gate, op: op, "gate"), .int32(Self.code(gate.dtype)), try activation(up, op: op, "up"), .int32(Self.code(up.dtype)),
+            try f32(out, op: op, "out"), .int64(Int64(gate.count)),
         ])
     }
 
@@ -161,9 +162,15 @@ extension CUDABackend {
             try OperandChecks.requireShape(tensor, gate.shape, op: op, name)
         }
         try launchElementwise("tailor_swiglu_backward_f32", count: gate.count, [
-            try f32(dOut, op: op, "dOut"), try f32(gate, op: op, "gate"), try f32(up, op: op, "up"),
+            try f32(dOut, op: op, "dOut"), try activation(gate, op: op, "gate"), .int32(Self.code(gate.dtype)),
+            try activation(up, op: op, "up"), .int32(Self.code(up.dtype)),
             try f32(dGate, op: op, "dGate"), try f32(dUp, op: op, "dUp"), .int64(Int64(gate.count)),
         ])
+    }
+
+    /// A saved activation's address: f32, or stored as bf16/f16.
+    private func activation(_ tensor: Tensor, op: String, _ argument: String) throws -> KernelArgument {
+        try pointer(tensor, [.f32, .bf16, .f16], op: op, argument)
     }
 
     public func dropout(_ x: Tensor, into out: Tensor, probability: Float, seed: UInt64) throws {

@@ -55,19 +55,20 @@ extension KernelSource {
 
     __device__ __forceinline__ float sigmoid(float g) { return 1.0f / (1.0f + expf(-g)); }
 
-    // out[i] = silu(gate[i]) * up[i]
-    extern "C" __global__ void tailor_swiglu_forward_f32(const float *gate, const float *up, float *out, long long n) {
+    // out[i] = silu(gate[i]) * up[i]; gate and up f32 or stored bf16/f16 (dtype codes).
+    extern "C" __global__ void tailor_swiglu_forward_f32(const void *gate, int gateType, const void *up, int upType,
+                                                        float *out, long long n) {
         TAILOR_FOR_EACH(i, n) {
-            float g = gate[i];
-            out[i] = g * sigmoid(g) * up[i];
+            float g = load_as_float(gate, i, gateType);
+            out[i] = g * sigmoid(g) * load_as_float(up, i, upType);
         }
     }
 
-    // dGate = dOut · up · σ(g)(1 + g(1 − σ(g))), dUp = dOut · silu(g); dGate/dUp may alias gate/up.
-    extern "C" __global__ void tailor_swiglu_backward_f32(const float *dOut, const float *gate, const float *up,
-                                                         float *dGate, float *dUp, long long n) {
+    // dGate = dOut · up · σ(g)(1 + g(1 − σ(g))), dUp = dOut · silu(g); dGate/dUp may alias f32 gate/up.
+    extern "C" __global__ void tailor_swiglu_backward_f32(const float *dOut, const void *gate, int gateType, const void *up,
+                                                         int upType, float *dGate, float *dUp, long long n) {
         TAILOR_FOR_EACH(i, n) {
-            float g = gate[i], u = up[i], dy = dOut[i];
+            float g = load_as_float(gate, i, gateType), u = load_as_float(up, i, upType), dy = dOut[i];
             float s = sigmoid(g);
             float dg = dy * u * s * (1.0f + g * (1.0f - s));
             float du = dy * g * s;

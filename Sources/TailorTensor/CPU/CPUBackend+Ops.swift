@@ -282,18 +282,26 @@ extension CPUBackend {
     public func swigluForward(gate: Tensor, up: Tensor, into out: Tensor) throws {
         try requireShape(up, gate.shape, op: "swigluForward", "up")
         try requireShape(out, gate.shape, op: "swigluForward", "out")
-        let (pg, pu, po) = (try f32(gate, op: "swigluForward", "gate"), try f32(up, op: "swigluForward", "up"), try f32(out, op: "swigluForward", "out"))
-        if fast { CPUFast.swigluForward(gate: pg, up: pu, out: po, count: gate.count) }
-        else { CPUReference.swigluForward(gate: pg, up: pu, out: po, count: gate.count) }
+        let po = try f32(out, op: "swigluForward", "out")
+        try withFloats(gate, op: "swigluForward", "gate") { pg in
+            try withFloats(up, op: "swigluForward", "up") { pu in
+                if fast { CPUFast.swigluForward(gate: pg, up: pu, out: po, count: gate.count) }
+                else { CPUReference.swigluForward(gate: pg, up: pu, out: po, count: gate.count) }
+            }
+        }
     }
 
     public func swigluBackward(_ dOut: Tensor, gate: Tensor, up: Tensor, dGate: Tensor, dUp: Tensor) throws {
         let op = "swigluBackward"
         for (tensor, name) in [(up, "up"), (dOut, "dOut"), (dGate, "dGate"), (dUp, "dUp")] { try requireShape(tensor, gate.shape, op: op, name) }
-        let (pd, pg, pu) = (try f32(dOut, op: op, "dOut"), try f32(gate, op: op, "gate"), try f32(up, op: op, "up"))
+        let pd = try f32(dOut, op: op, "dOut")
         let (pdg, pdu) = (try f32(dGate, op: op, "dGate"), try f32(dUp, op: op, "dUp"))
-        if fast { CPUFast.swigluBackward(pd, gate: pg, up: pu, dGate: pdg, dUp: pdu, count: gate.count) }
-        else { CPUReference.swigluBackward(pd, gate: pg, up: pu, dGate: pdg, dUp: pdu, count: gate.count) }
+        try withFloats(gate, op: op, "gate") { pg in
+            try withFloats(up, op: op, "up") { pu in
+                if fast { CPUFast.swigluBackward(pd, gate: pg, up: pu, dGate: pdg, dUp: pdu, count: gate.count) }
+                else { CPUReference.swigluBackward(pd, gate: pg, up: pu, dGate: pdg, dUp: pdu, count: gate.count) }
+            }
+        }
     }
 
     public func crossEntropy(logits: Tensor, targets: Tensor, losses: Tensor, gradScale: Float) throws {

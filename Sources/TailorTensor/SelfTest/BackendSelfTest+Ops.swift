@@ -183,14 +183,17 @@ extension BackendSelfTest {
                                   lengths: b.upload([40, 1, 17, 33], shape: [tokens]), scale: 0.125, into: out)
             return try b.download(out)
         })
-        checks.append(Check("swiglu forward and backward [10007]") { b in
-            var x = Inputs(13)
-            let gate = try f32(b, x.floats(10007, scale: 6), [10007]), up = try f32(b, x.floats(10007), [10007])
-            let out = try b.empty([10007], dtype: .f32), dGate = try b.empty([10007], dtype: .f32), dUp = try b.empty([10007], dtype: .f32)
-            try b.swigluForward(gate: gate, up: up, into: out)
-            try b.swigluBackward(f32(b, x.floats(10007), [10007]), gate: gate, up: up, dGate: dGate, dUp: dUp)
-            return try b.download(out) + b.download(dGate) + b.download(dUp)
-        })
+        for dtype in [DType.f32, .bf16] {
+            checks.append(Check("swiglu forward and backward (\(dtype) gate and up) [10007]") { b in
+                var x = Inputs(13)
+                let gate = try b.upload(x.floats(10007, scale: 6), shape: [10007], dtype: dtype)
+                let up = try b.upload(x.floats(10007), shape: [10007], dtype: dtype)
+                let out = try b.empty([10007], dtype: .f32), dGate = try b.empty([10007], dtype: .f32), dUp = try b.empty([10007], dtype: .f32)
+                try b.swigluForward(gate: gate, up: up, into: out)
+                try b.swigluBackward(f32(b, x.floats(10007), [10007]), gate: gate, up: up, dGate: dGate, dUp: dUp)
+                return try b.download(out) + b.download(dGate) + b.download(dUp)
+            })
+        }
         checks.append(Check("dropout p 0.1 (the same mask as the CPU) [5003]", tolerance: .exact) { b in
             var x = Inputs(14)
             let input = try f32(b, x.floats(5003), [5003]), out = try b.empty([5003], dtype: .f32)

@@ -28,8 +28,9 @@ public struct TrainRecipe: Sendable, Equatable {
     public var training = TrainingArguments()
     public var resumeFromCheckpoint: String?
     public var device: Device = .cpu
-    /// On cuda, products with bf16/f16 weights take bf16 activations (TrainingArguments' `bf16: true`,
-    /// the default there) or run in fp32 (`bf16: false`). The CPU always computes in fp32.
+    /// On cuda, products with bf16/f16 weights take bf16 activations and the MLP's gate/up
+    /// activations are kept as bf16 (TrainingArguments' `bf16: true`), or everything runs in fp32
+    /// (`bf16: false`). The CPU always computes in fp32.
     public var bf16: Bool = true
     /// Canonical names of the keys set explicitly (by `RecipeKeys.apply`), to tell a value the
     /// user chose from a default (e.g. an `r` that disagrees with `adapterNameOrPath`'s adapter).

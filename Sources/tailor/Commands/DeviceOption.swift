@@ -32,6 +32,12 @@ struct DeviceOptions: ParsableArguments {
     }
 
 
+    /// How training keeps the MLP's gate/up activations: bf16 on a GPU in bf16 mode (as bf16
+    /// training does: half the bytes), f32 otherwise (the CPU computes and keeps f32).
+    static func savedActivationDType(_ backend: any Backend, bf16: Bool) -> DType {
+        bf16 && backend is CUDABackend ? .bf16 : .f32
+    }
+
     /// "peak GPU memory 1.23 GB (1.50 GB reserved)" for a CUDA backend: what its tensors needed at
     /// most, and what the caching allocator held; nil on the CPU, whose summary gives peak RSS.
     static func deviceMemoryReport(_ backend: any Backend) -> String? {

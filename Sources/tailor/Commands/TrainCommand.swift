@@ -67,7 +67,8 @@ struct TrainCommand: AsyncParsableCommand {
           device cpu | cuda | auto (cpu; auto falls back to cpu, saying why)
           use_cpu, no_cuda: true means device cpu
           bf16 true: on cuda, products with bf16 weights take bf16 activations
-                     (f32 accumulation); false: fp32, the CPU's numbers
+                     (f32 accumulation) and the MLP's gate/up activations are
+                     kept as bf16; false: fp32, the CPU's numbers
 
         Keys that mean nothing here (report_to, fp16, dataloader_num_workers,
         ...) are accepted with a warning; an unknown key is an error naming the

@@ -19,6 +19,7 @@ struct TrainRun {
         say("device: \(backend.name)")
         let modelFolder = try GGUFImport.modelFolder(for: recipe.modelNameOrPath)
         let model = try CausalLM.load(folder: modelFolder, backend: backend)
+        model.savedActivationDType = DeviceOptions.savedActivationDType(backend, bf16: recipe.bf16)
         let data = try TrainingData.prepare(recipe: recipe, modelFolder: modelFolder)
         for warning in data.warnings { printError("warning: \(warning)") }
 
@@ -74,7 +75,8 @@ struct MemoryEstimate {
         // gradient + optimizer state (AdamW: exp_avg, exp_avg_sq); values are counted in weights or adapters
         trainable = set.parameterCount * 4 * (1 + optimizerStates)
             + (set.isAdapter ? set.parameterCount * 4 : 0)
-        activations = model.config.activationBytes(tokens: tokens, checkpointing: checkpointing)
+        activations = model.config.activationBytes(tokens: tokens, checkpointing: checkpointing,
+                                                   savedBytes: model.savedActivationDType.byteSize)
         loss = model.config.lossBytes(rows: min(tokens, model.lossChunkRows))
     }
 

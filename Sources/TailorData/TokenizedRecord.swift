@@ -14,11 +14,16 @@ import TailorTokenizers
 ///   its ids and labels. Left padding or holes are an error: Tailor lays samples end to end and
 ///   never needs padding, so save the records without it.
 ///
+/// - `completion_mask`, `assistant_masks` (optional, TRL's): as long as `input_ids`, 0 or 1; a 0
+///   masks that token's label (-100), as TRL's completion-only and assistant-only losses do.
+///
 /// Other fields (`text`, `messages`, `length`, ...) are ignored. Whether the ids fit the model's
 /// vocabulary is checked where the model is known (the Trainer), naming the record.
 public enum TokenizedRecord {
     /// The field that marks a record as pre-tokenized.
     public static let idsField = "input_ids"
+    /// TRL's per-token loss masks: 1 trains the token, 0 masks its label.
+    static let maskFields = ["completion_mask", "assistant_masks"]
 
     /// The sample a record holds.
     /// - Throws: `DataError.missingField` / `.wrongType` naming the file, line and field
@@ -39,6 +44,12 @@ public enum TokenizedRecord {
                 $0 >= 0 || $0 == EncodedSample.ignoreIndex
             }
             try checkLength(labels.count, of: "labels", ids: ids.count, at: at)
+        }
+        for field in maskFields {
+            guard let value = o[field], value != .null else { continue }
+            let mask = try integers(value, field: field, at: at, allowed: "0 or 1") { $0 == 0 || $0 == 1 }
+            try checkLength(mask.count, of: field, ids: ids.count, at: at)
+            for index in mask.indices where mask[index] == 0 { labels[index] = EncodedSample.ignoreIndex }
         }
         if let value = o["attention_mask"], value != .null {
             let mask = try integers(value, field: "attention_mask", at: at, allowed: "0 or 1") { $0 == 0 || $0 == 1 }

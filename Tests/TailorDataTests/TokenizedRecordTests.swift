@@ -27,6 +27,20 @@ final class TokenizedRecordTests: XCTestCase {
         XCTAssertEqual(data.tokenized[1].trainedTokenCount, 1)
     }
 
+    /// TRL's completion_mask / assistant_masks: a 0 masks the label, on top of labels or input_ids.
+    func testTRLMasksMaskLabels() throws {
+        let (data, _) = try load("m.jsonl", """
+        {"input_ids": [1, 5, 9, 2], "completion_mask": [0, 0, 1, 1]}
+        {"input_ids": [1, 7, 3, 4], "labels": [-100, 7, 3, 4], "assistant_masks": [1, 1, 0, 1]}
+        {"input_ids": [6, 8, 0], "completion_mask": [0, 1, 1], "attention_mask": [1, 1, 0]}
+        """)
+        XCTAssertEqual(data.tokenized.map(\.labels), [[-100, -100, 9, 2], [-100, 7, -100, 4], [-100, 8]])
+        let path = try DataTestSupport.tempFile("bad-mask.jsonl", #"{"input_ids": [1, 2], "completion_mask": [1]}"# + "\n")
+        XCTAssertThrowsError(try DatasetLoader(options: .init(format: .tokenized)).load(paths: [path])) { error in
+            XCTAssertTrue("\(error)".contains("'completion_mask'") && "\(error)".contains("as long as input_ids (2)"), "\(error)")
+        }
+    }
+
     func testRightPaddingIsDropped() throws {
         let (data, _) = try load("p.json", """
         [

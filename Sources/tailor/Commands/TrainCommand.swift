@@ -24,9 +24,11 @@ struct TrainCommand: AsyncParsableCommand {
           dataset_format              alpaca|sharegpt|messages|text|tokenized
                                       (detected; tokenized: records of
                                       input_ids, optional labels (-100 = not
-                                      trained; absent: all trained) and
-                                      attention_mask (right padding dropped);
-                                      no tokenizer or chat template needed)
+                                      trained; absent: all trained), TRL's
+                                      completion_mask / assistant_masks (0
+                                      masks a label) and attention_mask (right
+                                      padding dropped); no tokenizer or chat
+                                      template needed)
           template                    built-in chat template: alpaca, chatml,
                                       qwen, llama3, llama2, mistral, deepseek
           system_prompt (system)      system turn for samples without one

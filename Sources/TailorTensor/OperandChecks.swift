@@ -96,18 +96,42 @@ public enum OperandChecks {
         return (tokens, heads, kCache.shape[2], headDim, kCache.shape[0], kCache.shape[1])
     }
 
+    /// rmsNormForward's operands (and the norm half of addRMSNormForward's, under `op`):
+    /// x, out matrix [N, C]; weight [C]; rstd [N]. Returns (rows N, cols C).
+    public static func rmsNorm(_ x: Tensor, weight: Tensor, out: Tensor, rstd: Tensor, op: String = "rmsNormForward") throws
+        -> (rows: Int, cols: Int)
+    {
+        let (rows, cols) = matrix(x)
+        try requireShape(weight, [cols], op: op, "weight")
+        try requireCount(out, x.count, op: op, "out")
+        try requireCount(rstd, rows, op: op, "rstd")
+        return (rows, cols)
+    }
+
+    /// rmsNormBackward's operands: dOut, x, dx [N, C]; weight [C]; rstd [N]; dWeight [C].
+    /// Returns (rows N, cols C).
+    public static func rmsNormBackward(_ dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dx: Tensor, dWeight: Tensor?) throws
+        -> (rows: Int, cols: Int)
+    {
+        let op = "rmsNormBackward"
+        let (rows, cols) = matrix(x)
+        try requireShape(weight, [cols], op: op, "weight")
+        try requireCount(dOut, x.count, op: op, "dOut")
+        try requireCount(dx, x.count, op: op, "dx")
+        try requireCount(rstd, rows, op: op, "rstd")
+        if let dWeight { try requireShape(dWeight, [cols], op: op, "dWeight") }
+        return (rows, cols)
+    }
+
     /// addRMSNormForward's operands: (rows, cols). `sum` may be `a` or `b`; `out` must not overlap
     /// any of a, b and sum (the kernels read a row of them after writing out).
     public static func addRMSNorm(_ a: Tensor, _ b: Tensor, weight: Tensor, sum: Tensor, out: Tensor, rstd: Tensor) throws
         -> (rows: Int, cols: Int)
     {
         let op = "addRMSNormForward"
-        let (rows, cols) = matrix(a)
+        let (rows, cols) = try rmsNorm(a, weight: weight, out: out, rstd: rstd, op: op)
         try requireCount(b, a.count, op: op, "b")
         try requireCount(sum, a.count, op: op, "sum")
-        try requireCount(out, a.count, op: op, "out")
-        try requireShape(weight, [cols], op: op, "weight")
-        try requireCount(rstd, rows, op: op, "rstd")
         for (other, name) in [(a, "a"), (b, "b"), (sum, "sum")] where out.overlaps(other) {
             throw TensorError.shapeMismatch(op: op, argument: "out", expected: "memory apart from \(name)", got: out.shape)
         }
@@ -117,8 +141,26 @@ public enum OperandChecks {
         return (rows, cols)
     }
 
-    /// One AdamW parameter's operands: grad, m and v shaped like param.
-    public static func adamwTensors(_ p: AdamWTensors, op: String) throws {
-        for (tensor, name) in [(p.grad, "grad"), (p.m, "m"), (p.v, "v")] { try requireShape(tensor, p.param.shape, op: op, name) }
+    /// rope's operands: x [N, H, D] with even D; positions [N]; cos, sin [P, D/2].
+    /// Returns (tokens N, heads H, headDim D).
+    public static func rope(_ x: Tensor, positions: Tensor, cos: Tensor, sin: Tensor) throws -> (tokens: Int, heads: Int, headDim: Int) {
+        let op = "rope"
+        guard x.rank == 3, x.shape[2] % 2 == 0 else {
+            throw TensorError.shapeMismatch(op: op, argument: "x", expected: "[N, H, D] with even D", got: x.shape)
+        }
+        let (tokens, heads, headDim) = (x.shape[0], x.shape[1], x.shape[2])
+        try requireCount(positions, tokens, op: op, "positions")
+        guard cos.rank == 2, cos.shape[1] == headDim / 2, sin.shape == cos.shape else {
+            throw TensorError.shapeMismatch(op: op, argument: "cos/sin", expected: "[P, \(headDim / 2)]", got: cos.shape)
+        }
+        return (tokens, heads, headDim)
+    }
+
+    /// An AdamW step's operands: grad, m and v shaped like param; `step` counted from 1.
+    public static func adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Int) throws {
+        for (tensor, name) in [(grad, "grad"), (m, "m"), (v, "v")] { try requireShape(tensor, param.shape, op: "adamw", name) }
+        guard step >= 1 else {
+            throw TensorError.shapeMismatch(op: "adamw", argument: "step = \(step)", expected: "step counted from 1", got: [])
+        }
     }
 }

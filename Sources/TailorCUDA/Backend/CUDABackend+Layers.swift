@@ -9,10 +9,7 @@ import TailorTensor
 extension CUDABackend {
     public func rmsNormForward(_ x: Tensor, weight: Tensor, eps: Float, into out: Tensor, rstd: Tensor) throws {
         let op = "rmsNormForward"
-        let (rows, cols) = OperandChecks.matrix(x)
-        try OperandChecks.requireShape(weight, [cols], op: op, "weight")
-        try OperandChecks.requireCount(out, x.count, op: op, "out")
-        try OperandChecks.requireCount(rstd, rows, op: op, "rstd")
+        let (rows, cols) = try OperandChecks.rmsNorm(x, weight: weight, out: out, rstd: rstd)
         let arguments: [KernelArgument] = [
             try f32(x, op: op, "x"), try pointer(weight, [.f32, .bf16, .f16], op: op, "weight"), .int32(Self.code(weight.dtype)),
             try f32(out, op: op, "out"), try f32(rstd, op: op, "rstd"), .int32(Int32(cols)), .float(eps),
@@ -37,12 +34,7 @@ extension CUDABackend {
     public func rmsNormBackward(_ dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor,
                                 dx: Tensor, accumulate: Bool, dWeight: Tensor?) throws {
         let op = "rmsNormBackward"
-        let (rows, cols) = OperandChecks.matrix(x)
-        try OperandChecks.requireShape(weight, [cols], op: op, "weight")
-        try OperandChecks.requireCount(dOut, x.count, op: op, "dOut")
-        try OperandChecks.requireCount(dx, x.count, op: op, "dx")
-        try OperandChecks.requireCount(rstd, rows, op: op, "rstd")
-        if let dWeight { try OperandChecks.requireShape(dWeight, [cols], op: op, "dWeight") }
+        let (rows, cols) = try OperandChecks.rmsNormBackward(dOut, x: x, weight: weight, rstd: rstd, dx: dx, dWeight: dWeight)
         let (pdy, px, pr) = (try f32(dOut, op: op, "dOut"), try f32(x, op: op, "x"), try f32(rstd, op: op, "rstd"))
         let arguments: [KernelArgument] = [
             pdy, px, try pointer(weight, [.f32, .bf16, .f16], op: op, "weight"), .int32(Self.code(weight.dtype)),
@@ -61,14 +53,7 @@ extension CUDABackend {
 
     public func rope(_ x: Tensor, positions: Tensor, cos: Tensor, sin: Tensor, inverse: Bool) throws {
         let op = "rope"
-        guard x.rank == 3, x.shape[2] % 2 == 0 else {
-            throw TensorError.shapeMismatch(op: op, argument: "x", expected: "[N, H, D] with even D", got: x.shape)
-        }
-        let (tokens, heads, headDim) = (x.shape[0], x.shape[1], x.shape[2])
-        try OperandChecks.requireCount(positions, tokens, op: op, "positions")
-        guard cos.rank == 2, cos.shape[1] == headDim / 2, sin.shape == cos.shape else {
-            throw TensorError.shapeMismatch(op: op, argument: "cos/sin", expected: "[P, \(headDim / 2)]", got: cos.shape)
-        }
+        let (tokens, heads, headDim) = try OperandChecks.rope(x, positions: positions, cos: cos, sin: sin)
         try launchElementwise("tailor_rope_f32", count: tokens * heads * headDim / 2, [
             try f32(x, op: op, "x"), try i32(positions, op: op, "positions"), try f32(cos, op: op, "cos"), try f32(sin, op: op, "sin"),
             .int32(Int32(tokens)), .int32(Int32(heads)), .int32(Int32(headDim)), .int32(Int32(cos.shape[0])), .int32(inverse ? 1 : 0),
@@ -90,36 +75,23 @@ extension CUDABackend {
         try device.launch("tailor_cross_entropy_f32", grid: LaunchSize(rows), block: LaunchSize(Self.rowBlock(vocab)), sharedBytes: 0, arguments)
     }
 
+    /// The multi-tensor step with one slot.
     public func adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWHyper, step: Int) throws {
-        let op = "adamw"
-        for (tensor, name) in [(grad, "grad"), (m, "m"), (v, "v")] { try OperandChecks.requireShape(tensor, param.shape, op: op, name) }
-        guard step >= 1 else {
-            throw TensorError.shapeMismatch(op: op, argument: "step = \(step)", expected: "step counted from 1", got: [])
-        }
-        // The step's scalars in double, as torch.optim.AdamW computes them (CPUReference.adamw).
-        let correction1 = 1 - pow(hyper.beta1, Double(step)), correction2 = 1 - pow(hyper.beta2, Double(step))
-        try launchElementwise("tailor_adamw_f32", count: param.count, [
-            try f32(param, op: op, "param"), try f32(grad, op: op, "grad"), try f32(m, op: op, "m"), try f32(v, op: op, "v"),
-            .float(Float(1 - hyper.lr * hyper.weightDecay)), .float(Float(1 - hyper.beta1)), .float(Float(hyper.beta2)),
-            .float(Float(1 - hyper.beta2)), .float(Float(hyper.lr / correction1)), .float(Float(correction2.squareRoot())),
-            .float(Float(hyper.eps)), .int64(Int64(param.count)),
-        ])
+        try adamw([AdamWTensors(param: param, grad: grad, m: m, v: v, decays: true)], hyper: hyper, step: step)
     }
 
     /// One launch for every parameter: a table of (param, grad, m, v, count, first block, decay)
     /// slots goes to the device with the launch, and each block of `adamwChunk` elements finds its
-    /// slot there. Scalars as in the single-tensor step.
+    /// slot there. The step's scalars are computed in double, as torch.optim.AdamW computes them
+    /// (CPUReference.adamw).
     public func adamw(_ parameters: [AdamWTensors], hyper: AdamWHyper, step: Int) throws {
         let op = "adamw"
-        guard step >= 1 else {
-            throw TensorError.shapeMismatch(op: op, argument: "step = \(step)", expected: "step counted from 1", got: [])
-        }
+        for p in parameters { try OperandChecks.adamw(param: p.param, grad: p.grad, m: p.m, v: p.v, step: step) }
         // Seven 8-byte words per slot, laid out as the kernel's adamw_slot (56 bytes): four
         // addresses, count, first block, then decay in the low half of the last word (little-endian).
         var table: [UInt64] = []
         var blocks = 0
         for p in parameters {
-            try OperandChecks.adamwTensors(p, op: op)
             let addresses = try [(p.param, "param"), (p.grad, "grad"), (p.m, "m"), (p.v, "v")].map { tensor, name in
                 try OperandChecks.requireDType(tensor, [.f32], op: op, argument: name)
                 return try address(tensor)

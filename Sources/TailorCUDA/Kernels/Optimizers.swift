@@ -2,7 +2,7 @@ extension KernelSource {
     /// Optimizer steps over f32 tensors, one thread per element, with the scalars computed on the
     /// host in double as torch computes them (CPUReference.adamw / sgd).
     public static let optimizers = KernelSource(name: "optimizers", entries: [
-        "tailor_adamw_f32", "tailor_adamw_multi_f32", "tailor_sgd_f32",
+        "tailor_adamw_multi_f32", "tailor_sgd_f32",
     ], code: #"""
     // torch.optim.AdamW on one element: decoupled decay, lerp of m, bias-corrected step.
     __device__ inline void adamw_element(float *param, const float *grad, float *m, float *v, long long i, float decay,
@@ -16,14 +16,6 @@ extension KernelSource {
         m[i] = mi;
         v[i] = vi;
         param[i] = p + (-stepSize) * (mi / denom);
-    }
-
-    // torch.optim.AdamW (single tensor).
-    extern "C" __global__ void tailor_adamw_f32(float *param, const float *grad, float *m, float *v, float decay,
-                                                float oneMinusBeta1, float beta2, float oneMinusBeta2, float stepSize,
-                                                float correction2Sqrt, float eps, long long n) {
-        for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
-            adamw_element(param, grad, m, v, i, decay, oneMinusBeta1, beta2, oneMinusBeta2, stepSize, correction2Sqrt, eps);
     }
 
     // One parameter of a multi-tensor step. Blocks firstBlock ..< next slot's firstBlock own it,

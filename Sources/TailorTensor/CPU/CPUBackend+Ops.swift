@@ -170,10 +170,7 @@ extension CPUBackend {
     }
 
     public func rmsNormForward(_ x: Tensor, weight: Tensor, eps: Float, into out: Tensor, rstd: Tensor) throws {
-        let (rows, cols) = matrix(x)
-        try requireShape(weight, [cols], op: "rmsNormForward", "weight")
-        try requireCount(out, x.count, op: "rmsNormForward", "out")
-        try requireCount(rstd, rows, op: "rmsNormForward", "rstd")
+        let (rows, cols) = try OperandChecks.rmsNorm(x, weight: weight, out: out, rstd: rstd)
         let (px, po, pr) = (try f32(x, op: "rmsNormForward", "x"), try f32(out, op: "rmsNormForward", "out"), try f32(rstd, op: "rmsNormForward", "rstd"))
         try withFloats(weight, op: "rmsNormForward", "weight") { pw in
             if fast { CPUFast.rmsNormForward(px, pw, eps: eps, po, pr, rows: rows, cols: cols) }
@@ -191,12 +188,7 @@ extension CPUBackend {
 
     public func rmsNormBackward(_ dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor,
                                 dx: Tensor, accumulate: Bool, dWeight: Tensor?) throws {
-        let (rows, cols) = matrix(x)
-        try requireShape(weight, [cols], op: "rmsNormBackward", "weight")
-        try requireCount(dOut, x.count, op: "rmsNormBackward", "dOut")
-        try requireCount(dx, x.count, op: "rmsNormBackward", "dx")
-        try requireCount(rstd, rows, op: "rmsNormBackward", "rstd")
-        if let dWeight { try requireShape(dWeight, [cols], op: "rmsNormBackward", "dWeight") }
+        let (rows, cols) = try OperandChecks.rmsNormBackward(dOut, x: x, weight: weight, rstd: rstd, dx: dx, dWeight: dWeight)
         let pdy = try f32(dOut, op: "rmsNormBackward", "dOut"), px = try f32(x, op: "rmsNormBackward", "x")
         let pr = try f32(rstd, op: "rmsNormBackward", "rstd"), pdx = try f32(dx, op: "rmsNormBackward", "dx")
         let pdw = try dWeight.map { try f32($0, op: "rmsNormBackward", "dWeight") }
@@ -207,14 +199,7 @@ extension CPUBackend {
     }
 
     public func rope(_ x: Tensor, positions: Tensor, cos: Tensor, sin: Tensor, inverse: Bool) throws {
-        guard x.rank == 3, x.shape[2] % 2 == 0 else {
-            throw TensorError.shapeMismatch(op: "rope", argument: "x", expected: "[N, H, D] with even D", got: x.shape)
-        }
-        let (tokens, heads, headDim) = (x.shape[0], x.shape[1], x.shape[2])
-        try requireCount(positions, tokens, op: "rope", "positions")
-        guard cos.rank == 2, cos.shape[1] == headDim / 2, sin.shape == cos.shape else {
-            throw TensorError.shapeMismatch(op: "rope", argument: "cos/sin", expected: "[P, \(headDim / 2)]", got: cos.shape)
-        }
+        let (tokens, heads, headDim) = try OperandChecks.rope(x, positions: positions, cos: cos, sin: sin)
         let px = try f32(x, op: "rope", "x"), pp = try i32(positions, op: "rope", "positions")
         let pc = try f32(cos, op: "rope", "cos"), ps = try f32(sin, op: "rope", "sin")
         for n in 0..<tokens where pp[n] < 0 || Int(pp[n]) >= cos.shape[0] {
@@ -320,17 +305,15 @@ extension CPUBackend {
 
     public func adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamWHyper, step: Int) throws {
         let op = "adamw"
-        for (tensor, name) in [(grad, "grad"), (m, "m"), (v, "v")] { try requireShape(tensor, param.shape, op: op, name) }
-        guard step >= 1 else {
-            throw TensorError.shapeMismatch(op: op, argument: "step = \(step)", expected: "step counted from 1", got: [])
-        }
+        try OperandChecks.adamw(param: param, grad: grad, m: m, v: v, step: step)
         let (pp, pg, pm, pv) = (try f32(param, op: op, "param"), try f32(grad, op: op, "grad"), try f32(m, op: op, "m"), try f32(v, op: op, "v"))
         if fast { CPUFast.adamw(param: pp, grad: pg, m: pm, v: pv, count: param.count, hyper: hyper, step: step) }
         else { CPUReference.adamw(param: pp, grad: pg, m: pm, v: pv, count: param.count, hyper: hyper, step: step) }
     }
 
     public func adamw(_ parameters: [AdamWTensors], hyper: AdamWHyper, step: Int) throws {
-        for parameter in parameters { try OperandChecks.adamwTensors(parameter, op: "adamw") }
+        // Every operand checked before any parameter moves.
+        for p in parameters { try OperandChecks.adamw(param: p.param, grad: p.grad, m: p.m, v: p.v, step: step) }
         var noDecay = hyper
         noDecay.weightDecay = 0
         for p in parameters {

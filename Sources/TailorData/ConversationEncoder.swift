@@ -267,8 +267,7 @@ public struct ConversationEncoder: Sendable {
                 issues.append(DataIssue(kind: .dropped, source: sample.source, message: "\(original) tokens > max_length \(max)"))
                 return nil
             case .right:
-                sample = Self.cutEnd(sample, to: max)
-                issues.append(DataIssue(kind: .truncated, source: sample.source, message: "cut \(original - max) tokens from the end (\(original) > max_length \(max))"))
+                sample = Self.cutEnd(sample, to: max, issues: &issues)
             case .keepResponse:
                 let (cut, note) = keepResponse(sample, max: max)
                 sample = cut
@@ -277,7 +276,7 @@ public struct ConversationEncoder: Sendable {
             sample.truncatedTokens = original - sample.count
         }
         if sample.isFullyMasked {
-            issues.append(DataIssue(kind: .fullyMasked, source: sample.source, message: "no token is trained; the sample only adds compute"))
+            issues.append(Self.fullyMaskedIssue(sample))
         } else if !options.trainOnInputs, conversation.text == nil {
             // Each trained run should end with a stop token, or the model never learns to stop.
             for run in Self.labeledRuns(sample.labels) {
@@ -290,6 +289,17 @@ public struct ConversationEncoder: Sendable {
             }
         }
         return sample
+    }
+
+    /// `s` cut to `max` tokens from the end, with the `.truncated` issue that says so.
+    static func cutEnd(_ s: EncodedSample, to max: Int, issues: inout [DataIssue]) -> EncodedSample {
+        issues.append(DataIssue(kind: .truncated, source: s.source, message: "cut \(s.count - max) tokens from the end (\(s.count) > max_length \(max))"))
+        return cutEnd(s, to: max)
+    }
+
+    /// The issue of a sample that trains no token.
+    static func fullyMaskedIssue(_ s: EncodedSample) -> DataIssue {
+        DataIssue(kind: .fullyMasked, source: s.source, message: "no token is trained; the sample only adds compute")
     }
 
     static func cutEnd(_ s: EncodedSample, to max: Int) -> EncodedSample {

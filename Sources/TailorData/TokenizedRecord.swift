@@ -46,14 +46,10 @@ public enum TokenizedRecord {
             try checkLength(labels.count, of: "labels", ids: ids.count, at: at)
         }
         for field in maskFields {
-            guard let value = o[field], value != .null else { continue }
-            let mask = try integers(value, field: field, at: at, allowed: "0 or 1") { $0 == 0 || $0 == 1 }
-            try checkLength(mask.count, of: field, ids: ids.count, at: at)
+            guard let mask = try binaryMask(o, field, ids: ids.count, at: at) else { continue }
             for index in mask.indices where mask[index] == 0 { labels[index] = EncodedSample.ignoreIndex }
         }
-        if let value = o["attention_mask"], value != .null {
-            let mask = try integers(value, field: "attention_mask", at: at, allowed: "0 or 1") { $0 == 0 || $0 == 1 }
-            try checkLength(mask.count, of: "attention_mask", ids: ids.count, at: at)
+        if let mask = try binaryMask(o, "attention_mask", ids: ids.count, at: at) {
             let kept = try rightPaddingStart(mask, at: at)
             ids.removeSubrange(kept...)
             labels.removeSubrange(kept...)
@@ -67,14 +63,10 @@ public enum TokenizedRecord {
         var sample = sample
         if let max = maxLength, sample.count > max {
             let original = sample.count
-            sample = ConversationEncoder.cutEnd(sample, to: max)
+            sample = ConversationEncoder.cutEnd(sample, to: max, issues: &issues)
             sample.truncatedTokens = original - max
-            issues.append(DataIssue(kind: .truncated, source: sample.source,
-                                    message: "cut \(original - max) tokens from the end (\(original) > max_length \(max))"))
         }
-        if sample.isFullyMasked {
-            issues.append(DataIssue(kind: .fullyMasked, source: sample.source, message: "no token is trained; the sample only adds compute"))
-        }
+        if sample.isFullyMasked { issues.append(ConversationEncoder.fullyMaskedIssue(sample)) }
         return sample
     }
 
@@ -93,6 +85,14 @@ public enum TokenizedRecord {
             out.append(narrow)
         }
         return out
+    }
+
+    /// The 0/1 list in `field`, as long as input_ids, or nil when the record has none.
+    static func binaryMask(_ o: ChatObject, _ field: String, ids: Int, at: SourceLocation) throws -> [Int32]? {
+        guard let value = o[field], value != .null else { return nil }
+        let mask = try integers(value, field: field, at: at, allowed: "0 or 1") { $0 == 0 || $0 == 1 }
+        try checkLength(mask.count, of: field, ids: ids, at: at)
+        return mask
     }
 
     static func checkLength(_ count: Int, of field: String, ids: Int, at: SourceLocation) throws {

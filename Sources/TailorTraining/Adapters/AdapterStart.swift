@@ -34,9 +34,7 @@ public struct AdapterStart {
         let file = folder.appendingPathComponent(PeftAdapterFolder.configName).path
         try Self.checkAgreement(adapter: loaded.config, adapted: loaded.modules.map(\.name), settings: settings,
                                 given: given, model: model, file: file)
-        guard (0..<1).contains(settings.loraDropout) else {
-            throw TrainingError.badOption(name: "lora_dropout", problem: "must be in [0, 1) (got \(settings.loraDropout))")
-        }
+        try LoRAAdapters.checkDropout(settings.loraDropout)
         var config = loaded.config
         config.loraDropout = settings.loraDropout
         self.config = config

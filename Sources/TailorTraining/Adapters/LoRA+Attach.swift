@@ -54,9 +54,7 @@ public final class LoRAAdapters: @unchecked Sendable {
                             initial: ((String, [Int]) throws -> [Float]?)? = nil) throws -> LoRAAdapters {
         guard config.r > 0 else { throw TrainingError.badOption(name: "r", problem: "must be a positive integer (got \(config.r))") }
         guard config.loraAlpha > 0 else { throw TrainingError.badOption(name: "lora_alpha", problem: "must be positive") }
-        guard (0..<1).contains(config.loraDropout) else {
-            throw TrainingError.badOption(name: "lora_dropout", problem: "must be in [0, 1) (got \(config.loraDropout))")
-        }
+        try checkDropout(config.loraDropout)
         var generator = SplitMix64(state: seed &+ 0x5EED)
         var modules: [(name: String, lora: LoRA)] = []
         for name in try targetedModules(of: model, config: config) {
@@ -79,6 +77,13 @@ public final class LoRAAdapters: @unchecked Sendable {
             return AdapterTensor(name: plan.name, peftKeys: plan.peftKeys, value: copy)
         }
         return LoRAAdapters(config: config, modules: modules, tensors: tensors)
+    }
+
+    /// lora_dropout must be a probability below 1.
+    static func checkDropout(_ probability: Double) throws {
+        guard (0..<1).contains(probability) else {
+            throw TrainingError.badOption(name: "lora_dropout", problem: "must be in [0, 1) (got \(probability))")
+        }
     }
 
     /// The Linear modules of `model` that `config`'s target_modules and layers_to_transform pick, in model order.

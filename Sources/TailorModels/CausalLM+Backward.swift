@@ -7,12 +7,14 @@ extension CausalLM {
                        _ ws: Workspace, gradients: GradientStore) throws {
         let c = config
         let n = acts.x.shape[0]
+        // MLP block: out = h + down(silu(gate(n2)) · up(n2)), n2 = rmsnorm(h), which ws.normed must hold.
         if ws.checkpointing {
+            // The recompute stops right after the MLP's input projections: ws.normed is n2.
             try backend.rmsNormForward(acts.x, weight: layer.inputNorm, eps: c.rmsNormEps, into: ws.normed, rstd: acts.rstd1)
             try layerForward(layer, acts, finish: nil, batch, ws)
+        } else {
+            try backend.rmsNormForward(acts.h, weight: layer.postAttentionNorm, eps: c.rmsNormEps, into: ws.normed, rstd: acts.rstd2)
         }
-        // MLP block: out = h + down(silu(gate(n2)) · up(n2)), n2 = rmsnorm(h).
-        try backend.rmsNormForward(acts.h, weight: layer.postAttentionNorm, eps: c.rmsNormEps, into: ws.normed, rstd: acts.rstd2)
         if gradients[layer.downProj.name] != nil || layer.downProj.adapter != nil {
             try backend.swigluForward(gate: acts.gate, up: acts.up, into: ws.activation)
         }

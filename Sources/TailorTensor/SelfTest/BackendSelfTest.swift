@@ -112,13 +112,13 @@ public struct BackendSelfTest {
         }
         let at = worstIndex >= 0 ? " at [\(worstIndex)]: \(actual[worstIndex]) vs \(expected[worstIndex])" : ""
         let detail = failures == 0
-            ? "\(expected.count) values, worst |Δ| at \(String(format3(worst))) of the allowed (\(tolerance))"
+            ? "\(expected.count) values, worst |Δ| at \(format3(worst)) of the allowed (\(tolerance))"
             : "\(failures) of \(expected.count) values outside \(tolerance); worst\(at)"
         return Result(name: name, passed: failures == 0, worstRatio: worst, detail: detail)
     }
 }
 
-/// Three significant digits without Foundation.
+/// Rounded to three decimals, without Foundation.
 func format3(_ value: Double) -> String {
     guard value.isFinite else { return "\(value)" }
     let scaled = (value * 1000).rounded() / 1000

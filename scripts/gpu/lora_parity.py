@@ -54,6 +54,8 @@ def prepare(args):
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+    from make_lora_fixtures import collate
 
     work = args.work
     os.makedirs(work, exist_ok=True)
@@ -92,16 +94,9 @@ def prepare(args):
     optimizer = torch.optim.AdamW(params, lr=LR, weight_decay=0.0)
     losses = []
     for step in range(args.steps):
-        batch = data[step * args.batch:(step + 1) * args.batch]
-        width = max(len(s["input_ids"]) for s in batch)
-        ids = torch.zeros(len(batch), width, dtype=torch.long)
-        labels = torch.full((len(batch), width), -100, dtype=torch.long)
-        mask = torch.zeros(len(batch), width, dtype=torch.long)
-        for i, s in enumerate(batch):
-            n = len(s["input_ids"])
-            ids[i, :n], labels[i, :n], mask[i, :n] = torch.tensor(s["input_ids"]), torch.tensor(s["labels"]), 1
+        batch = collate(data[step * args.batch:(step + 1) * args.batch])  # right-padded, -100 labels on padding
         with torch.autocast(args.device, dtype=torch.bfloat16):
-            out = model(input_ids=ids.to(args.device), attention_mask=mask.to(args.device), labels=labels.to(args.device))
+            out = model(**{key: value.to(args.device) for key, value in batch.items()})
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()

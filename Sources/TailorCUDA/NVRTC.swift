@@ -14,7 +14,7 @@ public struct NVRTC: Sendable {
     /// Loads libnvrtc: the file TAILOR_NVRTC names, else the usual sonames on the library path.
     /// - Throws: `CUDAError.nvrtcUnavailable` saying what was tried and how to install it.
     public static func load() throws -> NVRTC {
-        let path = getenv("TAILOR_NVRTC").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        let path = CUDALibraries.environment("TAILOR_NVRTC")
         let loaded = path.map { tailor_nvrtc_load($0) } ?? tailor_nvrtc_load(nil)
         guard loaded == 1 else { throw CUDAError.nvrtcUnavailable(String(cString: tailor_nvrtc_error())) }
         var major: Int32 = 0, minor: Int32 = 0

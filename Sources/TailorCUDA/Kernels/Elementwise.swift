@@ -6,9 +6,6 @@ extension KernelSource {
         "tailor_scale_f32", "tailor_add_bias_f32", "tailor_swiglu_forward_f32", "tailor_swiglu_backward_f32",
         "tailor_dropout_f32",
     ], code: #"""
-    #define TAILOR_FOR_EACH(i, n) \
-        for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
-
     extern "C" __global__ void tailor_fill_f32(float *x, float value, long long n) {
         TAILOR_FOR_EACH(i, n) x[i] = value;
     }

@@ -42,6 +42,9 @@ public struct KernelSource: Sendable {
         type *name = reinterpret_cast<type *>(tailor_dynamic_shared_bytes)
     #endif
     #define TAILOR_INFINITY __uint_as_float(0x7f800000u)
+    // A grid-stride loop: this thread's elements i of 0..<n.
+    #define TAILOR_FOR_EACH(i, n) \
+        for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
 
     __device__ __forceinline__ float bf16_to_float(bf16 v) { return __uint_as_float(((unsigned int)v) << 16); }
 

@@ -53,7 +53,7 @@ extension KernelSource {
     // torch.optim.SGD: coupled decay, momentum buffer (nullable) with dampening, optional Nesterov.
     extern "C" __global__ void tailor_sgd_f32(float *param, const float *grad, float *buffer, float decay, float momentum,
                                               float keep, float step, int nesterov, int initializeBuffer, long long n) {
-        for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+        TAILOR_FOR_EACH(i, n) {
             float g = grad[i];
             if (decay != 0.0f) g = fmaf(decay, param[i], g);
             if (buffer) {

@@ -7,8 +7,7 @@ extension KernelSource {
     // *total += Σ x[i]² in double. blockDim.x = 256; *total zeroed by the caller.
     extern "C" __global__ void tailor_sum_of_squares_f32(const float *x, double *total, long long n) {
         double sum = 0.0;
-        for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
-            sum += (double)x[i] * (double)x[i];
+        TAILOR_FOR_EACH(i, n) sum += (double)x[i] * (double)x[i];
         for (int offset = 16; offset > 0; offset >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
         __shared__ double partial[32];
         if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = sum;

@@ -7,7 +7,7 @@ extension KernelSource {
                                                int tokens, int heads, int headDim, int maxPositions, int inverse, int *error) {
         int half = headDim / 2;
         long long total = (long long)tokens * heads * half;
-        for (long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (long long)gridDim.x * blockDim.x) {
+        TAILOR_FOR_EACH(t, total) {
             int i = (int)(t % half);
             long long vector = t / half;  // token * heads + head
             int n = (int)(vector / heads);

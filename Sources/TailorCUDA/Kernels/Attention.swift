@@ -132,16 +132,8 @@ extension KernelSource {
             const int q0 = (gridDim.x - 1 - blockIdx.x) * BQ, qEnd = min(q0 + BQ, tokens);
             const long long kvStride = (long long)kvHeads * D;
 
-            int blockLo = qEnd;
-            for (int n = q0; n < qEnd; n++) blockLo = min(blockLo, max(seqStart[n], 0));
-            int lo[R], hi[R], warpLo = tokens, warpHi = -1;
-        #pragma unroll
-            for (int r = 0; r < R; r++) {
-                int n = q0 + warp * R + r;
-                lo[r] = n < qEnd ? max(seqStart[n], 0) : 1;
-                hi[r] = n < qEnd ? n : 0;
-                if (lo[r] <= hi[r]) { warpLo = min(warpLo, lo[r]); warpHi = max(warpHi, hi[r]); }
-            }
+            int blockLo, lo[R], hi[R], warpLo, warpHi;
+            attention_query_ranges<R>(seqStart, q0, qEnd, warp, tokens, blockLo, lo, hi, warpLo, warpHi);
             attention_load_rows(sq, Dp, BQ, Dp, q + ((long long)q0 * heads + h) * D, (long long)heads * D, qEnd - q0, D);
 
             float m[R], l[R], acc[R][DW];
@@ -233,16 +225,12 @@ extension KernelSource {
             const int q0 = (gridDim.x - 1 - blockIdx.x) * BQ, qEnd = min(q0 + BQ, tokens);  // last tiles first, as the forward
             const long long kvStride = (long long)kvHeads * D, rowsStart = ((long long)q0 * heads + h) * D;
 
-            int blockLo = qEnd;
-            for (int n = q0; n < qEnd; n++) blockLo = min(blockLo, max(seqStart[n], 0));
-            int lo[R], hi[R], warpLo = tokens, warpHi = -1;
+            int blockLo, lo[R], hi[R], warpLo, warpHi;
+            attention_query_ranges<R>(seqStart, q0, qEnd, warp, tokens, blockLo, lo, hi, warpLo, warpHi);
             float rowLse[R], rowDelta[R], acc[R][DW];
         #pragma unroll
             for (int r = 0; r < R; r++) {
                 int n = q0 + warp * R + r;
-                lo[r] = n < qEnd ? max(seqStart[n], 0) : 1;
-                hi[r] = n < qEnd ? n : 0;
-                if (lo[r] <= hi[r]) { warpLo = min(warpLo, lo[r]); warpHi = max(warpHi, hi[r]); }
                 rowLse[r] = n < qEnd ? lse[(long long)n * heads + h] : 0.0f;
                 rowDelta[r] = n < qEnd ? delta[(long long)n * heads + h] : 0.0f;
         #pragma unroll
@@ -501,6 +489,25 @@ extension KernelSource {
 
     // The head dimension rounded up so that each of `parts` parts of a row is a whole number of float4s.
     __device__ __forceinline__ int attention_padded(int D, int parts) { return (D + 4 * parts - 1) / (4 * parts) * (4 * parts); }
+
+    // The keys a tile of query rows q0 ..< qEnd attends: blockLo, the first key of any of its rows;
+    // for this warp's R rows, lo[r] ... hi[r] (lo > hi: a row past the tile's end) and their union
+    // warpLo ... warpHi (warpHi < warpLo when the warp has no row).
+    template <int R>
+    __device__ __forceinline__ void attention_query_ranges(const int *seqStart, int q0, int qEnd, int warp, int tokens, int &blockLo,
+                                                           int (&lo)[R], int (&hi)[R], int &warpLo, int &warpHi) {
+        blockLo = qEnd;
+        for (int n = q0; n < qEnd; n++) blockLo = min(blockLo, max(seqStart[n], 0));
+        warpLo = tokens;
+        warpHi = -1;
+    #pragma unroll
+        for (int r = 0; r < R; r++) {
+            int n = q0 + warp * R + r;
+            lo[r] = n < qEnd ? max(seqStart[n], 0) : 1;
+            hi[r] = n < qEnd ? n : 0;
+            if (lo[r] <= hi[r]) { warpLo = min(warpLo, lo[r]); warpHi = max(warpHi, hi[r]); }
+        }
+    }
 
     // Fills `rows` rows of `width` floats of the shared tile (row stride `stride`): row r < valid from
     // source + r·sourceStride, zeros in columns ≥ D and rows ≥ valid (so padding never holds NaN or

@@ -22,6 +22,12 @@ extension BackendSelfTest {
         return starts
     }
 
+    /// The product checks (gemm, gemmBatched, and gemm's operand-error check) for a candidate in
+    /// CUDABackend's bf16 mode, held to `Tolerance.bf16Inputs` where the weight is bf16/f16.
+    public static func halfInputProductChecks() -> [Check] {
+        opChecks(halfInputGemm: true).filter { $0.name.hasPrefix("gemm") }
+    }
+
     /// Every op check. `halfInputGemm`: the candidate multiplies bf16/f16 weights with activations
     /// rounded to the weight's dtype (CUDABackend's bf16 mode), so those products get
     /// `Tolerance.bf16Inputs`; otherwise they are held to f32.

@@ -31,7 +31,6 @@ struct DeviceOptions: ParsableArguments {
         }
     }
 
-
     /// How training keeps the MLP's gate/up activations: bf16 on a GPU in bf16 mode (as bf16
     /// training does: half the bytes), f32 otherwise (the CPU computes and keeps f32).
     static func savedActivationDType(_ backend: any Backend, bf16: Bool) -> DType {

@@ -36,8 +36,8 @@ struct SelfTestCommand: ParsableCommand {
             print("device: \(gpu.name), driver \(gpu.driverVersion / 1000).\(gpu.driverVersion % 1000 / 10), kernels for \(gpu.architecture)")
             let exact = try CUDABackend(device: gpu, matmul: .fp32), half = try CUDABackend(device: gpu, matmul: .halfInputs)
             suites.append(("cuda fp32 mode: ops", BackendSelfTest(candidate: exact, reference: reference, checks: BackendSelfTest.opChecks())))
-            let halfChecks = BackendSelfTest.opChecks(halfInputGemm: true).filter { $0.name.hasPrefix("gemm") }
-            suites.append(("cuda bf16 mode: products", BackendSelfTest(candidate: half, reference: reference, checks: halfChecks)))
+            suites.append(("cuda bf16 mode: products",
+                           BackendSelfTest(candidate: half, reference: reference, checks: BackendSelfTest.halfInputProductChecks())))
             if !opsOnly {
                 suites.append(("cuda fp32 mode: model", BackendSelfTest(candidate: exact, reference: reference, checks: ModelSelfTest.checks())))
             }

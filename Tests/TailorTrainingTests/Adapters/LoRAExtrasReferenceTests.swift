@@ -47,14 +47,24 @@ final class LoRAExtrasReferenceTests: XCTestCase {
         }
 
         let batches = try PeftTrainerFixture.microBatches(folder)
-        let runner = try StepRunner(model: model, parameters: adapters.parameters,
-                                    schedule: LRSchedule(kind: .linear, baseLR: 1e-3, warmupSteps: 1, totalSteps: 5),
-                                    weightDecay: 0.1, maxGradNorm: 1.0)
+        let schedule = LRSchedule(kind: .linear, baseLR: 1e-3, warmupSteps: 1, totalSteps: 5)
+        let runner = try StepRunner(model: model, parameters: adapters.parameters, schedule: schedule, weightDecay: 0.1, maxGradNorm: 1.0)
         try PeftTrainerFixture.assertStepsMatchTrainer(runner, batches: batches, reference: reference, steps: 5, label: name)
         let final = try SafetensorsFile(url: folder.appendingPathComponent("final/adapter_model.safetensors"))
         for parameter in adapters.parameters {
-            assertClose(try backend.download(parameter.value), try final.floats(adapters.peftKey(parameter.name)), rtol: 1e-4, atol: 1e-5,
-                        "\(name) final \(parameter.name)")
+            let trained = try backend.download(parameter.value), expected = try final.floats(adapters.peftKey(parameter.name))
+            if Self.hasNoTrueGradient(parameter.name) {
+                // Softmax ignores a constant added to every key's score, so a k_proj bias has a true
+                // gradient of ≈ 0 (only RoPE's rotation of it leaves a trace). AdamW divides that
+                // near-zero gradient by its own √v, so each step moves such an element by up to
+                // lr in a direction set by rounding: its final value depends on the CPU's
+                // summation order, not on the model. What is defined is that it stays within
+                // Σ lr of where the reference leaves it (the logits check below covers its effect).
+                let lrSum = Float((0..<5).reduce(0.0) { $0 + schedule.baseLR * schedule.multiplier(step: $1) })
+                assertClose(trained, expected, rtol: 0, atol: lrSum, "\(name) final \(parameter.name) (no true gradient)")
+            } else {
+                assertClose(trained, expected, rtol: 1e-4, atol: 1e-5, "\(name) final \(parameter.name)")
+            }
         }
         let data = try SafetensorsFile(url: folder.appendingPathComponent("data.safetensors"))
         let firstIds = try data.floats("input_ids").prefix(Int(try data.floats("lengths")[0])).map { Int32($0) }
@@ -99,6 +109,10 @@ final class LoRAExtrasReferenceTests: XCTestCase {
         XCTAssertEqual(reloaded.config.tieWordEmbeddings, !untied, "\(name): merged config.json tie_word_embeddings")
         assertClose(try backend.download(reloaded.logits(first)), mergedLogits, rtol: 1e-4, atol: 1e-5, "\(name) merged folder")
     }
+
+    /// Parameters whose loss gradient is ≈ 0 by the model's symmetry, so a value after AdamW
+    /// steps is rounding noise scaled to the learning rate (see `run`).
+    static func hasNoTrueGradient(_ name: String) -> Bool { name.hasSuffix("self_attn.k_proj.bias") }
 
     func testBiasAllOnQwen2() throws {
         try run("qwen2-bias-all", family: "qwen2",

@@ -1,4 +1,5 @@
 #include "tailor_cblas.h"
+#include "tailor_cpu.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@ typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int
                          int, float, float *, int);
 typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
+typedef char *(*get_text_fn)(void);
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static sgemm_fn sgemm_ptr = NULL;
@@ -17,8 +19,112 @@ static set_threads_fn set_threads_ptr = NULL;
 static get_threads_fn get_threads_ptr = NULL;
 static char error_text[1024] = "";
 static char library_path[512] = "";
+static char library_config[256] = "";
+static char library_core[64] = "";
+static char chosen_core[64] = "";
+static char core_reason[256] = "";
+static char replaced_core[64] = "";
+
+/// The ISA an OpenBLAS core name needs, for refusing a forced core the CPU cannot run.
+static int core_needs(const char *core, const TailorCPUFeatures *f, const char **needs) {
+    static const char *avx512_cores[] = {"skylakex", "cooperlake", "sapphirerapids"};
+    static const char *avx2_cores[] = {"haswell", "zen", "skylake", "excavator"};
+    char lower[64];
+    size_t n = strlen(core);
+    if (n >= sizeof(lower)) n = sizeof(lower) - 1;
+    for (size_t i = 0; i < n; i++) lower[i] = (char)(core[i] >= 'A' && core[i] <= 'Z' ? core[i] + 32 : core[i]);
+    lower[n] = 0;
+    for (size_t i = 0; i < sizeof(avx512_cores) / sizeof(*avx512_cores); i++) {
+        if (strcmp(lower, avx512_cores[i]) == 0) {
+            *needs = "AVX-512 (F, BW, DQ, VL)";
+            return f->avx512f && f->avx512bw && f->avx512dq && f->avx512vl;
+        }
+    }
+    for (size_t i = 0; i < sizeof(avx2_cores) / sizeof(*avx2_cores); i++) {
+        if (strcmp(lower, avx2_cores[i]) == 0) {
+            *needs = "AVX2 and FMA";
+            return f->avx2 && f->fma;
+        }
+    }
+    if (strcmp(lower, "sandybridge") == 0) {
+        *needs = "AVX";
+        return f->avx;
+    }
+    *needs = "";
+    return 1;
+}
+
+/// OpenBLAS's kernel family for what the CPU can do (cpuid), not for a list of models: a
+/// library that does not know a new CPU model otherwise falls back to its SSE3 kernels.
+static const char *core_for_features(const TailorCPUFeatures *f, const char **why) {
+    if (!f->is_x86) {
+        *why = "not x86-64: the library's own detection";
+        return NULL;
+    }
+    if (f->avx512f && f->avx512bw && f->avx512dq && f->avx512vl) {
+        *why = "cpuid: AVX-512 F/BW/DQ/VL";
+        return "SkylakeX";
+    }
+    if (f->avx2 && f->fma) {
+        *why = "cpuid: AVX2 + FMA";
+        return "Haswell";
+    }
+    if (f->avx) {
+        *why = "cpuid: AVX";
+        return "SandyBridge";
+    }
+    *why = "cpuid: no AVX: the library's own detection";
+    return NULL;
+}
+
+static void *resolve(void *handle, const char *name) {
+    void *fn = dlsym(handle, name);
+    if (fn != NULL) return fn;
+    // scipy-openblas (PyPI) prefixes its symbols.
+    char prefixed[128];
+    snprintf(prefixed, sizeof(prefixed), "scipy_%s", name);
+    return dlsym(handle, prefixed);
+}
 
 static void load_once(void) {
+    const TailorCPUFeatures *features = tailor_cpu_features();
+    const char *forced = getenv("TAILOR_BLAS_CORETYPE");
+    const char *inherited = getenv("OPENBLAS_CORETYPE");
+    const char *why = "";
+    const char *core = NULL;
+    int use_library_detection = 0;
+    if (forced != NULL && forced[0] != 0 && strcmp(forced, "auto") != 0) {
+        if (strcmp(forced, "library") == 0) {
+            use_library_detection = 1;
+            why = "TAILOR_BLAS_CORETYPE=library: the library's own detection (and OPENBLAS_CORETYPE)";
+        } else {
+            const char *needs = "";
+            if (!core_needs(forced, features, &needs)) {
+                snprintf(error_text, sizeof(error_text),
+                         "TAILOR_BLAS_CORETYPE=%s needs %s, which this CPU (or its OS) does not offer. "
+                         "Unset it to let Tailor choose from cpuid, or name a core this CPU runs (tailor doctor lists its features).",
+                         forced, needs);
+                return;
+            }
+            core = forced;
+            why = "forced by TAILOR_BLAS_CORETYPE";
+        }
+    } else {
+        core = core_for_features(features, &why);
+        if (core == NULL) use_library_detection = 1;
+    }
+    snprintf(core_reason, sizeof(core_reason), "%s", why);
+    if (core != NULL) snprintf(chosen_core, sizeof(chosen_core), "%s", core);
+
+    // OpenBLAS reads OPENBLAS_CORETYPE while it loads: set Tailor's choice for that moment only.
+    char saved[256] = "";
+    int had_saved = inherited != NULL;
+    if (had_saved) snprintf(saved, sizeof(saved), "%s", inherited);
+    if (!use_library_detection) {
+        if (had_saved && strcmp(saved, core) != 0) snprintf(replaced_core, sizeof(replaced_core), "%s", saved);
+        setenv("OPENBLAS_CORETYPE", core, 1);
+    }
+
     const char *override = getenv("TAILOR_BLAS_LIBRARY");
     const char *candidates[] = {
         override,
@@ -30,25 +136,35 @@ static void load_once(void) {
         "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
     };
     size_t count = sizeof(candidates) / sizeof(candidates[0]);
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count && sgemm_ptr == NULL; i++) {
         if (candidates[i] == NULL || candidates[i][0] == 0) continue;
         void *handle = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
         if (handle == NULL) continue;
-        sgemm_fn fn = (sgemm_fn)dlsym(handle, "cblas_sgemm");
+        sgemm_fn fn = (sgemm_fn)resolve(handle, "cblas_sgemm");
         if (fn == NULL) {
             dlclose(handle);
             continue;
         }
         sgemm_ptr = fn;
-        set_threads_ptr = (set_threads_fn)dlsym(handle, "openblas_set_num_threads");
-        get_threads_ptr = (get_threads_fn)dlsym(handle, "openblas_get_num_threads");
+        set_threads_ptr = (set_threads_fn)resolve(handle, "openblas_set_num_threads");
+        get_threads_ptr = (get_threads_fn)resolve(handle, "openblas_get_num_threads");
+        get_text_fn config = (get_text_fn)resolve(handle, "openblas_get_config");
+        get_text_fn corename = (get_text_fn)resolve(handle, "openblas_get_corename");
+        if (config != NULL) snprintf(library_config, sizeof(library_config), "%s", config());
+        if (corename != NULL) snprintf(library_core, sizeof(library_core), "%s", corename());
         snprintf(library_path, sizeof(library_path), "%s", candidates[i]);
-        return;
     }
-    snprintf(error_text, sizeof(error_text),
-             "OpenBLAS was not found (tried $TAILOR_BLAS_LIBRARY, libopenblas.so.0, libopenblas.so, "
-             "/usr/lib/<arch>-linux-gnu/libopenblas.so.0). Install it with "
-             "`apt-get install -y libopenblas-dev` or set TAILOR_BLAS_LIBRARY to its path.");
+
+    if (!use_library_detection) {
+        if (had_saved) setenv("OPENBLAS_CORETYPE", saved, 1);
+        else unsetenv("OPENBLAS_CORETYPE");
+    }
+    if (sgemm_ptr == NULL) {
+        snprintf(error_text, sizeof(error_text),
+                 "OpenBLAS was not found (tried $TAILOR_BLAS_LIBRARY, libopenblas.so.0, libopenblas.so, "
+                 "/usr/lib/<arch>-linux-gnu/libopenblas.so.0). Install it with "
+                 "`apt-get install -y libopenblas-dev` or set TAILOR_BLAS_LIBRARY to its path.");
+    }
 }
 
 int tailor_cblas_load(void) {
@@ -59,6 +175,16 @@ int tailor_cblas_load(void) {
 const char *tailor_cblas_error(void) { return error_text; }
 
 const char *tailor_cblas_library(void) { return library_path; }
+
+const char *tailor_cblas_config(void) { return library_config; }
+
+const char *tailor_cblas_core(void) { return library_core; }
+
+const char *tailor_cblas_chosen_core(void) { return chosen_core; }
+
+const char *tailor_cblas_core_reason(void) { return core_reason; }
+
+const char *tailor_cblas_replaced_core(void) { return replaced_core; }
 
 void tailor_cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha,
                         const float *a, int lda, const float *b, int ldb, float beta, float *c,

@@ -2,7 +2,9 @@
 //
 // The library is not linked: a binary that never runs a CPU GEMM (a CUDA-only run on a machine
 // without OpenBLAS) still starts. `tailor_cblas_load` tries the usual sonames and reports what
-// was looked for when none is found.
+// was looked for when none is found. Before loading, the kernel family is chosen from cpuid
+// (tailor_cpu.h) and handed to OpenBLAS as OPENBLAS_CORETYPE; TAILOR_BLAS_CORETYPE forces one
+// (a core name, or `library` for the library's own detection).
 #ifndef TAILOR_CBLAS_H
 #define TAILOR_CBLAS_H
 
@@ -22,6 +24,21 @@ const char *tailor_cblas_error(void);
 
 /// The library path that was loaded (empty when none).
 const char *tailor_cblas_library(void);
+
+/// openblas_get_config() of the loaded library (empty when it lacks it).
+const char *tailor_cblas_config(void);
+
+/// openblas_get_corename(): the kernel family the library runs.
+const char *tailor_cblas_core(void);
+
+/// The core Tailor asked for (OPENBLAS_CORETYPE while loading; empty when the library chose).
+const char *tailor_cblas_chosen_core(void);
+
+/// Why that core: the cpuid features, TAILOR_BLAS_CORETYPE, or the library's own detection.
+const char *tailor_cblas_core_reason(void);
+
+/// An OPENBLAS_CORETYPE from the environment that Tailor's choice replaced (empty when none).
+const char *tailor_cblas_replaced_core(void);
 
 /// cblas_sgemm. Precondition: tailor_cblas_load() returned 1.
 void tailor_cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha,

@@ -29,9 +29,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// Number of worker threads the fast kernels use.
     public var threadCount: Int { kernels == .fast ? Parallel.workerCount : 1 }
 
-    /// The OpenBLAS library in use, for reports.
-    public static var blasLibrary: String {
-        tailor_cblas_load() == 1 ? String(cString: tailor_cblas_library()) : "none"
+    /// The OpenBLAS library in use and the kernel family chosen for this CPU, for reports.
+    public static var blas: Result<BLASInfo, TensorError> { BLASInfo.load() }
+
+    /// "OpenBLAS 0.3.21 DYNAMIC_ARCH ..., core Haswell (cpuid: AVX2 + FMA)", or why none loaded.
+    public static var blasSummary: String {
+        switch blas {
+        case let .success(info): return info.summary
+        case let .failure(error): return "none (\(error))"
+        }
     }
 
     // MARK: Memory

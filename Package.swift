@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "TailorDataTests", dependencies: ["TailorData", "TailorTestSupport"]),
         .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport", "TailorTrainingTestSupport"]),
         .testTarget(name: "TailorInferenceTests", dependencies: ["TailorInference", "TailorFormats", "TailorTokenizers", "TailorTestSupport"]),
-        .testTarget(name: "tailorTests", dependencies: ["tailor"]),
+        .testTarget(name: "tailorTests", dependencies: ["tailor", "TailorTensor", "TailorTestSupport"]),
         .testTarget(name: "TailorCUDATests", dependencies: ["TailorCUDA", "TailorInference", "TailorTestSupport", "TailorTrainingTestSupport"]),
     ]
 )

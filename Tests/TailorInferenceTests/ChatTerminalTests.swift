@@ -13,19 +13,6 @@ import XCTest
 /// Drives the built `tailor chat` through a pseudo-terminal, as a person would: a question, the
 /// streamed answer, /reset, a second question, /exit — on the chat-llama fixture model.
 final class ChatTerminalTests: XCTestCase {
-    /// The `tailor` executable beside this test bundle (same build folder).
-    var tailorBinary: URL? {
-        let exe = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
-        var folder = exe.deletingLastPathComponent()
-        for _ in 0..<3 {
-            let candidate = folder.appendingPathComponent("tailor")
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue { return candidate }
-            folder = folder.deletingLastPathComponent()
-        }
-        return nil
-    }
-
     /// What the chat should answer: the library's greedy answer for `messages`.
     func expectedAnswer(_ messages: [ChatMessage], tokens: Int) throws -> String {
         let loaded = try InferenceModel(folder: GenerationFixtures.chatModel, backend: try CPUBackend())
@@ -36,7 +23,7 @@ final class ChatTerminalTests: XCTestCase {
     }
 
     func testChatInATerminal() throws {
-        guard let binary = tailorBinary else { throw XCTSkip("the tailor executable is not built beside the tests") }
+        guard let binary = TestPaths.tailorBinary else { throw XCTSkip("the tailor executable is not built beside the tests") }
         var master: Int32 = -1, slave: Int32 = -1
         guard openpty(&master, &slave, nil, nil, nil) == 0 else { throw XCTSkip("no pseudo-terminal available") }
         defer { close(master) }

@@ -2,6 +2,35 @@ import Foundation
 
 /// Where the committed fixtures and the shared reference files live.
 public enum TestPaths {
+    /// The `tailor` executable beside this test bundle (same build folder), when built.
+    public static var tailorBinary: URL? {
+        let exe = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
+        var folder = exe.deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = folder.appendingPathComponent("tailor")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    /// Runs `binary` with `arguments` and extra environment variables; returns its exit status
+    /// and what it wrote to stdout and stderr together.
+    public static func run(_ binary: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// `Tests/Fixtures` in this checkout.
     public static let fixtures: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()   // TailorTestSupport

@@ -65,6 +65,8 @@ struct BenchStepCommand: AsyncParsableCommand {
         let achieved = flops / median / 1e9
         let rss = Double(peakResidentBytes()) / 1e9
         print("tailor bench step: \(preset), B\(batch)×T\(seq), \(cpu.threadCount) threads, f32, checkpointing \(gradientCheckpointing ? "on" : "off")")
+        print("  cpu       \(CPUReport.current().features.summary)")
+        print("  path      \(CPUReport.current().pathSummary)")
         print("  step      \(fmt(median, 3)) s (median of \(steps); min \(fmt(times.min()!, 3)) s)")
         print("  tokens/s  \(fmt(tokenCount / median, 1))")
         print("  GFLOP/s   \(fmt(achieved, 1))  (\(fmt(100 * achieved / gemmRate, 1))% of the \(fmt(gemmRate, 1)) GFLOP/s sgemm measured now)")
@@ -176,6 +178,8 @@ struct BenchTrainCommand: AsyncParsableCommand {
         let tokenCount = Double(batch * seq)
         let rss = Double(peakResidentBytes()) / 1e9
         print("tailor bench train: \(preset), LoRA r\(r) all-linear (\(adapters.parameterCount) trainable), B\(batch)×T\(seq), \(backend.threadCount) threads, f32")
+        print("  cpu       \(CPUReport.current().features.summary)")
+        print("  path      \(CPUReport.current().pathSummary)")
         print("  step      \(fmt(median, 3)) s (median of \(steps))")
         print("  tokens/s  \(fmt(tokenCount / median, 1))")
         print("  peak RSS  \(fmt(rss, 2)) GB")

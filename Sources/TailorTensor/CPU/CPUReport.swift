@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a bug report needs to know about the CPU side of this machine: the CPU and the features
+/// Tailor looks at, the BLAS library and kernel family chosen for it with its measured rate,
+/// threads, memory and how bf16 is computed. `tailor doctor` prints it; benchmarks and training
+/// print `pathSummary` in their headers.
+public struct CPUReport: Sendable {
+    public var features: CPUFeatures
+    public var blas: Result<BLASInfo, TensorError>
+    public var threads: Int
+    public var onlineCores: Int
+    /// MemTotal and MemAvailable from /proc/meminfo, in bytes (nil where unknown).
+    public var memoryTotal: Int?
+    public var memoryAvailable: Int?
+    /// sgemm GFLOP/s on all of Tailor's threads, when measured.
+    public var gemmRate: Double?
+
+    /// Reads the machine (no measurement).
+    public static func current() -> CPUReport {
+        let memory = meminfo()
+        return CPUReport(features: .current, blas: BLASInfo.load(), threads: Parallel.workerCount, onlineCores: systemCoreCount(),
+                         memoryTotal: memory["MemTotal"], memoryAvailable: memory["MemAvailable"])
+    }
+
+    /// Times sgemm on the fast backend (about a second) into `gemmRate`; a no-op without BLAS.
+    public mutating func measureGemm() throws {
+        guard case .success = blas else { return }
+        gemmRate = try CPUBackend(kernels: .fast).measureGemmRate(seconds: 0.3, rounds: 3)
+    }
+
+    /// How `bf16: true` computes on this CPU. bf16 products on the CPU are not built yet, so
+    /// it is fp32 everywhere; the line says which bf16 instructions the CPU would offer.
+    public var bf16Summary: String {
+        let offered = [features.amxBF16 ? "AMX-BF16" + (features.amxPermitted ? "" : " (tile permission refused)") : nil,
+                       features.avx512BF16 ? "AVX512-BF16" : nil].compactMap { $0 }
+        let cpu = offered.isEmpty ? "this CPU has no bf16 product instructions" : "this CPU offers \(offered.joined(separator: ", "))"
+        return "fp32 products (bf16 products on the CPU are not built yet; \(cpu))"
+    }
+
+    /// One line for run headers: "GEMM OpenBLAS 0.3.21 ..., core Haswell (cpuid: AVX2 + FMA); 2 threads".
+    public var pathSummary: String {
+        let gemm: String
+        switch blas {
+        case let .success(info): gemm = info.summary
+        case let .failure(error): gemm = "none (\(error))"
+        }
+        return "GEMM \(gemm); \(threads) thread\(threads == 1 ? "" : "s"); \(bf16Summary)"
+    }
+
+    /// "key: value" lines.
+    public var lines: [(String, String)] {
+        var rows: [(String, String)] = [("cpu", features.summary)]
+        if features.isX86 { rows.append(("cpu vendor", "\(features.vendor), family \(features.family) model \(features.model) stepping \(features.stepping)")) }
+        rows.append(("cores", "\(onlineCores) online; Tailor uses \(threads) thread\(threads == 1 ? "" : "s") (TAILOR_NUM_THREADS sets it)"))
+        if let total = memoryTotal {
+            rows.append(("memory", "\(gigabytes(total)) total" + (memoryAvailable.map { ", \(gigabytes($0)) available" } ?? "")))
+        }
+        switch blas {
+        case let .success(info):
+            rows.append(("blas library", info.library + (info.config.isEmpty ? "" : " (\(info.config))")))
+            rows.append(("blas core", "\(info.core.isEmpty ? "?" : info.core): \(info.reason)"
+                + (info.requestedCore.isEmpty || info.requestedCore.lowercased() == info.core.lowercased() ? "" : "; asked for \(info.requestedCore)")))
+            if let replaced = info.replacedEnvironmentCore {
+                rows.append(("blas note", "OPENBLAS_CORETYPE=\(replaced) in the environment was replaced by the core chosen from cpuid; set TAILOR_BLAS_CORETYPE=\(replaced) to force it"))
+            }
+        case let .failure(error):
+            rows.append(("blas library", "none: \(error)"))
+        }
+        if let rate = gemmRate { rows.append(("sgemm fp32", "\(format(rate)) GFLOP/s on \(threads) thread\(threads == 1 ? "" : "s") (1024×1024 · 1024×2048)")) }
+        rows.append(("bf16", bf16Summary))
+        rows.append(("own kernels", "Swift SIMD compiled for baseline \(features.isX86 ? "x86-64" : "arm64") (no run-time ISA paths yet)"))
+        return rows
+    }
+
+    private func gigabytes(_ bytes: Int) -> String { format(Double(bytes) / 1e9) + " GB" }
+
+    private func format(_ value: Double) -> String {
+        let scaled = (value * 10).rounded() / 10
+        return String(scaled)
+    }
+
+    private static func meminfo() -> [String: Int] {
+        guard let file = fopen("/proc/meminfo", "r") else { return [:] }
+        defer { fclose(file) }
+        var result: [String: Int] = [:]
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard let colon = text.firstIndex(of: ":") else { continue }
+            let digits = text[colon...].filter(\.isNumber)
+            if let kilobytes = Int(digits) { result[String(text[..<colon])] = kilobytes * 1024 }
+        }
+        return result
+    }
+}

@@ -3,9 +3,27 @@
 # from pip (for the CUDA kernel-compile tests, which skip without it; no GPU is needed).
 # Tests build optimised (-c release) with testing enabled: the kernels run as users run them, and
 # the tests that drive the real SmolLM2 model take seconds instead of minutes.
+# With no arguments, the model, training and generation reference tests then run again on every
+# other OpenBLAS kernel family this CPU can run (TAILOR_BLAS_CORETYPE), so one machine checks
+# every GEMM path it has; arguments are passed to `swift test` and skip that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 if [ -z "${TAILOR_NVRTC:-}" ]; then TAILOR_NVRTC="$(./scripts/nvrtc.sh)"; export TAILOR_NVRTC; fi
 swift build -c release --build-tests -Xswiftc -enable-testing
 swift test -c release -Xswiftc -enable-testing --skip-build "$@"
+[ "$#" -eq 0 ] || exit 0
+
+# The cores below the one Tailor chooses from cpuid (the widest): what other CPUs, or an
+# OpenBLAS that does not know this one, would run.
+flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+has() { for f in "$@"; do case "$flags" in *" $f "*) ;; *) return 1 ;; esac; done; }
+cores=()
+if has avx512f avx512bw avx512dq avx512vl; then cores+=(Haswell); fi
+if has avx2 fma; then cores+=(SandyBridge); fi
+if has avx; then cores+=(Prescott); fi
+for core in "${cores[@]}"; do
+    echo "== reference tests again with TAILOR_BLAS_CORETYPE=$core"
+    TAILOR_BLAS_CORETYPE="$core" swift test -c release -Xswiftc -enable-testing --skip-build \
+        --filter 'TailorModelsTests|TailorTrainingTests|TailorInferenceTests|CPUFeaturesTests|CPUKernelParityTests'
+done

@@ -1,5 +1,3 @@
-import Foundation
-import TailorFormats
 import TailorModels
 import TailorTensor
 
@@ -43,56 +41,5 @@ extension LoRAAdapters {
             try model.setAdapter(nil, module: module.name)
             try model.replaceParameter(linear.name, with: final)
         }
-    }
-}
-
-/// Writes a model as a Hugging Face folder that transformers loads: model.safetensors (each
-/// tensor in its dtype, sharded above `maxShardBytes`), config.json and the tokenizer and
-/// generation files copied from the base folder.
-public enum ModelFolderWriter {
-    /// Files copied from the base folder when present.
-    public static let companionFiles = ["config.json", "generation_config.json"] + tokenizerFiles
-    /// The tokenizer and chat-template files (what an adapter folder carries beside its weights).
-    public static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                        "chat_template.jinja", "vocab.json", "merges.txt", "tokenizer.model"]
-
-    /// Copies those of `names` that exist in `source` into `destination`, each atomically.
-    public static func copyFiles(_ names: [String], from source: URL, to destination: URL) throws {
-        for name in names {
-            let file = source.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: file.path) else { continue }
-            try AtomicWrite.write(try Data(contentsOf: file), to: destination.appendingPathComponent(name))
-        }
-    }
-
-    /// - Parameter baseFolder: where config.json and the companion files are copied from (nil: none).
-    public static func write(_ model: CausalLM, baseFolder: URL?, to output: URL, maxShardBytes: Int = 5 << 30) throws {
-        do {
-            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        } catch {
-            throw TrainingError.badOption(name: "output", problem: "\(output.path) cannot be created: \(error)")
-        }
-        var tensors: [SafetensorsWriter.Tensor] = []
-        for (name, tensor) in model.namedParameters {
-            tensors.append(SafetensorsWriter.Tensor(name: name, shape: tensor.shape, floats: try model.backend.download(tensor),
-                                                    dtype: SafetensorsDType(tensor.dtype) ?? .f32))
-        }
-        _ = try SafetensorsWriter.writeCheckpoint(tensors, metadata: ["format": "pt"], to: output, maxShardSize: maxShardBytes)
-        if let baseFolder {
-            try copyFiles(companionFiles, from: baseFolder, to: output)
-            if model.config.tieWordEmbeddings && model.lmHead.name == CausalLM.lmHeadName {
-                try untieConfig(output.appendingPathComponent("config.json"))
-            }
-        }
-    }
-
-    /// Sets tie_word_embeddings to false in `url` (when present): the model's output layer was
-    /// given its own weight (a `modules_to_save` copy), which transformers would otherwise
-    /// replace by the embeddings on loading.
-    static func untieConfig(_ url: URL) throws {
-        guard let data = FileManager.default.contents(atPath: url.path),
-              var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return }
-        object["tie_word_embeddings"] = false
-        try AtomicWrite.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), to: url)
     }
 }

@@ -1,8 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, bottom to top (see DESIGN.md): CBLAS, CIntrinsics, CCUDA -> TailorTensor -> TailorCUDA -> TailorFormats -> TailorModels
-// -> TailorTokenizers -> TailorData -> TailorTraining -> TailorInference -> tailor. A lower layer never imports a higher one.
+// Layers, bottom to top (see DESIGN.md): CBLAS, CIntrinsics, CCUDA, CZlib -> TailorTensor -> TailorCUDA -> TailorFormats
+// -> TailorTokenizers -> TailorModels -> TailorData -> TailorAdapters -> TailorTraining | TailorInference -> tailor.
+// TailorTraining and TailorInference stand side by side on TailorAdapters: neither imports the other.
+// A lower layer never imports a higher one, and every target lists exactly the modules its files import.
 let package = Package(
     name: "Tailor",
     platforms: [.macOS(.v15)],
@@ -13,6 +15,7 @@ let package = Package(
         .library(name: "TailorModels", targets: ["TailorModels"]),
         .library(name: "TailorTokenizers", targets: ["TailorTokenizers"]),
         .library(name: "TailorData", targets: ["TailorData"]),
+        .library(name: "TailorAdapters", targets: ["TailorAdapters"]),
         .library(name: "TailorTraining", targets: ["TailorTraining"]),
         .library(name: "TailorInference", targets: ["TailorInference"]),
     ],
@@ -33,30 +36,43 @@ let package = Package(
         // The CUDA backend: CUDA C kernel sources compiled at run time by NVRTC, products by cuBLAS.
         .target(name: "TailorCUDA", dependencies: ["TailorTensor", "CCUDA"]),
         .target(name: "TailorFormats", dependencies: ["TailorTensor", "CZlib"]),
-        .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorFormats"]),
         .target(name: "TailorTokenizers"),
+        .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorFormats", "TailorTokenizers"]),
         .target(name: "TailorData", dependencies: ["TailorTokenizers"]),
-        .target(name: "TailorTraining", dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorData"]),
-        .target(name: "TailorInference", dependencies: ["TailorTensor", "TailorModels", "TailorTokenizers", "TailorTraining"]),
+        // LoRA and adapter sets, reading / writing peft folders, merge: shared by training and inference.
+        .target(name: "TailorAdapters", dependencies: ["TailorTensor", "TailorFormats", "TailorModels"]),
+        .target(name: "TailorTraining",
+                dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters"]),
+        .target(name: "TailorInference", dependencies: ["TailorTensor", "TailorModels", "TailorTokenizers", "TailorAdapters"]),
         .executableTarget(
             name: "tailor",
             dependencies: [
-                "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorTraining", "TailorInference",
+                "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters",
+                "TailorTraining", "TailorInference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .target(name: "TailorTestSupport", dependencies: ["TailorTensor"], path: "Tests/TailorTestSupport"),
-        .target(name: "TailorTrainingTestSupport", dependencies: ["TailorTraining", "TailorFormats", "TailorTestSupport"],
+        .target(name: "TailorTestSupport", path: "Tests/TailorTestSupport"),
+        .target(name: "TailorTrainingTestSupport",
+                dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorAdapters", "TailorTraining", "TailorTestSupport"],
                 path: "Tests/TailorTrainingTestSupport"),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
-        .testTarget(name: "TailorFormatsTests", dependencies: ["TailorFormats", "TailorTestSupport"]),
-        .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),
-        .testTarget(name: "TailorTokenizersTests", dependencies: ["TailorTokenizers", "TailorFormats", "TailorTestSupport"]),
-        .testTarget(name: "TailorDataTests", dependencies: ["TailorData", "TailorTestSupport"]),
-        .testTarget(name: "TailorTrainingTests", dependencies: ["TailorTraining", "TailorTestSupport", "TailorTrainingTestSupport"]),
-        .testTarget(name: "TailorInferenceTests", dependencies: ["TailorInference", "TailorFormats", "TailorTokenizers", "TailorTestSupport"]),
-        .testTarget(name: "tailorTests", dependencies: ["tailor", "TailorTensor", "TailorTestSupport"]),
-        .testTarget(name: "TailorCUDATests", dependencies: ["TailorCUDA", "TailorInference", "TailorTestSupport", "TailorTrainingTestSupport"]),
+        .testTarget(name: "TailorFormatsTests", dependencies: ["CZlib", "TailorTensor", "TailorFormats", "TailorTestSupport"]),
+        .testTarget(name: "TailorModelsTests", dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTestSupport"]),
+        .testTarget(name: "TailorTokenizersTests", dependencies: ["TailorFormats", "TailorTokenizers", "TailorTestSupport"]),
+        .testTarget(name: "TailorDataTests", dependencies: ["TailorTokenizers", "TailorData", "TailorTestSupport"]),
+        .testTarget(name: "TailorAdaptersTests",
+                    dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorAdapters", "TailorTestSupport"]),
+        .testTarget(name: "TailorTrainingTests",
+                    dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorData", "TailorAdapters", "TailorTraining",
+                                   "TailorTestSupport", "TailorTrainingTestSupport"]),
+        .testTarget(name: "TailorInferenceTests",
+                    dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorAdapters", "TailorInference",
+                                   "TailorTestSupport"]),
+        .testTarget(name: "tailorTests", dependencies: ["TailorTensor", "TailorAdapters", "TailorTraining", "tailor", "TailorTestSupport"]),
+        .testTarget(name: "TailorCUDATests",
+                    dependencies: ["TailorTensor", "TailorCUDA", "TailorModels", "TailorAdapters", "TailorTraining", "TailorInference",
+                                   "TailorTestSupport", "TailorTrainingTestSupport"]),
     ]
 )

@@ -1,6 +1,6 @@
 import Foundation
+import TailorAdapters
 import TailorModels
-import TailorTraining
 
 /// LoRA adapters loaded once beside one base model, any one of them (or none) active at a time:
 /// the inference face of `LoRAAdapterSet`. Switching flips which adapter the side paths run;
@@ -21,7 +21,7 @@ public final class AdapterLibrary: @unchecked Sendable {
     public var active: String? { adapterSet.activeAdapter }
 
     /// Loads the peft adapter folder `folder` (Tailor's or peft's) under `name`, without activating it.
-    /// - Throws: `TrainingError` naming the config field or tensor that does not fit this model.
+    /// - Throws: `AdapterError` naming the config field or tensor that does not fit this model.
     public func load(name: String, folder: URL) throws {
         let adapters = try PeftAdapterFolder.load(folder: folder, for: model)
         if adapterSet.adapters(named: name) != nil { try adapterSet.deleteAdapter(name) }

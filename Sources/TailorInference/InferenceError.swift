@@ -1,5 +1,4 @@
 import TailorModels
-import TailorTraining
 
 /// Errors of the inference layer. Each names the parameter, file or token and says what to do.
 public enum InferenceError: Error, CustomStringConvertible {

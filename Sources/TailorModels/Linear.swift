@@ -51,7 +51,7 @@ public struct Linear: Sendable {
     }
 }
 
-/// A side path on a Linear, y += f(x): LoRA and its variants (in TailorTraining) implement it,
+/// A side path on a Linear, y += f(x): LoRA and its variants (in TailorAdapters) implement it,
 /// so the model code stays the same with or without adapters.
 public protocol LinearAdapter: AnyObject, Sendable {
     /// out[N, out] += f(x[N, in]).

@@ -1,4 +1,5 @@
 import Foundation
+import TailorAdapters
 import TailorFormats
 import TailorModels
 import TailorTensor
@@ -26,7 +27,7 @@ public enum TrainableSet: @unchecked Sendable {
     /// Name of the weights file inside a checkpoint or output folder.
     var weightsFile: String {
         switch self {
-        case .lora: return "adapter_model.safetensors"
+        case .lora: return PeftAdapterLayout.weightsFile
         case .full: return "model.safetensors"
         }
     }

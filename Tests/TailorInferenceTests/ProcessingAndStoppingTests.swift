@@ -1,10 +1,10 @@
 import Foundation
+import TailorAdapters
 import TailorInference
 import TailorModels
 import TailorTensor
 import TailorTestSupport
 import TailorTokenizers
-import TailorTraining
 import XCTest
 
 /// Logits processors against transformers' on fixed logits; eos lists and stop strings against

@@ -7,8 +7,6 @@ import TailorTestSupport
 import TailorTokenizers
 import XCTest
 
-extension GGUFFile: GGUFMetadataSource {}
-
 /// Greedy generation on the real SmolLM2-135M-Instruct GGUF (dequantized to f32) against transformers loading the same
 /// file (Tests/Fixtures/smollm2/greedy.json from scripts/reference/make_smollm2_fixtures.py): five chat conversations
 /// (English, Chinese, code, multi-turn, with a system prompt), 64 new tokens each with eos disabled.

@@ -1,4 +1,5 @@
 import Foundation
+import TailorAdapters
 import TailorFormats
 import TailorModels
 import TailorTensor

@@ -1,5 +1,6 @@
 import Foundation
 @testable import tailor
+import TailorAdapters
 import TailorTraining
 import XCTest
 

@@ -1,6 +1,6 @@
+import TailorAdapters
 import TailorModels
 import TailorTensor
-import TailorTraining
 
 /// Whole-model checks for `tailor selftest`: a tiny random Llama-family model (grouped-query
 /// heads, a qwen2 attention bias, tied and untied heads) built from one seed on the backend under
@@ -40,7 +40,7 @@ public enum ModelSelfTest {
                         to: model, config: LoRAConfig(r: 4, loraAlpha: 8, targetModules: .allLinear), seed: 3,
                         initial: { _, shape in (0..<shape.reduce(1, *)).map { _ in (rng.nextFloat() - 0.5) * 0.2 } })
                     let gradients = GradientStore()
-                    for parameter in adapters.parameters { try gradients.add(parameter.name, shape: parameter.value.shape, backend: backend) }
+                    for tensor in adapters.trainableTensors { try gradients.add(tensor.name, shape: tensor.value.shape, backend: backend) }
                     let result = try model.forwardBackward(batch(vocab: c.config.vocabSize), gradients: gradients)
                     var values = [Float(result.lossSum / Double(max(result.labelCount, 1)))]
                     for name in gradients.names { values += try backend.download(gradients[name]!) }

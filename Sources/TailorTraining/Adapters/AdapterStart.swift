@@ -1,4 +1,6 @@
 import Foundation
+import TailorAdapters
+import TailorFormats
 import TailorModels
 import TailorTensor
 
@@ -26,12 +28,12 @@ public struct AdapterStart {
     ///   - settings: the run's LoRA settings; only `loraDropout` is taken from them.
     ///   - given: canonical names of the keys the recipe set (`r`, `lora_alpha`, `target_modules`, ...);
     ///     keys not in it keep the adapter's values silently.
-    /// - Throws: `TrainingError.adapterConfig` / `.adapterWeight` for the folder (a tensor that
-    ///   does not fit the model is named), `.badOption` naming a given key and both values when it
-    ///   differs from the adapter's.
+    /// - Throws: `AdapterError.adapterConfig` / `.adapterWeight` for the folder (a tensor that
+    ///   does not fit the model is named), `TrainingError.badOption` naming a given key and both
+    ///   values when it differs from the adapter's.
     public init(folder: URL, model: CausalLM, settings: LoRAConfig, given: Set<String>) throws {
         loaded = try PeftAdapterFolder.load(folder: folder, for: model)
-        let file = folder.appendingPathComponent(PeftAdapterFolder.configName).path
+        let file = folder.appendingPathComponent(PeftAdapterLayout.configFile).path
         try Self.checkAgreement(adapter: loaded.config, adapted: loaded.modules.map(\.name), settings: settings,
                                 given: given, model: model, file: file)
         try LoRAAdapters.checkDropout(settings.loraDropout)

@@ -1,3 +1,5 @@
+import TailorAdapters
+
 /// A configuration value as YAML or a flag gives it.
 public enum RecipeValue: Sendable, Equatable, CustomStringConvertible {
     case string(String)

@@ -1,3 +1,5 @@
+import TailorAdapters
+
 /// Everything `tailor train` needs, resolved from a YAML file and flags with the names users know
 /// from TrainingArguments, LoraConfig, TRL's SFTConfig and LLaMA-Factory.
 public struct TrainRecipe: Sendable, Equatable {

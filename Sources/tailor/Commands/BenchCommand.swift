@@ -1,4 +1,5 @@
 import ArgumentParser
+import TailorAdapters
 import TailorModels
 import TailorTensor
 import TailorTraining

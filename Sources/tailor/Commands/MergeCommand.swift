@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
+import TailorAdapters
+import TailorFormats
 import TailorModels
 import TailorTensor
-import TailorTraining
 
 struct MergeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

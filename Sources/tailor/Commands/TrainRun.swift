@@ -1,4 +1,5 @@
 import Foundation
+import TailorAdapters
 import TailorCUDA
 import TailorModels
 import TailorTensor
@@ -63,26 +64,6 @@ struct TrainRun {
         let resume = try recipe.resumeFromCheckpoint.map { try Checkpoint.resolve($0, outputDir: outputDir) }
         let summary = try trainer.train(resumeFrom: resume)
         say("trained \(summary.steps) steps in \(fmt(summary.seconds, 1)) s, \(fmt(summary.tokensPerSecond, 1)) tokens/s (\(fmt(summary.labelTokensPerSecond, 1)) label tokens/s), final loss \(fmt(summary.finalLoss, 4)), peak RSS \(fmt(Double(peakResidentBytes()) / 1e9, 2)) GB\(DeviceOptions.deviceMemoryReport(backend).map { ", " + $0 } ?? ""); wrote \(summary.outputDir)")
-    }
-}
-
-/// A peak-memory estimate for a run, in parts.
-struct MemoryEstimate {
-    let weights: Int, trainable: Int, activations: Int, loss: Int
-
-    init(model: CausalLM, trainable set: TrainableSet, tokens: Int, checkpointing: Bool, optimizerStates: Int) {
-        weights = model.namedParameters.reduce(0) { $0 + $1.tensor.byteCount }
-        // gradient + optimizer state (AdamW: exp_avg, exp_avg_sq); values are counted in weights or adapters
-        trainable = set.parameterCount * 4 * (1 + optimizerStates)
-            + (set.isAdapter ? set.parameterCount * 4 : 0)
-        activations = model.config.activationBytes(tokens: tokens, checkpointing: checkpointing,
-                                                   savedBytes: model.savedActivationDType.byteSize)
-        loss = model.config.lossBytes(rows: min(tokens, model.lossChunkRows))
-    }
-
-    var summary: String {
-        let gb = { (bytes: Int) in fmt(Double(bytes) / 1e9, 2) + " GB" }
-        return "\(gb(weights + trainable + activations + loss)) (weights \(gb(weights)), trainable state \(gb(trainable)), activations \(gb(activations)), loss chunk \(gb(loss)))"
     }
 }
 

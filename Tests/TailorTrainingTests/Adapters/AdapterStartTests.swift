@@ -1,4 +1,5 @@
 import Foundation
+import TailorAdapters
 import TailorFormats
 import TailorModels
 import TailorTensor
@@ -77,8 +78,8 @@ final class AdapterStartTests: XCTestCase {
         XCTAssertEqual(config.r, 4)
         XCTAssertEqual(config.loraAlpha, 8)
         let key = "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight"
-        let before = try SafetensorsFile(url: folder.appendingPathComponent(PeftAdapterFolder.weightsName)).floats(key)
-        let after = try SafetensorsFile(url: saved.appendingPathComponent(PeftAdapterFolder.weightsName)).floats(key)
+        let before = try SafetensorsFile(url: folder.appendingPathComponent(PeftAdapterLayout.weightsFile)).floats(key)
+        let after = try SafetensorsFile(url: saved.appendingPathComponent(PeftAdapterLayout.weightsFile)).floats(key)
         XCTAssertEqual(before.count, after.count)
         XCTAssertNotEqual(before, after)
     }
@@ -169,7 +170,7 @@ final class AdapterStartTests: XCTestCase {
         }
         try original.write(to: configURL)
         // A module the model does not have (layer 7 of a 2-layer model).
-        let weights = folder.appendingPathComponent(PeftAdapterFolder.weightsName)
+        let weights = folder.appendingPathComponent(PeftAdapterLayout.weightsFile)
         let file = try SafetensorsFile(url: weights)
         let tensors = try file.tensorNames.map { name in
             SafetensorsWriter.Tensor(name: name.replacingOccurrences(of: "layers.1.", with: "layers.7."),

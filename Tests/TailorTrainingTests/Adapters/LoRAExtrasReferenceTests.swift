@@ -1,4 +1,5 @@
 import Foundation
+import TailorAdapters
 import TailorFormats
 import TailorModels
 import TailorTensor
@@ -21,7 +22,7 @@ final class LoRAExtrasReferenceTests: XCTestCase {
             try initial.floats("base_model.model." + name)
         }
         // The same tensors under the same keys as peft, starting from the base's values.
-        var keys: [String] = adapters.modules.flatMap { [PeftAdapterWriter.peftKey($0.lora.aName), PeftAdapterWriter.peftKey($0.lora.bName)] }
+        var keys: [String] = adapters.modules.flatMap { [PeftAdapterLayout.key($0.lora.aName), PeftAdapterLayout.key($0.lora.bName)] }
         for tensor in adapters.tensors {
             keys += tensor.peftKeys
             for key in tensor.peftKeys {
@@ -78,7 +79,7 @@ final class LoRAExtrasReferenceTests: XCTestCase {
         let written = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("tailor-extras-\(UUID().uuidString)")
         defer { if keep == nil { try? FileManager.default.removeItem(at: written) } }
         try PeftAdapterWriter.write(adapters, backend: backend, to: written, baseModel: family)
-        XCTAssertEqual(Set(try SafetensorsFile(url: written.appendingPathComponent(PeftAdapterFolder.weightsName)).tensorNames), Set(final.tensorNames),
+        XCTAssertEqual(Set(try SafetensorsFile(url: written.appendingPathComponent(PeftAdapterLayout.weightsFile)).tensorNames), Set(final.tensorNames),
                        "\(name): keys of Tailor's adapter_model.safetensors")
         let rereadConfig = try PeftAdapterFolder.readConfig(folder: written)
         XCTAssertEqual(rereadConfig.bias, config.bias)

@@ -1,4 +1,5 @@
 import Foundation
+import TailorAdapters
 import TailorData
 import TailorModels
 import TailorTensor

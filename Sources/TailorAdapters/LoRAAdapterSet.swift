@@ -26,10 +26,10 @@ public final class LoRAAdapterSet: @unchecked Sendable {
 
     /// Makes new adapters from `config` and adds them under `name` (peft's `add_adapter`); like
     /// peft, this does not activate them.
-    /// - Throws: `TrainingError` for a bad config or a name already in use.
+    /// - Throws: `AdapterError` for a bad config or a name already in use.
     @discardableResult
     public func addAdapter(_ name: String, config: LoRAConfig, seed: UInt64 = 0) throws -> LoRAAdapters {
-        guard loaded[name] == nil else { throw TrainingError.badOption(name: "adapter_name", problem: "'\(name)' is already in use; delete it first") }
+        guard loaded[name] == nil else { throw AdapterError.badOption(name: "adapter_name", problem: "'\(name)' is already in use; delete it first") }
         // Copies of modules_to_save start from the base, not from the active adapter's copies.
         try activeExtras?.restore(on: model)
         let made: LoRAAdapters
@@ -44,10 +44,10 @@ public final class LoRAAdapterSet: @unchecked Sendable {
 
     /// Adds adapters made elsewhere (e.g. read by `PeftAdapterFolder.load`) under `name`.
     public func addAdapter(_ name: String, _ adapters: LoRAAdapters) throws {
-        guard loaded[name] == nil else { throw TrainingError.badOption(name: "adapter_name", problem: "'\(name)' is already in use; delete it first") }
+        guard loaded[name] == nil else { throw AdapterError.badOption(name: "adapter_name", problem: "'\(name)' is already in use; delete it first") }
         for module in adapters.modules {
             guard let linear = model.linear(module: module.name) else {
-                throw TrainingError.badOption(name: "adapter '\(name)'", problem: "adapts \(module.name), which this model does not have")
+                throw AdapterError.badOption(name: "adapter '\(name)'", problem: "adapts \(module.name), which this model does not have")
             }
             if let multi = linear.adapter as? MultiLoRA, multi.selection === selection {
                 multi.loras[name] = module.lora
@@ -60,9 +60,9 @@ public final class LoRAAdapterSet: @unchecked Sendable {
     }
 
     /// Makes `name` the active adapter (peft's `set_adapter`), or none with nil.
-    /// - Throws: `TrainingError.unknownAdapter` for a name never added.
+    /// - Throws: `AdapterError.unknownAdapter` for a name never added.
     public func setAdapter(_ name: String?) throws {
-        if let name, loaded[name] == nil { throw TrainingError.unknownAdapter(name, loaded: names) }
+        if let name, loaded[name] == nil { throw AdapterError.unknownAdapter(name, loaded: names) }
         let wasEnabled = selection.name != nil || activeAdapter == nil
         try activeExtras?.restore(on: model)
         activeAdapter = name
@@ -84,7 +84,7 @@ public final class LoRAAdapterSet: @unchecked Sendable {
 
     /// Removes adapter `name` (peft's `delete_adapter`); when it was active, none is active after.
     public func deleteAdapter(_ name: String) throws {
-        guard let adapters = loaded[name] else { throw TrainingError.unknownAdapter(name, loaded: names) }
+        guard let adapters = loaded[name] else { throw AdapterError.unknownAdapter(name, loaded: names) }
         if activeAdapter == name { try setAdapter(nil) }
         for module in adapters.modules {
             guard let multi = model.linear(module: module.name)?.adapter as? MultiLoRA, multi.selection === selection else { continue }

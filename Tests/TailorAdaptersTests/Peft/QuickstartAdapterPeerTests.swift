@@ -1,9 +1,9 @@
 import Foundation
+import TailorAdapters
 import TailorFormats
 import TailorModels
 import TailorTensor
 import TailorTestSupport
-import TailorTraining
 import XCTest
 
 /// Writes Tailor's logits of the real SmolLM2 model with the quick start's adapter, for

@@ -1,3 +1,4 @@
+import TailorFormats
 import TailorModels
 import TailorTensor
 
@@ -12,34 +13,34 @@ public final class LoRAAdapters: @unchecked Sendable {
     /// The model's own tensors while `tensors` replace them (nil: not installed).
     var displaced: Displaced?
 
-    init(config: LoRAConfig, modules: [(name: String, lora: LoRA)], tensors: [AdapterTensor] = []) {
+    /// Adapters from their parts, not attached (`make(for:config:)` and `PeftAdapterFolder.load` build them for a model).
+    public init(config: LoRAConfig, modules: [(name: String, lora: LoRA)], tensors: [AdapterTensor] = []) {
         self.config = config
         self.modules = modules
         self.tensors = tensors
     }
 
-    /// The trainable tensors (A then B of each module, then `tensors`) with their Hugging Face names.
-    /// Weight decay as transformers.Trainer groups them: none on biases and norms.
-    public var parameters: [TrainableParameter] {
+    /// The tensors the adapters train, with their Hugging Face names: A then B of each module
+    /// (`isLoRA` true), then `tensors` (`isLoRA` false).
+    public var trainableTensors: [(name: String, value: Tensor, isLoRA: Bool)] {
         modules.flatMap { module in
-            [TrainableParameter(name: module.lora.aName, value: module.lora.a, weightDecay: true),
-             TrainableParameter(name: module.lora.bName, value: module.lora.b, weightDecay: true)]
-        } + tensors.map { TrainableParameter(name: $0.name, value: $0.value, weightDecay: FullFineTuning.decays($0.name)) }
+            [(module.lora.aName, module.lora.a, true), (module.lora.bName, module.lora.b, true)]
+        } + tensors.map { ($0.name, $0.value, false) }
     }
 
     /// Number of trainable parameters.
-    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+    public var parameterCount: Int { trainableTensors.reduce(0) { $0 + $1.value.count } }
 
     /// The key of the trainable tensor `name` in adapter_model.safetensors, as peft writes it.
     public func peftKey(_ name: String) -> String {
-        tensors.first { $0.name == name }?.peftKeys[0] ?? PeftAdapterWriter.peftKey(name)
+        tensors.first { $0.name == name }?.peftKeys[0] ?? PeftAdapterLayout.key(name)
     }
 
     /// Makes LoRA adapters for the modules of `model` that `config` targets and attaches them.
     ///
     /// - Parameter initial: values of A or B by Hugging Face name (e.g. read from a peft file);
     ///   nil means `config.initLoraWeights` (peft's default: A kaiming-uniform, bound 1/√in, B zero).
-    /// - Throws: `TrainingError` when r ≤ 0, an option is out of range, or nothing matches.
+    /// - Throws: `AdapterError` when r ≤ 0, an option is out of range, or nothing matches.
     public static func attach(to model: CausalLM, config: LoRAConfig, seed: UInt64 = 0,
                               initial: ((String, [Int]) throws -> [Float]?)? = nil) throws -> LoRAAdapters {
         let adapters = try make(for: model, config: config, seed: seed, initial: initial)
@@ -52,15 +53,15 @@ public final class LoRAAdapters: @unchecked Sendable {
     /// `modules_to_save` make trainable.
     public static func make(for model: CausalLM, config: LoRAConfig, seed: UInt64 = 0,
                             initial: ((String, [Int]) throws -> [Float]?)? = nil) throws -> LoRAAdapters {
-        guard config.r > 0 else { throw TrainingError.badOption(name: "r", problem: "must be a positive integer (got \(config.r))") }
-        guard config.loraAlpha > 0 else { throw TrainingError.badOption(name: "lora_alpha", problem: "must be positive") }
+        guard config.r > 0 else { throw AdapterError.badOption(name: "r", problem: "must be a positive integer (got \(config.r))") }
+        guard config.loraAlpha > 0 else { throw AdapterError.badOption(name: "lora_alpha", problem: "must be positive") }
         try checkDropout(config.loraDropout)
         var generator = SplitMix64(state: seed &+ 0x5EED)
         var modules: [(name: String, lora: LoRA)] = []
         for name in try targetedModules(of: model, config: config) {
             guard let linear = model.linear(module: name) else { continue }
             let (inFeatures, outFeatures, r) = (linear.inFeatures, linear.outFeatures, config.r)
-            let aName = name + ".lora_A.weight", bName = name + ".lora_B.weight"
+            let aName = name + PeftAdapterLayout.loraASuffix, bName = name + PeftAdapterLayout.loraBSuffix
             let aValues = try initial?(aName, [r, inFeatures]) ?? initialA(config.initLoraWeights, r: r, in: inFeatures, &generator)
             let bValues = try initial?(bName, [outFeatures, r]) ?? initialB(config.initLoraWeights, out: outFeatures, r: r, &generator)
             let backend = model.backend
@@ -70,7 +71,7 @@ public final class LoRAAdapters: @unchecked Sendable {
                             scaling: config.scaling, dropout: Float(config.loraDropout))
             modules.append((name, lora))
         }
-        guard !modules.isEmpty else { throw TrainingError.noTargetModules(config.targetModules, available: model.linearModuleNames) }
+        guard !modules.isEmpty else { throw AdapterError.noTargetModules(config.targetModules, available: model.linearModuleNames) }
         let tensors = try AdapterTensor.plan(for: model, config: config, adapted: modules.map(\.name)).map { plan in
             let copy = try model.backend.empty(plan.source.shape, dtype: .f32)
             try model.backend.copy(plan.source, into: copy)
@@ -80,14 +81,14 @@ public final class LoRAAdapters: @unchecked Sendable {
     }
 
     /// lora_dropout must be a probability below 1.
-    static func checkDropout(_ probability: Double) throws {
+    public static func checkDropout(_ probability: Double) throws {
         guard (0..<1).contains(probability) else {
-            throw TrainingError.badOption(name: "lora_dropout", problem: "must be in [0, 1) (got \(probability))")
+            throw AdapterError.badOption(name: "lora_dropout", problem: "must be in [0, 1) (got \(probability))")
         }
     }
 
     /// The Linear modules of `model` that `config`'s target_modules and layers_to_transform pick, in model order.
-    static func targetedModules(of model: CausalLM, config: LoRAConfig) throws -> [String] {
+    public static func targetedModules(of model: CausalLM, config: LoRAConfig) throws -> [String] {
         let matcher = try ModuleMatcher(config.targetModules)
         return model.linearModuleNames.filter { name in
             guard matcher.matches(name), model.linear(module: name) != nil else { return false }
@@ -156,7 +157,7 @@ struct ModuleMatcher {
         self.targets = targets
         if case let .regex(pattern) = targets {
             do { regex = try Regex(pattern) } catch {
-                throw TrainingError.badOption(name: "target_modules", problem: "is not a valid regular expression: \(error)")
+                throw AdapterError.badOption(name: "target_modules", problem: "is not a valid regular expression: \(error)")
             }
         } else {
             regex = nil

@@ -8,21 +8,18 @@ import TailorTensor
 /// (`base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`), loadable by
 /// `peft.PeftModel.from_pretrained`.
 public enum PeftAdapterWriter {
-    /// The key peft uses for a tensor of `name` (a Hugging Face parameter name).
-    public static func peftKey(_ name: String) -> String { "base_model.model." + name }
-
     /// Writes `adapters` into `folder` (created if needed); each file is written atomically.
     /// - Parameter baseModel: `base_model_name_or_path` (a hub id or the base folder).
     public static func write(_ adapters: LoRAAdapters, backend: Backend, to folder: URL, baseModel: String) throws {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw TrainingError.badOption(name: "output_dir", problem: "\(folder.path) cannot be created: \(error)")
+            throw AdapterError.badOption(name: "output_dir", problem: "\(folder.path) cannot be created: \(error)")
         }
         var tensors: [SafetensorsWriter.Tensor] = []
         for module in adapters.modules {
             for (name, tensor) in [(module.lora.aName, module.lora.a), (module.lora.bName, module.lora.b)] {
-                tensors.append(SafetensorsWriter.Tensor(name: peftKey(name), shape: tensor.shape,
+                tensors.append(SafetensorsWriter.Tensor(name: PeftAdapterLayout.key(name), shape: tensor.shape,
                                                         floats: try backend.download(tensor)))
             }
         }
@@ -33,9 +30,9 @@ public enum PeftAdapterWriter {
                 tensors.append(SafetensorsWriter.Tensor(name: key, shape: tensor.value.shape, floats: floats))
             }
         }
-        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent("adapter_model.safetensors"))
+        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent(PeftAdapterLayout.weightsFile))
         try writeJSON(configObject(adapters.config, modules: adapters.modules.map(\.name), baseModel: baseModel),
-                      to: folder.appendingPathComponent("adapter_config.json"))
+                      to: folder.appendingPathComponent(PeftAdapterLayout.configFile))
     }
 
     /// adapter_config.json's fields, as peft writes them for a plain LoRA.

@@ -1,9 +1,9 @@
 import Foundation
+import TailorAdapters
 import TailorFormats
 import TailorModels
 import TailorTensor
 import TailorTestSupport
-import TailorTraining
 import XCTest
 
 /// merge_and_unload: the merged model computes what base + adapter computed, and the folder it

@@ -1,8 +1,8 @@
 import Foundation
+import TailorAdapters
 import TailorModels
 import TailorTensor
 import TailorTestSupport
-import TailorTraining
 import XCTest
 
 /// lora_dropout: the mask statistics, and gradients of A, B and the input with a fixed mask
@@ -40,9 +40,9 @@ final class LoRADropoutTests: XCTestCase {
         adapters.setDropoutKey(12345)
         let batch = try TokenBatch(sequences: [(ids: [5, 9, 33, 12, 70, 2], labels: [5, 9, 33, 12, 70, 2])])
         let gradients = GradientStore()
-        for parameter in adapters.parameters { try gradients.add(parameter.name, shape: parameter.value.shape, backend: backend) }
+        for tensor in adapters.trainableTensors { try gradients.add(tensor.name, shape: tensor.value.shape, backend: backend) }
         try model.forwardBackward(batch, gradients: gradients)
-        for parameter in adapters.parameters.prefix(4) {
+        for parameter in adapters.trainableTensors.prefix(4) {
             let original = try backend.download(parameter.value)
             try GradientCheck.check(parameter.name, input: original, analytic: try backend.download(gradients[parameter.name]!),
                                     step: 2e-3, rtol: 3e-2, atol: 2e-4, samples: 12) { values in

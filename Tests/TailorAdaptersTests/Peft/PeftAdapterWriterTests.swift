@@ -1,9 +1,9 @@
 import Foundation
+import TailorAdapters
 import TailorFormats
 import TailorModels
 import TailorTensor
 import TailorTestSupport
-import TailorTraining
 import XCTest
 
 /// Tailor's adapter folder in peft's layout. Set TAILOR_KEEP_OUTPUT=DIR to keep the folder and
@@ -41,5 +41,24 @@ final class PeftAdapterWriterTests: XCTestCase {
                                          SafetensorsWriter.Tensor(name: "input_ids", shape: [6], floats: batch.inputIds.map(Float.init))],
                                         to: keep.appendingPathComponent("tailor_logits.safetensors"))
         }
+    }
+
+    /// The folder's file names and config keys are the layout's and schema's (TailorFormats).
+    func testWrittenFolderFollowsTheLayoutAndSchema() throws {
+        let backend = try CPUBackend()
+        let model = try CausalLM.load(folder: TestPaths.fixture("models/qwen2"), backend: backend)
+        let adapters = try LoRAAdapters.make(for: model, config: LoRAConfig(r: 2, targetModules: .allLinear, bias: .loraOnly,
+                                                                            modulesToSave: ["lm_head"]))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-adapter-layout-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try PeftAdapterWriter.write(adapters, backend: backend, to: folder, baseModel: "qwen2")
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)),
+                       [PeftAdapterLayout.configFile, PeftAdapterLayout.weightsFile])
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent(PeftAdapterLayout.configFile))) as? [String: Any])
+        let schema = Set(PeftAdapterConfigKey.allCases.map(\.rawValue))
+        XCTAssertEqual(Set(config.keys).subtracting(schema), [], "keys written outside the schema")
+        let keys = try SafetensorsFile(url: folder.appendingPathComponent(PeftAdapterLayout.weightsFile)).tensorNames
+        XCTAssertEqual(Set(keys), Set(adapters.trainableTensors.map { adapters.peftKey($0.name) }))
+        XCTAssertTrue(keys.allSatisfy { $0.hasPrefix(PeftAdapterLayout.keyPrefix) }, "\(keys)")
     }
 }

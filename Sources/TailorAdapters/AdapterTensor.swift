@@ -1,3 +1,4 @@
+import TailorFormats
 import TailorModels
 import TailorTensor
 
@@ -18,11 +19,11 @@ public struct AdapterTensor: @unchecked Sendable {
     /// What `bias` and `modules_to_save` make trainable on `model`: names, peft keys and the
     /// model tensor each starts from.
     /// - Parameter adapted: module names that get LoRA side paths.
-    /// - Throws: `TrainingError.badOption` when a `modules_to_save` entry matches no module (listing
+    /// - Throws: `AdapterError.badOption` when a `modules_to_save` entry matches no module (listing
     ///   the valid ones) or matches a module that LoRA adapts.
     static func plan(for model: CausalLM, config: LoRAConfig,
                      adapted: [String]) throws -> [(name: String, peftKeys: [String], source: Tensor)] {
-        let prefix = "base_model.model."
+        let prefix = PeftAdapterLayout.keyPrefix
         let parameters = model.namedParameters
         // From the config, not the output layer's current name: another adapter's copy may have untied it.
         let tied = model.config.tieWordEmbeddings
@@ -32,7 +33,7 @@ public struct AdapterTensor: @unchecked Sendable {
                 let module = String(name.dropLast(".bias".count))
                 let isAdapted = adapted.contains(module)
                 if config.bias == .loraOnly && !isAdapted { continue }
-                plans.append((name, [prefix + module + (isAdapted ? ".base_layer.bias" : ".bias")], tensor))
+                plans.append((name, [prefix + module + (isAdapted ? PeftAdapterLayout.baseLayer : "") + ".bias"], tensor))
             }
         }
         guard !config.modulesToSave.isEmpty else { return plans }
@@ -50,11 +51,11 @@ public struct AdapterTensor: @unchecked Sendable {
                 let valid = modules.map { $0.split(separator: ".").last.map(String.init) ?? $0 }
                 var unique: [String] = []
                 for name in valid where !unique.contains(name) { unique.append(name) }
-                throw TrainingError.badOption(name: "modules_to_save",
+                throw AdapterError.badOption(name: "modules_to_save",
                                               problem: "names '\(entry)', which matches no module of this model; its modules are: \(unique.joined(separator: ", "))")
             }
             if let clash = matched.first(where: adapted.contains) {
-                throw TrainingError.badOption(name: "modules_to_save",
+                throw AdapterError.badOption(name: "modules_to_save",
                                               problem: "names '\(entry)', which matches \(clash), a module target_modules adapts with LoRA; a module is either adapted or saved, not both")
             }
         }

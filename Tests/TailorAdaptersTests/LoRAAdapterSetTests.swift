@@ -1,8 +1,8 @@
 import Foundation
+import TailorAdapters
 import TailorModels
 import TailorTensor
 import TailorTestSupport
-import TailorTraining
 import XCTest
 
 /// Several named adapters on one base (peft's add_adapter / set_adapter / disable_adapter / unload):
@@ -68,28 +68,5 @@ final class LoRAAdapterSetTests: XCTestCase {
         XCTAssertEqual(model.lmHead.name, CausalLM.embedName, "tied again")
         XCTAssertNil(model.linear(module: "model.layers.0.self_attn.q_proj")?.adapter)
         XCTAssertTrue(set.names.isEmpty)
-    }
-
-    /// Training steps the active adapter only; the other keeps its values.
-    func testTrainingTrainsTheActiveAdapter() throws {
-        let model = try CausalLM.load(folder: folder, backend: backend)
-        let set = LoRAAdapterSet(model: model)
-        let x = try set.addAdapter("x", config: configX, seed: 1)
-        let y = try set.addAdapter("y", config: configY, seed: 2)
-        try set.setAdapter("y")
-        let xBefore = try x.parameters.map { try backend.download($0.value) }
-        let yBefore = try y.parameters.map { try backend.download($0.value) }
-        let runner = try StepRunner(model: model, parameters: y.parameters,
-                                    schedule: LRSchedule(kind: .constant, baseLR: 1e-2, warmupSteps: 0, totalSteps: 2))
-        _ = try runner.step([batch])
-        _ = try runner.step([batch])
-        XCTAssertEqual(try x.parameters.map { try backend.download($0.value) }, xBefore, "x is not trained")
-        for (parameter, before) in zip(y.parameters, yBefore) {
-            XCTAssertNotEqual(try backend.download(parameter.value), before, "\(parameter.name) trained")
-        }
-        try set.deleteAdapter("y")
-        XCTAssertNil(set.activeAdapter)
-        XCTAssertEqual(set.names, ["x"])
-        XCTAssertNil(model.linear(module: "model.layers.0.mlp.down_proj")?.adapter, "y's only module is bare")
     }
 }

@@ -1,3 +1,4 @@
+import TailorFormats
 import TailorModels
 import TailorTensor
 
@@ -27,8 +28,8 @@ public final class LoRA: LinearAdapter, @unchecked Sendable {
         self.rank = a.shape[0]
         self.scaling = scaling
         self.dropout = dropout
-        self.aName = module + ".lora_A.weight"
-        self.bName = module + ".lora_B.weight"
+        self.aName = module + PeftAdapterLayout.loraASuffix
+        self.bName = module + PeftAdapterLayout.loraBSuffix
     }
 
     /// x with dropout applied when active, else x itself. [N, in]

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Writes a Hugging Face model folder that transformers loads: model.safetensors (each tensor in
+/// its dtype, sharded above `maxShardBytes`), and config.json, generation_config.json and the
+/// tokenizer files copied from a base folder. (`ModelFolderWriter.write(_:baseFolder:to:maxShardBytes:)`
+/// in TailorModels writes a model's own parameters this way.)
+public enum ModelFolderWriter {
+    /// Files copied from the base folder when present.
+    public static let companionFiles = ["config.json", "generation_config.json"] + tokenizerFiles
+    /// The tokenizer and chat-template files (what an adapter folder carries beside its weights).
+    public static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                        "chat_template.jinja", "vocab.json", "merges.txt", "tokenizer.model"]
+
+    /// Copies those of `names` that exist in `source` into `destination`, each atomically.
+    public static func copyFiles(_ names: [String], from source: URL, to destination: URL) throws {
+        for name in names {
+            let file = source.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: file.path) else { continue }
+            try AtomicWrite.write(try Data(contentsOf: file), to: destination.appendingPathComponent(name))
+        }
+    }
+
+    /// Writes `tensors` into `output` (created if needed) and copies the companion files.
+    /// - Parameters:
+    ///   - baseFolder: where config.json and the companion files are copied from (nil: none).
+    ///   - untieEmbeddings: the output layer has a weight of its own although the base config ties it
+    ///     to the embeddings; the copied config.json then says `tie_word_embeddings: false`.
+    /// - Throws: `FormatError.cannotWrite` when `output` cannot be created; the writers' errors.
+    public static func write(_ tensors: [SafetensorsWriter.Tensor], baseFolder: URL?, untieEmbeddings: Bool,
+                             to output: URL, maxShardBytes: Int = 5 << 30) throws {
+        do {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        } catch {
+            throw FormatError.cannotWrite(path: output.path, reason: "the folder cannot be created: \(error)")
+        }
+        _ = try SafetensorsWriter.writeCheckpoint(tensors, metadata: ["format": "pt"], to: output, maxShardSize: maxShardBytes)
+        if let baseFolder {
+            try copyFiles(companionFiles, from: baseFolder, to: output)
+            if untieEmbeddings {
+                try untieConfig(output.appendingPathComponent("config.json"))
+            }
+        }
+    }
+
+    /// Sets tie_word_embeddings to false in `url` (when present): the model's output layer was
+    /// given its own weight (a `modules_to_save` copy), which transformers would otherwise
+    /// replace by the embeddings on loading.
+    static func untieConfig(_ url: URL) throws {
+        guard let data = FileManager.default.contents(atPath: url.path),
+              var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return }
+        object["tie_word_embeddings"] = false
+        try AtomicWrite.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), to: url)
+    }
+}

@@ -1,0 +1,9 @@
+import TailorAdapters
+
+extension LoRAAdapters {
+    /// The trainable tensors (A then B of each module, then `tensors`) with their Hugging Face names.
+    /// Weight decay as transformers.Trainer groups them: none on biases and norms.
+    public var parameters: [TrainableParameter] {
+        trainableTensors.map { TrainableParameter(name: $0.name, value: $0.value, weightDecay: $0.isLoRA || FullFineTuning.decays($0.name)) }
+    }
+}

@@ -51,7 +51,6 @@ struct TrainCommand: AsyncParsableCommand {
         pairs += try Self.parseFlags(rest)
         var recipe = TrainRecipe()
         for warning in try RecipeKeys.apply(pairs, to: &recipe) { printError("warning: \(warning)") }
-        try recipe.validate()
         try TrainRun(recipe: recipe, dryRun: dryRun).run()
     }
 

@@ -72,6 +72,10 @@ public final class Trainer {
         guard train.contains(where: { $0.labelTokens > 0 }) else {
             throw TrainingError.unusableData("the training set has no label tokens: every sample is fully masked (-100)")
         }
+        if args.evalOnStart && eval.isEmpty {
+            throw TrainingError.conflictingKeys(key: "eval_on_start", other: "validation_file",
+                                                problem: "needs evaluation data: set validation_file or validation_split")
+        }
         try TrainingSample.checkVocabulary(rows: train, eval: eval, vocabSize: model.config.vocabSize)
         self.model = model
         self.trainable = trainable
@@ -200,6 +204,11 @@ public final class Trainer {
                                        totalParameters: model.config.parameterCount, outputDir: outputDir.path,
                                        firstStep: state.globalStep + 1)))
         let start = monotonicSeconds() - state.elapsedSeconds
+        if args.evalOnStart {  // as Trainer: before the first step run here, on resume too
+            let (loss, labels) = try evaluate()
+            try emit(.evaluation(EvaluationRecord(step: state.globalStep, epoch: Double(state.globalStep) / Double(stepsPerEpoch),
+                                                  loss: loss, labelTokens: labels)))
+        }
         var lastLoss = 0.0, tokensTotal = 0, labelTokensTotal = 0
         while state.globalStep < total {
             let batches = try microBatches(step: state.globalStep)

@@ -36,6 +36,8 @@ public struct TrainingArguments: Sendable, Equatable {
     public var loggingSteps: Int = 500
     public var evalStrategy: Strategy = .no
     public var evalSteps: Int? = nil
+    /// Evaluate once before the first step (transformers' `eval_on_start`), whatever eval_strategy says.
+    public var evalOnStart: Bool = false
     public var saveStrategy: Strategy = .steps
     public var saveSteps: Int = 500
     public var saveTotalLimit: Int? = nil

@@ -119,6 +119,7 @@ public enum RecipeKeys {
             .integer("logging_steps", \.training.loggingSteps, min: 1, "steps per logged loss (console, metrics.jsonl, TensorBoard)"),
             .choice("eval_strategy", aliases: ["evaluation_strategy"], \.training.evalStrategy, falseMeans: .no, "when to evaluate"),
             .integer("eval_steps", \.training.evalSteps, min: 1, unset: "logging_steps", "steps between evaluations"),
+            .bool("eval_on_start", \.training.evalOnStart, "evaluate once before the first step, as a sanity check"),
             .choice("save_strategy", \.training.saveStrategy, falseMeans: .no, "when to write checkpoint-N/"),
             .integer("save_steps", \.training.saveSteps, min: 1, "steps between checkpoints"),
             .integer("save_total_limit", \.training.saveTotalLimit, min: 1, nullable: true, unset: "all kept",

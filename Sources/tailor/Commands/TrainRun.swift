@@ -1,5 +1,4 @@
 import Foundation
-import TailorCUDA
 import TailorModels
 import TailorTensor
 import TailorTraining

@@ -32,7 +32,7 @@ public enum Checkpoint {
         let files = FileManager.default
         try? files.removeItem(at: temporary)
         do { try files.createDirectory(at: temporary, withIntermediateDirectories: true) } catch {
-            throw TrainingError.badOption(name: "output_dir", problem: "\(outputDir.path) is not writable: \(error)")
+            throw TrainingError.unwritableFolder(key: "output_dir", path: outputDir.path, reason: "\(error)")
         }
         try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, to: temporary)
         let moments = try optimizer.stateTensors().map { name, tensor in
@@ -64,7 +64,7 @@ public enum Checkpoint {
     public static func resolve(_ argument: String, outputDir: URL) throws -> URL {
         if argument == "latest" {
             guard let newest = list(in: outputDir).last else {
-                throw TrainingError.badOption(name: "resume_from_checkpoint", problem: "is 'latest' but \(outputDir.path) has no checkpoint-N folder")
+                throw TrainingError.checkpoint(path: outputDir.path, problem: "has no checkpoint-N folder, so 'latest' names none; train without resume_from_checkpoint first")
             }
             return newest.url
         }
@@ -79,20 +79,20 @@ public enum Checkpoint {
         do {
             state = try JSONDecoder().decode(State.self, from: Data(contentsOf: stateURL))
         } catch {
-            throw TrainingError.badOption(name: "resume_from_checkpoint", problem: "\(stateURL.path) cannot be read: \(error)")
+            throw TrainingError.checkpoint(path: stateURL.path, problem: "cannot be read: \(error)")
         }
         let names = trainable.parameters.map(\.name), shapes = trainable.parameters.map(\.value.shape)
         guard state.parameterNames == names, state.parameterShapes == shapes else {
-            throw TrainingError.badOption(name: "resume_from_checkpoint",
-                                          problem: "\(folder.path) was written for other trainable parameters (\(state.parameterNames.count) tensors; this run has \(names.count)); use a checkpoint of this model and adapter configuration")
+            throw TrainingError.checkpoint(path: folder.path,
+                                           problem: "was written for other trainable parameters (\(state.parameterNames.count) tensors; this run has \(names.count)); use a checkpoint of this model and adapter configuration")
         }
         try trainable.load(from: folder, backend: backend)
         let momentsURL = folder.appendingPathComponent("optimizer.safetensors")
         let moments = try SafetensorsFile(url: momentsURL)
         let written = moments.metadata["optimizer"] ?? "adamw"  // checkpoints before SGD existed were AdamW's
         guard written == optimizer.kind else {
-            throw TrainingError.badOption(name: "resume_from_checkpoint",
-                                          problem: "\(folder.path) was written by optimizer \(written) but this run uses \(optimizer.kind); resume with the same optim")
+            throw TrainingError.checkpoint(path: folder.path,
+                                           problem: "was written by optimizer \(written) but this run uses \(optimizer.kind); resume with the same optim")
         }
         try optimizer.restore(stepCount: Int(moments.metadata["step"] ?? "") ?? state.globalStep) { name in
             moments.info(name) == nil ? nil : try moments.floats(name)

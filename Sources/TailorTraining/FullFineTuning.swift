@@ -25,7 +25,7 @@ public enum FullFineTuning {
             try model.replaceParameter(name, with: copy)
             result.append(TrainableParameter(name: name, value: copy, weightDecay: decays(name)))
         }
-        guard !result.isEmpty else { throw TrainingError.badOption(name: "trainable parameters", problem: "select no parameter of the model") }
+        guard !result.isEmpty else { throw TrainingError.nothingToTrain("the parameters selected for full fine-tuning are none of the model's") }
         return result
     }
 }

@@ -68,9 +68,13 @@ public final class Trainer {
     public init(model: CausalLM, trainable: TrainableSet, rows train: [TrainingRow], eval: [TrainingSample] = [],
                 args: TrainingArguments, baseName: String = "") throws {
         try args.validate()
-        guard !train.isEmpty else { throw TrainingError.badOption(name: "train dataset", problem: "is empty") }
+        guard !train.isEmpty else { throw TrainingError.unusableData("the training set is empty; give more data or a smaller validation_split") }
         guard train.contains(where: { $0.labelTokens > 0 }) else {
-            throw TrainingError.badOption(name: "train dataset", problem: "has no label tokens: every sample is fully masked (-100)")
+            throw TrainingError.unusableData("the training set has no label tokens: every sample is fully masked (-100)")
+        }
+        if args.evalOnStart && eval.isEmpty {
+            throw TrainingError.conflictingKeys(key: "eval_on_start", other: "validation_file",
+                                                problem: "needs evaluation data: set validation_file or validation_split")
         }
         try TrainingSample.checkVocabulary(rows: train, eval: eval, vocabSize: model.config.vocabSize)
         self.model = model
@@ -156,7 +160,7 @@ public final class Trainer {
             try Data().write(to: probe)
             try FileManager.default.removeItem(at: probe)
         } catch {
-            throw TrainingError.badOption(name: "output_dir", problem: "\(folder.path) cannot be written (\(error.localizedDescription)); choose a writable folder")
+            throw TrainingError.unwritableFolder(key: "output_dir", path: folder.path, reason: error.localizedDescription)
         }
     }
 
@@ -190,8 +194,8 @@ public final class Trainer {
         if let checkpoint {
             let loaded = try Checkpoint.load(from: checkpoint, trainable: trainable, optimizer: runner.optimizer, backend: model.backend)
             guard loaded.seed == args.seed, loaded.totalSteps == total else {
-                throw TrainingError.badOption(name: "resume_from_checkpoint",
-                                              problem: "\(checkpoint.path) was written with seed \(loaded.seed) and \(loaded.totalSteps) total steps; this run has seed \(args.seed) and \(total) steps")
+                throw TrainingError.checkpoint(path: checkpoint.path,
+                                               problem: "was written with seed \(loaded.seed) and \(loaded.totalSteps) total steps; this run has seed \(args.seed) and \(total) steps")
             }
             state = loaded
         }
@@ -200,6 +204,11 @@ public final class Trainer {
                                        totalParameters: model.config.parameterCount, outputDir: outputDir.path,
                                        firstStep: state.globalStep + 1)))
         let start = monotonicSeconds() - state.elapsedSeconds
+        if args.evalOnStart {  // as Trainer: before the first step run here, on resume too
+            let (loss, labels) = try evaluate()
+            try emit(.evaluation(EvaluationRecord(step: state.globalStep, epoch: Double(state.globalStep) / Double(stepsPerEpoch),
+                                                  loss: loss, labelTokens: labels)))
+        }
         var lastLoss = 0.0, tokensTotal = 0, labelTokensTotal = 0
         while state.globalStep < total {
             let batches = try microBatches(step: state.globalStep)

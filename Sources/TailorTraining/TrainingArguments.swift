@@ -36,6 +36,8 @@ public struct TrainingArguments: Sendable, Equatable {
     public var loggingSteps: Int = 500
     public var evalStrategy: Strategy = .no
     public var evalSteps: Int? = nil
+    /// Evaluate once before the first step (transformers' `eval_on_start`), whatever eval_strategy says.
+    public var evalOnStart: Bool = false
     public var saveStrategy: Strategy = .steps
     public var saveSteps: Int = 500
     public var saveTotalLimit: Int? = nil
@@ -61,7 +63,7 @@ public struct TrainingArguments: Sendable, Equatable {
     /// Checks values that would make a run meaningless; names the option.
     public func validate() throws {
         func positive(_ name: String, _ value: Int) throws {
-            guard value > 0 else { throw TrainingError.badOption(name: name, problem: "must be a positive integer (got \(value))") }
+            guard value > 0 else { throw TrainingError.invalidValue(key: name, problem: "must be a positive integer (got \(value))") }
         }
         try positive("per_device_train_batch_size", perDeviceTrainBatchSize)
         try positive("per_device_eval_batch_size", perDeviceEvalBatchSize)
@@ -69,17 +71,17 @@ public struct TrainingArguments: Sendable, Equatable {
         try positive("logging_steps", loggingSteps)
         if saveStrategy == .steps { try positive("save_steps", saveSteps) }
         guard learningRate > 0, learningRate.isFinite else {
-            throw TrainingError.badOption(name: "learning_rate", problem: "must be a positive number (got \(learningRate))")
+            throw TrainingError.invalidValue(key: "learning_rate", problem: "must be a positive number (got \(learningRate))")
         }
         guard maxSteps > 0 || numTrainEpochs > 0 else {
-            throw TrainingError.badOption(name: "num_train_epochs", problem: "must be positive when max_steps is not set")
+            throw TrainingError.conflictingKeys(key: "num_train_epochs", other: "max_steps", problem: "must be positive when max_steps is not set")
         }
         guard (0...1).contains(warmupRatio) else {
-            throw TrainingError.badOption(name: "warmup_ratio", problem: "must be between 0 and 1 (got \(warmupRatio))")
+            throw TrainingError.invalidValue(key: "warmup_ratio", problem: "must be between 0 and 1 (got \(warmupRatio))")
         }
-        guard warmupSteps >= 0 else { throw TrainingError.badOption(name: "warmup_steps", problem: "must not be negative") }
+        guard warmupSteps >= 0 else { throw TrainingError.invalidValue(key: "warmup_steps", problem: "must not be negative") }
         if let limit = saveTotalLimit, limit < 1 {
-            throw TrainingError.badOption(name: "save_total_limit", problem: "must be at least 1 (got \(limit))")
+            throw TrainingError.invalidValue(key: "save_total_limit", problem: "must be at least 1 (got \(limit))")
         }
         try validateOptimizer()
     }

@@ -55,7 +55,7 @@ public final class StepRunner: @unchecked Sendable {
         let labelTokens = microBatches.reduce(0) { total, batch in total + batch.shiftedTargets.filter { $0 != -100 }.count }
         let stepNumber = optimizer.stepCount + 1
         guard labelTokens > 0 else {
-            throw TrainingError.badOption(name: "data", problem: "step \(stepNumber) has no label tokens (every target is -100)")
+            throw TrainingError.unusableData("step \(stepNumber) has no label tokens (every target of its micro-batches is -100)")
         }
         try gradients.zero(backend: model.backend)
         var lossSum = 0.0

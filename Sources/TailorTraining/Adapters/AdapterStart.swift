@@ -29,7 +29,7 @@ public struct AdapterStart {
     ///   - given: canonical names of the keys the recipe set (`r`, `lora_alpha`, `target_modules`, ...);
     ///     keys not in it keep the adapter's values silently.
     /// - Throws: `AdapterError.adapterConfig` / `.adapterWeight` for the folder (a tensor that
-    ///   does not fit the model is named), `TrainingError.badOption` naming a given key and both
+    ///   does not fit the model is named), `TrainingError.conflictingKeys` naming a given key and both
     ///   values when it differs from the adapter's.
     public init(folder: URL, model: CausalLM, settings: LoRAConfig, given: Set<String>) throws {
         loaded = try PeftAdapterFolder.load(folder: folder, for: model)
@@ -60,7 +60,7 @@ public struct AdapterStart {
     static func checkAgreement(adapter: LoRAConfig, adapted: [String], settings: LoRAConfig, given: Set<String>,
                                model: CausalLM, file: String) throws {
         func differ(_ key: String, _ mine: String, _ theirs: String) -> TrainingError {
-            .badOption(name: key, problem: "is \(mine) here but \(theirs) in \(file); with adapter_name_or_path the adapter decides its shape: leave \(key) out or set it to \(theirs)")
+            .conflictingKeys(key: key, other: "adapter_name_or_path", problem: "is \(mine) here but \(theirs) in \(file); with adapter_name_or_path the adapter decides its shape: leave \(key) out or set it to \(theirs)")
         }
         let scalars: [(key: String, mine: String, theirs: String)] = [
             ("r", "\(settings.r)", "\(adapter.r)"),
@@ -81,7 +81,7 @@ public struct AdapterStart {
         for key in ["target_modules", "layers_to_transform"] where given.contains(key) {
             let picked = try LoRAAdapters.targetedModules(of: model, config: settings)
             guard Set(picked) != Set(adapted) else { continue }
-            throw TrainingError.badOption(name: key, problem: "picks \(picked.count) modules here (target_modules \(describe(settings.targetModules)), layers_to_transform \(settings.layersToTransform.map { "\($0)" } ?? "all")) but the adapter in \(file) adapts \(adapted.count) (target_modules \(describe(adapter.targetModules)), layers_to_transform \(adapter.layersToTransform.map { "\($0)" } ?? "all")); with adapter_name_or_path the adapter decides its shape: leave \(key) out")
+            throw TrainingError.conflictingKeys(key: key, other: "adapter_name_or_path", problem: "picks \(picked.count) modules here (target_modules \(describe(settings.targetModules)), layers_to_transform \(settings.layersToTransform.map { "\($0)" } ?? "all")) but the adapter in \(file) adapts \(adapted.count) (target_modules \(describe(adapter.targetModules)), layers_to_transform \(adapter.layersToTransform.map { "\($0)" } ?? "all")); with adapter_name_or_path the adapter decides its shape: leave \(key) out")
         }
     }
 

@@ -7,7 +7,7 @@ extension TrainingData {
     static func datasetFormat(_ recipe: TrainRecipe) throws -> DatasetFormat {
         guard let name = recipe.datasetFormat else { return .auto }
         guard let format = DatasetFormat(rawValue: name) else {
-            throw TrainingError.badOption(name: "dataset_format", problem: "'\(name)' is not one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw TrainingError.invalidValue(key: "dataset_format", problem: "'\(name)' is not one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return format
     }
@@ -16,7 +16,7 @@ extension TrainingData {
     static func builtinTemplate(_ recipe: TrainRecipe) throws -> ChatTemplate? {
         guard let name = recipe.template else { return nil }
         guard let builtin = BuiltinChatTemplate.named(name) else {
-            throw TrainingError.badOption(name: "template", problem: "'\(name)' is not a built-in template; known: alpaca, chatml, qwen, llama3, llama2, mistral, deepseek")
+            throw TrainingError.invalidValue(key: "template", problem: "'\(name)' is not a built-in template; known: \(BuiltinChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return try builtin.template()
     }
@@ -25,7 +25,7 @@ extension TrainingData {
     static func makeEncoder(_ recipe: TrainRecipe, modelFolder: URL, template: ChatTemplate?) throws -> ConversationEncoder {
         let tokenizer = try PretrainedTokenizer(folder: modelFolder)
         if template == nil && tokenizer.chatTemplate == nil {
-            throw TrainingError.badOption(name: "template", problem: "is required: \(modelFolder.path) has no chat_template in tokenizer_config.json; name a built-in one (e.g. --template chatml)")
+            throw TrainingError.missingKey("template", hint: "\(modelFolder.path) has no chat_template in tokenizer_config.json; name a built-in one (e.g. --template chatml)")
         }
         let options = EncodingOptions(maxLength: recipe.maxSeqLength, trainOnInputs: recipe.trainOnInputs)
         return try ConversationEncoder(pretrained: tokenizer, template: template, options: options)

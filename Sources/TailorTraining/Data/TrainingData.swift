@@ -19,7 +19,7 @@ public struct TrainingData: Sendable {
     /// taken as they are; when every record is, the folder needs no tokenizer or chat template.
     public static func prepare(recipe: TrainRecipe, modelFolder: URL) throws -> TrainingData {
         guard !recipe.datasets.isEmpty else {
-            throw TrainingError.badOption(name: "dataset", problem: "is required: give one or more data files (JSON, JSONL, CSV)")
+            throw TrainingError.missingKey("dataset", hint: "give one or more data files (JSON, JSONL, CSV)")
         }
         let format = try datasetFormat(recipe)
         let builtin = try builtinTemplate(recipe)

@@ -22,7 +22,7 @@ extension Optimizer {
     /// The gradient of `parameter`, or an error naming it.
     func gradient(of parameter: TrainableParameter, in gradients: GradientStore) throws -> Tensor {
         guard let grad = gradients[parameter.name] else {
-            throw TrainingError.badOption(name: parameter.name, problem: "has no gradient buffer")
+            throw TrainingError.internalError("the gradient store has no buffer for trainable parameter '\(parameter.name)'")
         }
         return grad
     }
@@ -30,12 +30,12 @@ extension Optimizer {
     /// Copies `values` into `tensor`, or fails naming the checkpoint tensor that is missing.
     func load(_ name: String, into tensor: Tensor, from saved: (String) throws -> [Float]?, backend: Backend) throws {
         guard let values = try saved(name) else {
-            throw TrainingError.badOption(name: "resume_from_checkpoint",
-                                          problem: "has no optimizer state '\(name)' in optimizer.safetensors; use a checkpoint written with the same optim and optim_args")
+            throw TrainingError.checkpoint(path: "optimizer.safetensors",
+                                           problem: "has no optimizer state '\(name)'; use a checkpoint written with the same optim and optim_args")
         }
         guard values.count == tensor.count else {
-            throw TrainingError.badOption(name: "resume_from_checkpoint",
-                                          problem: "optimizer state '\(name)' has \(values.count) values but the parameter has \(tensor.count)")
+            throw TrainingError.checkpoint(path: "optimizer.safetensors",
+                                           problem: "holds optimizer state '\(name)' with \(values.count) values but the parameter has \(tensor.count)")
         }
         try backend.copy(try backend.upload(values, shape: tensor.shape, dtype: .f32), into: tensor)
     }

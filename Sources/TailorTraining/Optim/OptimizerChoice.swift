@@ -38,11 +38,11 @@ public struct SGDSettings: Sendable, Equatable {
             case "dampening": dampening = try OptimArgs.number(key, value)
             case "nesterov": nesterov = try OptimArgs.bool(key, value)
             case "weight_decay":
-                throw TrainingError.badOption(name: "optim_args",
-                                              problem: "key 'weight_decay' has no effect with transformers' Trainer (its parameter groups take weight_decay from the weight_decay option); set weight_decay instead")
+                throw TrainingError.invalidValue(key: "optim_args",
+                                                 problem: "key 'weight_decay' has no effect with transformers' Trainer (its parameter groups take weight_decay from the weight_decay option); set weight_decay instead")
             default:
-                throw TrainingError.badOption(name: "optim_args",
-                                              problem: "key '\(key)' is not an SGD setting; optim sgd reads \(Self.keys.joined(separator: ", "))")
+                throw TrainingError.invalidValue(key: "optim_args",
+                                                 problem: "key '\(key)' is not an SGD setting; optim sgd reads \(Self.keys.joined(separator: ", "))")
             }
         }
     }
@@ -56,8 +56,8 @@ public enum OptimArgs {
         return try text.filter { $0 != " " }.split(separator: ",", omittingEmptySubsequences: false).map { piece in
             let parts = piece.split(separator: "=", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw TrainingError.badOption(name: "optim_args",
-                                              problem: "piece '\(piece)' is not key=value; write comma-separated pairs such as \"momentum=0.9,nesterov=True\"")
+                throw TrainingError.invalidValue(key: "optim_args",
+                                                 problem: "piece '\(piece)' is not key=value; write comma-separated pairs such as \"momentum=0.9,nesterov=True\"")
             }
             return (String(parts[0]), String(parts[1]))
         }
@@ -65,7 +65,7 @@ public enum OptimArgs {
 
     static func number(_ key: String, _ value: String) throws -> Double {
         guard let number = Double(value), number.isFinite else {
-            throw TrainingError.badOption(name: "optim_args", problem: "key '\(key)' must be a number (got '\(value)')")
+            throw TrainingError.wrongValueType(key: "optim_args", expected: "a number for key '\(key)'", got: "'\(value)'")
         }
         return number
     }
@@ -76,7 +76,7 @@ public enum OptimArgs {
         switch value.lowercased() {
         case "true", "1", "yes": return true
         case "false", "0", "no": return false
-        default: throw TrainingError.badOption(name: "optim_args", problem: "key '\(key)' must be True or False (got '\(value)')")
+        default: throw TrainingError.wrongValueType(key: "optim_args", expected: "True or False for key '\(key)'", got: "'\(value)'")
         }
     }
 }
@@ -110,8 +110,8 @@ extension TrainingArguments {
     /// ignored, so Tailor says so.
     func checkNoOptimArgs() throws {
         guard try OptimArgs.parse(optimArgs).isEmpty else {
-            throw TrainingError.badOption(name: "optim_args",
-                                          problem: "is read only with optim sgd (transformers ignores it for \(optim.rawValue)); set adam_beta1, adam_beta2, adam_epsilon instead, or remove optim_args")
+            throw TrainingError.conflictingKeys(key: "optim_args", other: "optim",
+                                                problem: "is read only with optim sgd (transformers ignores it for \(optim.rawValue)); set adam_beta1, adam_beta2, adam_epsilon instead, or remove optim_args")
         }
     }
 

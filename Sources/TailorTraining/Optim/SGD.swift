@@ -32,17 +32,17 @@ public final class SGD: Optimizer, @unchecked Sendable {
     /// Nesterov only with a positive momentum and no dampening.
     public static func validate(momentum: Double, dampening: Double, nesterov: Bool, weightDecay: Double) throws {
         guard momentum >= 0, momentum.isFinite else {
-            throw TrainingError.badOption(name: "optim_args", problem: "momentum must be a number of at least 0 (got \(momentum))")
+            throw TrainingError.invalidValue(key: "optim_args", problem: "momentum must be a number of at least 0 (got \(momentum))")
         }
         guard dampening.isFinite else {
-            throw TrainingError.badOption(name: "optim_args", problem: "dampening must be a finite number (got \(dampening))")
+            throw TrainingError.invalidValue(key: "optim_args", problem: "dampening must be a finite number (got \(dampening))")
         }
         guard weightDecay >= 0, weightDecay.isFinite else {
-            throw TrainingError.badOption(name: "weight_decay", problem: "must be a number of at least 0 (got \(weightDecay))")
+            throw TrainingError.invalidValue(key: "weight_decay", problem: "must be a number of at least 0 (got \(weightDecay))")
         }
         if nesterov && (momentum <= 0 || dampening != 0) {
-            throw TrainingError.badOption(name: "optim_args",
-                                          problem: "nesterov=True needs a momentum above 0 and dampening 0, as torch.optim.SGD requires (got momentum=\(momentum), dampening=\(dampening))")
+            throw TrainingError.invalidValue(key: "optim_args",
+                                             problem: "nesterov=True needs a momentum above 0 and dampening 0, as torch.optim.SGD requires (got momentum=\(momentum), dampening=\(dampening))")
         }
     }
 

@@ -3,7 +3,7 @@ import TailorAdapters
 /// Everything `tailor train` needs, resolved from a YAML file and flags with the names users know
 /// from TrainingArguments, LoraConfig, TRL's SFTConfig and LLaMA-Factory.
 public struct TrainRecipe: Sendable, Equatable {
-    public enum FinetuningType: String, Sendable { case lora, full }
+    public enum FinetuningType: String, Sendable, CaseIterable { case lora, full }
     /// Where training computes: `device: auto | cpu | cuda` (TrainingArguments' `use_cpu` / `no_cuda` mean cpu).
     public enum Device: String, Sendable, CaseIterable { case auto, cpu, cuda }
 

@@ -143,15 +143,15 @@ public final class TrainerStateSink: TrainingSink {
 
     /// Continues the `log_history` of a checkpoint's trainer_state.json (on resume), so the final file
     /// holds the whole run as Trainer's does.
-    /// - Throws: `TrainingError.badOption` naming the file when it cannot be read or is not a trainer state.
+    /// - Throws: `TrainingError.checkpoint` naming the file when it cannot be read or is not a trainer state.
     public func restore(from url: URL) throws {
         let saved: SavedState
         do {
             saved = try JSONDecoder().decode(SavedState.self, from: Data(contentsOf: url))
         } catch {
-            throw TrainingError.badOption(
-                name: "resume_from_checkpoint",
-                problem: "cannot read \(url.path) as a trainer_state.json (\(error)); the checkpoint is damaged, pick another one")
+            throw TrainingError.checkpoint(
+                path: url.path,
+                problem: "cannot be read as a trainer_state.json (\(error)); the checkpoint is damaged, pick another one")
         }
         logHistory = saved.log_history.map { entry in
             .object(entry.keys.sorted().map { ($0, entry[$0]!.json) })

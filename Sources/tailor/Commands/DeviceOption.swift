@@ -17,24 +17,19 @@ struct DeviceOptions: ParsableArguments {
     }
 
     static func backend(_ device: TrainRecipe.Device, matmul: CUDABackend.MatmulPrecision) throws -> (backend: any Backend, note: String?) {
-        switch device {
-        case .cpu:
-            return (try CPUBackend(kernels: .fast), nil)
-        case .cuda:
-            return (try CUDABackend(device: try DriverDevice(), matmul: matmul), nil)
-        case .auto:
-            do {
-                return (try CUDABackend(device: try DriverDevice(), matmul: matmul), nil)
-            } catch {
-                return (try CPUBackend(kernels: .fast), "--device auto: using the CPU (\(error))")
-            }
-        }
+        let choice = try TrainingBackend.choose(device, accelerator: cuda(matmul))
+        return (choice.backend, choice.note)
     }
 
-    /// How training keeps the MLP's gate/up activations: bf16 on a GPU in bf16 mode (as bf16
-    /// training does: half the bytes), f32 otherwise (the CPU computes and keeps f32).
-    static func savedActivationDType(_ backend: any Backend, bf16: Bool) -> DType {
-        bf16 && backend is CUDABackend ? .bf16 : .f32
+    /// The backend a recipe's device and bf16 ask for (bf16: products with half weights take
+    /// bf16 activations on cuda).
+    static func trainingBackend(_ device: TrainRecipe.Device, bf16: Bool) throws -> TrainingBackend {
+        try TrainingBackend.choose(device, accelerator: cuda(bf16 ? .halfInputs : .fp32))
+    }
+
+    /// Makes the CUDA backend on the first GPU, for `TrainingBackend.choose`.
+    static func cuda(_ matmul: CUDABackend.MatmulPrecision) -> () throws -> any Backend {
+        { try CUDABackend(device: try DriverDevice(), matmul: matmul) }
     }
 
     /// "peak GPU memory 1.23 GB (1.50 GB reserved)" for a CUDA backend: what its tensors needed at

@@ -1,0 +1,99 @@
+/// Reading keys into a recipe, with what the table derives: every accepted spelling, the keys
+/// accepted without effect, and the nearest name for a key nobody knows.
+extension RecipeKeys {
+    /// The table entry for each accepted spelling (canonical names and aliases).
+    static let bySpelling: [String: RecipeKey] = {
+        var entries: [String: RecipeKey] = [:]
+        for key in table {
+            for spelling in key.spellings {
+                precondition(entries[spelling] == nil, "RecipeKeys.table spells '\(spelling)' twice")
+                entries[spelling] = key
+            }
+        }
+        return entries
+    }()
+
+    /// Canonical name for each alias.
+    public static let aliases: [String: String] = Dictionary(uniqueKeysWithValues: table.flatMap { key in
+        key.aliases.map { ($0, key.name) }
+    })
+
+    /// Keys TrainingArguments/LLaMA-Factory know that mean nothing to Tailor, with the reason
+    /// given in the warning.
+    public static let ignored: [String: String] = Dictionary(uniqueKeysWithValues: table.compactMap { key in
+        key.ignoredBecause.map { (key.name, $0) }
+    })
+
+    /// Every canonical key Tailor acts on, in table order.
+    public static let known: [String] = table.filter { $0.ignoredBecause == nil }.map(\.name)
+
+    /// The entry a spelling names, or nil.
+    public static func entry(_ spelling: String) -> RecipeKey? { bySpelling[spelling] }
+
+    /// Applies one key; returns a warning when the key is accepted but has no effect.
+    /// - Throws: `TrainingError.unknownKey` with the nearest accepted spelling, `.wrongValueType`
+    ///   or `.invalidValue` naming the key as it was written.
+    public static func apply(_ spelling: String, _ value: RecipeValue, to recipe: inout TrainRecipe) throws -> String? {
+        guard let key = bySpelling[spelling] else {
+            throw TrainingError.unknownKey(spelling, nearest: nearest(to: spelling))
+        }
+        if let reason = key.ignoredBecause {
+            return "'\(spelling)' is accepted but has no effect: \(reason)"
+        }
+        recipe.givenKeys.insert(key.name)
+        try key.read(value, spelling, &recipe)
+        return nil
+    }
+
+    /// Applies `pairs` in order (a YAML file's, then the flags'); returns the warnings.
+    public static func apply(_ pairs: [(String, RecipeValue)], to recipe: inout TrainRecipe) throws -> [String] {
+        try pairs.compactMap { try apply($0.0, $0.1, to: &recipe) }
+    }
+
+    /// The accepted spelling closest to `spelling` (edit distance; the table's order breaks ties).
+    static func nearest(to spelling: String) -> String {
+        var best = "", bestDistance = Int.max
+        for candidate in table.flatMap(\.spellings) {
+            let distance = editDistance(spelling, candidate)
+            if distance < bestDistance { (best, bestDistance) = (candidate, distance) }
+        }
+        return best
+    }
+
+    /// Levenshtein distance, for suggestions.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where j <= b.count {
+                current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
+
+extension TrainRecipe {
+    /// Checks what no run could start with: a required key without a value, keys that contradict
+    /// each other. Values are checked as they are read (`RecipeKeys.apply`) and by
+    /// `TrainingArguments.validate`.
+    /// - Throws: `TrainingError.missingKey` or `.conflictingKeys`.
+    public func validate() throws {
+        try checkRequiredKeys()
+        if adapterNameOrPath != nil && finetuningType != .lora {
+            throw TrainingError.conflictingKeys(key: "adapter_name_or_path", other: "finetuning_type",
+                                                problem: "needs finetuning_type lora (got \(finetuningType.rawValue)); to fully fine-tune an adapted model, merge the adapter first (tailor merge)")
+        }
+    }
+
+    /// Checks that the keys a run cannot do without have values (the table's required keys).
+    /// - Throws: `TrainingError.missingKey` naming the first missing key and what to give.
+    public func checkRequiredKeys() throws {
+        for key in RecipeKeys.table {
+            if let hint = key.required, key.isMissing(self) { throw TrainingError.missingKey(key.name, hint: hint) }
+        }
+    }
+}

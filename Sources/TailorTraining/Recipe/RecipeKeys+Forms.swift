@@ -1,0 +1,52 @@
+/// The values of the table's keys that take more than one form.
+extension RecipeKeys {
+    /// target_modules: a list of names, "all-linear" (LLaMA-Factory: "all"), or a regex string.
+    static func targetModules(_ value: RecipeValue, _ key: String) throws -> TargetModules {
+        switch value {
+        case let .list(items): return .names(items)
+        case let .string(s):
+            if s == "all-linear" || s == "all" { return .allLinear }
+            if s.contains(",") { return .names(s.split(separator: ",").map { String($0).trimmingSpaces }) }
+            if s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { return .names([s]) }
+            return .regex(s)
+        default:
+            throw TrainingError.wrongValueType(key: key, expected: "a list of module names, 'all-linear' or a regular expression",
+                                               got: value.description)
+        }
+    }
+
+    static func targetModulesYAML(_ targets: TargetModules) -> String {
+        switch targets {
+        case .allLinear: return "all-linear"
+        case let .names(names): return "[" + names.joined(separator: ", ") + "]"
+        case let .regex(pattern): return RecipeYAML.quote(pattern)
+        }
+    }
+
+    /// layers_to_transform: layer numbers.
+    static func layerNumbers(_ value: RecipeValue, _ key: String) throws -> [Int] {
+        try value.list(key).map { item in
+            guard let index = Int(item) else {
+                throw TrainingError.wrongValueType(key: key, expected: "a list of layer numbers", got: item)
+            }
+            return index
+        }
+    }
+
+    /// init_lora_weights: true, false or gaussian (peft's other methods change the base weights too).
+    static func loraInit(_ value: RecipeValue, _ key: String) throws -> LoRAInit {
+        switch value {
+        case let .bool(flag): return flag ? .kaiming : .linearDefault
+        case let .string(text):
+            switch text.lowercased() {
+            case "true", "yes": return .kaiming
+            case "false", "no": return .linearDefault
+            case "gaussian": return .gaussian
+            default: break
+            }
+        default: break
+        }
+        throw TrainingError.invalidValue(key: key,
+                                         problem: "must be true (kaiming-uniform A, zero B), gaussian (normal A, zero B) or false (no LoRA init); got \(value). PiSSA, OLoRA, LoftQ, EVA and CorDA are not implemented")
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import TailorTensor
+import TailorTestSupport
+@testable import TailorTraining
+import XCTest
+
+/// A recipe runs end to end from the library, without the CLI: backend choice, model, data,
+/// adapter, tailor_config.yaml, the file sinks.
+final class TrainingRunTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-training-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let records = (0..<8).map { i in #"{"input_ids": [1, \#(10 + i), \#(20 + i), 2], "labels": [-100, \#(10 + i), \#(20 + i), 2]}"# }
+        try (records.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("train.jsonl"), atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func recipe(_ pairs: [(String, RecipeValue)]) throws -> TrainRecipe {
+        var recipe = TrainRecipe()
+        _ = try RecipeKeys.apply([
+            ("model_name_or_path", .string(TestPaths.fixture("models/llama").path)),
+            ("dataset", .string(folder.appendingPathComponent("train.jsonl").path)),
+            ("output_dir", .string(folder.appendingPathComponent("out").path)), ("max_steps", .number(2)),
+            ("per_device_train_batch_size", .number(4)), ("save_strategy", .string("no")), ("logging_steps", .number(1)),
+            ("r", .number(2)), ("target_modules", .list(["q_proj"])),
+        ] + pairs, to: &recipe)
+        return recipe
+    }
+
+    func testARecipeTrainsWithoutTheCLI() throws {
+        let recipe = try recipe([])
+        let run = try TrainingRun(recipe: recipe, modelFolder: TestPaths.fixture("models/llama"),
+                                  compute: try TrainingBackend.choose(recipe.device, accelerator: nil))
+        XCTAssertEqual(run.model.savedActivationDType, .f32)
+        XCTAssertEqual(run.data.train.count, 8)
+        XCTAssertEqual(run.tokensPerMicroBatch, 4 * 4)
+        final class Steps: TrainingSink {
+            var steps: [Int] = []
+            func handle(_ event: TrainingEvent) throws { if case let .step(record) = event { steps.append(record.step) } }
+        }
+        let steps = Steps()
+        let summary = try run.train(extraSinks: [steps])
+        XCTAssertEqual(summary.steps, 2)
+        XCTAssertEqual(steps.steps, [1, 2])
+        let out = folder.appendingPathComponent("out")
+        for file in ["tailor_config.yaml", "metrics.jsonl", "loss.png", "loss.svg", "trainer_state.json", "adapter_config.json", "runs"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
+        }
+        let yaml = try String(contentsOf: out.appendingPathComponent("tailor_config.yaml"), encoding: .utf8)
+        XCTAssertEqual(yaml, RecipeYAML.render(run.recipe))
+    }
+
+    func testARecipeThatCannotRunFailsBeforeTheModelLoads() throws {
+        var recipe = try recipe([("finetuning_type", .string("full")), ("adapter_name_or_path", .string("a"))])
+        XCTAssertThrowsError(try TrainingRun(recipe: recipe, modelFolder: folder.appendingPathComponent("no model"),
+                                             compute: try TrainingBackend.choose(.cpu, accelerator: nil))) { error in
+            guard case .conflictingKeys? = error as? TrainingError else { return XCTFail("\(error)") }
+        }
+        recipe.datasets = []
+        XCTAssertThrowsError(try recipe.validate()) { error in
+            guard case .missingKey("dataset", _)? = error as? TrainingError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testBackendChoice() throws {
+        struct NoGPU: Error, CustomStringConvertible { var description: String { "no driver" } }
+        let cpu = try TrainingBackend.choose(.cpu, accelerator: { throw NoGPU() })
+        XCTAssertFalse(cpu.isAccelerator)
+        XCTAssertNil(cpu.note)
+        XCTAssertEqual(cpu.savedActivationDType(bf16: true), .f32)
+        let fellBack = try TrainingBackend.choose(.auto, accelerator: { throw NoGPU() })
+        XCTAssertFalse(fellBack.isAccelerator)
+        XCTAssertEqual(fellBack.note, "--device auto: using the CPU (no driver)")
+        XCTAssertNotNil(try TrainingBackend.choose(.auto, accelerator: nil).note)
+        XCTAssertThrowsError(try TrainingBackend.choose(.cuda, accelerator: { throw NoGPU() })) { error in
+            XCTAssertEqual("\(error)", "no driver")
+        }
+        XCTAssertThrowsError(try TrainingBackend.choose(.cuda, accelerator: nil)) { error in
+            guard case .invalidValue("device", _)? = error as? TrainingError else { return XCTFail("\(error)") }
+        }
+        let gpu = try TrainingBackend.choose(.cuda, accelerator: { try CPUBackend(kernels: .reference) })
+        XCTAssertTrue(gpu.isAccelerator)
+        XCTAssertEqual(gpu.savedActivationDType(bf16: true), .bf16)
+        XCTAssertEqual(gpu.savedActivationDType(bf16: false), .f32)
+    }
+}

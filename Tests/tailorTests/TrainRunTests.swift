@@ -1,6 +1,8 @@
 import Foundation
 @testable import tailor
 import TailorAdapters
+import TailorTensor
+import TailorTestSupport
 import TailorTraining
 import XCTest
 
@@ -92,5 +94,27 @@ extension TrainRecipe {
         resolved.loraAlpha = alpha
         resolved.targetModules = .names(targets)
         return resolved
+    }
+}
+
+/// `tailor train`'s header names the CPU path, and says when an explicit bf16: true computes in fp32.
+final class TrainHeaderTests: XCTestCase {
+    func testDryRunHeaderNamesTheCPUPathAndWarnsForAnExplicitBF16() throws {
+        guard let binary = TestPaths.tailorBinary else { throw XCTSkip("the tailor executable is not built beside the tests") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-train-header-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("train.jsonl")
+        try #"{"input_ids": [1, 10, 20, 2]}"#.appending("\n").write(to: data, atomically: true, encoding: .utf8)
+        let llama = TestPaths.fixture("models/llama").path
+        let common = ["train", "--dry-run", "--model_name_or_path", llama, "--dataset", data.path, "--output_dir", folder.appendingPathComponent("out").path]
+        let quiet = try TestPaths.run(binary, common)
+        XCTAssertEqual(quiet.status, 0, quiet.output)
+        XCTAssertTrue(quiet.output.contains("cpu: \(CPUFeatures.current.summary)"), quiet.output)
+        XCTAssertTrue(quiet.output.contains("cpu path: GEMM \(try CPUBackend.blas.get().summary)"), quiet.output)
+        XCTAssertFalse(quiet.output.contains("warning: bf16"), quiet.output)
+        let explicit = try TestPaths.run(binary, common + ["--bf16", "true"])
+        XCTAssertEqual(explicit.status, 0, explicit.output)
+        XCTAssertTrue(explicit.output.contains("warning: bf16: true computes in fp32 on the CPU"), explicit.output)
     }
 }

@@ -1,3 +1,5 @@
+import TailorAdapters
+
 /// The values of the table's keys that take more than one form.
 extension RecipeKeys {
     /// target_modules: a list of names, "all-linear" (LLaMA-Factory: "all"), or a regex string.

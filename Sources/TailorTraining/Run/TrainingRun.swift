@@ -1,4 +1,5 @@
 import Foundation
+import TailorAdapters
 import TailorModels
 import TailorTensor
 

@@ -15,6 +15,14 @@ struct TrainRun {
         let compute = try DeviceOptions.trainingBackend(recipe.device, bf16: recipe.bf16)
         if let note = compute.note { printError(note) }
         say("device: \(compute.backend.name)")
+        if compute.backend is CPUBackend {
+            let cpu = CPUReport.current()
+            say("cpu: \(cpu.features.summary)")
+            say("cpu path: \(cpu.pathSummary)")
+            if recipe.bf16 && recipe.givenKeys.contains("bf16") {
+                printError("warning: bf16: true computes in fp32 on the CPU (bf16 products on the CPU are not built yet); set bf16: false to silence this")
+            }
+        }
         let modelFolder = try GGUFImport.modelFolder(for: recipe.modelNameOrPath)
         let run = try TrainingRun(recipe: recipe, modelFolder: modelFolder, compute: compute)
         let (model, data, trainable) = (run.model, run.data, run.trainable)

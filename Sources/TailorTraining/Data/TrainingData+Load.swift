@@ -32,8 +32,35 @@ extension TrainingData {
     }
 
     /// Reads data files; conversations get `system_prompt` when they have no system turn.
+    /// With `max_samples`, each path (a dataset) keeps only its first N records, as LLaMA-Factory
+    /// cuts each dataset. Preference records are refused: their rejected reply needs a preference
+    /// objective, and training SFT on the chosen one alone would be a silent change of method.
     static func load(_ paths: [String], format: DatasetFormat, recipe: TrainRecipe) throws -> LoadedDataset {
-        var loaded = try DatasetLoader(options: LoaderOptions(format: format)).load(paths: paths)
+        let loader = DatasetLoader(options: LoaderOptions(format: format))
+        var loaded: LoadedDataset
+        if let limit = recipe.maxSamples, let first = paths.first {
+            func cut(_ path: String) throws -> LoadedDataset {
+                var one = try loader.load(paths: [path])
+                one.conversations = Array(one.conversations.prefix(limit))
+                one.tokenized = Array(one.tokenized.prefix(limit))
+                return one
+            }
+            loaded = try cut(first)
+            for path in paths.dropFirst() {
+                let one = try cut(path)
+                loaded.conversations += one.conversations
+                loaded.tokenized += one.tokenized
+                loaded.formats += one.formats
+                loaded.skipped += one.skipped
+            }
+        } else {
+            loaded = try loader.load(paths: paths)
+        }
+        if let preference = loaded.conversations.first(where: \.isPreference) {
+            throw TrainingError.unusableData("\(preference.source): preference records (prompt/chosen/rejected) train with"
+                + " stage dpo, which Tailor does not have yet; tailor train fine-tunes (stage sft) on messages, sharegpt, alpaca or text"
+                + " records: to train on the chosen replies alone, drop the rejected field")
+        }
         if let system = recipe.systemPrompt {
             for index in loaded.conversations.indices where loaded.conversations[index].messages.first?.role != .system {
                 loaded.conversations[index].messages.insert(Message(role: .system, content: system), at: 0)

@@ -51,4 +51,16 @@ extension RecipeKeys {
         throw TrainingError.invalidValue(key: key,
                                          problem: "must be true (kaiming-uniform A, zero B), gaussian (normal A, zero B) or false (no LoRA init); got \(value). PiSSA, OLoRA, LoftQ, EVA and CorDA are not implemented")
     }
+
+    /// stage: sft and pt train as `tailor train` does; the preference and RL stages are refused.
+    static func stage(_ value: RecipeValue, _ key: String) throws {
+        let name = try value.text(key)
+        switch name {
+        case "sft", "pt": return
+        case "dpo", "kto", "rm", "ppo", "orpo", "simpo":
+            throw TrainingError.notImplemented("\(key): \(name) (preference, reward and RL training; Tailor trains stage sft or pt)")
+        default:
+            throw TrainingError.invalidValue(key: key, problem: "must be sft or pt (got '\(name)'); rm, ppo, dpo and kto are not built yet")
+        }
+    }
 }

@@ -28,6 +28,8 @@ public enum RecipeKeys {
                       "fraction of the training data held out for evaluation"),
             .integer("max_seq_length", aliases: ["max_length", "cutoff_len", "model_max_length"], \.maxSeqLength, min: 2,
                      "tokens per sample"),
+            .integer("max_samples", \.maxSamples, min: 1, nullable: true, unset: "all",
+                     "only the first N records of each dataset (LLaMA-Factory's cut for quick runs)"),
             .bool("packing", \.packing, "several samples per row"),
             .bool("train_on_inputs", aliases: ["train_on_prompt"], \.trainOnInputs, "learn prompt tokens too"),
             RecipeKey("assistant_only_loss", type: .bool, help: "TRL's spelling: true means train_on_inputs false",
@@ -35,6 +37,9 @@ public enum RecipeKeys {
                       yaml: { "\(!$0.trainOnInputs)" }, written: { _ in false }),
         ]),
         section(.method, [
+            RecipeKey("stage", type: .forms("sft | pt"), help: "LLaMA-Factory's training stage: sft, or pt (plain text, every token"
+                      + " trained; the data's format decides the labels either way); rm, ppo, dpo and kto are not built yet", unset: "sft",
+                      read: { value, key, _ in try stage(value, key) }, yaml: { _ in nil }, written: { _ in false }),
             .choice("finetuning_type", aliases: ["finetuning_method"], \.finetuningType,
                     "train an adapter beside the frozen model, or every weight"),
         ]),
@@ -162,7 +167,8 @@ public enum RecipeKeys {
             .ignored("preprocessing_num_workers", "data is prepared on all cores"),
             .ignored("overwrite_cache", "no cache"),
             .ignored("plot_loss", "loss.png and loss.svg are always written"),
-            .ignored("stage", "set finetuning_type (sft is the default)"),
+            .ignored("ddp_timeout", "Tailor trains in one process: there is no process group to time out"),
+            .ignored("save_only_model", "checkpoints always keep the optimizer and scheduler state, so resuming is exact"),
             .ignored("trust_remote_code", "no code is run from model folders"),
             .ignored("task_type", "CAUSAL_LM is the only task"),
             .ignored("inference_mode", "not applicable"),

@@ -13,6 +13,8 @@ public struct TrainRecipe: Sendable, Equatable {
     /// Dataset format override (alpaca, sharegpt, messages, preference, text, tokenized); nil = detect.
     public var datasetFormat: String?
     /// Built-in template name overriding the model's chat template.
+    /// LLaMA-Factory's `max_samples`: only the first N records of each dataset (nil: all).
+    public var maxSamples: Int?
     public var template: String?
     public var systemPrompt: String?
     public var validationFile: String?

@@ -125,4 +125,27 @@ final class TokenizedTrainingDataTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("evaluation sample 0: input_ids[1] is 99"), "\(error)")
         }
     }
+
+    /// max_samples (LLaMA-Factory): the first N records of each dataset, in order.
+    func testMaxSamplesKeepsTheFirstRecordsOfEachDataset() throws {
+        let first = try write("a.jsonl", Self.records)
+        let second = try write("b.jsonl", [#"{"input_ids": [1, 40, 2]}"#, #"{"input_ids": [1, 50, 2]}"#, #"{"input_ids": [1, 60, 2]}"#])
+        let data = try TrainingData.prepare(recipe: recipe([first, second]) { $0.maxSamples = 2 }, modelFolder: model)
+        XCTAssertEqual(data.train.map { $0.samples[0].ids }, [[1, 10, 11, 12, 2], [1, 20, 21, 22, 23, 24], [1, 40, 2], [1, 50, 2]])
+        let all = try TrainingData.prepare(recipe: recipe([first, second]), modelFolder: model)
+        XCTAssertEqual(all.trainSampleCount, 6)
+    }
+
+    /// Preference records used to train SFT on the chosen reply without a word; now they stop the
+    /// run, naming the record and the stage they need.
+    func testPreferenceRecordsAreRefusedNamingTheStage() throws {
+        let path = try write("pairs.jsonl", [
+            #"{"prompt": "Hi", "chosen": "Hello!", "rejected": "Go away."}"#,
+        ])
+        XCTAssertThrowsError(try TrainingData.prepare(recipe: recipe([path]), modelFolder: model)) { error in
+            XCTAssertEqual("\(error)", "training data: \(path):1: preference records (prompt/chosen/rejected) train with stage dpo, which"
+                + " Tailor does not have yet; tailor train fine-tunes (stage sft) on messages, sharegpt, alpaca or text records: to train"
+                + " on the chosen replies alone, drop the rejected field")
+        }
+    }
 }

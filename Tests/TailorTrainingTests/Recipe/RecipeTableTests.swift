@@ -32,7 +32,7 @@ final class RecipeTableTests: XCTestCase {
         "overwrite_output_dir", "do_train", "do_eval", "push_to_hub", "hub_model_id", "ddp_find_unused_parameters", "deepspeed",
         "torch_compile", "remove_unused_columns", "label_names", "load_best_model_at_end", "metric_for_best_model",
         "greater_is_better", "logging_first_step", "save_safetensors", "gradient_checkpointing_kwargs", "lazy_preprocess",
-        "preprocessing_num_workers", "overwrite_cache", "plot_loss", "stage", "trust_remote_code", "task_type", "inference_mode",
+        "preprocessing_num_workers", "overwrite_cache", "plot_loss", "trust_remote_code", "task_type", "inference_mode",
         "dataset_text_field", "disable_tqdm", "dataset_num_proc",
     ]
 
@@ -185,5 +185,34 @@ final class RecipeTableTests: XCTestCase {
         XCTAssertTrue(warnings[0].hasPrefix("'fp16'") && warnings[1].hasPrefix("'report_to'"), "\(warnings)")
         XCTAssertEqual(recipe.lora.r, 4)
         XCTAssertEqual(recipe.givenKeys, ["r"])
+    }
+
+    /// `stage` was accepted without effect, so `stage: dpo` trained SFT; now sft and pt train and
+    /// the stages Tailor does not have are refused.
+    func testStageTrainsSFTOrPTAndRefusesTheOthers() throws {
+        for name in ["sft", "pt"] {
+            var recipe = TrainRecipe()
+            XCTAssertNil(try RecipeKeys.apply("stage", .string(name), to: &recipe))
+        }
+        for name in ["dpo", "kto", "rm", "ppo"] {
+            var recipe = TrainRecipe()
+            XCTAssertThrowsError(try RecipeKeys.apply("stage", .string(name), to: &recipe)) { error in
+                XCTAssertEqual("\(error)", "stage: \(name) (preference, reward and RL training; Tailor trains stage sft or pt) is not implemented in Tailor yet")
+            }
+        }
+        var recipe = TrainRecipe()
+        XCTAssertThrowsError(try RecipeKeys.apply("stage", .string("sfft"), to: &recipe)) { error in
+            XCTAssertEqual("\(error)", "option 'stage' must be sft or pt (got 'sfft'); rm, ppo, dpo and kto are not built yet")
+        }
+    }
+
+    func testLLaMAFactoryRunKeysAreKnown() throws {
+        var recipe = TrainRecipe()
+        XCTAssertNil(try RecipeKeys.apply("max_samples", .number(1000), to: &recipe))
+        XCTAssertEqual(recipe.maxSamples, 1000)
+        for name in ["ddp_timeout", "save_only_model"] {
+            let warning = try RecipeKeys.apply(name, .number(180000000), to: &recipe)
+            XCTAssertEqual(warning?.hasPrefix("'\(name)' is accepted but has no effect: "), true, name)
+        }
     }
 }

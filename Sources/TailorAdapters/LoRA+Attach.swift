@@ -58,6 +58,7 @@ public final class LoRAAdapters: @unchecked Sendable {
         try checkDropout(config.loraDropout)
         var generator = SplitMix64(state: seed &+ 0x5EED)
         var modules: [(name: String, lora: LoRA)] = []
+        let workspace = LoRAWorkspace()
         for name in try targetedModules(of: model, config: config) {
             guard let linear = model.linear(module: name) else { continue }
             let (inFeatures, outFeatures, r) = (linear.inFeatures, linear.outFeatures, config.r)
@@ -68,7 +69,7 @@ public final class LoRAAdapters: @unchecked Sendable {
             let lora = LoRA(module: name,
                             a: try backend.upload(aValues, shape: [r, inFeatures], dtype: .f32),
                             b: try backend.upload(bValues, shape: [outFeatures, r], dtype: .f32),
-                            scaling: config.scaling, dropout: Float(config.loraDropout))
+                            scaling: config.scaling, dropout: Float(config.loraDropout), workspace: workspace)
             modules.append((name, lora))
         }
         guard !modules.isEmpty else { throw AdapterError.noTargetModules(config.targetModules, available: model.linearModuleNames) }

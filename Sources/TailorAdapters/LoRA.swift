@@ -20,45 +20,68 @@ public final class LoRA: LinearAdapter, @unchecked Sendable {
     /// The mask of the current micro-batch (nil: no dropout, as at inference). The same seed
     /// gives the same mask in the forward, a recomputed forward and the backward.
     public var dropoutSeed: UInt64?
+    /// Scratch shared with the other modules of the adapter set.
+    public let workspace: LoRAWorkspace
+    /// x · Aᵀ of the last forward [capacity, r], its first `savedRows` rows valid: the backward's
+    /// `down` (kept, not recomputed; with gradient checkpointing the recomputed forward refills it).
+    private var saved: Tensor?
+    private var savedRows = 0
+    private var savedSeed: UInt64?
+    /// The input the saved rows were computed from (its storage and offset).
+    private var savedInput: (storage: ObjectIdentifier, offset: Int)?
 
-    /// - Parameter module: the Linear's module name, e.g. "model.layers.0.self_attn.q_proj".
-    public init(module: String, a: Tensor, b: Tensor, scaling: Float, dropout: Float = 0) {
+    /// - Parameters:
+    ///   - module: the Linear's module name, e.g. "model.layers.0.self_attn.q_proj".
+    ///   - workspace: scratch shared by the modules of one adapter set.
+    public init(module: String, a: Tensor, b: Tensor, scaling: Float, dropout: Float = 0, workspace: LoRAWorkspace = LoRAWorkspace()) {
         self.a = a
         self.b = b
         self.rank = a.shape[0]
         self.scaling = scaling
         self.dropout = dropout
+        self.workspace = workspace
         self.aName = module + PeftAdapterLayout.loraASuffix
         self.bName = module + PeftAdapterLayout.loraBSuffix
     }
 
-    /// x with dropout applied when active, else x itself. [N, in]
+    /// Bytes this module keeps between a forward and its backward ([N, r] x · Aᵀ).
+    public var savedByteCount: Int { saved?.byteCount ?? 0 }
+
+    /// x with dropout applied when active (in the workspace), else x itself. [N, in]
     func droppedInput(_ x: Tensor, backend: Backend) throws -> Tensor {
         guard dropout > 0, let seed = dropoutSeed else { return x }
-        let dropped = try backend.empty(x.shape, dtype: .f32)
+        let dropped = try workspace.matrix(.droppedInput, rows: x.rowCount, columns: x.rowLength, backend: backend)
         try backend.dropout(x, into: dropped, probability: dropout, seed: seed)
         return dropped
+    }
+
+    /// Rows 0..<n of this module's saved [capacity, r] buffer, grown when n exceeds it.
+    private func savedDown(rows n: Int, backend: Backend) throws -> Tensor {
+        if let saved, saved.rowCount >= n { return saved.rows(0..<n) }
+        let buffer = try backend.empty([n, rank], dtype: .f32)
+        saved = buffer
+        return buffer
     }
 
     public func forward(_ input: Tensor, addingTo out: Tensor, backend: Backend) throws {
         let x = try droppedInput(input, backend: backend)
         let n = x.rowCount
-        let down = try backend.empty([n, rank], dtype: .f32)  // [N, r] = x · Aᵀ
+        let down = try savedDown(rows: n, backend: backend)  // [N, r] = x · Aᵀ, kept for the backward
         try backend.gemm(x, transposeA: false, a, transposeB: true, into: down, alpha: 1, beta: 0)
+        (savedRows, savedSeed, savedInput) = (n, dropoutSeed, (ObjectIdentifier(input.storage), input.byteOffset))
         // out[N, out] += scaling · down · Bᵀ
         try backend.gemm(down, transposeA: false, b, transposeB: true, into: out, alpha: scaling, beta: 1)
     }
 
     public func backward(_ dOut: Tensor, input: Tensor, addingTo dx: Tensor?, gradients: GradientStore,
                          backend: Backend) throws {
-        let x = try droppedInput(input, backend: backend)
-        let n = x.rowCount
-        let dDown = try backend.empty([n, rank], dtype: .f32)  // [N, r] = dOut · B
+        let n = input.rowCount
+        let dDown = try workspace.matrix(.dDown, rows: n, columns: rank, backend: backend)  // [N, r] = dOut · B
         try backend.gemm(dOut, transposeA: false, b, transposeB: false, into: dDown, alpha: 1, beta: 0)
         if let dx {
             if dropout > 0, let seed = dropoutSeed {
                 // dx[N, in] += dropout(scaling · dDown · A), the same mask as the forward's
-                let through = try backend.empty(dx.shape, dtype: .f32)
+                let through = try workspace.matrix(.throughDropout, rows: n, columns: dx.rowLength, backend: backend)
                 try backend.gemm(dDown, transposeA: false, a, transposeB: false, into: through, alpha: scaling, beta: 0)
                 try backend.dropout(through, into: through, probability: dropout, seed: seed)
                 try backend.axpy(1, through, dx)
@@ -68,12 +91,20 @@ public final class LoRA: LinearAdapter, @unchecked Sendable {
             }
         }
         if let dA = gradients[aName] {
-            // dA[r, in] += scaling · dDownᵀ · x
+            // dA[r, in] += scaling · dDownᵀ · dropout(x), the mask recomputed from the seed
+            let x = try droppedInput(input, backend: backend)
             try backend.gemm(dDown, transposeA: true, x, transposeB: false, into: dA, alpha: scaling, beta: 1)
         }
         if let dB = gradients[bName] {
-            let down = try backend.empty([n, rank], dtype: .f32)
-            try backend.gemm(x, transposeA: false, a, transposeB: true, into: down, alpha: 1, beta: 0)
+            // down[N, r] = dropout(x) · Aᵀ: the forward's, unless this backward follows another forward
+            let down: Tensor
+            if savedRows == n, savedSeed == dropoutSeed, let saved, let from = savedInput,
+               from.storage == ObjectIdentifier(input.storage), from.offset == input.byteOffset {
+                down = saved.rows(0..<n)
+            } else {
+                down = try savedDown(rows: n, backend: backend)
+                try backend.gemm(try droppedInput(input, backend: backend), transposeA: false, a, transposeB: true, into: down, alpha: 1, beta: 0)
+            }
             // dB[out, r] += scaling · dOutᵀ · down
             try backend.gemm(dOut, transposeA: true, down, transposeB: false, into: dB, alpha: scaling, beta: 1)
         }

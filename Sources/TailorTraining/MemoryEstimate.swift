@@ -24,7 +24,20 @@ public struct MemoryEstimate: Sendable, Equatable {
             + (set.isAdapter ? set.parameterCount * 4 : 0)
         activations = model.config.activationBytes(tokens: tokens, checkpointing: checkpointing,
                                                    savedBytes: model.savedActivationDType.byteSize)
+            + Self.adapterActivationBytes(set, tokens: tokens)
         loss = model.config.lossBytes(rows: min(tokens, model.lossChunkRows))
+    }
+
+    /// What LoRA keeps and uses beside the layers' activations: each module's x · Aᵀ [N, r] (kept
+    /// for the backward), and the set's shared workspace: dOut · B [N, r] and, with dropout, the
+    /// dropped input and the masked input gradient [N, in] of the widest module.
+    static func adapterActivationBytes(_ set: TrainableSet, tokens: Int) -> Int {
+        guard case let .lora(adapters) = set else { return 0 }
+        let modules = adapters.modules.map(\.lora)
+        let ranks = modules.reduce(0) { $0 + $1.rank }, widestRank = modules.map(\.rank).max() ?? 0
+        let widestInput = modules.map { $0.a.shape[1] }.max() ?? 0
+        let dropout = modules.contains { $0.dropout > 0 }
+        return 4 * tokens * (ranks + widestRank + (dropout ? 2 * widestInput : 0))
     }
 
     /// The sum of the parts.

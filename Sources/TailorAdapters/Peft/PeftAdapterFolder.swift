@@ -120,6 +120,7 @@ public enum PeftAdapterFolder {
         let order = model.linearModuleNames
         moduleNames.sort { (order.firstIndex(of: $0) ?? .max) < (order.firstIndex(of: $1) ?? .max) }
         var modules: [(name: String, lora: LoRA)] = []
+        let workspace = LoRAWorkspace()
         for module in moduleNames {
             guard let linear = model.linear(module: module) else {
                 throw AdapterError.adapterWeight(name: prefix + module + aSuffix, file: url.path,
@@ -138,7 +139,7 @@ public enum PeftAdapterFolder {
             }
             let a = try tensor(aSuffix, [config.r, linear.inFeatures])
             let b = try tensor(bSuffix, [linear.outFeatures, config.r])
-            modules.append((module, LoRA(module: module, a: a, b: b, scaling: config.scaling)))
+            modules.append((module, LoRA(module: module, a: a, b: b, scaling: config.scaling, workspace: workspace)))
         }
         // The full tensors bias and modules_to_save bring; nothing else may be in the file.
         let plans = try AdapterTensor.plan(for: model, config: config, adapted: modules.map(\.name))

@@ -46,10 +46,10 @@ public struct AdapterStart {
     /// Attaches trainable adapters that start from the folder's values, with the run's dropout.
     /// Call it once: the adapters train the tensors read from the folder in place.
     public func attach(to model: CausalLM) throws -> LoRAAdapters {
-        let dropout = Float(config.loraDropout)
+        let dropout = Float(config.loraDropout), workspace = LoRAWorkspace()
         let modules = loaded.modules.map { module in
             (name: module.name, lora: LoRA(module: module.name, a: module.lora.a, b: module.lora.b,
-                                           scaling: module.lora.scaling, dropout: dropout))
+                                           scaling: module.lora.scaling, dropout: dropout, workspace: workspace))
         }
         let adapters = LoRAAdapters(config: config, modules: modules, tensors: loaded.tensors)
         try adapters.attach(to: model)

@@ -14,6 +14,8 @@ final class DataTrainParityTests: XCTestCase {
     let model = TestPaths.fixture("tokenizers/qwen2")
     let data = TestPaths.fixture("data/parity.jsonl").path
     let invalid = TestPaths.fixture("data/parity-invalid.jsonl").path
+    /// Records of alpaca fields only (for the column templates and an explicit format).
+    let alpaca = TestPaths.fixture("data/parity-alpaca.jsonl").path
     let jinja = TestPaths.fixture("data/parity.jinja").path
 
     /// One run of the option: the flags (the same for both front ends) and the data file.
@@ -50,19 +52,6 @@ final class DataTrainParityTests: XCTestCase {
         case .skipInvalid:
             return [Run(flags: ["--skip_invalid"], file: invalid)]
         }
-    }
-
-    var alpaca: String { writeAlpaca() }
-
-    /// Records of alpaca fields only (for the column templates and an explicit format).
-    func writeAlpaca() -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-parity-alpaca.jsonl")
-        let lines = [
-            #"{"instruction": "Say hi.", "output": "Hi!"}"#,
-            #"{"instruction": "Count to three.", "input": "slowly", "output": "One, two, three."}"#,
-        ]
-        try? (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
-        return url.path
     }
 
     /// `tailor data`'s options and samples for `flags` on `file`.

@@ -32,7 +32,7 @@ struct DataInputOptions: ParsableArguments {
     var responseTemplate: String = "{output}"
 
     @Flag(name: names(.skipInvalid, "skip-invalid"),
-          help: "Skip records that do not parse, and count them, instead of stopping at the first.")
+          help: "Skip records that do not parse (and samples the template cannot render), and count them, instead of stopping at the first.")
     var skipInvalid = false
 
     @Option(name: [.customLong("model"), .customLong("model_name_or_path")],

@@ -24,14 +24,14 @@ struct DataInputOptions: ParsableArguments {
             help: "Record format: auto, alpaca, sharegpt, messages, preference, text, columns, tokenized (input_ids, labels, attention_mask).")
     var format: String = "auto"
 
-    @Option(name: names(.promptTemplate, "prompt-template"),
+    @Option(name: names(.promptTemplate),
             help: "Prompt template over columns, e.g. '问题:{Question}\\n'. Implies --dataset_format columns.")
     var promptTemplate: String?
 
-    @Option(name: names(.responseTemplate, "response-template"), help: "Response template over columns, e.g. '{Response}'.")
+    @Option(name: names(.responseTemplate), help: "Response template over columns, e.g. '{Response}'.")
     var responseTemplate: String = "{output}"
 
-    @Flag(name: names(.skipInvalid, "skip-invalid"),
+    @Flag(name: names(.skipInvalid),
           help: "Skip records that do not parse (and samples the template cannot render), and count them, instead of stopping at the first.")
     var skipInvalid = false
 
@@ -46,7 +46,7 @@ struct DataInputOptions: ParsableArguments {
     @Option(name: names(.systemPrompt), help: "A system turn for conversations without one.")
     var systemPrompt: String?
 
-    @Option(name: names(.maxSeqLength, "max-length"),
+    @Option(name: names(.maxSeqLength),
             help: "Tokens per sample. Default: none (tailor train: \(TrainRecipe.defaultMaxSeqLength)).")
     var maxLength: Int?
 
@@ -54,27 +54,28 @@ struct DataInputOptions: ParsableArguments {
             help: "Over-long samples: keep_response, right (keep_start), left (keep_end), drop.")
     var truncation: String = "keep_response"
 
-    @Flag(name: names(.trainOnInputs, "train-on-inputs"), help: "Label every token, not only assistant replies.")
+    @Flag(name: names(.trainOnInputs), help: "Label every token, not only assistant replies.")
     var trainOnInputs = false
 
     @Option(name: names(.assistantOnlyLoss), help: "TRL's spelling: false means --train_on_inputs.")
     var assistantOnlyLoss: Bool?
 
-    @Flag(name: names(.maskHistory, "mask-history"), help: "Train only the last assistant turn.")
+    @Flag(name: names(.maskHistory), help: "Train only the last assistant turn.")
     var maskHistory = false
 
-    /// `key`'s flag names: its spellings, then the earlier `tailor data` spelling.
-    static func names(_ key: DatasetOptions.Key, _ earlier: String? = nil) -> NameSpecification {
-        NameSpecification((key.spellings + (earlier.map { [$0] } ?? [])).map { .customLong($0) })
+    /// The spellings `tailor data` took before its flags were spelled as the recipe keys.
+    static let earlierSpellings: [DatasetOptions.Key: String] = [
+        .promptTemplate: "prompt-template", .responseTemplate: "response-template", .skipInvalid: "skip-invalid",
+        .maxSeqLength: "max-length", .trainOnInputs: "train-on-inputs", .maskHistory: "mask-history",
+    ]
+
+    /// The flag names of an encoding option: its spellings, then the earlier `tailor data` one.
+    static func flagNames(_ key: DatasetOptions.Key) -> [String] {
+        key.spellings + (earlierSpellings[key].map { [$0] } ?? [])
     }
 
-    /// The flag names of every encoding option (for the parity test and errors).
-    static func flagNames(_ key: DatasetOptions.Key) -> [String] {
-        let earlier: [DatasetOptions.Key: String] = [
-            .promptTemplate: "prompt-template", .responseTemplate: "response-template", .skipInvalid: "skip-invalid",
-            .maxSeqLength: "max-length", .trainOnInputs: "train-on-inputs", .maskHistory: "mask-history",
-        ]
-        return key.spellings + (earlier[key].map { [$0] } ?? [])
+    static func names(_ key: DatasetOptions.Key) -> NameSpecification {
+        NameSpecification(flagNames(key).map { .customLong($0) })
     }
 
     /// The encoding options these flags give.

@@ -268,6 +268,10 @@ public struct ConversationEncoder: Sendable {
                 return nil
             case .right:
                 sample = Self.cutEnd(sample, to: max, issues: &issues)
+            case .left:
+                issues.append(DataIssue(kind: .truncated, source: sample.source, message: "cut \(original - max) tokens from the start (\(original) > max_length \(max))"))
+                sample.inputIds = Array(sample.inputIds.suffix(max))
+                sample.labels = Array(sample.labels.suffix(max))
             case .keepResponse:
                 let (cut, note) = keepResponse(sample, max: max)
                 sample = cut

@@ -24,8 +24,10 @@ public struct EncodingOptions: Sendable {
         /// Keep the first complete trained reply: cut the end, or, when that would cut into the
         /// first reply, drop the oldest prompt tokens (after BOS) instead.
         case keepResponse = "keep_response"
-        /// Cut the end (`truncation_side = right`).
+        /// Cut the end (`truncation_side = right`; TRL's `truncation_mode = keep_start`).
         case right
+        /// Cut the start, keeping the last tokens (TRL's `truncation_mode = keep_end`).
+        case left
         /// Drop the sample and report it.
         case drop
     }

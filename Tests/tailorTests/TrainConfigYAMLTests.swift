@@ -52,5 +52,9 @@ final class TrainConfigYAMLTests: XCTestCase {
         ]))
         try assertReadsBack(try recipe(["--target_modules", #".*\.(q|v)_proj"#, "--train_sampling_strategy", "sequential",
                                         "--finetuning_type", "full", "--r", "4"]))
+        // The encoding keys tailor data shares.
+        try assertReadsBack(try recipe(["--dataset", "d.csv", "--prompt_template", "Q: {Question}\n", "--response_template", "{Answer}",
+                                        "--template", "my template.jinja", "--truncation_mode", "keep_end", "--mask_history",
+                                        "--skip_invalid", "--assistant_only_loss", "false", "--dataset_format", "columns"]))
     }
 }

@@ -21,24 +21,25 @@ public struct TrainingData: Sendable {
         guard !recipe.datasets.isEmpty else {
             throw TrainingError.missingKey("dataset", hint: "give one or more data files (JSON, JSONL, CSV)")
         }
-        let format = try datasetFormat(recipe)
-        let builtin = try builtinTemplate(recipe)
-        let train = try load(recipe.datasets, format: format, recipe: recipe)
-        let validation = try recipe.validationFile.map { try load([$0], format: format, recipe: recipe) }
+        let options = recipe.data
+        _ = try recipeKeyErrors { try options.chatTemplate() }  // a bad template fails before the data is read
+        let train = try load(recipe.datasets, recipe: recipe)
+        let validation = try recipe.validationFile.map { try load([$0], recipe: recipe) }
         var warnings = summarize(train.skipped)
         // The tokenizer and chat template are read only when some record needs them.
-        var encoder: ConversationEncoder? = nil
+        var tokenizer: PretrainedTokenizer? = nil
         if !train.conversations.isEmpty || validation?.conversations.isEmpty == false {
-            encoder = try makeEncoder(recipe, modelFolder: modelFolder, template: builtin)
-        } else if recipe.template != nil || recipe.systemPrompt != nil || recipe.trainOnInputs {
-            warnings.append("template, system_prompt and train_on_inputs have no effect on tokenized records: their ids and labels are used as they are")
+            tokenizer = try Self.tokenizer(options, modelFolder: modelFolder)
+        } else if options.template != nil || options.systemPrompt != nil || options.trainOnInputs || options.maskHistory {
+            warnings.append("template, system_prompt, train_on_inputs and mask_history have no effect on tokenized records: their ids and labels are used as they are")
         }
-        var encoded = try encode(train, encoder: encoder, maxLength: recipe.maxSeqLength)
+        let encoder = try recipeKeyErrors { try DatasetEncoder(options: options, tokenizer: tokenizer) }
+        var encoded = try encoder.encode(train)
         warnings += summarize(encoded.issues)
         try encoded.checkTrainable()
         var evalSamples: [EncodedSample] = []
         if let validation {
-            evalSamples = try encode(validation, encoder: encoder, maxLength: recipe.maxSeqLength).samples
+            evalSamples = try encoder.encode(validation).samples
         } else if recipe.validationSplit > 0 {
             let split = try Splitter.split(encoded.samples, validationRatio: recipe.validationSplit, seed: recipe.training.seed)
             encoded.samples = split.train

@@ -1,5 +1,4 @@
 import TailorData
-import TailorTokenizers
 
 /// The recipe keys `tailor train` accepts, with the names users know from TrainingArguments,
 /// LoraConfig, TRL's SFTConfig and LLaMA-Factory. This table is the one place a key is written:
@@ -15,26 +14,13 @@ public enum RecipeKeys {
         section(.data, [
             .list("dataset", aliases: ["train_file", "data_files", "data_path", "dataset_path", "datasets"], \.datasets, quoted: true,
                   required: "give one or more data files (JSON, JSONL, CSV)", "JSON/JSONL/CSV files, folders or globs"),
-            .text("dataset_format", aliases: ["formatting", "format"], \.datasetFormat, unset: "detected",
-                  DatasetFormat.allCases.map(\.rawValue).joined(separator: " | ")
-                  + "; tokenized: records of input_ids, optional labels (-100 = not trained; absent: all trained), TRL's"
-                  + " completion_mask / assistant_masks (0 masks a label) and attention_mask (right padding dropped);"
-                  + " no tokenizer or chat template needed"),
-            .text("template", \.template, unset: "the model's",
-                  "built-in chat template: " + BuiltinChatTemplate.allCases.map(\.rawValue).joined(separator: ", ")),
-            .text("system_prompt", aliases: ["system", "default_system"], \.systemPrompt, "system turn for samples without one"),
+        ] + encodingKeys + [
             .text("validation_file", aliases: ["eval_file", "eval_dataset"], \.validationFile, "evaluation data file"),
             .fraction("validation_split", aliases: ["val_size", "validation_split_percentage"], \.validationSplit,
                       "fraction of the training data held out for evaluation"),
-            .integer("max_seq_length", aliases: ["max_length", "cutoff_len", "model_max_length"], \.maxSeqLength, min: 2,
-                     "tokens per sample"),
             .integer("max_samples", \.maxSamples, min: 1, nullable: true, unset: "all",
                      "only the first N records of each dataset (LLaMA-Factory's cut for quick runs)"),
             .bool("packing", \.packing, "several samples per row"),
-            .bool("train_on_inputs", aliases: ["train_on_prompt"], \.trainOnInputs, "learn prompt tokens too"),
-            RecipeKey("assistant_only_loss", type: .bool, help: "TRL's spelling: true means train_on_inputs false",
-                      read: { value, key, recipe in recipe.trainOnInputs = !(try value.bool(key)) },
-                      yaml: { "\(!$0.trainOnInputs)" }, written: { _ in false }),
         ]),
         section(.method, [
             RecipeKey("stage", type: .forms("sft | pt"), help: "LLaMA-Factory's training stage: sft, or pt (plain text, every token"

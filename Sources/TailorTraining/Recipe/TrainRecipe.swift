@@ -1,4 +1,5 @@
 import TailorAdapters
+import TailorData
 
 /// Everything `tailor train` needs, resolved from a YAML file and flags with the names users know
 /// from TrainingArguments, LoraConfig, TRL's SFTConfig and LLaMA-Factory.
@@ -10,20 +11,15 @@ public struct TrainRecipe: Sendable, Equatable {
     public var modelNameOrPath: String = ""
     /// Training data files (or folders/globs).
     public var datasets: [String] = []
-    /// Dataset format override (alpaca, sharegpt, messages, preference, text, tokenized); nil = detect.
-    public var datasetFormat: String?
-    /// Built-in template name overriding the model's chat template.
+    /// How the datasets become samples: format, column and chat templates, system prompt,
+    /// max_seq_length and truncation, masking; the options `tailor data` takes, shared with it.
+    public var data = DatasetOptions(maxLength: TrainRecipe.defaultMaxSeqLength)
     /// LLaMA-Factory's `max_samples`: only the first N records of each dataset (nil: all).
     public var maxSamples: Int?
-    public var template: String?
-    public var systemPrompt: String?
     public var validationFile: String?
     /// Fraction of the training data held out for evaluation (0 = none).
     public var validationSplit: Double = 0
-    public var maxSeqLength: Int = 1024
     public var packing: Bool = false
-    /// Train on prompt tokens too (TRL's assistant_only_loss = false).
-    public var trainOnInputs: Bool = false
     public var finetuningType: FinetuningType = .lora
     public var lora = LoRAConfig(r: 8, loraAlpha: 16, targetModules: .allLinear)
     /// A peft adapter folder to start LoRA training from (LLaMA-Factory's `adapter_name_or_path`);
@@ -41,4 +37,13 @@ public struct TrainRecipe: Sendable, Equatable {
     public var givenKeys: Set<String> = []
 
     public init() {}
+
+    /// TRL's default max_length.
+    public static let defaultMaxSeqLength = 1024
+
+    /// Tokens per sample and per packed row (`max_seq_length`); a recipe always has one.
+    public var maxSeqLength: Int {
+        get { data.maxLength ?? Self.defaultMaxSeqLength }
+        set { data.maxLength = newValue }
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TailorData
 import TailorTokenizers
+import TailorTraining
 
 struct DataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,68 +13,95 @@ struct DataCommand: AsyncParsableCommand {
     )
 }
 
-/// Options shared by the data subcommands: what to read and how to encode it.
+/// Options shared by the data subcommands: what to read and how to encode it. The encoding
+/// options are `DatasetOptions`, spelled as `tailor train`'s keys (`--mask_history`,
+/// `--cutoff_len` ...), with the earlier `tailor data` spellings (`--max-length`) kept.
 struct DataInputOptions: ParsableArguments {
     @Argument(help: "Data files, folders or globs (.json, .jsonl, .csv, .tsv, .txt).")
     var paths: [String]
 
-    @Option(help: "Record format: auto, alpaca, sharegpt, messages, preference, text, columns, tokenized (input_ids, labels, attention_mask).")
+    @Option(name: names(.datasetFormat),
+            help: "Record format: auto, alpaca, sharegpt, messages, preference, text, columns, tokenized (input_ids, labels, attention_mask).")
     var format: String = "auto"
 
-    @Option(help: "Prompt template over columns, e.g. '问题:{Question}\\n'. Implies --format columns.")
+    @Option(name: names(.promptTemplate),
+            help: "Prompt template over columns, e.g. '问题:{Question}\\n'. Implies --dataset_format columns.")
     var promptTemplate: String?
 
-    @Option(help: "Response template over columns, e.g. '{Response}'.")
+    @Option(name: names(.responseTemplate), help: "Response template over columns, e.g. '{Response}'.")
     var responseTemplate: String = "{output}"
 
-    @Flag(help: "Skip records that do not parse, and count them, instead of stopping at the first.")
+    @Flag(name: names(.skipInvalid),
+          help: "Skip records that do not parse (and samples the template cannot render), and count them, instead of stopping at the first.")
     var skipInvalid = false
 
-    @Option(help: "Model folder with tokenizer.json (and tokenizer_config.json for its chat template).")
+    @Option(name: [.customLong("model"), .customLong("model_name_or_path")],
+            help: "Model folder with tokenizer.json (and tokenizer_config.json for its chat template).")
     var model: String?
 
-    @Option(help: "Chat template: a built-in name (\(BuiltinChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))) or a .jinja file. Default: the model's.")
+    @Option(name: names(.template),
+            help: "Chat template: a built-in name (\(BuiltinChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))) or a .jinja file. Default: the model's.")
     var template: String?
 
-    @Option(name: .customLong("max-length"), help: "max_seq_length / cutoff_len in tokens. Default: none.")
+    @Option(name: names(.systemPrompt), help: "A system turn for conversations without one.")
+    var systemPrompt: String?
+
+    @Option(name: names(.maxSeqLength),
+            help: "Tokens per sample. Default: none (tailor train: \(TrainRecipe.defaultMaxSeqLength)).")
     var maxLength: Int?
 
-    @Option(help: "Over-long samples: keep_response, right, drop.")
+    @Option(name: names(.truncationMode),
+            help: "Over-long samples: keep_response, right (keep_start), left (keep_end), drop.")
     var truncation: String = "keep_response"
 
-    @Flag(help: "train_on_inputs: label every token, not only assistant replies.")
+    @Flag(name: names(.trainOnInputs), help: "Label every token, not only assistant replies.")
     var trainOnInputs = false
 
-    @Flag(help: "mask_history: train only the last assistant turn.")
+    @Option(name: names(.assistantOnlyLoss), help: "TRL's spelling: false means --train_on_inputs.")
+    var assistantOnlyLoss: Bool?
+
+    @Flag(name: names(.maskHistory), help: "Train only the last assistant turn.")
     var maskHistory = false
 
-    func load() throws -> LoadedDataset {
+    /// The spellings `tailor data` took before its flags were spelled as the recipe keys.
+    static let earlierSpellings: [DatasetOptions.Key: String] = [
+        .promptTemplate: "prompt-template", .responseTemplate: "response-template", .skipInvalid: "skip-invalid",
+        .maxSeqLength: "max-length", .trainOnInputs: "train-on-inputs", .maskHistory: "mask-history",
+    ]
+
+    /// The flag names of an encoding option: its spellings, then the earlier `tailor data` one.
+    static func flagNames(_ key: DatasetOptions.Key) -> [String] {
+        key.spellings + (earlierSpellings[key].map { [$0] } ?? [])
+    }
+
+    static func names(_ key: DatasetOptions.Key) -> NameSpecification {
+        NameSpecification(flagNames(key).map { .customLong($0) })
+    }
+
+    /// The encoding options these flags give.
+    func options() throws -> DatasetOptions {
         guard let f = DatasetFormat(rawValue: format) else {
-            throw ValidationError("--format \(format): use one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError("--dataset_format \(format): use one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let columns = promptTemplate.map { ColumnTemplate(prompt: unescape($0), response: unescape(responseTemplate)) }
-        return try DatasetLoader(options: LoaderOptions(format: columns != nil ? .columns : f, columnTemplate: columns,
-                                                         skipInvalid: skipInvalid)).load(paths: paths)
+        guard let t = EncodingOptions.Truncation.named(truncation) else {
+            throw ValidationError("--truncation_mode \(truncation): use one of \(EncodingOptions.Truncation.names.joined(separator: ", "))")
+        }
+        var options = DatasetOptions(format: f, promptTemplate: promptTemplate, responseTemplate: responseTemplate,
+                                     template: template, systemPrompt: systemPrompt, maxLength: maxLength, truncation: t,
+                                     trainOnInputs: trainOnInputs, maskHistory: maskHistory, skipInvalid: skipInvalid)
+        if let assistantOnlyLoss { options.assistantOnlyLoss = assistantOnlyLoss }
+        return options
     }
 
-    func encoder() throws -> ConversationEncoder? {
-        guard let model else { return nil }
-        let pretrained = try PretrainedTokenizer(folder: URL(fileURLWithPath: model))
-        var chosen: ChatTemplate? = nil
-        if let template {
-            if let builtin = try ChatTemplate.builtin(named: template) { chosen = builtin } else {
-                chosen = try ChatTemplate(source: String(contentsOfFile: template, encoding: .utf8), name: template)
-            }
-        }
-        guard let t = EncodingOptions.Truncation(rawValue: truncation) else {
-            throw ValidationError("--truncation \(truncation): use keep_response, right or drop")
-        }
-        let options = EncodingOptions(maxLength: maxLength, truncation: t, trainOnInputs: trainOnInputs, maskHistory: maskHistory)
-        return try ConversationEncoder(pretrained: pretrained, template: chosen, options: options)
+    func load() throws -> LoadedDataset {
+        try DatasetEncoder.load(paths: paths, options: options())
     }
 
-    func unescape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\t", with: "\t")
+    /// The encoder: with --model, for conversations and pre-tokenized records; without, for
+    /// pre-tokenized records only.
+    func encoder() throws -> DatasetEncoder {
+        let tokenizer = try model.map { try PretrainedTokenizer(folder: URL(fileURLWithPath: $0)) }
+        return try DatasetEncoder(options: options(), tokenizer: tokenizer)
     }
 }
 
@@ -98,21 +126,17 @@ struct DataInspectCommand: AsyncParsableCommand {
         let cleaning = Cleaner.clean(convs, options: CleaningOptions(normalizeWhitespace: false))
         issues += cleaning.removed
         // Pre-tokenized records need no tokenizer: their lengths are known as read.
-        var samples: [EncodedSample] = []
         let encoder = try input.encoder()
-        if let encoder {
-            let result = try encoder.encodeAll(convs, skipInvalid: true)
-            issues += result.issues
-            samples += result.samples
-        }
-        for sample in data.tokenized { samples.append(TokenizedRecord.fit(sample, maxLength: input.maxLength, issues: &issues)) }
-        if encoder != nil || !data.tokenized.isEmpty {
+        let result = try encoder.encode(data, skipInvalid: true)
+        issues += result.issues
+        let samples = result.samples
+        if encoder.conversations != nil || !data.tokenized.isEmpty {
             Self.printLengths(samples)
             if samples.allSatisfy(\.isFullyMasked) && !samples.isEmpty {
                 print("error: every sample is fully masked; training would learn nothing")
             }
         }
-        if encoder == nil && !convs.isEmpty {
+        if encoder.conversations == nil && !convs.isEmpty {
             print("(pass --model to see token lengths and trained-token shares\(data.tokenized.isEmpty ? "" : " of the records that are not tokenized"))")
         }
         let grouped = Dictionary(grouping: issues, by: \.kind)
@@ -165,22 +189,24 @@ struct DataPreviewCommand: AsyncParsableCommand {
         guard index < data.conversations.count else {
             // Pre-tokenized: no text to render; the ids are decoded when a tokenizer is given.
             var issues: [DataIssue] = []
-            let sample = TokenizedRecord.fit(data.tokenized[index - data.conversations.count], maxLength: input.maxLength, issues: &issues)
             let encoder = try input.encoder()
-            if encoder == nil { print("(a tokenized record has no text: its ids are shown; pass --model to decode them)") }
+            let sample = encoder.fit(data.tokenized[index - data.conversations.count], issues: &issues)
+            let tokenizer = encoder.conversations?.tokenizer
+            if tokenizer == nil { print("(a tokenized record has no text: its ids are shown; pass --model to decode them)") }
             show(sample, issues: issues) { ids in
-                encoder?.tokenizer.decode(ids) ?? ids.map(String.init).joined(separator: " ") + " "
+                tokenizer?.decode(ids) ?? ids.map(String.init).joined(separator: " ") + " "
             }
             return
         }
-        guard let encoder = try input.encoder() else { throw ValidationError("preview needs --model (the tokenizer and chat template)") }
+        let encoder = try input.encoder()
+        guard encoder.conversations != nil else { throw ValidationError("preview needs --model (the tokenizer and chat template)") }
         let conv = data.conversations[index]
         var issues: [DataIssue] = []
         guard let sample = try encoder.encode(conv, issues: &issues) else {
             print("sample \(conv.source) is dropped: \(issues.map(\.message).joined(separator: "; "))")
             return
         }
-        show(sample, issues: issues) { encoder.tokenizer.decode($0) }
+        show(sample, issues: issues) { encoder.conversations?.tokenizer.decode($0) ?? "" }
     }
 
     /// The sample's text, trained runs highlighted, then its notes.
@@ -285,7 +311,7 @@ struct DataBenchCommand: AsyncParsableCommand {
     var samples: Int = 100_000
 
     func run() async throws {
-        guard let encoder = try input.encoder() else { throw ValidationError("bench needs --model") }
+        guard let encoder = try input.encoder().conversations else { throw ValidationError("bench needs --model") }
         let data = try input.load()
         guard !data.conversations.isEmpty else {
             throw ValidationError(data.tokenized.isEmpty ? "no samples" : "the records are tokenized: there is nothing to render or tokenize")

@@ -64,7 +64,7 @@ final class TokenizedTrainingDataTests: XCTestCase {
     func testExplicitFormatPackingAndValidationSplit() throws {
         let path = try write("train.json", ["["] + (0..<10).map { i in #"{"input_ids": [1, \#(10 + i), 2]},"# } + [#"{"input_ids": [1, 2]}"#, "]"])
         let packed = try TrainingData.prepare(recipe: recipe([path]) {
-            $0.datasetFormat = "tokenized"
+            $0.data.format = .tokenized
             $0.packing = true
             $0.validationSplit = 0.2
         }, modelFolder: model)

@@ -1,0 +1,67 @@
+import Foundation
+import TailorTokenizers
+
+/// Dataset files + a tokenizer + `DatasetOptions` -> samples: the one encoding path of
+/// `tailor data` (inspect, preview, bench) and `tailor train` (`TrainingData.prepare`).
+///
+///     let data = try DatasetEncoder.load(paths: ["train.json"], options: options)
+///     let encoder = try DatasetEncoder(options: options, tokenizer: PretrainedTokenizer(folder: model))
+///     let result = try encoder.encode(data)      // samples in input order, and the issues found
+///
+/// Conversations are rendered with the chat template and labeled by `ConversationEncoder`;
+/// pre-tokenized records are taken as they are and cut to `maxLength` on the right.
+public struct DatasetEncoder: Sendable {
+    public let options: DatasetOptions
+    /// The conversation encoder; nil without a tokenizer (only pre-tokenized records encode then).
+    public let conversations: ConversationEncoder?
+
+    /// - Parameter tokenizer: the model folder's tokenizer; its chat template is used unless
+    ///   `options.template` names one.
+    /// - Throws: `DataError.invalidOption` for a template that cannot be found or read, or a
+    ///   `maxLength` below 2.
+    public init(options: DatasetOptions, tokenizer: PretrainedTokenizer?) throws {
+        self.options = options
+        let template = try options.chatTemplate()
+        conversations = try tokenizer.map {
+            try ConversationEncoder(pretrained: $0, template: template, options: options.encodingOptions)
+        }
+    }
+
+    /// Reads data files with `options`' format, column templates and `skipInvalid`; conversations
+    /// without a system turn get `systemPrompt`.
+    public static func load(paths: [String], options: DatasetOptions) throws -> LoadedDataset {
+        var loaded = try DatasetLoader(options: options.loaderOptions).load(paths: paths)
+        if let system = options.systemPrompt {
+            for index in loaded.conversations.indices where loaded.conversations[index].messages.first?.role != .system {
+                loaded.conversations[index].messages.insert(Message(role: .system, content: system), at: 0)
+            }
+        }
+        return loaded
+    }
+
+    /// Every sample of `loaded`, in load order (conversations, then pre-tokenized records), and
+    /// the issues found. A conversation the template cannot render is thrown, or, with
+    /// `skipInvalid` (default: the options'), reported and left out. Without a tokenizer only the
+    /// pre-tokenized records encode.
+    public func encode(_ loaded: LoadedDataset, skipInvalid: Bool? = nil) throws -> EncodeResult {
+        var result = EncodeResult()
+        if let conversations, !loaded.conversations.isEmpty {
+            result = try conversations.encodeAll(loaded.conversations, skipInvalid: skipInvalid ?? options.skipInvalid)
+        }
+        for sample in loaded.tokenized { result.samples.append(fit(sample, issues: &result.issues)) }
+        return result
+    }
+
+    /// One conversation encoded and fitted to `maxLength`; nil when truncation drops it.
+    public func encode(_ conversation: Conversation, issues: inout [DataIssue]) throws -> EncodedSample? {
+        guard let conversations else {
+            throw DataError.invalidOption(name: "model", reason: "\(conversation.source) is a conversation: encoding it needs the model's tokenizer")
+        }
+        return try conversations.encode(conversation, issues: &issues)
+    }
+
+    /// A pre-tokenized sample cut to `maxLength` on the right.
+    public func fit(_ sample: EncodedSample, issues: inout [DataIssue]) -> EncodedSample {
+        TokenizedRecord.fit(sample, maxLength: options.maxLength, issues: &issues)
+    }
+}

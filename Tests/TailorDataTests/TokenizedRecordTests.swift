@@ -59,6 +59,8 @@ final class TokenizedRecordTests: XCTestCase {
         XCTAssertEqual(DatasetFormat(rawValue: "tokenized"), .tokenized)
     }
 
+    static let missingInputIds = #"{"ids": [1, 2]}"#
+
     /// (record, field at fault, words the message must hold)
     static let badRecords: [(String, String, [String])] = [
         (#"{"input_ids": [1, "7", 3]}"#, "input_ids[1]", ["token id", "the string \"7\""]),
@@ -74,7 +76,7 @@ final class TokenizedRecordTests: XCTestCase {
         (#"{"input_ids": [1, 0, 2], "attention_mask": [1, 0, 1]}"#, "attention_mask", ["a hole"]),
         (#"{"input_ids": [1, 2], "attention_mask": [0, 0]}"#, "attention_mask", ["no token"]),
         (#"{"input_ids": [1, 2], "attention_mask": [1, 1, 1]}"#, "attention_mask", ["as long as input_ids (2)"]),
-        (#"{"ids": [1, 2]}"#, "input_ids", ["missing"]),
+        (missingInputIds, "input_ids", ["missing"]),
         (#"[1, 2]"#, "(record)", ["a JSON object"]),
     ]
 
@@ -87,8 +89,9 @@ final class TokenizedRecordTests: XCTestCase {
                 XCTAssertTrue(message.hasPrefix("\(path):2: "), message)
                 XCTAssertTrue(message.contains("'\(field)'"), "\(record): \(message)")
                 for word in words { XCTAssertTrue(message.contains(word), "\(record): '\(word)' missing from: \(message)") }
-                switch error as? DataError {
-                case .wrongType(let at, let f, _, _)?, .missingField(let at, let f)?:
+                // The one record without input_ids is missingField; every other is wrongType.
+                switch (error as? DataError, record == Self.missingInputIds) {
+                case let (.wrongType(at, f, _, _)?, false), let (.missingField(at, f)?, true):
                     XCTAssertEqual(at.line, 2)
                     XCTAssertEqual(f, field)
                 default: XCTFail("\(record): \(error)")

@@ -48,3 +48,12 @@ func expectFormatError<T>(_ body: () throws -> T, file: StaticString = #filePath
     }
     return nil
 }
+
+/// Runs `body` on fuzzed input: it may succeed, or throw a `FormatError`; any other error fails
+/// the test with `context` (the seed and trial that repeat it).
+func expectNothingOrFormatError(_ context: @autoclosure () -> String, file: StaticString = #filePath, line: UInt = #line,
+                                _ body: () throws -> Void) {
+    do { try body() } catch is FormatError {} catch {
+        XCTFail("\(context()): not a FormatError: \(error)", file: file, line: line)
+    }
+}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A small seeded generator (SplitMix64) so test inputs are the same on every machine.
 public struct SeededRandom: RandomNumberGenerator {
     private var state: UInt64
@@ -20,5 +22,18 @@ public struct SeededRandom: RandomNumberGenerator {
     /// `count` ints uniform in `range`.
     public mutating func ints(_ count: Int, in range: Range<Int32>) -> [Int32] {
         (0..<count).map { _ in Int32.random(in: range, using: &self) }
+    }
+}
+
+extension SeededRandom {
+    /// The seed of a randomized test: `TAILOR_TEST_SEED` when set (to repeat a run a failure
+    /// reported), else `fallback`, so every run in CI draws the same inputs.
+    public static func testSeed(_ fallback: UInt64) -> UInt64 {
+        guard let text = ProcessInfo.processInfo.environment["TAILOR_TEST_SEED"] else { return fallback }
+        guard let seed = UInt64(text) else {
+            print("TAILOR_TEST_SEED=\(text) is not an unsigned 64-bit integer; using the test's own seed \(fallback)")
+            return fallback
+        }
+        return seed
     }
 }

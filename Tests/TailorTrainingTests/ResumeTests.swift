@@ -128,7 +128,9 @@ final class ResumeTests: XCTestCase {
         args.outputDir = output.appendingPathComponent("other").path
         let other = try Trainer(model: model, trainable: .lora(adapters), train: Self.samples(), args: args)
         XCTAssertThrowsError(try other.train(resumeFrom: folder.appendingPathComponent("checkpoint-5"))) { error in
-            XCTAssertTrue("\(error)".contains("other trainable parameters") || "\(error)".contains("shape"), "\(error)")
+            guard case let .checkpoint(path, problem)? = error as? TrainingError else { return XCTFail("\(error)") }
+            XCTAssertTrue(path.hasSuffix("shape/checkpoint-5"), path)
+            XCTAssertTrue(problem.hasPrefix("was written for other trainable parameters"), problem)
         }
     }
 

@@ -26,7 +26,9 @@ extension TrainingSample {
     init(_ encoded: EncodedSample) {
         self.init(ids: encoded.inputIds, labels: encoded.labels, source: encoded.source)
     }
+}
 
+extension TrainingData {
     /// The records of `paths`, as `DatasetEncoder.load` reads them. With `max_samples`, each path
     /// (a dataset) keeps only its first N records, as LLaMA-Factory cuts each dataset. Preference
     /// records are refused: their rejected reply needs a preference objective, and training SFT on

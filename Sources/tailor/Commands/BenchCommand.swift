@@ -7,7 +7,7 @@ import TailorTraining
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure Tailor's speed on built-in model presets (random weights, no download).",
+        abstract: "Measure Tailor's speed: training and generation on built-in model presets (random weights, no download), tokenizing on a corpus.",
         subcommands: [BenchStepCommand.self, BenchTrainCommand.self, BenchGenerateCommand.self, BenchTokenizeCommand.self]
     )
 }

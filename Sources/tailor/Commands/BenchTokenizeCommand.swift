@@ -23,14 +23,14 @@ struct BenchTokenizeCommand: AsyncParsableCommand {
     @Option(help: "Corpus size in megabytes.")
     var mb: Int = 10
 
-    @Option(help: "Workers for the parallel figure (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Workers for the parallel figure. Default: all cores.")
+    var threads: Int?
 
     func run() async throws {
         let loaded = try Tokenizer(contentsOf: URL(fileURLWithPath: tokenizer))
         let texts = try TokenizeBenchmark.corpus(fromDatasetsIn: URL(fileURLWithPath: datasets), targetBytes: mb * 1_000_000)
         let single = TokenizeBenchmark.run(loaded, texts: texts, threads: 1, repeats: 2)
-        let parallel = TokenizeBenchmark.run(loaded, texts: texts, threads: max(1, threads), repeats: 2)
+        let parallel = TokenizeBenchmark.run(loaded, texts: texts, threads: max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount), repeats: 2)
         print("tailor bench tokenize: \(tokenizer), \(fmt(Double(single.bytes) / 1e6, 1)) MB, \(single.tokens) tokens")
         print("  1 thread    \(fmt(single.megabytesPerSecond, 2)) MB/s  \(fmt(single.tokensPerSecond, 0)) tokens/s")
         print("  \(parallel.threads) threads   \(fmt(parallel.megabytesPerSecond, 2)) MB/s  \(fmt(parallel.tokensPerSecond, 0)) tokens/s")

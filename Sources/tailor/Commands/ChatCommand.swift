@@ -13,7 +13,8 @@ struct ChatCommand: AsyncParsableCommand {
           /reset                      forget the conversation (the system message stays)
           /system TEXT                set the system message (and forget the conversation)
           /params [name=value ...]    show or change sampling: temperature, top_k, top_p, min_p,
-                                      repetition_penalty, no_repeat_ngram_size, max_new_tokens, seed, do_sample
+                                      repetition_penalty, no_repeat_ngram_size, max_new_tokens,
+                                      seed, do_sample
           /help                       this list
           /exit, /quit, Ctrl-D        leave
         With --compare (needs --adapter), each message is answered by the base model and then by the

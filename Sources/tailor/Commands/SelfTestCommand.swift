@@ -17,7 +17,7 @@ struct SelfTestCommand: ParsableCommand {
 
     enum Device: String, ExpressibleByArgument { case cpu, cuda }
 
-    @Option(help: "The backend to check: cpu or cuda. Default: cpu.")
+    @Option(help: "The backend to check: cpu (the fast kernels) or cuda (GPU 0).")
     var device: Device = .cpu
 
     @Flag(help: "Only the op checks (skip the tiny-model checks).")

@@ -169,8 +169,11 @@ final class GGUFCorruptFileTests: XCTestCase {
         guard case .unsupportedGGMLType(_, "t", "IQ2_XXS")? = expectFormatError({ try file.floats("t") }) else { return XCTFail() }
     }
 
+    /// Seeded (TAILOR_TEST_SEED repeats another run); the seed is printed first, so a crash's log names it.
     func testRandomGarbageNeverCrashes() throws {
-        var generator = SystemRandomNumberGenerator()
+        let seed = SeededRandom.testSeed(0x6607_F022)
+        print("testRandomGarbageNeverCrashes (GGUF): seed \(seed); TAILOR_TEST_SEED=\(seed) repeats this run")
+        var generator = SeededRandom(seed: seed)
         let valid = Array(try Data(contentsOf: TestPaths.fixture("formats/gguf/small.gguf")))
         let url = folder.appendingPathComponent("fuzz.gguf")
         for trial in 0..<300 {
@@ -180,8 +183,12 @@ final class GGUFCorruptFileTests: XCTestCase {
                 bytes[i] = UInt8.random(in: 0...255, using: &generator)
             }
             try Data(bytes).write(to: url)
-            if let file = try? GGUFFile(url: url) {
-                for name in file.tensorNames { _ = try? file.floats(name) }
+            // Every failure, opening or reading, is a FormatError.
+            expectNothingOrFormatError("seed \(seed), trial \(trial)") {
+                let file = try GGUFFile(url: url)
+                for name in file.tensorNames {
+                    expectNothingOrFormatError("seed \(seed), trial \(trial), tensor \(name)") { _ = try file.floats(name) }
+                }
             }
         }
     }

@@ -23,10 +23,25 @@ final class GGUFModelErrorTests: XCTestCase {
         try Data(bytes.prefix(bytes.count - 100)).write(to: url)
         let text = message { _ = try CausalLM.load(gguf: url, backend: try CPUBackend(kernels: .reference)) }
         XCTAssertTrue(text.contains("data of tensor"), text)
-        // Cut inside the metadata.
+        // Cut before the metadata and tensor infos the header counts could fit: refused from the counts.
         try Data(bytes.prefix(200)).write(to: url)
-        let header = message { _ = try CausalLM.load(gguf: url, backend: try CPUBackend(kernels: .reference)) }
-        XCTAssertTrue(header.contains("metadata") || header.contains("truncated") || header.contains("ends"), header)
+        guard case let .invalidGGUF(_, detail)? = formatError({ _ = try CausalLM.load(gguf: url, backend: try CPUBackend(kernels: .reference)) })
+        else { return XCTFail("expected invalidGGUF for a 200-byte cut") }
+        XCTAssertTrue(detail.contains("18 metadata entries and 21 tensors, more than a file of 200 bytes can hold"), detail)
+        // Cut inside the metadata (in the strings of tokenizer.ggml.tokens).
+        try Data(bytes.prefix(1500)).write(to: url)
+        guard case let .truncated(_, what, offset, needed, size)? = formatError({
+            _ = try CausalLM.load(gguf: url, backend: try CPUBackend(kernels: .reference))
+        }) else { return XCTFail("expected truncated for a 1500-byte cut") }
+        XCTAssertEqual(what, #"the value of metadata "tokenizer.ggml.tokens""#)
+        XCTAssertEqual([offset, needed, size], [1497, 8, 1500])
+    }
+
+    /// The FormatError `body` throws; fails when it throws something else or nothing.
+    func formatError(_ body: () throws -> Void) -> FormatError? {
+        do { try body() } catch let error as FormatError { return error } catch { XCTFail("not a FormatError: \(error)"); return nil }
+        XCTFail("expected an error")
+        return nil
     }
 
     func testUnknownArchitecture() throws {

@@ -1,13 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, bottom to top (see DESIGN.md): CBLAS, CIntrinsics, CCUDA -> TailorTensor -> TailorCUDA -> TailorFormats -> TailorModels
-// -> TailorTokenizers -> TailorData -> TailorTraining -> TailorInference -> tailor. A lower layer never imports a higher one.
+// Layers, bottom to top (see DESIGN.md): CBLAS, CIntrinsics, CCUDA, TailorJSON -> TailorTensor -> TailorCUDA -> TailorFormats
+// -> TailorModels -> TailorTokenizers -> TailorData -> TailorTraining -> TailorInference -> tailor. A lower layer never imports
+// a higher one. TailorJSON (the one JSON value, reader and writer) depends on nothing; every layer that reads JSON uses it.
 let package = Package(
     name: "Tailor",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tailor", targets: ["tailor"]),
+        .library(name: "TailorJSON", targets: ["TailorJSON"]),
         .library(name: "TailorTensor", targets: ["TailorTensor"]),
         .library(name: "TailorFormats", targets: ["TailorFormats"]),
         .library(name: "TailorModels", targets: ["TailorModels"]),
@@ -27,21 +29,23 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Compiler intrinsics (a prefetch hint) as static inline C for the Swift kernels.
         .target(name: "CIntrinsics", path: "Sources/CIntrinsics"),
+        // The one JSON value: ordered, byte-exact, file/line/column errors; Python's json.dumps layouts.
+        .target(name: "TailorJSON"),
         .target(name: "TailorTensor", dependencies: ["CBLAS", "CIntrinsics"]),
         // NVRTC, the CUDA driver and cuBLAS, loaded with dlopen: builds and runs without CUDA.
         .target(name: "CCUDA", path: "Sources/CCUDA", linkerSettings: [.linkedLibrary("dl")]),
         // The CUDA backend: CUDA C kernel sources compiled at run time by NVRTC, products by cuBLAS.
         .target(name: "TailorCUDA", dependencies: ["TailorTensor", "CCUDA"]),
-        .target(name: "TailorFormats", dependencies: ["TailorTensor", "CZlib"]),
-        .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorFormats"]),
-        .target(name: "TailorTokenizers"),
-        .target(name: "TailorData", dependencies: ["TailorTokenizers"]),
-        .target(name: "TailorTraining", dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorData"]),
-        .target(name: "TailorInference", dependencies: ["TailorTensor", "TailorModels", "TailorTokenizers", "TailorTraining"]),
+        .target(name: "TailorFormats", dependencies: ["TailorJSON", "TailorTensor", "CZlib"]),
+        .target(name: "TailorModels", dependencies: ["TailorJSON", "TailorTensor", "TailorFormats"]),
+        .target(name: "TailorTokenizers", dependencies: ["TailorJSON"]),
+        .target(name: "TailorData", dependencies: ["TailorJSON", "TailorTokenizers"]),
+        .target(name: "TailorTraining", dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorData"]),
+        .target(name: "TailorInference", dependencies: ["TailorJSON", "TailorTensor", "TailorModels", "TailorTokenizers", "TailorTraining"]),
         .executableTarget(
             name: "tailor",
             dependencies: [
-                "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorTraining", "TailorInference",
+                "TailorJSON", "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorTraining", "TailorInference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -49,6 +53,7 @@ let package = Package(
         .target(name: "TailorTestSupport", dependencies: ["TailorTensor"], path: "Tests/TailorTestSupport"),
         .target(name: "TailorTrainingTestSupport", dependencies: ["TailorTraining", "TailorFormats", "TailorTestSupport"],
                 path: "Tests/TailorTrainingTestSupport"),
+        .testTarget(name: "TailorJSONTests", dependencies: ["TailorJSON"]),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
         .testTarget(name: "TailorFormatsTests", dependencies: ["TailorFormats", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorModels", "TailorTestSupport"]),

@@ -1,4 +1,5 @@
 import Foundation
+import TailorJSON
 
 /// Throughput of `Tokenizer.encode` (for `tailor bench tokenize`).
 public struct TokenizeBenchmarkResult: Sendable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Foundation
 import TailorFormats
+import TailorJSON
 import TailorModels
 import TailorTensor
 
@@ -91,8 +92,9 @@ public enum ModelFolderWriter {
     /// replace by the embeddings on loading.
     static func untieConfig(_ url: URL) throws {
         guard let data = FileManager.default.contents(atPath: url.path),
-              var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return }
+              var object = (try? JSONValue(parsing: [UInt8](data), file: url.path))?.objectValue else { return }
         object["tie_word_embeddings"] = false
-        try AtomicWrite.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), to: url)
+        // As transformers writes config.json: json.dumps(config, indent=2, sort_keys=True) + "\n".
+        try AtomicWrite.write(Data(JSONValue.object(object).bytes(.pythonIndented.sortingKeys()) + [0x0A]), to: url)
     }
 }

@@ -124,10 +124,10 @@ public enum RecordReader {
     /// A JSON Lines record (`source` is its line); an error names the line and the column in it.
     static func parseJSONLine(_ line: ArraySlice<UInt8>, source: SourceLocation) -> Result<Record, DataError> {
         do {
-            return .success(Record(value: ChatValue(try JSONValue(parsing: line, file: source.file)), source: source))
+            return .success(Record(value: ChatValue(try JSONValue(parsing: line, line: source.line, file: source.file)), source: source))
         } catch {
             var at = source
-            at.line += error.line - 1
+            at.line = error.line
             return .failure(.invalidRecord(at, reason: "not valid JSON at column \(error.column): \(error.reason)"))
         }
     }

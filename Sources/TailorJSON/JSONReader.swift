@@ -71,13 +71,15 @@ extension JSONValue {
         self = try result.get()
     }
 
-    /// Reads one JSON value from a slice (a line of a JSON Lines file); lines and columns count from the
-    /// slice's start.
-    public init(parsing bytes: ArraySlice<UInt8>, file: String? = nil, options: JSONReadOptions = .standard) throws(JSONError) {
+    /// Reads one JSON value from a slice (a line of a JSON Lines file). Columns count from the slice's
+    /// start, lines from `line`, the line the slice starts on in its file.
+    public init(parsing bytes: ArraySlice<UInt8>, line: Int = 1, file: String? = nil,
+                options: JSONReadOptions = .standard) throws(JSONError) {
         var result: Result<JSONValue, JSONError> = .success(.null)
         bytes.withUnsafeBytes { raw in
+            var parser = JSONParser(bytes: raw, range: 0..<raw.count, file: file, options: options, firstLine: line)
             do throws(JSONError) {
-                result = .success(try JSONValue(parsing: raw, file: file, options: options))
+                result = .success(try parser.document())
             } catch {
                 result = .failure(error)
             }
@@ -98,21 +100,24 @@ private struct JSONParser {
     let end: Int
     let file: String?
     let options: JSONReadOptions
+    /// The line number of the buffer's first byte.
+    let firstLine: Int
     var depth = 0
 
-    init(bytes: UnsafeRawBufferPointer, range: Range<Int>, file: String?, options: JSONReadOptions) {
+    init(bytes: UnsafeRawBufferPointer, range: Range<Int>, file: String?, options: JSONReadOptions, firstLine: Int = 1) {
         b = bytes
         i = max(0, range.lowerBound)
         end = min(bytes.count, range.upperBound)
         self.file = file
         self.options = options
+        self.firstLine = firstLine
     }
 
     // MARK: Positions and errors
 
     /// The 1-based line and column of byte `offset` (a byte order mark at the start takes no column).
     func position(_ offset: Int) -> (line: Int, column: Int) {
-        var line = 1, column = 1
+        var line = firstLine, column = 1
         var k = b.count >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF ? 3 : 0
         let stop = min(offset, b.count)
         while k < stop {

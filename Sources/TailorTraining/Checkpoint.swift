@@ -41,8 +41,7 @@ public enum Checkpoint {
         }
         try SafetensorsWriter.write(moments, metadata: ["step": "\(optimizer.stepCount)", "optimizer": optimizer.kind],
                                     to: temporary.appendingPathComponent("optimizer.safetensors"))
-        try AtomicWrite.write(Data(state.json.bytes(.pythonIndented.sortingKeys()) + [0x0A]),
-                              to: temporary.appendingPathComponent("training_state.json"))
+        try state.write(to: temporary.appendingPathComponent("training_state.json"))
         try testHookBeforeCommit?(temporary)
         if files.fileExists(atPath: final.path) { try files.removeItem(at: final) }
         try files.moveItem(at: temporary, to: final)
@@ -113,6 +112,11 @@ extension Checkpoint.State {
             "parameterShapes": .array(parameterShapes.map { .array($0.map { .int($0) }) }),
             "elapsedSeconds": .double(elapsedSeconds),
         ]
+    }
+
+    /// Writes training_state.json atomically, as Python's `json.dumps(state, indent=2, sort_keys=True) + "\n"` would.
+    func write(to url: URL) throws {
+        try AtomicWrite.write(Data(json.bytes(.pythonIndented.sortingKeys()) + [0x0A]), to: url)
     }
 
     /// Reads a checkpoint's training_state.json.

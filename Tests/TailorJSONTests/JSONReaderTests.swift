@@ -134,6 +134,16 @@ final class JSONReaderTests: XCTestCase {
         assertFailure("[[[]]]", line: 1, column: 3, "nest deeper than 2 levels", options: JSONReadOptions(maxDepth: 2))
     }
 
+    func testASliceIsPlacedOnItsLine() {
+        let line = Array(#"{"a": 1 "b": 2}"#.utf8)[...]
+        XCTAssertThrowsError(try JSONValue(parsing: line, line: 7, file: "d.jsonl")) { error in
+            XCTAssertEqual("\(error)", "d.jsonl:7:9: not valid JSON: unexpected character '\"'; expected ',' or '}' after an object member")
+        }
+        XCTAssertThrowsError(try JSONValue(parsing: Array("{\"a\": [1,".utf8)[...], line: 4)) { error in
+            XCTAssertTrue("\(error)".hasSuffix("the text ends inside the array opened at line 4, column 7; expected a value or ']'"), "\(error)")
+        }
+    }
+
     func testRangeCountsPositionsFromTheStartOfTheBuffer() {
         let file = Array("[\n  {\"a\": 1},\n  {\"a\" 2}\n]".utf8)
         let start = file.firstIndex(of: UInt8(ascii: "{"))!

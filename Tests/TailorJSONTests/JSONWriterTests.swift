@@ -1,3 +1,4 @@
+import Foundation
 import TailorJSON
 import XCTest
 
@@ -123,5 +124,28 @@ final class JSONWriterTests: XCTestCase {
         }
         """
         XCTAssertEqual(try JSONValue(parsing: text).text(.pythonIndented.sortingKeys()), text)
+    }
+
+    /// Files the peers wrote read and write back byte for byte in the format each peer uses.
+    func testPeerFilesWriteBackByteForByte() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures")
+        let transformers = JSONFormat.pythonIndented.sortingKeys()
+        let cases: [(String, JSONFormat, String)] = [
+            ("generation/adapters/llama/adapter_config.json", transformers, ""),    // peft save_pretrained
+            ("generation/chat-llama/config.json", transformers, "\n"),              // transformers PretrainedConfig
+            ("formats/safetensors/sharded/model.safetensors.index.json", transformers, "\n"),
+            ("trainer_state/trainer_state.json", transformers, "\n"),               // Trainer
+            ("generation/chat-llama/generation_config.json", .pythonIndented, ""),
+            ("generation/chat-llama/tokenizer.json", .pretty, ""),                  // tokenizers, pretty
+            ("tokenizers/llama3/tokenizer.json", .compact, ""),                     // tokenizers, compact
+            ("tokenizers/qwen2/tokenizer.json", .compact, ""),
+            ("generation/processors.json", .python, ""),                             // json.dumps(x)
+        ]
+        for (path, format, end) in cases {
+            let bytes = [UInt8](try Data(contentsOf: fixtures.appendingPathComponent(path)))
+            let value = try JSONValue(parsing: bytes, file: path, options: .python)
+            XCTAssertTrue(value.bytes(format) + Array(end.utf8) == bytes, path)
+        }
     }
 }

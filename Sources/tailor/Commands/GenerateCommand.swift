@@ -222,7 +222,7 @@ struct GenerateCommand: AsyncParsableCommand {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             let value: JSONValue
-            do { value = try JSONValue(parsing: String(line), file: path) } catch {
+            do { value = try JSONValue(parsing: Array(line.utf8)[...], line: number + 1, file: path) } catch {
                 throw ValidationError("\(path):\(number + 1): not valid JSON at column \(error.column): \(error.reason)")
             }
             guard let object = value.objectValue else { throw ValidationError("\(path):\(number + 1): not a JSON object") }

@@ -14,8 +14,8 @@ public struct JSONReadOptions: Sendable, Hashable {
 
     /// What to do with a `\uD800`-`\uDFFF` escape that is not half of a surrogate pair.
     public enum LoneSurrogates: Sendable, Hashable {
-        /// Read it as U+FFFD, as Python does when it encodes such a string to UTF-8 with `errors="replace"`;
-        /// tokenizer.json files and chat data hold them.
+        /// Read it as U+FFFD, which is what such a Python string becomes when encoded to UTF-8 with
+        /// `errors="replace"`; files Python wrote (tokenizer files, chat data) may hold these escapes.
         case replace
         /// An error (serde_json's behaviour, so safetensors' Rust reader's).
         case reject

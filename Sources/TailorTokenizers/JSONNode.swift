@@ -11,10 +11,11 @@ extension JSONValue {
         }
     }
 
-    /// Reads a tokenizer file's bytes. Throws `TokenizerError.invalidJSON` naming `file` and the line/column.
-    static func parse(_ bytes: [UInt8], file: String) throws -> JSONValue {
+    /// Reads a tokenizer file's bytes (or a line of a JSON Lines file that starts on `line`).
+    /// Throws `TokenizerError.invalidJSON` naming `file` and the line/column.
+    static func parse(_ bytes: [UInt8], line: Int = 1, file: String) throws -> JSONValue {
         do {
-            return try JSONValue(parsing: bytes, file: file)
+            return try JSONValue(parsing: bytes[...], line: line, file: file)
         } catch {
             throw TokenizerError.invalidJSON(file: file, line: error.line, column: error.column, reason: error.reason)
         }

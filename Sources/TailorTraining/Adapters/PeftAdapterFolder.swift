@@ -76,10 +76,11 @@ public enum PeftAdapterFolder {
             throw TrainingError.adapterConfig(file: file, field: "init_lora_weights", problem: "is \(other.text(.python)), which Tailor does not implement (it reads true, false and \"gaussian\"); convert the adapter with peft first")
         }
         var modulesToSave: [String] = []
-        switch root["modules_to_save"] {
-        case nil, .null?: break
-        case let value? where value.arrayValue(of: \.stringValue) != nil: modulesToSave = value.arrayValue(of: \.stringValue) ?? []
-        default: throw TrainingError.adapterConfig(file: file, field: "modules_to_save", problem: "must be a list of module names")
+        if let value = root["modules_to_save"], !value.isNull {
+            guard let names = value.arrayValue(of: \.stringValue) else {
+                throw TrainingError.adapterConfig(file: file, field: "modules_to_save", problem: "must be a list of module names")
+            }
+            modulesToSave = names
         }
         guard let r = root["r"]?.integralValue, r > 0 else {
             throw TrainingError.adapterConfig(file: file, field: "r", problem: "must be a positive integer")
@@ -88,17 +89,19 @@ public enum PeftAdapterFolder {
             throw TrainingError.adapterConfig(file: file, field: "lora_alpha", problem: "must be a positive number")
         }
         let targets: TargetModules
-        switch root["target_modules"] {
-        case let value? where value.arrayValue(of: \.stringValue) != nil: targets = .names(value.arrayValue(of: \.stringValue) ?? [])
-        case .string(let text)?: targets = text == "all-linear" ? .allLinear : .regex(text)
-        default: throw TrainingError.adapterConfig(file: file, field: "target_modules", problem: "must be a list of names or a string")
+        if let names = root["target_modules"]?.arrayValue(of: \.stringValue) {
+            targets = .names(names)
+        } else if let text = root["target_modules"]?.stringValue {
+            targets = text == "all-linear" ? .allLinear : .regex(text)
+        } else {
+            throw TrainingError.adapterConfig(file: file, field: "target_modules", problem: "must be a list of names or a string")
         }
         var layers: [Int]?
-        switch root["layers_to_transform"] {
-        case nil, .null?: layers = nil
-        case let value? where value.arrayValue(of: \.integralValue) != nil: layers = value.arrayValue(of: \.integralValue)
-        case let value? where value.integralValue != nil: layers = value.integralValue.map { [$0] }
-        default: throw TrainingError.adapterConfig(file: file, field: "layers_to_transform", problem: "must be an integer or a list of integers")
+        if let value = root["layers_to_transform"], !value.isNull {
+            guard let list = value.arrayValue(of: \.integralValue) ?? value.integralValue.map({ [$0] }) else {
+                throw TrainingError.adapterConfig(file: file, field: "layers_to_transform", problem: "must be an integer or a list of integers")
+            }
+            layers = list
         }
         return LoRAConfig(r: r, loraAlpha: alpha, loraDropout: root["lora_dropout"]?.doubleValue ?? 0,
                           targetModules: targets, useRslora: root["use_rslora"]?.boolValue ?? false, layersToTransform: layers,

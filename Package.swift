@@ -1,8 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, bottom to top (see DESIGN.md): CBLAS, CIntrinsics, CCUDA, CZlib -> TailorTensor -> TailorCUDA -> TailorFormats
-// -> TailorTokenizers -> TailorModels -> TailorData -> TailorAdapters -> TailorTraining | TailorInference -> tailor.
+// Layers, bottom to top (see DESIGN.md and docs/architecture.md): CBLAS, CIntrinsics, CCUDA, CZlib, TailorJSON -> TailorTensor
+// -> TailorCUDA -> TailorFormats -> TailorTokenizers -> TailorModels -> TailorData -> TailorAdapters -> TailorTraining | TailorInference
+// -> tailor. TailorJSON (the one JSON value, reader and writer) depends on nothing; every layer that reads JSON uses it.
 // TailorTraining and TailorInference stand side by side on TailorAdapters: neither imports the other.
 // A lower layer never imports a higher one, and every target lists exactly the modules its files import.
 let package = Package(
@@ -10,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tailor", targets: ["tailor"]),
+        .library(name: "TailorJSON", targets: ["TailorJSON"]),
         .library(name: "TailorTensor", targets: ["TailorTensor"]),
         .library(name: "TailorFormats", targets: ["TailorFormats"]),
         .library(name: "TailorModels", targets: ["TailorModels"]),
@@ -30,25 +32,27 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Compiler intrinsics (a prefetch hint) as static inline C for the Swift kernels.
         .target(name: "CIntrinsics", path: "Sources/CIntrinsics"),
+        // The one JSON value: ordered, byte-exact, with file/line/column errors; no dependencies.
+        .target(name: "TailorJSON"),
         .target(name: "TailorTensor", dependencies: ["CBLAS", "CIntrinsics"]),
         // NVRTC, the CUDA driver and cuBLAS, loaded with dlopen: builds and runs without CUDA.
         .target(name: "CCUDA", path: "Sources/CCUDA", linkerSettings: [.linkedLibrary("dl")]),
         // The CUDA backend: CUDA C kernel sources compiled at run time by NVRTC, products by cuBLAS.
         .target(name: "TailorCUDA", dependencies: ["TailorTensor", "CCUDA"]),
-        .target(name: "TailorFormats", dependencies: ["TailorTensor", "CZlib"]),
-        .target(name: "TailorTokenizers"),
-        .target(name: "TailorModels", dependencies: ["TailorTensor", "TailorFormats", "TailorTokenizers"]),
-        .target(name: "TailorData", dependencies: ["TailorTokenizers"]),
+        .target(name: "TailorFormats", dependencies: ["TailorJSON", "TailorTensor", "CZlib"]),
+        .target(name: "TailorTokenizers", dependencies: ["TailorJSON"]),
+        .target(name: "TailorModels", dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorTokenizers"]),
+        .target(name: "TailorData", dependencies: ["TailorJSON", "TailorTokenizers"]),
         // LoRA and adapter sets, reading / writing peft folders, merge: shared by training and inference.
-        .target(name: "TailorAdapters", dependencies: ["TailorTensor", "TailorFormats", "TailorModels"]),
+        .target(name: "TailorAdapters", dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels"]),
         .target(name: "TailorTraining",
-                dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters"]),
-        .target(name: "TailorInference", dependencies: ["TailorTensor", "TailorModels", "TailorTokenizers", "TailorAdapters"]),
+                dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters"]),
+        .target(name: "TailorInference", dependencies: ["TailorJSON", "TailorTensor", "TailorModels", "TailorTokenizers", "TailorAdapters"]),
         .executableTarget(
             name: "tailor",
             dependencies: [
-                "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters",
-                "TailorTraining", "TailorInference",
+                "TailorJSON", "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData",
+                "TailorAdapters", "TailorTraining", "TailorInference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -57,6 +61,7 @@ let package = Package(
         .target(name: "TailorTrainingTestSupport",
                 dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorAdapters", "TailorTraining", "TailorTestSupport"],
                 path: "Tests/TailorTrainingTestSupport"),
+        .testTarget(name: "TailorJSONTests", dependencies: ["TailorJSON"]),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
         .testTarget(name: "TailorFormatsTests", dependencies: ["CZlib", "TailorTensor", "TailorFormats", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTestSupport"]),

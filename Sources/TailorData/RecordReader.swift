@@ -1,4 +1,5 @@
 import Foundation
+import TailorJSON
 import TailorTokenizers
 #if canImport(Glibc)
 import Glibc
@@ -81,7 +82,7 @@ public enum RecordReader {
         case "jsonl", "ndjson":
             try LineStream.forEachLine(file: file) { line, number, index in
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return false }
-                try handle(parseJSON(line, source: SourceLocation(file: file, line: number, index: index)))
+                try handle(parseJSONLine(line, source: SourceLocation(file: file, line: number, index: index)))
                 return true
             }
         case "csv", "tsv":
@@ -94,17 +95,17 @@ public enum RecordReader {
                 return true
             }
         default:
-            let bytes = try readAll(file)
+            let bytes = try CSVReader.readAllStripBOM(file)
             guard let first = bytes.firstIndex(where: { !isSpace($0) }) else { throw DataError.emptyFile(path: file) }
             if bytes[first] == UInt8(ascii: "[") {
                 for element in try JSONArrayScanner.elements(bytes, file: file) {
-                    try handle(parseJSON(bytes[element.range], source: element.source))
+                    try handle(parseJSONElement(of: bytes, element))
                 }
             } else {
                 // JSON Lines saved as .json, or a single object.
                 try LineStream.forEachLine(bytes: bytes) { line, number, index in
                     if line.allSatisfy(isSpace) { return false }
-                    try handle(parseJSON(line, source: SourceLocation(file: file, line: number, index: index)))
+                    try handle(parseJSONLine(line, source: SourceLocation(file: file, line: number, index: index)))
                     return true
                 }
             }
@@ -120,17 +121,26 @@ public enum RecordReader {
         return [UInt8](data)
     }
 
-    static func parseJSON<C: Collection>(_ bytes: C, source: SourceLocation) -> Result<Record, DataError> where C.Element == UInt8 {
+    /// A JSON Lines record (`source` is its line); an error names the line and the column in it.
+    static func parseJSONLine(_ line: ArraySlice<UInt8>, source: SourceLocation) -> Result<Record, DataError> {
         do {
-            let value = try ChatValue(json: String(decoding: bytes, as: UTF8.self))
-            return .success(Record(value: value, source: source))
-        } catch let e as TemplateError {
-            var at = source
-            if e.line > 1 { at.line += e.line - 1 }
-            let message = e.message.hasPrefix("JSON: ") ? String(e.message.dropFirst(6)) : e.message
-            return .failure(.invalidRecord(at, reason: "JSON \(message) (column \(e.column))"))
+            return .success(Record(value: ChatValue(try JSONValue(parsing: line, line: source.line, file: source.file)), source: source))
         } catch {
-            return .failure(.invalidRecord(source, reason: "\(error)"))
+            var at = source
+            at.line = error.line
+            return .failure(.invalidRecord(at, reason: "not valid JSON at column \(error.column): \(error.reason)"))
+        }
+    }
+
+    /// An element of a JSON array file; an error names the line and column in the file.
+    static func parseJSONElement(of file: [UInt8], _ element: JSONArrayScanner.Element) -> Result<Record, DataError> {
+        do {
+            let value = try JSONValue(parsing: file, range: element.range, file: element.source.file)
+            return .success(Record(value: ChatValue(value), source: element.source))
+        } catch {
+            var at = element.source
+            at.line = error.line
+            return .failure(.invalidRecord(at, reason: "not valid JSON at column \(error.column): \(error.reason)"))
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorJSON
 
 /// How to generate, with the meanings and defaults of transformers' `GenerationConfig`
 /// (field names in generation_config.json in parentheses).
@@ -43,23 +44,42 @@ public struct GenerationParameters: Sendable, Equatable {
     public init(generationConfig url: URL) throws {
         self.init()
         let file = url.path
-        guard let data = FileManager.default.contents(atPath: file),
-              let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw InferenceError.badGenerationConfig(file: file, field: "(file)", problem: "is not a readable JSON object")
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw InferenceError.badGenerationConfig(file: file, field: "(file)", problem: "cannot be read")
+        }
+        let root: JSONObject
+        do {
+            guard let object = try JSONValue(parsing: [UInt8](data), file: file).objectValue else {
+                throw InferenceError.badGenerationConfig(file: file, field: "(file)", problem: "is not a JSON object")
+            }
+            root = object
+        } catch let error as JSONError {
+            throw InferenceError.badGenerationConfig(file: file, field: "(file)", problem: "is \(error.detail)")
+        }
+        func present(_ field: String) -> JSONValue? {
+            guard let value = root[field], !value.isNull else { return nil }
+            return value
         }
         func number(_ field: String) throws -> Double? {
-            guard let value = root[field], !(value is NSNull) else { return nil }
-            guard let n = value as? NSNumber, !(value is Bool) || field == "do_sample" else {
+            guard let value = present(field) else { return nil }
+            guard let n = value.doubleValue else {
                 throw InferenceError.badGenerationConfig(file: file, field: field, problem: "must be a number")
             }
-            return n.doubleValue
+            return n
         }
         func integer(_ field: String) throws -> Int? {
-            guard let d = try number(field) else { return nil }
-            guard d == d.rounded() else { throw InferenceError.badGenerationConfig(file: file, field: field, problem: "must be an integer") }
-            return Int(d)
+            guard let value = present(field) else { return nil }
+            guard let n = value.integralValue else {
+                throw InferenceError.badGenerationConfig(file: file, field: field, problem: "must be an integer")
+            }
+            return n
         }
-        if let v = root["do_sample"] as? Bool { doSample = v }
+        if let value = present("do_sample") {
+            guard let flag = value.boolValue else {
+                throw InferenceError.badGenerationConfig(file: file, field: "do_sample", problem: "must be true or false")
+            }
+            doSample = flag
+        }
         if let v = try number("temperature") { temperature = v }
         if let v = try integer("top_k") { topK = v }
         if let v = try number("top_p") { topP = v }
@@ -68,17 +88,17 @@ public struct GenerationParameters: Sendable, Equatable {
         if let v = try integer("no_repeat_ngram_size") { noRepeatNgramSize = v }
         if let v = try integer("max_new_tokens") { maxNewTokens = v }
         if let v = try integer("min_new_tokens") { minNewTokens = v }
-        switch root["eos_token_id"] {
-        case let list as [Int]: eosTokenIds = list.map { Int32($0) }
-        case let one as Int: eosTokenIds = [Int32(one)]
-        case nil, is NSNull: break
-        default: throw InferenceError.badGenerationConfig(file: file, field: "eos_token_id", problem: "must be an integer or a list of integers")
+        if let value = present("eos_token_id") {
+            guard let ids = value.arrayValue(of: { $0.integer(as: Int32.self) }) ?? value.integer(as: Int32.self).map({ [$0] }) else {
+                throw InferenceError.badGenerationConfig(file: file, field: "eos_token_id", problem: "must be an integer or a list of integers")
+            }
+            eosTokenIds = ids
         }
-        switch root["stop_strings"] {
-        case let list as [String]: stopStrings = list
-        case let one as String: stopStrings = [one]
-        case nil, is NSNull: break
-        default: throw InferenceError.badGenerationConfig(file: file, field: "stop_strings", problem: "must be a string or a list of strings")
+        if let value = present("stop_strings") {
+            guard let strings = value.arrayValue(of: \.stringValue) ?? value.stringValue.map({ [$0] }) else {
+                throw InferenceError.badGenerationConfig(file: file, field: "stop_strings", problem: "must be a string or a list of strings")
+            }
+            stopStrings = strings
         }
         try validate()
     }

@@ -18,7 +18,7 @@ extension ModelConfig {
     public init(json data: Data, file: String = "config.json") throws {
         let config = try ConfigReader(data: data, file: file)
         let supported = Architecture.allCases.map(\.rawValue)
-        guard let name = config.object["architectures"]?.array?.first?.string else {
+        guard let name = config.object["architectures"]?.arrayValue?.first?.stringValue else {
             throw ModelError.badConfig(file: file, field: "architectures",
                                        problem: "is missing; expected one of \(supported.joined(separator: ", "))")
         }
@@ -74,11 +74,11 @@ extension ModelConfig {
         var theta = try config.double("rope_theta", default: 10000)
         var parameters: ConfigReader? = nil
         var field = "rope_scaling"
-        if let object = config.object["rope_parameters"]?.object {
+        if let object = config.object["rope_parameters"]?.objectValue {
             parameters = ConfigReader(object: object, file: config.file)
             field = "rope_parameters"
             theta = try parameters!.double("rope_theta", default: theta)
-        } else if let object = config.object["rope_scaling"]?.object {
+        } else if let object = config.object["rope_scaling"]?.objectValue {
             parameters = ConfigReader(object: object, file: config.file)
         }
         guard let parameters else { return (theta, .none) }

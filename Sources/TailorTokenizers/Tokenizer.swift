@@ -1,4 +1,5 @@
 import Foundation
+import TailorJSON
 
 /// A tokenizer built from a Hugging Face `tokenizer.json`, producing the ids the `tokenizers` library produces.
 ///

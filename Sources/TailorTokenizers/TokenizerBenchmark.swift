@@ -1,4 +1,5 @@
 import Foundation
+import TailorJSON
 
 /// Throughput of `Tokenizer.encode` (for `tailor bench tokenize`).
 public struct TokenizeBenchmarkResult: Sendable, CustomStringConvertible {
@@ -47,8 +48,9 @@ public enum TokenizeBenchmark {
             let url = folder.appendingPathComponent(name)
             let data = try Data(contentsOf: url)
             if name.hasSuffix(".jsonl") {
-                for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-                    collectStrings(try JSONValue.parse(Array(line.utf8), file: url.path), into: &docs)
+                let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                for (number, line) in lines.enumerated() where !line.isEmpty {
+                    collectStrings(try JSONValue.parse(Array(line.utf8), line: number + 1, file: url.path), into: &docs)
                 }
             } else {
                 collectStrings(try JSONValue.parse([UInt8](data), file: url.path), into: &docs)

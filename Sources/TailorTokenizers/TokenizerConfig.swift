@@ -1,4 +1,5 @@
 import Foundation
+import TailorJSON
 
 /// A special token as written in tokenizer_config.json / special_tokens_map.json:
 /// either a plain string or an AddedToken dict (`{"content": ..., "lstrip": ...}`).

@@ -27,7 +27,7 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible, Sendable 
         case let .fileNotReadable(file, reason):
             return "\(file): cannot read the file (\(reason)). Check the path; a model folder needs tokenizer.json."
         case let .invalidJSON(file, line, column, reason):
-            return "\(file):\(line):\(column): not valid JSON (\(reason)). Re-download the file or fix it by hand."
+            return "\(file): not valid JSON at line \(line), column \(column): \(reason). Re-download the file or fix it by hand."
         case let .missingField(file, path):
             return "\(file): required field `\(path)` is missing. The file may be truncated or from an unsupported tokenizer; re-save it with `tokenizers` >= 0.14."
         case let .wrongType(file, path, expected, found):

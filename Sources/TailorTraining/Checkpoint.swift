@@ -1,5 +1,6 @@
 import Foundation
 import TailorFormats
+import TailorJSON
 import TailorModels
 import TailorTensor
 
@@ -40,9 +41,7 @@ public enum Checkpoint {
         }
         try SafetensorsWriter.write(moments, metadata: ["step": "\(optimizer.stepCount)", "optimizer": optimizer.kind],
                                     to: temporary.appendingPathComponent("optimizer.safetensors"))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicWrite.write(try encoder.encode(state), to: temporary.appendingPathComponent("training_state.json"))
+        try state.write(to: temporary.appendingPathComponent("training_state.json"))
         try testHookBeforeCommit?(temporary)
         if files.fileExists(atPath: final.path) { try files.removeItem(at: final) }
         try files.moveItem(at: temporary, to: final)
@@ -75,12 +74,7 @@ public enum Checkpoint {
     /// that it was written for these parameters.
     public static func load(from folder: URL, trainable: TrainableSet, optimizer: Optimizer, backend: Backend) throws -> State {
         let stateURL = folder.appendingPathComponent("training_state.json")
-        let state: State
-        do {
-            state = try JSONDecoder().decode(State.self, from: Data(contentsOf: stateURL))
-        } catch {
-            throw TrainingError.checkpoint(path: stateURL.path, problem: "cannot be read: \(error)")
-        }
+        let state = try State(contentsOf: stateURL)
         let names = trainable.parameters.map(\.name), shapes = trainable.parameters.map(\.value.shape)
         guard state.parameterNames == names, state.parameterShapes == shapes else {
             throw TrainingError.checkpoint(path: folder.path,
@@ -105,5 +99,47 @@ public enum Checkpoint {
         let all = list(in: outputDir)
         guard all.count > limit else { return }
         for old in all.prefix(all.count - limit) { try? FileManager.default.removeItem(at: old.url) }
+    }
+}
+
+extension Checkpoint.State {
+    /// training_state.json's object (keys as the Swift names, which earlier versions wrote through Codable).
+    var json: JSONValue {
+        [
+            "format": .string(format), "globalStep": .int(globalStep), "totalSteps": .int(totalSteps),
+            "seed": seed <= UInt64(Int.max) ? .int(Int(seed)) : .bigInteger(String(seed)),
+            "parameterNames": .array(parameterNames.map { .string($0) }),
+            "parameterShapes": .array(parameterShapes.map { .array($0.map { .int($0) }) }),
+            "elapsedSeconds": .double(elapsedSeconds),
+        ]
+    }
+
+    /// Writes training_state.json atomically, as Python's `json.dumps(state, indent=2, sort_keys=True) + "\n"` would.
+    func write(to url: URL) throws {
+        try AtomicWrite.write(Data(json.bytes(.pythonIndented.sortingKeys()) + [0x0A]), to: url)
+    }
+
+    /// Reads a checkpoint's training_state.json.
+    /// - Throws: `TrainingError.checkpoint` naming the file, and the line and column of bad JSON.
+    init(contentsOf url: URL) throws {
+        func bad(_ problem: String) -> TrainingError {
+            .checkpoint(path: url.path, problem: "cannot be read: \(problem)")
+        }
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw bad("no such file or not readable") }
+        let root: JSONValue
+        do { root = try JSONValue(parsing: [UInt8](data), file: url.path) } catch { throw bad(error.detail) }
+        func field<T>(_ key: String, _ what: String, _ read: (JSONValue) -> T?) throws -> T {
+            guard let value = root[key], let typed = read(value) else { throw bad("field '\(key)' must be \(what)") }
+            return typed
+        }
+        self.init(format: try field("format", "a string", \.stringValue),
+                  globalStep: try field("globalStep", "an integer", \.integralValue),
+                  totalSteps: try field("totalSteps", "an integer", \.integralValue),
+                  seed: try field("seed", "an integer from 0 to 2^64-1") { $0.integer(as: UInt64.self) },
+                  parameterNames: try field("parameterNames", "a list of strings") { $0.arrayValue(of: \.stringValue) },
+                  parameterShapes: try field("parameterShapes", "a list of lists of integers") {
+                      $0.arrayValue(of: { $0.arrayValue(of: \.integralValue) })
+                  },
+                  elapsedSeconds: try field("elapsedSeconds", "a number", \.doubleValue))
     }
 }

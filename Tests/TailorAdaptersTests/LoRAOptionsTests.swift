@@ -73,7 +73,7 @@ final class LoRAOptionsTests: XCTestCase {
             defer { try? FileManager.default.removeItem(at: folder) }
             try PeftAdapterWriter.write(adapters, backend: backend, to: folder, baseModel: "llama")
             let text = try String(contentsOf: folder.appendingPathComponent("adapter_config.json"), encoding: .utf8)
-            XCTAssertTrue(text.contains("\"init_lora_weights\" : \(json)"), text)
+            XCTAssertTrue(text.contains("\"init_lora_weights\": \(json)"), text)
             XCTAssertEqual(try PeftAdapterFolder.readConfig(folder: folder).initLoraWeights, kind)
         }
     }

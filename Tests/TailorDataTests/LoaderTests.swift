@@ -95,6 +95,24 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(loaded.skipped.first?.source?.line, 2)
     }
 
+    func testBadJSONNamesLineAndColumnInJSONLinesAndArrays() throws {
+        let lines = try DataTestSupport.tempFile("bad.jsonl", "{\"text\": \"a\"}\n{\"text\": \"a\" \"b\": 1}\n")
+        XCTAssertThrowsError(try DatasetLoader().load(paths: [lines])) { e in
+            XCTAssertEqual(e as? DataError, .invalidRecord(SourceLocation(file: lines, line: 2, index: 1),
+                                                           reason: "not valid JSON at column 14: unexpected character '\"'; expected ',' or '}' after an object member"))
+            XCTAssertTrue("\(e)".hasPrefix(lines + ":2: not a valid record: not valid JSON at column 14: "), "\(e)")
+        }
+        // In a JSON array the line and column are the file's, not the element's.
+        let array = try DataTestSupport.tempFile("bad.json", "[\n  {\"text\": \"a\"},\n  {\"text\": \"b\",\n   \"x\": 1 2}\n]\n")
+        XCTAssertThrowsError(try DatasetLoader().load(paths: [array])) { e in
+            XCTAssertEqual(e as? DataError, .invalidRecord(SourceLocation(file: array, line: 4, index: 1),
+                                                           reason: "not valid JSON at column 11: unexpected character '2'; expected ',' or '}' after an object member"))
+        }
+        // A JSON Lines file that starts with a byte order mark reads.
+        let bom = try DataTestSupport.tempFile("bom.jsonl", "\u{FEFF}{\"text\": \"a\"}\n")
+        XCTAssertEqual(try RecordReader.read(file: bom).first?.value, ["text": "a"])
+    }
+
     func testMissingFieldWrongTypeUnknownRole() throws {
         let missing = try DataTestSupport.tempFile("m.json", #"[{"instruction": "a", "output": "b"}, {"instruction": "c"}]"#)
         XCTAssertThrowsError(try DatasetLoader(options: .init(format: .alpaca)).load(paths: [missing])) { e in

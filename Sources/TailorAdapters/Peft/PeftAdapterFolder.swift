@@ -1,5 +1,6 @@
 import Foundation
 import TailorFormats
+import TailorJSON
 import TailorModels
 import TailorTensor
 
@@ -26,72 +27,85 @@ public enum PeftAdapterFolder {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw AdapterError.adapterConfig(file: file, field: nil, problem: "cannot be read; is \(folder.path) a peft adapter folder?")
         }
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw AdapterError.adapterConfig(file: file, field: nil, problem: "is not a JSON object")
+        let root: JSONObject
+        do {
+            guard let object = try JSONValue(parsing: [UInt8](data), file: file).objectValue else {
+                throw AdapterError.adapterConfig(file: file, field: nil, problem: "is not a JSON object")
+            }
+            root = object
+        } catch let error as JSONError {
+            throw AdapterError.adapterConfig(file: file, field: nil, problem: "is \(error.detail)")
         }
-        func isUnset(_ value: Any?) -> Bool {
+        // Python's falsiness, which is how peft reads these fields (`if config.use_dora:`).
+        func isUnset(_ value: JSONValue?) -> Bool {
             switch value {
-            case nil, is NSNull: return true
-            case let b as Bool: return !b
-            case let d as [String: Any]: return d.isEmpty
-            case let a as [Any]: return a.isEmpty
-            default: return false
+            case nil, .null?: return true
+            case .bool(let b)?: return !b
+            case .int(let i)?: return i == 0
+            case .double(let d)?: return d == 0
+            case .string(let s)?: return s.isEmpty
+            case .array(let items)?: return items.isEmpty
+            case .object(let object)?: return object.isEmpty
+            case .bigInteger?: return false
             }
         }
-        if let type = root["peft_type"] as? String, type != "LORA" {
+        if let type = root["peft_type"]?.stringValue, type != "LORA" {
             throw AdapterError.adapterConfig(file: file, field: "peft_type", problem: "is '\(type)'; Tailor reads LORA adapters only")
         }
         // Fields whose non-default values change the computation and that Tailor does not implement.
         for field in ["use_dora", "rank_pattern", "alpha_pattern", "layer_replication", "use_qalora",
                       "lora_bias", "trainable_token_indices", "alora_invocation_tokens", "fan_in_fan_out",
                       "target_parameters", "arrow_config", "use_bdlora"] where !isUnset(root[field]) {
-            throw AdapterError.adapterConfig(file: file, field: field, problem: "is set (\(String(describing: root[field]!))), which Tailor does not implement; use an adapter trained without it, or merge it with peft first")
+            throw AdapterError.adapterConfig(file: file, field: field, problem: "is set (\(root[field]?.text(.python) ?? "")), which Tailor does not implement; use an adapter trained without it, or merge it with peft first")
         }
         var bias = LoRABias.none
-        if let value = root["bias"], !(value is NSNull) {
-            guard let text = value as? String, let known = LoRABias(rawValue: text) else {
-                throw AdapterError.adapterConfig(file: file, field: "bias", problem: "is \(value); it must be \"none\", \"all\" or \"lora_only\"")
+        if let value = root["bias"], !value.isNull {
+            guard let text = value.stringValue, let known = LoRABias(rawValue: text) else {
+                throw AdapterError.adapterConfig(file: file, field: "bias", problem: "is \(value.text(.python)); it must be \"none\", \"all\" or \"lora_only\"")
             }
             bias = known
         }
         var initKind = LoRAInit.kaiming
         switch root["init_lora_weights"] {
-        case nil, is NSNull: break
-        case let flag as Bool: initKind = flag ? .kaiming : .linearDefault
-        case let text as String where text == "gaussian": initKind = .gaussian
+        case nil, .null?: break
+        case .bool(let flag)?: initKind = flag ? .kaiming : .linearDefault
+        case .string("gaussian")?: initKind = .gaussian
         case let other?:
             // PiSSA, OLoRA, LoftQ, EVA, CorDA, ... change the base weights too; loading one needs peft.
-            throw AdapterError.adapterConfig(file: file, field: "init_lora_weights", problem: "is \(other), which Tailor does not implement (it reads true, false and \"gaussian\"); convert the adapter with peft first")
+            throw AdapterError.adapterConfig(file: file, field: "init_lora_weights", problem: "is \(other.text(.python)), which Tailor does not implement (it reads true, false and \"gaussian\"); convert the adapter with peft first")
         }
         var modulesToSave: [String] = []
-        switch root["modules_to_save"] {
-        case nil, is NSNull: break
-        case let names as [String]: modulesToSave = names
-        default: throw AdapterError.adapterConfig(file: file, field: "modules_to_save", problem: "must be a list of module names")
+        if let value = root["modules_to_save"], !value.isNull {
+            guard let names = value.arrayValue(of: \.stringValue) else {
+                throw AdapterError.adapterConfig(file: file, field: "modules_to_save", problem: "must be a list of module names")
+            }
+            modulesToSave = names
         }
-        guard let r = root["r"] as? Int, r > 0 else {
+        guard let r = root["r"]?.integralValue, r > 0 else {
             throw AdapterError.adapterConfig(file: file, field: "r", problem: "must be a positive integer")
         }
-        guard let alpha = (root["lora_alpha"] as? NSNumber)?.doubleValue, alpha > 0 else {
+        guard let alpha = root["lora_alpha"]?.doubleValue, alpha > 0 else {
             throw AdapterError.adapterConfig(file: file, field: "lora_alpha", problem: "must be a positive number")
         }
         let targets: TargetModules
-        switch root["target_modules"] {
-        case let names as [String]: targets = .names(names)
-        case let text as String: targets = text == "all-linear" ? .allLinear : .regex(text)
-        default: throw AdapterError.adapterConfig(file: file, field: "target_modules", problem: "must be a list of names or a string")
+        if let names = root["target_modules"]?.arrayValue(of: \.stringValue) {
+            targets = .names(names)
+        } else if let text = root["target_modules"]?.stringValue {
+            targets = text == "all-linear" ? .allLinear : .regex(text)
+        } else {
+            throw AdapterError.adapterConfig(file: file, field: "target_modules", problem: "must be a list of names or a string")
         }
         var layers: [Int]?
-        switch root["layers_to_transform"] {
-        case nil, is NSNull: layers = nil
-        case let list as [Int]: layers = list
-        case let one as Int: layers = [one]
-        default: throw AdapterError.adapterConfig(file: file, field: "layers_to_transform", problem: "must be an integer or a list of integers")
+        if let value = root["layers_to_transform"], !value.isNull {
+            guard let list = value.arrayValue(of: \.integralValue) ?? value.integralValue.map({ [$0] }) else {
+                throw AdapterError.adapterConfig(file: file, field: "layers_to_transform", problem: "must be an integer or a list of integers")
+            }
+            layers = list
         }
-        return LoRAConfig(r: r, loraAlpha: alpha, loraDropout: (root["lora_dropout"] as? NSNumber)?.doubleValue ?? 0,
-                          targetModules: targets, useRslora: root["use_rslora"] as? Bool ?? false, layersToTransform: layers,
+        return LoRAConfig(r: r, loraAlpha: alpha, loraDropout: root["lora_dropout"]?.doubleValue ?? 0,
+                          targetModules: targets, useRslora: root["use_rslora"]?.boolValue ?? false, layersToTransform: layers,
                           initLoraWeights: initKind, bias: bias, modulesToSave: modulesToSave,
-                          ensureWeightTying: root["ensure_weight_tying"] as? Bool ?? false)
+                          ensureWeightTying: root["ensure_weight_tying"]?.boolValue ?? false)
     }
 
     /// Loads the adapter in `folder` for `model` without attaching it (see `LoRAAdapters.attach(to:)`).

@@ -1,5 +1,6 @@
 import Foundation
 import TailorFormats
+import TailorJSON
 import TailorModels
 import TailorTensor
 
@@ -36,36 +37,38 @@ public enum PeftAdapterWriter {
     }
 
     /// adapter_config.json's fields, as peft writes them for a plain LoRA.
-    static func configObject(_ config: LoRAConfig, modules: [String], baseModel: String) -> [String: Any] {
+    static func configObject(_ config: LoRAConfig, modules: [String], baseModel: String) -> JSONValue {
         // Short names (q_proj, ...) when they identify the modules, as peft users write them.
         let shortNames = Array(Set(modules.map { String($0.split(separator: ".").last ?? "") })).sorted()
-        var targets: Any = shortNames
-        if case let .regex(pattern) = config.targetModules { targets = pattern }
+        var targets = JSONValue.array(shortNames.map { .string($0) })
+        if case let .regex(pattern) = config.targetModules { targets = .string(pattern) }
+        // lora_alpha is an int in peft's LoraConfig; a whole alpha is written as one (16, not 16.0).
+        let alpha = Int(exactly: config.loraAlpha).map { JSONValue.int($0) } ?? .double(config.loraAlpha)
         return [
             "peft_type": "LORA",
             "task_type": "CAUSAL_LM",
-            "base_model_name_or_path": baseModel,
-            "r": config.r,
-            "lora_alpha": config.loraAlpha,
-            "lora_dropout": config.loraDropout,
+            "base_model_name_or_path": .string(baseModel),
+            "r": .int(config.r),
+            "lora_alpha": alpha,
+            "lora_dropout": .double(config.loraDropout),
             "target_modules": targets,
-            "layers_to_transform": config.layersToTransform.map { $0 as Any } ?? NSNull(),
-            "bias": config.bias.rawValue,
-            "use_rslora": config.useRslora,
+            "layers_to_transform": config.layersToTransform.map { .array($0.map { .int($0) }) } ?? .null,
+            "bias": .string(config.bias.rawValue),
+            "use_rslora": .bool(config.useRslora),
             "use_dora": false,
             "fan_in_fan_out": false,
             "inference_mode": true,
             "init_lora_weights": initValue(config.initLoraWeights),
-            "modules_to_save": config.modulesToSave.isEmpty ? NSNull() : config.modulesToSave,
-            "ensure_weight_tying": config.ensureWeightTying,
-            "rank_pattern": [String: Any](),
-            "alpha_pattern": [String: Any](),
-            "revision": NSNull(),
+            "modules_to_save": config.modulesToSave.isEmpty ? .null : .array(config.modulesToSave.map { .string($0) }),
+            "ensure_weight_tying": .bool(config.ensureWeightTying),
+            "rank_pattern": [:],
+            "alpha_pattern": [:],
+            "revision": nil,
         ]
     }
 
     /// init_lora_weights as peft writes it: true, false or "gaussian".
-    static func initValue(_ kind: LoRAInit) -> Any {
+    static func initValue(_ kind: LoRAInit) -> JSONValue {
         switch kind {
         case .kaiming: return true
         case .linearDefault: return false
@@ -73,8 +76,8 @@ public enum PeftAdapterWriter {
         }
     }
 
-    static func writeJSON(_ object: [String: Any], to url: URL) throws {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        try AtomicWrite.write(data, to: url)
+    /// Writes `object` as peft's `save_pretrained` does (`json.dumps(config, indent=2, sort_keys=True)`).
+    static func writeJSON(_ object: JSONValue, to url: URL) throws {
+        try AtomicWrite.write(Data(object.bytes(.pythonIndented.sortingKeys())), to: url)
     }
 }

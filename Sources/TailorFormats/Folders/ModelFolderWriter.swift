@@ -1,4 +1,5 @@
 import Foundation
+import TailorJSON
 
 /// Writes a Hugging Face model folder that transformers loads: model.safetensors (each tensor in
 /// its dtype, sharded above `maxShardBytes`), and config.json, generation_config.json and the
@@ -47,8 +48,9 @@ public enum ModelFolderWriter {
     /// replace by the embeddings on loading.
     static func untieConfig(_ url: URL) throws {
         guard let data = FileManager.default.contents(atPath: url.path),
-              var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return }
+              var object = (try? JSONValue(parsing: [UInt8](data), file: url.path))?.objectValue else { return }
         object["tie_word_embeddings"] = false
-        try AtomicWrite.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), to: url)
+        // As transformers writes config.json: json.dumps(config, indent=2, sort_keys=True) + "\n".
+        try AtomicWrite.write(Data(JSONValue.object(object).bytes(.pythonIndented.sortingKeys()) + [0x0A]), to: url)
     }
 }

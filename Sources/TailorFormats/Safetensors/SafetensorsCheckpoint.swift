@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import TailorJSON
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -100,9 +101,10 @@ public final class SafetensorsCheckpoint: Sendable {
         let file = try MappedFile(url: index)
         let root: JSONValue
         do {
-            root = try JSONValue.parse(file.all)
+            // A tensor named twice in weight_map is an error, not the last one silently winning.
+            root = try JSONValue(parsing: file.all, file: index.path, options: .strict)
         } catch {
-            throw FormatError.invalidIndex(path: index.path, detail: "not valid JSON (\(error))")
+            throw FormatError.invalidIndex(path: index.path, detail: error.detail)
         }
         guard case .object = root else {
             throw FormatError.invalidIndex(path: index.path, detail: "the file is a JSON \(root.typeName), not an object")
@@ -111,15 +113,11 @@ public final class SafetensorsCheckpoint: Sendable {
         guard case let .object(members) = map else {
             throw FormatError.invalidIndex(path: index.path, detail: "\"weight_map\" is a \(map.typeName), not an object")
         }
-        var seen = Set<String>()
         var entries: [(tensor: String, shard: String)] = []
         for (tensor, value) in members {
             guard case let .string(shard) = value, !shard.isEmpty else {
                 throw FormatError.invalidIndex(path: index.path,
                                                detail: "weight_map[\"\(tensor)\"] is not a shard file name")
-            }
-            guard seen.insert(tensor).inserted else {
-                throw FormatError.invalidIndex(path: index.path, detail: "tensor \"\(tensor)\" appears twice in weight_map")
             }
             entries.append((tensor, shard))
         }

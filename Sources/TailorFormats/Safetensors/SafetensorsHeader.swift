@@ -1,3 +1,5 @@
+import TailorJSON
+
 /// The parsed and validated JSON header of a safetensors file.
 struct SafetensorsHeader {
     var metadata: [String: String] = [:]
@@ -9,18 +11,15 @@ struct SafetensorsHeader {
     init(json: UnsafeRawBufferPointer, path: String, dataStart: Int, fileSize: Int) throws {
         let root: JSONValue
         do {
-            root = try JSONValue.parse(json)
+            // serde_json's rules, as the reference reader's: a repeated key or a lone surrogate is corruption.
+            root = try JSONValue(parsing: json, file: path, options: .strict)
         } catch {
-            throw FormatError.invalidHeader(path: path, detail: "not valid JSON (\(error))")
+            throw FormatError.invalidHeader(path: path, detail: error.detail)
         }
         guard case let .object(members) = root else {
             throw FormatError.invalidHeader(path: path, detail: "the header is a JSON \(root.typeName), not an object")
         }
-        var seen = Set<String>()
         for (key, value) in members {
-            guard seen.insert(key).inserted else {
-                throw FormatError.invalidHeader(path: path, detail: "key \"\(key)\" appears twice")
-            }
             if key == "__metadata__" {
                 metadata = try SafetensorsHeader.parseMetadata(value, path: path)
             } else {

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import TailorJSON
 
 extension SafetensorsWriter {
     /// Writes a Hugging Face checkpoint into `folder`: `model.safetensors` when everything fits in one
@@ -77,20 +78,11 @@ extension SafetensorsWriter {
     /// `json.dumps({"metadata": {"total_parameters": P, "total_size": N}, "weight_map": map}, indent=2,
     /// sort_keys=True) + "\n"`.
     static func indexJSON(weightMap: [(String, String)], totalSize: Int, totalParameters: Int) -> [UInt8] {
-        var out: [UInt8] = []
-        func append(_ text: String) { out.append(contentsOf: Array(text.utf8)) }
-        append("{\n  \"metadata\": {\n    \"total_parameters\": \(totalParameters),\n    \"total_size\": \(totalSize)\n  },\n")
-        append("  \"weight_map\": {")
-        // Python sorts str keys by code point, which is UTF-8 byte order.
-        let sorted = weightMap.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
-        for (i, (tensor, shard)) in sorted.enumerated() {
-            append(i == 0 ? "\n    " : ",\n    ")
-            JSONValue.appendQuoted(tensor, to: &out, asciiOnly: true)
-            append(": ")
-            JSONValue.appendQuoted(shard, to: &out, asciiOnly: true)
-        }
-        append(sorted.isEmpty ? "}\n}\n" : "\n  }\n}\n")
-        return out
+        let index: JSONValue = [
+            "metadata": ["total_parameters": .int(totalParameters), "total_size": .int(totalSize)],
+            "weight_map": .object(JSONObject(weightMap.map { ($0.0, .string($0.1)) })),
+        ]
+        return index.bytes(.pythonIndented.sortingKeys()) + [0x0A]
     }
 
     /// Removes `prefix-NNNNN-of-NNNNN.safetensors`, `prefix.safetensors` and its index when not in `keeping`.

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import TailorJSON
 import TailorTensor
 
 /// Writes safetensors files and sharded Hugging Face checkpoints.
@@ -126,36 +127,21 @@ public enum SafetensorsWriter {
 
     /// The JSON header for tensors already in file order, padded with spaces to a multiple of 8 bytes.
     static func headerBytes(_ ordered: [Tensor], metadata: [String: String]?) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "{")]
-        var first = true
-        func separator() {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-        }
-        func append(_ text: String) { out.append(contentsOf: Array(text.utf8)) }
+        var members: [(String, JSONValue)] = []
         if let metadata {
-            separator()
-            JSONValue.appendQuoted("__metadata__", to: &out)
-            append(":{")
-            for (i, key) in metadata.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
-                if i > 0 { append(",") }
-                JSONValue.appendQuoted(key, to: &out)
-                append(":")
-                JSONValue.appendQuoted(metadata[key] ?? "", to: &out)
-            }
-            append("}")
+            let keys = metadata.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            members.append(("__metadata__", .object(JSONObject(keys.map { ($0, .string(metadata[$0] ?? "")) }))))
         }
         var offset = 0
         for tensor in ordered {
-            separator()
-            JSONValue.appendQuoted(tensor.name, to: &out)
-            append(":{\"dtype\":")
-            JSONValue.appendQuoted(tensor.dtype.rawValue, to: &out)
-            append(",\"shape\":[" + tensor.shape.map(String.init).joined(separator: ",") + "]")
-            append(",\"data_offsets\":[\(offset),\(offset + tensor.byteCount)]}")
+            members.append((tensor.name, [
+                "dtype": .string(tensor.dtype.rawValue), "shape": .array(tensor.shape.map { .int($0) }),
+                "data_offsets": [.int(offset), .int(offset + tensor.byteCount)],
+            ]))
             offset += tensor.byteCount
         }
-        append("}")
+        // serde_json's compact text, as the Rust writer's.
+        var out = JSONValue.object(JSONObject(members)).bytes(.compact)
         while out.count % 8 != 0 { out.append(UInt8(ascii: " ")) }
         return out
     }

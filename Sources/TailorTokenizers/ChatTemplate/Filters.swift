@@ -1,3 +1,5 @@
+import TailorJSON
+
 /// jinja2's built-in filters that chat templates use, plus transformers' `tojson` override
 /// (`json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)`).
 enum Filters {
@@ -216,13 +218,15 @@ enum Filters {
                 guard let n = a[1].intIndex else { throw RawTemplateError(.type, "tojson: indent must be an int or a string") }
                 indent = String(repeating: " ", count: max(0, n))
             }
-            var separators: (String, String)?
+            var separators: (item: String, key: String)?
             if case .list(let pair) = a[2].plain {
                 guard pair.count == 2 else { throw RawTemplateError(.runtime, "ValueError: separators must be a pair") }
                 separators = (pair[0].pyStr, pair[1].pyStr)
             }
-            let dumper = JSONDumper(indent: indent, separators: separators, ensureASCII: a[0].truthy, sortKeys: a[3].truthy)
-            return .string(try dumper.dump(value))
+            // Keys are sorted as Python sorts the dict's items (before they become strings), not by the writer.
+            let format = JSONFormat(indent: indent, itemSeparator: separators?.item, keySeparator: separators?.key ?? ": ",
+                                    ensureASCII: a[0].truthy)
+            return .string(try value.jsonValue(sortKeys: a[3].truthy).text(format))
         default:
             throw RawTemplateError(.unknownFilter, "No filter named '\(name)'.")
         }

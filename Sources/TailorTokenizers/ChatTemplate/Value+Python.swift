@@ -1,3 +1,5 @@
+import TailorJSON
+
 /// Python's `str`, `repr`, `==` and `<` for runtime values, which decide what a template prints.
 extension Value {
     /// `str(value)` as jinja2 prints `{{ value }}`; undefined prints as nothing.
@@ -79,46 +81,6 @@ extension Value {
                 .type, "'<' not supported between instances of '\(typeName)' and '\(other.typeName)'")
         }
     }
-}
-
-/// Python's `repr(float)`: the shortest digits that round-trip, fixed notation for
-/// 1e-4 <= |x| < 1e16, otherwise `d.ddde+XX`.
-func pythonFloatRepr(_ d: Double) -> String {
-    if d.isNaN { return "nan" }
-    if d.isInfinite { return d < 0 ? "-inf" : "inf" }
-    if d == 0 { return d.sign == .minus ? "-0.0" : "0.0" }
-    // Swift's description is also shortest-round-trip; only the layout differs.
-    var text = Swift.abs(d).description
-    var exponent = 0
-    if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-        exponent = Int(text[text.index(after: e)...]) ?? 0
-        text = String(text[..<e])
-    }
-    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-    let integer = String(parts[0])
-    let fraction = parts.count > 1 ? String(parts[1]) : ""
-    var digits = Array(integer + fraction)
-    var point = integer.count + exponent  // value = 0.digits * 10^point
-    while digits.first == "0" {
-        digits.removeFirst()
-        point -= 1
-    }
-    while digits.last == "0" { digits.removeLast() }
-    if digits.isEmpty { return "0.0" }
-    let sign = d < 0 ? "-" : ""
-    if point > -4 && point <= 16 {
-        if point <= 0 {
-            return sign + "0." + String(repeating: "0", count: -point) + String(digits)
-        }
-        if point >= digits.count {
-            return sign + String(digits) + String(repeating: "0", count: point - digits.count) + ".0"
-        }
-        return sign + String(digits[..<point]) + "." + String(digits[point...])
-    }
-    let mantissa = digits.count > 1 ? "\(digits[0])." + String(digits[1...]) : "\(digits[0])"
-    let e = point - 1
-    let eText = Swift.abs(e) < 10 ? "0\(Swift.abs(e))" : "\(Swift.abs(e))"
-    return sign + mantissa + "e" + (e < 0 ? "-" : "+") + eText
 }
 
 /// Python's `repr(str)`: single quotes unless the text has a single quote and no double quote.

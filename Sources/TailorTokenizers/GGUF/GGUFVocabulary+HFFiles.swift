@@ -1,4 +1,5 @@
 import Foundation
+import TailorJSON
 
 /// tokenizer.json, tokenizer_config.json and generation_config.json for a GGUF tokenizer, built the way
 /// transformers' GGUF converters build them, with the pre-tokenizer that `tokenizer.ggml.pre` means in llama.cpp.
@@ -32,10 +33,10 @@ extension GGUFVocabulary {
     /// - Throws: `TokenizerError.invalidValue` naming `tokenizer.ggml.model` / `.pre` for kinds Tailor cannot map,
     ///   `.malformedMerge` for a merge that is not "left right".
     public func tokenizerJSON(file: String = "GGUF metadata") throws -> [UInt8] {
-        try tokenizerJSONValue(file: file).serialized(indent: 2)
+        try tokenizerJSONValue(file: file).bytes(.pretty)
     }
 
-    func tokenizerJSONValue(file: String) throws -> OrderedJSON {
+    func tokenizerJSONValue(file: String) throws -> JSONValue {
         switch model {
         case "gpt2": return try gpt2TokenizerJSON(file: file)
         case "llama": return try spmTokenizerJSON(file: file)
@@ -45,22 +46,22 @@ extension GGUFVocabulary {
         }
     }
 
-    private func vocabObject() -> OrderedJSON {
-        var seen = Set<String>()
-        var members: [(String, OrderedJSON)] = []
+    private func vocabObject() -> JSONValue {
+        var seen = Set<ByteKey>()
+        var members: [(String, JSONValue)] = []
         members.reserveCapacity(tokens.count)
-        // A token text that appears twice keeps its first id, as tokenizers' vocab map does.
-        for (id, token) in tokens.enumerated() where seen.insert(token).inserted { members.append((token, .int(id))) }
-        return .object(members)
+        // A token text that appears twice keeps its first id; texts compare byte for byte, as in tokenizers' vocab map.
+        for (id, token) in tokens.enumerated() where seen.insert(ByteKey(token)).inserted { members.append((token, .int(id))) }
+        return jsonObject(members)
     }
 
-    private func addedTokensArray(normalizedUserTokens: Bool) -> OrderedJSON {
-        var entries: [OrderedJSON] = []
+    private func addedTokensArray(normalizedUserTokens: Bool) -> JSONValue {
+        var entries: [JSONValue] = []
         for (id, token) in tokens.enumerated() {
             let kind = type(of: id)
             guard kind == .control || kind == .userDefined || (kind == .unknown && model == "gpt2") else { continue }
             let special = kind != .userDefined
-            entries.append(.object([
+            entries.append(jsonObject([
                 ("id", .int(id)), ("content", .string(token)), ("single_word", .bool(false)), ("lstrip", .bool(false)),
                 ("rstrip", .bool(false)), ("normalized", .bool(!special && normalizedUserTokens)), ("special", .bool(special)),
             ]))
@@ -68,20 +69,20 @@ extension GGUFVocabulary {
         return .array(entries)
     }
 
-    private static func byteLevel(useRegex: Bool) -> OrderedJSON {
-        .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)),
+    private static func byteLevel(useRegex: Bool) -> JSONValue {
+        jsonObject([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)),
                  ("use_regex", .bool(useRegex))])
     }
 
-    private static func split(_ regex: String) -> OrderedJSON {
-        .object([("type", .string("Split")), ("pattern", .object([("Regex", .string(regex))])),
+    private static func split(_ regex: String) -> JSONValue {
+        jsonObject([("type", .string("Split")), ("pattern", jsonObject([("Regex", .string(regex))])),
                  ("behavior", .string("Isolated")), ("invert", .bool(false))])
     }
 
     /// The pre_tokenizer and normalizer that llama.cpp's pre-tokenizer `preName` amounts to.
-    func preTokenizerJSON(file: String) throws -> (pre: OrderedJSON, normalizer: OrderedJSON) {
-        let digits = OrderedJSON.object([("type", .string("Digits")), ("individual_digits", .bool(true))])
-        let sequence = { (parts: [OrderedJSON]) in OrderedJSON.object([("type", .string("Sequence")), ("pretokenizers", .array(parts))]) }
+    func preTokenizerJSON(file: String) throws -> (pre: JSONValue, normalizer: JSONValue) {
+        let digits = jsonObject([("type", .string("Digits")), ("individual_digits", .bool(true))])
+        let sequence = { (parts: [JSONValue]) in jsonObject([("type", .string("Sequence")), ("pretokenizers", .array(parts))]) }
         switch preName {
         case "gpt-2", "phi-2", "mpt", "olmo":
             return (Self.byteLevel(useRegex: true), .null)
@@ -93,7 +94,7 @@ extension GGUFVocabulary {
         case "qwen2", "deepseek-r1-qwen", "stablelm2":
             // Qwen2's own tokenizer.json also NFC-normalizes (llama.cpp does not).
             return (sequence([Self.split(KnownPattern.qwen2.rawValue), Self.byteLevel(useRegex: false)]),
-                    .object([("type", .string("NFC"))]))
+                    jsonObject([("type", .string("NFC"))]))
         case "default":
             return (sequence([Self.split(#"[\p{P}\$\+<=>\^~\|]+"#), Self.split(Self.gpt2Regex), Self.split(#"\p{N}+"#),
                               Self.split("[0-9][0-9][0-9]"), Self.byteLevel(useRegex: false)]), .null)
@@ -104,32 +105,32 @@ extension GGUFVocabulary {
         }
     }
 
-    private func postProcessorJSON(bos: String?, eos: String?) -> OrderedJSON {
+    private func postProcessorJSON(bos: String?, eos: String?) -> JSONValue {
         let bosPiece = addsBos ? bos : nil, eosPiece = addsEos ? eos : nil
         guard bosPiece != nil || eosPiece != nil else {
-            return model == "gpt2" ? .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)),
+            return model == "gpt2" ? jsonObject([("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)),
                                               ("trim_offsets", .bool(false)), ("use_regex", .bool(true))]) : .null
         }
-        func special(_ token: String) -> OrderedJSON { .object([("SpecialToken", .object([("id", .string(token)), ("type_id", .int(0))]))]) }
-        func sequence(_ id: String, _ typeId: Int) -> OrderedJSON { .object([("Sequence", .object([("id", .string(id)), ("type_id", .int(typeId))]))]) }
-        var single: [OrderedJSON] = [], pair: [OrderedJSON] = []
+        func special(_ token: String) -> JSONValue { jsonObject([("SpecialToken", jsonObject([("id", .string(token)), ("type_id", .int(0))]))]) }
+        func sequence(_ id: String, _ typeId: Int) -> JSONValue { jsonObject([("Sequence", jsonObject([("id", .string(id)), ("type_id", .int(typeId))]))]) }
+        var single: [JSONValue] = [], pair: [JSONValue] = []
         if let b = bosPiece { single.append(special(b)); pair.append(special(b)) }
         single.append(sequence("A", 0)); pair.append(sequence("A", 0))
         if let e = eosPiece { single.append(special(e)); pair.append(special(e)) }
         if let b = bosPiece { pair.append(special(b)) }
         pair.append(sequence("B", 1))
         if let e = eosPiece { pair.append(special(e)) }
-        var specials: [(String, OrderedJSON)] = []
+        var specials: [(String, JSONValue)] = []
         for (token, id) in [(bosPiece, bosTokenId), (eosPiece, eosTokenId)] {
             guard let token, let id, !specials.contains(where: { $0.0 == token }) else { continue }
-            specials.append((token, .object([("id", .string(token)), ("ids", .array([.int(id)])), ("tokens", .array([.string(token)]))])))
+            specials.append((token, jsonObject([("id", .string(token)), ("ids", .array([.int(id)])), ("tokens", .array([.string(token)]))])))
         }
-        return .object([("type", .string("TemplateProcessing")), ("single", .array(single)), ("pair", .array(pair)),
-                        ("special_tokens", .object(specials))])
+        return jsonObject([("type", .string("TemplateProcessing")), ("single", .array(single)), ("pair", .array(pair)),
+                        ("special_tokens", jsonObject(specials))])
     }
 
-    private func mergesArray(file: String) throws -> OrderedJSON {
-        var pairs: [OrderedJSON] = []
+    private func mergesArray(file: String) throws -> JSONValue {
+        var pairs: [JSONValue] = []
         pairs.reserveCapacity(merges.count)
         for (index, merge) in merges.enumerated() {
             let parts = merge.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
@@ -141,18 +142,18 @@ extension GGUFVocabulary {
         return .array(pairs)
     }
 
-    private func gpt2TokenizerJSON(file: String) throws -> OrderedJSON {
+    private func gpt2TokenizerJSON(file: String) throws -> JSONValue {
         let (pre, normalizer) = try preTokenizerJSON(file: file)
-        let model = OrderedJSON.object([
+        let model = jsonObject([
             ("type", .string("BPE")), ("dropout", .null), ("unk_token", .null), ("continuing_subword_prefix", .null),
             ("end_of_word_suffix", .null), ("fuse_unk", .bool(false)), ("byte_fallback", .bool(false)),
             ("ignore_merges", .bool(isLlama3Pre)), ("vocab", vocabObject()), ("merges", try mergesArray(file: file)),
         ])
-        return .object([
+        return jsonObject([
             ("version", .string("1.0")), ("truncation", .null), ("padding", .null),
             ("added_tokens", addedTokensArray(normalizedUserTokens: false)), ("normalizer", normalizer),
             ("pre_tokenizer", pre), ("post_processor", postProcessorJSON(bos: token(bosTokenId), eos: token(eosTokenId))),
-            ("decoder", .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(true)),
+            ("decoder", jsonObject([("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(true)),
                                  ("use_regex", .bool(true))])),
             ("model", model),
         ])
@@ -194,31 +195,31 @@ extension GGUFVocabulary {
         return merges.map { ($0.left, $0.right) }
     }
 
-    private func spmTokenizerJSON(file: String) throws -> OrderedJSON {
+    private func spmTokenizerJSON(file: String) throws -> JSONValue {
         let prefix = addSpacePrefix ?? true
         let unk = token(unknownTokenId)
-        let model = OrderedJSON.object([
-            ("type", .string("BPE")), ("dropout", .null), ("unk_token", unk.map(OrderedJSON.string) ?? .null),
+        let model = jsonObject([
+            ("type", .string("BPE")), ("dropout", .null), ("unk_token", unk.map(JSONValue.string) ?? .null),
             ("continuing_subword_prefix", .null), ("end_of_word_suffix", .null), ("fuse_unk", .bool(true)),
             ("byte_fallback", .bool(true)), ("ignore_merges", .bool(false)), ("vocab", vocabObject()),
             ("merges", .array(spmMerges().map { .array([.string($0.0), .string($0.1)]) })),
         ])
-        var normalizers: [OrderedJSON] = []
-        if prefix { normalizers.append(.object([("type", .string("Prepend")), ("prepend", .string("▁"))])) }
-        normalizers.append(.object([("type", .string("Replace")), ("pattern", .object([("String", .string(" "))])), ("content", .string("▁"))]))
-        var decoders: [OrderedJSON] = [
-            .object([("type", .string("Replace")), ("pattern", .object([("String", .string("▁"))])), ("content", .string(" "))]),
-            .object([("type", .string("ByteFallback"))]),
-            .object([("type", .string("Fuse"))]),
+        var normalizers: [JSONValue] = []
+        if prefix { normalizers.append(jsonObject([("type", .string("Prepend")), ("prepend", .string("▁"))])) }
+        normalizers.append(jsonObject([("type", .string("Replace")), ("pattern", jsonObject([("String", .string(" "))])), ("content", .string("▁"))]))
+        var decoders: [JSONValue] = [
+            jsonObject([("type", .string("Replace")), ("pattern", jsonObject([("String", .string("▁"))])), ("content", .string(" "))]),
+            jsonObject([("type", .string("ByteFallback"))]),
+            jsonObject([("type", .string("Fuse"))]),
         ]
-        if prefix { decoders.append(.object([("type", .string("Strip")), ("content", .string(" ")), ("start", .int(1)), ("stop", .int(0))])) }
-        return .object([
+        if prefix { decoders.append(jsonObject([("type", .string("Strip")), ("content", .string(" ")), ("start", .int(1)), ("stop", .int(0))])) }
+        return jsonObject([
             ("version", .string("1.0")), ("truncation", .null), ("padding", .null),
             ("added_tokens", addedTokensArray(normalizedUserTokens: false)),
-            ("normalizer", .object([("type", .string("Sequence")), ("normalizers", .array(normalizers))])),
+            ("normalizer", jsonObject([("type", .string("Sequence")), ("normalizers", .array(normalizers))])),
             ("pre_tokenizer", .null),
             ("post_processor", postProcessorJSON(bos: token(bosTokenId), eos: token(eosTokenId))),
-            ("decoder", .object([("type", .string("Sequence")), ("decoders", .array(decoders))])),
+            ("decoder", jsonObject([("type", .string("Sequence")), ("decoders", .array(decoders))])),
             ("model", model),
         ])
     }
@@ -228,19 +229,19 @@ extension GGUFVocabulary {
     /// tokenizer_config.json: special tokens, add_bos/add_eos, the chat template (as text), model_max_length and
     /// `added_tokens_decoder`; `tokenizer_class` PreTrainedTokenizerFast so transformers uses tokenizer.json as is.
     public func tokenizerConfigJSON() -> [UInt8] {
-        var members: [(String, OrderedJSON)] = [
+        var members: [(String, JSONValue)] = [
             ("add_bos_token", .bool(addsBos)), ("add_eos_token", .bool(addsEos)),
         ]
-        var decoder: [(String, OrderedJSON)] = []
+        var decoder: [(String, JSONValue)] = []
         for (id, token) in tokens.enumerated() {
             let kind = type(of: id)
             guard kind == .control || kind == .userDefined || (kind == .unknown && model == "gpt2") else { continue }
-            decoder.append((String(id), .object([
+            decoder.append((String(id), jsonObject([
                 ("content", .string(token)), ("lstrip", .bool(false)), ("normalized", .bool(false)), ("rstrip", .bool(false)),
                 ("single_word", .bool(false)), ("special", .bool(kind != .userDefined)),
             ])))
         }
-        members.append(("added_tokens_decoder", .object(decoder)))
+        members.append(("added_tokens_decoder", jsonObject(decoder)))
         for (key, id) in [("bos_token", bosTokenId), ("eos_token", eosTokenId), ("pad_token", paddingTokenId), ("unk_token", unknownTokenId)] {
             if let text = token(id) { members.append((key, .string(text))) }
         }
@@ -248,16 +249,16 @@ extension GGUFVocabulary {
         members.append(("clean_up_tokenization_spaces", .bool(false)))
         if let contextLength { members.append(("model_max_length", .int(contextLength))) }
         members.append(("tokenizer_class", .string("PreTrainedTokenizerFast")))
-        return OrderedJSON.object(members).serialized(indent: 2)
+        return jsonObject(members).bytes(.pretty)
     }
 
     /// generation_config.json with the bos/eos/pad ids.
     public func generationConfigJSON() -> [UInt8] {
-        var members: [(String, OrderedJSON)] = [("_from_model_config", .bool(true))]
+        var members: [(String, JSONValue)] = [("_from_model_config", .bool(true))]
         if let bosTokenId { members.append(("bos_token_id", .int(bosTokenId))) }
         if let eosTokenId { members.append(("eos_token_id", .int(eosTokenId))) }
         if let paddingTokenId { members.append(("pad_token_id", .int(paddingTokenId))) }
-        return OrderedJSON.object(members).serialized(indent: 2)
+        return jsonObject(members).bytes(.pretty)
     }
 
     // MARK: In memory
@@ -295,3 +296,6 @@ extension PretrainedTokenizer {
         try self.init(folder: folder)
     }
 }
+
+/// An object of `members` in order (tokenizer.json's key order is the tokenizers library's).
+private func jsonObject(_ members: [(String, JSONValue)]) -> JSONValue { .object(JSONObject(members)) }

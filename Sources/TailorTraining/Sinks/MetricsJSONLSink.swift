@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import TailorFormats
+import TailorJSON
 
 /// Writes `metrics.jsonl`: one JSON object per line per event, with Trainer's log_history keys.
 ///
@@ -89,9 +90,10 @@ public final class MetricsJSONLSink: TrainingSink {
         file = try AppendOnlyFile(path: path)
     }
 
-    private func write(_ pairs: [(String, PythonJSON)]) throws {
+    /// One line as Python's `json.dumps(entry)` writes it.
+    private func write(_ pairs: [(String, JSONValue)]) throws {
         try openIfNeeded()
         guard let file else { return }
-        try file.append(Array((PythonJSON.object(pairs).rendered() + "\n").utf8))
+        try file.append(JSONValue.object(JSONObject(pairs)).bytes(.python) + [0x0A])
     }
 }

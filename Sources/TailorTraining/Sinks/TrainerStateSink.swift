@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import TailorFormats
+import TailorJSON
 
 /// Keeps transformers' `TrainerState` and writes it as `trainer_state.json`, in Trainer's layout
 /// (`json.dumps(dataclasses.asdict(state), indent=2, sort_keys=True)`): `log_history` holds a train entry
@@ -44,7 +45,7 @@ public final class TrainerStateSink: TrainingSink {
     public private(set) var numTrainEpochs = 0
     public private(set) var samples = 0
     public private(set) var inputTokensSeen = 0
-    private var logHistory: [PythonJSON] = []
+    private var logHistory: [JSONValue] = []
     private var window: LogWindow
     private var outputDir: String?
     private var lossSum = 0.0
@@ -78,14 +79,14 @@ public final class TrainerStateSink: TrainingSink {
             lossSum += record.loss
             lossSteps += 1
             if let entry = window.add(record) {
-                logHistory.append(.object([
+                logHistory.append(jsonObject([
                     ("epoch", .double(entry.epoch)), ("grad_norm", .double(entry.gradNorm)),
                     ("learning_rate", .double(entry.learningRate)), ("loss", .double(entry.loss)),
                     ("step", .int(entry.step)),
                 ]))
             }
         case let .evaluation(record):
-            logHistory.append(.object([
+            logHistory.append(jsonObject([
                 ("epoch", .double(record.epoch)), ("eval_loss", .double(record.loss)), ("step", .int(record.step)),
             ]))
         case let .checkpointSaved(_, path):
@@ -94,7 +95,7 @@ public final class TrainerStateSink: TrainingSink {
             break
         case let .finished(summary):
             let steps = Double(lossSteps)
-            logHistory.append(.object([
+            logHistory.append(jsonObject([
                 ("epoch", .double(epoch)), ("step", .int(globalStep)),
                 ("total_flos", .double(0)),
                 ("train_loss", .double(lossSteps > 0 ? lossSum / steps : summary.finalLoss)),
@@ -112,14 +113,14 @@ public final class TrainerStateSink: TrainingSink {
     /// The state as Trainer writes it (2-space indent, sorted keys, trailing newline).
     public func json(saving: Bool = true) -> String {
         let stopped = finished || (maxSteps > 0 && globalStep >= maxSteps)
-        let control = PythonJSON.object([
-            ("args", .object([
+        let control = jsonObject([
+            ("args", jsonObject([
                 ("should_epoch_stop", .bool(false)), ("should_evaluate", .bool(false)), ("should_log", .bool(false)),
                 ("should_save", .bool(saving)), ("should_training_stop", .bool(stopped)),
             ])),
-            ("attributes", .object([])),
+            ("attributes", [:]),
         ])
-        let state = PythonJSON.object([
+        let state = jsonObject([
             ("best_global_step", .null), ("best_metric", .null), ("best_model_checkpoint", .null),
             ("epoch", .double(epoch)), ("eval_steps", .int(settings.evalSteps)), ("global_step", .int(globalStep)),
             ("is_hyper_param_search", .bool(false)), ("is_local_process_zero", .bool(true)),
@@ -127,12 +128,12 @@ public final class TrainerStateSink: TrainingSink {
             ("logging_steps", .int(settings.loggingSteps)), ("max_steps", .int(maxSteps)),
             ("num_input_tokens_seen", .int(inputTokensSeen)), ("num_train_epochs", .int(numTrainEpochs)),
             ("save_steps", .int(settings.saveSteps)),
-            ("stateful_callbacks", .object([("TrainerControl", control)])),
+            ("stateful_callbacks", jsonObject([("TrainerControl", control)])),
             ("total_flos", .double(0)),
             ("train_batch_size", settings.trainBatchSize.map { .int($0) } ?? .null),
             ("trial_name", .null), ("trial_params", .null),
         ])
-        return state.rendered(indent: 2, sortKeys: true) + "\n"
+        return state.text(.pythonIndented.sortingKeys()) + "\n"
     }
 
     /// Writes `json(saving:)` to `url` atomically.
@@ -145,44 +146,37 @@ public final class TrainerStateSink: TrainingSink {
     /// holds the whole run as Trainer's does.
     /// - Throws: `TrainingError.checkpoint` naming the file when it cannot be read or is not a trainer state.
     public func restore(from url: URL) throws {
-        let saved: SavedState
+        func damaged(_ problem: String) -> TrainingError {
+            .checkpoint(path: url.path, problem: "cannot be read as a trainer_state.json (\(problem)); the checkpoint is damaged, pick another one")
+        }
+        let root: JSONValue
         do {
-            saved = try JSONDecoder().decode(SavedState.self, from: Data(contentsOf: url))
-        } catch {
-            throw TrainingError.checkpoint(
-                path: url.path,
-                problem: "cannot be read as a trainer_state.json (\(error)); the checkpoint is damaged, pick another one")
+            guard let data = FileManager.default.contents(atPath: url.path) else { throw damaged("the file cannot be read") }
+            // Python's json writes NaN and Infinity for non-finite floats (a grad_norm of nan), and reads them back.
+            root = try JSONValue(parsing: [UInt8](data), file: url.path, options: .python)
+        } catch let error as JSONError {
+            throw damaged(error.detail)
         }
-        logHistory = saved.log_history.map { entry in
-            .object(entry.keys.sorted().map { ($0, entry[$0]!.json) })
+        guard let history = root["log_history"]?.arrayValue else { throw damaged("log_history is missing or not a list") }
+        var entries: [JSONValue] = []
+        for (index, entry) in history.enumerated() {
+            guard let object = entry.objectValue,
+                  object.allSatisfy({ $0.value.arrayValue == nil && $0.value.objectValue == nil }) else {
+                throw damaged("log_history[\(index)] is not an object of numbers, strings, booleans and nulls")
+            }
+            entries.append(entry)
         }
-        globalStep = saved.global_step ?? globalStep
-        epoch = saved.epoch ?? epoch
-        inputTokensSeen = saved.num_input_tokens_seen ?? inputTokensSeen
+        func field<T>(_ key: String, _ read: (JSONValue) -> T?) throws -> T? {
+            guard let value = root[key], !value.isNull else { return nil }
+            guard let typed = read(value) else { throw damaged("\(key) is a \(value.typeName) of the wrong kind") }
+            return typed
+        }
+        logHistory = entries
+        globalStep = try field("global_step", \.integralValue) ?? globalStep
+        epoch = try field("epoch", \.doubleValue) ?? epoch
+        inputTokensSeen = try field("num_input_tokens_seen", \.integralValue) ?? inputTokensSeen
     }
 
-    private struct SavedState: Decodable {
-        var log_history: [[String: Scalar]]
-        var global_step: Int?
-        var epoch: Double?
-        var num_input_tokens_seen: Int?
-    }
-
-    /// A log_history value: numbers, strings, booleans or null.
-    private enum Scalar: Decodable {
-        case value(PythonJSON)
-
-        var json: PythonJSON {
-            switch self { case let .value(value): return value }
-        }
-
-        init(from decoder: Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if container.decodeNil() { self = .value(.null) }
-            else if let bool = try? container.decode(Bool.self) { self = .value(.bool(bool)) }
-            else if let int = try? container.decode(Int.self) { self = .value(.int(int)) }
-            else if let double = try? container.decode(Double.self) { self = .value(.double(double)) }
-            else { self = .value(.string(try container.decode(String.self))) }
-        }
-    }
+    /// An object of `members` in order (written with sorted keys).
+    private func jsonObject(_ members: [(String, JSONValue)]) -> JSONValue { .object(JSONObject(members)) }
 }

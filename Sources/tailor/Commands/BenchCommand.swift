@@ -1,5 +1,6 @@
 import ArgumentParser
 import TailorAdapters
+import TailorJSON
 import TailorModels
 import TailorTensor
 import TailorTraining
@@ -80,7 +81,13 @@ struct BenchStepCommand: AsyncParsableCommand {
                 print("    \(pad(entry.op, 18)) \(fmt(entry.seconds / Double(steps), 3)) s  \(fmt(100 * entry.seconds / total, 1))%  \(entry.calls / steps) calls")
             }
         }
-        print(#"{"tool": "tailor", "bench": "step", "preset": "\#(preset)", "batch": \#(batch), "seq": \#(seq), "tokens_per_s": \#(fmt(tokenCount / median, 1)), "step_s": \#(fmt(median, 3)), "gflops": \#(fmt(achieved, 1)), "sgemm_gflops": \#(fmt(gemmRate, 1)), "peak_rss_gb": \#(fmt(rss, 2)), "loss": \#(fmt(loss, 4))}"#)
+        let line: JSONValue = [
+            "tool": "tailor", "bench": "step", "preset": .string(preset), "batch": .int(batch), "seq": .int(seq),
+            "tokens_per_s": rounded(tokenCount / median, 1), "step_s": rounded(median, 3),
+            "gflops": rounded(achieved, 1), "sgemm_gflops": rounded(gemmRate, 1), "peak_rss_gb": rounded(rss, 2),
+            "loss": rounded(loss, 4),
+        ]
+        print(line.text(.python))
     }
 }
 
@@ -122,6 +129,13 @@ func fmt(_ value: Double, _ digits: Int) -> String {
         text += "." + String(repeating: "0", count: digits)
     }
     return text
+}
+
+/// `value` rounded to `digits` decimals, as the peers' JSON lines hold `round(value, digits)`.
+func rounded(_ value: Double, _ digits: Int) -> JSONValue {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    return .double((value * scale).rounded() / scale)
 }
 
 /// `text` padded with spaces to `width` characters.
@@ -185,6 +199,11 @@ struct BenchTrainCommand: AsyncParsableCommand {
         print("  tokens/s  \(fmt(tokenCount / median, 1))")
         print("  peak RSS  \(fmt(rss, 2)) GB")
         print("  loss      \(fmt(loss, 4))")
-        print(#"{"tool": "tailor", "bench": "train", "preset": "\#(preset)", "batch": \#(batch), "seq": \#(seq), "r": \#(r), "tokens_per_s": \#(fmt(tokenCount / median, 1)), "step_s": \#(fmt(median, 3)), "peak_rss_gb": \#(fmt(rss, 2)), "loss": \#(fmt(loss, 4))}"#)
+        let line: JSONValue = [
+            "tool": "tailor", "bench": "train", "preset": .string(preset), "batch": .int(batch), "seq": .int(seq),
+            "r": .int(r), "tokens_per_s": rounded(tokenCount / median, 1), "step_s": rounded(median, 3),
+            "peak_rss_gb": rounded(rss, 2), "loss": rounded(loss, 4),
+        ]
+        print(line.text(.python))
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import TailorInference
+import TailorJSON
 import TailorModels
 import TailorTensor
 
@@ -85,7 +86,14 @@ struct BenchGenerateCommand: AsyncParsableCommand {
                 print("    \(pad(entry.op, 18)) \(fmt(entry.seconds, 3)) s  \(fmt(100 * entry.seconds / total, 1))%  \(entry.calls) calls")
             }
         }
-        print(#"{"tool": "tailor", "bench": "generate", "preset": "\#(preset)", "dtype": "\#(dtype)", "prompt": \#(promptTokens), "new": \#(newTokens), "threads": \#(cpu.threadCount), "prefill_tokens_per_s": \#(fmt(best.prefillTokensPerSecond, 1)), "decode_tokens_per_s": \#(fmt(decode, 1)), "bandwidth_gb_s": \#(fmt(bandwidth / 1e9, 2)), "bandwidth_limit_tokens_per_s": \#(fmt(limit, 1)), "peak_rss_gb": \#(fmt(rss, 2))}"#)
+        let line: JSONValue = [
+            "tool": "tailor", "bench": "generate", "preset": .string(preset), "dtype": .string(dtype),
+            "prompt": .int(promptTokens), "new": .int(newTokens), "threads": .int(cpu.threadCount),
+            "prefill_tokens_per_s": rounded(best.prefillTokensPerSecond, 1), "decode_tokens_per_s": rounded(decode, 1),
+            "bandwidth_gb_s": rounded(bandwidth / 1e9, 2), "bandwidth_limit_tokens_per_s": rounded(limit, 1),
+            "peak_rss_gb": rounded(rss, 2),
+        ]
+        print(line.text(.python))
     }
 
     /// Bytes one decode step reads: every layer matrix, the output layer, the norms, one embedding

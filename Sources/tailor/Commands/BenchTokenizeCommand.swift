@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TailorJSON
 import TailorTokenizers
 
 struct BenchTokenizeCommand: AsyncParsableCommand {
@@ -34,6 +35,11 @@ struct BenchTokenizeCommand: AsyncParsableCommand {
         print("tailor bench tokenize: \(tokenizer), \(fmt(Double(single.bytes) / 1e6, 1)) MB, \(single.tokens) tokens")
         print("  1 thread    \(fmt(single.megabytesPerSecond, 2)) MB/s  \(fmt(single.tokensPerSecond, 0)) tokens/s")
         print("  \(parallel.threads) threads   \(fmt(parallel.megabytesPerSecond, 2)) MB/s  \(fmt(parallel.tokensPerSecond, 0)) tokens/s")
-        print(#"{"tool": "tailor", "bench": "tokenize", "mb_per_s": \#(fmt(single.megabytesPerSecond, 2)), "mb_per_s_parallel": \#(fmt(parallel.megabytesPerSecond, 2)), "threads": \#(parallel.threads), "tokens": \#(single.tokens)}"#)
+        let line: JSONValue = [
+            "tool": "tailor", "bench": "tokenize", "mb_per_s": rounded(single.megabytesPerSecond, 2),
+            "mb_per_s_parallel": rounded(parallel.megabytesPerSecond, 2), "threads": .int(parallel.threads),
+            "tokens": .int(single.tokens),
+        ]
+        print(line.text(.python))
     }
 }

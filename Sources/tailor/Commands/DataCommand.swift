@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TailorData
+import TailorJSON
 import TailorTokenizers
 import TailorTraining
 
@@ -333,8 +334,11 @@ struct DataBenchCommand: AsyncParsableCommand {
         let result = try encoder.encodeAll(convs)
         let seconds = Date().timeIntervalSince(start)
         let tokens = result.samples.reduce(0) { $0 + $1.count }
-        let line = String(format: "{\"samples\": %d, \"tokens\": %d, \"seconds\": %.3f, \"samples_per_s\": %.0f, \"threads\": %d}",
-                          convs.count, tokens, seconds, Double(convs.count) / seconds, ProcessInfo.processInfo.activeProcessorCount)
-        print(line)
+        let line: JSONValue = [
+            "samples": .int(convs.count), "tokens": .int(tokens), "seconds": .double((seconds * 1000).rounded() / 1000),
+            "samples_per_s": .double((Double(convs.count) / seconds).rounded()),
+            "threads": .int(ProcessInfo.processInfo.activeProcessorCount),
+        ]
+        print(line.text(.python))
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TailorInference
+import TailorJSON
 import TailorModels
 import TailorTensor
 import TailorTokenizers
@@ -195,11 +196,12 @@ struct GenerateCommand: AsyncParsableCommand {
             }
             let results = try loaded.generator.generate(prompts: promptIds, parameters: parameters, adapter: adapter)
             for (offset, result) in results.enumerated() {
-                let record: [String: Any] = ["index": start + offset, "prompt": batch[offset].text, "completion": result.text,
-                                             "finish_reason": result.finishReason.description, "prompt_tokens": result.promptTokenCount,
-                                             "completion_tokens": result.tokens.count]
-                let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
-                lines.append(String(decoding: data, as: UTF8.self))
+                let record: JSONValue = [
+                    "index": .int(start + offset), "prompt": .string(batch[offset].text), "completion": .string(result.text),
+                    "finish_reason": .string(result.finishReason.description), "prompt_tokens": .int(result.promptTokenCount),
+                    "completion_tokens": .int(result.tokens.count),
+                ]
+                lines.append(record.text(.compact.sortingKeys()))
             }
             if options.stats { note(statsLine(loaded.generator.lastStats)) }
             start += batchSize
@@ -219,19 +221,21 @@ struct GenerateCommand: AsyncParsableCommand {
         for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) as? [String: Any] else {
-                throw ValidationError("\(path):\(number + 1): not a JSON object")
+            let value: JSONValue
+            do { value = try JSONValue(parsing: Array(line.utf8)[...], line: number + 1, file: path) } catch {
+                throw ValidationError("\(path):\(number + 1): not valid JSON at column \(error.column): \(error.reason)")
             }
-            if let text = object["prompt"] as? String {
+            guard let object = value.objectValue else { throw ValidationError("\(path):\(number + 1): not a JSON object") }
+            if let text = object["prompt"]?.stringValue {
                 items.append(PromptItem(text: text))
-            } else if let messages = object["messages"] as? [[String: Any]] {
+            } else if let messages = object["messages"]?.arrayValue(of: \.objectValue) {
                 let parsed = try messages.enumerated().map { index, message -> ChatMessage in
-                    guard let role = message["role"] as? String, let content = message["content"] as? String else {
+                    guard let role = message["role"]?.stringValue, let content = message["content"]?.stringValue else {
                         throw ValidationError("\(path):\(number + 1): messages[\(index)] needs string fields 'role' and 'content'")
                     }
                     return ChatMessage(role: role, content: .string(content))
                 }
-                items.append(PromptItem(text: (messages.last?["content"] as? String) ?? "", messages: parsed))
+                items.append(PromptItem(text: messages.last?["content"]?.stringValue ?? "", messages: parsed))
             } else {
                 throw ValidationError("\(path):\(number + 1): needs a string field 'prompt' or a list 'messages'")
             }

@@ -79,6 +79,43 @@ final class SafetensorsCheckpointTests: XCTestCase {
         }
     }
 
+    func testMalformedIndexNamesFileLineAndColumn() throws {
+        let folder = try copyOfShardedFixture()
+        let indexURL = folder.appendingPathComponent("model.safetensors.index.json")
+        try Data(MalformedJSON.text.utf8).write(to: indexURL)
+        MalformedJSON.assertNamesPosition(indexURL.path + ": invalid safetensors index: ") {
+            _ = try SafetensorsCheckpoint(folder: folder)
+        }
+        // A tensor named twice in weight_map is an error at the second name, as before.
+        try "{\"weight_map\": {\"a\": \"x.safetensors\",\n  \"a\": \"y.safetensors\"}}".write(to: indexURL, atomically: true, encoding: .utf8)
+        guard case .invalidIndex(_, let detail)? = expectFormatError({ try SafetensorsCheckpoint(folder: folder) }) else {
+            return XCTFail()
+        }
+        XCTAssertEqual(detail, "not valid JSON at line 2, column 3: the key \"a\" appears twice in this object")
+    }
+
+    func testIndexIsWrittenAsTransformersWritesIt() {
+        // json.dumps({"metadata": ..., "weight_map": ...}, indent=2, sort_keys=True) + "\n"
+        let text = String(decoding: SafetensorsWriter.indexJSON(weightMap: [("b.weight", "model-00002-of-00002.safetensors"),
+                                                                            ("a.weight", "model-00001-of-00002.safetensors")],
+                                                                totalSize: 64, totalParameters: 16), as: UTF8.self)
+        XCTAssertEqual(text, """
+        {
+          "metadata": {
+            "total_parameters": 16,
+            "total_size": 64
+          },
+          "weight_map": {
+            "a.weight": "model-00001-of-00002.safetensors",
+            "b.weight": "model-00002-of-00002.safetensors"
+          }
+        }
+
+        """)
+        XCTAssertEqual(String(decoding: SafetensorsWriter.indexJSON(weightMap: [], totalSize: 0, totalParameters: 0), as: UTF8.self),
+                       "{\n  \"metadata\": {\n    \"total_parameters\": 0,\n    \"total_size\": 0\n  },\n  \"weight_map\": {}\n}\n")
+    }
+
     func testFolderWithoutWeights() throws {
         let folder = try makeTemporaryFolder(self)
         try Data().write(to: folder.appendingPathComponent("adapter_model.safetensors"))

@@ -66,6 +66,15 @@ final class SafetensorsCorruptFileTests: XCTestCase {
         guard case .invalidHeader? = open(try file(bytes)) else { return XCTFail("invalid UTF-8") }
     }
 
+    func testMalformedHeaderNamesLineAndColumn() throws {
+        let url = try file(header: MalformedJSON.text)
+        MalformedJSON.assertNamesPosition(url.path + ": the safetensors JSON header is invalid: ") { _ = try SafetensorsFile(url: url) }
+        // A lone surrogate is corruption here, as for the Rust reader (serde_json).
+        guard case .invalidHeader(_, let detail)? = open(try file(header: #"{"\ud800":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}"#))
+        else { return XCTFail() }
+        XCTAssertEqual(detail, "not valid JSON at line 1, column 3: \\uD800 is a lone UTF-16 surrogate (not half of a pair), which is no character")
+    }
+
     func testDeeplyNestedHeaderDoesNotOverflowTheStack() throws {
         let header = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         guard case .invalidHeader? = open(try file(header: header)) else { return XCTFail() }

@@ -142,6 +142,7 @@ final class ChatTemplateAPITests: XCTestCase {
         XCTAssertEqual(value.jsonString, #"{"z": 1, "a": [1.0, 2000.0, -3, "é\né😀"], "n": null}"#)
         XCTAssertThrowsError(try ChatValue(json: "{\n  \"a\": tru }")) { error in
             XCTAssertEqual((error as? TemplateError)?.line, 2)
+            XCTAssertEqual((error as? TemplateError)?.column, 8)
         }
     }
 }

@@ -104,4 +104,37 @@ final class TrainerStateSinkTests: XCTestCase {
         XCTAssertEqual(resumed.globalStep, 5)
         XCTAssertThrowsError(try resumed.restore(from: folder.appendingPathComponent("nothing.json")))
     }
+
+    func testMalformedStateNamesFileLineAndColumn() throws {
+        let url = try MalformedJSON.write("trainer_state.json")
+        MalformedJSON.assertNamesPosition("resume_from_checkpoint: \(url.path) cannot be read as a trainer_state.json (") {
+            try TrainerStateSink().restore(from: url)
+        }
+    }
+
+    func testNonFiniteValuesAreWrittenAsPythonDoesAndReadBack() throws {
+        // Trainer logs a grad_norm of nan (fp16 overflow) as NaN, which Python's json reads back; so does Tailor.
+        let folder = try makeSinkFolder(self)
+        let sink = TrainerStateSink(settings: .init(loggingSteps: 1))
+        try sink.handle(.started(TrainingPlan(totalSteps: 2, epochs: 1, samples: 4, trainableParameters: 1, totalParameters: 1,
+                                              outputDir: folder.path)))
+        for (step, norm) in [(1, Double.nan), (2, Double.infinity)] {
+            try sink.handle(.step(StepRecord(step: step, totalSteps: 2, epoch: Double(step) / 2, loss: 1, gradNorm: norm,
+                                             learningRate: 1e-4, labelTokens: 0, tokens: 0, elapsed: 1, tokensPerSecond: 0)))
+        }
+        let url = folder.appendingPathComponent("trainer_state.json")
+        try sink.write(to: url)
+        let text = try String(contentsOf: url, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"grad_norm\": NaN,") && text.contains("\"grad_norm\": Infinity,"), text)
+        XCTAssertTrue(text.contains("\"learning_rate\": 0.0001,") && text.contains("\"epoch\": 0.5,"), text)
+        let resumed = TrainerStateSink(settings: .init(loggingSteps: 1))
+        try resumed.restore(from: url)
+        func history(_ text: String) -> Substring? {
+            guard let start = text.range(of: "\"log_history\": ["), let end = text.range(of: "\n  ],", range: start.upperBound..<text.endIndex)
+            else { return nil }
+            return text[start.lowerBound..<end.upperBound]
+        }
+        XCTAssertNotNil(history(text))
+        XCTAssertEqual(history(resumed.json()), history(text))
+    }
 }

@@ -29,29 +29,35 @@ extension TrainingSample {
 }
 
 extension TrainingData {
-    /// The records of `paths`, as `DatasetEncoder.load` reads them. With `max_samples`, each path
-    /// (a dataset) keeps only its first N records, as LLaMA-Factory cuts each dataset. Preference
-    /// records are refused: their rejected reply needs a preference objective, and training SFT on
-    /// the chosen one alone would be a silent change of method.
-    static func load(_ paths: [String], recipe: TrainRecipe) throws -> LoadedDataset {
-        var loaded: LoadedDataset
-        if let limit = recipe.maxSamples, let first = paths.first {
-            func cut(_ path: String) throws -> LoadedDataset {
-                var one = try DatasetEncoder.load(paths: [path], options: recipe.data)
+    /// The records of `items`, as `DatasetEncoder.load` reads them: paths, or LLaMA-Factory
+    /// dataset names looked up in `dataset_dir/dataset_info.json` (each read in the format its
+    /// entry names when dataset_format is auto). With `max_samples`, each dataset keeps only its
+    /// first N records, as LLaMA-Factory cuts each dataset. Preference records are refused: their
+    /// rejected reply needs a preference objective, and training SFT on the chosen one alone
+    /// would be a silent change of method.
+    static func load(_ items: [String], recipe: TrainRecipe) throws -> LoadedDataset {
+        let datasets = try recipeKeyErrors { try DatasetRegistry.resolve(items, folder: recipe.datasetDir ?? "data") }
+        var loaded: LoadedDataset?
+        for dataset in datasets {
+            var options = recipe.data
+            if options.format == .auto, let format = dataset.format { options.format = format }
+            var one = try DatasetEncoder.load(paths: [dataset.path], options: options)
+            if let limit = recipe.maxSamples {
                 one.conversations = Array(one.conversations.prefix(limit))
                 one.tokenized = Array(one.tokenized.prefix(limit))
-                return one
             }
-            loaded = try cut(first)
-            for path in paths.dropFirst() {
-                let one = try cut(path)
-                loaded.conversations += one.conversations
-                loaded.tokenized += one.tokenized
-                loaded.formats += one.formats
-                loaded.skipped += one.skipped
+            if var all = loaded {
+                all.conversations += one.conversations
+                all.tokenized += one.tokenized
+                all.formats += one.formats
+                all.skipped += one.skipped
+                loaded = all
+            } else {
+                loaded = one
             }
-        } else {
-            loaded = try DatasetEncoder.load(paths: paths, options: recipe.data)
+        }
+        guard let loaded else {
+            throw TrainingError.missingKey("dataset", hint: "give one or more data files (JSON, JSONL, CSV) or dataset_info.json names")
         }
         if let preference = loaded.conversations.first(where: \.isPreference) {
             throw TrainingError.unusableData("\(preference.source): preference records (prompt/chosen/rejected) train with"

@@ -18,6 +18,8 @@ public enum RecipeKeys {
             .text("validation_file", aliases: ["eval_file", "eval_dataset"], \.validationFile, "evaluation data file"),
             .fraction("validation_split", aliases: ["val_size", "validation_split_percentage"], \.validationSplit,
                       "fraction of the training data held out for evaluation"),
+            .text("dataset_dir", \.datasetDir, unset: "data",
+                  "LLaMA-Factory's folder whose dataset_info.json resolves dataset names (dataset: identity,alpaca_en_demo)"),
             .integer("max_samples", \.maxSamples, min: 1, nullable: true, unset: "all",
                      "only the first N records of each dataset (LLaMA-Factory's cut for quick runs)"),
             .bool("packing", \.packing, "several samples per row"),

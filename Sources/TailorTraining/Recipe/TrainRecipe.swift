@@ -11,6 +11,8 @@ public struct TrainRecipe: Sendable, Equatable {
     public var modelNameOrPath: String = ""
     /// Training data files (or folders/globs).
     public var datasets: [String] = []
+    /// LLaMA-Factory's `dataset_dir`: where dataset_info.json resolves dataset names (nil: "data").
+    public var datasetDir: String?
     /// How the datasets become samples: format, column and chat templates, system prompt,
     /// max_seq_length and truncation, masking; the options `tailor data` takes, shared with it.
     public var data = DatasetOptions(maxLength: TrainRecipe.defaultMaxSeqLength)

@@ -1,0 +1,79 @@
+import Foundation
+import TailorTestSupport
+import XCTest
+
+/// A recipe written as LLaMA-Factory's examples/train_lora/*_lora_sft.yaml are (its keys and
+/// values, a local model, datasets named through dataset_info.json) runs `tailor train --dry-run`:
+/// every key is known, mapped, or accepted without effect with the reason.
+final class LLaMAFactoryRecipeTests: XCTestCase {
+    func testAnLLaMAFactorySFTRecipeDryRuns() throws {
+        guard let binary = TestPaths.tailorBinary else { throw XCTSkip("the tailor executable is not built beside the tests") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-lf-\(UUID().uuidString)")
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try #"{"identity": {"file_name": "identity.json"}, "alpaca_en_demo": {"file_name": "alpaca_en_demo.json"}}"#
+            .write(to: data.appendingPathComponent("dataset_info.json"), atomically: true, encoding: .utf8)
+        func alpaca(_ name: String, _ count: Int) throws {
+            let records = (0..<count).map { #"{"instruction": "Say \#($0)", "input": "", "output": "\#($0) from \#(name)"}"# }
+            try ("[" + records.joined(separator: ",\n") + "]").write(to: data.appendingPathComponent(name + ".json"), atomically: true, encoding: .utf8)
+        }
+        try alpaca("identity", 5)
+        try alpaca("alpaca_en_demo", 7)
+        let recipe = """
+        ### model
+        model_name_or_path: \(TestPaths.fixture("generation/chat-llama").path)
+        trust_remote_code: true
+
+        ### method
+        stage: sft
+        do_train: true
+        finetuning_type: lora
+        lora_rank: 8
+        lora_target: all
+
+        ### dataset
+        dataset: identity,alpaca_en_demo
+        dataset_dir: \(data.path)
+        cutoff_len: 2048
+        max_samples: 4
+        preprocessing_num_workers: 16
+        dataloader_num_workers: 4
+
+        ### output
+        output_dir: \(folder.appendingPathComponent("saves").path)
+        logging_steps: 10
+        save_steps: 500
+        plot_loss: true
+        overwrite_output_dir: true
+        save_only_model: false
+        report_to: none  # choices: [none, wandb, tensorboard, swanlab, mlflow]
+
+        ### train
+        per_device_train_batch_size: 1
+        gradient_accumulation_steps: 8
+        learning_rate: 1.0e-4
+        num_train_epochs: 3.0
+        lr_scheduler_type: cosine
+        warmup_ratio: 0.1
+        bf16: true
+        ddp_timeout: 180000000
+        resume_from_checkpoint: null
+        """
+        let file = folder.appendingPathComponent("qwen3_lora_sft.yaml")
+        try recipe.write(to: file, atomically: true, encoding: .utf8)
+        let (status, output) = try TestPaths.run(binary, ["train", file.path, "--dry-run"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("data: 8 training rows (8 samples"), "max_samples 4 of each of the two named datasets:\n\(output)")
+        for key in ["trust_remote_code", "do_train", "preprocessing_num_workers", "dataloader_num_workers", "plot_loss", "overwrite_output_dir",
+                    "save_only_model", "report_to", "ddp_timeout"] {
+            XCTAssertTrue(output.contains("warning: '\(key)' is accepted but has no effect: "), "\(key):\n\(output)")
+        }
+        XCTAssertFalse(output.contains("is not a known option"), output)
+
+        try recipe.replacingOccurrences(of: "stage: sft", with: "stage: dpo").write(to: file, atomically: true, encoding: .utf8)
+        let dpo = try TestPaths.run(binary, ["train", file.path, "--dry-run"])
+        XCTAssertNotEqual(dpo.status, 0, dpo.output)
+        XCTAssertTrue(dpo.output.contains("stage: dpo (preference, reward and RL training; Tailor trains stage sft or pt) is not implemented in Tailor yet"), dpo.output)
+    }
+}

@@ -83,6 +83,13 @@ public final class TrainingRun {
         trainer.baseFolder = modelFolder
         trainer.sinks = extraSinks + Self.fileSinks(outputDir: outputDir, args: recipe.training)
         let resume = try recipe.resumeFromCheckpoint.map { try Checkpoint.resolve($0, outputDir: outputDir) }
+        if let resume {
+            // trainer_state.json goes on from the checkpoint's log_history, as Trainer's does.
+            let saved = resume.appendingPathComponent("trainer_state.json")
+            if FileManager.default.fileExists(atPath: saved.path) {
+                for case let state as TrainerStateSink in trainer.sinks { try state.restore(from: saved) }
+            }
+        }
         return try trainer.train(resumeFrom: resume)
     }
 }

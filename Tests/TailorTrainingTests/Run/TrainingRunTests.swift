@@ -86,4 +86,26 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(gpu.savedActivationDType(bf16: true), .bf16)
         XCTAssertEqual(gpu.savedActivationDType(bf16: false), .f32)
     }
+
+    /// A resumed run's trainer_state.json holds the whole run's log_history, as an uninterrupted
+    /// run's does (it used to start again at the checkpoint's step).
+    func testResumedTrainerStateKeepsTheEarlierHistory() throws {
+        func history(_ out: String, _ extra: [(String, RecipeValue)]) throws -> [Int] {
+            let recipe = try self.recipe([("output_dir", .string(folder.appendingPathComponent(out).path)), ("max_steps", .number(4)),
+                                          ("per_device_train_batch_size", .number(2))] + extra)
+            let run = try TrainingRun(recipe: recipe, modelFolder: TestPaths.fixture("models/llama"),
+                                      compute: try TrainingBackend.choose(.cpu, accelerator: nil))
+            _ = try run.train()
+            let data = try Data(contentsOf: folder.appendingPathComponent(out).appendingPathComponent("trainer_state.json"))
+            let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            let entries = try XCTUnwrap(root["log_history"] as? [[String: Any]])
+            return entries.compactMap { $0["step"] as? Int }
+        }
+        let saving: [(String, RecipeValue)] = [("save_strategy", .string("steps")), ("save_steps", .number(2))]
+        let whole = try history("whole", saving)
+        XCTAssertEqual(Array(whole.prefix(4)), [1, 2, 3, 4])
+        let checkpoint = folder.appendingPathComponent("whole/checkpoint-2").path
+        let resumed = try history("resumed", saving + [("resume_from_checkpoint", .string(checkpoint))])
+        XCTAssertEqual(resumed, whole, "the resumed run's log_history equals the uninterrupted run's")
+    }
 }

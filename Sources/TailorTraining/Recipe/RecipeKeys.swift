@@ -16,8 +16,17 @@ public enum RecipeKeys {
                   required: "give one or more data files (JSON, JSONL, CSV)", "JSON/JSONL/CSV files, folders or globs"),
         ] + encodingKeys + [
             .text("validation_file", aliases: ["eval_file", "eval_dataset"], \.validationFile, "evaluation data file"),
-            .fraction("validation_split", aliases: ["val_size", "validation_split_percentage"], \.validationSplit,
+            .fraction("validation_split", aliases: ["val_size"], \.validationSplit,
                       "fraction of the training data held out for evaluation"),
+            RecipeKey("validation_split_percentage", type: .number, help: "the same held-out share as a percentage, as transformers'"
+                      + " example scripts take it (5 means validation_split 0.05)", unset: "0",
+                      read: { value, key, recipe in
+                          let percent = try value.number(key)
+                          guard percent >= 0 && percent < 100 else {
+                              throw TrainingError.invalidValue(key: key, problem: "must be a percentage from 0 up to 100 (got \(value))")
+                          }
+                          recipe.validationSplit = percent / 100
+                      }, yaml: { _ in nil }, written: { _ in false }),
             .text("dataset_dir", \.datasetDir, unset: "data",
                   "LLaMA-Factory's folder whose dataset_info.json resolves dataset names (dataset: identity,alpaca_en_demo)"),
             .integer("max_samples", \.maxSamples, min: 1, nullable: true, unset: "all",

@@ -22,7 +22,7 @@ final class RecipeTableTests: XCTestCase {
         "formatting": "dataset_format", "format": "dataset_format",
         "system": "system_prompt", "default_system": "system_prompt",
         "eval_file": "validation_file", "eval_dataset": "validation_file",
-        "val_size": "validation_split", "validation_split_percentage": "validation_split",
+        "val_size": "validation_split",
         "max_length": "max_seq_length", "cutoff_len": "max_seq_length", "model_max_length": "max_seq_length",
         "lora_r": "r", "lora_rank": "r", "lora_target": "target_modules", "evaluation_strategy": "eval_strategy",
         "finetuning_method": "finetuning_type", "train_on_prompt": "train_on_inputs",
@@ -213,6 +213,17 @@ final class RecipeTableTests: XCTestCase {
         for name in ["ddp_timeout", "save_only_model"] {
             let warning = try RecipeKeys.apply(name, .number(180000000), to: &recipe)
             XCTAssertEqual(warning?.hasPrefix("'\(name)' is accepted but has no effect: "), true, name)
+        }
+    }
+
+    /// validation_split_percentage was an alias of the 0–1 fraction, so 0.5 held out half the data
+    /// where transformers' scripts hold out 0.5%; it is a percentage now.
+    func testValidationSplitPercentageIsAPercentage() throws {
+        var recipe = TrainRecipe()
+        XCTAssertNil(try RecipeKeys.apply("validation_split_percentage", .number(5), to: &recipe))
+        XCTAssertEqual(recipe.validationSplit, 0.05, accuracy: 1e-12)
+        XCTAssertThrowsError(try RecipeKeys.apply("validation_split_percentage", .number(100), to: &recipe)) { error in
+            XCTAssertEqual("\(error)", "option 'validation_split_percentage' must be a percentage from 0 up to 100 (got 100)")
         }
     }
 }

@@ -7,7 +7,11 @@ all-linear, no dropout) and schedule (3 epochs, batch 8, lr 1e-3 cosine, warmup 
 tokens), fp32 on 2 CPU threads, dynamic padding. Prints one JSON line: tokens/s over the real
 (non-padding) tokens, train seconds, peak RSS, final loss.
 
-    python3 scripts/bench/peer_quickstart.py ~/.cache/tailor/smollm2/hf
+    python3 scripts/bench/peer_quickstart.py ~/.cache/tailor/smollm2/hf [DATA] [--bf16]
+
+--bf16 sets TrainingArguments(bf16=True), as a user of transformers does for speed on a CPU with
+AMX or AVX512-BF16 (torch.autocast bf16; LoRA weights and optimizer states stay fp32); compare
+Tailor against the faster of the two runs.
 """
 import json
 import resource
@@ -19,8 +23,10 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
 
-folder = sys.argv[1]
-data_path = sys.argv[2] if len(sys.argv) > 2 else "examples/persona/persona.jsonl"
+bf16 = "--bf16" in sys.argv[1:]
+positional = [a for a in sys.argv[1:] if a != "--bf16"]
+folder = positional[0]
+data_path = positional[1] if len(positional) > 1 else "examples/persona/persona.jsonl"
 torch.set_num_threads(2)
 torch.manual_seed(42)
 tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -57,12 +63,13 @@ model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, 
 with tempfile.TemporaryDirectory() as out:
     args = TrainingArguments(output_dir=out, num_train_epochs=3, per_device_train_batch_size=8, learning_rate=1e-3,
                              lr_scheduler_type="cosine", warmup_steps=0.1, logging_steps=5, save_strategy="no",
-                             report_to=[], seed=42, use_cpu=True, remove_unused_columns=False, disable_tqdm=True)
+                             report_to=[], seed=42, use_cpu=True, remove_unused_columns=False, disable_tqdm=True,
+                             bf16=bf16)
     trainer = Trainer(model=model, args=args, train_dataset=samples, data_collator=collate)
     start = time.perf_counter()
     result = trainer.train()
     seconds = time.perf_counter() - start
-print(json.dumps({"peer": "transformers+peft", "torch": torch.__version__, "train_s": round(seconds, 1),
+print(json.dumps({"peer": "transformers+peft", "torch": torch.__version__, "dtype": "bf16" if bf16 else "fp32", "train_s": round(seconds, 1),
                   "tokens_per_s": round(real_tokens / seconds, 1), "steps": result.global_step,
                   "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
                   "train_loss": round(result.training_loss, 4)}))

@@ -77,8 +77,25 @@ public enum Checkpoint {
         let state = try State(contentsOf: stateURL)
         let names = trainable.parameters.map(\.name), shapes = trainable.parameters.map(\.value.shape)
         guard state.parameterNames == names, state.parameterShapes == shapes else {
+            // Name the first tensor that differs: by name, by shape, or one side's extra tensor.
+            func differs(_ i: Int) -> Bool {
+                if i >= names.count || i >= state.parameterNames.count || i >= state.parameterShapes.count { return true }
+                return names[i] != state.parameterNames[i] || state.parameterShapes[i] != shapes[i]
+            }
+            let first = (0..<max(names.count, state.parameterNames.count)).first(where: differs) ?? 0
+            let difference: String
+            if first >= state.parameterNames.count {
+                difference = "this run also trains \(names[first]) \(shapes[first]), which it lacks"
+            } else if first >= names.count {
+                difference = "it also holds \(state.parameterNames[first]), which this run does not train"
+            } else if names[first] != state.parameterNames[first] {
+                difference = "its tensor \(first) is \(state.parameterNames[first]) where this run has \(names[first])"
+            } else {
+                let saved = first < state.parameterShapes.count ? "\(state.parameterShapes[first])" : "unshaped"
+                difference = "its \(names[first]) is \(saved) where this run's is \(shapes[first])"
+            }
             throw TrainingError.checkpoint(path: folder.path,
-                                           problem: "was written for other trainable parameters (\(state.parameterNames.count) tensors; this run has \(names.count)); use a checkpoint of this model and adapter configuration")
+                                           problem: "was written for other trainable parameters (\(state.parameterNames.count) tensors; this run has \(names.count); \(difference)); use a checkpoint of this model and adapter configuration")
         }
         try trainable.load(from: folder, backend: backend)
         let momentsURL = folder.appendingPathComponent("optimizer.safetensors")

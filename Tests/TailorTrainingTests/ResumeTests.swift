@@ -131,6 +131,10 @@ final class ResumeTests: XCTestCase {
             guard case let .checkpoint(path, problem)? = error as? TrainingError else { return XCTFail("\(error)") }
             XCTAssertTrue(path.hasSuffix("shape/checkpoint-5"), path)
             XCTAssertTrue(problem.hasPrefix("was written for other trainable parameters"), problem)
+            // The first tensor: r 4 in the checkpoint, r 8 here.
+            let first = adapters.parameters[0], shape = first.value.shape
+            let saved = first.name.hasSuffix("lora_A.weight") ? [4, shape[1]] : [shape[0], 4]
+            XCTAssertTrue(problem.contains("its \(first.name) is \(saved) where this run's is \(shape)"), problem)
         }
     }
 

@@ -32,14 +32,6 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// The OpenBLAS library in use and the kernel family chosen for this CPU, for reports.
     public static var blas: Result<BLASInfo, TensorError> { BLASInfo.load() }
 
-    /// "OpenBLAS 0.3.21 DYNAMIC_ARCH ..., core Haswell (cpuid: AVX2 + FMA)", or why none loaded.
-    public static var blasSummary: String {
-        switch blas {
-        case let .success(info): return info.summary
-        case let .failure(error): return "none (\(error))"
-        }
-    }
-
     // MARK: Memory
 
     public func empty(_ shape: [Int], dtype: DType) throws -> Tensor {

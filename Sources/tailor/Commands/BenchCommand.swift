@@ -67,8 +67,7 @@ struct BenchStepCommand: AsyncParsableCommand {
         let achieved = flops / median / 1e9
         let rss = Double(peakResidentBytes()) / 1e9
         print("tailor bench step: \(preset), B\(batch)×T\(seq), \(cpu.threadCount) threads, f32, checkpointing \(gradientCheckpointing ? "on" : "off")")
-        print("  cpu       \(CPUReport.current().features.summary)")
-        print("  path      \(CPUReport.current().pathSummary)")
+        printCPUHeader()
         print("  step      \(fmt(median, 3)) s (median of \(steps); min \(fmt(times.min()!, 3)) s)")
         print("  tokens/s  \(fmt(tokenCount / median, 1))")
         print("  GFLOP/s   \(fmt(achieved, 1))  (\(fmt(100 * achieved / gemmRate, 1))% of the \(fmt(gemmRate, 1)) GFLOP/s sgemm measured now)")
@@ -116,6 +115,13 @@ func timedSteps(_ count: Int, afterWarmUp: () -> Void = {}, _ step: () throws ->
 }
 
 /// A number with `digits` decimals.
+/// The CPU and the path chosen for it (GEMM library and core, threads, bf16), under a bench header.
+func printCPUHeader() {
+    let cpu = CPUReport.current()
+    print("  cpu       \(cpu.features.summary)")
+    print("  path      \(cpu.pathSummary)")
+}
+
 func fmt(_ value: Double, _ digits: Int) -> String {
     if digits <= 0 { return String(Int(value.rounded())) }
     var scale = 1.0
@@ -193,8 +199,7 @@ struct BenchTrainCommand: AsyncParsableCommand {
         let tokenCount = Double(batch * seq)
         let rss = Double(peakResidentBytes()) / 1e9
         print("tailor bench train: \(preset), LoRA r\(r) all-linear (\(adapters.parameterCount) trainable), B\(batch)×T\(seq), \(backend.threadCount) threads, f32")
-        print("  cpu       \(CPUReport.current().features.summary)")
-        print("  path      \(CPUReport.current().pathSummary)")
+        printCPUHeader()
         print("  step      \(fmt(median, 3)) s (median of \(steps))")
         print("  tokens/s  \(fmt(tokenCount / median, 1))")
         print("  peak RSS  \(fmt(rss, 2)) GB")

@@ -74,8 +74,7 @@ struct BenchGenerateCommand: AsyncParsableCommand {
         let limit = bandwidth / bytesPerToken
         let decode = best.decodeTokensPerSecond
         print("tailor bench generate: \(preset), \(dtype) weights, prompt \(promptTokens), \(newTokens) new tokens, \(cpu.threadCount) threads")
-        print("  cpu       \(CPUReport.current().features.summary)")
-        print("  path      \(CPUReport.current().pathSummary)")
+        printCPUHeader()
         print("  prefill   \(fmt(best.prefillTokensPerSecond, 1)) tok/s  (\(fmt(best.prefillSeconds, 3)) s)")
         print("  decode    \(fmt(decode, 1)) tok/s  (\(fmt(100 * decode / limit, 1))% of the bandwidth limit \(fmt(limit, 1)) tok/s = \(fmt(bandwidth / 1e9, 1)) GB/s ÷ \(fmt(bytesPerToken / 1e6, 1)) MB/token)")
         print("  peak RSS  \(fmt(rss, 2)) GB")

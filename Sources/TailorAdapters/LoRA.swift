@@ -90,20 +90,27 @@ public final class LoRA: LinearAdapter, @unchecked Sendable {
                 try backend.gemm(dDown, transposeA: false, a, transposeB: false, into: dx, alpha: scaling, beta: 1)
             }
         }
+        // dropout(x) [N, in], the mask recomputed from the seed: made once, when first needed.
+        var dropped: Tensor?
+        func x() throws -> Tensor {
+            if let dropped { return dropped }
+            let made = try droppedInput(input, backend: backend)
+            dropped = made
+            return made
+        }
         if let dA = gradients[aName] {
-            // dA[r, in] += scaling · dDownᵀ · dropout(x), the mask recomputed from the seed
-            let x = try droppedInput(input, backend: backend)
-            try backend.gemm(dDown, transposeA: true, x, transposeB: false, into: dA, alpha: scaling, beta: 1)
+            // dA[r, in] += scaling · dDownᵀ · dropout(x)
+            try backend.gemm(dDown, transposeA: true, try x(), transposeB: false, into: dA, alpha: scaling, beta: 1)
         }
         if let dB = gradients[bName] {
             // down[N, r] = dropout(x) · Aᵀ: the forward's, unless this backward follows another forward
             let down: Tensor
-            if savedRows == n, savedSeed == dropoutSeed, let saved, let from = savedInput,
-               from.storage == ObjectIdentifier(input.storage), from.offset == input.byteOffset {
+            if let saved, savedRows == n, savedSeed == dropoutSeed,
+               savedInput.map({ $0.storage == ObjectIdentifier(input.storage) && $0.offset == input.byteOffset }) == true {
                 down = saved.rows(0..<n)
             } else {
                 down = try savedDown(rows: n, backend: backend)
-                try backend.gemm(try droppedInput(input, backend: backend), transposeA: false, a, transposeB: true, into: down, alpha: 1, beta: 0)
+                try backend.gemm(try x(), transposeA: false, a, transposeB: true, into: down, alpha: 1, beta: 0)
             }
             // dB[out, r] += scaling · dOutᵀ · down
             try backend.gemm(dOut, transposeA: true, down, transposeB: false, into: dB, alpha: scaling, beta: 1)

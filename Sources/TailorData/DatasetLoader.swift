@@ -33,6 +33,21 @@ public struct LoadedDataset: Sendable {
 
     /// Conversations and pre-tokenized samples together.
     public var sampleCount: Int { conversations.count + tokenized.count }
+
+    /// Nothing loaded yet.
+    public init() {
+        conversations = []
+        formats = []
+        skipped = []
+    }
+
+    /// Adds `other`'s records, formats and skipped records after this one's (datasets read one by one).
+    public mutating func append(_ other: LoadedDataset) {
+        conversations += other.conversations
+        tokenized += other.tokenized
+        formats += other.formats
+        skipped += other.skipped
+    }
 }
 
 /// Reads data files into `Conversation`s.
@@ -49,7 +64,7 @@ public struct DatasetLoader: Sendable {
     /// - Throws: `DataError` naming the file, line and field of the first bad record (unless
     ///   `skipInvalid`), `.emptyFile`, `.noFiles`, `.unknownFormat`.
     public func load(paths: [String]) throws -> LoadedDataset {
-        var result = LoadedDataset(conversations: [], formats: [], skipped: [])
+        var result = LoadedDataset()
         for path in paths {
             for file in try RecordReader.files(for: path) {
                 if let max = options.maxSamples, result.sampleCount >= max { return result }

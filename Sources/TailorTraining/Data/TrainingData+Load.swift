@@ -37,7 +37,10 @@ extension TrainingData {
     /// would be a silent change of method.
     static func load(_ items: [String], recipe: TrainRecipe) throws -> LoadedDataset {
         let datasets = try recipeKeyErrors { try DatasetRegistry.resolve(items, folder: recipe.datasetDir ?? "data") }
-        var loaded: LoadedDataset?
+        guard !datasets.isEmpty else {
+            throw TrainingError.missingKey("dataset", hint: "give one or more data files (JSON, JSONL, CSV) or dataset_info.json names")
+        }
+        var loaded = LoadedDataset()
         for dataset in datasets {
             var options = recipe.data
             if options.format == .auto, let format = dataset.format { options.format = format }
@@ -46,18 +49,7 @@ extension TrainingData {
                 one.conversations = Array(one.conversations.prefix(limit))
                 one.tokenized = Array(one.tokenized.prefix(limit))
             }
-            if var all = loaded {
-                all.conversations += one.conversations
-                all.tokenized += one.tokenized
-                all.formats += one.formats
-                all.skipped += one.skipped
-                loaded = all
-            } else {
-                loaded = one
-            }
-        }
-        guard let loaded else {
-            throw TrainingError.missingKey("dataset", hint: "give one or more data files (JSON, JSONL, CSV) or dataset_info.json names")
+            loaded.append(one)
         }
         if let preference = loaded.conversations.first(where: \.isPreference) {
             throw TrainingError.unusableData("\(preference.source): preference records (prompt/chosen/rejected) train with"

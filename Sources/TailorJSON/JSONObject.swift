@@ -78,7 +78,7 @@ public struct JSONObject: Sendable, Hashable, RandomAccessCollection, Expressibl
         var slots = [UInt64](repeating: .max, count: capacity)
         for j in members.indices {
             var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in members[j].key.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            for byte in members[j].key.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }  // allowed: UInt8 widens
             h ^= h >> 33  // FNV mixes only upwards: fold the high bits into the low ones the slot uses
             h &*= 0xff51_afd7_ed55_8ccd
             h ^= h >> 33
@@ -86,10 +86,11 @@ public struct JSONObject: Sendable, Hashable, RandomAccessCollection, Expressibl
             var slot = Int(truncatingIfNeeded: h) & mask
             while slots[slot] != .max {
                 let entry = slots[slot]
+                // allowed: the low 32 bits hold an index this loop stored
                 if entry >> 32 == tag && members[Int(entry & 0xFFFF_FFFF)].key.utf8.elementsEqual(members[j].key.utf8) { return j }
                 slot = (slot + 1) & mask
             }
-            slots[slot] = tag << 32 | UInt64(j)
+            slots[slot] = tag << 32 | UInt64(j)  // allowed: j is a non-negative index below 2³² (members held in memory)
         }
         return nil
     }

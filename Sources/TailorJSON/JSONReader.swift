@@ -149,9 +149,9 @@ private struct JSONParser {
     func describe(_ offset: Int) -> String {
         let c = b[offset]
         if c >= 0x21 && c <= 0x7E { return "character '\(Unicode.Scalar(c))'" }
-        if c < 0x80 { return "control character U+\(hex(UInt32(c), 4))" }
+        if c < 0x80 { return "control character U+\(hex(UInt32(c), 4))" }  // allowed: UInt8 widens
         if let scalar = decodeScalar(at: offset) { return "character '\(scalar)' (U+\(hex(scalar.value, 4)))" }
-        return "byte 0x\(hex(UInt32(c), 2)), which is not valid UTF-8"
+        return "byte 0x\(hex(UInt32(c), 2)), which is not valid UTF-8"  // allowed: UInt8 widens
     }
 
     func decodeScalar(at offset: Int) -> Unicode.Scalar? {

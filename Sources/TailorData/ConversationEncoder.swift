@@ -15,6 +15,8 @@ public struct ConversationEncoder: Sendable {
     public let tokenizer: Tokenizer
     /// The chat template; nil for plain-text-only data.
     public let template: ChatTemplate?
+    /// A LLaMA-Factory template, which replaces `template` for chat conversations when set.
+    public let llamaFactory: LlamaFactoryTemplate?
     public let options: EncodingOptions
     public let bosToken: String?
     public let eosToken: String?
@@ -28,10 +30,12 @@ public struct ConversationEncoder: Sendable {
     /// - Parameters:
     ///   - template: the chat template; `nil` uses none (plain text and raw column samples only).
     ///   - bosToken / eosToken: the strings templates see as `bos_token` / `eos_token`.
-    public init(tokenizer: Tokenizer, template: ChatTemplate?, bosToken: String? = nil, eosToken: String? = nil,
-                options: EncodingOptions = EncodingOptions()) throws {
+    ///   - llamaFactory: a LLaMA-Factory template, used instead of `template` for chat conversations.
+    public init(tokenizer: Tokenizer, template: ChatTemplate?, llamaFactory: LlamaFactoryTemplate? = nil,
+                bosToken: String? = nil, eosToken: String? = nil, options: EncodingOptions = EncodingOptions()) throws {
         self.tokenizer = tokenizer
         self.template = template
+        self.llamaFactory = llamaFactory
         self.options = options
         self.bosToken = bosToken
         self.eosToken = eosToken
@@ -52,14 +56,14 @@ public struct ConversationEncoder: Sendable {
 
     /// An encoder for a model folder's tokenizer, with its chat template (or `template` when given,
     /// e.g. a built-in for a base model).
-    public init(pretrained: PretrainedTokenizer, template: ChatTemplate? = nil,
+    public init(pretrained: PretrainedTokenizer, template: ChatTemplate? = nil, llamaFactory: LlamaFactoryTemplate? = nil,
                 options: EncodingOptions = EncodingOptions()) throws {
         var chosen = template
-        if chosen == nil, let source = pretrained.chatTemplate {
+        if chosen == nil, llamaFactory == nil, let source = pretrained.chatTemplate {
             chosen = try ChatTemplate(source: source, name: "chat_template")
         }
-        try self.init(tokenizer: pretrained.tokenizer, template: chosen, bosToken: pretrained.bosToken,
-                      eosToken: pretrained.eosToken, options: options)
+        try self.init(tokenizer: pretrained.tokenizer, template: chosen, llamaFactory: llamaFactory,
+                      bosToken: pretrained.bosToken, eosToken: pretrained.eosToken, options: options)
     }
 
     /// Raw rendering for column templates: contents end to end, assistant text plus EOS trained.
@@ -85,6 +89,7 @@ public struct ConversationEncoder: Sendable {
 
     /// Renders a chat conversation and finds the spans to train.
     public func render(_ conversation: Conversation) throws -> Rendered {
+        if let llamaFactory, !conversation.raw { return try renderLlamaFactory(conversation, llamaFactory) }
         let messages = conversation.messages
         let values = messages.map(\.chatValue)
         var vars = variables()
@@ -207,6 +212,9 @@ public struct ConversationEncoder: Sendable {
             var ids = specialPrefix + tokenize(text, workspace)
             if options.addEOS, let eos = eosTokenId, ids.last != eos { ids.append(eos) }
             return EncodedSample(inputIds: ids, labels: ids, source: conversation.source)
+        }
+        if let llamaFactory, !conversation.raw {
+            return try encodeLlamaFactory(conversation, llamaFactory, workspace: workspace)
         }
         let rendered = try render(conversation)
         let bytes = Array(rendered.text.utf8)

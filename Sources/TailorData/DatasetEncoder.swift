@@ -22,8 +22,9 @@ public struct DatasetEncoder: Sendable {
     public init(options: DatasetOptions, tokenizer: PretrainedTokenizer?) throws {
         self.options = options
         let template = try options.chatTemplate()
+        let llamaFactory = options.llamaFactoryTemplate()
         conversations = try tokenizer.map {
-            try ConversationEncoder(pretrained: $0, template: template, options: options.encodingOptions)
+            try ConversationEncoder(pretrained: $0, template: template, llamaFactory: llamaFactory, options: options.encodingOptions)
         }
     }
 

@@ -26,6 +26,9 @@ public struct DatasetOptions: Sendable, Equatable {
     public var maskHistory = false
     /// `skip_invalid`: skip and report records (and samples the template cannot render) instead of stopping.
     public var skipInvalid = false
+    /// `enable_thinking`: the template variable of that name (Qwen3's templates, transformers'
+    /// `apply_chat_template(enable_thinking=)`; LLaMA-Factory's reasoning templates); nil = the template's default.
+    public var enableThinking: Bool?
 
     public init(format: DatasetFormat = .auto, promptTemplate: String? = nil, responseTemplate: String = "{output}",
                 template: String? = nil, systemPrompt: String? = nil, maxLength: Int? = nil,
@@ -63,6 +66,7 @@ public struct DatasetOptions: Sendable, Equatable {
         case assistantOnlyLoss = "assistant_only_loss"
         case maskHistory = "mask_history"
         case skipInvalid = "skip_invalid"
+        case enableThinking = "enable_thinking"
 
         public var name: String { rawValue }
 
@@ -74,7 +78,8 @@ public struct DatasetOptions: Sendable, Equatable {
             case .maxSeqLength: return ["max_length", "cutoff_len", "model_max_length"]
             case .truncationMode: return ["truncation"]
             case .trainOnInputs: return ["train_on_prompt"]
-            case .promptTemplate, .responseTemplate, .template, .assistantOnlyLoss, .maskHistory, .skipInvalid: return []
+            case .promptTemplate, .responseTemplate, .template, .assistantOnlyLoss, .maskHistory, .skipInvalid, .enableThinking:
+                return []
             }
         }
 
@@ -102,16 +107,27 @@ public struct DatasetOptions: Sendable, Equatable {
 
     /// The encoder's options.
     public var encodingOptions: EncodingOptions {
-        EncodingOptions(maxLength: maxLength, truncation: truncation, trainOnInputs: trainOnInputs, maskHistory: maskHistory)
+        EncodingOptions(maxLength: maxLength, truncation: truncation, trainOnInputs: trainOnInputs, maskHistory: maskHistory,
+                        templateVariables: enableThinking.map { ["enable_thinking": .bool($0)] } ?? [:])
+    }
+
+    /// The LLaMA-Factory template `template` names: `llamafactory:NAME`, or a name of LLaMA-Factory's
+    /// that is neither a built-in chat template nor a file.
+    public func llamaFactoryTemplate() -> LlamaFactoryTemplate? {
+        guard let template else { return nil }
+        if template.hasPrefix(LlamaFactoryTemplate.prefix) { return LlamaFactoryTemplate.named(template) }
+        guard BuiltinChatTemplate.named(template) == nil, !FileManager.default.fileExists(atPath: template) else { return nil }
+        return LlamaFactoryTemplate.named(template)
     }
 
     /// The chat template `template` names: a built-in one, or a `.jinja` file; nil when unset.
     /// - Throws: `DataError.invalidOption(name: "template")` for a name that is neither, a file
     ///   that cannot be read, or a template that does not parse.
     public func chatTemplate() throws -> ChatTemplate? {
-        guard let template else { return nil }
+        guard let template, llamaFactoryTemplate() == nil else { return nil }
         if let builtin = BuiltinChatTemplate.named(template) { return try builtin.template() }
         let known = BuiltinChatTemplate.allCases.map(\.rawValue).joined(separator: ", ")
+            + "; LLaMA-Factory's: " + LlamaFactoryTemplate.names.joined(separator: ", ")
         guard template.hasSuffix(".jinja") || FileManager.default.fileExists(atPath: template) else {
             throw DataError.invalidOption(name: "template", reason: "'\(template)' is not a built-in template (known: \(known)) nor a .jinja file")
         }

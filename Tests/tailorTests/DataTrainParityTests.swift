@@ -34,7 +34,8 @@ final class DataTrainParityTests: XCTestCase {
         case .responseTemplate:
             return [Run(flags: ["--prompt_template", "Q: {instruction}\n", "--response_template", "A: {output}"], file: alpaca)]
         case .template:
-            return [Run(flags: ["--template", "llama3"], file: data), Run(flags: ["--template", jinja], file: data)]
+            return [Run(flags: ["--template", "llama3"], file: data), Run(flags: ["--template", jinja], file: data),
+                    Run(flags: ["--template", "qwen3"], file: data), Run(flags: ["--template", "llamafactory:llama3"], file: data)]
         case .systemPrompt:
             return [Run(flags: ["--system_prompt", "Answer briefly."], file: data)]
         case .maxSeqLength:
@@ -51,6 +52,9 @@ final class DataTrainParityTests: XCTestCase {
             return [Run(flags: ["--mask_history"], file: data)]
         case .skipInvalid:
             return [Run(flags: ["--skip_invalid"], file: invalid)]
+        case .enableThinking:
+            return [Run(flags: ["--template", "qwen3", "--enable_thinking", "false"], file: data),
+                    Run(flags: ["--enable_thinking", "true"], file: data)]
         }
     }
 

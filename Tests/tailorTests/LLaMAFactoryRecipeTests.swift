@@ -34,6 +34,7 @@ final class LLaMAFactoryRecipeTests: XCTestCase {
 
         ### dataset
         dataset: identity,alpaca_en_demo
+        template: qwen3_nothink
         dataset_dir: \(data.path)
         cutoff_len: 2048
         max_samples: 4
@@ -75,5 +76,16 @@ final class LLaMAFactoryRecipeTests: XCTestCase {
         let dpo = try TestPaths.run(binary, ["train", file.path, "--dry-run"])
         XCTAssertNotEqual(dpo.status, 0, dpo.output)
         XCTAssertTrue(dpo.output.contains("stage: dpo (preference, reward and RL training; Tailor trains stage sft or pt) is not implemented in Tailor yet"), dpo.output)
+    
+        // train_qlora/qwen3_lora_sft_otfq.yaml's keys: QLoRA is refused as not built, its absence accepted.
+        let qlora = recipe.replacingOccurrences(of: "trust_remote_code: true", with: "quantization_bit: 4\nquantization_method: bnb")
+        try qlora.write(to: file, atomically: true, encoding: .utf8)
+        let four = try TestPaths.run(binary, ["train", file.path, "--dry-run"])
+        XCTAssertNotEqual(four.status, 0, four.output)
+        XCTAssertTrue(four.output.contains("quantization_bit: 4 (QLoRA: 4- or 8-bit frozen weights;"), four.output)
+        XCTAssertTrue(four.output.contains("is not implemented in Tailor yet"), four.output)
+        try qlora.replacingOccurrences(of: "quantization_bit: 4", with: "load_in_4bit: false").write(to: file, atomically: true, encoding: .utf8)
+        let off = try TestPaths.run(binary, ["train", file.path, "--dry-run"])
+        XCTAssertEqual(off.status, 0, off.output)
     }
 }

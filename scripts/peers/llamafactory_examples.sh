@@ -3,13 +3,14 @@
 #   scripts/peers/llamafactory_examples.sh LF_CHECKOUT MODEL_FOLDER
 # LF_CHECKOUT: a checkout of LLaMA-Factory (its examples/ and data/dataset_info.json; none of it is
 # committed here). MODEL_FOLDER: a local model with tokenizer.json and a chat template, which
-# replaces the hub name each example trains. Each example keeps every other key; only
-# model_name_or_path, output_dir and template (LLaMA-Factory's template names are not mapped yet)
-# change, and dataset_dir points at LF's data/ with the demo files of ../shared/datasets.
-# SFT, full and pretraining examples must dry-run; dpo, kto and rm must stop with "not implemented".
+# replaces the hub name each example trains. Each example keeps every other key (its `template`
+# too: LLaMA-Factory's template names are Tailor's); only model_name_or_path and output_dir change,
+# and dataset_dir points at LF's data/ with the demo files of ../shared/datasets.
+# SFT, full and pretraining examples must dry-run; dpo, kto, rm and the QLoRA one (quantization_bit)
+# must stop with "not implemented". TAILOR_BIN: the binary (default .build/release/tailor).
 set -euo pipefail
 lf="$1"; model="$2"
-tailor="$(cd "$(dirname "$0")/../.." && pwd)/.build/release/tailor"
+tailor="${TAILOR_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/.build/release/tailor}"
 shared="$(cd "$(dirname "$0")/../../.." && pwd)/shared/datasets"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/data"
@@ -17,13 +18,14 @@ cp "$lf/data/dataset_info.json" "$work/data/"
 for f in "$shared"/*.json "$shared"/*.jsonl; do ln -s "$f" "$work/data/"; done
 failed=0
 for example in train_lora/qwen3_lora_sft train_full/qwen3_full_sft train_lora/qwen3_lora_pretrain \
-               train_lora/qwen3_lora_dpo train_lora/qwen3_lora_kto train_lora/qwen3_lora_reward; do
-    sed -e "s#^model_name_or_path:.*#model_name_or_path: $model#" -e '/^template:/d' -e "s#^output_dir:.*#output_dir: $work/out#" \
+               train_lora/qwen3_lora_dpo train_lora/qwen3_lora_kto train_lora/qwen3_lora_reward \
+               train_qlora/qwen3_lora_sft_otfq; do
+    sed -e "s#^model_name_or_path:.*#model_name_or_path: $model#" -e "s#^output_dir:.*#output_dir: $work/out#" \
         "$lf/examples/$example.yaml" > "$work/recipe.yaml"
     echo "dataset_dir: $work/data" >> "$work/recipe.yaml"
     if output=$("$tailor" train "$work/recipe.yaml" --dry-run 2>&1); then result=ok; else result=refused; fi
     case "$example" in
-        *dpo|*kto|*reward) expected=refused; grep -q "is not implemented in Tailor yet" <<<"$output" || expected=wrong-error ;;
+        *dpo|*kto|*reward|*otfq) expected=refused; grep -q "is not implemented in Tailor yet" <<<"$output" || expected=wrong-error ;;
         *) expected=ok ;;
     esac
     line=$(grep -m1 -E '^(data:|Error:)' <<<"$output" || true)

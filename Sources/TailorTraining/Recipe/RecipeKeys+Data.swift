@@ -37,7 +37,8 @@ extension RecipeKeys {
         case .template:
             return .text(name, aliases: aliases, \.data.template, unset: "the model's",
                          "chat template: a built-in one (" + BuiltinChatTemplate.allCases.map(\.rawValue).joined(separator: ", ")
-                             + ") or a .jinja file")
+                             + "), a .jinja file, or LLaMA-Factory's (" + LlamaFactoryTemplate.names.joined(separator: ", ")
+                             + "; llamafactory:NAME for a name both have), encoded slot by slot as LLaMA-Factory does")
         case .systemPrompt:
             return .text(name, aliases: aliases, \.data.systemPrompt, "system turn for samples without one")
         case .maxSeqLength:
@@ -66,6 +67,12 @@ extension RecipeKeys {
         case .skipInvalid:
             return .bool(name, aliases: aliases, \.data.skipInvalid,
                          "skip records that do not parse and samples the template cannot render, with a warning, instead of stopping")
+        case .enableThinking:
+            return RecipeKey(name, aliases: aliases, type: .bool,
+                             help: "the chat template's enable_thinking (Qwen3; LLaMA-Factory's reasoning templates: false puts an empty thought in the prompt)",
+                             unset: "the template's",
+                             read: { value, spelling, recipe in recipe.data.enableThinking = try value.bool(spelling) },
+                             yaml: { $0.data.enableThinking.map { "\($0)" } })
         }
     }
 }

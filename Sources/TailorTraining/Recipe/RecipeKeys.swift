@@ -39,6 +39,11 @@ public enum RecipeKeys {
                       read: { value, key, _ in try stage(value, key) }, yaml: { _ in nil }, written: { _ in false }),
             .choice("finetuning_type", aliases: ["finetuning_method"], \.finetuningType,
                     "train an adapter beside the frozen model, or every weight"),
+            RecipeKey("quantization_bit", aliases: ["load_in_4bit", "load_in_8bit"], type: .forms("null | false"),
+                      help: "LLaMA-Factory's (transformers': load_in_4bit / load_in_8bit) frozen weights in 4 or 8 bits"
+                          + " (QLoRA): not built yet, so only unset, null or false is accepted", unset: "none",
+                      read: { value, key, _ in try quantization(value, key) }, yaml: { _ in nil }, written: { _ in false }),
+            .ignored("quantization_method", "only read with quantization_bit, which is not built yet"),
         ]),
         section(.lora, [
             .text("adapter_name_or_path", \.adapterNameOrPath, nullable: true, unset: "a fresh adapter",

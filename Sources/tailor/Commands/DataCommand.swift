@@ -41,7 +41,7 @@ struct DataInputOptions: ParsableArguments {
     var model: String?
 
     @Option(name: names(.template),
-            help: "Chat template: a built-in name (\(BuiltinChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))) or a .jinja file. Default: the model's.")
+            help: "Chat template: a built-in name (\(BuiltinChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))), a .jinja file, or LLaMA-Factory's (\(LlamaFactoryTemplate.names.joined(separator: ", ")); llamafactory:NAME for a name both have). Default: the model's.")
     var template: String?
 
     @Option(name: names(.systemPrompt), help: "A system turn for conversations without one.")
@@ -63,6 +63,9 @@ struct DataInputOptions: ParsableArguments {
 
     @Flag(name: names(.maskHistory), help: "Train only the last assistant turn.")
     var maskHistory = false
+
+    @Option(name: names(.enableThinking), help: "The chat template's enable_thinking (true or false). Default: the template's.")
+    var enableThinking: Bool?
 
     /// The spellings `tailor data` took before its flags were spelled as the recipe keys.
     static let earlierSpellings: [DatasetOptions.Key: String] = [
@@ -91,6 +94,7 @@ struct DataInputOptions: ParsableArguments {
                                      template: template, systemPrompt: systemPrompt, maxLength: maxLength, truncation: t,
                                      trainOnInputs: trainOnInputs, maskHistory: maskHistory, skipInvalid: skipInvalid)
         if let assistantOnlyLoss { options.assistantOnlyLoss = assistantOnlyLoss }
+        options.enableThinking = enableThinking
         return options
     }
 

@@ -95,6 +95,7 @@ extension CausalLM {
 
     /// Logits of every token [N, V] (inference and tests; training never builds this whole).
     public func logits(_ batch: TokenBatch) throws -> Tensor {
+        pendingLogProbs = nil
         let device = try upload(batch)
         let ws = try workspace(tokens: batch.tokenCount)
         try forwardLayers(device, ws)

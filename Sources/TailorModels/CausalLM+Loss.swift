@@ -44,13 +44,22 @@ extension CausalLM {
         let labeled = targets.indices.filter { targets[$0] != -100 }
         let device = try upload(batch)
         let ws = try workspace(tokens: batch.tokenCount)
+        pendingLogProbs = nil
         try forwardLayers(device, ws)  // ws.normed: the final norm
         guard !labeled.isEmpty else { return LossResult(lossSum: 0, labelCount: 0) }
         let normalizer = Float(lossNormalizer ?? labeled.count)
         // dNormed [N, C] collects the loss gradient at the labeled rows.
         try backend.fill(ws.dNormed, value: 0)
         let lossSum = try chunkedCrossEntropy(hidden: ws.normed, labeled: labeled, targets: targets,
-                                              gradScale: 1 / normalizer, dHidden: ws.dNormed, gradients: gradients)
+                                              scales: .uniform(1 / normalizer), dHidden: ws.dNormed, gradients: gradients)
+            .reduce(0.0) { $0 + Double($1) }
+        try backwardFromFinalNorm(device, ws, gradients: gradients)
+        return LossResult(lossSum: lossSum, labelCount: labeled.count)
+    }
+
+    /// The backward below the loss: `ws.dNormed` [N, C] holds ∂L/∂(final norm output); accumulates
+    /// the gradients of the final norm, every layer and the embedding.
+    func backwardFromFinalNorm(_ device: DeviceBatch, _ ws: Workspace, gradients: GradientStore) throws {
         try backend.rmsNormBackward(ws.dNormed, x: ws.finalX, weight: finalNorm, rstd: ws.finalRstd,
                                     dx: ws.dX, accumulate: false, dWeight: gradients[Self.finalNormName])
         for index in layers.indices.reversed() {
@@ -59,7 +68,6 @@ extension CausalLM {
         if let dEmbed = gradients[Self.embedName] {
             try backend.embeddingBackward(ids: device.ids, dOut: ws.dX, dTable: dEmbed)
         }
-        return LossResult(lossSum: lossSum, labelCount: labeled.count)
     }
 
     /// The loss of a batch without gradients (evaluation).
@@ -68,19 +76,35 @@ extension CausalLM {
         let labeled = targets.indices.filter { targets[$0] != -100 }
         let device = try upload(batch)
         let ws = try workspace(tokens: batch.tokenCount)
+        pendingLogProbs = nil
         try forwardLayers(device, ws)  // ws.normed: the final norm
         let lossSum = try chunkedCrossEntropy(hidden: ws.normed, labeled: labeled, targets: targets,
-                                              gradScale: 0, dHidden: nil, gradients: GradientStore())
+                                              scales: .uniform(0), dHidden: nil, gradients: GradientStore())
+            .reduce(0.0) { $0 + Double($1) }
         return LossResult(lossSum: lossSum, labelCount: labeled.count)
     }
 
-    /// Σ CE over the labeled rows of `hidden` [N, C], chunk by chunk; when `dHidden` [N, C] is
-    /// given, adds gradScale · ∂(Σ CE)/∂hidden into it and accumulates the lm_head gradient.
+    /// How the cross-entropy's gradient is scaled: one factor for every row, or one per labeled row.
+    enum RowScales {
+        case uniform(Float)
+        case perRow([Float])
+
+        func at(_ row: Int) -> Float {
+            switch self {
+            case .uniform(let scale): return scale
+            case .perRow(let scales): return scales[row]
+            }
+        }
+    }
+
+    /// CE (−log p) of each labeled row of `hidden` [N, C], chunk by chunk; when `dHidden` [N, C]
+    /// is given, adds Σ_r scale_r · ∂CE_r/∂hidden into it and accumulates the lm_head gradient.
     /// Each chunk's lm_head product, softmax-gradient and lm_head backward run back to back on
     /// `lossChunkRows` rows, so no [N, V] logits exist; the row losses come back once, at the end.
-    func chunkedCrossEntropy(hidden: Tensor, labeled: [Int], targets: [Int32], gradScale: Float,
-                             dHidden: Tensor?, gradients: GradientStore) throws -> Double {
-        guard !labeled.isEmpty else { return 0 }
+    /// Rows of one scale run as one cross-entropy call (a sequence's rows are contiguous).
+    func chunkedCrossEntropy(hidden: Tensor, labeled: [Int], targets: [Int32], scales: RowScales,
+                             dHidden: Tensor?, gradients: GradientStore) throws -> [Float] {
+        guard !labeled.isEmpty else { return [] }
         let scratch = try lossScratch()
         let count = labeled.count
         let rowIndices = try backend.upload(labeled.map { Int32($0) }, shape: [count])   // [L]
@@ -93,8 +117,19 @@ extension CausalLM {
             let h = scratch.hidden.rows(0..<n), logits = scratch.logits.rows(0..<n)        // [n, C], [n, V]
             try backend.gatherRows(hidden, indices: indices, into: h)
             try lmHead.forward(h, into: logits, backend: backend)
-            try backend.crossEntropy(logits: logits, targets: rowTargets.rows(begin..<end), losses: losses.rows(begin..<end),
-                                     gradScale: gradScale)
+            var run = begin
+            while run < end {
+                var runEnd = run + 1
+                if case .perRow(let values) = scales {
+                    while runEnd < end, values[runEnd] == values[run] { runEnd += 1 }
+                } else {
+                    runEnd = end
+                }
+                try backend.crossEntropy(logits: logits.rows((run - begin)..<(runEnd - begin)),
+                                         targets: rowTargets.rows(run..<runEnd), losses: losses.rows(run..<runEnd),
+                                         gradScale: dHidden == nil ? 0 : scales.at(run))
+                run = runEnd
+            }
             if let dHidden {
                 let dh = scratch.dHidden.rows(0..<n)                                       // [n, C]
                 try lmHead.backward(logits, input: h, dx: dh, accumulate: false, gradients: gradients, backend: backend)
@@ -102,7 +137,7 @@ extension CausalLM {
             }
             begin = end
         }
-        return try backend.download(losses).reduce(0.0) { $0 + Double($1) }
+        return try backend.download(losses)
     }
 
     func lossScratch() throws -> LossScratch {

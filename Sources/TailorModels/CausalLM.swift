@@ -32,6 +32,8 @@ public final class CausalLM: @unchecked Sendable {
     var workspace: Workspace?
     var lossScratchStorage: LossScratch?
     var ropeTables: (positions: Int, cos: Tensor, sin: Tensor)?
+    /// The batch whose activations `labelLogProbs` left in the workspace for `backwardLabelLogProbs`.
+    var pendingLogProbs: PendingLogProbs?
 
     public static let embedName = "model.embed_tokens.weight"
     public static let finalNormName = "model.norm.weight"

@@ -16,9 +16,9 @@ public struct StepLog: Sendable, Equatable {
 }
 
 /// One optimizer step over several micro-batches, with transformers.Trainer's semantics:
-/// the loss of every micro-batch is normalised by the label tokens of the whole step (so GA=4×B1
-/// equals B4), gradients are clipped on their global norm, then the optimizer (AdamW or SGD) steps
-/// at the scheduled rate.
+/// the loss of every micro-batch is normalised over the whole step (SFT: by its label tokens, so
+/// GA=4×B1 equals B4), gradients are clipped on their global norm, then the optimizer (AdamW or
+/// SGD) steps at the scheduled rate. What the loss is comes from `objective` (SFT by default).
 public final class StepRunner: @unchecked Sendable {
     public let model: CausalLM
     public let gradients: GradientStore
@@ -28,6 +28,8 @@ public final class StepRunner: @unchecked Sendable {
     public var maxGradNorm: Double
     /// Called before each micro-batch with (step number, micro-batch index): sets dropout masks.
     public var beforeMicroBatch: ((Int, Int) -> Void)?
+    /// What the step minimises.
+    public var objective: TrainingObjective = SFTObjective()
 
     /// A runner stepping `optimizer`, with a gradient buffer for each of its parameters.
     public init(model: CausalLM, optimizer: Optimizer, schedule: LRSchedule, maxGradNorm: Double = 1) throws {
@@ -52,18 +54,15 @@ public final class StepRunner: @unchecked Sendable {
 
     /// Runs forward/backward over `microBatches`, clips, and steps the optimizer.
     public func step(_ microBatches: [TokenBatch]) throws -> StepLog {
-        let labelTokens = microBatches.reduce(0) { total, batch in total + batch.shiftedTargets.filter { $0 != -100 }.count }
         let stepNumber = optimizer.stepCount + 1
-        guard labelTokens > 0 else {
-            throw TrainingError.unusableData("step \(stepNumber) has no label tokens (every target of its micro-batches is -100)")
-        }
+        let normalizer = try objective.normalizer(of: microBatches, step: stepNumber)
+        let labelTokens = microBatches.reduce(0) { $0 + $1.labelTokenCount }
         try gradients.zero(backend: model.backend)
-        var lossSum = 0.0
+        var loss = 0.0
         for (index, batch) in microBatches.enumerated() {
             beforeMicroBatch?(stepNumber, index)
-            lossSum += try model.forwardBackward(batch, gradients: gradients, lossNormalizer: labelTokens).lossSum
+            loss += try objective.accumulate(batch, model: model, gradients: gradients, normalizer: normalizer)
         }
-        let loss = lossSum / Double(labelTokens)
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: stepNumber, value: loss) }
         let norm = try clipGradientNorm(gradients, maxNorm: maxGradNorm, backend: model.backend)
         let lr = schedule.lr(step: optimizer.stepCount)

@@ -13,6 +13,8 @@ public struct StepLog: Sendable, Equatable {
     public var learningRate: Double
     /// Label tokens in the step.
     public var labelTokens: Int
+    /// The objective's metrics (TRL's names: `rewards/margins`, ...); empty for SFT.
+    public var metrics: [String: Double] = [:]
 }
 
 /// One optimizer step over several micro-batches, with transformers.Trainer's semantics:
@@ -59,14 +61,19 @@ public final class StepRunner: @unchecked Sendable {
         let labelTokens = microBatches.reduce(0) { $0 + $1.labelTokenCount }
         try gradients.zero(backend: model.backend)
         var loss = 0.0
+        var metrics: [String: Double] = [:]
         for (index, batch) in microBatches.enumerated() {
             beforeMicroBatch?(stepNumber, index)
-            loss += try objective.accumulate(batch, model: model, gradients: gradients, normalizer: normalizer)
+            let share = try objective.accumulate(batch, model: model, gradients: gradients, normalizer: normalizer)
+            loss += share.loss
+            metrics.merge(share.metrics, uniquingKeysWith: +)
         }
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: stepNumber, value: loss) }
         let norm = try clipGradientNorm(gradients, maxNorm: maxGradNorm, backend: model.backend)
         let lr = schedule.lr(step: optimizer.stepCount)
         try optimizer.step(gradients: gradients, lr: lr)
-        return StepLog(step: stepNumber, loss: loss, gradNorm: norm, learningRate: lr, labelTokens: labelTokens)
+        var log = StepLog(step: stepNumber, loss: loss, gradNorm: norm, learningRate: lr, labelTokens: labelTokens)
+        log.metrics = metrics
+        return log
     }
 }

@@ -15,8 +15,22 @@ public protocol TrainingObjective: Sendable {
     func normalizer(of microBatches: [TokenBatch], step: Int) throws -> Double
 
     /// Forward and backward of one micro-batch: accumulates into `gradients` the gradient of its
-    /// share of the step's loss, and returns that share (its loss sum / `normalizer`).
-    func accumulate(_ batch: TokenBatch, model: CausalLM, gradients: GradientStore, normalizer: Double) throws -> Double
+    /// share of the step's loss, and returns that share (its loss sum / `normalizer`) and its
+    /// share of each logged metric (the step logs their sums over its micro-batches).
+    func accumulate(_ batch: TokenBatch, model: CausalLM, gradients: GradientStore, normalizer: Double) throws -> ObjectiveShare
+}
+
+/// One micro-batch's part of a step's loss and metrics.
+public struct ObjectiveShare: Sendable, Equatable {
+    public var loss: Double
+    /// By the names TRL logs them (`rewards/chosen`, `logps/rejected`, ...); each already divided
+    /// so that the step's value is the sum over its micro-batches.
+    public var metrics: [String: Double]
+
+    public init(loss: Double, metrics: [String: Double] = [:]) {
+        self.loss = loss
+        self.metrics = metrics
+    }
 }
 
 /// Supervised fine-tuning: the mean cross-entropy over the step's label tokens.
@@ -31,12 +45,12 @@ public struct SFTObjective: TrainingObjective {
         return Double(labelTokens)
     }
 
-    public func accumulate(_ batch: TokenBatch, model: CausalLM, gradients: GradientStore, normalizer: Double) throws -> Double {
+    public func accumulate(_ batch: TokenBatch, model: CausalLM, gradients: GradientStore, normalizer: Double) throws -> ObjectiveShare {
         guard let labelTokens = Int(exactly: normalizer) else {
             throw TrainingError.internalError("SFT's normalizer \(normalizer) is not a count of label tokens")
         }
         let result = try model.forwardBackward(batch, gradients: gradients, lossNormalizer: labelTokens)
-        return result.lossSum / normalizer
+        return ObjectiveShare(loss: result.lossSum / normalizer)
     }
 }
 

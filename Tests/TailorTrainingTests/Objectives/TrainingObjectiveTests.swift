@@ -17,10 +17,10 @@ final class TrainingObjectiveTests: XCTestCase {
             try SFTObjective().normalizer(of: microBatches, step: step)
         }
 
-        func accumulate(_ batch: TokenBatch, model: CausalLM, gradients: GradientStore, normalizer: Double) throws -> Double {
+        func accumulate(_ batch: TokenBatch, model: CausalLM, gradients: GradientStore, normalizer: Double) throws -> ObjectiveShare {
             let logProbs = try model.labelLogProbs(batch)
             try model.backwardLabelLogProbs(batch, weights: logProbs.sums.map { _ in Float(-1 / normalizer) }, gradients: gradients)
-            return -logProbs.sums.reduce(0, +) / normalizer
+            return ObjectiveShare(loss: -logProbs.sums.reduce(0, +) / normalizer)
         }
     }
 

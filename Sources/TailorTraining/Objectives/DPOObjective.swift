@@ -1,0 +1,111 @@
+import Foundation
+import TailorModels
+
+/// Direct Preference Optimization (Rafailov et al. 2023) as TRL's DPOTrainer computes it, over
+/// micro-batches laid out as TRL concatenates them: the P chosen sequences, then the P rejected
+/// ones, pair i being sequences i and P + i.
+///
+/// With z = (log πθ(chosen) − log πθ(rejected)) − (log πref(chosen) − log πref(rejected)) per pair
+/// (sums of label log-probabilities; per-token means for `ipo`, as TRL averages them there):
+/// - `sigmoid`: −(1 − ε)·log σ(βz) − ε·log σ(−βz) (ε = label_smoothing),
+/// - `hinge`: max(0, 1 − βz),
+/// - `ipo`: (z − 1/(2β))².
+/// The loss is the mean over a micro-batch's pairs, divided by the step's micro-batch count, as
+/// transformers' Trainer averages a loss that does not count its items under gradient
+/// accumulation. The reference log-probabilities come from `reference` (by default the same model
+/// with its adapters disabled: no second copy of the weights).
+public struct DPOObjective: TrainingObjective {
+    public enum LossType: String, CaseIterable, Sendable {
+        case sigmoid, hinge, ipo
+    }
+
+    public var beta: Double
+    public var lossType: LossType
+    public var labelSmoothing: Double
+    /// The reference model's label log-probabilities of a batch.
+    public var reference: @Sendable (CausalLM, TokenBatch) throws -> SequenceLogProbs
+
+    /// The base model under a LoRA adapter, through `CausalLM.withAdaptersDisabled`.
+    public static let adaptersDisabled: @Sendable (CausalLM, TokenBatch) throws -> SequenceLogProbs = { model, batch in
+        try model.withAdaptersDisabled { try model.labelLogProbs(batch) }
+    }
+
+    public init(beta: Double = 0.1, lossType: LossType = .sigmoid, labelSmoothing: Double = 0,
+                reference: @escaping @Sendable (CausalLM, TokenBatch) throws -> SequenceLogProbs = DPOObjective.adaptersDisabled) {
+        self.beta = beta
+        self.lossType = lossType
+        self.labelSmoothing = labelSmoothing
+        self.reference = reference
+    }
+
+    public func normalizer(of microBatches: [TokenBatch], step: Int) throws -> Double {
+        for (index, batch) in microBatches.enumerated() {
+            let sequences = batch.sequenceCount
+            guard sequences >= 2, sequences % 2 == 0 else {
+                throw TrainingError.unusableData("step \(step), micro-batch \(index + 1): \(sequences) sequences; a preference batch holds chosen then rejected replies, two per pair")
+            }
+        }
+        guard !microBatches.isEmpty else { throw TrainingError.unusableData("step \(step) has no micro-batches") }
+        return Double(microBatches.count)
+    }
+
+    /// One pair's loss and ∂loss/∂z.
+    public func pairLoss(_ z: Double) -> (loss: Double, dz: Double) {
+        switch lossType {
+        case .sigmoid:
+            let x = beta * z
+            let loss = -(1 - labelSmoothing) * Self.logSigmoid(x) - labelSmoothing * Self.logSigmoid(-x)
+            let dz = -(1 - labelSmoothing) * beta * Self.sigmoid(-x) + labelSmoothing * beta * Self.sigmoid(x)
+            return (loss, dz)
+        case .hinge:
+            let margin = 1 - beta * z
+            return margin > 0 ? (margin, -beta) : (0, 0)
+        case .ipo:
+            let d = z - 1 / (2 * beta)
+            return (d * d, 2 * d)
+        }
+    }
+
+    public func accumulate(_ batch: TokenBatch, model: CausalLM, gradients: GradientStore, normalizer: Double) throws -> ObjectiveShare {
+        let ref = try reference(model, batch)
+        let policy = try model.labelLogProbs(batch)  // after the reference: its activations stay for the backward
+        let pairs = policy.sums.count / 2
+        let averaged = lossType == .ipo
+        func logp(_ values: SequenceLogProbs, _ s: Int) -> Double { averaged ? values.means[s] : values.sums[s] }
+        var weights = [Float](repeating: 0, count: policy.sums.count)
+        var loss = 0.0, chosenReward = 0.0, rejectedReward = 0.0, accuracy = 0.0, chosenLogp = 0.0, rejectedLogp = 0.0
+        let share = 1 / (Double(pairs) * normalizer)
+        for i in 0..<pairs {
+            let (c, r) = (i, pairs + i)
+            let z = (logp(policy, c) - logp(policy, r)) - (logp(ref, c) - logp(ref, r))
+            let (pairLoss, dz) = pairLoss(z)
+            loss += pairLoss
+            // ∂/∂(sum) of a mean is 1/count.
+            let perChosen = averaged ? 1 / Double(max(1, policy.counts[c])) : 1
+            let perRejected = averaged ? 1 / Double(max(1, policy.counts[r])) : 1
+            weights[c] = Float(dz * share * perChosen)
+            weights[r] = Float(-dz * share * perRejected)
+            let rc = beta * (logp(policy, c) - logp(ref, c)), rr = beta * (logp(policy, r) - logp(ref, r))
+            chosenReward += rc
+            rejectedReward += rr
+            accuracy += rc > rr ? 1 : 0
+            chosenLogp += logp(policy, c)
+            rejectedLogp += logp(policy, r)
+        }
+        try model.backwardLabelLogProbs(batch, weights: weights, gradients: gradients)
+        return ObjectiveShare(loss: loss * share, metrics: [
+            "rewards/chosen": chosenReward * share, "rewards/rejected": rejectedReward * share,
+            "rewards/accuracies": accuracy * share, "rewards/margins": (chosenReward - rejectedReward) * share,
+            "logps/chosen": chosenLogp * share, "logps/rejected": rejectedLogp * share,
+        ])
+    }
+
+    static func sigmoid(_ x: Double) -> Double { x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)) }
+    /// log σ(x) = −softplus(−x), without overflow.
+    static func logSigmoid(_ x: Double) -> Double { min(x, 0) - log1p(exp(-abs(x))) }
+}
+
+extension TokenBatch {
+    /// Sequences in the batch (tokens that start one).
+    var sequenceCount: Int { (0..<tokenCount).reduce(0) { $0 + (Int(seqStart[$1]) == $1 ? 1 : 0) } }
+}

@@ -1,22 +1,26 @@
 import Foundation
 import TailorModels
 
-/// Direct Preference Optimization (Rafailov et al. 2023) as TRL's DPOTrainer computes it, over
+/// Direct Preference Optimization (Rafailov et al. 2023) as TRL's DPOTrainer computes it (the TRL
+/// of scripts/reference/requirements.txt), over
 /// micro-batches laid out as TRL concatenates them: the P chosen sequences, then the P rejected
 /// ones, pair i being sequences i and P + i.
 ///
-/// With z = (log πθ(chosen) − log πθ(rejected)) − (log πref(chosen) − log πref(rejected)) per pair
-/// (sums of label log-probabilities; per-token means for `ipo`, as TRL averages them there):
-/// - `sigmoid`: −(1 − ε)·log σ(βz) − ε·log σ(−βz) (ε = label_smoothing),
+/// With z = (log πθ(chosen) − log πref(chosen)) − (log πθ(rejected) − log πref(rejected)) per pair
+/// (sums of label log-probabilities; for `ipo` each log-ratio divided by its reply's label tokens,
+/// as TRL normalises there):
+/// - `sigmoid`: −log σ(βz),
 /// - `hinge`: max(0, 1 − βz),
-/// - `ipo`: (z − 1/(2β))².
+/// - `ipo`: (z − 1/(2β))²,
+/// - `robust`: (−(1 − ε)·log σ(βz) + ε·log σ(−βz)) / (1 − 2ε), ε = label_smoothing ∈ [0, 0.5).
+/// Rewards are β times the summed log-ratios for every loss type, as TRL logs them.
 /// The loss is the mean over a micro-batch's pairs, divided by the step's micro-batch count, as
 /// transformers' Trainer averages a loss that does not count its items under gradient
 /// accumulation. The reference log-probabilities come from `reference` (by default the same model
 /// with its adapters disabled: no second copy of the weights).
 public struct DPOObjective: TrainingObjective {
     public enum LossType: String, CaseIterable, Sendable {
-        case sigmoid, hinge, ipo
+        case sigmoid, hinge, ipo, robust
     }
 
     public var beta: Double
@@ -39,6 +43,9 @@ public struct DPOObjective: TrainingObjective {
     }
 
     public func normalizer(of microBatches: [TokenBatch], step: Int) throws -> Double {
+        if lossType == .robust, !(0..<0.5).contains(labelSmoothing) {
+            throw TrainingError.invalidValue(key: "label_smoothing", problem: "must lie in [0, 0.5) for loss_type robust (got \(labelSmoothing))")
+        }
         for (index, batch) in microBatches.enumerated() {
             let sequences = batch.sequenceCount
             guard sequences >= 2, sequences % 2 == 0 else {
@@ -53,9 +60,11 @@ public struct DPOObjective: TrainingObjective {
     public func pairLoss(_ z: Double) -> (loss: Double, dz: Double) {
         switch lossType {
         case .sigmoid:
-            let x = beta * z
-            let loss = -(1 - labelSmoothing) * Self.logSigmoid(x) - labelSmoothing * Self.logSigmoid(-x)
-            let dz = -(1 - labelSmoothing) * beta * Self.sigmoid(-x) + labelSmoothing * beta * Self.sigmoid(x)
+            return (-Self.logSigmoid(beta * z), -beta * Self.sigmoid(-beta * z))
+        case .robust:
+            let x = beta * z, e = labelSmoothing
+            let loss = (-(1 - e) * Self.logSigmoid(x) + e * Self.logSigmoid(-x)) / (1 - 2 * e)
+            let dz = (-(1 - e) * beta * Self.sigmoid(-x) - e * beta * Self.sigmoid(x)) / (1 - 2 * e)
             return (loss, dz)
         case .hinge:
             let margin = 1 - beta * z
@@ -71,13 +80,16 @@ public struct DPOObjective: TrainingObjective {
         let policy = try model.labelLogProbs(batch)  // after the reference: its activations stay for the backward
         let pairs = policy.sums.count / 2
         let averaged = lossType == .ipo
-        func logp(_ values: SequenceLogProbs, _ s: Int) -> Double { averaged ? values.means[s] : values.sums[s] }
+        // z's log-ratio of sequence s: a sum, or for ipo a mean per label token.
+        func ratio(_ s: Int) -> Double {
+            (policy.sums[s] - ref.sums[s]) / (averaged ? Double(max(1, policy.counts[s])) : 1)
+        }
         var weights = [Float](repeating: 0, count: policy.sums.count)
         var loss = 0.0, chosenReward = 0.0, rejectedReward = 0.0, accuracy = 0.0, chosenLogp = 0.0, rejectedLogp = 0.0
         let share = 1 / (Double(pairs) * normalizer)
         for i in 0..<pairs {
             let (c, r) = (i, pairs + i)
-            let z = (logp(policy, c) - logp(policy, r)) - (logp(ref, c) - logp(ref, r))
+            let z = ratio(c) - ratio(r)
             let (pairLoss, dz) = pairLoss(z)
             loss += pairLoss
             // ∂/∂(sum) of a mean is 1/count.
@@ -85,12 +97,12 @@ public struct DPOObjective: TrainingObjective {
             let perRejected = averaged ? 1 / Double(max(1, policy.counts[r])) : 1
             weights[c] = Float(dz * share * perChosen)
             weights[r] = Float(-dz * share * perRejected)
-            let rc = beta * (logp(policy, c) - logp(ref, c)), rr = beta * (logp(policy, r) - logp(ref, r))
+            let rc = beta * (policy.sums[c] - ref.sums[c]), rr = beta * (policy.sums[r] - ref.sums[r])
             chosenReward += rc
             rejectedReward += rr
             accuracy += rc > rr ? 1 : 0
-            chosenLogp += logp(policy, c)
-            rejectedLogp += logp(policy, r)
+            chosenLogp += policy.sums[c]
+            rejectedLogp += policy.sums[r]
         }
         try model.backwardLabelLogProbs(batch, weights: weights, gradients: gradients)
         return ObjectiveShare(loss: loss * share, metrics: [

@@ -22,7 +22,7 @@ final class DPOObjectiveTests: XCTestCase {
 
     func testPairLossDerivatives() {
         for lossType in DPOObjective.LossType.allCases {
-            for smoothing in lossType == .sigmoid ? [0, 0.1] : [0.0] {
+            for smoothing in lossType == .robust ? [0, 0.1] : [0.0] {
                 let objective = DPOObjective(beta: 0.3, lossType: lossType, labelSmoothing: smoothing)
                 for z in [-3.0, -0.2, 0.4, 5, 40] where !(lossType == .hinge && abs(1 - 0.3 * z) < 1e-3) {
                     let h = 1e-5

@@ -30,8 +30,8 @@ struct BenchMergeCommand: AsyncParsableCommand {
     @Option(help: "LoRA rank.")
     var r: Int = 16
 
-    @Option(help: "Folder for the temporary base, adapter and merged folders (needs about 2 × the model's size).")
-    var dir: String = NSTemporaryDirectory()
+    @Option(help: "Folder for the temporary base, adapter and merged folders (needs about 2 × the model's size; default: the system's temporary folder).")
+    var dir: String?
 
     @Option(help: "The tailor executable whose merge is measured (default: this one).")
     var mergeBinary: String?
@@ -44,7 +44,7 @@ struct BenchMergeCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try ModelPresets.config(named: preset)
         let storage: DType = dtype == "bf16" ? .bf16 : dtype == "f16" ? .f16 : .f32
-        let work = URL(fileURLWithPath: dir).appendingPathComponent("tailor-bench-merge-\(UUID().uuidString)")
+        let work = URL(fileURLWithPath: dir ?? NSTemporaryDirectory()).appendingPathComponent("tailor-bench-merge-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: work) }
         let base = work.appendingPathComponent("base"), adapter = work.appendingPathComponent("adapter")
         let merged = work.appendingPathComponent("merged")

@@ -1,14 +1,65 @@
 import TailorModels
 import TailorTensor
 
+/// One parameter of the merged model: what it starts from, the LoRA update folded into it, and
+/// the dtype it is stored in.
+struct MergedParameter: Sendable {
+    /// Hugging Face name ("model.layers.0.self_attn.q_proj.weight").
+    let name: String
+    /// The model's tensor, or the adapter tensor (f32) standing in for it.
+    let source: Tensor
+    /// `scaling · B·A` is added when the parameter is an adapted layer's weight.
+    let update: (a: Tensor, b: Tensor, scaling: Float)?
+    /// The base parameter's dtype, which the merged value keeps.
+    let dtype: DType
+
+    /// Whether the merged value differs from `source` (a LoRA update, or a narrowing).
+    var isComputed: Bool { update != nil || source.dtype != dtype }
+
+    /// The merged value: W + scaling · B·A computed in f32 for this tensor only, or the adapter
+    /// tensor, narrowed (round to nearest even) to `dtype`; `source` itself when nothing changes.
+    func make(on backend: Backend) throws -> Tensor {
+        guard let update else {
+            guard source.dtype != dtype else { return source }
+            let narrowed = try backend.empty(source.shape, dtype: dtype)
+            try backend.copy(source, into: narrowed)
+            return narrowed
+        }
+        let merged = try backend.empty(source.shape, dtype: .f32)   // [out, in]
+        try backend.copy(source, into: merged)
+        // merged[out, in] += scaling · B[out, r] · A[r, in]
+        try backend.gemm(update.b, transposeA: false, update.a, transposeB: false, into: merged,
+                         alpha: update.scaling, beta: 1)
+        guard dtype != .f32 else { return merged }
+        let narrowed = try backend.empty(source.shape, dtype: dtype)
+        try backend.copy(merged, into: narrowed)
+        return narrowed
+    }
+}
+
 extension LoRAAdapters {
     /// Folds every adapter into its base weight, W ← W + scaling · B·A, keeping the base dtype,
     /// removes the side paths, and makes `tensors` (trained biases, `modules_to_save` copies) the
     /// model's own in the base dtype (peft's `merge_and_unload`). An output layer untied by a copy
     /// stays untied: the merged folder has both embed_tokens and lm_head.
+    /// (`writeMerged(_:baseFolder:to:maxShardBytes:)` writes the same folder without changing the model.)
     public func mergeAndUnload(into model: CausalLM) throws {
-        let backend = model.backend
+        let parameters = try mergedParameters(installingOn: model)
+        displaced = nil  // the tensors are the model's own from now on
+        for module in modules where model.linear(module: module.name) != nil {
+            try model.setAdapter(nil, module: module.name)
+        }
+        for parameter in parameters where parameter.isComputed {
+            try model.replaceParameter(parameter.name, with: try parameter.make(on: model.backend))
+        }
+    }
+
+    /// The merged model's parameters in `model.namedParameters` order. Puts `tensors` in place of
+    /// the model's own first (`install`, which unties an output layer given a copy), and leaves
+    /// them there; the base dtype of each replaced parameter is remembered from the tensor it displaced.
+    func mergedParameters(installingOn model: CausalLM) throws -> [MergedParameter] {
         try install(on: model)
+        var baseDTypes: [String: DType] = [:]
         if let saved = displaced {
             for tensor in tensors {
                 let original: Tensor?
@@ -17,29 +68,16 @@ extension LoRAAdapters {
                 case CausalLM.lmHeadName: original = saved.lmHead.weight
                 default: original = saved.others.first { $0.name == tensor.name }?.tensor
                 }
-                guard let dtype = original?.dtype, dtype != tensor.value.dtype else { continue }
-                let narrowed = try backend.empty(tensor.value.shape, dtype: dtype)
-                try backend.copy(tensor.value, into: narrowed)
-                try model.replaceParameter(tensor.name, with: narrowed)
+                if let dtype = original?.dtype { baseDTypes[tensor.name] = dtype }
             }
-            displaced = nil  // the tensors are the model's own from now on
         }
+        var updates: [String: (a: Tensor, b: Tensor, scaling: Float)] = [:]
         for module in modules {
             guard let linear = model.linear(module: module.name) else { continue }
-            let merged = try backend.empty(linear.weight.shape, dtype: .f32)   // [out, in]
-            try backend.copy(linear.weight, into: merged)
-            // merged[out, in] += scaling · B[out, r] · A[r, in]
-            try backend.gemm(module.lora.b, transposeA: false, module.lora.a, transposeB: false, into: merged,
-                             alpha: module.lora.scaling, beta: 1)
-            let final: Tensor
-            if linear.weight.dtype == .f32 {
-                final = merged
-            } else {
-                final = try backend.empty(linear.weight.shape, dtype: linear.weight.dtype)
-                try backend.copy(merged, into: final)
-            }
-            try model.setAdapter(nil, module: module.name)
-            try model.replaceParameter(linear.name, with: final)
+            updates[linear.name] = (module.lora.a, module.lora.b, module.lora.scaling)
+        }
+        return model.namedParameters.map { name, tensor in
+            MergedParameter(name: name, source: tensor, update: updates[name], dtype: baseDTypes[name] ?? tensor.dtype)
         }
     }
 }

@@ -31,6 +31,10 @@ public protocol Backend: AnyObject, Sendable {
     func download(_ tensor: Tensor) throws -> [Float]
     /// The values of an `i32` tensor.
     func downloadInt32(_ tensor: Tensor) throws -> [Int32]
+    /// Calls `body` with `tensor`'s raw little-endian bytes in its own dtype (`tensor.byteCount` of
+    /// them, nothing converted): a view of its memory where the host can address it, otherwise a host
+    /// copy of this one tensor, freed when `body` returns. The buffer is valid only inside `body`.
+    func withBytes(of tensor: Tensor, _ body: (UnsafeRawBufferPointer) throws -> Void) throws
 
     // MARK: Elementwise and reductions
 

@@ -37,6 +37,9 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     }
     public func download(_ tensor: Tensor) throws -> [Float] { try timed("download") { try base.download(tensor) } }
     public func downloadInt32(_ tensor: Tensor) throws -> [Int32] { try timed("download") { try base.downloadInt32(tensor) } }
+    public func withBytes(of tensor: Tensor, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try timed("download") { try base.withBytes(of: tensor, body) }
+    }
     public func fill(_ tensor: Tensor, value: Float) throws { try timed("fill") { try base.fill(tensor, value: value) } }
     public func copy(_ source: Tensor, into destination: Tensor) throws { try timed("copy") { try base.copy(source, into: destination) } }
     public func add(_ a: Tensor, _ b: Tensor, into out: Tensor) throws { try timed("add") { try base.add(a, b, into: out) } }

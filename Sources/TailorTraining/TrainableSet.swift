@@ -40,21 +40,28 @@ public enum TrainableSet: @unchecked Sendable {
         }
     }
 
-    /// Writes the trained weights: a peft adapter folder, or a full HF model folder.
+    /// Writes the trained weights: a peft adapter folder, or a full HF model folder (tensor by
+    /// tensor in each one's dtype, sharded above transformers' default `max_shard_size`, as
+    /// `Trainer` saves it).
     public func save(model: CausalLM, baseFolder: URL?, baseName: String, to folder: URL) throws {
         switch self {
         case let .lora(adapters):
             try PeftAdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName)
         case .full:
-            try ModelFolderWriter.write(model, baseFolder: baseFolder, to: folder, maxShardBytes: Int.max)
+            try ModelFolderWriter.write(model, baseFolder: baseFolder, to: folder)
         }
     }
 
-    /// Loads every trainable tensor's values from a folder `save` wrote, checking names and shapes.
+    /// Loads every trainable tensor's values from a folder `save` wrote, checking names and shapes
+    /// (a full model's weights may be sharded).
     public func load(from folder: URL, backend: Backend) throws {
-        let url = folder.appendingPathComponent(weightsFile)
-        let file: SafetensorsFile
-        do { file = try SafetensorsFile(url: url) } catch {
+        var url = folder.appendingPathComponent(weightsFile)
+        let index = folder.appendingPathComponent(weightsFile + ".index.json")
+        if !isAdapter && !FileManager.default.fileExists(atPath: url.path) && FileManager.default.fileExists(atPath: index.path) {
+            url = index
+        }
+        let file: SafetensorsCheckpoint
+        do { file = try SafetensorsCheckpoint(url) } catch {
             throw TrainingError.adapterWeight(name: weightsFile, file: folder.path, problem: "cannot be read: \(error)")
         }
         for parameter in parameters {

@@ -103,6 +103,12 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         }
     }
 
+    public func withBytes(of tensor: Tensor, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var bytes = [UInt8](repeating: 0, count: tensor.byteCount)
+        try bytes.withUnsafeMutableBytes { try copyOut(tensor, into: $0) }
+        try bytes.withUnsafeBytes { try body($0) }
+    }
+
     public func downloadInt32(_ tensor: Tensor) throws -> [Int32] {
         try OperandChecks.requireDType(tensor, [.i32], op: "downloadInt32", argument: "tensor")
         var values = [Int32](repeating: 0, count: tensor.count)

@@ -6,6 +6,11 @@ import TailorJSON
 /// tokenizer files copied from a base folder. (`ModelFolderWriter.write(_:baseFolder:to:maxShardBytes:)`
 /// in TailorModels writes a model's own parameters this way.)
 public enum ModelFolderWriter {
+    /// The shard size transformers' `save_pretrained` uses when none is given, `"50GB"` (50·10⁹ bytes)
+    /// since transformers 5 (4.x: `"5GB"`). `Trainer` saves full fine-tuning outputs with it, and so
+    /// does Tailor.
+    public static let defaultMaxShardBytes = 50_000_000_000
+
     /// Files copied from the base folder when present.
     public static let companionFiles = ["config.json", "generation_config.json"] + tokenizerFiles
     /// The tokenizer and chat-template files (what an adapter folder carries beside its weights).
@@ -21,14 +26,16 @@ public enum ModelFolderWriter {
         }
     }
 
-    /// Writes `tensors` into `output` (created if needed) and copies the companion files.
+    /// Writes `tensors` into `output` (created if needed) and copies the companion files. Tensors
+    /// whose bytes come from a provider (`SafetensorsWriter.Tensor(name:shape:dtype:backend:make:)`)
+    /// are made and written one at a time, so the whole model is never in memory at once.
     /// - Parameters:
     ///   - baseFolder: where config.json and the companion files are copied from (nil: none).
     ///   - untieEmbeddings: the output layer has a weight of its own although the base config ties it
     ///     to the embeddings; the copied config.json then says `tie_word_embeddings: false`.
     /// - Throws: `FormatError.cannotWrite` when `output` cannot be created; the writers' errors.
     public static func write(_ tensors: [SafetensorsWriter.Tensor], baseFolder: URL?, untieEmbeddings: Bool,
-                             to output: URL, maxShardBytes: Int = 5 << 30) throws {
+                             to output: URL, maxShardBytes: Int = defaultMaxShardBytes) throws {
         do {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         } catch {

@@ -99,6 +99,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
+    public func withBytes(of tensor: Tensor, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try body(UnsafeRawBufferPointer(start: try raw(tensor, op: "withBytes"), count: tensor.byteCount))
+    }
+
     public func downloadInt32(_ tensor: Tensor) throws -> [Int32] {
         try requireDType(tensor, [.i32], op: "downloadInt32", argument: "tensor")
         let base = try raw(tensor, op: "downloadInt32")

@@ -11,10 +11,11 @@ struct MergeCommand: AsyncParsableCommand {
         abstract: "Fold a LoRA adapter into its base model and write a Hugging Face folder (peft's merge_and_unload).",
         discussion: """
         Reads the base folder (config.json + safetensors, any dtype) and a peft/Tailor adapter folder \
-        (adapter_config.json + adapter_model.safetensors), computes W + (lora_alpha / r) · B·A for every \
-        adapted layer in f32, stores it in the base's dtype, and writes model.safetensors (sharded above \
-        --max-shard-size), config.json, generation_config.json and the tokenizer files, each atomically. \
-        transformers' AutoModelForCausalLM loads the result.
+        (adapter_config.json + adapter_model.safetensors), and writes the merged weights tensor by tensor \
+        from the memory-mapped base: W + (lora_alpha / r) · B·A computed in f32 for one adapted layer at a \
+        time and stored in the base's dtype, every other tensor copied through as it is. Writes \
+        model.safetensors (sharded above --max-shard-size), config.json, generation_config.json and the \
+        tokenizer files, each atomically. transformers' AutoModelForCausalLM loads the result.
         """
     )
 
@@ -34,9 +35,8 @@ struct MergeCommand: AsyncParsableCommand {
         let base = try GGUFImport.modelFolder(for: model)
         let loaded = try CausalLM.load(folder: base, backend: try CPUBackend())
         let adapters = try PeftAdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
-        try adapters.mergeAndUnload(into: loaded)
-        try ModelFolderWriter.write(loaded, baseFolder: base, to: URL(fileURLWithPath: output),
-                                    maxShardBytes: Int(maxShardSize * 1e9))
+        try adapters.writeMerged(loaded, baseFolder: base, to: URL(fileURLWithPath: output),
+                                 maxShardBytes: Int(maxShardSize * 1e9))
         print("merged \(adapters.modules.count) adapted layers of \(adapter) into \(model); wrote \(output)")
     }
 }

@@ -54,11 +54,7 @@ public struct ConversationEncoder: Sendable {
     /// e.g. a built-in for a base model).
     public init(pretrained: PretrainedTokenizer, template: ChatTemplate? = nil,
                 options: EncodingOptions = EncodingOptions()) throws {
-        var chosen = template
-        if chosen == nil, let source = pretrained.chatTemplate {
-            chosen = try ChatTemplate(source: source, name: "chat_template")
-        }
-        try self.init(tokenizer: pretrained.tokenizer, template: chosen, bosToken: pretrained.bosToken,
+        try self.init(tokenizer: pretrained.tokenizer, template: template ?? pretrained.parsedChatTemplate(), bosToken: pretrained.bosToken,
                       eosToken: pretrained.eosToken, options: options)
     }
 

@@ -13,20 +13,26 @@ enum TextCheck {
     }
 
     /// The offset (from `bytes.startIndex`) of the first byte that does not begin or continue a valid
-    /// UTF-8 sequence, or nil when all of `bytes` is UTF-8.
-    static func firstInvalidUTF8<C: Collection<UInt8>>(_ bytes: C) -> Int? {
-        // The stdlib's validation is the fast path; the scalar parser finds the place only when needed.
-        guard !bytes.allSatisfy({ $0 < 0x80 }), String(validating: bytes, as: UTF8.self) == nil else { return nil }
-        var parser = Unicode.UTF8.ForwardParser()
-        var iterator = bytes.makeIterator()
-        var offset = 0
-        while true {
-            switch parser.parseScalar(from: &iterator) {
-            case .valid(let scalar): offset += scalar.count
-            case .error: return offset
-            case .emptyInput: return nil
+    /// UTF-8 sequence, or nil when all of `bytes` is UTF-8. Checked 1 MiB at a time (a window never
+    /// ends inside a sequence), so a whole file is never copied.
+    static func firstInvalidUTF8(_ bytes: ArraySlice<UInt8>) -> Int? {
+        var start = bytes.startIndex
+        while start < bytes.endIndex {
+            var end = min(start + (1 << 20), bytes.endIndex)
+            var back = 0
+            while end < bytes.endIndex, back < 3, bytes[end] & 0xC0 == 0x80 { end -= 1; back += 1 }
+            let window = bytes[start..<end]
+            // The stdlib's validation is the fast path; the scalar parser finds the place only when needed.
+            if !window.allSatisfy({ $0 < 0x80 }), String(validating: window, as: UTF8.self) == nil {
+                var parser = Unicode.UTF8.ForwardParser()
+                var iterator = window.makeIterator()
+                var offset = start - bytes.startIndex
+                while case .valid(let scalar) = parser.parseScalar(from: &iterator) { offset += scalar.count }
+                return offset
             }
+            start = end
         }
+        return nil
     }
 
     /// Throws when `bytes` (a whole file, or one line of it) are not UTF-8.

@@ -84,6 +84,16 @@ final class ReaderIntegrityTests: XCTestCase {
         assertMalformed(path, line: lines + 1, column: 2, ["byte 0xFF at byte offset \(lines * line.utf8.count + 1) "])
     }
 
+    func testUTF8IsCheckedAcrossTheMiBWindowsOfAWholeFile() throws {
+        // "é" straddles the first 1 MiB window's end: valid. A Latin-1 byte after it is found at its offset.
+        let head = "[{\"text\": \"" + String(repeating: "x", count: (1 << 20) - 12) + "é" + "\"}, {\"text\": \""
+        XCTAssertEqual(Array(head.utf8)[(1 << 20) - 1], 0xC3)
+        let valid = try Self.file("straddle.json", Array((head + "ok\"}]").utf8))
+        XCTAssertEqual(try RecordReader.read(file: valid).count, 2)
+        let bad = try Self.file("straddle-bad.json", Array(head.utf8) + [0xE9] + Array("\"}]".utf8))
+        assertMalformed(bad, line: 1, column: head.unicodeScalars.count + 1, ["byte 0xE9 at byte offset \(head.utf8.count) "])
+    }
+
     func testAByteOrderMarkIsSkippedInEveryFormatAndNamed() throws {
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
         for (name, text) in [("b.json", "[{\"text\": \"a\"}]"), ("b.jsonl", "{\"text\": \"a\"}\n"), ("b.csv", "text\na\n"),

@@ -89,13 +89,23 @@ public final class LoRAAdapters: @unchecked Sendable {
     }
 
     /// The Linear modules of `model` that `config`'s target_modules and layers_to_transform pick, in model order.
+    /// - Throws: `AdapterError.badOption` for a regular expression that does not compile,
+    ///   `.targetModuleNotFound` for a listed name that matches no Linear (a typo is not skipped),
+    ///   `.noTargetModules` when nothing is picked (peft's "Target modules ... not found in the base model").
     public static func targetedModules(of model: CausalLM, config: LoRAConfig) throws -> [String] {
         let matcher = try ModuleMatcher(config.targetModules)
-        return model.linearModuleNames.filter { name in
-            guard matcher.matches(name), model.linear(module: name) != nil else { return false }
+        let linears = model.linearModuleNames.filter { model.linear(module: $0) != nil }
+        if case let .names(names) = config.targetModules,
+           let missing = names.first(where: { name in !linears.contains { ModuleMatcher.module($0, isNamed: name) } }) {
+            throw AdapterError.targetModuleNotFound(name: missing, targets: config.targetModules, available: linears)
+        }
+        let picked = linears.filter { name in
+            guard matcher.matches(name) else { return false }
             if let layers = config.layersToTransform, let index = layerIndex(name), !layers.contains(index) { return false }
             return true
         }
+        guard !picked.isEmpty else { throw AdapterError.noTargetModules(config.targetModules, available: linears) }
+        return picked
     }
 
     /// A [r, in] as peft initialises it: kaiming-uniform U(±1/√in) (also nn.Linear's default,
@@ -158,7 +168,9 @@ struct ModuleMatcher {
         self.targets = targets
         if case let .regex(pattern) = targets {
             do { regex = try Regex(pattern) } catch {
-                throw AdapterError.badOption(name: "target_modules", problem: "is not a valid regular expression: \(error)")
+                throw AdapterError.badOption(name: "target_modules", problem: "'\(pattern)' is not a valid regular expression (\(error));"
+                                              + " a string target_modules is a regular expression matching a module's whole name, as in"
+                                              + " peft (e.g. '.*\\.(q_proj|v_proj)'); give module names as a list")
             }
         } else {
             regex = nil
@@ -168,8 +180,13 @@ struct ModuleMatcher {
     func matches(_ module: String) -> Bool {
         switch targets {
         case .allLinear: return true
-        case let .names(names): return names.contains { module == $0 || module.hasSuffix("." + $0) }
+        case let .names(names): return names.contains { Self.module(module, isNamed: $0) }
         case .regex: return regex.map { (try? $0.wholeMatch(in: module)) != nil } ?? false
         }
+    }
+
+    /// peft's rule for a listed name: the module's whole name, or its last dotted parts.
+    static func module(_ module: String, isNamed name: String) -> Bool {
+        module == name || module.hasSuffix("." + name)
     }
 }

@@ -8,6 +8,17 @@ public enum TargetModules: Sendable, Equatable {
     case allLinear
 }
 
+extension TargetModules: CustomStringConvertible {
+    /// As a recipe writes it: `all-linear`, `[q_proj, v_proj]`, `'.*\.q_proj'`.
+    public var description: String {
+        switch self {
+        case .allLinear: return "all-linear"
+        case let .names(names): return "[\(names.joined(separator: ", "))]"
+        case let .regex(pattern): return "'\(pattern)'"
+        }
+    }
+}
+
 /// How A and B start (peft's `init_lora_weights`).
 public enum LoRAInit: String, Sendable, Equatable, CaseIterable {
     /// `true`, the default: A kaiming-uniform (a = √5, so U(±1/√in)), B zero.

@@ -58,10 +58,7 @@ public struct ConversationEncoder: Sendable {
     /// e.g. a built-in for a base model).
     public init(pretrained: PretrainedTokenizer, template: ChatTemplate? = nil, llamaFactory: LlamaFactoryTemplate? = nil,
                 options: EncodingOptions = EncodingOptions()) throws {
-        var chosen = template
-        if chosen == nil, llamaFactory == nil, let source = pretrained.chatTemplate {
-            chosen = try ChatTemplate(source: source, name: "chat_template")
-        }
+        let chosen = try template ?? (llamaFactory == nil ? pretrained.parsedChatTemplate() : nil)
         try self.init(tokenizer: pretrained.tokenizer, template: chosen, llamaFactory: llamaFactory,
                       bosToken: pretrained.bosToken, eosToken: pretrained.eosToken, options: options)
     }

@@ -26,6 +26,10 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
     case emptyFile(path: String)
     /// A record is not valid JSON (JSONL line, JSON array element) or CSV.
     case invalidRecord(SourceLocation, reason: String)
+    /// The file as a whole is not readable as its format, so no record can be trusted (not skippable with
+    /// `skipInvalid`): bytes that are not UTF-8, a JSON array followed by more text, a bracket that closes
+    /// nothing, a trailing comma. `line` and `column` (1-based, in characters) are where it goes wrong.
+    case malformedFile(path: String, line: Int, column: Int, reason: String)
     /// A field the format needs is absent.
     case missingField(SourceLocation, field: String)
     /// A field has the wrong JSON type.
@@ -52,11 +56,13 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
         case .emptyFile(let path):
             return "\(path): the file has no records."
         case .invalidRecord(let at, let reason):
-            return "\(at): not a valid record: \(reason). Fix the line or pass --skip-invalid to skip bad records."
+            return "\(at): not a valid record: \(reason). Fix the line, or skip bad records with --skip-invalid (skip_invalid: true in a train recipe)."
+        case .malformedFile(let path, let line, let column, let reason):
+            return "\(path):\(line):\(column): \(reason)."
         case .missingField(let at, let field):
-            return "\(at): field '\(field)' is missing. Add it, map another column to it, or pass --skip-invalid."
+            return "\(at): field '\(field)' is missing. Add it, map another column to it, or skip such records with --skip-invalid (skip_invalid: true in a train recipe)."
         case .wrongType(let at, let field, let expected, let found):
-            return "\(at): field '\(field)' should be \(expected) but is \(found)."
+            return "\(at): field '\(field)' of record \(at.index + 1) is \(found); expected \(expected)."
         case .unknownRole(let at, let field, let role):
             return "\(at): field '\(field)' has unknown role '\(role)'. Known: system, user/human, assistant/gpt, tool/observation/function, function_call."
         case .unknownFormat(let path, let reason):
@@ -84,6 +90,7 @@ public struct DataIssue: Sendable, Hashable, CustomStringConvertible {
         case duplicate = "duplicate"
         case nearDuplicate = "near duplicate"
         case filtered = "filtered"
+        case byteOrderMark = "byte order mark"
     }
 
     public var kind: Kind

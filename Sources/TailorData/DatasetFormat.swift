@@ -39,6 +39,9 @@ public enum DatasetFormat: String, Sendable, Hashable, CaseIterable {
             }
         }
         if keys.contains("text") { return .text }
+        // A conversation field that is not a list: its format, so the converter names the field and its type.
+        if let v = o["messages"], v != .null { return .messages }
+        if let v = o["conversations"], v != .null { return .sharegpt }
         return nil
     }
 }
@@ -213,7 +216,7 @@ public struct RecordConverter: Sendable {
         let from = try Self.text(fromValue, field: "\(field).from", at: at)
         guard let role = Role.parse(from) else { throw DataError.unknownRole(at, field: "\(field).from", role: from) }
         guard let v = mo["value"] ?? mo["content"] else { throw DataError.missingField(at, field: "\(field).value") }
-        let text = try Self.text(v, field: "\(field).value", at: at)
+        let text = try Self.content(v, field: "\(field).value", at: at)
         if from.lowercased() == "function_call" {
             return Message(role: .assistant, content: "", toolCalls: [Self.toolCall(fromJSONText: text)])
         }
@@ -247,7 +250,7 @@ public struct RecordConverter: Sendable {
             toolCalls = calls
         }
         let content: String
-        if let c = mo["content"], c != .null { content = try Self.text(c, field: "\(field).content", at: at) }
+        if let c = mo["content"], c != .null { content = try Self.content(c, field: "\(field).content", at: at) }
         else if toolCalls != nil { content = "" }
         else { throw DataError.missingField(at, field: "\(field).content") }
         var reasoning: String? = nil
@@ -320,6 +323,42 @@ public struct RecordConverter: Sendable {
             }
             return out
         default: throw DataError.wrongType(at, field: field, expected: "a string", found: typeName(v))
+        }
+    }
+
+    /// A message's content: a string, or a list of text parts (`{"type": "text", "text": ...}`, as OpenAI
+    /// and transformers' multimodal messages write them), joined. Anything else is an error rather than
+    /// text made up for it: a number (`42`, which a template would print), a list of bare strings (which
+    /// no chat template reads as text), a part of another type (an image).
+    static func content(_ v: ChatValue, field: String, at: SourceLocation) throws -> String {
+        switch v {
+        case .string(let s): return s
+        case .array(let parts):
+            var out = ""
+            for (i, part) in parts.enumerated() {
+                let place = "\(field)[\(i)]"
+                guard case .object(let po) = part else {
+                    let bare = part.stringValue != nil ? " (a list of bare strings is no message content; join them into one string)" : ""
+                    throw DataError.wrongType(at, field: place, expected: "a text part {\"type\": \"text\", \"text\": ...}" + bare,
+                                              found: typeName(part))
+                }
+                if let type = po["type"], type != .string("text") {
+                    throw DataError.wrongType(at, field: "\(place).type", expected: "\"text\" (Tailor trains on text parts only)",
+                                              found: type.stringValue.map { "\"\($0)\"" } ?? typeName(type))
+                }
+                guard let t = po["text"] ?? po["value"], case .string(let s) = t else {
+                    throw DataError.missingField(at, field: "\(place).text")
+                }
+                out += s
+            }
+            return out
+        case .int, .double:
+            let number = (try? text(v, field: field, at: at)) ?? ""
+            throw DataError.wrongType(at, field: field, expected: "a string (write a number meant as text in quotes: \"\(number)\")",
+                                      found: "the number \(number)")
+        default:
+            throw DataError.wrongType(at, field: field, expected: "a string or a list of text parts {\"type\": \"text\", \"text\": ...}",
+                                      found: typeName(v))
         }
     }
 

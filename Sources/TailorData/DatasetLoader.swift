@@ -30,6 +30,8 @@ public struct LoadedDataset: Sendable {
     public var formats: [(file: String, format: DatasetFormat)]
     /// Records skipped with `skipInvalid`, each with its file, line and reason.
     public var skipped: [DataIssue]
+    /// What was read but is worth knowing, per file (a byte order mark that was skipped).
+    public var notes: [DataIssue] = []
 
     /// Conversations and pre-tokenized samples together.
     public var sampleCount: Int { conversations.count + tokenized.count }
@@ -47,6 +49,7 @@ public struct LoadedDataset: Sendable {
         tokenized += other.tokenized
         formats += other.formats
         skipped += other.skipped
+        notes += other.notes
     }
 }
 
@@ -119,6 +122,16 @@ public struct DatasetLoader: Sendable {
         if converted == 0 && skipped.isEmpty { throw DataError.emptyFile(path: file) }
         result.formats.append((file, format))
         result.skipped += skipped
+        if RecordReader.startsWithByteOrderMark(file: file) { result.notes.append(Self.byteOrderMarkNote(file)) }
+    }
+
+    /// The note for a file that starts with a UTF-8 byte order mark, which the readers skip.
+    static func byteOrderMarkNote(_ file: String) -> DataIssue {
+        let json = ["json", "jsonl", "ndjson"].contains((file as NSString).pathExtension.lowercased())
+        return DataIssue(kind: .byteOrderMark, source: SourceLocation(file: file, line: 1, index: 0),
+                         message: "the file starts with a UTF-8 byte order mark (EF BB BF), which Tailor skips"
+                             + (json ? "; Python's json.load refuses such a file (\"Unexpected UTF-8 BOM\"), so save it"
+                                 + " as UTF-8 without a BOM if other tools read it" : " (as pandas does)"))
     }
 
     static func location(of error: DataError) -> SourceLocation? {

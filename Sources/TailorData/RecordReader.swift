@@ -95,7 +95,7 @@ public enum RecordReader {
                 return true
             }
         default:
-            let bytes = try CSVReader.readAllStripBOM(file)
+            let bytes = try readText(file)
             guard let first = bytes.firstIndex(where: { !isSpace($0) }) else { throw DataError.emptyFile(path: file) }
             if bytes[first] == UInt8(ascii: "[") {
                 for element in try JSONArrayScanner.elements(bytes, file: file) {
@@ -119,6 +119,23 @@ public enum RecordReader {
             throw DataError.fileNotReadable(path: file, reason: "no such file or not readable")
         }
         return [UInt8](data)
+    }
+
+    /// A whole file's bytes after its byte order mark, if any.
+    /// - Throws: `DataError.malformedFile` at the first byte that is not UTF-8.
+    static func readText(_ file: String) throws -> [UInt8] {
+        var b = try readAll(file)
+        let bom = TextCheck.startsWithByteOrderMark(b)
+        if bom { b.removeFirst(TextCheck.byteOrderMark.count) }
+        try TextCheck.requireUTF8(b[...], file: file, fileOffset: bom ? TextCheck.byteOrderMark.count : 0)
+        return b
+    }
+
+    /// Whether `file` starts with a UTF-8 byte order mark (which the readers skip).
+    public static func startsWithByteOrderMark(file: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: file) else { return false }
+        defer { try? handle.close() }
+        return TextCheck.startsWithByteOrderMark(handle.readData(ofLength: TextCheck.byteOrderMark.count))
     }
 
     /// A JSON Lines record (`source` is its line); an error names the line and the column in it.
@@ -146,7 +163,9 @@ public enum RecordReader {
 }
 
 /// Splits a JSON array's bytes into its top-level elements without parsing them, keeping the
-/// line each starts on (strings and escapes are respected).
+/// line each starts on (strings and escapes are respected). The array must be the whole file, as
+/// `json.load` reads it: what follows its `]`, a bracket that closes nothing and a trailing comma
+/// are errors, never records silently left out.
 enum JSONArrayScanner {
     struct Element { var range: Range<Int>; var source: SourceLocation }
 
@@ -157,8 +176,12 @@ enum JSONArrayScanner {
         i += 1
         var depth = 0, inString = false, escaped = false
         var start: Int? = nil, startLine = line
+        var lastComma: Int? = nil  // the comma after the last element, while no element follows it
         var closed = false
-        while i < b.count {
+        func element(_ range: Range<Int>) -> Element {
+            Element(range: range, source: .init(file: file, line: startLine, index: out.count))
+        }
+        scan: while i < b.count {
             let c = b[i]
             if c == 0x0A { line += 1 }
             if inString {
@@ -174,21 +197,33 @@ enum JSONArrayScanner {
                 if start == nil { start = i; startLine = line }
                 depth += 1
             case 0x7D, 0x5D:
-                if depth == 0 {
+                if depth > 0 {
+                    depth -= 1  // a mismatched pair inside an element is the element parser's to report
+                } else if c == 0x7D {
+                    let records = out.count + (start == nil ? 0 : 1)
+                    throw malformed(b, file: file, at: i, "'}' closes nothing here; "
+                                    + (records == 0 ? "expected a record" : "after record \(records) the array expects ',' or ']'")
+                                    + ". Remove the '}', or fix the record before it")
+                } else {
                     // The closing bracket of the array.
-                    if let s = start { out.append(Element(range: s..<i, source: .init(file: file, line: startLine, index: out.count))) }
+                    if let s = start {
+                        out.append(element(s..<i))
+                    } else if let comma = lastComma {
+                        throw malformed(b, file: file, at: comma, "a trailing comma before the array's closing ']'; JSON allows"
+                                        + " none (Python's json.load refuses it too). Remove the comma")
+                    }
                     closed = true
-                    i = b.count
-                    continue
+                    i += 1
+                    break scan
                 }
-                depth -= 1
             case 0x2C where depth == 0:
                 if let s = start {
-                    out.append(Element(range: s..<i, source: .init(file: file, line: startLine, index: out.count)))
+                    out.append(element(s..<i))
                 } else {
                     throw DataError.invalidRecord(.init(file: file, line: line, index: out.count), reason: "empty element in the JSON array")
                 }
                 start = nil
+                lastComma = i
             case 0x20, 0x0A, 0x0D, 0x09: break
             default:
                 if start == nil { start = i; startLine = line }
@@ -199,13 +234,31 @@ enum JSONArrayScanner {
             throw DataError.invalidRecord(.init(file: file, line: line, index: out.count),
                                           reason: "the JSON array is not closed with ']' (file cut short?)")
         }
+        if let rest = b[i...].firstIndex(where: { !RecordReader.isSpace($0) }) {
+            let what = b[rest] == UInt8(ascii: "[") ? "a second JSON array starts here" : "text follows the JSON array"
+            let records = out.count == 1 ? "1 record" : "\(out.count) records"
+            throw malformed(b, file: file, at: rest, "\(what), after the array of \(records) that ends at line \(line);"
+                            + " a .json file holds one array. Join the arrays into one, or write one record per line as"
+                            + " JSON Lines (.jsonl)")
+        }
         return out
+    }
+
+    /// `DataError.malformedFile` at byte `offset`, with its line and column.
+    static func malformed(_ b: [UInt8], file: String, at offset: Int, _ reason: String) -> DataError {
+        var line = 1, column = 1
+        for byte in b[..<offset] {
+            if byte == 0x0A { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
+        }
+        return .malformedFile(path: file, line: line, column: column, reason: reason)
     }
 }
 
 /// Reads a file line by line in 1 MiB chunks.
 enum LineStream {
-    /// `body(line, lineNumber, recordIndex)` returns whether the line was a record.
+    /// `body(line, lineNumber, recordIndex)` returns whether the line was a record. A byte order mark
+    /// at the start of the file is skipped; each line is checked to be UTF-8 before `body` sees it.
+    /// - Throws: `DataError.malformedFile` at the first byte that is not UTF-8, or what `body` throws.
     static func forEachLine(file: String, _ body: (ArraySlice<UInt8>, Int, Int) throws -> Bool) throws {
         guard let handle = FileHandle(forReadingAtPath: file) else {
             throw DataError.fileNotReadable(path: file, reason: "no such file or not readable")
@@ -213,22 +266,33 @@ enum LineStream {
         defer { try? handle.close() }
         var pending: [UInt8] = []
         var number = 0, index = 0
+        var consumed = 0  // the file offset of pending[0]
+        var first = true
+        func line(_ bytes: ArraySlice<UInt8>) throws -> Bool {
+            number += 1
+            try TextCheck.requireUTF8(bytes, file: file, line: number, fileOffset: consumed + bytes.startIndex)
+            return try body(bytes, number, index)
+        }
         while true {
             let chunk = handle.readData(ofLength: 1 << 20)
             if chunk.isEmpty { break }
             pending += chunk
+            if first {
+                first = false
+                if TextCheck.startsWithByteOrderMark(pending) {
+                    pending.removeFirst(TextCheck.byteOrderMark.count)
+                    consumed = TextCheck.byteOrderMark.count
+                }
+            }
             var lineStart = 0
             while let nl = pending[lineStart...].firstIndex(of: 0x0A) {
-                number += 1
-                if try body(pending[lineStart..<nl], number, index) { index += 1 }
+                if try line(pending[lineStart..<nl]) { index += 1 }
                 lineStart = nl + 1
             }
             pending.removeFirst(lineStart)
+            consumed += lineStart
         }
-        if !pending.isEmpty {
-            number += 1
-            _ = try body(pending[...], number, index)
-        }
+        if !pending.isEmpty { _ = try line(pending[...]) }
     }
 
     static func forEachLine(bytes: [UInt8], _ body: (ArraySlice<UInt8>, Int, Int) throws -> Bool) throws {
@@ -246,7 +310,7 @@ enum LineStream {
 /// names the columns. TSV uses the same reader with a tab separator.
 enum CSVReader {
     static func forEachRow(file: String, separator: UInt8, _ body: (Result<Record, DataError>) throws -> Void) throws {
-        let bytes = try readAllStripBOM(file)
+        let bytes = try RecordReader.readText(file)
         var header: [String]? = nil
         var fields: [String] = []
         var field: [UInt8] = []
@@ -299,11 +363,5 @@ enum CSVReader {
         }
         if !field.isEmpty || !fields.isEmpty { try endRow() }
         if header == nil { throw DataError.emptyFile(path: file) }
-    }
-
-    static func readAllStripBOM(_ file: String) throws -> [UInt8] {
-        var b = try RecordReader.readAll(file)
-        if b.starts(with: [0xEF, 0xBB, 0xBF]) { b.removeFirst(3) }
-        return b
     }
 }

@@ -41,6 +41,9 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingShard(index: String, shard: String)
     /// The index maps `tensor` to `shard`, but that shard does not contain it.
     case tensorMissingFromShard(index: String, shard: String, tensor: String)
+    /// The index maps `tensor` to a shard path that leaves the model folder (absolute, `..`, or a link
+    /// out of it), which Tailor does not follow.
+    case shardOutsideFolder(index: String, tensor: String, shard: String, problem: String)
     /// Input given to a writer is inconsistent (duplicate names, bytes that do not match the shape ...).
     case invalidWriterInput(path: String, detail: String)
 
@@ -105,6 +108,9 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .tensorMissingFromShard(index, shard, tensor):
             return "\(index) maps tensor \"\(tensor)\" to \(shard), but that shard does not contain it. The index "
                 + "and the shards come from different versions; download the checkpoint again."
+        case let .shardOutsideFolder(index, tensor, shard, problem):
+            return "\(index): weight_map[\"\(tensor)\"] is \"\(shard)\", which \(problem). Shards must be files in the model"
+                + " folder named relative to it, as transformers writes them; fix the index or download the model again."
         case let .invalidWriterInput(path, detail):
             return "cannot write \(path): \(detail). This is a bug in the caller; fix the tensors passed to the writer."
         case let .notGGUF(path, magic):

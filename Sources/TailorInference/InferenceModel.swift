@@ -29,7 +29,7 @@ public final class InferenceModel: @unchecked Sendable {
         self.folder = folder
         model = try CausalLM.load(folder: folder, backend: backend)
         tokenizer = try PretrainedTokenizer(folder: folder)
-        template = try tokenizer.chatTemplate.map { try ChatTemplate(source: $0, name: folder.lastPathComponent) }
+        template = try tokenizer.parsedChatTemplate()
         let generationConfig = folder.appendingPathComponent("generation_config.json")
         var parameters = FileManager.default.fileExists(atPath: generationConfig.path)
             ? try GenerationParameters(generationConfig: generationConfig) : GenerationParameters()

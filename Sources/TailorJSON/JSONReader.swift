@@ -150,7 +150,10 @@ private struct JSONParser {
         let c = b[offset]
         if c >= 0x21 && c <= 0x7E { return "character '\(Unicode.Scalar(c))'" }
         if c < 0x80 { return "control character U+\(hex(UInt32(c), 4))" }  // allowed: UInt8 widens
-        if let scalar = decodeScalar(at: offset) { return "character '\(scalar)' (U+\(hex(scalar.value, 4)))" }
+        if let scalar = decodeScalar(at: offset) {
+            if scalar == "\u{FEFF}" { return "byte order mark U+FEFF (allowed only as a file's first bytes)" }
+            return "character '\(scalar)' (U+\(hex(scalar.value, 4)))"
+        }
         return "byte 0x\(hex(UInt32(c), 2)), which is not valid UTF-8"  // allowed: UInt8 widens
     }
 

@@ -107,12 +107,16 @@ public struct GenerationTokenConfig: Sendable {
 }
 
 /// A model folder's tokenizer: tokenizer.json plus, when present, tokenizer_config.json,
-/// special_tokens_map.json and generation_config.json.
+/// special_tokens_map.json, generation_config.json and chat_template.jinja.
 public struct PretrainedTokenizer: Sendable {
     public let tokenizer: Tokenizer
     public let config: TokenizerConfig
     public let specialTokensMap: SpecialTokensMap?
     public let generationConfig: GenerationTokenConfig?
+    /// The chat template's text and where it came from, as errors name it: chat_template.jinja when the
+    /// folder has one (transformers reads it in place of tokenizer_config.json's, which recent versions
+    /// no longer write), else tokenizer_config.json's `chat_template`.
+    public let chatTemplateSource: (text: String, name: String)?
 
     /// Loads the files from `folder`. Only tokenizer.json is required.
     /// - Throws: `TokenizerError` naming the file and field at fault.
@@ -130,6 +134,22 @@ public struct PretrainedTokenizer: Sendable {
         config = try file("tokenizer_config.json").map { try TokenizerConfig(contentsOf: $0) } ?? TokenizerConfig()
         specialTokensMap = try file("special_tokens_map.json").map { try SpecialTokensMap(contentsOf: $0) }
         generationConfig = try file("generation_config.json").map { try GenerationTokenConfig(contentsOf: $0) }
+        if let jinja = file("chat_template.jinja") {
+            guard let data = fm.contents(atPath: jinja.path), let text = String(validating: data, as: UTF8.self) else {
+                throw TokenizerError.fileNotReadable(file: jinja.path, reason: "cannot be read as UTF-8 text")
+            }
+            chatTemplateSource = (text, jinja.path)
+        } else if let text = config.chatTemplate, let json = file("tokenizer_config.json") {
+            chatTemplateSource = (text, "\(json.path) (chat_template)")
+        } else {
+            chatTemplateSource = nil
+        }
+    }
+
+    /// The folder's chat template, parsed; nil when it has none.
+    /// - Throws: `TemplateError` naming the file the template came from (see `chatTemplateSource`).
+    public func parsedChatTemplate() throws -> ChatTemplate? {
+        try chatTemplateSource.map { try ChatTemplate(source: $0.text, name: $0.name) }
     }
 
     private func id(_ spec: SpecialTokenSpec?) -> Int? { spec.flatMap { tokenizer.tokenToId($0.content) } }
@@ -148,7 +168,8 @@ public struct PretrainedTokenizer: Sendable {
         return ids
     }
 
-    public var chatTemplate: String? { config.chatTemplate }
+    /// The chat template's text (see `chatTemplateSource`).
+    public var chatTemplate: String? { chatTemplateSource?.text }
 
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int] {
         tokenizer.encode(text, addSpecialTokens: addSpecialTokens)

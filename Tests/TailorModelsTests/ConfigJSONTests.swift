@@ -12,6 +12,16 @@ final class ConfigJSONTests: XCTestCase {
         MalformedJSON.assertNamesPosition("m/config.json: ") { _ = try ModelConfig(json: Data(MalformedJSON.text.utf8), file: "m/config.json") }
     }
 
+    /// A UTF-8 byte order mark at the start is skipped (TailorJSON's rule, as Python's utf-8-sig reads it;
+    /// transformers' json.loads would refuse it); anywhere else it is an error that names it.
+    func testByteOrderMarkIsSkippedAtTheStartAndNamedElsewhere() throws {
+        let json = #"{"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1, "num_attention_heads": 4, "vocab_size": 10}"#
+        XCTAssertEqual(try ModelConfig(json: Data([0xEF, 0xBB, 0xBF] + Array(json.utf8)), file: "m/config.json").hiddenSize, 64)
+        XCTAssertThrowsError(try ModelConfig(json: Data(Array("\n".utf8) + [0xEF, 0xBB, 0xBF] + Array(json.utf8)), file: "m/config.json")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("m/config.json: not valid JSON at line 2, column 1: unexpected byte order mark U+FEFF (allowed only as a file's first bytes); expected a value"), "\(error)")
+        }
+    }
+
     func testNumbersKeepTheirKinds() throws {
         // Whole floats are accepted where an integer is meant (as JSONDecoder's Double did), fractions are not.
         let json = #"{"architectures": ["LlamaForCausalLM"], "hidden_size": 64.0, "intermediate_size": 128, "num_hidden_layers": 1, "num_attention_heads": 4, "vocab_size": 10}"#

@@ -33,4 +33,50 @@ final class TokenizerConfigTests: XCTestCase {
         try Data(MalformedJSON.text.utf8).write(to: config)
         MalformedJSON.assertNamesPosition(config.path + ": ") { _ = try PretrainedTokenizer(folder: copy) }
     }
+
+    /// A copy of the qwen2 tokenizer folder, removed at the end of the test.
+    func folderCopy() throws -> URL {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-tokenizer-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: TestPaths.fixture("tokenizers/qwen2"), to: copy)
+        addTeardownBlock { try? FileManager.default.removeItem(at: copy) }
+        return copy
+    }
+
+    /// A chat template that does not parse names the file it came from: tokenizer_config.json's
+    /// chat_template, or chat_template.jinja, which transformers reads in its place when present.
+    func testChatTemplateErrorsNameTheFileTheTemplateCameFrom() throws {
+        let copy = try folderCopy()
+        let config = copy.appendingPathComponent("tokenizer_config.json")
+        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: config)) as? [String: Any])
+        object["chat_template"] = "{% for m in messages %}{{ m.content }"
+        try JSONSerialization.data(withJSONObject: object).write(to: config)
+        XCTAssertEqual(try PretrainedTokenizer(folder: copy).chatTemplateSource?.name, config.path + " (chat_template)")
+        XCTAssertThrowsError(try PretrainedTokenizer(folder: copy).parsedChatTemplate()) { error in
+            guard let error = error as? TemplateError else { return XCTFail("\(error)") }
+            XCTAssertEqual(error.kind, .syntax)
+            XCTAssertTrue("\(error)".hasPrefix(config.path + " (chat_template):1:"), "\(error)")
+        }
+        let jinja = copy.appendingPathComponent("chat_template.jinja")
+        try Data("{{ 'hi' }}\n{% if %}".utf8).write(to: jinja)
+        XCTAssertThrowsError(try PretrainedTokenizer(folder: copy).parsedChatTemplate()) { error in
+            XCTAssertTrue("\(error)".hasPrefix(jinja.path + ":2:"), "\(error)")
+        }
+        // chat_template.jinja wins over tokenizer_config.json's template, as in transformers.
+        try Data("{{ 'from the jinja file' }}".utf8).write(to: jinja)
+        let tokenizer = try PretrainedTokenizer(folder: copy)
+        XCTAssertEqual(tokenizer.chatTemplate, "{{ 'from the jinja file' }}")
+        XCTAssertEqual(try tokenizer.parsedChatTemplate()?.render(variables: [:]).text, "from the jinja file")
+        try Data([0x7B, 0x7B, 0xFF]).write(to: jinja)
+        XCTAssertThrowsError(try PretrainedTokenizer(folder: copy)) { error in
+            XCTAssertEqual(error as? TokenizerError, .fileNotReadable(file: jinja.path, reason: "cannot be read as UTF-8 text"))
+        }
+    }
+
+    /// tokenizer_config.json that starts with a UTF-8 byte order mark reads (TailorJSON skips it).
+    func testByteOrderMarkAtTheStartIsSkipped() throws {
+        let copy = try folderCopy()
+        let config = copy.appendingPathComponent("tokenizer_config.json")
+        try Data([0xEF, 0xBB, 0xBF] + (try Data(contentsOf: config))).write(to: config)
+        XCTAssertEqual(try PretrainedTokenizer(folder: copy).eosToken, try PretrainedTokenizer(folder: TestPaths.fixture("tokenizers/qwen2")).eosToken)
+    }
 }

@@ -156,7 +156,14 @@ public enum PeftAdapterFolder {
             modules.append((module, LoRA(module: module, a: a, b: b, scaling: config.scaling, workspace: workspace)))
         }
         // The full tensors bias and modules_to_save bring; nothing else may be in the file.
-        let plans = try AdapterTensor.plan(for: model, config: config, adapted: modules.map(\.name))
+        let plans: [(name: String, peftKeys: [String], source: Tensor)]
+        do {
+            plans = try AdapterTensor.plan(for: model, config: config, adapted: modules.map(\.name))
+        } catch AdapterError.badOption(let field, let problem) {
+            // The setting came from the folder's config: name the file and its field, not an "option".
+            throw AdapterError.adapterConfig(file: folder.appendingPathComponent(PeftAdapterLayout.configFile).path,
+                                             field: field, problem: problem)
+        }
         let expected = Set(plans.flatMap(\.peftKeys))
         if let stray = others.first(where: { !expected.contains($0) }) {
             throw AdapterError.adapterWeight(name: stray, file: url.path, problem: "is neither a LoRA A/B tensor (base_model.model.<module>.lora_A.weight) nor a tensor that adapter_config.json's bias or modules_to_save asks for; Tailor cannot apply it")

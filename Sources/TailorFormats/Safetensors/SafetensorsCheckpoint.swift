@@ -63,6 +63,10 @@ public final class SafetensorsCheckpoint: Sendable {
             let weightMap = try SafetensorsCheckpoint.readWeightMap(target)
             let folder = target.deletingLastPathComponent()
             let shardNames = Array(Set(weightMap.map(\.shard))).sorted()
+            for shard in shardNames {
+                let tensor = weightMap.first { $0.shard == shard }?.tensor ?? ""
+                try SafetensorsCheckpoint.checkInside(folder: folder, shard: shard, index: target.path, tensor: tensor)
+            }
             var files: [SafetensorsFile] = []
             var shardIndex: [String: Int] = [:]
             for shard in shardNames {
@@ -95,6 +99,35 @@ public final class SafetensorsCheckpoint: Sendable {
 
     /// Same as `init(_:)`; reads as the usual call site `SafetensorsCheckpoint(folder: modelFolder)`.
     public convenience init(folder: URL) throws { try self.init(folder) }
+
+    /// Refuses a shard path that leaves `folder`: absolute, with a `..` component, or a symbolic link
+    /// whose target is outside the folder. A link into a Hugging Face cache's `blobs` folder
+    /// (`models--org--name/blobs/<hash>`) is how the hub cache and `huggingface-cli download --local-dir`
+    /// lay files out, and is followed.
+    /// - Throws: `FormatError.shardOutsideFolder` naming the index, the entry and where it leads.
+    static func checkInside(folder: URL, shard: String, index: String, tensor: String) throws {
+        func refuse(_ problem: String) -> FormatError {
+            .shardOutsideFolder(index: index, tensor: tensor, shard: shard, problem: problem)
+        }
+        if shard.hasPrefix("/") { throw refuse("is an absolute path") }
+        if shard.split(separator: "/", omittingEmptySubsequences: false).contains("..") {
+            throw refuse("climbs out of the model folder with '..'")
+        }
+        let path = folder.appendingPathComponent(shard).path
+        guard let resolved = realPath(path), let base = realPath(folder.path) else { return }  // missing: missingShard says so
+        if resolved == base || resolved.hasPrefix(base.hasSuffix("/") ? base : base + "/") { return }
+        let parts = resolved.split(separator: "/")
+        if parts.count >= 3, parts[parts.count - 2] == "blobs", parts[parts.count - 3].hasPrefix("models--") { return }
+        throw refuse("is a symbolic link to \(resolved), outside the model folder (links are followed only into a Hugging Face"
+                     + " cache's blobs); copy the file into the folder")
+    }
+
+    /// The path with every symbolic link resolved, or nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
 
     /// `weight_map` entries in file order.
     private static func readWeightMap(_ index: URL) throws -> [(tensor: String, shard: String)] {

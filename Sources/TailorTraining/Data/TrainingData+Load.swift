@@ -7,7 +7,7 @@ extension TrainingData {
     static func tokenizer(_ options: DatasetOptions, modelFolder: URL) throws -> PretrainedTokenizer {
         let tokenizer = try PretrainedTokenizer(folder: modelFolder)
         if options.template == nil && tokenizer.chatTemplate == nil {
-            throw TrainingError.missingKey("template", hint: "\(modelFolder.path) has no chat_template in tokenizer_config.json; name a built-in one (e.g. --template chatml) or a .jinja file")
+            throw TrainingError.missingKey("template", hint: "\(modelFolder.path) has no chat template (neither chat_template.jinja nor a chat_template in tokenizer_config.json); name a built-in one (e.g. --template chatml) or a .jinja file")
         }
         return tokenizer
     }

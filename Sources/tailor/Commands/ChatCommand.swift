@@ -41,7 +41,7 @@ struct ChatCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try options.load()
         guard loaded.template != nil else {
-            throw ValidationError("\(options.model) has no chat_template in tokenizer_config.json; use `tailor generate --raw` for plain text")
+            throw ValidationError("\(options.model) has no chat template (neither chat_template.jinja nor a chat_template in tokenizer_config.json); use `tailor generate --raw` for plain text")
         }
         var parameters = try options.parameters(defaults: loaded.defaults)
         let extra = try templateVariables(templateVars)

@@ -127,7 +127,7 @@ struct DataInspectCommand: AsyncParsableCommand {
         print("samples: \(data.sampleCount)  (chat \(convs.filter { !$0.isPlainText && !$0.isPreference }.count), text \(convs.filter(\.isPlainText).count), preference \(convs.filter(\.isPreference).count), tokenized \(data.tokenized.count))")
         let turns = convs.map { $0.messages.filter { $0.role == .assistant }.count }
         if let maxTurns = turns.max() { print("assistant turns per sample: max \(maxTurns), mean \(String(format: "%.2f", Double(turns.reduce(0, +)) / Double(max(1, turns.count))))") }
-        var issues = data.skipped
+        var issues = data.skipped + data.notes
         let cleaning = Cleaner.clean(convs, options: CleaningOptions(normalizeWhitespace: false))
         issues += cleaning.removed
         // Pre-tokenized records need no tokenizer: their lengths are known as read.

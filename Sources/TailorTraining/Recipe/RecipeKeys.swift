@@ -130,7 +130,15 @@ public enum RecipeKeys {
             .integer("save_steps", \.training.saveSteps, min: 1, "steps between checkpoints"),
             .integer("save_total_limit", \.training.saveTotalLimit, min: 1, nullable: true, unset: "all kept",
                      "checkpoints kept; older ones are deleted"),
-            .text("resume_from_checkpoint", \.resumeFromCheckpoint, nullable: true, "a checkpoint-N folder, or latest"),
+            RecipeKey("resume_from_checkpoint", type: .text, help: "a checkpoint-N folder, or latest (true: latest, as Trainer takes it)",
+                      read: { value, key, recipe in
+                          switch value {
+                          case .null, .bool(false): recipe.resumeFromCheckpoint = nil
+                          case .bool(true): recipe.resumeFromCheckpoint = "latest"
+                          default: recipe.resumeFromCheckpoint = try value.text(key)
+                          }
+                      },
+                      yaml: { $0.resumeFromCheckpoint.map(RecipeYAML.quote) }),
         ]),
         section(.device, [
             .choice("device", \.device, "where to compute; auto: cuda when a GPU is usable, else cpu, saying why"),

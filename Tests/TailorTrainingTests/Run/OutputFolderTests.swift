@@ -134,4 +134,13 @@ final class OutputFolderTests: XCTestCase {
             }
         }
     }
+
+    /// Trainer's `resume_from_checkpoint=True` is the newest checkpoint in output_dir; false and null unset it.
+    func testResumeFromCheckpointTrueMeansLatest() throws {
+        XCTAssertEqual(try recipe([("resume_from_checkpoint", .bool(true))]).resumeFromCheckpoint, "latest")
+        XCTAssertNil(try recipe([("resume_from_checkpoint", .bool(false))]).resumeFromCheckpoint)
+        XCTAssertNil(try recipe([("resume_from_checkpoint", .null)]).resumeFromCheckpoint)
+        XCTAssertEqual(try recipe([("resume_from_checkpoint", .string("out/checkpoint-5"))]).resumeFromCheckpoint, "out/checkpoint-5")
+        XCTAssertTrue(RecipeYAML.render(try recipe([("resume_from_checkpoint", .bool(true))])).contains("\nresume_from_checkpoint: \"latest\"\n"))
+    }
 }

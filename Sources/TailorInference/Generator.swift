@@ -140,6 +140,9 @@ public final class Generator: @unchecked Sendable {
                 for (row, index) in active.enumerated() {
                     var scores = Array(values[(row * vocab)..<((row + 1) * vocab)])
                     var state = sequences[index]
+                    if let bad = scores.first(where: { !$0.isFinite }) {
+                        throw InferenceError.nonFiniteLogits(sequence: index, step: state.generated.count + 1, value: Double(bad))
+                    }
                     LogitsProcessing.apply(&scores, history: state.history, generated: state.generated.count, parameters: parameters)
                     let token = Int32(sampler.choose(scores, sample: parameters.doSample))
                     let text = state.append(token)

@@ -18,6 +18,8 @@ public enum InferenceError: Error, CustomStringConvertible {
     case template(String)
     /// An error from the model layer, with the step it happened in.
     case model(ModelError, during: String)
+    /// The model's logits for new token `step` (1 = the first) of prompt `sequence` were NaN or infinite.
+    case nonFiniteLogits(sequence: Int, step: Int, value: Double)
 
     public var description: String {
         switch self {
@@ -37,6 +39,8 @@ public enum InferenceError: Error, CustomStringConvertible {
             return "chat template: \(message)"
         case let .model(error, during):
             return "\(during): \(error)"
+        case let .nonFiniteLogits(sequence, step, value):
+            return "the model's logits became \(value) at new token \(step) of prompt \(sequence), so no token can be chosen; the weights (or the adapter) hold NaN/inf or overflow in this precision: check them, or try f32 weights"
         }
     }
 }

@@ -20,6 +20,9 @@ public enum Checkpoint {
         public var parameterNames: [String]
         public var parameterShapes: [[Int]]
         public var elapsedSeconds: Double
+        /// The sum of every step's loss so far, so a resumed run's train_loss is the mean over the
+        /// whole run (nil in checkpoints written before it was kept).
+        public var lossSum: Double? = nil
     }
 
     /// For tests: called after the weights are written and before the folder is renamed.
@@ -43,9 +46,69 @@ public enum Checkpoint {
                                     to: temporary.appendingPathComponent("optimizer.safetensors"))
         try state.write(to: temporary.appendingPathComponent("training_state.json"))
         try testHookBeforeCommit?(temporary)
-        if files.fileExists(atPath: final.path) { try files.removeItem(at: final) }
-        try files.moveItem(at: temporary, to: final)
+        try commit(temporary, to: final)
         return final
+    }
+
+    /// Moves a finished temporary folder to `final`. A folder already there (a checkpoint of the
+    /// same step, from an earlier run or before a resume) is first renamed aside, then deleted once
+    /// the new one is in place: at every moment one complete checkpoint-N exists or can be
+    /// restored (`recover`).
+    static func commit(_ temporary: URL, to final: URL) throws {
+        let files = FileManager.default
+        guard files.fileExists(atPath: final.path) else {
+            try files.moveItem(at: temporary, to: final)
+            return
+        }
+        let aside = final.deletingLastPathComponent().appendingPathComponent(".\(final.lastPathComponent).old-\(getpid())")
+        try? files.removeItem(at: aside)
+        try files.moveItem(at: final, to: aside)
+        try testHookBetweenRenames?(aside)
+        try files.moveItem(at: temporary, to: final)
+        try? files.removeItem(at: aside)
+    }
+
+    /// For tests: called after an existing checkpoint is renamed aside and before the new one moves in.
+    nonisolated(unsafe) public static var testHookBetweenRenames: ((URL) throws -> Void)?
+
+    /// Repairs what a run killed while saving leaves in `outputDir`, before a run starts there:
+    /// a checkpoint renamed aside (`.checkpoint-N.old-PID`) goes back to `checkpoint-N` when the
+    /// new one never moved in, and is deleted when it did; temporary folders
+    /// (`.checkpoint-N.tmp-PID`) are deleted. Folders of another process that is still alive are
+    /// left alone (it may be saving now). Returns the names it restored or removed.
+    @discardableResult
+    public static func recover(outputDir: URL) -> [String] {
+        let files = FileManager.default
+        let names = ((try? files.contentsOfDirectory(atPath: outputDir.path)) ?? []).sorted()
+        var changed: [String] = []
+        for name in names {
+            guard let (step, kind, pid) = leftover(name), !isOtherLiveProcess(pid) else { continue }
+            let url = outputDir.appendingPathComponent(name)
+            let final = outputDir.appendingPathComponent(prefix + "\(step)")
+            if kind == "old" && !files.fileExists(atPath: final.appendingPathComponent("training_state.json").path) {
+                try? files.removeItem(at: final)  // an incomplete one, if any
+                if (try? files.moveItem(at: url, to: final)) != nil { changed.append(name) }
+            } else if (try? files.removeItem(at: url)) != nil {
+                changed.append(name)
+            }
+        }
+        return changed
+    }
+
+    /// `.checkpoint-<step>.<tmp|old>-<pid>` → its parts.
+    static func leftover(_ name: String) -> (step: Int, kind: String, pid: Int32)? {
+        guard name.hasPrefix("." + prefix) else { return nil }
+        let parts = name.dropFirst(prefix.count + 1).split(separator: ".")
+        guard parts.count == 2, let step = Int(parts[0]) else { return nil }
+        let tail = parts[1].split(separator: "-")
+        guard tail.count == 2, tail[0] == "tmp" || tail[0] == "old", let number = Int(tail[1]),
+              let pid = Int32(exactly: number) else { return nil }
+        return (step, String(tail[0]), pid)
+    }
+
+    /// Whether `pid` is a running process other than this one.
+    static func isOtherLiveProcess(_ pid: Int32) -> Bool {
+        pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)
     }
 
     /// Checkpoint folders in `outputDir`, oldest first.
@@ -83,7 +146,12 @@ public enum Checkpoint {
                 return names[i] != state.parameterNames[i] || state.parameterShapes[i] != shapes[i]
             }
             let first = (0..<max(names.count, state.parameterNames.count)).first(where: differs) ?? 0
+            let counts = state.parameterNames.count == names.count ? ""
+                : "\(state.parameterNames.count) tensors where this run has \(names.count); "
             let difference: String
+            var setting = trainable.isAdapter
+                ? "set target_modules (and layers_to_transform, modules_to_save) as the run that wrote it did (its adapter_config.json lists them)"
+                : "resume with the model and full fine-tuning settings that wrote it"
             if first >= state.parameterNames.count {
                 difference = "this run also trains \(names[first]) \(shapes[first]), which it lacks"
             } else if first >= names.count {
@@ -91,11 +159,14 @@ public enum Checkpoint {
             } else if names[first] != state.parameterNames[first] {
                 difference = "its tensor \(first) is \(state.parameterNames[first]) where this run has \(names[first])"
             } else {
-                let saved = first < state.parameterShapes.count ? "\(state.parameterShapes[first])" : "unshaped"
+                let saved = first < state.parameterShapes.count ? state.parameterShapes[first] : []
                 difference = "its \(names[first]) is \(saved) where this run's is \(shapes[first])"
+                if let (savedRank, rank) = loraRanks(name: names[first], saved: saved, current: shapes[first]) {
+                    setting = "it was trained with r \(savedRank) and this run has r \(rank): set r: \(savedRank) to resume it"
+                }
             }
             throw TrainingError.checkpoint(path: folder.path,
-                                           problem: "was written for other trainable parameters (\(state.parameterNames.count) tensors; this run has \(names.count); \(difference)); use a checkpoint of this model and adapter configuration")
+                                           problem: "was written for other trainable parameters (\(counts)\(difference)); \(setting), or start without resume_from_checkpoint")
         }
         try trainable.load(from: folder, backend: backend)
         let momentsURL = folder.appendingPathComponent("optimizer.safetensors")
@@ -111,6 +182,14 @@ public enum Checkpoint {
         return state
     }
 
+    /// The LoRA ranks of a lora_A ([r, in]) or lora_B ([out, r]) tensor whose shapes differ only in r.
+    static func loraRanks(name: String, saved: [Int], current: [Int]) -> (saved: Int, current: Int)? {
+        guard saved.count == 2, current.count == 2 else { return nil }
+        if name.contains("lora_A"), saved[1] == current[1] { return (saved[0], current[0]) }
+        if name.contains("lora_B"), saved[0] == current[0] { return (saved[1], current[1]) }
+        return nil
+    }
+
     /// Deletes the oldest checkpoints beyond `limit`.
     public static func prune(outputDir: URL, keep limit: Int) {
         let all = list(in: outputDir)
@@ -122,13 +201,15 @@ public enum Checkpoint {
 extension Checkpoint.State {
     /// training_state.json's object (keys as the Swift names, which earlier versions wrote through Codable).
     var json: JSONValue {
-        [
-            "format": .string(format), "globalStep": .int(globalStep), "totalSteps": .int(totalSteps),
-            "seed": seed <= UInt64(Int.max) ? .int(Int(seed)) : .bigInteger(String(seed)),
-            "parameterNames": .array(parameterNames.map { .string($0) }),
-            "parameterShapes": .array(parameterShapes.map { .array($0.map { .int($0) }) }),
-            "elapsedSeconds": .double(elapsedSeconds),
+        var members: [(String, JSONValue)] = [
+            ("format", .string(format)), ("globalStep", .int(globalStep)), ("totalSteps", .int(totalSteps)),
+            ("seed", seed <= UInt64(Int.max) ? .int(Int(seed)) : .bigInteger(String(seed))),
+            ("parameterNames", .array(parameterNames.map { .string($0) })),
+            ("parameterShapes", .array(parameterShapes.map { .array($0.map { .int($0) }) })),
+            ("elapsedSeconds", .double(elapsedSeconds)),
         ]
+        if let lossSum { members.append(("lossSum", .double(lossSum))) }
+        return .object(JSONObject(members))
     }
 
     /// Writes training_state.json atomically, as Python's `json.dumps(state, indent=2, sort_keys=True) + "\n"` would.
@@ -157,6 +238,7 @@ extension Checkpoint.State {
                   parameterShapes: try field("parameterShapes", "a list of lists of integers") {
                       $0.arrayValue(of: { $0.arrayValue(of: \.integralValue) })
                   },
-                  elapsedSeconds: try field("elapsedSeconds", "a number", \.doubleValue))
+                  elapsedSeconds: try field("elapsedSeconds", "a number", \.doubleValue),
+                  lossSum: root["lossSum"] == nil ? nil : try field("lossSum", "a number", \.doubleValue))
     }
 }

@@ -53,6 +53,9 @@ public final class Trainer {
     public var baseFolder: URL?
     /// `base_model_name_or_path` written into adapter configs.
     public var baseName: String
+    /// Looked at after each step: when a stop was requested, the trainer saves a checkpoint (unless
+    /// the step just saved one), emits `.interrupted` and throws `TrainingError.interrupted`.
+    public var stopRequest: StopRequest?
 
     let runner: StepRunner
     /// The current epoch's sample order (drawn once per epoch, not once per step).
@@ -152,6 +155,16 @@ public final class Trainer {
         }
     }
 
+    /// Writes checkpoint-`step` (pruning beyond save_total_limit) and emits `.checkpointSaved`.
+    private func saveCheckpoint(step: Int, state: inout Checkpoint.State, start: Double, outputDir: URL) throws -> URL {
+        state.elapsedSeconds = monotonicSeconds() - start
+        let url = try Checkpoint.save(step: step, outputDir: outputDir, model: model, trainable: trainable,
+                                      optimizer: runner.optimizer, state: state, baseFolder: baseFolder, baseName: baseName)
+        if let limit = args.saveTotalLimit { Checkpoint.prune(outputDir: outputDir, keep: limit) }
+        try emit(.checkpointSaved(step: step, path: url.path))
+        return url
+    }
+
     /// Fails before any step when `folder` cannot be created or written.
     static func checkWritable(_ folder: URL) throws {
         let probe = folder.appendingPathComponent(".tailor-write-test-\(getpid())")
@@ -186,6 +199,7 @@ public final class Trainer {
     public func train(resumeFrom checkpoint: URL? = nil) throws -> TrainingSummary {
         let outputDir = URL(fileURLWithPath: args.outputDir)
         try Self.checkWritable(outputDir)
+        Checkpoint.recover(outputDir: outputDir)  // what a run killed while saving left
         let total = totalSteps
         var state = Checkpoint.State(globalStep: 0, totalSteps: total, seed: args.seed,
                                      parameterNames: trainable.parameters.map(\.name),
@@ -199,6 +213,8 @@ public final class Trainer {
             }
             state = loaded
         }
+        // The mean loss of the whole run (transformers' train_loss); before lossSum was kept, of the steps run here.
+        var lossSum = state.lossSum ?? 0, lossSteps = state.lossSum == nil ? 0 : state.globalStep
         try emit(.started(TrainingPlan(totalSteps: total, epochs: Double(total) / Double(stepsPerEpoch),
                                        samples: trainRows.count, trainableParameters: trainable.parameterCount,
                                        totalParameters: model.config.parameterCount, outputDir: outputDir.path,
@@ -219,6 +235,9 @@ public final class Trainer {
             labelTokensTotal += log.labelTokens
             state.globalStep += 1
             lastLoss = log.loss
+            lossSum += log.loss
+            lossSteps += 1
+            state.lossSum = lossSum
             let step = state.globalStep
             let epoch = Double(step) / Double(stepsPerEpoch)
             let now = monotonicSeconds()
@@ -232,12 +251,14 @@ public final class Trainer {
                 let (loss, labels) = try evaluate()
                 try emit(.evaluation(EvaluationRecord(step: step, epoch: epoch, loss: loss, labelTokens: labels)))
             }
+            var saved: URL?
             if (args.saveStrategy == .steps && step % args.saveSteps == 0) || (args.saveStrategy == .epoch && epochEnd) {
-                state.elapsedSeconds = monotonicSeconds() - start
-                let url = try Checkpoint.save(step: step, outputDir: outputDir, model: model, trainable: trainable,
-                                              optimizer: runner.optimizer, state: state, baseFolder: baseFolder, baseName: baseName)
-                if let limit = args.saveTotalLimit { Checkpoint.prune(outputDir: outputDir, keep: limit) }
-                try emit(.checkpointSaved(step: step, path: url.path))
+                saved = try saveCheckpoint(step: step, state: &state, start: start, outputDir: outputDir)
+            }
+            if stopRequest?.isRequested == true {
+                let url = try saved ?? saveCheckpoint(step: step, state: &state, start: start, outputDir: outputDir)
+                try emit(.interrupted(step: step, checkpoint: url.path))
+                throw TrainingError.interrupted(step: step, checkpoint: url.path)
             }
         }
         if case let .lora(adapters) = trainable { adapters.setDropoutKey(nil) }
@@ -247,9 +268,10 @@ public final class Trainer {
             try ModelFolderWriter.copyFiles(ModelFolderWriter.tokenizerFiles, from: baseFolder, to: outputDir)
         }
         let seconds = monotonicSeconds() - start
-        let summary = TrainingSummary(steps: total, seconds: seconds, finalLoss: lastLoss,
+        var summary = TrainingSummary(steps: total, seconds: seconds, finalLoss: lastLoss,
                                       tokensPerSecond: Double(tokensTotal) / max(seconds, 1e-9),
                                       labelTokensPerSecond: Double(labelTokensTotal) / max(seconds, 1e-9), outputDir: outputDir.path)
+        summary.trainLoss = lossSteps > 0 ? lossSum / Double(lossSteps) : lastLoss
         try emit(.finished(summary))
         return summary
     }

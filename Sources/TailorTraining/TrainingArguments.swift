@@ -13,6 +13,9 @@ public struct TrainingArguments: Sendable, Equatable {
     }
 
     public var outputDir: String = "output"
+    /// Replace another run's checkpoints in outputDir instead of refusing to start (transformers 4's
+    /// `overwrite_output_dir`, which v5 dropped; Tailor keeps it with this meaning).
+    public var overwriteOutputDir: Bool = false
     public var numTrainEpochs: Double = 3
     /// When > 0, overrides numTrainEpochs.
     public var maxSteps: Int = -1
@@ -70,7 +73,7 @@ public struct TrainingArguments: Sendable, Equatable {
         try positive("gradient_accumulation_steps", gradientAccumulationSteps)
         try positive("logging_steps", loggingSteps)
         if saveStrategy == .steps { try positive("save_steps", saveSteps) }
-        guard learningRate > 0, learningRate.isFinite else {
+        guard learningRate > 0, learningRate.isFinite else {  // checked before the model loads (TrainRecipe.validate)
             throw TrainingError.invalidValue(key: "learning_rate", problem: "must be a positive number (got \(learningRate))")
         }
         guard maxSteps > 0 || numTrainEpochs > 0 else {

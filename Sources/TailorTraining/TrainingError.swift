@@ -20,6 +20,10 @@ public enum TrainingError: Error, CustomStringConvertible {
     case missingKey(String, hint: String)
     /// A folder `key` names (output_dir) cannot be created or written.
     case unwritableFolder(key: String, path: String, reason: String)
+    /// Another run (process `pid`, when its lock file names one) is training into output_dir `path`.
+    case folderInUse(path: String, pid: Int?)
+    /// The run was stopped (SIGINT) after step `step`; `checkpoint` holds its state to resume from.
+    case interrupted(step: Int, checkpoint: String)
     /// A checkpoint (resume_from_checkpoint) that is missing, damaged, or was written by another run.
     case checkpoint(path: String, problem: String)
     /// The training data gives nothing to train on (no rows, or no label tokens).
@@ -51,6 +55,11 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "option '\(key)' is required: \(hint)"
         case let .unwritableFolder(key, path, reason):
             return "option '\(key)': \(path) cannot be written (\(reason)); choose a writable folder"
+        case let .folderInUse(path, pid):
+            return "option 'output_dir': \(path) is in use by another tailor train (\(pid.map { "PID \($0)" } ?? "a process")"
+                + " holds \(OutputFolder.lockFileName)); wait for it to finish or stop it, or choose another output_dir"
+        case let .interrupted(step, checkpoint):
+            return "interrupted after step \(step); its state is saved in \(checkpoint): resume with resume_from_checkpoint: \(checkpoint) (or latest)"
         case let .checkpoint(path, problem):
             return "resume_from_checkpoint: \(path) \(problem)"
         case let .unusableData(problem):

@@ -135,6 +135,9 @@ final class ResumeTests: XCTestCase {
             let first = adapters.parameters[0], shape = first.value.shape
             let saved = first.name.hasSuffix("lora_A.weight") ? [4, shape[1]] : [shape[0], 4]
             XCTAssertTrue(problem.contains("its \(first.name) is \(saved) where this run's is \(shape)"), problem)
+            // Which setting to match: the checkpoint's r, and no count when the counts agree.
+            XCTAssertTrue(problem.contains("it was trained with r 4 and this run has r 8: set r: 4 to resume it"), problem)
+            XCTAssertFalse(problem.contains("tensors where this run has"), problem)
         }
     }
 
@@ -244,5 +247,53 @@ extension ResumeTests {
         XCTAssertThrowsError(try other.train(resumeFrom: checkpoint)) { error in
             XCTAssertTrue("\(error)".contains("optimizer sgd") && "\(error)".contains("adamw"), "\(error)")
         }
+    }
+}
+
+extension ResumeTests {
+    /// A stop request (SIGINT in the CLI) ends the run after the current step with a checkpoint of
+    /// that step and `.interrupted`; resuming from it reproduces the uninterrupted run.
+    func testAStopRequestSavesACheckpointAndTheRunResumesFromIt() throws {
+        let (straight, _, straightSink) = try makeTrainer(output.appendingPathComponent("straight"))
+        try straight.train()
+        let folder = output.appendingPathComponent("stopped")
+        let (first, _, firstSink) = try makeTrainer(folder)
+        let stop = StopRequest()
+        first.stopRequest = stop
+        final class StopAt: TrainingSink {
+            let stop: StopRequest
+            var interrupted: [Int] = []
+            init(_ stop: StopRequest) { self.stop = stop }
+            func handle(_ event: TrainingEvent) throws {
+                if case let .step(record) = event, record.step == 3 { XCTAssertFalse(stop.request(), "the first request") }
+                if case let .interrupted(step, _) = event { interrupted.append(step) }
+            }
+        }
+        let stopAt = StopAt(stop)
+        first.sinks.append(stopAt)
+        XCTAssertThrowsError(try first.train()) { error in
+            guard case let .interrupted(step, checkpoint)? = error as? TrainingError else { return XCTFail("\(error)") }
+            XCTAssertEqual(step, 3)
+            XCTAssertEqual(checkpoint, folder.appendingPathComponent("checkpoint-3").path)
+            XCTAssertTrue("\(error)".contains("resume with resume_from_checkpoint"), "\(error)")
+        }
+        XCTAssertTrue(stop.request(), "a second request says one was made before")
+        XCTAssertEqual(stopAt.interrupted, [3])
+        XCTAssertEqual(firstSink.steps.count, 3, "the step in progress finishes; no later one starts")
+        XCTAssertEqual(firstSink.checkpoints, [3])
+        let (second, _, secondSink) = try makeTrainer(folder)
+        try second.train(resumeFrom: Checkpoint.resolve("latest", outputDir: folder))
+        XCTAssertEqual(firstSink.steps.map(\.loss) + secondSink.steps.map(\.loss), straightSink.steps.map(\.loss), "losses bit for bit")
+    }
+
+    /// A stop requested on a step that saves anyway uses that checkpoint.
+    func testAStopOnASavingStepWritesOneCheckpoint() throws {
+        let (saving, _, sink) = try makeTrainer(output.appendingPathComponent("every"), configure: { $0.saveSteps = 1 })
+        let stop = StopRequest()
+        stop.request()
+        saving.stopRequest = stop
+        XCTAssertThrowsError(try saving.train())
+        XCTAssertEqual(sink.steps.count, 1)
+        XCTAssertEqual(sink.checkpoints, [1], "one checkpoint, not two of step 1")
     }
 }

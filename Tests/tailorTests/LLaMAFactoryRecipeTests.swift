@@ -66,11 +66,12 @@ final class LLaMAFactoryRecipeTests: XCTestCase {
         let (status, output) = try TestPaths.run(binary, ["train", file.path, "--dry-run"])
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("data: 8 training rows (8 samples"), "max_samples 4 of each of the two named datasets:\n\(output)")
-        for key in ["trust_remote_code", "do_train", "preprocessing_num_workers", "dataloader_num_workers", "plot_loss", "overwrite_output_dir",
+        for key in ["trust_remote_code", "do_train", "preprocessing_num_workers", "dataloader_num_workers", "plot_loss",
                     "save_only_model", "report_to", "ddp_timeout"] {
             XCTAssertTrue(output.contains("warning: '\(key)' is accepted but has no effect: "), "\(key):\n\(output)")
         }
         XCTAssertFalse(output.contains("is not a known option"), output)
+        XCTAssertFalse(output.contains("'overwrite_output_dir' is accepted but has no effect"), "it has an effect now:\n\(output)")
 
         try recipe.replacingOccurrences(of: "stage: sft", with: "stage: dpo").write(to: file, atomically: true, encoding: .utf8)
         let dpo = try TestPaths.run(binary, ["train", file.path, "--dry-run"])

@@ -11,6 +11,9 @@ public enum TrainingEvent: Sendable {
     case checkpointSaved(step: Int, path: String)
     /// Something the user should know that does not stop the run.
     case warning(String)
+    /// A stop was requested (SIGINT): the run saved `checkpoint` after step `step` and stops
+    /// (`Trainer.train` then throws `TrainingError.interrupted`).
+    case interrupted(step: Int, checkpoint: String)
     /// The run ended (normally, or stopped early by `max_steps`).
     case finished(TrainingSummary)
 }
@@ -94,6 +97,9 @@ public struct TrainingSummary: Sendable, Equatable {
     /// Trained (label) tokens per second over the run.
     public var labelTokensPerSecond: Double
     public var outputDir: String
+    /// The mean of every step's loss over the whole run, steps before a resume included
+    /// (transformers' `train_loss`); nil when the trainer did not compute it.
+    public var trainLoss: Double?
 
     public init(steps: Int, seconds: Double, finalLoss: Double, tokensPerSecond: Double, labelTokensPerSecond: Double = 0,
                 outputDir: String) {

@@ -78,15 +78,28 @@ extension RecipeKeys {
 
 extension TrainRecipe {
     /// Checks what no run could start with: a required key without a value, keys that contradict
-    /// each other. Values are checked as they are read (`RecipeKeys.apply`) and by
-    /// `TrainingArguments.validate`.
-    /// - Throws: `TrainingError.missingKey` or `.conflictingKeys`.
+    /// each other, training values no run can use (`TrainingArguments.validate`: a learning rate
+    /// that is not positive ...), so `--dry-run` reports them before any model loads. Values are
+    /// also checked as they are read (`RecipeKeys.apply`).
+    /// - Throws: `TrainingError.missingKey`, `.conflictingKeys` or `.invalidValue`.
     public func validate() throws {
         try checkRequiredKeys()
+        try training.validate()
         if adapterNameOrPath != nil && finetuningType != .lora {
             throw TrainingError.conflictingKeys(key: "adapter_name_or_path", other: "finetuning_type",
                                                 problem: "needs finetuning_type lora (got \(finetuningType.rawValue)); to fully fine-tune an adapted model, merge the adapter first (tailor merge)")
         }
+    }
+
+    /// What the run will do that its values may not mean: `max_steps: 0` (as in transformers, only a
+    /// value above 0 counts, so the run trains num_train_epochs).
+    public var warnings: [String] {
+        var result: [String] = []
+        if givenKeys.contains("max_steps") && training.maxSteps == 0 {
+            result.append("max_steps: 0 means unset (only a value above 0 limits the steps, as in transformers), so the run trains"
+                          + " num_train_epochs \(training.numTrainEpochs) epochs; give a positive max_steps, or -1 to say unset")
+        }
+        return result
     }
 
     /// Checks that the keys a run cannot do without have values (the table's required keys).

@@ -73,6 +73,10 @@ public enum RecipeKeys {
         ]),
         section(.training, [
             .text("output_dir", \.training.outputDir, "where the run writes (see below)"),
+            .bool("overwrite_output_dir", \.training.overwriteOutputDir,
+                  "true: replace the checkpoints, metrics.jsonl and runs/ another run left in output_dir; false refuses to"
+                  + " start there unless resume_from_checkpoint continues it (transformers v5 dropped the key; Tailor keeps it"
+                  + " with this meaning)", written: { $0.training.overwriteOutputDir }),
             .number("num_train_epochs", \.training.numTrainEpochs, "passes over the training data"),
             .integer("max_steps", \.training.maxSteps, min: -1, "optimizer steps; above 0 it overrides num_train_epochs"),
             .integer("per_device_train_batch_size", \.training.perDeviceTrainBatchSize, min: 1, "rows per micro-batch"),
@@ -131,7 +135,15 @@ public enum RecipeKeys {
             .integer("save_steps", \.training.saveSteps, min: 1, "steps between checkpoints"),
             .integer("save_total_limit", \.training.saveTotalLimit, min: 1, nullable: true, unset: "all kept",
                      "checkpoints kept; older ones are deleted"),
-            .text("resume_from_checkpoint", \.resumeFromCheckpoint, nullable: true, "a checkpoint-N folder, or latest"),
+            RecipeKey("resume_from_checkpoint", type: .text, help: "a checkpoint-N folder, or latest (true: latest, as Trainer takes it)",
+                      read: { value, key, recipe in
+                          switch value {
+                          case .null, .bool(false): recipe.resumeFromCheckpoint = nil
+                          case .bool(true): recipe.resumeFromCheckpoint = "latest"
+                          default: recipe.resumeFromCheckpoint = try value.text(key)
+                          }
+                      },
+                      yaml: { $0.resumeFromCheckpoint.map(RecipeYAML.quote) }),
         ]),
         section(.device, [
             .choice("device", \.device, "where to compute; auto: cuda when a GPU is usable, else cpu, saying why"),
@@ -149,7 +161,6 @@ public enum RecipeKeys {
             .ignored("tf32", "not applicable"),
             .ignored("logging_dir", "TensorBoard events go to output_dir/runs"),
             .ignored("run_name", "not used"),
-            .ignored("overwrite_output_dir", "outputs are written atomically"),
             .ignored("do_train", "tailor train always trains"),
             .ignored("do_eval", "set eval_strategy instead"),
             .ignored("push_to_hub", "Tailor does not upload"),

@@ -20,16 +20,31 @@ public final class TrainingRun {
     public let model: CausalLM
     public let data: TrainingData
     public let trainable: TrainableSet
+    /// Asked to stop (from any thread, e.g. on SIGINT), `train` saves a checkpoint after the
+    /// current step and throws `TrainingError.interrupted`.
+    public let stopRequest = StopRequest()
+    /// output_dir's lock, held from before the model loads until `train` ends.
+    private var lock: OutputFolder.Lock?
 
-    /// Loads the model from `modelFolder` (a Hugging Face folder; a caller that accepts GGUF
-    /// files converts them first), prepares the data and attaches what trains.
-    /// - Throws: `TrainingError` for a recipe that cannot run (see `TrainRecipe.validate`), and
-    ///   the errors of loading the model, the data or the adapter.
-    public init(recipe: TrainRecipe, modelFolder: URL, compute: TrainingBackend) throws {
+    /// Checks output_dir (`OutputFolder.check`) and, with `lockOutput`, takes its lock and repairs
+    /// what a run killed while saving left there; then loads the model from `modelFolder` (a
+    /// Hugging Face folder; a caller that accepts GGUF files converts them first), prepares the
+    /// data and attaches what trains. A dry run passes `lockOutput: false` and writes nothing.
+    /// - Throws: `TrainingError` for a recipe that cannot run (see `TrainRecipe.validate`), an
+    ///   output_dir that cannot be used or is in use (`.folderInUse`), and the errors of loading
+    ///   the model, the data or the adapter.
+    public init(recipe: TrainRecipe, modelFolder: URL, compute: TrainingBackend, lockOutput: Bool = true) throws {
         try recipe.validate()
         var recipe = recipe
         self.compute = compute
         self.modelFolder = modelFolder
+        let outputDir = URL(fileURLWithPath: recipe.training.outputDir)
+        try OutputFolder.checkWritable(outputDir)
+        if lockOutput {
+            lock = try OutputFolder.Lock(outputDir)
+            Checkpoint.recover(outputDir: outputDir)
+        }
+        try OutputFolder.check(outputDir, recipe: recipe, modelFolder: modelFolder)
         model = try CausalLM.load(folder: modelFolder, backend: compute.backend)
         model.savedActivationDType = compute.savedActivationDType(bf16: recipe.bf16)
         data = try TrainingData.prepare(recipe: recipe, modelFolder: modelFolder)
@@ -47,6 +62,20 @@ public final class TrainingRun {
             trainable = .full(try FullFineTuning.prepare(model))
         }
         self.recipe = recipe
+    }
+
+    /// What the run will do that its settings may not mean: `TrainRecipe.warnings`, and rows longer
+    /// than the model's max_position_embeddings (positions its pretraining never saw).
+    public var warnings: [String] {
+        var result = recipe.warnings
+        let limit = model.config.maxPositionEmbeddings
+        let longest = max(data.train.map(\.tokenCount).max() ?? 0, data.eval.map(\.ids.count).max() ?? 0)
+        if longest > limit {
+            result.append("rows of up to \(longest) tokens (max_seq_length \(recipe.maxSeqLength)) are longer than the model's"
+                          + " max_position_embeddings \(limit): positions past \(limit) were never trained, so the model may not learn"
+                          + " or answer well there; lower max_seq_length (cutoff_len) to \(limit) unless the model is meant to go past it")
+        }
+        return result
     }
 
     /// Tokens in one micro-batch at most, for memory estimates.
@@ -68,10 +97,17 @@ public final class TrainingRun {
     }
 
     /// Writes tailor_config.yaml into output_dir, then trains to the last step with `extraSinks`
-    /// (first, e.g. a console progress sink) and the file sinks, from resume_from_checkpoint when set.
+    /// (first, e.g. a console progress sink) and the file sinks, from resume_from_checkpoint when set
+    /// (trainer_state.json and the loss curve go on from the checkpoint's history). With
+    /// overwrite_output_dir and no resume, first removes what another run left (`OutputFolder.clearPreviousRun`).
+    /// Releases output_dir's lock when it returns or throws.
     @discardableResult
     public func train(extraSinks: [TrainingSink] = []) throws -> TrainingSummary {
+        defer { lock?.release() }
         let outputDir = URL(fileURLWithPath: recipe.training.outputDir)
+        if recipe.training.overwriteOutputDir && recipe.resumeFromCheckpoint == nil {
+            try OutputFolder.clearPreviousRun(in: outputDir)
+        }
         do {
             try FileManager.default.createDirectory(at: outputDir, withIntermediateDirectories: true)
             try RecipeYAML.render(recipe).write(to: outputDir.appendingPathComponent("tailor_config.yaml"), atomically: true, encoding: .utf8)
@@ -81,13 +117,19 @@ public final class TrainingRun {
         let trainer = try Trainer(model: model, trainable: trainable, rows: data.train, eval: data.eval, args: recipe.training,
                                   baseName: recipe.modelNameOrPath)
         trainer.baseFolder = modelFolder
+        trainer.stopRequest = stopRequest
         trainer.sinks = extraSinks + Self.fileSinks(outputDir: outputDir, args: recipe.training)
         let resume = try recipe.resumeFromCheckpoint.map { try Checkpoint.resolve($0, outputDir: outputDir) }
         if let resume {
-            // trainer_state.json goes on from the checkpoint's log_history, as Trainer's does.
+            // trainer_state.json goes on from the checkpoint's log_history, as Trainer's does, and the
+            // loss curve from its points.
             let saved = resume.appendingPathComponent("trainer_state.json")
             if FileManager.default.fileExists(atPath: saved.path) {
-                for case let state as TrainerStateSink in trainer.sinks { try state.restore(from: saved) }
+                for case let state as TrainerStateSink in trainer.sinks {
+                    try state.restore(from: saved)
+                    let points = state.lossPoints
+                    for case let plot as LossPlotSink in trainer.sinks { plot.restore(train: points.train, eval: points.eval) }
+                }
             }
         }
         return try trainer.train(resumeFrom: resume)

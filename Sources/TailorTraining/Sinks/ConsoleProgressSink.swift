@@ -68,6 +68,8 @@ public final class ConsoleProgressSink: TrainingSink {
             line("step \(step): saved \(path)")
         case let .warning(message):
             line("warning: \(message)")
+        case let .interrupted(step, path):
+            line("interrupted after step \(step): saved \(path)")
         case let .finished(summary):
             if barShown { output.write("\n") }
             barShown = false

@@ -44,6 +44,8 @@ public final class LossPlotSink: TrainingSink {
             eval.append(.init(x: Double(record.step), y: record.loss))
         case let .finished(summary):
             try write(to: folder ?? summary.outputDir)
+        case .interrupted:
+            if let folder { try write(to: folder) }  // the curve so far; a resumed run redraws it whole
         case .checkpointSaved, .warning:
             break
         }

@@ -14,6 +14,7 @@ import TailorJSON
 ///     {"eval_loss": 1.98, "eval_num_label_tokens": 9120, "epoch": 0.5, "step": 50, "event": "evaluation"}
 ///     {"step": 50, "path": "out/checkpoint-50", "event": "checkpoint"}
 ///     {"message": "...", "event": "warning"}
+///     {"step": 7, "path": "out/checkpoint-7", "event": "interrupted"}
 ///     {"train_runtime": 81.2, "train_loss": 1.87, "train_tokens_per_second": 5011.0, "step": 100, ...,
 ///      "event": "finished"}
 ///
@@ -72,8 +73,12 @@ public final class MetricsJSONLSink: TrainingSink {
             try write([("step", .int(step)), ("path", .string(checkpoint)), ("event", .string("checkpoint"))])
         case let .warning(message):
             try write([("message", .string(message)), ("event", .string("warning"))])
+        case let .interrupted(step, checkpoint):
+            try write([("step", .int(step)), ("path", .string(checkpoint)), ("event", .string("interrupted"))])
+            file?.close()
+            file = nil
         case let .finished(summary):
-            let trainLoss = lossSteps > 0 ? lossSum / Double(lossSteps) : summary.finalLoss
+            let trainLoss = summary.trainLoss ?? (lossSteps > 0 ? lossSum / Double(lossSteps) : summary.finalLoss)
             try write([
                 ("train_runtime", .double(summary.seconds)), ("train_loss", .double(trainLoss)),
                 ("train_tokens_per_second", .double(summary.tokensPerSecond)),

@@ -53,7 +53,7 @@ public final class TensorBoardSink: TrainingSink {
         case .finished:
             try writer?.close()
             writer = nil
-        case .checkpointSaved:
+        case .checkpointSaved, .interrupted:
             try writer?.flush()
         case .warning:
             break

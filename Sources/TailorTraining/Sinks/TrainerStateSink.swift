@@ -60,6 +60,18 @@ public final class TrainerStateSink: TrainingSink {
     /// Number of entries in `log_history`.
     public var logHistoryCount: Int { logHistory.count }
 
+    /// The loss curve `log_history` holds: its train entries' `loss` and its evaluations' `eval_loss`
+    /// against `step` (what `LossPlotSink` draws; on resume, the points before the checkpoint).
+    public var lossPoints: (train: [LineChart.Point], eval: [LineChart.Point]) {
+        var train: [LineChart.Point] = [], eval: [LineChart.Point] = []
+        for entry in logHistory {
+            guard let step = entry["step"]?.doubleValue else { continue }
+            if let loss = entry["loss"]?.doubleValue { train.append(.init(x: step, y: loss)) }
+            if let loss = entry["eval_loss"]?.doubleValue { eval.append(.init(x: step, y: loss)) }
+        }
+        return (train, eval)
+    }
+
     public func handle(_ event: TrainingEvent) throws {
         switch event {
         case let .started(plan):
@@ -91,14 +103,14 @@ public final class TrainerStateSink: TrainingSink {
             ]))
         case let .checkpointSaved(_, path):
             try write(to: URL(fileURLWithPath: path).appendingPathComponent("trainer_state.json"), saving: true)
-        case .warning:
+        case .warning, .interrupted:
             break
         case let .finished(summary):
             let steps = Double(lossSteps)
             logHistory.append(jsonObject([
                 ("epoch", .double(epoch)), ("step", .int(globalStep)),
                 ("total_flos", .double(0)),
-                ("train_loss", .double(lossSteps > 0 ? lossSum / steps : summary.finalLoss)),
+                ("train_loss", .double(summary.trainLoss ?? (lossSteps > 0 ? lossSum / steps : summary.finalLoss))),
                 ("train_runtime", .double((summary.seconds * 1e4).rounded() / 1e4)),
                 ("train_samples_per_second", .double(summary.seconds > 0
                     ? (Double(samples) * steps / Double(max(maxSteps, 1)) / summary.seconds * 1e3).rounded() / 1e3 : 0)),

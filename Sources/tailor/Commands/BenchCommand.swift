@@ -29,13 +29,13 @@ struct BenchStepCommand: AsyncParsableCommand {
     @Option(help: "Model preset: \(ModelPresets.names.joined(separator: ", ")).")
     var preset: String = "smollm2-135m"
 
-    @Option(help: "Rows per batch.")
+    @Option(parsing: .unconditional, help: "Rows per batch.")
     var batch: Int = 4
 
-    @Option(help: "Tokens per row.")
+    @Option(parsing: .unconditional, help: "Tokens per row.")
     var seq: Int = 256
 
-    @Option(help: "Timed steps (after one warm-up step); the median is reported.")
+    @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step); the median is reported.")
     var steps: Int = 5
 
     @Flag(help: "Keep only layer inputs and recompute activations in the backward.")
@@ -165,16 +165,16 @@ struct BenchTrainCommand: AsyncParsableCommand {
     @Option(help: "Model preset: \(ModelPresets.names.joined(separator: ", ")).")
     var preset: String = "smollm2-135m"
 
-    @Option(help: "Rows per batch.")
+    @Option(parsing: .unconditional, help: "Rows per batch.")
     var batch: Int = 4
 
-    @Option(help: "Tokens per row.")
+    @Option(parsing: .unconditional, help: "Tokens per row.")
     var seq: Int = 256
 
-    @Option(help: "Timed steps (after one warm-up step); the median is reported.")
+    @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step); the median is reported.")
     var steps: Int = 5
 
-    @Option(help: "LoRA rank.")
+    @Option(parsing: .unconditional, help: "LoRA rank.")
     var r: Int = 16
 
     @Flag(help: "Keep only layer inputs and recompute activations in the backward.")

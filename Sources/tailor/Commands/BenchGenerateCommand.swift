@@ -26,13 +26,13 @@ struct BenchGenerateCommand: AsyncParsableCommand {
     @Option(help: "Weight storage: f32 or bf16.")
     var dtype: String = "f32"
 
-    @Option(help: "Prompt tokens.")
+    @Option(parsing: .unconditional, help: "Prompt tokens.")
     var promptTokens: Int = 128
 
-    @Option(help: "New tokens per timed run.")
+    @Option(parsing: .unconditional, help: "New tokens per timed run.")
     var newTokens: Int = 64
 
-    @Option(help: "Timed runs (after one warm-up); the best is reported.")
+    @Option(parsing: .unconditional, help: "Timed runs (after one warm-up); the best is reported.")
     var runs: Int = 2
 
     @Flag(help: "Also print the time spent in each backend operation. Default: off.")

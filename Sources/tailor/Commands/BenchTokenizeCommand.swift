@@ -21,11 +21,16 @@ struct BenchTokenizeCommand: AsyncParsableCommand {
     @Option(help: "A folder of JSON/JSONL datasets for the corpus.")
     var datasets: String = "../shared/datasets"
 
-    @Option(help: "Corpus size in megabytes.")
+    @Option(parsing: .unconditional, help: "Corpus size in megabytes.")
     var mb: Int = 10
 
-    @Option(help: "Workers for the parallel figure. Default: all cores.")
+    @Option(parsing: .unconditional, help: "Workers for the parallel figure. Default: all cores.")
     var threads: Int?
+
+    func validate() throws {
+        guard mb >= 1 else { throw ValidationError("--mb must be ≥ 1 (got \(mb))") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1 (got \(threads))") }
+    }
 
     func run() async throws {
         let loaded = try Tokenizer(contentsOf: URL(fileURLWithPath: tokenizer))

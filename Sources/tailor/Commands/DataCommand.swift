@@ -48,7 +48,7 @@ struct DataInputOptions: ParsableArguments {
     var systemPrompt: String?
 
     @Option(name: names(.maxSeqLength),
-            help: "Tokens per sample. Default: none (tailor train: \(TrainRecipe.defaultMaxSeqLength)).")
+            parsing: .unconditional, help: "Tokens per sample. Default: none (tailor train: \(TrainRecipe.defaultMaxSeqLength)).")
     var maxLength: Int?
 
     @Option(name: names(.truncationMode),
@@ -80,6 +80,10 @@ struct DataInputOptions: ParsableArguments {
 
     static func names(_ key: DatasetOptions.Key) -> NameSpecification {
         NameSpecification(flagNames(key).map { .customLong($0) })
+    }
+
+    func validate() throws {
+        if let maxLength, maxLength < 1 { throw ValidationError("--max_seq_length must be ≥ 1 (got \(maxLength))") }
     }
 
     /// The encoding options these flags give.
@@ -117,8 +121,12 @@ struct DataInspectCommand: AsyncParsableCommand {
 
     @OptionGroup var input: DataInputOptions
 
-    @Option(help: "Problems listed per kind (the rest are counted).")
+    @Option(parsing: .unconditional, help: "Problems listed per kind (the rest are counted).")
     var show: Int = 5
+
+    func validate() throws {
+        guard show >= 0 else { throw ValidationError("--show must be ≥ 0 (got \(show))") }
+    }
 
     func run() async throws {
         let data = try input.load()
@@ -180,8 +188,12 @@ struct DataPreviewCommand: AsyncParsableCommand {
 
     @OptionGroup var input: DataInputOptions
 
-    @Option(help: "Which sample (0-based).")
+    @Option(parsing: .unconditional, help: "Which sample (0-based).")
     var index: Int = 0
+
+    func validate() throws {
+        guard index >= 0 else { throw ValidationError("--index must be ≥ 0 (got \(index)); samples are numbered from 0") }
+    }
 
     @Flag(help: "Mark trained text with [[ ]] instead of colour.")
     var noColor = false
@@ -243,17 +255,25 @@ struct DataCleanCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output .jsonl file (written atomically).")
     var output: String
 
-    @Option(help: "Drop samples with fewer characters.")
+    @Option(parsing: .unconditional, help: "Drop samples with fewer characters.")
     var minChars: Int = 1
 
-    @Option(help: "Drop samples with more characters. Default: none.")
+    @Option(parsing: .unconditional, help: "Drop samples with more characters. Default: none.")
     var maxChars: Int?
 
     @Flag(help: "Keep exact duplicates.")
     var keepDuplicates = false
 
-    @Option(help: "Also drop near duplicates at this MinHash Jaccard similarity (e.g. 0.85). Default: off.")
+    @Option(parsing: .unconditional, help: "Also drop near duplicates at this MinHash Jaccard similarity (e.g. 0.85). Default: off.")
     var nearDuplicates: Double?
+
+    func validate() throws {
+        guard minChars >= 0 else { throw ValidationError("--min-chars must be ≥ 0 (got \(minChars))") }
+        if let maxChars, maxChars < 0 { throw ValidationError("--max-chars must be ≥ 0 (got \(maxChars))") }
+        if let nearDuplicates, !(nearDuplicates > 0 && nearDuplicates <= 1) {
+            throw ValidationError("--near-duplicates must be a similarity in (0, 1], e.g. 0.85 (got \(nearDuplicates))")
+        }
+    }
 
     func run() async throws {
         let data = try input.load()
@@ -276,11 +296,15 @@ struct DataSplitCommand: AsyncParsableCommand {
 
     @OptionGroup var input: DataInputOptions
 
-    @Option(help: "Validation share (val_size).")
+    @Option(parsing: .unconditional, help: "Validation share (val_size).")
     var valSize: Double = 0.1
 
-    @Option(help: "Shuffle seed.")
+    @Option(parsing: .unconditional, help: "Shuffle seed.")
     var seed: UInt64 = 42
+
+    func validate() throws {
+        guard valSize >= 0 && valSize < 1 else { throw ValidationError("--val-size must be a share in [0, 1), e.g. 0.1 (got \(valSize))") }
+    }
 
     @Option(help: "Output folder.")
     var outputDir: String = "."
@@ -312,8 +336,12 @@ struct DataBenchCommand: AsyncParsableCommand {
 
     @OptionGroup var input: DataInputOptions
 
-    @Option(help: "Samples to encode (the data is repeated to reach it).")
+    @Option(parsing: .unconditional, help: "Samples to encode (the data is repeated to reach it).")
     var samples: Int = 100_000
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1 (got \(samples))") }
+    }
 
     func run() async throws {
         guard let encoder = try input.encoder().conversations else { throw ValidationError("bench needs --model") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TailorFormats
 import TailorInference
 import TailorJSON
 import TailorModels
@@ -14,7 +15,7 @@ struct GenerationOptions: ParsableArguments {
     @Option(help: "peft/Tailor LoRA adapter folder to apply (adapter_config.json + adapter_model.safetensors). Default: none, the base model.")
     var adapter: String?
 
-    @Option(help: "Most new tokens. Default: generation_config.json's max_new_tokens, else 256.")
+    @Option(parsing: .unconditional, help: "Most new tokens. Default: generation_config.json's max_new_tokens, else 256.")
     var maxNewTokens: Int?
 
     @Flag(help: "Greedy decoding, even when generation_config.json samples. Default: as generation_config.json says (greedy without one).")
@@ -23,25 +24,25 @@ struct GenerationOptions: ParsableArguments {
     @Flag(help: "Sample, even when generation_config.json does not. Implied by --temperature, --top-k, --top-p, --min-p.")
     var sample = false
 
-    @Option(help: "Sampling temperature (> 0). Default: generation_config.json's, else 1.0.")
+    @Option(parsing: .unconditional, help: "Sampling temperature (> 0). Default: generation_config.json's, else 1.0.")
     var temperature: Double?
 
-    @Option(help: "Keep the k most likely tokens when sampling; 0 = off. Default: generation_config.json's, else 50.")
+    @Option(parsing: .unconditional, help: "Keep the k most likely tokens when sampling; 0 = off. Default: generation_config.json's, else 50.")
     var topK: Int?
 
-    @Option(help: "Nucleus sampling: keep tokens up to this cumulative probability, in (0, 1]. Default: generation_config.json's, else 1.0 (off).")
+    @Option(parsing: .unconditional, help: "Nucleus sampling: keep tokens up to this cumulative probability, in (0, 1]. Default: generation_config.json's, else 1.0 (off).")
     var topP: Double?
 
-    @Option(help: "Drop tokens less likely than min_p × the top probability, in [0, 1]. Default: off.")
+    @Option(parsing: .unconditional, help: "Drop tokens less likely than min_p × the top probability, in [0, 1]. Default: off.")
     var minP: Double?
 
-    @Option(help: "transformers' repetition_penalty on prompt and output tokens (> 0; 1 = off). Default: generation_config.json's, else 1.0.")
+    @Option(parsing: .unconditional, help: "transformers' repetition_penalty on prompt and output tokens (> 0; 1 = off). Default: generation_config.json's, else 1.0.")
     var repetitionPenalty: Double?
 
-    @Option(help: "Never repeat an n-gram of this size; 0 = off. Default: generation_config.json's, else 0.")
+    @Option(parsing: .unconditional, help: "Never repeat an n-gram of this size; 0 = off. Default: generation_config.json's, else 0.")
     var noRepeatNgramSize: Int?
 
-    @Option(help: "Seed of the sampler, for reproducible samples. Default: from the clock.")
+    @Option(parsing: .unconditional, help: "Seed of the sampler, for reproducible samples. Default: from the clock.")
     var seed: UInt64?
 
     @Option(name: .customLong("stop"), help: "Stop when the output contains this text (repeatable). Default: none; eos and end-of-turn tokens always stop.")
@@ -85,6 +86,9 @@ struct GenerationOptions: ParsableArguments {
 
     func validateFlags() throws {
         if greedy && sample { throw ValidationError("--greedy and --sample contradict each other; pass one") }
+        if let maxNewTokens, maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be ≥ 1 (got \(maxNewTokens))") }
+        // The flags' values on their own, before any model loads (the folder's defaults are checked when read).
+        _ = try parameters(defaults: GenerationParameters())
     }
 }
 
@@ -145,7 +149,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Where --prompts writes its JSONL results. Default: stdout.")
     var output: String?
 
-    @Option(help: "Prompts generated together with --prompts.")
+    @Option(parsing: .unconditional, help: "Prompts generated together with --prompts.")
     var batchSize: Int = 8
 
     @Flag(help: "Send the prompt as plain text (with the tokenizer's BOS), not through the chat template. Default: off.")
@@ -160,7 +164,10 @@ struct GenerateCommand: AsyncParsableCommand {
     func validate() throws {
         try options.validateFlags()
         guard (prompt == nil) != (prompts == nil) else { throw ValidationError("give exactly one of --prompt and --prompts") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be ≥ 1 (got \(batchSize))") }
+        if let output, let prompts, FileIdentity.same(output, prompts) {
+            throw ValidationError("--output \(output) is the --prompts file: writing the results would overwrite the prompts; give another --output path")
+        }
     }
 
     func run() async throws {

@@ -21,7 +21,12 @@ struct TrainCommand: AsyncParsableCommand {
 
         An unknown key is an error naming the nearest one. Writes to output_dir:
         the adapter (peft layout) or model, checkpoint-N/, metrics.jsonl, runs/
-        (TensorBoard), loss.png, loss.svg, trainer_state.json, tailor_config.yaml.
+        (TensorBoard), loss.png, loss.svg, trainer_state.json, tailor_config.yaml,
+        and .tailor.lock, which keeps a second run out while this one trains.
+        A folder holding another run's checkpoints is refused unless
+        resume_from_checkpoint continues it or overwrite_output_dir replaces it.
+        Ctrl-C finishes the step, saves a checkpoint, prints the command that
+        resumes from it and exits with status 130; a second Ctrl-C quits at once.
         """
     )
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import TailorModels
 import TailorTensor
@@ -12,6 +13,7 @@ struct TrainRun {
 
     func run() throws {
         try recipe.validate()
+        try OutputFolder.checkWritable(URL(fileURLWithPath: recipe.training.outputDir))  // before any import or load
         let compute = try DeviceOptions.trainingBackend(recipe.device, bf16: recipe.bf16)
         if let note = compute.note { printError(note) }
         say("device: \(compute.backend.name)")
@@ -24,9 +26,9 @@ struct TrainRun {
             }
         }
         let modelFolder = try GGUFImport.modelFolder(for: recipe.modelNameOrPath)
-        let run = try TrainingRun(recipe: recipe, modelFolder: modelFolder, compute: compute)
+        let run = try TrainingRun(recipe: recipe, modelFolder: modelFolder, compute: compute, lockOutput: !dryRun)
         let (model, data, trainable) = (run.model, run.data, run.trainable)
-        for warning in data.warnings { printError("warning: \(warning)") }
+        for warning in data.warnings + run.warnings { printError("warning: \(warning)") }
         if let path = run.recipe.adapterNameOrPath, run.recipe.finetuningType == .lora {
             say("adapter: starting from \(path) (r \(run.recipe.lora.r), lora_alpha \(fmt(run.recipe.lora.loraAlpha, 1)))"
                 + (recipe.resumeFromCheckpoint != nil ? "; resume_from_checkpoint is set, so the checkpoint's values replace the adapter's" : ""))
@@ -44,8 +46,55 @@ struct TrainRun {
             print(RecipeYAML.render(run.recipe), terminator: "")
             return
         }
-        let summary = try run.train(extraSinks: [ConsoleProgressSink.standardError(lineEvery: recipe.training.loggingSteps)])
+        let interrupt = InterruptHandler(run.stopRequest)
+        let summary: TrainingSummary
+        do {
+            summary = try run.train(extraSinks: [ConsoleProgressSink.standardError(lineEvery: recipe.training.loggingSteps)])
+        } catch TrainingError.interrupted(_, let checkpoint) {
+            printError("to resume: \(Self.resumeCommand(checkpoint: checkpoint))")
+            printError("(or set resume_from_checkpoint: latest in the recipe)")
+            throw ExitCode(130)
+        }
+        interrupt.cancel()
         say("trained \(summary.steps) steps in \(fmt(summary.seconds, 1)) s, \(fmt(summary.tokensPerSecond, 1)) tokens/s (\(fmt(summary.labelTokensPerSecond, 1)) label tokens/s), final loss \(fmt(summary.finalLoss, 4)), peak RSS \(fmt(Double(peakResidentBytes()) / 1e9, 2)) GB\(DeviceOptions.deviceMemoryReport(compute.backend).map { ", " + $0 } ?? ""); wrote \(summary.outputDir)")
+    }
+}
+
+extension TrainRun {
+    /// This command line with `--resume_from_checkpoint <checkpoint>` added (a later flag wins).
+    static func resumeCommand(checkpoint: String, arguments: [String] = CommandLine.arguments) -> String {
+        (["tailor"] + arguments.dropFirst() + ["--resume_from_checkpoint", checkpoint]).map(shellQuoted).joined(separator: " ")
+    }
+
+    /// `text` as one POSIX shell word.
+    static func shellQuoted(_ text: String) -> String {
+        let plain = text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0)) }
+        return plain && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+/// SIGINT while training: the first asks the run to stop after the current step (it saves a
+/// checkpoint and says how to resume); a second exits at once with status 130.
+final class InterruptHandler {
+    private let source: DispatchSourceSignal
+
+    init(_ stop: StopRequest) {
+        signal(SIGINT, SIG_IGN)  // delivered to the source instead
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        self.source = source
+        source.setEventHandler {
+            // Signals that arrive together come as one event: count each.
+            for _ in 0..<max(source.data, 1) where stop.request() { _exit(130) }
+            printError("\ninterrupt: stopping after this step to save a checkpoint (press Ctrl-C again to quit at once, saving nothing)")
+        }
+        source.resume()
+    }
+
+    /// Gives SIGINT its default meaning back.
+    func cancel() {
+        source.setEventHandler(handler: nil)  // the handler holds the source
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
     }
 }
 

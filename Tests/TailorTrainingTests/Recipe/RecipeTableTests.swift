@@ -29,7 +29,7 @@ final class RecipeTableTests: XCTestCase {
     ]
     static let earlierIgnored = [
         "report_to", "dataloader_num_workers", "dataloader_pin_memory", "fp16", "tf32", "logging_dir", "run_name",
-        "overwrite_output_dir", "do_train", "do_eval", "push_to_hub", "hub_model_id", "ddp_find_unused_parameters", "deepspeed",
+        "do_train", "do_eval", "push_to_hub", "hub_model_id", "ddp_find_unused_parameters", "deepspeed",
         "torch_compile", "remove_unused_columns", "label_names", "load_best_model_at_end", "metric_for_best_model",
         "greater_is_better", "logging_first_step", "save_safetensors", "gradient_checkpointing_kwargs", "lazy_preprocess",
         "preprocessing_num_workers", "overwrite_cache", "plot_loss", "trust_remote_code", "task_type", "inference_mode",
@@ -53,6 +53,10 @@ final class RecipeTableTests: XCTestCase {
         }
         XCTAssertTrue(Set(Self.earlierKnown).subtracting(["no_cuda"]).isSubset(of: RecipeKeys.known),
                       "every key acted on before still is (no_cuda is now a spelling of use_cpu)")
+        // Accepted without effect before; now it says to replace another run's checkpoints.
+        var recipe = TrainRecipe()
+        XCTAssertNil(try RecipeKeys.apply("overwrite_output_dir", .bool(true), to: &recipe))
+        XCTAssertTrue(recipe.training.overwriteOutputDir)
     }
 
     func testEachSpellingNamesOneEntry() {

@@ -107,5 +107,60 @@ final class TrainingRunTests: XCTestCase {
         let checkpoint = folder.appendingPathComponent("whole/checkpoint-2").path
         let resumed = try history("resumed", saving + [("resume_from_checkpoint", .string(checkpoint))])
         XCTAssertEqual(resumed, whole, "the resumed run's log_history equals the uninterrupted run's")
+
+        // train_loss is the mean over the whole run, in trainer_state.json and metrics.jsonl; the
+        // loss curve and the last checkpoint's trainer_state.json hold the whole run too.
+        func trainLoss(_ out: String) throws -> Double? {
+            let data = try Data(contentsOf: folder.appendingPathComponent(out).appendingPathComponent("trainer_state.json"))
+            let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            return (root["log_history"] as? [[String: Any]])?.last?["train_loss"] as? Double
+        }
+        func finishedLine(_ out: String) throws -> [String: Any] {
+            let text = try String(contentsOf: folder.appendingPathComponent(out).appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            let line = try XCTUnwrap(text.split(separator: "\n").last)
+            return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        let wholeLoss = try XCTUnwrap(try trainLoss("whole"))
+        XCTAssertEqual(try trainLoss("resumed"), wholeLoss)
+        XCTAssertEqual(try finishedLine("resumed")["train_loss"] as? Double, wholeLoss)
+        XCTAssertEqual(try finishedLine("whole")["train_loss"] as? Double, wholeLoss)
+        for file in ["loss.svg", "checkpoint-4/trainer_state.json"] {
+            let a = try String(contentsOf: folder.appendingPathComponent("whole/\(file)"), encoding: .utf8)
+            let b = try String(contentsOf: folder.appendingPathComponent("resumed/\(file)"), encoding: .utf8)
+            XCTAssertEqual(a, b, "\(file): the resumed run's holds the whole run")
+        }
+    }
+
+    /// Rows longer than the model's max_position_embeddings (128 in the fixture) are trained with a warning.
+    func testRowsPastTheModelsPositionsWarn() throws {
+        let long = "[" + (0..<150).map { "\(3 + $0 % 90)" }.joined(separator: ", ") + "]"
+        try (#"{"input_ids": \#(long), "labels": \#(long)}"# + "\n").write(to: folder.appendingPathComponent("long.jsonl"), atomically: true, encoding: .utf8)
+        let short = try TrainingRun(recipe: try recipe([]), modelFolder: TestPaths.fixture("models/llama"),
+                                    compute: try TrainingBackend.choose(.cpu, accelerator: nil), lockOutput: false)
+        XCTAssertEqual(short.warnings, [])
+        let recipe = try recipe([("dataset", .string(folder.appendingPathComponent("long.jsonl").path)), ("max_seq_length", .number(256))])
+        let run = try TrainingRun(recipe: recipe, modelFolder: TestPaths.fixture("models/llama"),
+                                  compute: try TrainingBackend.choose(.cpu, accelerator: nil), lockOutput: false)
+        XCTAssertEqual(run.warnings.count, 1, "\(run.warnings)")
+        XCTAssertTrue(run.warnings.first?.hasPrefix("rows of up to 150 tokens (max_seq_length 256) are longer than the model's max_position_embeddings 128") == true,
+                      "\(run.warnings)")
+    }
+
+    /// Retraining into a folder with another run's checkpoints is refused before the model loads;
+    /// overwrite_output_dir replaces them (and metrics.jsonl starts again); the lock is released after each run.
+    func testRetrainingIntoAnotherRunsFolderNeedsOverwrite() throws {
+        let saving: [(String, RecipeValue)] = [("save_strategy", .string("steps")), ("save_steps", .number(1)), ("max_steps", .number(2))]
+        let compute = try TrainingBackend.choose(.cpu, accelerator: nil)
+        _ = try TrainingRun(recipe: try recipe(saving), modelFolder: TestPaths.fixture("models/llama"), compute: compute).train()
+        let out = folder.appendingPathComponent("out")
+        XCTAssertEqual(Checkpoint.list(in: out).map(\.step), [1, 2])
+        XCTAssertThrowsError(try TrainingRun(recipe: try recipe(saving), modelFolder: folder.appendingPathComponent("no model"), compute: compute)) { error in
+            guard case .conflictingKeys("output_dir", "overwrite_output_dir", _)? = error as? TrainingError else { return XCTFail("\(error)") }
+        }
+        let again = try recipe(saving + [("overwrite_output_dir", .bool(true)), ("max_steps", .number(1))])
+        _ = try TrainingRun(recipe: again, modelFolder: TestPaths.fixture("models/llama"), compute: compute).train()
+        XCTAssertEqual(Checkpoint.list(in: out).map(\.step), [1], "the earlier run's checkpoint-2 is gone")
+        let metrics = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        XCTAssertEqual(metrics.components(separatedBy: #""event": "started""#).count - 1, 1, metrics)
     }
 }

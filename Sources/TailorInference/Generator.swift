@@ -101,7 +101,9 @@ public final class Generator: @unchecked Sendable {
         var inputs: [[Int32]] = []
         for (index, prompt) in prompts.enumerated() {
             guard !prompt.isEmpty else { throw InferenceError.emptyPrompt(index: index) }
-            if prompt.count + parameters.maxNewTokens > limit {
+            // `prompt.count > limit - maxNewTokens`, not `prompt.count + maxNewTokens > limit`: a huge
+            // --max-new-tokens (validate() keeps it positive) must not overflow the sum.
+            if prompt.count > limit - parameters.maxNewTokens {
                 let room = limit - parameters.maxNewTokens
                 guard parameters.truncatePrompt, room > 0 else {
                     throw InferenceError.promptTooLong(index: index, tokens: prompt.count, maxNewTokens: parameters.maxNewTokens, limit: limit)

@@ -15,7 +15,7 @@ public struct AddedToken: Sendable, Equatable {
     public var singleWord: Bool
 
     init(_ node: JSONNode) throws {
-        id = try node.required("id").int
+        id = try node.required("id").tokenId
         content = try node.string("content")
         special = try node.bool("special", default: false)
         normalized = try node.bool("normalized", default: !special)
@@ -90,7 +90,7 @@ struct AddedTokenMatcher: Sendable {
             if start > startOffset {
                 out.append((Piece(bytes: Array(s[startOffset..<start]), atStart: piece.atStart && startOffset == 0), nil))
             }
-            out.append((Piece(bytes: Array(s[start..<stop]), atStart: false), Int32(t.id)))
+            out.append((Piece(bytes: Array(s[start..<stop]), atStart: false), Int32(t.id)))  // allowed: AddedToken.init reads ids through JSONNode.tokenId (0...Int32.max)
             startOffset = stop
         }
         if startOffset < n {

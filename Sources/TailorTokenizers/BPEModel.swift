@@ -40,6 +40,8 @@ public final class BPEModel: Sendable {
     let endOfWordSuffix: [UInt8]?
 
     static let supportedModels = ["BPE"]
+    /// How far above the entry count a vocabulary id may go (real vocabularies are dense: 0..<count).
+    static let idSlack = 1 << 20
 
     init(_ node: JSONNode) throws {
         let file = node.file
@@ -49,11 +51,13 @@ public final class BPEModel: Sendable {
         vocab.reserveCapacity(entries.count)
         var maxId = -1
         for (token, idNode) in entries {
-            let id = try idNode.int
-            guard id >= 0 && id < Int(Int32.max) else {
-                throw TokenizerError.invalidValue(file: file, path: idNode.path, value: String(id), reason: "token ids must be non-negative")
+            let id = try idNode.tokenId
+            // Ids index a table of maxId + 1 names: one far beyond the vocabulary's size would allocate gigabytes.
+            guard id < entries.count + Self.idSlack else {
+                throw TokenizerError.invalidValue(file: file, path: idNode.path, value: String(id),
+                                                  reason: "the vocabulary has \(entries.count) entries; ids must be below \(entries.count + Self.idSlack)")
             }
-            vocab[ByteKey(token)] = Int32(id)
+            vocab[ByteKey(token)] = Int32(id)  // allowed: tokenId is 0...Int32.max
             maxId = max(maxId, id)
         }
         self.vocab = vocab

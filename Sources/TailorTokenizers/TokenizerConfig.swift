@@ -98,10 +98,10 @@ public struct GenerationTokenConfig: Sendable {
 
     public init(contentsOf url: URL) throws {
         let root = JSONNode(try JSONValue.parse(contentsOf: url), file: url.path)
-        bosTokenId = try root.optional("bos_token_id")?.int
+        bosTokenId = try root.optional("bos_token_id")?.tokenId
         padTokenId = try root.optional("pad_token_id")?.int
         if let eos = try root.optional("eos_token_id") {
-            if case .array = eos.value { eosTokenIds = try eos.elements.map { try $0.int } } else { eosTokenIds = [try eos.int] }
+            if case .array = eos.value { eosTokenIds = try eos.elements.map { try $0.tokenId } } else { eosTokenIds = [try eos.tokenId] }
         }
     }
 }

@@ -117,7 +117,7 @@ public final class Generator: @unchecked Sendable {
         var sequences = inputs.map { SequenceState(prompt: $0, tokenizer: tokenizer) }
         let capacity = (inputs.map(\.count).max() ?? 0) + parameters.maxNewTokens
         var stats = GenerationStats()
-        var sampler = Sampler(seed: parameters.seed ?? UInt64(monotonicSeconds() * 1e9))
+        var sampler = Sampler(seed: parameters.seed ?? UInt64(monotonicSeconds() * 1e9))  // allowed: monotonic time in ns is positive and below 2^64 for 584 years
         let eos = Set(parameters.eosTokenIds)
         let stops = StopStringMatcher(parameters.stopStrings)
         do {
@@ -143,7 +143,7 @@ public final class Generator: @unchecked Sendable {
                     var scores = Array(values[(row * vocab)..<((row + 1) * vocab)])
                     var state = sequences[index]
                     LogitsProcessing.apply(&scores, history: state.history, generated: state.generated.count, parameters: parameters)
-                    let token = Int32(sampler.choose(scores, sample: parameters.doSample))
+                    let token = Int32(sampler.choose(scores, sample: parameters.doSample))  // allowed: an index into a logits row of vocab_size entries; ids are Int32 through the model
                     let text = state.append(token)
                     onEvent(.token(sequence: index, id: token, text: text))
                     if eos.contains(token) {
@@ -235,7 +235,7 @@ struct SequenceState {
     /// Adds a token; returns the text it completes.
     mutating func append(_ token: Int32) -> String {
         generated.append(token)
-        let piece = decoder?.next(Int(token)) ?? ""
+        let piece = decoder?.next(Int(token)) ?? ""  // allowed: an Int32 id widens
         text += piece
         return piece
     }

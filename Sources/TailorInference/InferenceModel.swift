@@ -42,7 +42,7 @@ public final class InferenceModel: @unchecked Sendable {
             if !eos.contains(id) { eos.append(id) }
         }
         for token in Self.endOfTurnTokens {
-            if let id = tokenizer.tokenizer.tokenToId(token).flatMap({ Int32(exactly: $0) }), tokenizer.tokenizer.isSpecial(Int(id)), !eos.contains(id) {
+            if let id = tokenizer.tokenizer.tokenToId(token).flatMap({ Int32(exactly: $0) }), tokenizer.tokenizer.isSpecial(Int(id)), !eos.contains(id) {  // allowed: an Int32 id widens
                 eos.append(id)
             }
         }

@@ -38,7 +38,7 @@ struct AddedTokenMatcher: Sendable {
 
     init(_ entries: [Entry]) {
         var buckets = [[Entry]](repeating: [], count: 256)
-        for e in entries where !e.pattern.isEmpty { buckets[Int(e.pattern[0])].append(e) }
+        for e in entries where !e.pattern.isEmpty { buckets[Int(e.pattern[0])].append(e) }  // allowed: a UInt8 widens
         for k in 0..<256 { buckets[k].sort { $0.pattern.count > $1.pattern.count } }
         self.buckets = buckets
         isEmpty = entries.allSatisfy { $0.pattern.isEmpty }
@@ -52,7 +52,7 @@ struct AddedTokenMatcher: Sendable {
         var i = 0
         let n = s.count
         while i < n {
-            let bucket = buckets[Int(s[i])]
+            let bucket = buckets[Int(s[i])]  // allowed: a UInt8 widens
             var found: Entry? = nil
             if !bucket.isEmpty {
                 for e in bucket where e.pattern.count <= n - i {

@@ -52,8 +52,12 @@ public struct TokenizerConfig: Sendable {
         tokenizerClass = try root.optionalString("tokenizer_class")
         cleanUpTokenizationSpaces = try root.optional("clean_up_tokenization_spaces")?.bool
         if let m = try root.optional("model_max_length") {
+            // transformers writes int(1e30) for "no limit": anything past Int is that; below 1 is no length.
             let d = try m.double
-            modelMaxLength = d >= Double(Int.max) ? Int.max : Int(d)
+            guard d >= 1 else {
+                throw TokenizerError.invalidValue(file: m.file, path: m.path, value: "\(d)", reason: "model_max_length must be a positive number of tokens")
+            }
+            modelMaxLength = d >= Double(Int.max) ? Int.max : Int(d)  // allowed: 1 <= d < 2^63, checked just before
         }
         if let t = try root.optional("chat_template") {
             switch t.value {

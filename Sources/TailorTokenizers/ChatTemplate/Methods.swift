@@ -267,7 +267,7 @@ enum Methods {
         }
         var precision: Int?
         if let dot = spec.firstIndex(of: ".") {
-            precision = Int(spec[spec.index(after: dot)...])
+            precision = Int(spec[spec.index(after: dot)...])  // allowed: a String parse (optional: nil when it does not fit)
             spec = spec[..<dot]
         }
         var align: Character?
@@ -334,7 +334,7 @@ enum Methods {
                 digits.append(d)
                 chars.removeFirst()
             }
-            if let dot = digits.firstIndex(of: ".") { precision = Int(digits[digits.index(after: dot)...]) }
+            if let dot = digits.firstIndex(of: ".") { precision = Int(digits[digits.index(after: dot)...]) }  // allowed: a String parse (optional: nil when it does not fit)
             guard let code = chars.popFirst() else { throw RawTemplateError(.runtime, "ValueError: incomplete format") }
             if code == "%" {
                 out.append("%")

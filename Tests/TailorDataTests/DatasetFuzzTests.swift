@@ -31,18 +31,18 @@ final class DatasetFuzzTests: XCTestCase {
     func testJSONArrays() {
         let corpus = Fuzz.files([TestPaths.fixture("data/encoding.json")])
             + ["alpaca_en_demo.json", "identity.json", "glaive_toolcall_en_demo.json", "dpo_en_demo.json", "kto_en_demo.json"].compactMap { head(ofArray: $0, 4) }
-        fuzz("dataset-json", ext: "json", seed: 0xDA7A, cases: 800, corpus: corpus)
+        fuzz("dataset-json", ext: "json", seed: 0xDA7A, cases: 500, corpus: corpus)
     }
 
     func testJSONLines() {
         let corpus = Fuzz.files([TestPaths.fixture("data/parity.jsonl"), TestPaths.fixture("data/parity-alpaca.jsonl"),
                                  TestPaths.fixture("data/parity-invalid.jsonl")])
             + ["c4_demo.jsonl", "v1_sft_demo.jsonl"].compactMap { head(ofLines: $0, 6) }
-        fuzz("dataset-jsonl", ext: "jsonl", seed: 0xDA7B, cases: 800, corpus: corpus)
+        fuzz("dataset-jsonl", ext: "jsonl", seed: 0xDA7B, cases: 500, corpus: corpus)
     }
 
     func testCSV() {
         let csv = "instruction,input,output\n\"Say hi\",,\"Hi, there\"\n\"Add \"\"1\"\" and 2\",\"1 2\",3\nName a colour,,\"red\nor blue\"\n"
-        fuzz("dataset-csv", ext: "csv", seed: 0xDA7C, cases: 800, corpus: [Array(csv.utf8), Array(csv.replacingOccurrences(of: ",", with: "\t").utf8)])
+        fuzz("dataset-csv", ext: "csv", seed: 0xDA7C, cases: 500, corpus: [Array(csv.utf8), Array(csv.replacingOccurrences(of: ",", with: "\t").utf8)])
     }
 }

@@ -17,7 +17,7 @@ final class RecipeYAMLFuzzTests: XCTestCase {
         recipes.append(lora)
         let corpus = recipes.map { Array(RecipeYAML.render($0).utf8) }
             + [Array("model_name_or_path: m\nstage: sft\nfinetuning_type: lora\nlora_target: all\ndataset: [a.json, b.jsonl]\ncutoff_len: 1024\nlearning_rate: 1.0e-4\nbf16: true\nwarmup_ratio: 0.1\nseed: 42\n".utf8)]
-        Fuzz.run("recipe-yaml", seed: 0x9A41, cases: 600, corpus: corpus, text: true,
+        Fuzz.run("recipe-yaml", seed: 0x9A41, cases: 300, corpus: corpus, text: true,
                  expected: { $0 is ValidationError || $0 is TrainingError }) { bytes in
             let url = try Fuzz.write(bytes, name: "config.yaml")
             defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }

@@ -10,7 +10,7 @@ final class ConfigFuzzTests: XCTestCase {
     func testConfigJSON() throws {
         let folders = try FileManager.default.contentsOfDirectory(at: TestPaths.fixture("models"), includingPropertiesForKeys: nil)
         let corpus = Fuzz.files(folders.map { $0.appendingPathComponent("config.json") } + [TestPaths.fixture("generation/chat-llama/config.json")])
-        Fuzz.run("config.json", seed: 0xC0F16, cases: 2000, corpus: corpus, text: true, expected: { $0 is ModelError }) { bytes in
+        Fuzz.run("config.json", seed: 0xC0F16, cases: 1000, corpus: corpus, text: true, expected: { $0 is ModelError }) { bytes in
             let config = try ModelConfig(json: Data(bytes), file: "m/config.json")
             _ = try config.huggingFaceJSON()
         }

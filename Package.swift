@@ -57,7 +57,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .target(name: "TailorTestSupport", path: "Tests/TailorTestSupport"),
+        .target(name: "TailorTestSupport", dependencies: ["TailorTensor"], path: "Tests/TailorTestSupport"),
         .target(name: "TailorTrainingTestSupport",
                 dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorAdapters", "TailorTraining", "TailorTestSupport"],
                 path: "Tests/TailorTrainingTestSupport"),

@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 # Every target lists exactly the package modules its files import (needs python3; skipped without it).
 if command -v python3 >/dev/null; then swift package dump-package | python3 scripts/check_target_imports.py; fi
+# No unchecked narrowing conversion (Int(x), Int32(x) ... of a non-literal) in Sources outside the
+# lines marked `// allowed: <why>` (see docs/architecture.md; needs python3, skipped without it).
+if command -v python3 >/dev/null; then python3 scripts/check_narrowing.py; else echo "python3 not found: scripts/check_narrowing.py skipped"; fi
 if [ -z "${TAILOR_NVRTC:-}" ]; then TAILOR_NVRTC="$(./scripts/nvrtc.sh)"; export TAILOR_NVRTC; fi
 swift build -c release --build-tests -Xswiftc -enable-testing
 swift test -c release -Xswiftc -enable-testing --skip-build "$@"

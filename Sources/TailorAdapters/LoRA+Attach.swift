@@ -132,7 +132,7 @@ public final class LoRAAdapters: @unchecked Sendable {
     /// dropout, for evaluation and inference). Each module gets its own stream from `key`.
     public func setDropoutKey(_ key: UInt64?) {
         for (index, module) in modules.enumerated() {
-            module.lora.dropoutSeed = key.map { $0 &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03 }
+            module.lora.dropoutSeed = key.map { $0 &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03 }  // allowed: a non-negative index widens
         }
     }
 
@@ -155,7 +155,7 @@ public final class LoRAAdapters: @unchecked Sendable {
     static func layerIndex(_ module: String) -> Int? {
         let parts = module.split(separator: ".")
         guard let at = parts.firstIndex(of: "layers"), at + 1 < parts.count else { return nil }
-        return Int(parts[at + 1])
+        return Int(parts[at + 1])  // allowed: a String parse (optional)
     }
 }
 

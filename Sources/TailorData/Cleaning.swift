@@ -113,8 +113,8 @@ struct Digest: Hashable {
     init(_ s: String) {
         var h1: UInt64 = 0xcbf29ce484222325, h2: UInt64 = 0x84222325cbf29ce4
         for byte in s.utf8 {
-            h1 = (h1 ^ UInt64(byte)) &* 0x100000001b3
-            h2 = (h2 &+ UInt64(byte)) &* 0x9E3779B97F4A7C15
+            h1 = (h1 ^ UInt64(byte)) &* 0x100000001b3  // allowed: bytes, scalar values and non-negative indices widen
+            h2 = (h2 &+ UInt64(byte)) &* 0x9E3779B97F4A7C15  // allowed: bytes, scalar values and non-negative indices widen
             h2 ^= h2 >> 29
         }
         a = h1; b = h2
@@ -130,9 +130,9 @@ public enum MinHash {
         guard !scalars.isEmpty else { return sig }
         for start in 0...(scalars.count - k) {
             var h: UInt64 = 0xcbf29ce484222325
-            for u in scalars[start..<(start + k)] { h = (h ^ UInt64(u.value)) &* 0x100000001b3 }
+            for u in scalars[start..<(start + k)] { h = (h ^ UInt64(u.value)) &* 0x100000001b3 }  // allowed: bytes, scalar values and non-negative indices widen
             for p in 0..<permutations {
-                var x = h ^ (UInt64(p + 1) &* 0x9E3779B97F4A7C15)
+                var x = h ^ (UInt64(p + 1) &* 0x9E3779B97F4A7C15)  // allowed: bytes, scalar values and non-negative indices widen
                 x ^= x >> 33; x = x &* 0xff51afd7ed558ccd; x ^= x >> 33; x = x &* 0xc4ceb9fe1a85ec53; x ^= x >> 33
                 if x < sig[p] { sig[p] = x }
             }
@@ -201,11 +201,11 @@ public enum Splitter {
         }
         if idx.count > 1 {
             for i in stride(from: idx.count - 1, to: 0, by: -1) {
-                let j = Int(next() % UInt64(i + 1))
+                let j = Int(next() % UInt64(i + 1))  // allowed: the remainder is below i + 1, an Int index
                 idx.swapAt(i, j)
             }
         }
-        var nVal = Int((Double(items.count) * validationRatio).rounded())
+        var nVal = Int(exactly: (Double(items.count) * validationRatio).rounded()) ?? items.count
         if validationRatio > 0, items.count >= 2 { nVal = max(1, nVal) }
         let valSet = Set(idx.prefix(nVal))
         var train: [T] = [], val: [T] = []

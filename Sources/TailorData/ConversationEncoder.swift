@@ -39,7 +39,7 @@ public struct ConversationEncoder: Sendable {
         self.options = options
         self.bosToken = bosToken
         self.eosToken = eosToken
-        self.eosTokenId = eosToken.flatMap { tokenizer.tokenToId($0) }.map(Int32.init)
+        self.eosTokenId = eosToken.flatMap { tokenizer.tokenToId($0) }.map(Int32.init)  // allowed: token ids from the tokenizer, 0...Int32.max (checked on reading), convert both ways
         self.aligner = TokenAligner(tokenizer: tokenizer)
         self.rawTemplate = try ChatTemplate(source: Self.rawTemplateSource, name: "raw")
         let with = tokenizer.encodeInt32("a", addSpecialTokens: true)
@@ -289,8 +289,8 @@ public struct ConversationEncoder: Sendable {
         } else if !options.trainOnInputs, conversation.text == nil {
             // Each trained run should end with a stop token, or the model never learns to stop.
             for run in Self.labeledRuns(sample.labels) {
-                let lastId = Int(sample.inputIds[run.upperBound - 1])
-                if !tokenizer.isSpecial(lastId), lastId != eosTokenId.map(Int.init) {
+                let lastId = Int(sample.inputIds[run.upperBound - 1])  // allowed: token ids from the tokenizer, 0...Int32.max (checked on reading), convert both ways
+                if !tokenizer.isSpecial(lastId), lastId != eosTokenId.map(Int.init) {  // allowed: token ids from the tokenizer, 0...Int32.max (checked on reading), convert both ways
                     issues.append(DataIssue(kind: .noStopToken, source: sample.source,
                         message: "a trained reply ends with '\(tokenizer.idToToken(lastId) ?? "?")', not an end-of-turn token: the model will not learn to stop"))
                     break
@@ -336,7 +336,7 @@ public struct ConversationEncoder: Sendable {
         if first.upperBound <= max {
             return (Self.cutEnd(s, to: max), "cut \(s.count - max) tokens from the end; the first reply is whole")
         }
-        let keepHead = (s.inputIds.first.map { Int($0) } == tokenizer.tokenToId(bosToken ?? "\u{0}")) ? 1 : 0
+        let keepHead = (s.inputIds.first.map { Int($0) } == tokenizer.tokenToId(bosToken ?? "\u{0}")) ? 1 : 0  // allowed: token ids from the tokenizer, 0...Int32.max (checked on reading), convert both ways
         let room = max - keepHead
         if first.count <= room {
             // Drop the oldest prompt tokens so the prompt's end and the whole first reply fit.

@@ -36,8 +36,8 @@ public enum DatasetWriter {
 
     /// A pre-tokenized sample as a `tokenized` record: `input_ids` and `labels`.
     public static func record(_ sample: EncodedSample) -> ChatValue {
-        .object(["input_ids": .array(sample.inputIds.map { .int(Int($0)) }),
-                 "labels": .array(sample.labels.map { .int(Int($0)) })])
+        .object(["input_ids": .array(sample.inputIds.map { .int(Int($0)) }),  // allowed: Int32 widens
+                 "labels": .array(sample.labels.map { .int(Int($0)) })])  // allowed: Int32 widens
     }
 
     /// Writes pre-tokenized samples as JSON Lines of `tokenized` records.

@@ -11,10 +11,10 @@ public struct PackedRow: Sendable, Hashable {
     /// Labels [N], unshifted.
     public var labels: [Int32] { samples.flatMap(\.labels) }
     /// Position ids [N], restarting at 0 for each sample.
-    public var positionIds: [Int32] { samples.flatMap { s in (0..<Int32(s.count)).map { $0 } } }
+    public var positionIds: [Int32] { samples.flatMap { s in (0..<Int32(s.count)).map { $0 } } }  // allowed: a packed sample's length and index, below the packing length (cutoff_len)
     /// Sequence ids [N]: the index of each token's sample in the row (0, 0, ..., 1, 1, ...).
     public var sequenceIds: [Int32] {
-        samples.enumerated().flatMap { i, s in Array(repeating: Int32(i), count: s.count) }
+        samples.enumerated().flatMap { i, s in Array(repeating: Int32(i), count: s.count) }  // allowed: a packed sample's length and index, below the packing length (cutoff_len)
     }
 }
 

@@ -49,7 +49,7 @@ public enum RecordReader {
         defer { globfree(&g) }
         guard glob(pattern, 0, nil, &g) == 0 else { return [] }
         var out: [String] = []
-        for i in 0..<Int(g.gl_pathc) {
+        for i in 0..<Int(g.gl_pathc) {  // allowed: glob's match count is a size_t of paths held in memory
             if let p = g.gl_pathv[i], let s = String(validatingCString: p),
                extensions.contains((s as NSString).pathExtension.lowercased()) { out.append(s) }
         }

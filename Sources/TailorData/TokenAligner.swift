@@ -17,7 +17,7 @@ public struct TokenAligner: Sendable {
         var space = [Bool](repeating: false, count: size)
         for id in 0..<size {
             let b = tokenizer.tokenBytes(id)
-            lengths[id] = Int32(b.count)
+            lengths[id] = Int32(b.count)  // allowed: a token's byte length, a few bytes
             space[id] = b.first == 0x20
         }
         self.lengths = lengths
@@ -31,9 +31,9 @@ public struct TokenAligner: Sendable {
         starts.reserveCapacity(ids.count + 1)
         var p = 0
         for id in ids {
-            let i = Int(id)
+            let i = Int(id)  // allowed: Int32 ids and lengths widen
             guard i >= 0, i < lengths.count else { return nil }
-            var n = Int(lengths[i])
+            var n = Int(lengths[i])  // allowed: Int32 ids and lengths widen
             if leadingSpace[i], n > 0, p < text.count, text[p] != 0x20 { n -= 1 }   // prepended ▁
             starts.append(p)
             p += n

@@ -70,6 +70,13 @@ public struct GenerationParameters: Sendable, Equatable {
         func integer(_ field: String) throws -> Int? {
             guard let value = present(field) else { return nil }
             guard let n = value.integralValue else {
+                // A whole number too large for Int (1e20, 99999999999999999999) is named as such: generation stops
+                // at the model's context (max_position_embeddings) anyway, so no useful count is that large.
+                if let d = value.doubleValue, d.rounded() == d {
+                    throw InferenceError.badGenerationConfig(file: file, field: field, problem:
+                        "is \(d), beyond the largest count Tailor accepts (\(Int.max)); generation stops at the model's context "
+                        + "(max_position_embeddings) anyway, so give a value up to that")
+                }
                 throw InferenceError.badGenerationConfig(file: file, field: field, problem: "must be an integer")
             }
             return n
@@ -145,7 +152,11 @@ public struct GenerationParameters: Sendable, Equatable {
         case "no_repeat_ngram_size": noRepeatNgramSize = try int()
         case "max_new_tokens": maxNewTokens = try int()
         case "min_new_tokens": minNewTokens = try int()
-        case "seed": seed = UInt64(try int())
+        case "seed":
+            guard let v = UInt64(text) else {
+                throw InferenceError.badParameter(name: name, value: text, problem: "must be an integer from 0 to \(UInt64.max)")
+            }
+            seed = v
         case "do_sample":
             guard let v = Bool(text) else { throw InferenceError.badParameter(name: name, value: text, problem: "must be true or false") }
             doSample = v

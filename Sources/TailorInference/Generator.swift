@@ -101,7 +101,9 @@ public final class Generator: @unchecked Sendable {
         var inputs: [[Int32]] = []
         for (index, prompt) in prompts.enumerated() {
             guard !prompt.isEmpty else { throw InferenceError.emptyPrompt(index: index) }
-            if prompt.count + parameters.maxNewTokens > limit {
+            // `prompt.count > limit - maxNewTokens`, not `prompt.count + maxNewTokens > limit`: a huge
+            // --max-new-tokens (validate() keeps it positive) must not overflow the sum.
+            if prompt.count > limit - parameters.maxNewTokens {
                 let room = limit - parameters.maxNewTokens
                 guard parameters.truncatePrompt, room > 0 else {
                     throw InferenceError.promptTooLong(index: index, tokens: prompt.count, maxNewTokens: parameters.maxNewTokens, limit: limit)
@@ -115,7 +117,7 @@ public final class Generator: @unchecked Sendable {
         var sequences = inputs.map { SequenceState(prompt: $0, tokenizer: tokenizer) }
         let capacity = (inputs.map(\.count).max() ?? 0) + parameters.maxNewTokens
         var stats = GenerationStats()
-        var sampler = Sampler(seed: parameters.seed ?? UInt64(monotonicSeconds() * 1e9))
+        var sampler = Sampler(seed: parameters.seed ?? UInt64(monotonicSeconds() * 1e9))  // allowed: monotonic time in ns is positive and below 2^64 for 584 years
         let eos = Set(parameters.eosTokenIds)
         let stops = StopStringMatcher(parameters.stopStrings)
         do {
@@ -144,7 +146,7 @@ public final class Generator: @unchecked Sendable {
                         throw InferenceError.nonFiniteLogits(sequence: index, step: state.generated.count + 1, value: Double(bad))
                     }
                     LogitsProcessing.apply(&scores, history: state.history, generated: state.generated.count, parameters: parameters)
-                    let token = Int32(sampler.choose(scores, sample: parameters.doSample))
+                    let token = Int32(sampler.choose(scores, sample: parameters.doSample))  // allowed: an index into a logits row of vocab_size entries; ids are Int32 through the model
                     let text = state.append(token)
                     onEvent(.token(sequence: index, id: token, text: text))
                     if eos.contains(token) {
@@ -236,7 +238,7 @@ struct SequenceState {
     /// Adds a token; returns the text it completes.
     mutating func append(_ token: Int32) -> String {
         generated.append(token)
-        let piece = decoder?.next(Int(token)) ?? ""
+        let piece = decoder?.next(Int(token)) ?? ""  // allowed: an Int32 id widens
         text += piece
         return piece
     }

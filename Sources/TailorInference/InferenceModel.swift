@@ -34,9 +34,17 @@ public final class InferenceModel: @unchecked Sendable {
         var parameters = FileManager.default.fileExists(atPath: generationConfig.path)
             ? try GenerationParameters(generationConfig: generationConfig) : GenerationParameters()
         var eos = parameters.eosTokenIds
-        for id in model.config.eosTokenIds.map(Int32.init) + tokenizer.eosTokenIds.map(Int32.init) where !eos.contains(id) { eos.append(id) }
+        for id in model.config.eosTokenIds + tokenizer.eosTokenIds {
+            // config.json and the tokenizer files check their ids on reading; a ModelConfig built in code may not have.
+            guard let id = Int32(exactly: id), id >= 0 else {
+                throw InferenceError.badParameter(name: "eos_token_id", value: "\(id)", problem: "is not a token id (0 to \(Int32.max))")
+            }
+            if !eos.contains(id) { eos.append(id) }
+        }
         for token in Self.endOfTurnTokens {
-            if let id = tokenizer.tokenizer.tokenToId(token), tokenizer.tokenizer.isSpecial(id), !eos.contains(Int32(id)) { eos.append(Int32(id)) }
+            if let id = tokenizer.tokenizer.tokenToId(token).flatMap({ Int32(exactly: $0) }), tokenizer.tokenizer.isSpecial(Int(id)), !eos.contains(id) {  // allowed: an Int32 id widens
+                eos.append(id)
+            }
         }
         parameters.eosTokenIds = eos
         defaults = parameters
@@ -58,7 +66,7 @@ public final class InferenceModel: @unchecked Sendable {
         if let eos = tokenizer.eosToken, variables["eos_token"] == nil { variables["eos_token"] = .string(eos) }
         do {
             let text = try template.render(messages: messages, addGenerationPrompt: true, extra: variables).text
-            return tokenizer.encode(text, addSpecialTokens: false).map { Int32($0) }
+            return tokenizer.tokenizer.encodeInt32(text, addSpecialTokens: false)
         } catch let error as TemplateError {
             throw InferenceError.template("\(error)")
         }
@@ -66,6 +74,6 @@ public final class InferenceModel: @unchecked Sendable {
 
     /// The ids of plain text, with the tokenizer's special tokens (BOS) as transformers adds them.
     public func rawPrompt(_ text: String) -> [Int32] {
-        tokenizer.encode(text, addSpecialTokens: true).map { Int32($0) }
+        tokenizer.tokenizer.encodeInt32(text, addSpecialTokens: true)
     }
 }

@@ -9,7 +9,7 @@ public enum LogitsProcessing {
         if p.repetitionPenalty != 1 { repetitionPenalty(&scores, history: history, penalty: Float(p.repetitionPenalty)) }
         if p.noRepeatNgramSize > 0 { noRepeatNgram(&scores, history: history, size: p.noRepeatNgramSize) }
         if p.minNewTokens > 0 && generated < p.minNewTokens {
-            for id in p.eosTokenIds where Int(id) < scores.count && id >= 0 { scores[Int(id)] = -.infinity }
+            for id in p.eosTokenIds where Int(id) < scores.count && id >= 0 { scores[Int(id)] = -.infinity }  // allowed: Int32 ids widen to Int
         }
         guard p.doSample else { return }
         if p.temperature != 1 { temperature(&scores, Float(p.temperature)) }
@@ -22,9 +22,9 @@ public enum LogitsProcessing {
     /// `penalty` when positive, multiplied when negative.
     public static func repetitionPenalty(_ scores: inout [Float], history: [Int32], penalty: Float) {
         var seen = Set<Int32>()
-        for id in history where id >= 0 && Int(id) < scores.count && seen.insert(id).inserted {
-            let s = scores[Int(id)]
-            scores[Int(id)] = s < 0 ? s * penalty : s / penalty
+        for id in history where id >= 0 && Int(id) < scores.count && seen.insert(id).inserted {  // allowed: Int32 ids widen to Int
+            let s = scores[Int(id)]  // allowed: Int32 ids widen to Int
+            scores[Int(id)] = s < 0 ? s * penalty : s / penalty  // allowed: Int32 ids widen to Int
         }
     }
 
@@ -33,7 +33,7 @@ public enum LogitsProcessing {
         let length = history.count
         guard length + 1 >= n else { return }
         if n == 1 {
-            for id in history where id >= 0 && Int(id) < scores.count { scores[Int(id)] = -.infinity }
+            for id in history where id >= 0 && Int(id) < scores.count { scores[Int(id)] = -.infinity }  // allowed: Int32 ids widen to Int
             return
         }
         let tail = history[(length - n + 1)...]
@@ -41,7 +41,7 @@ public enum LogitsProcessing {
         while start + n <= length {
             if history[start..<(start + n - 1)].elementsEqual(tail) {
                 let banned = history[start + n - 1]
-                if banned >= 0 && Int(banned) < scores.count { scores[Int(banned)] = -.infinity }
+                if banned >= 0 && Int(banned) < scores.count { scores[Int(banned)] = -.infinity }  // allowed: Int32 ids widen to Int
             }
             start += 1
         }

@@ -406,7 +406,7 @@ private struct JSONParser {
 
     func invalidUTF8(_ range: Range<Int>) -> JSONError {
         let bad = firstInvalidUTF8(range) ?? range.lowerBound
-        return error("byte 0x\(hex(UInt32(b[bad]), 2)) is not valid UTF-8; the file must be UTF-8 text", at: bad)
+        return error("byte 0x\(hex(UInt32(b[bad]), 2)) is not valid UTF-8; the file must be UTF-8 text", at: bad)  // allowed: a byte or hex digit widens
     }
 
     /// The scalar of the `\uXXXX` escape at `escape` (with its low half when it is a surrogate pair);
@@ -436,9 +436,9 @@ private struct JSONParser {
             let c = b[i]
             let digit: UInt32
             switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c - UInt8(ascii: "A") + 10)
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0"))  // allowed: a UTF-8 byte: shifts and masks of a scalar below 0x110000 leave it below 256
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c - UInt8(ascii: "a") + 10)  // allowed: a UTF-8 byte: shifts and masks of a scalar below 0x110000 leave it below 256
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c - UInt8(ascii: "A") + 10)  // allowed: a UTF-8 byte: shifts and masks of a scalar below 0x110000 leave it below 256
             default: throw error("unexpected \(describe(i)) in a \\u escape; expected four hex digits")
             }
             value = value << 4 | digit
@@ -450,10 +450,10 @@ private struct JSONParser {
     func appendUTF8(_ scalar: Unicode.Scalar, to out: inout [UInt8]) {
         let v = scalar.value
         switch v {
-        case 0..<0x80: out.append(UInt8(v))
-        case 0x80..<0x800: out += [UInt8(0xC0 | v >> 6), UInt8(0x80 | v & 0x3F)]
-        case 0x800..<0x10000: out += [UInt8(0xE0 | v >> 12), UInt8(0x80 | v >> 6 & 0x3F), UInt8(0x80 | v & 0x3F)]
-        default: out += [UInt8(0xF0 | v >> 18), UInt8(0x80 | v >> 12 & 0x3F), UInt8(0x80 | v >> 6 & 0x3F), UInt8(0x80 | v & 0x3F)]
+        case 0..<0x80: out.append(UInt8(v))  // allowed: a UTF-8 byte: shifts and masks of a scalar below 0x110000 leave it below 256
+        case 0x80..<0x800: out += [UInt8(0xC0 | v >> 6), UInt8(0x80 | v & 0x3F)]  // allowed: a UTF-8 byte: shifts and masks of a scalar below 0x110000 leave it below 256
+        case 0x800..<0x10000: out += [UInt8(0xE0 | v >> 12), UInt8(0x80 | v >> 6 & 0x3F), UInt8(0x80 | v & 0x3F)]  // allowed: a UTF-8 byte: shifts and masks of a scalar below 0x110000 leave it below 256
+        default: out += [UInt8(0xF0 | v >> 18), UInt8(0x80 | v >> 12 & 0x3F), UInt8(0x80 | v >> 6 & 0x3F), UInt8(0x80 | v & 0x3F)]  // allowed: a UTF-8 byte: shifts and masks of a scalar below 0x110000 leave it below 256
         }
     }
 
@@ -482,7 +482,7 @@ private struct JSONParser {
             if isDigit(i) { throw error("a number may not start with 0 followed by digits (no leading zeros)", at: start) }
         } else {
             while isDigit(i) {
-                let digit = Int(b[i] - 0x30)
+                let digit = Int(b[i] - 0x30)  // allowed: a decimal digit 0...9
                 let (times10, o1) = value.multipliedReportingOverflow(by: 10)
                 let (next, o2) = times10.subtractingReportingOverflow(digit)
                 overflow = overflow || o1 || o2

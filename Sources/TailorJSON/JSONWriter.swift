@@ -177,7 +177,7 @@ private struct JSONWriter {
 
     static func appendEscape(_ unit: UInt32, to out: inout [UInt8]) {
         out += [0x5C, UInt8(ascii: "u")]
-        for shift in stride(from: 12, through: 0, by: -4) { out.append(hexDigits[Int((unit >> UInt32(shift)) & 0xF)]) }
+        for shift in stride(from: 12, through: 0, by: -4) { out.append(hexDigits[Int((unit >> UInt32(shift)) & 0xF)]) }  // allowed: UTF-16 units, bytes and nibble shifts widen
     }
 
     static func quote(_ string: String, ensureASCII: Bool, to out: inout [UInt8]) {
@@ -185,9 +185,9 @@ private struct JSONWriter {
         if ensureASCII && string.utf8.contains(where: { $0 >= 0x80 }) {
             for scalar in string.unicodeScalars {
                 if scalar.value < 0x80 {
-                    appendASCII(UInt8(scalar.value), ensureASCII: true, to: &out)
+                    appendASCII(UInt8(scalar.value), ensureASCII: true, to: &out)  // allowed: scalar.value < 0x80 checked on this line
                 } else {
-                    for unit in String(scalar).utf16 { appendEscape(UInt32(unit), to: &out) }
+                    for unit in String(scalar).utf16 { appendEscape(UInt32(unit), to: &out) }  // allowed: UTF-16 units, bytes and nibble shifts widen
                 }
             }
         } else {
@@ -206,7 +206,7 @@ private struct JSONWriter {
         case 0x0A: out += [0x5C, UInt8(ascii: "n")]
         case 0x0D: out += [0x5C, UInt8(ascii: "r")]
         case 0x09: out += [0x5C, UInt8(ascii: "t")]
-        case 0x00..<0x20: appendEscape(UInt32(byte), to: &out)
+        case 0x00..<0x20: appendEscape(UInt32(byte), to: &out)  // allowed: UTF-16 units, bytes and nibble shifts widen
         case 0x7F where ensureASCII: appendEscape(0x7F, to: &out)
         default: out.append(byte)
         }

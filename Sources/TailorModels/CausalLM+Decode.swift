@@ -27,7 +27,7 @@ extension CausalLM {
         guard n > 0, slots.count == n else {
             throw ModelError.badBatch("decode needs one slot per token (got \(n) ids and \(slots.count) slots)")
         }
-        for (t, id) in ids.enumerated() where id < 0 || Int(id) >= c.vocabSize {
+        for (t, id) in ids.enumerated() where id < 0 || Int(id) >= c.vocabSize {  // allowed: Int32 ids and positions widen to Int; slot and row indices and positions are below the KV cache capacity (max_position_embeddings, checked to fit Int32 in the batch)
             throw ModelError.badBatch("token \(t) has id \(id), outside the vocabulary 0..<\(c.vocabSize)")
         }
         guard logitRows.count <= n else {
@@ -46,10 +46,10 @@ extension CausalLM {
             guard next[slot] < cache.capacity else {
                 throw ModelError.badBatch("cache slot \(slot) is full (\(cache.capacity) positions); allocate the cache for the prompt plus max_new_tokens")
             }
-            positions[t] = Int32(next[slot])
+            positions[t] = Int32(next[slot])  // allowed: Int32 ids and positions widen to Int; slot and row indices and positions are below the KV cache capacity (max_position_embeddings, checked to fit Int32 in the batch)
             next[slot] += 1
         }
-        let maxPosition = Int(positions.max() ?? 0)
+        let maxPosition = Int(positions.max() ?? 0)  // allowed: Int32 ids and positions widen to Int; slot and row indices and positions are below the KV cache capacity (max_position_embeddings, checked to fit Int32 in the batch)
         if let window = c.slidingWindow, maxPosition >= window {
             throw ModelError.badBatch("position \(maxPosition) exceeds sliding_window \(window), which Tailor does not implement; keep prompt plus new tokens within \(window)")
         }
@@ -60,7 +60,7 @@ extension CausalLM {
         let positionsTensor = try backend.upload(positions, shape: [n]) // [N]
         // Fresh prompts run the packed causal attention; later steps read the cache.
         let seqStart: Tensor? = fresh ? try backend.upload(Self.sequenceStarts(slots), shape: [n]) : nil
-        let slotsTensor = try backend.upload(slots.map { Int32($0) }, shape: [n])    // [N]
+        let slotsTensor = try backend.upload(slots.map { Int32($0) }, shape: [n])    // [N]  // allowed: Int32 ids and positions widen to Int; slot and row indices and positions are below the KV cache capacity (max_position_embeddings, checked to fit Int32 in the batch)
         let lengthsTensor = try backend.upload(positions.map { $0 + 1 }, shape: [n]) // [N]
         let runs = Self.runs(slots: slots, positions: positions)
 
@@ -77,7 +77,7 @@ extension CausalLM {
                                 cos: cos, sin: sin, cache: cache)
             if narrowLast && index == layers.count - 1 {
                 guard r > 0 else { break }
-                let rowIndices = try backend.upload(logitRows.map { Int32($0) }, shape: [r])  // [R]
+                let rowIndices = try backend.upload(logitRows.map { Int32($0) }, shape: [r])  // [R]  // allowed: Int32 ids and positions widen to Int; slot and row indices and positions are below the KV cache capacity (max_position_embeddings, checked to fit Int32 in the batch)
                 let xRows = try backend.empty([r, c.hiddenSize], dtype: .f32)                 // [R, C]
                 let normedRows = try backend.empty([r, c.hiddenSize], dtype: .f32)            // [R, C]
                 try backend.gatherRows(b.x, indices: rowIndices, into: xRows)
@@ -89,7 +89,7 @@ extension CausalLM {
                 try projectQueries(layer: layer, buffers: out, positions: try backend.upload(rowPositions, shape: [r]),
                                    cos: cos, sin: sin)
                 try backend.attentionDecode(q: out.q, kCache: cache.keys[index], vCache: cache.values[index],
-                                            slots: try backend.upload(logitRows.map { Int32(slots[$0]) }, shape: [r]),
+                                            slots: try backend.upload(logitRows.map { Int32(slots[$0]) }, shape: [r]),  // allowed: Int32 ids and positions widen to Int; slot and row indices and positions are below the KV cache capacity (max_position_embeddings, checked to fit Int32 in the batch)
                                             lengths: try backend.upload(rowPositions.map { $0 + 1 }, shape: [r]),
                                             scale: attentionScale, into: out.attention)
             } else {
@@ -183,7 +183,7 @@ extension CausalLM {
     /// seqStart [N] for runs of equal slots.
     static func sequenceStarts(_ slots: [Int]) -> [Int32] {
         var starts = [Int32](repeating: 0, count: slots.count)
-        for t in slots.indices { starts[t] = t > 0 && slots[t] == slots[t - 1] ? starts[t - 1] : Int32(t) }
+        for t in slots.indices { starts[t] = t > 0 && slots[t] == slots[t - 1] ? starts[t - 1] : Int32(t) }  // allowed: Int32 ids and positions widen to Int; slot and row indices and positions are below the KV cache capacity (max_position_embeddings, checked to fit Int32 in the batch)
         return starts
     }
 
@@ -194,7 +194,7 @@ extension CausalLM {
         while t < slots.count {
             var end = t + 1
             while end < slots.count && slots[end] == slots[t] && positions[end] == positions[end - 1] + 1 { end += 1 }
-            result.append((slots[t], Int(positions[t]), t..<end))
+            result.append((slots[t], Int(positions[t]), t..<end))  // allowed: Int32 ids and positions widen to Int; slot and row indices and positions are below the KV cache capacity (max_position_embeddings, checked to fit Int32 in the batch)
             t = end
         }
         return result

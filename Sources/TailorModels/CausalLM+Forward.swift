@@ -12,10 +12,10 @@ struct DeviceBatch {
 extension CausalLM {
     func upload(_ batch: TokenBatch) throws -> DeviceBatch {
         let n = batch.tokenCount
-        for (t, id) in batch.inputIds.enumerated() where id < 0 || Int(id) >= config.vocabSize {
+        for (t, id) in batch.inputIds.enumerated() where id < 0 || Int(id) >= config.vocabSize {  // allowed: Int32 ids and positions widen to Int
             throw ModelError.badBatch("token \(t) has id \(id), outside the vocabulary 0..<\(config.vocabSize)")
         }
-        let maxPosition = Int(batch.positions.max() ?? 0)
+        let maxPosition = Int(batch.positions.max() ?? 0)  // allowed: Int32 ids and positions widen to Int
         if let window = config.slidingWindow, maxPosition >= window {
             throw ModelError.badBatch("a sequence of \(maxPosition + 1) tokens exceeds sliding_window \(window), which Tailor does not implement; use sequences of at most \(window) tokens")
         }

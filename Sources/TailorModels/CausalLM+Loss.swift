@@ -107,7 +107,7 @@ extension CausalLM {
         guard !labeled.isEmpty else { return [] }
         let scratch = try lossScratch()
         let count = labeled.count
-        let rowIndices = try backend.upload(labeled.map { Int32($0) }, shape: [count])   // [L]
+        let rowIndices = try backend.upload(labeled.map { Int32($0) }, shape: [count])   // [L]  // allowed: row indices of a batch held in memory, below its token count
         let rowTargets = try backend.upload(labeled.map { targets[$0] }, shape: [count])  // [L]
         let losses = try backend.empty([count], dtype: .f32)                              // [L]
         var begin = 0

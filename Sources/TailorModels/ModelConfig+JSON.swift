@@ -65,8 +65,16 @@ extension ModelConfig {
                   outputBias: architecture == .qwen2 ? false : attentionBias,
                   mlpBias: try config.bool("mlp_bias", default: false),
                   slidingWindow: window,
-                  bosTokenId: try config.int("bos_token_id", default: nil),
-                  eosTokenIds: try config.intList("eos_token_id"))
+                  bosTokenId: try Self.tokenIds(config, "bos_token_id", [config.int("bos_token_id", default: nil)].compactMap { $0 }).first,
+                  eosTokenIds: try Self.tokenIds(config, "eos_token_id", config.intList("eos_token_id")))
+    }
+
+    /// `ids` of `field`, each checked to be a token id (0...Int32.max, as ids are `Int32` in batches and generation).
+    private static func tokenIds(_ config: ConfigReader, _ field: String, _ ids: [Int]) throws -> [Int] {
+        for id in ids where id < 0 || id > Int(Int32.max) {
+            throw ModelError.badConfig(file: config.file, field: field, problem: "is \(id); a token id must be an integer from 0 to \(Int32.max)")
+        }
+        return ids
     }
 
     /// rope_theta + rope_scaling (transformers 4) or rope_parameters (transformers 5).

@@ -22,10 +22,10 @@ public struct TokenBatch: Sendable, Equatable {
             guard sequence.labels.count == sequence.ids.count else {
                 throw ModelError.badBatch("sequence \(index) has \(sequence.ids.count) ids but \(sequence.labels.count) labels")
             }
-            let start = Int32(ids.count)
+            let start = Int32(ids.count)  // allowed: a batch's token count: Int32 ids held in memory, far below 2^31 tokens (8 GiB)
             ids += sequence.ids
             labels += sequence.labels
-            positions += (0..<Int32(sequence.ids.count)).map { $0 }
+            positions += (0..<Int32(sequence.ids.count)).map { $0 }  // allowed: a batch's token count: Int32 ids held in memory, far below 2^31 tokens (8 GiB)
             starts += Array(repeating: start, count: sequence.ids.count)
         }
         try self.init(inputIds: ids, labels: labels, positions: positions, seqStart: starts)
@@ -39,8 +39,8 @@ public struct TokenBatch: Sendable, Equatable {
             throw ModelError.badBatch("inputIds (\(n)), labels (\(labels.count)), positions (\(positions.count)) and seqStart (\(seqStart.count)) differ in length")
         }
         for t in 0..<n {
-            let s = Int(seqStart[t])
-            let continues = t > 0 && s == Int(seqStart[t - 1]) && s < t
+            let s = Int(seqStart[t])  // allowed: Int32 widens
+            let continues = t > 0 && s == Int(seqStart[t - 1]) && s < t  // allowed: Int32 widens
             guard s == t || continues else {
                 throw ModelError.badBatch("seqStart[\(t)] = \(s): each token must start a sequence (\(t)) or continue the previous token's")
             }

@@ -6,7 +6,7 @@ public enum HalfPrecision {
     /// Widens a bfloat16 bit pattern to `Float` (exact).
     @inlinable
     public static func bf16ToFloat(_ bits: UInt16) -> Float {
-        Float(bitPattern: UInt32(bits) << 16)
+        Float(bitPattern: UInt32(bits) << 16)  // allowed: UInt16 widens
     }
 
     /// Narrows a `Float` to a bfloat16 bit pattern, rounding to nearest even.

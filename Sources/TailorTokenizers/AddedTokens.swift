@@ -15,7 +15,7 @@ public struct AddedToken: Sendable, Equatable {
     public var singleWord: Bool
 
     init(_ node: JSONNode) throws {
-        id = try node.required("id").int
+        id = try node.required("id").tokenId
         content = try node.string("content")
         special = try node.bool("special", default: false)
         normalized = try node.bool("normalized", default: !special)
@@ -38,7 +38,7 @@ struct AddedTokenMatcher: Sendable {
 
     init(_ entries: [Entry]) {
         var buckets = [[Entry]](repeating: [], count: 256)
-        for e in entries where !e.pattern.isEmpty { buckets[Int(e.pattern[0])].append(e) }
+        for e in entries where !e.pattern.isEmpty { buckets[Int(e.pattern[0])].append(e) }  // allowed: a UInt8 widens
         for k in 0..<256 { buckets[k].sort { $0.pattern.count > $1.pattern.count } }
         self.buckets = buckets
         isEmpty = entries.allSatisfy { $0.pattern.isEmpty }
@@ -52,7 +52,7 @@ struct AddedTokenMatcher: Sendable {
         var i = 0
         let n = s.count
         while i < n {
-            let bucket = buckets[Int(s[i])]
+            let bucket = buckets[Int(s[i])]  // allowed: a UInt8 widens
             var found: Entry? = nil
             if !bucket.isEmpty {
                 for e in bucket where e.pattern.count <= n - i {
@@ -90,7 +90,7 @@ struct AddedTokenMatcher: Sendable {
             if start > startOffset {
                 out.append((Piece(bytes: Array(s[startOffset..<start]), atStart: piece.atStart && startOffset == 0), nil))
             }
-            out.append((Piece(bytes: Array(s[start..<stop]), atStart: false), Int32(t.id)))
+            out.append((Piece(bytes: Array(s[start..<stop]), atStart: false), Int32(t.id)))  // allowed: AddedToken.init reads ids through JSONNode.tokenId (0...Int32.max)
             startOffset = stop
         }
         if startOffset < n {

@@ -40,6 +40,8 @@ public final class BPEModel: Sendable {
     let endOfWordSuffix: [UInt8]?
 
     static let supportedModels = ["BPE"]
+    /// How far above the entry count a vocabulary id may go (real vocabularies are dense: 0..<count).
+    static let idSlack = 1 << 20
 
     init(_ node: JSONNode) throws {
         let file = node.file
@@ -49,16 +51,18 @@ public final class BPEModel: Sendable {
         vocab.reserveCapacity(entries.count)
         var maxId = -1
         for (token, idNode) in entries {
-            let id = try idNode.int
-            guard id >= 0 && id < Int(Int32.max) else {
-                throw TokenizerError.invalidValue(file: file, path: idNode.path, value: String(id), reason: "token ids must be non-negative")
+            let id = try idNode.tokenId
+            // Ids index a table of maxId + 1 names: one far beyond the vocabulary's size would allocate gigabytes.
+            guard id < entries.count + Self.idSlack else {
+                throw TokenizerError.invalidValue(file: file, path: idNode.path, value: String(id),
+                                                  reason: "the vocabulary has \(entries.count) entries; ids must be below \(entries.count + Self.idSlack)")
             }
-            vocab[ByteKey(token)] = Int32(id)
+            vocab[ByteKey(token)] = Int32(id)  // allowed: tokenId is 0...Int32.max
             maxId = max(maxId, id)
         }
         self.vocab = vocab
         var idToToken = [String?](repeating: nil, count: maxId + 1)
-        for (token, id) in vocab { idToToken[Int(id)] = String(decoding: token.bytes, as: UTF8.self) }
+        for (token, id) in vocab { idToToken[Int(id)] = String(decoding: token.bytes, as: UTF8.self) }  // allowed: an Int32 id widens
         self.idToToken = idToToken
 
         var low = [Int32](repeating: -1, count: 0x800)
@@ -66,7 +70,7 @@ public final class BPEModel: Sendable {
         for (token, id) in vocab {
             let s = String(decoding: token.bytes, as: UTF8.self).unicodeScalars
             guard s.count == 1, let v = s.first?.value else { continue }
-            if v < 0x800 { low[Int(v)] = id } else { high[v] = id }
+            if v < 0x800 { low[Int(v)] = id } else { high[v] = id }  // allowed: v < 0x800 checked on this line
         }
         lowScalarIds = low
         highScalarIds = high
@@ -109,8 +113,8 @@ public final class BPEModel: Sendable {
                 throw TokenizerError.malformedMerge(file: file, index: rank, entry: "\"\(left) \(right)\"",
                                                     reason: "the merged token \"\(left)\(right)\" is not in model.vocab")
             }
-            let key = UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))
-            if merges[key] == nil { merges[key] = UInt64(rank) << 32 | UInt64(UInt32(merged)) }
+            let key = UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))  // allowed: ids, ranks and positions are non-negative and below 2^32 (vocabulary ids are checked 0...Int32.max on reading)
+            if merges[key] == nil { merges[key] = UInt64(rank) << 32 | UInt64(UInt32(merged)) }  // allowed: ids, ranks and positions are non-negative and below 2^32 (vocabulary ids are checked 0...Int32.max on reading)
         }
         self.merges = merges
 
@@ -136,7 +140,7 @@ public final class BPEModel: Sendable {
 
     public var vocabularySize: Int { vocab.count }
 
-    public func tokenToId(_ token: String) -> Int? { vocab[ByteKey(token)].map(Int.init) }
+    public func tokenToId(_ token: String) -> Int? { vocab[ByteKey(token)].map(Int.init) }  // allowed: an Int32 id widens
 
     public func idToTokenString(_ id: Int) -> String? {
         id >= 0 && id < idToToken.count ? idToToken[id] : nil
@@ -163,7 +167,7 @@ public final class BPEModel: Sendable {
             var id: Int32? = nil
             var key: [UInt8] = []
             if plain {
-                if v < 0x800 { let x = lowScalarIds[Int(v)]; if x >= 0 { id = x } } else { id = highScalarIds[v] }
+                if v < 0x800 { let x = lowScalarIds[Int(v)]; if x >= 0 { id = x } } else { id = highScalarIds[v] }  // allowed: v < 0x800 checked on this line
             } else {
                 if k > 0, let p = continuingSubwordPrefix { key += p }
                 key += word[text.offsets[k]..<text.offsets[k + 1]]
@@ -191,7 +195,7 @@ public final class BPEModel: Sendable {
 
     @inline(__always)
     func rank(_ a: Int32, _ b: Int32) -> UInt64 {
-        merges[UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))] ?? UInt64.max
+        merges[UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))] ?? UInt64.max  // allowed: ids, ranks and positions are non-negative and below 2^32 (vocabulary ids are checked 0...Int32.max on reading)
     }
 
     /// Merges adjacent pairs, lowest rank first (leftmost among equal ranks).
@@ -224,10 +228,10 @@ public final class BPEModel: Sendable {
         var heap = MinHeap()
         for k in 0..<(n - 1) {
             let r = rank(ids[k], ids[k + 1])
-            if r != .max { heap.push((r >> 32) << 32 | UInt64(k)) }
+            if r != .max { heap.push((r >> 32) << 32 | UInt64(k)) }  // allowed: ids, ranks and positions are non-negative and below 2^32 (vocabulary ids are checked 0...Int32.max on reading)
         }
         while let top = heap.pop() {
-            let pos = Int(top & 0xFFFF_FFFF), r = top >> 32
+            let pos = Int(top & 0xFFFF_FFFF), r = top >> 32  // allowed: the low 32 bits hold a position this heap stored
             guard alive[pos], next[pos] < n else { continue }
             let right = next[pos]
             let m = rank(ids[pos], ids[right])
@@ -239,11 +243,11 @@ public final class BPEModel: Sendable {
             if prev[pos] >= 0 {
                 let p = prev[pos]
                 let pr = rank(ids[p], ids[pos])
-                if pr != .max { heap.push((pr >> 32) << 32 | UInt64(p)) }
+                if pr != .max { heap.push((pr >> 32) << 32 | UInt64(p)) }  // allowed: ids, ranks and positions are non-negative and below 2^32 (vocabulary ids are checked 0...Int32.max on reading)
             }
             if next[pos] < n {
                 let nr = rank(ids[pos], ids[next[pos]])
-                if nr != .max { heap.push((nr >> 32) << 32 | UInt64(pos)) }
+                if nr != .max { heap.push((nr >> 32) << 32 | UInt64(pos)) }  // allowed: ids, ranks and positions are non-negative and below 2^32 (vocabulary ids are checked 0...Int32.max on reading)
             }
         }
         symbols = (0..<n).compactMap { alive[$0] ? ids[$0] : nil }

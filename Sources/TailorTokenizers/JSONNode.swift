@@ -99,6 +99,18 @@ struct JSONNode {
         }
     }
 
+    /// A token id: an integer from 0 to 2147483647, as ids are `Int32` through encoding and generation.
+    var tokenId: Int {
+        get throws {
+            let i = try int
+            guard i >= 0 && i <= Int(Int32.max) else {
+                throw TokenizerError.invalidValue(file: file, path: path, value: String(i),
+                                                  reason: "a token id must be an integer from 0 to \(Int32.max)")
+            }
+            return i
+        }
+    }
+
     var double: Double {
         get throws {
             guard let d = value.doubleValue else { throw wrongType("a number") }

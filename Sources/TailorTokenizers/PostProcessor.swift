@@ -18,7 +18,7 @@ enum PostProcessorFactory {
             func pair(_ key: String) throws -> Int32 {
                 let items = try node.required(key).elements
                 guard items.count == 2 else { throw items.first.map { _ in TokenizerError.wrongType(file: node.file, path: node.path + "." + key, expected: "[token, id]", found: "an array of \(items.count)") } ?? TokenizerError.missingField(file: node.file, path: node.path + "." + key) }
-                return Int32(try items[1].int)
+                return Int32(try items[1].tokenId)  // allowed: tokenId is 0...Int32.max
             }
             return WrapProcessor(prefix: [try pair("cls")], suffix: [try pair("sep")])
         case "Sequence":
@@ -39,7 +39,7 @@ struct TemplateProcessor: PostProcessor {
         var specials: [String: [Int32]] = [:]
         if let map = try node.optional("special_tokens") {
             for (key, value) in try map.members {
-                specials[key] = try value.required("ids").elements.map { Int32(try $0.int) }
+                specials[key] = try value.required("ids").elements.map { Int32(try $0.tokenId) }  // allowed: tokenId is 0...Int32.max
             }
         }
         var items: [Item] = []

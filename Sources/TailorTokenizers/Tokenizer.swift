@@ -90,7 +90,7 @@ public final class Tokenizer: @unchecked Sendable {
 
     /// The ids of `text`; with `addSpecialTokens`, the post-processor's BOS/EOS are added.
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int] {
-        encodeInt32(text, addSpecialTokens: addSpecialTokens).map(Int.init)
+        encodeInt32(text, addSpecialTokens: addSpecialTokens).map(Int.init)  // allowed: an Int32 id widens
     }
 
     /// `encode` returning 32-bit ids (what training batches hold).

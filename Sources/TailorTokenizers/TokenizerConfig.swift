@@ -52,8 +52,12 @@ public struct TokenizerConfig: Sendable {
         tokenizerClass = try root.optionalString("tokenizer_class")
         cleanUpTokenizationSpaces = try root.optional("clean_up_tokenization_spaces")?.bool
         if let m = try root.optional("model_max_length") {
+            // transformers writes int(1e30) for "no limit": anything past Int is that; below 1 is no length.
             let d = try m.double
-            modelMaxLength = d >= Double(Int.max) ? Int.max : Int(d)
+            guard d >= 1 else {
+                throw TokenizerError.invalidValue(file: m.file, path: m.path, value: "\(d)", reason: "model_max_length must be a positive number of tokens")
+            }
+            modelMaxLength = d >= Double(Int.max) ? Int.max : Int(d)  // allowed: 1 <= d < 2^63, checked just before
         }
         if let t = try root.optional("chat_template") {
             switch t.value {
@@ -98,10 +102,10 @@ public struct GenerationTokenConfig: Sendable {
 
     public init(contentsOf url: URL) throws {
         let root = JSONNode(try JSONValue.parse(contentsOf: url), file: url.path)
-        bosTokenId = try root.optional("bos_token_id")?.int
+        bosTokenId = try root.optional("bos_token_id")?.tokenId
         padTokenId = try root.optional("pad_token_id")?.int
         if let eos = try root.optional("eos_token_id") {
-            if case .array = eos.value { eosTokenIds = try eos.elements.map { try $0.int } } else { eosTokenIds = [try eos.int] }
+            if case .array = eos.value { eosTokenIds = try eos.elements.map { try $0.tokenId } } else { eosTokenIds = [try eos.tokenId] }
         }
     }
 }

@@ -29,11 +29,11 @@ enum CharClass {
     }
 
     /// Classes of U+0000...U+FFFF.
-    static let bmp: [UInt8] = (0..<0x10000).map { compute(UInt32($0)) }
+    static let bmp: [UInt8] = (0..<0x10000).map { compute(UInt32($0)) }  // allowed: scalar values and bytes widen (below 0x110000)
 
     @inline(__always)
     static func of(_ v: UInt32) -> UInt8 {
-        v < 0x10000 ? bmp[Int(v)] : compute(v)
+        v < 0x10000 ? bmp[Int(v)] : compute(v)  // allowed: v < 0x10000 checked on this line
     }
 
     /// Oniguruma's `\w`: letters, marks, numbers, connector punctuation and the joiners U+200C/U+200D.
@@ -66,12 +66,12 @@ struct ScalarText {
                 if b0 < 0x80 {
                     values.append(UInt32(b0)); i += 1
                 } else if b0 < 0xE0, i + 1 < n {
-                    values.append(UInt32(b0 & 0x1F) << 6 | UInt32(b[i + 1] & 0x3F)); i += 2
+                    values.append(UInt32(b0 & 0x1F) << 6 | UInt32(b[i + 1] & 0x3F)); i += 2  // allowed: scalar values and bytes widen (below 0x110000)
                 } else if b0 < 0xF0, i + 2 < n {
-                    values.append(UInt32(b0 & 0x0F) << 12 | UInt32(b[i + 1] & 0x3F) << 6 | UInt32(b[i + 2] & 0x3F)); i += 3
+                    values.append(UInt32(b0 & 0x0F) << 12 | UInt32(b[i + 1] & 0x3F) << 6 | UInt32(b[i + 2] & 0x3F)); i += 3  // allowed: scalar values and bytes widen (below 0x110000)
                 } else if i + 3 < n {
-                    values.append(UInt32(b0 & 0x07) << 18 | UInt32(b[i + 1] & 0x3F) << 12
-                        | UInt32(b[i + 2] & 0x3F) << 6 | UInt32(b[i + 3] & 0x3F)); i += 4
+                    values.append(UInt32(b0 & 0x07) << 18 | UInt32(b[i + 1] & 0x3F) << 12  // allowed: scalar values and bytes widen (below 0x110000)
+                        | UInt32(b[i + 2] & 0x3F) << 6 | UInt32(b[i + 3] & 0x3F)); i += 4  // allowed: scalar values and bytes widen (below 0x110000)
                 } else {
                     values.append(0xFFFD); i += 1
                 }
@@ -87,15 +87,15 @@ struct ScalarText {
 @inline(__always)
 func appendUTF8(_ v: UInt32, to out: inout [UInt8]) {
     if v < 0x80 {
-        out.append(UInt8(v))
+        out.append(UInt8(v))  // allowed: a UTF-8 byte: the shifts and masks of a scalar value below 0x110000 leave it below 256
     } else if v < 0x800 {
-        out.append(UInt8(0xC0 | (v >> 6))); out.append(UInt8(0x80 | (v & 0x3F)))
+        out.append(UInt8(0xC0 | (v >> 6))); out.append(UInt8(0x80 | (v & 0x3F)))  // allowed: a UTF-8 byte: the shifts and masks of a scalar value below 0x110000 leave it below 256
     } else if v < 0x10000 {
-        out.append(UInt8(0xE0 | (v >> 12))); out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
-        out.append(UInt8(0x80 | (v & 0x3F)))
+        out.append(UInt8(0xE0 | (v >> 12))); out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))  // allowed: a UTF-8 byte: the shifts and masks of a scalar value below 0x110000 leave it below 256
+        out.append(UInt8(0x80 | (v & 0x3F)))  // allowed: a UTF-8 byte: the shifts and masks of a scalar value below 0x110000 leave it below 256
     } else {
-        out.append(UInt8(0xF0 | (v >> 18))); out.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
-        out.append(UInt8(0x80 | ((v >> 6) & 0x3F))); out.append(UInt8(0x80 | (v & 0x3F)))
+        out.append(UInt8(0xF0 | (v >> 18))); out.append(UInt8(0x80 | ((v >> 12) & 0x3F)))  // allowed: a UTF-8 byte: the shifts and masks of a scalar value below 0x110000 leave it below 256
+        out.append(UInt8(0x80 | ((v >> 6) & 0x3F))); out.append(UInt8(0x80 | (v & 0x3F)))  // allowed: a UTF-8 byte: the shifts and masks of a scalar value below 0x110000 leave it below 256
     }
 }
 
@@ -108,7 +108,7 @@ enum ByteLevelMap {
         for b in printable { table[b] = UInt32(b) }
         var n = 0
         for b in 0..<256 where !printable.contains(b) {
-            table[b] = UInt32(256 + n); n += 1
+            table[b] = UInt32(256 + n); n += 1  // allowed: scalar values and bytes widen (below 0x110000)
         }
         printable.removeAll()
         return table
@@ -120,7 +120,7 @@ enum ByteLevelMap {
     /// Byte for a scalar value, or -1 when the scalar is not one of the 256 characters.
     static let scalarToByte: [Int16] = {
         var t = [Int16](repeating: -1, count: 324)
-        for (b, v) in byteToScalar.enumerated() { t[Int(v)] = Int16(b) }
+        for (b, v) in byteToScalar.enumerated() { t[Int(v)] = Int16(b) }  // allowed: scalar values and bytes widen (below 0x110000)
         return t
     }()
 
@@ -136,9 +136,9 @@ enum ByteLevelMap {
         var out: [UInt8] = []
         out.reserveCapacity(token.utf8.count)
         for s in token.unicodeScalars {
-            let v = Int(s.value)
+            let v = Int(s.value)  // allowed: scalar values and bytes widen (below 0x110000)
             guard v < scalarToByte.count, scalarToByte[v] >= 0 else { return nil }
-            out.append(UInt8(scalarToByte[v]))
+            out.append(UInt8(scalarToByte[v]))  // allowed: the table holds bytes 0...255 (-1 entries are skipped above)
         }
         return out
     }

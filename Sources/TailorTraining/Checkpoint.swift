@@ -203,7 +203,7 @@ extension Checkpoint.State {
     var json: JSONValue {
         var members: [(String, JSONValue)] = [
             ("format", .string(format)), ("globalStep", .int(globalStep)), ("totalSteps", .int(totalSteps)),
-            ("seed", seed <= UInt64(Int.max) ? .int(Int(seed)) : .bigInteger(String(seed))),
+            ("seed", seed <= UInt64(Int.max) ? .int(Int(seed)) : .bigInteger(String(seed))),  // allowed: seed <= Int.max is checked on this line
             ("parameterNames", .array(parameterNames.map { .string($0) })),
             ("parameterShapes", .array(parameterShapes.map { .array($0.map { .int($0) }) })),
             ("elapsedSeconds", .double(elapsedSeconds)),

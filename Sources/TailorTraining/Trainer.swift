@@ -97,7 +97,7 @@ public final class Trainer {
             // Masks from (seed, step, micro-batch): reproducible, and identical after a resume.
             let seed = args.seed
             runner.beforeMicroBatch = { step, micro in
-                adapters.setDropoutKey(seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step) &* 1_000_003 &+ UInt64(micro))
+                adapters.setDropoutKey(seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step) &* 1_000_003 &+ UInt64(micro))  // allowed: step and micro are non-negative counters (Int -> UInt64 widens)
             }
         }
     }
@@ -115,7 +115,8 @@ public final class Trainer {
 
     static func totalSteps(args: TrainingArguments, samples: Int) -> Int {
         if args.maxSteps > 0 { return args.maxSteps }
-        return Int((args.numTrainEpochs * Double(stepsPerEpoch(args: args, samples: samples))).rounded(.up))
+        // Int(exactly:): a num_train_epochs of 1e300 (or NaN) is "no end" rather than a trap.
+        return Int(exactly: (args.numTrainEpochs * Double(stepsPerEpoch(args: args, samples: samples))).rounded(.up)) ?? Int.max
     }
 
     public var stepsPerEpoch: Int { Self.stepsPerEpoch(args: args, samples: trainRows.count) }

@@ -67,6 +67,10 @@ final class ChatTerminalTests: XCTestCase {
         XCTAssertTrue(read(until: "\n> ", after: mark))
         mark = send("/reset")
         XCTAssertTrue(read(until: "(conversation cleared)", after: mark), screen)
+        // A bad /params value (seed=-1 once trapped in UInt64(_:)) is an error line; the session goes on.
+        mark = send("/params seed=-1")
+        XCTAssertTrue(read(until: "error: generation parameter 'seed' = -1 must be an integer from 0 to", after: mark), screen)
+        XCTAssertTrue(read(until: "\n> ", after: mark), screen)
         // After /reset the second question is answered without the first turn.
         let second = try expectedAnswer([ChatMessage(role: "user", content: "And now?")], tokens: 12)
         mark = send("And now?")

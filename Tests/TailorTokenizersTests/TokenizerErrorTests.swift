@@ -17,6 +17,29 @@ final class TokenizerErrorTests: XCTestCase {
         } catch { XCTFail("unexpected error type \(error)"); return nil }
     }
 
+    /// An added token with id 2^40 (once trapped in `Int32(t.id)` when a prompt used it): refused on loading.
+    func testAddedTokenIdBeyondInt32IsRefused() {
+        let bytes = Array(#"{"added_tokens": [{"id": 1099511627776, "content": "<x>", "special": true}], "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#.utf8)
+        let e = error(bytes)
+        XCTAssertEqual(e?.description, "bad/tokenizer.json: `added_tokens[0].id` = 1099511627776 is not usable: a token id must be an integer from 0 to 2147483647.")
+    }
+
+    /// A TemplateProcessing post-processor with ids [2^40] (once `Int32(try $0.int)`), and Bert's pair form.
+    func testPostProcessorIdBeyondInt32IsRefused() {
+        let template = #", "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>"}}, {"Sequence": {"id": "A"}}], "special_tokens": {"<s>": {"id": "<s>", "ids": [1099511627776], "tokens": ["<s>"]}}}"#
+        XCTAssertEqual(error(json(extra: template))?.description,
+                       "bad/tokenizer.json: `post_processor.special_tokens.<s>.ids[0]` = 1099511627776 is not usable: a token id must be an integer from 0 to 2147483647.")
+        let bert = #", "post_processor": {"type": "BertProcessing", "cls": ["[CLS]", -1], "sep": ["[SEP]", 2]}"#
+        XCTAssertEqual(error(json(extra: bert))?.description,
+                       "bad/tokenizer.json: `post_processor.cls[1]` = -1 is not usable: a token id must be an integer from 0 to 2147483647.")
+    }
+
+    /// A vocabulary id far beyond the entry count would allocate a table of that many names.
+    func testSparseVocabularyIdIsRefused() {
+        let e = error(json(model: #"{"type": "BPE", "vocab": {"a": 0, "b": 2000000000}, "merges": []}"#))
+        XCTAssertTrue(e?.description.contains("the vocabulary has 2 entries; ids must be below 1048578") == true, String(describing: e))
+    }
+
     func testValidMinimalFileLoads() throws {
         let t = try Tokenizer(json: json())
         XCTAssertEqual(t.encode("abba", addSpecialTokens: false), [2, 1, 0])

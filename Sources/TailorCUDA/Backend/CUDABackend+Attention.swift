@@ -20,7 +20,7 @@ extension CUDABackend {
         let arguments: [KernelArgument] = [
             try f32(q, op: op, "q"), try f32(k, op: op, "k"), try f32(v, op: op, "v"), starts,
             try f32(out, op: op, "out"), try f32(lse, op: op, "lse"),
-            .int32(Int32(tokens)), .int32(Int32(heads)), .int32(Int32(kvHeads)), .int32(Int32(headDim)), .float(scale),
+            .int32(Int32(tokens)), .int32(Int32(heads)), .int32(Int32(kvHeads)), .int32(Int32(headDim)), .float(scale),  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         ]
         let tiling = try Self.attentionTiling(.forward, headDim: headDim, op: op, q: q)
         guard tokens > 0, heads > 0 else { return }
@@ -51,8 +51,8 @@ extension CUDABackend {
         let pd = KernelArgument.pointer(try address(delta))
         try device.launch("tailor_attention_backward_delta_f32", grid: LaunchSize((rows + AttentionTiling.warps - 1) / AttentionTiling.warps),
                           block: LaunchSize(AttentionTiling.threads), sharedBytes: 0,
-                          [pdo, po, pd, .int32(Int32(rows)), .int32(Int32(headDim))])
-        let sizes: [KernelArgument] = [.int32(Int32(tokens)), .int32(Int32(heads)), .int32(Int32(kvHeads)), .int32(Int32(headDim)), .float(scale)]
+                          [pdo, po, pd, .int32(Int32(rows)), .int32(Int32(headDim))])  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
+        let sizes: [KernelArgument] = [.int32(Int32(tokens)), .int32(Int32(heads)), .int32(Int32(kvHeads)), .int32(Int32(headDim)), .float(scale)]  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         try device.launch(keyValueTiling.entry,
                           grid: LaunchSize((tokens + keyValueTiling.blockRows - 1) / keyValueTiling.blockRows, kvHeads),
                           block: LaunchSize(AttentionTiling.threads), sharedBytes: keyValueTiling.sharedBytes(headDim: headDim),
@@ -98,13 +98,13 @@ extension CUDABackend {
         let padded = (headDim + 3) / 4 * 4
         try device.launch("tailor_attention_decode_f32", grid: LaunchSize(tokens, heads, splits), block: LaunchSize(AttentionTiling.threads),
                           sharedBytes: 4 * ((AttentionTiling.warps + 1) * padded + 2 * AttentionTiling.warps), [
-                              pq, pk, pv, ps, pl, po, pp, .int32(Int32(heads)), .int32(Int32(kvHeads)), .int32(Int32(headDim)),
-                              .int32(Int32(slotCount)), .int32(Int32(capacity)), .int32(Int32(chunk)), .int32(vectorKeys ? 1 : 0),
+                              pq, pk, pv, ps, pl, po, pp, .int32(Int32(heads)), .int32(Int32(kvHeads)), .int32(Int32(headDim)),  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
+                              .int32(Int32(slotCount)), .int32(Int32(capacity)), .int32(Int32(chunk)), .int32(vectorKeys ? 1 : 0),  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
                               .float(scale), error,
                           ])
         if splits > 1 {
             try device.launch("tailor_attention_decode_combine_f32", grid: LaunchSize(tokens * heads), block: LaunchSize(Self.rowBlock(min(headDim, 128))),
-                              sharedBytes: 0, [pp, po, .int32(Int32(headDim)), .int32(Int32(splits))])
+                              sharedBytes: 0, [pp, po, .int32(Int32(headDim)), .int32(Int32(splits))])  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         }
     }
 

@@ -45,7 +45,7 @@ extension CUDABackend {
         try word.withUnsafeMutableBytes { try device.copyToHost($0.baseAddress!, from: address(errorWord), byteCount: 16) }
         guard word[0] != 0 else { return }
         try device.setBytes(address(errorWord), to: 0, byteCount: 16)
-        let index = Int(word[0]) - 1
+        let index = Int(word[0]) - 1  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         // Several ops may have run since the last check; the newest with this check code reported it.
         guard let entry = recent.last(where: { index < $0.checks.count }) else {
             throw TensorError.shapeMismatch(op: "cuda", argument: "operand check \(index + 1), element \(word[1]) = \(word[2])",

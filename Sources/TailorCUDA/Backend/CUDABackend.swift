@@ -134,13 +134,13 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// The device address of a tensor's first element.
     func address(_ tensor: Tensor) throws -> UInt64 {
         guard let storage = tensor.storage as? CUDAStorage else { throw TensorError.foreignStorage(op: "cuda", backend: name) }
-        return storage.address + UInt64(tensor.byteOffset)
+        return storage.address + UInt64(tensor.byteOffset)  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
     }
 
     func pointer(_ tensor: Tensor, _ dtypes: [DType], op: String, _ argument: String) throws -> KernelArgument {
         try OperandChecks.requireDType(tensor, dtypes, op: op, argument: argument)
         guard let storage = tensor.storage as? CUDAStorage else { throw TensorError.foreignStorage(op: op, backend: name) }
-        return .pointer(storage.address + UInt64(tensor.byteOffset))
+        return .pointer(storage.address + UInt64(tensor.byteOffset))  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
     }
 
     func f32(_ tensor: Tensor, op: String, _ argument: String) throws -> KernelArgument { try pointer(tensor, [.f32], op: op, argument) }

@@ -64,9 +64,9 @@ public enum KernelArgument: Sendable, Equatable {
     public var bits: UInt64 {
         switch self {
         case let .pointer(value), let .uint64(value): return value
-        case let .int32(value): return UInt64(UInt32(bitPattern: value))
+        case let .int32(value): return UInt64(UInt32(bitPattern: value))  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         case let .int64(value): return UInt64(bitPattern: value)
-        case let .float(value): return UInt64(value.bitPattern)
+        case let .float(value): return UInt64(value.bitPattern)  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         }
     }
 }

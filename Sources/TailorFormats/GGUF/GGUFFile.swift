@@ -67,7 +67,7 @@ public final class GGUFFile: Sendable {
         let tensorCount = try reader.read(UInt64.self, "the tensor count")
         let kvCount = try reader.read(UInt64.self, "the metadata count")
         // Each key/value needs at least 13 bytes, each tensor info at least 24: reject absurd counts early.
-        guard kvCount <= UInt64(reader.remaining / 13), tensorCount <= UInt64(reader.remaining / 24) else {
+        guard kvCount <= UInt64(reader.remaining / 13), tensorCount <= UInt64(reader.remaining / 24) else {  // allowed: remaining is a non-negative Int; widens
             throw FormatError.invalidGGUF(
                 path: path, detail: "the header claims \(kvCount) metadata entries and \(tensorCount) tensors, more "
                     + "than a file of \(file.size) bytes can hold")
@@ -75,7 +75,7 @@ public final class GGUFFile: Sendable {
 
         var keys: [String] = []
         var metadata: [String: GGUFValue] = [:]
-        for i in 0..<Int(kvCount) {
+        for i in 0..<Int(kvCount) {  // allowed: kvCount <= remaining / 13 (an Int) checked before the loop
             let key = try reader.string("the key of metadata entry \(i)")
             let rawType = try reader.read(UInt32.self, "the type of metadata \"\(key)\"")
             guard let type = GGUFValueType(rawValue: rawType) else {
@@ -100,7 +100,7 @@ public final class GGUFFile: Sendable {
         self.alignment = alignment
 
         var infos: [(name: String, dims: [Int], type: GGMLType, offset: UInt64)] = []
-        for i in 0..<Int(tensorCount) {
+        for i in 0..<Int(tensorCount) {  // allowed: tensorCount <= remaining / 24 (an Int) checked before the loop
             let name = try reader.string("the name of tensor \(i)")
             let nDims = try reader.read(UInt32.self, "the dimension count of tensor \"\(name)\"")
             guard nDims <= 4 else {
@@ -112,7 +112,7 @@ public final class GGUFFile: Sendable {
                 guard dim <= UInt64(Int64.max) else {
                     throw FormatError.invalidGGUF(path: path, detail: "tensor \"\(name)\" has dimension \(dim)")
                 }
-                dims.append(Int(dim))
+                dims.append(Int(dim))  // allowed: dim <= Int64.max checked just before
             }
             let type = GGMLType(rawValue: try reader.read(UInt32.self, "the type of tensor \"\(name)\""))
             let offset = try reader.read(UInt64.self, "the offset of tensor \"\(name)\"")
@@ -145,11 +145,11 @@ public final class GGUFFile: Sendable {
                     path: path, detail: "tensor \"\(name)\" has row length \(info.dims.first ?? 1), not a multiple of the "
                         + "\(info.type.name) block size \(blockSize)")
             }
-            guard info.offset % UInt64(alignment) == 0 else {
+            guard info.offset % UInt64(alignment) == 0 else {  // allowed: alignment is a positive Int read and checked above
                 throw FormatError.invalidGGUF(
                     path: path, detail: "tensor \"\(name)\" data offset \(info.offset) is not a multiple of the alignment \(alignment)")
             }
-            guard info.offset <= UInt64(dataLength), byteCount <= dataLength - Int(info.offset) else {
+            guard info.offset <= UInt64(dataLength), byteCount <= dataLength - Int(info.offset) else {  // allowed: the offset is checked <= dataLength (an Int) first in this guard
                 throw FormatError.truncated(
                     path: path, what: "data of tensor \"\(name)\"", offset: dataStart &+ Int(clamping: info.offset),
                     needed: byteCount, fileSize: file.size)
@@ -157,7 +157,7 @@ public final class GGUFFile: Sendable {
             guard tensorIndex.updateValue(tensors.count, forKey: name) == nil else {
                 throw FormatError.invalidGGUF(path: path, detail: "tensor \"\(name)\" appears twice")
             }
-            tensors.append(GGUFTensorInfo(name: name, dims: info.dims, type: info.type, offset: Int(info.offset),
+            tensors.append(GGUFTensorInfo(name: name, dims: info.dims, type: info.type, offset: Int(info.offset),  // allowed: offset <= dataLength checked above
                                           elementCount: elements, byteCount: byteCount))
         }
         self.tensors = tensors
@@ -197,15 +197,15 @@ public final class GGUFFile: Sendable {
             }
             let count = try reader.read(UInt64.self, what)
             // Strings need at least 8 bytes each, arrays 12.
-            let minimum = UInt64(elementType.fixedSize ?? (elementType == .string ? 8 : 12))
-            guard count <= UInt64(reader.remaining) / minimum else {
+            let minimum = UInt64(elementType.fixedSize ?? (elementType == .string ? 8 : 12))  // allowed: a small element size widens
+            guard count <= UInt64(reader.remaining) / minimum else {  // allowed: remaining is a non-negative Int; widens
                 throw FormatError.truncated(path: reader.path, what: "the \(count) elements of metadata \"\(key)\"",
                                             offset: reader.offset, needed: Int(clamping: count.multipliedReportingOverflow(by: minimum).partialValue),
                                             fileSize: reader.bytes.count)
             }
             var elements: [GGUFValue] = []
-            elements.reserveCapacity(Int(count))
-            for _ in 0..<Int(count) {
+            elements.reserveCapacity(Int(count))  // allowed: count <= remaining / element size (an Int) checked just before
+            for _ in 0..<Int(count) {  // allowed: count <= remaining / element size (an Int) checked just before
                 elements.append(try readValue(elementType, &reader, key: key, depth: depth + 1))
             }
             return .array(elementType: elementType, elements)

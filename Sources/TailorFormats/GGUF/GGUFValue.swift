@@ -38,14 +38,14 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
     /// The value as `Int` when it is an integer of any width that fits (bools are not integers).
     public var intValue: Int? {
         switch self {
-        case let .uint8(v): return Int(v)
-        case let .int8(v): return Int(v)
-        case let .uint16(v): return Int(v)
-        case let .int16(v): return Int(v)
-        case let .uint32(v): return Int(v)
-        case let .int32(v): return Int(v)
+        case let .uint8(v): return Int(v)  // allowed: an 8/16/32-bit GGUF integer widens to Int
+        case let .int8(v): return Int(v)  // allowed: an 8/16/32-bit GGUF integer widens to Int
+        case let .uint16(v): return Int(v)  // allowed: an 8/16/32-bit GGUF integer widens to Int
+        case let .int16(v): return Int(v)  // allowed: an 8/16/32-bit GGUF integer widens to Int
+        case let .uint32(v): return Int(v)  // allowed: an 8/16/32-bit GGUF integer widens to Int
+        case let .int32(v): return Int(v)  // allowed: an 8/16/32-bit GGUF integer widens to Int
         case let .uint64(v): return Int(exactly: v)
-        case let .int64(v): return Int(v)
+        case let .int64(v): return Int(v)  // allowed: an 8/16/32-bit GGUF integer widens to Int
         default: return nil
         }
     }

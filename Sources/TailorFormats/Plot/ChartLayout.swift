@@ -138,7 +138,7 @@ struct ChartLayout {
 
     /// `value` with as many decimals as `step` needs; exponent form for very small or large steps.
     static func label(_ value: Double, step: Double) -> String {
-        let exponent = Int(step.log10Floor)
+        let exponent = Int(step.log10Floor)  // allowed: chart ticks and exponents of finite plotted values (the layout drops non-finite ones), a few hundred at most
         if exponent < -4 || exponent > 6 {
             return scientific(value)
         }
@@ -148,7 +148,8 @@ struct ChartLayout {
     static func fixed(_ value: Double, decimals: Int) -> String {
         let scale = pow10(Double(decimals))
         let scaled = (abs(value) * scale).rounded()
-        var digits = String(Int64(scaled))
+        guard scaled < 9e18 else { return value.description }  // a diverged loss of 1e30 is labelled, not a trap
+        var digits = String(Int64(scaled))  // allowed: 0 <= scaled < 9e18 < 2^63, checked just before
         if decimals > 0 {
             if digits.count <= decimals { digits = String(repeating: "0", count: decimals - digits.count + 1) + digits }
             digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -decimals))
@@ -159,7 +160,7 @@ struct ChartLayout {
     /// `1.5e-05` style with up to 2 decimals in the mantissa.
     static func scientific(_ value: Double) -> String {
         if value == 0 { return "0" }
-        var exponent = Int(abs(value).log10Floor)
+        var exponent = Int(abs(value).log10Floor)  // allowed: chart ticks and exponents of finite plotted values (the layout drops non-finite ones), a few hundred at most
         var mantissa = value / pow10(Double(exponent))
         if abs(mantissa).rounded() >= 10 { exponent += 1; mantissa /= 10 }
         var text = fixed(mantissa, decimals: 2)
@@ -172,7 +173,7 @@ struct ChartLayout {
 
     static func pow10(_ exponent: Double) -> Double {
         var result = 1.0
-        let count = Int(abs(exponent))
+        let count = Int(abs(exponent))  // allowed: chart ticks and exponents of finite plotted values (the layout drops non-finite ones), a few hundred at most
         for _ in 0..<count { result *= 10 }
         return exponent < 0 ? 1 / result : result
     }

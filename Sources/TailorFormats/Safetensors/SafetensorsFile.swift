@@ -57,11 +57,11 @@ public final class SafetensorsFile: Sendable {
                                         fileSize: file.size)
         }
         let headerLength = lengthBytes.loadUnaligned(as: UInt64.self).littleEndian
-        guard headerLength <= UInt64(SafetensorsFile.maxHeaderLength), Int(headerLength) <= file.size - 8,
-              let headerBytes = file.bytes(at: 8, count: Int(headerLength)) else {
+        guard headerLength <= UInt64(SafetensorsFile.maxHeaderLength), Int(headerLength) <= file.size - 8,  // allowed: headerLength <= maxHeaderLength (100 MB) is checked first in this guard
+              let headerBytes = file.bytes(at: 8, count: Int(headerLength)) else {  // allowed: headerLength <= maxHeaderLength (100 MB) is checked first in this guard
             throw FormatError.badHeaderLength(path: path, headerLength: headerLength, fileSize: file.size)
         }
-        dataStart = 8 + Int(headerLength)
+        dataStart = 8 + Int(headerLength)  // allowed: headerLength <= maxHeaderLength (100 MB) is checked first in this guard
         let header = try SafetensorsHeader(json: headerBytes, path: path, dataStart: dataStart, fileSize: file.size)
         metadata = header.metadata
         tensorNames = header.tensors.map(\.name)

@@ -77,7 +77,7 @@ public enum SafetensorsWriter {
         let ordered = try validated(tensors, path: url.path)
         let header = headerBytes(ordered, metadata: metadata)
         let file = try AtomicFile(url: url)
-        var length = UInt64(header.count).littleEndian
+        var length = UInt64(header.count).littleEndian  // allowed: a count widens to UInt64
         try withUnsafeBytes(of: &length) { try file.write($0) }
         try file.write(header)
         for tensor in ordered {

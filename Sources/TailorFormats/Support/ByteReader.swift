@@ -35,7 +35,7 @@ struct ByteReader {
     /// A GGUF string: uint64 length, then UTF-8 bytes (invalid UTF-8 is repaired with U+FFFD).
     mutating func string(_ what: @autoclosure () -> String) throws -> String {
         let length = try read(UInt64.self, what())
-        guard length <= UInt64(remaining) else { throw truncated(what(), Int(clamping: length)) }
-        return String(decoding: try slice(Int(length), what()), as: UTF8.self)
+        guard length <= UInt64(remaining) else { throw truncated(what(), Int(clamping: length)) }  // allowed: length <= remaining (an Int) checked just before
+        return String(decoding: try slice(Int(length), what()), as: UTF8.self)  // allowed: length <= remaining (an Int) checked just before
     }
 }

@@ -41,13 +41,13 @@ enum ElementDecoding {
 
     /// float8 E5M2: the upper byte of an IEEE half.
     static func f8E5M2ToFloat(_ byte: UInt8) -> Float {
-        HalfPrecision.f16ToFloat(UInt16(byte) << 8)
+        HalfPrecision.f16ToFloat(UInt16(byte) << 8)  // allowed: a UInt8 widens
     }
 
     /// float8 E4M3FN (PyTorch `float8_e4m3fn`): bias 7, no infinities, S.1111.111 is NaN.
     static func f8E4M3ToFloat(_ byte: UInt8) -> Float {
         let sign: Float = byte & 0x80 != 0 ? -1 : 1
-        let exponent = Int((byte >> 3) & 0x0F)
+        let exponent = Int((byte >> 3) & 0x0F)  // allowed: a UInt8 widens
         let mantissa = Float(byte & 0x07)
         if exponent == 0x0F && byte & 0x07 == 0x07 { return .nan }
         if exponent == 0 { return sign * mantissa * 0x1p-9 }
@@ -58,6 +58,6 @@ enum ElementDecoding {
     static func f8E8M0ToFloat(_ byte: UInt8) -> Float {
         if byte == 0xFF { return .nan }
         if byte == 0 { return 0x1p-127 }
-        return Float(bitPattern: UInt32(byte) << 23)
+        return Float(bitPattern: UInt32(byte) << 23)  // allowed: a UInt8 widens
     }
 }

@@ -33,7 +33,7 @@ final class MappedFile: @unchecked Sendable {
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw FormatError.cannotOpen(path: path, reason: "not a regular file")
         }
-        let size = Int(info.st_size)
+        let size = Int(info.st_size)  // allowed: off_t is Int64, as wide as Int on the 64-bit platforms Tailor builds for
         self.size = size
         if size == 0 {
             base = nil

@@ -4,7 +4,7 @@
 public enum CRC32C {
     /// One table of 256 entries, built once from the polynomial.
     private static let table: [UInt32] = (0..<256).map { index in
-        var crc = UInt32(index)
+        var crc = UInt32(index)  // allowed: a byte or table index below 256
         for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
         return crc
     }
@@ -12,7 +12,7 @@ public enum CRC32C {
     /// CRC-32C of `bytes` (initial value and final xor 0xFFFFFFFF).
     public static func checksum<Bytes: Sequence>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
         var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }  // allowed: a byte or table index below 256
         return crc ^ 0xFFFF_FFFF
     }
 

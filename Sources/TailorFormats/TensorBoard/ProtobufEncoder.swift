@@ -11,11 +11,11 @@ struct ProtobufEncoder {
             bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
             rest >>= 7
         }
-        bytes.append(UInt8(rest))
+        bytes.append(UInt8(rest))  // allowed: rest < 0x80 here (the loop emits 7 bits at a time)
     }
 
     mutating func key(_ field: Int, wireType: UInt64) {
-        varint(UInt64(field) << 3 | wireType)
+        varint(UInt64(field) << 3 | wireType)  // allowed: a non-negative field number or count widens to UInt64
     }
 
     /// An `int64` field (negative values take ten bytes, as protobuf's two's complement varint).
@@ -39,7 +39,7 @@ struct ProtobufEncoder {
     /// A `bytes` or embedded-message field.
     mutating func bytes(_ field: Int, _ value: [UInt8]) {
         key(field, wireType: 2)
-        varint(UInt64(value.count))
+        varint(UInt64(value.count))  // allowed: a non-negative field number or count widens to UInt64
         bytes.append(contentsOf: value)
     }
 

@@ -70,7 +70,7 @@ public enum TFRecord {
     public static func frame(_ data: [UInt8]) -> [UInt8] {
         var record: [UInt8] = []
         record.reserveCapacity(data.count + 16)
-        let length = withUnsafeBytes(of: UInt64(data.count).littleEndian) { Array($0) }
+        let length = withUnsafeBytes(of: UInt64(data.count).littleEndian) { Array($0) }  // allowed: a count widens to UInt64
         record += length
         withUnsafeBytes(of: CRC32C.masked(CRC32C.checksum(length)).littleEndian) { record += $0 }
         record += data

@@ -40,7 +40,7 @@ public final class TensorBoardWriter {
         // opened in the same second apart without shared state.
         let number = UInt32.random(in: 0...UInt32.max)
         let host = hostname ?? Self.hostname()
-        let name = "events.out.tfevents." + Self.tenDigits(Int(now)) + ".\(host).\(getpid()).\(number)"
+        let name = "events.out.tfevents." + Self.tenDigits(Int(now)) + ".\(host).\(getpid()).\(number)"  // allowed: now is the wall clock in seconds since 1970, far below 2^63
         path = logDir.hasSuffix("/") ? logDir + name : logDir + "/" + name
         file = try AppendOnlyFile(path: path, truncate: true)
         self.clock = clock
@@ -57,7 +57,7 @@ public final class TensorBoardWriter {
         var bytes: [UInt8] = []
         let now = clock()
         for (tag, value) in scalars {
-            let event = TensorBoardEvent(wallTime: now, step: Int64(step),
+            let event = TensorBoardEvent(wallTime: now, step: Int64(step),  // allowed: Int -> Int64 is the same width on 64-bit platforms
                                          content: .scalars([.init(tag: tag, value: value)]))
             bytes += TFRecord.frame(event.serialized())
         }

@@ -61,7 +61,7 @@ public enum ModelSelfTest {
     /// Three sequences of 13, 1 and 22 tokens with labels (a masked prompt in the first).
     static func batch(vocab: Int) throws -> TokenBatch {
         var rng = SplitMix64(state: 99)
-        func ids(_ count: Int) -> [Int32] { (0..<count).map { _ in Int32(rng.next() % UInt64(vocab)) } }
+        func ids(_ count: Int) -> [Int32] { (0..<count).map { _ in Int32(rng.next() % UInt64(vocab)) } }  // allowed: below vocab_size, a positive Int
         let first = ids(13), second = ids(1), third = ids(22)
         return try TokenBatch(sequences: [
             (first, Array(repeating: -100, count: 4) + Array(first[4...])), (second, second), (third, third),

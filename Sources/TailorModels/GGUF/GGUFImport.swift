@@ -76,7 +76,7 @@ public enum GGUFImport {
         guard case let .gguf(url) = ModelSource(path: path) else { return URL(fileURLWithPath: path) }
         let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
         let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-        let modified = Int((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
+        let modified = Int((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)  // allowed: a file date in seconds since 1970, far below 2^63
         let folder = cache.appendingPathComponent("imported/\(url.deletingPathExtension().lastPathComponent)-\(size)-\(modified)")
         if !FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
             let staging = folder.deletingLastPathComponent()

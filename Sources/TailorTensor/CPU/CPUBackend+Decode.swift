@@ -7,10 +7,10 @@ extension CPUBackend {
             try OperandChecks.decodeShape(q: q, kCache: kCache, vCache: vCache, slots: slots, lengths: lengths, out: out)
         let (ps, pl) = (try i32(slots, op: op, "slots"), try i32(lengths, op: op, "lengths"))
         for n in 0..<tokens {
-            guard ps[n] >= 0 && Int(ps[n]) < slotCount else {
+            guard ps[n] >= 0 && Int(ps[n]) < slotCount else {  // allowed: Int32 slots and lengths widen to Int
                 throw TensorError.shapeMismatch(op: op, argument: "slots[\(n)] = \(ps[n])", expected: "0..<\(slotCount)", got: kCache.shape)
             }
-            guard pl[n] >= 1 && Int(pl[n]) <= capacity else {
+            guard pl[n] >= 1 && Int(pl[n]) <= capacity else {  // allowed: Int32 slots and lengths widen to Int
                 throw TensorError.shapeMismatch(op: op, argument: "lengths[\(n)] = \(pl[n])", expected: "1...\(capacity)", got: kCache.shape)
             }
         }

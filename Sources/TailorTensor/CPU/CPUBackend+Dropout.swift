@@ -10,10 +10,10 @@ extension CPUBackend {
         let count = x.count
         let scale = 1 / (1 - probability)
         // keep when the hash's top 24 bits, as a fraction, are at least `probability`.
-        let threshold = UInt64((Double(probability) * Double(1 << 24)).rounded(.up))
+        let threshold = UInt64((Double(probability) * Double(1 << 24)).rounded(.up))  // allowed: probability in [0, 1) checked by the op, so the threshold is at most 2^24
         Parallel.forEachChunk(count, costPerItem: kernels == .fast ? 8 : 0) { range in
             for i in range {
-                let keep = (SplitMix64.value(seed: seed, index: UInt64(i)) >> 40) >= threshold
+                let keep = (SplitMix64.value(seed: seed, index: UInt64(i)) >> 40) >= threshold  // allowed: a non-negative index widens
                 po[i] = keep ? px[i] * scale : 0
             }
         }

@@ -10,7 +10,7 @@ extension CPUBackend {
             let x = try f32(tensor, op: "fill", "tensor")
             if fast { CPUFast.fill(x, value, count: tensor.count) } else { x.update(repeating: value, count: tensor.count) }
         case .i32:
-            try i32(tensor, op: "fill", "tensor").update(repeating: Int32(value), count: tensor.count)
+            try i32(tensor, op: "fill", "tensor").update(repeating: Int32(value), count: tensor.count)  // allowed: fill of an i32 tensor is only called with the backend's own small constants (0, -100)
         case .bf16, .f16:
             let bits = tensor.dtype == .bf16 ? HalfPrecision.floatToBF16(value) : HalfPrecision.floatToF16(value)
             try raw(tensor, op: "fill").assumingMemoryBound(to: UInt16.self).update(repeating: bits, count: tensor.count)
@@ -64,13 +64,13 @@ extension CPUBackend {
         let (src, idx, dst) = (try f32(source, op: "gatherRows", "source"), try i32(indices, op: "gatherRows", "indices"),
                                try f32(out, op: "gatherRows", "out"))
         for i in 0..<indices.count {
-            let r = Int(idx[i])
+            let r = Int(idx[i])  // allowed: Int32 ids, positions and offsets widen to Int
             guard r >= 0 && r < rows else {
                 throw TensorError.shapeMismatch(op: "gatherRows", argument: "indices[\(i)] = \(r)", expected: "0..<\(rows)", got: source.shape)
             }
         }
         Parallel.forEachChunk(indices.count, costPerItem: fast ? cols : 0) { range in
-            for i in range { (dst + i * cols).update(from: src + Int(idx[i]) * cols, count: cols) }
+            for i in range { (dst + i * cols).update(from: src + Int(idx[i]) * cols, count: cols) }  // allowed: Int32 ids, positions and offsets widen to Int
         }
     }
 
@@ -80,7 +80,7 @@ extension CPUBackend {
         let (src, idx, dst) = (try f32(source, op: "scatterAddRows", "source"), try i32(indices, op: "scatterAddRows", "indices"),
                                try f32(out, op: "scatterAddRows", "out"))
         for i in 0..<indices.count {
-            let r = Int(idx[i])
+            let r = Int(idx[i])  // allowed: Int32 ids, positions and offsets widen to Int
             guard r >= 0 && r < rows else {
                 throw TensorError.shapeMismatch(op: "scatterAddRows", argument: "indices[\(i)] = \(r)", expected: "0..<\(rows)", got: out.shape)
             }
@@ -131,7 +131,7 @@ extension CPUBackend {
         let (vocab, cols) = matrix(table)
         try requireShape(out, [ids.count, cols], op: "embeddingForward", "out")
         let (pid, po) = (try i32(ids, op: "embeddingForward", "ids"), try f32(out, op: "embeddingForward", "out"))
-        for n in 0..<ids.count where pid[n] < 0 || Int(pid[n]) >= vocab {
+        for n in 0..<ids.count where pid[n] < 0 || Int(pid[n]) >= vocab {  // allowed: Int32 ids, positions and offsets widen to Int
             throw TensorError.shapeMismatch(op: "embeddingForward", argument: "ids[\(n)] = \(pid[n])",
                                             expected: "a token id in 0..<\(vocab)", got: table.shape)
         }
@@ -140,7 +140,7 @@ extension CPUBackend {
         try requireDType(table, [.f32, .bf16, .f16], op: "embeddingForward", argument: "table")
         Parallel.forEachChunk(ids.count, costPerItem: fast ? cols : 0) { range in
             for n in range {
-                let row = Int(pid[n]), o = po + n * cols
+                let row = Int(pid[n]), o = po + n * cols  // allowed: Int32 ids, positions and offsets widen to Int
                 switch dtype {
                 case .f32: o.update(from: base.assumingMemoryBound(to: Float.self) + row * cols, count: cols)
                 case .bf16:
@@ -160,7 +160,7 @@ extension CPUBackend {
         let (pid, pd, pt) = (try i32(ids, op: "embeddingBackward", "ids"), try f32(dOut, op: "embeddingBackward", "dOut"),
                              try f32(dTable, op: "embeddingBackward", "dTable"))
         for n in 0..<ids.count {
-            let row = Int(pid[n])
+            let row = Int(pid[n])  // allowed: Int32 ids, positions and offsets widen to Int
             guard row >= 0 && row < vocab else {
                 throw TensorError.shapeMismatch(op: "embeddingBackward", argument: "ids[\(n)] = \(row)", expected: "0..<\(vocab)", got: dTable.shape)
             }
@@ -202,7 +202,7 @@ extension CPUBackend {
         let (tokens, heads, headDim) = try OperandChecks.rope(x, positions: positions, cos: cos, sin: sin)
         let px = try f32(x, op: "rope", "x"), pp = try i32(positions, op: "rope", "positions")
         let pc = try f32(cos, op: "rope", "cos"), ps = try f32(sin, op: "rope", "sin")
-        for n in 0..<tokens where pp[n] < 0 || Int(pp[n]) >= cos.shape[0] {
+        for n in 0..<tokens where pp[n] < 0 || Int(pp[n]) >= cos.shape[0] {  // allowed: Int32 ids, positions and offsets widen to Int
             throw TensorError.shapeMismatch(op: "rope", argument: "positions[\(n)] = \(pp[n])", expected: "0..<\(cos.shape[0])", got: cos.shape)
         }
         if fast { CPUFast.rope(px, positions: pp, cos: pc, sin: ps, tokens: tokens, heads: heads, headDim: headDim, inverse: inverse) }
@@ -216,8 +216,8 @@ extension CPUBackend {
         // Sequences must be contiguous runs: each token starts a run or continues the previous one's.
         let starts = try i32(seqStart, op: op, "seqStart")
         for n in 0..<tokens {
-            let s = Int(starts[n])
-            let valid = s == n || (n > 0 && s == Int(starts[n - 1]) && s < n)
+            let s = Int(starts[n])  // allowed: Int32 ids, positions and offsets widen to Int
+            let valid = s == n || (n > 0 && s == Int(starts[n - 1]) && s < n)  // allowed: Int32 ids, positions and offsets widen to Int
             guard valid else {
                 throw TensorError.shapeMismatch(op: op, argument: "seqStart[\(n)] = \(s)",
                                                 expected: "\(n) (a new sequence) or seqStart[\(n - 1)] (the same one)", got: seqStart.shape)
@@ -295,7 +295,7 @@ extension CPUBackend {
         try requireCount(losses, rows, op: "crossEntropy", "losses")
         let (pl, pt, ploss) = (try f32(logits, op: "crossEntropy", "logits"), try i32(targets, op: "crossEntropy", "targets"),
                                try f32(losses, op: "crossEntropy", "losses"))
-        for r in 0..<rows where pt[r] >= Int32(vocab) || (pt[r] < 0 && pt[r] != -100) {
+        for r in 0..<rows where pt[r] >= Int32(vocab) || (pt[r] < 0 && pt[r] != -100) {  // allowed: vocab is the row length of a logits tensor held in memory
             throw TensorError.shapeMismatch(op: "crossEntropy", argument: "targets[\(r)] = \(pt[r])",
                                             expected: "a token id in 0..<\(vocab) or -100", got: logits.shape)
         }

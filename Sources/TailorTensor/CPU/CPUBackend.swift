@@ -144,7 +144,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             for i in 0..<values.count { out[i] = HalfPrecision.floatToF16(values[i]) }
         case .i32:
             let out = base.assumingMemoryBound(to: Int32.self)
-            for i in 0..<values.count { out[i] = Int32(values[i]) }
+            for i in 0..<values.count { out[i] = Int32(values[i]) }  // allowed: upload of i32 tensors takes Int32-range values (ids, positions) built by Tailor
         case .i64, .u8:
             throw TensorError.unsupportedDType(op: op, argument: "destination", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
         }

@@ -24,9 +24,9 @@ public struct CPUFeatures: Sendable, Equatable {
         vendor = withUnsafeBytes(of: &copy.vendor) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         brand = withUnsafeBytes(of: &copy.brand) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             .trimmingSpaces()
-        family = Int(raw.family)
-        model = Int(raw.model)
-        stepping = Int(raw.stepping)
+        family = Int(raw.family)  // allowed: cpuid family/model/stepping fields widen
+        model = Int(raw.model)  // allowed: cpuid family/model/stepping fields widen
+        stepping = Int(raw.stepping)  // allowed: cpuid family/model/stepping fields widen
         isX86 = raw.is_x86 != 0
         avx = raw.avx != 0
         avx2 = raw.avx2 != 0

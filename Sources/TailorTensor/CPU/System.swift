@@ -12,7 +12,7 @@ func getenvString(_ name: String) -> String? {
 
 /// Online processor count.
 func systemCoreCount() -> Int {
-    Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))  // allowed: sysconf / getrusage values are C longs, as wide as Int
 }
 
 /// Peak resident set size of this process in bytes (Linux: VmHWM), or 0 when unknown.
@@ -21,7 +21,7 @@ public func peakResidentBytes() -> Int {
     guard let file = fopen("/proc/self/status", "r") else { return 0 }
     defer { fclose(file) }
     var line = [CChar](repeating: 0, count: 256)
-    while fgets(&line, Int32(line.count), file) != nil {
+    while fgets(&line, Int32(line.count), file) != nil {  // allowed: a fixed 4 KiB line buffer
         let bytes = line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         let text = String(decoding: bytes, as: UTF8.self)
         if text.hasPrefix("VmHWM:") {
@@ -33,7 +33,7 @@ public func peakResidentBytes() -> Int {
     #else
     var usage = rusage()
     getrusage(RUSAGE_SELF, &usage)
-    return Int(usage.ru_maxrss)
+    return Int(usage.ru_maxrss)  // allowed: sysconf / getrusage values are C longs, as wide as Int
     #endif
 }
 

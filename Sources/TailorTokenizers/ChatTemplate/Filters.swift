@@ -42,7 +42,7 @@ enum Filters {
             return .string(PyString.replace(value.pyStr, a[0].pyStr, a[1].pyStr, count: a[2].intIndex ?? -1))
         case "int":
             let a = try bind([("default", .int(0)), ("base", .int(10))])
-            return toInt(value, default: a[0], base: a[1].intIndex ?? 10)
+            return try toInt(value, default: a[0], base: a[1].intIndex ?? 10)
         case "float":
             let a = try bind([("default", .double(0))])
             return toFloat(value) ?? a[0]
@@ -136,7 +136,7 @@ enum Filters {
             return .list(try stableSort(pairs, reverse: a[2].truthy).map { $0.1 })
         case "indent":
             let a = try bind([("width", .int(4)), ("first", .bool(false)), ("blank", .bool(false))])
-            return .string(indent(value.pyStr, width: a[0], first: a[1].truthy, blank: a[2].truthy))
+            return .string(try indent(value.pyStr, width: a[0], first: a[1].truthy, blank: a[2].truthy))
         case "abs":
             switch value {
             case .int(let i): return .int(Swift.abs(i))
@@ -191,7 +191,7 @@ enum Filters {
                 }
             }
             if !row.isEmpty {
-                if !a[1].isNoneValue { row += Array(repeating: a[1], count: size - row.count) }
+                if !a[1].isNoneValue { row += try RenderLimits.repeated([a[1]], size - row.count, "batch") }
                 out.append(.list(row))
             }
             return .generator(out)
@@ -216,7 +216,7 @@ enum Filters {
             case .string(let s): indent = s
             default:
                 guard let n = a[1].intIndex else { throw RawTemplateError(.type, "tojson: indent must be an int or a string") }
-                indent = String(repeating: " ", count: max(0, n))
+                indent = try RenderLimits.repeated(" ", n, "tojson indent")
             }
             var separators: (item: String, key: String)?
             if case .list(let pair) = a[2].plain {
@@ -292,10 +292,11 @@ enum Filters {
         return out
     }
 
-    static func indent(_ s: String, width: Value, first: Bool, blank: Bool) -> String {
+    static func indent(_ s: String, width: Value, first: Bool, blank: Bool) throws -> String {
         let indention: String
-        if case .string(let w) = width { indention = w } else { indention = String(repeating: " ", count: max(0, width.intIndex ?? 4)) }
+        if case .string(let w) = width { indention = w } else { indention = try RenderLimits.repeated(" ", width.intIndex ?? 4, "indent") }
         let lines = PyString.splitlines(s + "\n")
+        try RenderLimits.checkLength(RenderLimits.sum(RenderLimits.product(lines.count + 1, indention.utf8.count + 1), s.utf8.count), "indent")
         var rv: String
         if blank {
             rv = lines.joined(separator: "\n" + indention)
@@ -309,14 +310,15 @@ enum Filters {
         return first ? indention + rv : rv
     }
 
-    static func toInt(_ value: Value, default fallback: Value, base: Int) -> Value {
+    /// Jinja's `int` filter; a float beyond 64 bits (`'1e300' | int`) throws `.limit` (Python would give a big integer).
+    static func toInt(_ value: Value, default fallback: Value, base: Int) throws -> Value {
         switch value {
         case .int, .bool: return .int(value.intIndex ?? 0)
-        case .double(let d): return d.isFinite ? .int(Int(d)) : fallback
+        case .double(let d): return d.isFinite ? .int(try RenderLimits.truncatedInt(d, "int")) : fallback
         case .string(let s):
             let t = PyString.strip(s, chars: nil, leading: true, trailing: true).replacingOccurrences(of: "_", with: "")
             if let i = Int(t, radix: base) { return .int(i) }
-            if let d = Double(t), d.isFinite { return .int(Int(d)) }
+            if let d = Double(t), d.isFinite { return .int(try RenderLimits.truncatedInt(d, "int")) }
             return fallback
         default: return fallback
         }

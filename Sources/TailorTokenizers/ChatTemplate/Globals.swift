@@ -28,7 +28,15 @@ enum Globals {
             default: throw RawTemplateError(.type, "range expected 1 to 3 arguments, got \(numbers.count)")
             }
             guard step != 0 else { throw RawTemplateError(.runtime, "ValueError: range() arg 3 must not be zero") }
-            let count = step > 0 ? max(0, (stop - start + step - 1) / step) : max(0, (start - stop - step - 1) / -step)
+            // The count in overflow-checked arithmetic: range(-2**62, 2**62) is too big, not a trap.
+            let (span, overflow) = step > 0 ? stop.subtractingReportingOverflow(start) : start.subtractingReportingOverflow(stop)
+            let magnitude = step.magnitude
+            let count: Int
+            if overflow {
+                count = span < 0 ? Int.max : 0  // wrapped: a true span past Int.max reads negative, a true negative one positive
+            } else {
+                count = span <= 0 ? 0 : Int(exactly: (span.magnitude + magnitude - 1) / magnitude) ?? Int.max
+            }
             guard count <= 100_000 else {
                 throw RawTemplateError(.security, "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).")
             }

@@ -401,7 +401,7 @@ struct Lexer {
                     var v = UInt32(e - 0x30)
                     var n = 1
                     while n < 3, i < src.count, src[i] >= 0x30, src[i] <= 0x37 {
-                        v = v * 8 + UInt32(src[i] - 0x30)
+                        v = v * 8 + UInt32(src[i] - 0x30)  // allowed: an octal digit 0...7; the escape reads at most 3, so v < 512
                         i += 1
                         n += 1
                     }

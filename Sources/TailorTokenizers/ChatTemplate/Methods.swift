@@ -147,11 +147,11 @@ enum Methods {
                 guard width > count else { return .string(s) }
                 let pad = width - count
                 switch name {
-                case "ljust": return .string(s + String(repeating: fill, count: pad))
-                case "rjust", "zfill": return .string(String(repeating: fill, count: pad) + s)
+                case "ljust": return .string(s + (try RenderLimits.repeated(fill, pad, name)))
+                case "rjust", "zfill": return .string((try RenderLimits.repeated(fill, pad, name)) + s)
                 default:
                     let left = pad / 2 + (pad & width & 1)
-                    return .string(String(repeating: fill, count: left) + s + String(repeating: fill, count: pad - left))
+                    return .string((try RenderLimits.repeated(fill, left, name)) + s + (try RenderLimits.repeated(fill, pad - left, name)))
                 }
             }
         default: return nil
@@ -267,7 +267,7 @@ enum Methods {
         }
         var precision: Int?
         if let dot = spec.firstIndex(of: ".") {
-            precision = Int(spec[spec.index(after: dot)...])
+            precision = Int(spec[spec.index(after: dot)...])  // allowed: a String parse (optional: nil when it does not fit)
             spec = spec[..<dot]
         }
         var align: Character?
@@ -285,7 +285,7 @@ enum Methods {
         switch type {
         case "f", "F":
             guard let d = value.numeric else { throw RawTemplateError(.runtime, "ValueError: Unknown format code 'f'") }
-            text = formatFixed(d, precision ?? 6)
+            text = try formatFixed(d, precision ?? 6)
         case "d":
             guard let i = value.intIndex else { throw RawTemplateError(.runtime, "ValueError: Unknown format code 'd'") }
             text = String(i)
@@ -296,18 +296,22 @@ enum Methods {
         let pad = max(0, width - text.unicodeScalars.count)
         let isNumber = value.numeric != nil && type != "s"
         switch align ?? (isNumber ? ">" : "<") {
-        case ">": return String(repeating: fill, count: pad) + text
-        case "^": return String(repeating: fill, count: pad / 2) + text + String(repeating: fill, count: pad - pad / 2)
-        default: return text + String(repeating: fill, count: pad)
+        case ">": return try RenderLimits.repeated(String(fill), pad, "format") + text
+        case "^": return try RenderLimits.repeated(String(fill), pad / 2, "format") + text + RenderLimits.repeated(String(fill), pad - pad / 2, "format")
+        default: return text + (try RenderLimits.repeated(String(fill), pad, "format"))
         }
     }
 
-    static func formatFixed(_ d: Double, _ precision: Int) -> String {
+    static func formatFixed(_ d: Double, _ precision: Int) throws -> String {
+        if d.isNaN { return "nan" }
+        if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+        try RenderLimits.checkLength(precision, "a format precision")
         // Correctly rounded fixed notation without Foundation's locale-dependent formatting.
-        var scaled = (Swift.abs(d) * pow(10, Double(precision))).rounded(.toNearestOrEven)
-        if scaled > 9e15 { scaled = Swift.abs(d) }
-        let digits = String(Int(scaled))
-        let padded = String(repeating: "0", count: max(0, precision + 1 - digits.count)) + digits
+        let scaled = (Swift.abs(d) * pow(10, Double(precision))).rounded(.toNearestOrEven)
+        // Beyond 2^53 the scaled value is no longer exact: C's printf gives the exact binary expansion, as Python does.
+        guard scaled <= 9e15 else { return String(format: "%.\(precision)f", d) }
+        let digits = String(Int(scaled))  // allowed: 0 <= scaled <= 9e15, checked just before
+        let padded = (try RenderLimits.repeated("0", precision + 1 - digits.count, "a format precision")) + digits
         let split = padded.index(padded.endIndex, offsetBy: -precision)
         let sign = d < 0 && scaled != 0 ? "-" : ""
         return precision == 0 ? sign + padded : sign + padded[..<split] + "." + padded[split...]
@@ -330,7 +334,7 @@ enum Methods {
                 digits.append(d)
                 chars.removeFirst()
             }
-            if let dot = digits.firstIndex(of: ".") { precision = Int(digits[digits.index(after: dot)...]) }
+            if let dot = digits.firstIndex(of: ".") { precision = Int(digits[digits.index(after: dot)...]) }  // allowed: a String parse (optional: nil when it does not fit)
             guard let code = chars.popFirst() else { throw RawTemplateError(.runtime, "ValueError: incomplete format") }
             if code == "%" {
                 out.append("%")
@@ -345,10 +349,10 @@ enum Methods {
             case "r": out += v.pyRepr
             case "d", "i":
                 guard let n = v.numeric else { throw RawTemplateError(.type, "%d format: a real number is required") }
-                out += String(Int(n))
+                out += String(try RenderLimits.truncatedInt(n, "%d format"))
             case "f":
                 guard let n = v.numeric else { throw RawTemplateError(.type, "must be real number") }
-                out += formatFixed(n, precision ?? 6)
+                out += try formatFixed(n, precision ?? 6)
             default: throw RawTemplateError(.runtime, "ValueError: unsupported format character '\(code)'")
             }
         }

@@ -8,6 +8,19 @@ struct Parser {
     private(set) var unknownOutsideConditionals: [(kind: TemplateError.Kind, name: String, offset: Int)] = []
     private var softFrame = false
     private var loopDepth = 0
+    /// Open blocks and sub-expressions: the parser and the renderer recurse once per level, so a
+    /// hostile `[[[[...` or `(((...` would overflow the stack; jinja2 gives up too (RecursionError).
+    private var nesting = 0
+    static let maxNesting = 100
+
+    private mutating func nested<T>(_ body: (inout Parser) throws -> T) throws -> T {
+        nesting += 1
+        defer { nesting -= 1 }
+        guard nesting <= Self.maxNesting else {
+            throw RawTemplateError(.limit, "blocks or expressions nested more than \(Self.maxNesting) deep", offset: current.offset)
+        }
+        return try body(&self)
+    }
 
     init(tokens: [Token]) {
         self.tokens = tokens
@@ -94,6 +107,10 @@ struct Parser {
     /// Parses nodes until a block tag whose name is in `endTags` (consumed, returned; the rest of
     /// that tag is left for the caller).
     private mutating func parseBody(until endTags: Set<String>) throws -> ([Node], String?) {
+        try nested { try $0.parseBodyNested(until: endTags) }
+    }
+
+    private mutating func parseBodyNested(until endTags: Set<String>) throws -> ([Node], String?) {
         var nodes: [Node] = []
         while true {
             let token = current
@@ -335,6 +352,10 @@ struct Parser {
     }
 
     mutating func parseExpression() throws -> Expr {
+        try nested { try $0.parseExpressionNested() }
+    }
+
+    private mutating func parseExpressionNested() throws -> Expr {
         var expr = try parseOr()
         while skipName("if") {
             let saved = softFrame
@@ -361,7 +382,7 @@ struct Parser {
     }
 
     private mutating func parseNot() throws -> Expr {
-        if skipName("not") { return .not(try parseNot()) }
+        if skipName("not") { return .not(try nested { try $0.parseNot() }) }
         return try parseCompare()
     }
 
@@ -427,6 +448,10 @@ struct Parser {
     }
 
     private mutating func parseUnary(withFilter: Bool = true) throws -> Expr {
+        try nested { try $0.parseUnaryNested(withFilter: withFilter) }
+    }
+
+    private mutating func parseUnaryNested(withFilter: Bool) throws -> Expr {
         let offset = current.offset
         var node: Expr
         if skipOp("-") {

@@ -205,8 +205,14 @@ extension Renderer {
 
     // MARK: operators
 
+    /// `x + y`, checked against `RenderLimits.maxLength` (a loop doubling a string grows past any memory).
+    private func concatenated(_ x: String, _ y: String, _ what: String) throws -> String {
+        try RenderLimits.checkLength(x.utf8.count + y.utf8.count, what)
+        return x + y
+    }
+
     func binary(_ op: BinaryOperator, _ left: Value, _ right: Value) throws -> Value {
-        if op == .concat { return .string(left.pyStr + right.pyStr) }
+        if op == .concat { return .string(try concatenated(left.pyStr, right.pyStr, "~")) }
         // markupsafe: Markup + str escapes the str (and str + Markup too, via Markup.__radd__).
         if op == .add {
             switch (left, right) {
@@ -220,14 +226,15 @@ extension Renderer {
         if case .undefined(let hint) = a { throw undefinedError(hint) }
         if case .undefined(let hint) = b { throw undefinedError(hint) }
         switch (op, a, b) {
-        case (.add, .string(let x), .string(let y)): return .string(x + y)
-        case (.add, .list(let x), .list(let y)): return .list(x + y)
+        case (.add, .string(let x), .string(let y)): return .string(try concatenated(x, y, "+"))
+        case (.add, .list(let x), .list(let y)):
+            try RenderLimits.checkItems(x.count + y.count, "+")
+            return .list(x + y)
         case (.add, .string, _): throw RawTemplateError(.type, "can only concatenate str (not \"\(b.typeName)\") to str")
         case (.add, .list, _): throw RawTemplateError(.type, "can only concatenate list (not \"\(b.typeName)\") to list")
-        case (.mul, .string(let s), _) where b.intIndex != nil: return .string(String(repeating: s, count: max(0, b.intIndex ?? 0)))
-        case (.mul, _, .string(let s)) where a.intIndex != nil: return .string(String(repeating: s, count: max(0, a.intIndex ?? 0)))
-        case (.mul, .list(let x), _) where b.intIndex != nil:
-            return .list(Array([[Value]](repeating: x, count: max(0, b.intIndex ?? 0)).joined()))
+        case (.mul, .string(let s), _) where b.intIndex != nil: return .string(try RenderLimits.repeated(s, b.intIndex ?? 0, "*"))
+        case (.mul, _, .string(let s)) where a.intIndex != nil: return .string(try RenderLimits.repeated(s, a.intIndex ?? 0, "*"))
+        case (.mul, .list(let x), _) where b.intIndex != nil: return .list(try RenderLimits.repeated(x, b.intIndex ?? 0, "*"))
         case (.mod, .string(let format), _): return .string(try Methods.percentFormat(format, right))
         default: break
         }

@@ -46,8 +46,20 @@ final class Renderer {
         self.now = now
     }
 
-    func emit(_ s: String) {
+    /// Loop iterations and macro calls so far (`RenderLimits.maxSteps`).
+    private var steps = 0
+
+    func emit(_ s: String) throws {
+        try RenderLimits.checkLength(buffers[buffers.count - 1].text.utf8.count + s.utf8.count, "the output")
         buffers[buffers.count - 1].append(s)
+    }
+
+    /// Counts one loop iteration or macro call; throws past `RenderLimits.maxSteps`.
+    func step() throws {
+        steps += 1
+        guard steps <= RenderLimits.maxSteps else {
+            throw RawTemplateError(.limit, "the template ran more than \(RenderLimits.maxSteps) loop iterations and macro calls (is a loop runaway or nested too deep?)")
+        }
     }
 
     /// Renders `nodes` into a fresh buffer and returns its text (macros, caller, set/filter blocks).
@@ -87,10 +99,9 @@ final class Renderer {
     private func execute(_ node: Node) throws -> Flow {
         switch node {
         case .text(let s):
-            emit(s)
+            try emit(s)
         case .output(let expr, let offset):
-            let value = try at(offset) { try evaluate(expr) }
-            emit(value.pyStr)
+            try at(offset) { try emit(try evaluate(expr).pyStr) }
         case .if(let branches, let otherwise):
             for (condition, body) in branches where try evaluate(condition).truthy {
                 return try execute(body)
@@ -118,13 +129,13 @@ final class Renderer {
                     definingScope: scope)
                 var arguments = try evaluateArguments(args, kwargs)
                 arguments.keyword.append(("caller", .callable(caller)))
-                emit(try callValue(try evaluate(callee), arguments).pyStr)
+                try emit(try callValue(try evaluate(callee), arguments).pyStr)
             }
         case .filterBlock(let filters, let body, let offset):
             try at(offset) {
                 var value = Value.string(try withScope(Scope(parent: scope)) { try capture(body) })
                 for filter in filters { value = try applyFilter(filter, to: value) }
-                emit(value.pyStr)
+                try emit(value.pyStr)
             }
         case .generation(let body, _):
             // transformers records (start, end) in characters of the output yielded so far (the
@@ -132,7 +143,7 @@ final class Renderer {
             let text = try withScope(Scope(parent: scope)) { try capture(body) }
             let start = buffers[0].scalars
             generationRanges.append(start..<(start + text.unicodeScalars.count))
-            emit(text)
+            try emit(text)
         case .with(let assignments, let body):
             let child = Scope(parent: scope)
             for (target, expr) in assignments {
@@ -192,6 +203,7 @@ final class Renderer {
         }
         let length = items.count
         for (i, item) in items.enumerated() {
+            try step()
             let child = Scope(parent: scope)
             var loop = Dict()
             loop["index"] = .int(i + 1)
@@ -221,6 +233,7 @@ final class Renderer {
 
     private func makeMacro(_ definition: MacroDefinition, definingScope: Scope) -> Callable {
         Callable(definition.name) { [unowned self] args, _ in
+            try self.step()
             self.callDepth += 1
             defer { self.callDepth -= 1 }
             guard self.callDepth < 200 else {

@@ -22,6 +22,9 @@ public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible
         case security
         /// Anything else a Python-side render would raise (division by zero, bad format string ...).
         case runtime
+        /// The render went past one of Tailor's limits (`RenderLimits`: output size, list size, loop
+        /// iterations, integers beyond 64 bits) that keep a hostile template from exhausting memory or time.
+        case limit
     }
 
     public let kind: Kind
@@ -52,6 +55,7 @@ public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible
         case .type: return "\(place): type error: \(message)"
         case .security: return "\(place): refused by the sandbox: \(message)"
         case .runtime: return "\(place): \(message)"
+        case .limit: return "\(place): stopped: \(message)"
         }
     }
 }

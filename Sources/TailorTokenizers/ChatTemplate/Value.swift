@@ -127,7 +127,7 @@ extension Value {
         case .string(let s): return .string(s)
         case .int(let i): return .int(i)
         case .bool(let b): return .int(b ? 1 : 0)
-        case .double(let d): return d == d.rounded() && Swift.abs(d) < 9e18 ? .int(Int(d)) : .double(d)
+        case .double(let d): return d == d.rounded() && Swift.abs(d) < 9e18 ? .int(Int(d)) : .double(d)  // allowed: d is whole and below 9e18 < 2^63
         case .none: return .none
         default: return .other(pyRepr)
         }

@@ -86,7 +86,7 @@ public struct AdapterStart {
     }
 
     static func number(_ value: Double) -> String {
-        value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(value)
+        value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(value)  // allowed: whole and below 1e15 < 2^63, checked on this line
     }
 
     static func describe(_ targets: TargetModules) -> String {

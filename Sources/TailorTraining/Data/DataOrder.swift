@@ -7,9 +7,9 @@ public enum DataOrder {
     /// A permutation of 0..<count from (seed, epoch): a Fisher-Yates shuffle driven by SplitMix64.
     public static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int] {
         var order = Array(0..<count)
-        var generator = SplitMix64(state: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
+        var generator = SplitMix64(state: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)  // allowed: epoch is a non-negative count
         for i in stride(from: count - 1, to: 0, by: -1) {
-            order.swapAt(i, Int(generator.next() % UInt64(i + 1)))
+            order.swapAt(i, Int(generator.next() % UInt64(i + 1)))  // allowed: the remainder is below i + 1, an Int index
         }
         return order
     }

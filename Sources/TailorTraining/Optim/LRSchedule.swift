@@ -37,7 +37,7 @@ public struct LRSchedule: Sendable, Equatable {
 
     /// warmup_ratio → warmup steps as transformers rounds it: ceil(ratio · total).
     public static func warmupSteps(ratio: Double, totalSteps: Int) -> Int {
-        Int((ratio * Double(totalSteps)).rounded(.up))
+        Int(exactly: (ratio * Double(totalSteps)).rounded(.up)) ?? totalSteps  // a ratio past any count warms up all the way
     }
 
     /// The learning rate of the step taken after `step` earlier steps.

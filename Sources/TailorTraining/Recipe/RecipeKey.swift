@@ -108,7 +108,7 @@ public struct RecipeKey: Sendable {
         guard ignoredBecause == nil else { return nil }
         guard let text = yaml(TrainRecipe()) else { return unset ?? "none" }
         if let number = Double(text), number.rounded() == number, abs(number) < 1e15, text.contains(".") {
-            return String(Int(number))  // 3.0 -> 3
+            return String(Int(number))  // 3.0 -> 3  // allowed: whole and below 1e15 < 2^63, checked a line above
         }
         return RecipeValue.unquoted(text)
     }

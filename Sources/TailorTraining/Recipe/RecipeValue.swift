@@ -9,7 +9,7 @@ public enum RecipeValue: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .string(s): return s
-        case let .number(n): return n.rounded() == n && abs(n) < 1e15 ? String(Int(n)) : String(n)
+        case let .number(n): return n.rounded() == n && abs(n) < 1e15 ? String(Int(n)) : String(n)  // allowed: whole and below 1e15 < 2^63, checked on this line
         case let .bool(b): return String(b)
         case let .list(l): return "[" + l.joined(separator: ", ") + "]"
         case .null: return "null"
@@ -56,7 +56,7 @@ extension RecipeValue {
         guard n >= Double(min), n < 1e12 else {
             throw TrainingError.invalidValue(key: key, problem: "must be \(expected) (got \(description))")
         }
-        return Int(n)
+        return Int(n)  // allowed: min <= n < 1e12 checked just before (NaN fails the check)
     }
 
     func fraction(_ key: String) throws -> Double {

@@ -97,7 +97,7 @@ public final class ConsoleProgressSink: TrainingSink {
     func bar(_ record: StepRecord) -> String {
         let total = max(record.totalSteps, 1)
         let fraction = min(1, max(0, Double(record.step) / Double(total)))
-        let eighths = Int((fraction * Double(barWidth * 8)).rounded(.down))
+        let eighths = Int((fraction * Double(barWidth * 8)).rounded(.down))  // allowed: fraction is clamped to [0, 1] above
         let partials = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
         var cells = String(repeating: "█", count: eighths / 8)
         if eighths / 8 < barWidth { cells += partials[eighths % 8] }
@@ -105,7 +105,7 @@ public final class ConsoleProgressSink: TrainingSink {
         let steps = String(record.step)
         let width = String(total).count
         let padded = String(repeating: " ", count: max(0, width - steps.count)) + steps
-        let percent = String(Int((fraction * 100).rounded(.down)))
+        let percent = String(Int((fraction * 100).rounded(.down)))  // allowed: fraction is clamped to [0, 1] above
         return "▕\(cells)▏ \(padded)/\(total) \(String(repeating: " ", count: 3 - percent.count))\(percent)%"
             + " │ loss \(NumberText.fixed(record.loss, 4)) │ lr \(NumberText.scientific(record.learningRate))"
             + " │ \(NumberText.rate(record.tokensPerSecond)) tok/s"

@@ -7,7 +7,7 @@ enum NumberText {
         for _ in 0..<decimals { scale *= 10 }
         let scaled = (abs(value) * scale).rounded()
         guard scaled < 9.0e18 else { return value.description }
-        var digits = String(Int64(scaled))
+        var digits = String(Int64(scaled))  // allowed: scaled < 9e18 < 2^63 checked a line above
         if decimals > 0 {
             if digits.count <= decimals { digits = String(repeating: "0", count: decimals - digits.count + 1) + digits }
             digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -decimals))
@@ -35,8 +35,8 @@ enum NumberText {
 
     /// `h:mm:ss`, or `mm:ss` under an hour.
     static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "--:--" }
-        let total = Int(seconds.rounded())
+        guard seconds.isFinite, seconds >= 0, seconds < 1e15 else { return "--:--" }
+        let total = Int(seconds.rounded())  // allowed: 0 <= seconds < 1e15, checked just before
         let (hours, minutes, secs) = (total / 3600, total / 60 % 60, total % 60)
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return hours > 0 ? "\(hours):\(two(minutes)):\(two(secs))" : "\(two(minutes)):\(two(secs))"

@@ -76,7 +76,7 @@ public final class TrainerStateSink: TrainingSink {
         switch event {
         case let .started(plan):
             maxSteps = plan.totalSteps
-            numTrainEpochs = Int(plan.epochs.rounded(.up))
+            numTrainEpochs = Int(exactly: plan.epochs.rounded(.up)) ?? Int.max
             samples = plan.samples
             outputDir = plan.outputDir
             globalStep = max(globalStep, plan.firstStep - 1)

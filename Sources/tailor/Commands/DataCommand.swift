@@ -166,14 +166,14 @@ struct DataInspectCommand: AsyncParsableCommand {
         guard let longest = lengths.last else { return }
         let tokens = lengths.reduce(0, +)
         let trained = samples.reduce(0) { $0 + $1.trainedTokenCount }
-        func pct(_ p: Double) -> Int { lengths[min(lengths.count - 1, Int(Double(lengths.count) * p))] }
+        func pct(_ p: Double) -> Int { lengths[min(lengths.count - 1, Int(Double(lengths.count) * p))] }  // allowed: p and n / count are in [0, 1], so the result is at most the count of lengths
         print("tokens: \(tokens) total, per sample min \(lengths[0]) / median \(pct(0.5)) / p95 \(pct(0.95)) / max \(longest)")
         print("trained tokens: \(trained) (\(String(format: "%.1f", 100 * Double(trained) / Double(max(1, tokens))))%)")
         print("length histogram:")
         var lower = 0, bound = 16
         while lower < longest {
             let n = lengths.filter { $0 > lower && $0 <= bound }.count
-            let bar = String(repeating: "█", count: Int((50 * Double(n) / Double(lengths.count)).rounded(.up)))
+            let bar = String(repeating: "█", count: Int((50 * Double(n) / Double(lengths.count)).rounded(.up)))  // allowed: p and n / count are in [0, 1], so the result is at most the count of lengths
             print(String(format: "  %6d-%-6d %7d ", lower + 1, bound, n) + bar)
             lower = bound
             bound *= 2

@@ -36,7 +36,7 @@ struct MergeCommand: AsyncParsableCommand {
         let loaded = try CausalLM.load(folder: base, backend: try CPUBackend())
         let adapters = try PeftAdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
         try adapters.writeMerged(loaded, baseFolder: base, to: URL(fileURLWithPath: output),
-                                 maxShardBytes: Int(maxShardSize * 1e9))
+                                 maxShardBytes: Int(exactly: (maxShardSize * 1e9).rounded(.down)) ?? Int.max)
         print("merged \(adapters.modules.count) adapted layers of \(adapter) into \(model); wrote \(output)")
     }
 }

@@ -25,7 +25,7 @@ extension CPUFast {
         while n < tokens {
             let start = n
             n += 1
-            while n < tokens && Int(seqStart[n]) == start { n += 1 }
+            while n < tokens && Int(seqStart[n]) == start { n += 1 }  // allowed: Int32 positions, slots and targets widen to Int
             result.append((start, n - start))
         }
         return result

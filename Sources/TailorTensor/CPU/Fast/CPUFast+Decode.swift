@@ -8,7 +8,7 @@ extension CPUFast {
         let rowStride = hkv * d  // floats between consecutive cache positions
         Parallel.forEach(tokens * hkv) { item in
             let n = item / hkv, kvh = item % hkv
-            let slot = Int(slots[n]), length = Int(lengths[n])
+            let slot = Int(slots[n]), length = Int(lengths[n])  // allowed: Int32 positions, slots and targets widen to Int
             let keys = kCache + (slot * capacity * hkv + kvh) * d
             let values = vCache + (slot * capacity * hkv + kvh) * d
             // scores [group, length]

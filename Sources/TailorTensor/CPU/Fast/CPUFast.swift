@@ -16,10 +16,10 @@ enum CPUFast {
                       _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                       beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
-        tailor_cblas_sgemm(Int32(TailorCblasRowMajor.rawValue),
-                           Int32(transposeA ? TailorCblasTrans.rawValue : TailorCblasNoTrans.rawValue),
-                           Int32(transposeB ? TailorCblasTrans.rawValue : TailorCblasNoTrans.rawValue),
-                           Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        tailor_cblas_sgemm(Int32(TailorCblasRowMajor.rawValue),  // allowed: CBLAS enum raw values are small
+                           Int32(transposeA ? TailorCblasTrans.rawValue : TailorCblasNoTrans.rawValue),  // allowed: CBLAS enum raw values are small
+                           Int32(transposeB ? TailorCblasTrans.rawValue : TailorCblasNoTrans.rawValue),  // allowed: CBLAS enum raw values are small
+                           Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))  // allowed: GEMM sizes of tensors in memory; the backend checks operands below 2^31 elements
     }
 
     /// c[M, N] = alpha · op(a) · op(b) + beta · c on contiguous operands, split across workers
@@ -194,7 +194,7 @@ enum CPUFast {
         let half = headDim / 2
         Parallel.forEachChunk(tokens, costPerItem: heads * headDim * 3) { range in
             for n in range {
-                let p = Int(positions[n])
+                let p = Int(positions[n])  // allowed: Int32 positions, slots and targets widen to Int
                 let cosRow = cos + p * half, sinRow = sin + p * half
                 for h in 0..<heads {
                     let v = x + (n * heads + h) * headDim
@@ -261,7 +261,7 @@ enum CPUFast {
         Parallel.forEachChunk(rows, costPerItem: vocab * 12) { range in
             for r in range {
                 let row = logits + r * vocab
-                let target = Int(targets[r])
+                let target = Int(targets[r])  // allowed: Int32 positions, slots and targets widen to Int
                 if target < 0 {
                     losses[r] = 0
                     row.update(repeating: 0, count: vocab)

@@ -13,7 +13,7 @@ extension CPUReference {
                                 headDim: Int, capacity: Int) {
         let group = heads / kvHeads
         for n in 0..<tokens {
-            let slot = Int(slots[n]), length = Int(lengths[n])
+            let slot = Int(slots[n]), length = Int(lengths[n])  // allowed: Int32 positions, slots and targets widen to Int
             for h in 0..<heads {
                 let kvh = h / group
                 let qv = q + (n * heads + h) * headDim

@@ -83,7 +83,7 @@ enum CPUReference {
                      sin: UnsafePointer<Float>, tokens: Int, heads: Int, headDim: Int, inverse: Bool) {
         let half = headDim / 2
         for n in 0..<tokens {
-            let p = Int(positions[n])
+            let p = Int(positions[n])  // allowed: Int32 positions, slots and targets widen to Int
             for h in 0..<heads {
                 let v = x + (n * heads + h) * headDim
                 for i in 0..<half {
@@ -102,7 +102,7 @@ enum CPUReference {
                                  tokens: Int, heads: Int, kvHeads: Int, headDim: Int) {
         let group = heads / kvHeads
         for n in 0..<tokens {
-            let start = Int(seqStart[n])
+            let start = Int(seqStart[n])  // allowed: Int32 positions, slots and targets widen to Int
             for h in 0..<heads {
                 let kvh = h / group
                 let qv = q + (n * heads + h) * headDim
@@ -139,7 +139,7 @@ enum CPUReference {
         var dkAcc = [Double](repeating: 0, count: tokens * kvHeads * headDim)
         var dvAcc = [Double](repeating: 0, count: tokens * kvHeads * headDim)
         for n in 0..<tokens {
-            let start = Int(seqStart[n])
+            let start = Int(seqStart[n])  // allowed: Int32 positions, slots and targets widen to Int
             for h in 0..<heads {
                 let kvh = h / group
                 let qBase = (n * heads + h) * headDim
@@ -196,7 +196,7 @@ enum CPUReference {
                              losses: UnsafeMutablePointer<Float>, gradScale: Float, rows: Int, vocab: Int) {
         for r in 0..<rows {
             let row = logits + r * vocab
-            let target = Int(targets[r])
+            let target = Int(targets[r])  // allowed: Int32 positions, slots and targets widen to Int
             if target < 0 {
                 losses[r] = 0
                 for c in 0..<vocab { row[c] = 0 }

@@ -46,7 +46,7 @@ extension CausalLM {
         var sequenceOfToken = [Int](repeating: 0, count: batch.tokenCount)
         var sequences = 0
         for t in 0..<batch.tokenCount {
-            if Int(batch.seqStart[t]) == t { sequences += 1 }
+            if Int(batch.seqStart[t]) == t { sequences += 1 }  // allowed: Int32 widens
             sequenceOfToken[t] = sequences - 1
         }
         var rows = [Range<Int>](repeating: 0..<0, count: sequences)

@@ -119,5 +119,5 @@ public struct DPOObjective: TrainingObjective {
 
 extension TokenBatch {
     /// Sequences in the batch (tokens that start one).
-    var sequenceCount: Int { (0..<tokenCount).reduce(0) { $0 + (Int(seqStart[$1]) == $1 ? 1 : 0) } }
+    var sequenceCount: Int { (0..<tokenCount).reduce(0) { $0 + (Int(seqStart[$1]) == $1 ? 1 : 0) } }  // allowed: Int32 widens
 }

@@ -108,7 +108,7 @@ public enum OutputFolder {
             guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
                 let holder = (try? String(contentsOf: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
                 close(descriptor)
-                throw TrainingError.folderInUse(path: folder.path, pid: holder.flatMap { Int($0) })
+                throw TrainingError.folderInUse(path: folder.path, pid: holder.flatMap { Int($0) })  // allowed: a String parse, which returns nil instead of trapping
             }
             let text = Array("\(getpid())\n".utf8)
             _ = ftruncate(descriptor, 0)

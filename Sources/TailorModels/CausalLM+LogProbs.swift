@@ -36,12 +36,7 @@ extension CausalLM {
     /// must come next for the gradient (any other forward in between discards them).
     /// Logits are computed only at label positions, `lossChunkRows` rows at a time.
     public func labelLogProbs(_ batch: TokenBatch) throws -> SequenceLogProbs {
-        let targets = batch.shiftedTargets
-        let labeled = targets.indices.filter { targets[$0] != -100 }
-        let device = try upload(batch)
-        let ws = try workspace(tokens: batch.tokenCount)
-        pendingLogProbs = nil
-        try forwardLayers(device, ws)  // ws.normed: the final norm
+        let (targets, labeled, device, ws) = try forwardToFinalNorm(batch)
         // Sequences in order: a new one starts at every token whose seqStart is itself.
         var sequenceOfToken = [Int](repeating: 0, count: batch.tokenCount)
         var sequences = 0

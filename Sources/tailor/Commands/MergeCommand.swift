@@ -28,8 +28,8 @@ struct MergeCommand: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Where to write the merged model folder.")
     var output: String
 
-    @Option(help: "Largest shard in GB before the weights are split into model-0000i-of-0000N files.")
-    var maxShardSize: Double = 5
+    @Option(help: "Largest shard in GB before the weights are split into model-0000i-of-0000N files (transformers 5's save_pretrained default).")
+    var maxShardSize: Double = Double(ModelFolderWriter.defaultMaxShardBytes) / 1e9
 
     func run() async throws {
         let base = try GGUFImport.modelFolder(for: model)

@@ -12,6 +12,21 @@ struct Parser {
     /// hostile `[[[[...` or `(((...` would overflow the stack; jinja2 gives up too (RecursionError).
     private var nesting = 0
     static let maxNesting = 100
+    /// Operators, attribute/item/call suffixes and filters in one expression: chained left to
+    /// right they make a tree as deep as the chain (`1+1+1+…`), which the renderer recurses down,
+    /// so a long chain is refused like deep nesting. Real templates stay far below.
+    private var links = 0
+    static let maxLinks = 1000
+    /// parseExpression calls open now: 0 outside any expression.
+    private var openExpressions = 0
+
+    /// Counts one more operator or suffix of the current expression.
+    private mutating func link() throws {
+        links += 1
+        guard links <= Self.maxLinks else {
+            throw RawTemplateError(.limit, "an expression chains more than \(Self.maxLinks) operators, filters or suffixes", offset: current.offset)
+        }
+    }
 
     private mutating func nested<T>(_ body: (inout Parser) throws -> T) throws -> T {
         nesting += 1
@@ -330,6 +345,7 @@ struct Parser {
 
     /// `a, b` makes a tuple; a lone expression stays itself.
     mutating func parseTuple(withConditional: Bool = true, extraEnd: String? = nil) throws -> Expr {
+        if openExpressions == 0 { links = 0 }  // a statement's expression starts afresh
         var items: [Expr] = []
         var sawComma = false
         while true {
@@ -352,12 +368,16 @@ struct Parser {
     }
 
     mutating func parseExpression() throws -> Expr {
-        try nested { try $0.parseExpressionNested() }
+        if openExpressions == 0 { links = 0 }  // a new outermost expression
+        openExpressions += 1
+        defer { openExpressions -= 1 }
+        return try nested { try $0.parseExpressionNested() }
     }
 
     private mutating func parseExpressionNested() throws -> Expr {
         var expr = try parseOr()
         while skipName("if") {
+            try link()
             let saved = softFrame
             softFrame = true
             defer { softFrame = saved }
@@ -371,13 +391,13 @@ struct Parser {
 
     private mutating func parseOr() throws -> Expr {
         var left = try parseAnd()
-        while skipName("or") { left = .or(left, try parseAnd()) }
+        while skipName("or") { try link(); left = .or(left, try parseAnd()) }
         return left
     }
 
     private mutating func parseAnd() throws -> Expr {
         var left = try parseNot()
-        while skipName("and") { left = .and(left, try parseNot()) }
+        while skipName("and") { try link(); left = .and(left, try parseNot()) }
         return left
     }
 
@@ -412,6 +432,7 @@ struct Parser {
         while case .op(let o) = current.kind, o == "+" || o == "-" {
             let offset = current.offset
             advance()
+            try link()
             left = .binary(o == "+" ? .add : .sub, left, try parseConcat(), offset: offset)
         }
         return left
@@ -422,6 +443,7 @@ struct Parser {
         while isOp("~") {
             let offset = current.offset
             advance()
+            try link()
             left = .binary(.concat, left, try parseMath2(), offset: offset)
         }
         return left
@@ -432,6 +454,7 @@ struct Parser {
         while case .op(let o) = current.kind, let op = BinaryOperator(rawValue: o), [.mul, .div, .floorDiv, .mod].contains(op) {
             let offset = current.offset
             advance()
+            try link()
             left = .binary(op, left, try parsePow(), offset: offset)
         }
         return left
@@ -442,6 +465,7 @@ struct Parser {
         while isOp("**") {
             let offset = current.offset
             advance()
+            try link()
             left = .binary(.pow, left, try parseUnary(), offset: offset)
         }
         return left
@@ -527,6 +551,7 @@ struct Parser {
         var node = start
         while true {
             let offset = current.offset
+            if isOp(".") || isOp("[") || isOp("(") { try link() }
             if skipOp(".") {
                 switch current.kind {
                 case .name(let n):
@@ -600,10 +625,12 @@ struct Parser {
         var node = start
         while true {
             if skipOp("|") {
+                try link()
                 node = .filter(node, try parseApplication(isFilter: true))
             } else if isName("is") {
                 advance()
                 let negated = skipName("not")
+                try link()
                 node = .test(node, try parseApplication(isFilter: false), negated: negated)
             } else if isOp("(") {
                 node = try parseCall(node)

@@ -92,4 +92,23 @@ final class ChatTemplateLimitsTests: XCTestCase {
         XCTAssertEqual(try ChatTemplate(source: "{{ range(9223372036854775807, -9223372036854775807) | list }}|{{ range(5, 0, -2) | list }}")
                         .render(variables: [:]).text, "[]|[5, 3, 1]")
     }
+
+    /// A flat chain (`1+1+…`, `x.a.a…`, `x|f|f…`) builds a tree as deep as it is long, which the
+    /// renderer recursed down until the stack overflowed (signal 11 at 50,000 links): refused past
+    /// 1000 links per expression, while a loop body with many short expressions still parses.
+    func testLongFlatChainsAreRefusedNotACrash() throws {
+        for chain in ["{{ 1" + String(repeating: "+1", count: 50_000) + " }}",
+                      "{{ x" + String(repeating: ".a", count: 5_000) + " }}",
+                      "{{ 'a'" + String(repeating: "|trim", count: 5_000) + " }}",
+                      "{% if " + Array(repeating: "true", count: 5_000).joined(separator: " and ") + " %}y{% endif %}"] {
+            XCTAssertThrowsError(try ChatTemplate(source: chain, name: "m/tokenizer_config.json")) { error in
+                guard let error = error as? TemplateError else { return XCTFail("\(error)") }
+                XCTAssertEqual(error.kind, .limit)
+                XCTAssertTrue(error.message.contains("chains more than 1000 operators"), error.message)
+            }
+        }
+        let many = "{% for m in messages %}" + String(repeating: "{{ m.content | trim + '.' ~ m.role }}", count: 600) + "{% endfor %}"
+        let rendered = try ChatTemplate(source: many, name: "many").render(messages: [.object(["role": .string("user"), "content": .string(" a ")])])
+        XCTAssertEqual(rendered.text, String(repeating: "a.user", count: 600))
+    }
 }

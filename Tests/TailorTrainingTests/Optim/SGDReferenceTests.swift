@@ -55,6 +55,13 @@ final class SGDReferenceTests: XCTestCase {
     /// The tiny tied Llama, every parameter trained for 5 steps with optim sgd,
     /// optim_args "momentum=0.9,nesterov=True" and weight decay 0.1 on Trainer's decay group.
     func testFullFineTuningWithSGDMatchesTrainer() throws {
+        try Self.assertFullFineTuningWithSGDMatchesTrainer(objective: SFTObjective())
+    }
+
+    /// Trainer's 5 SGD steps of the tiny tied Llama (optim/sgd-trainer) run with `objective`:
+    /// every step's lr, loss and grad norm, and every final parameter.
+    static func assertFullFineTuningWithSGDMatchesTrainer(objective: TrainingObjective,
+                                                          file: StaticString = #filePath, line: UInt = #line) throws {
         let folder = TestPaths.fixture("optim/sgd-trainer")
         let backend = try CPUBackend()
         let model = try CausalLM.load(folder: TestPaths.fixture("models/llama-tied"), backend: backend)
@@ -64,16 +71,18 @@ final class SGDReferenceTests: XCTestCase {
         args.optimArgs = "momentum=0.9,nesterov=True"
         args.weightDecay = 0.1
         let optimizer = try args.makeOptimizer(parameters: parameters, backend: backend)
-        XCTAssertEqual(optimizer.kind, "sgd")
+        XCTAssertEqual(optimizer.kind, "sgd", file: file, line: line)
         let runner = try StepRunner(model: model, optimizer: optimizer,
                                     schedule: LRSchedule(kind: .linear, baseLR: 0.05, warmupSteps: 1, totalSteps: 5), maxGradNorm: 1)
+        runner.objective = objective
         let reference = try SafetensorsFile(url: folder.appendingPathComponent("reference.safetensors"))
         let batches = try PeftTrainerFixture.microBatches(folder)
         // The learning rates are read back as f32, hence 1e-7 relative.
-        try PeftTrainerFixture.assertStepsMatchTrainer(runner, batches: batches, reference: reference, steps: 5, lrTolerance: 1e-7)
+        try PeftTrainerFixture.assertStepsMatchTrainer(runner, batches: batches, reference: reference, steps: 5, lrTolerance: 1e-7,
+                                                       file: file, line: line)
         for parameter in parameters {
             assertClose(try backend.download(parameter.value), try reference.floats("final." + parameter.name), rtol: 1e-4, atol: 1e-5,
-                        "final \(parameter.name)")
+                        "final \(parameter.name)", file: file, line: line)
         }
     }
 

@@ -19,13 +19,6 @@ extension ConversationEncoder {
                                    enableThinking: enableThinking, maskHistory: options.maskHistory)
     }
 
-    /// Which replies are trained: each reply's own `train` flag, else all (or, with
-    /// `mask_history`, the last only).
-    func trainsReply(_ turn: Int, of count: Int, _ conversation: Conversation, replyIndex: Int) -> Bool {
-        if conversation.messages.indices.contains(replyIndex), let flag = conversation.messages[replyIndex].train { return flag }
-        return !options.maskHistory || turn == count - 1
-    }
-
     /// Ids and labels as LLaMA-Factory's supervised stage makes them: every text slot tokenized on
     /// its own, prompts masked (unless `train_on_inputs`), replies trained.
     func encodeLlamaFactory(_ conversation: Conversation, _ template: LlamaFactoryTemplate,
@@ -44,7 +37,8 @@ extension ConversationEncoder {
             let prompt = ids(turn.prompt), reply = ids(turn.reply)
             inputIds += prompt + reply
             labels += options.trainOnInputs ? prompt : Array(repeating: EncodedSample.ignoreIndex, count: prompt.count)
-            let trained = options.trainOnInputs || trainsReply(index, of: turns.count, conversation, replyIndex: turn.replyIndex)
+            let trained = options.trainOnInputs
+                || trains(message: turn.replyIndex, of: conversation, isLastReply: index == turns.count - 1)
             labels += trained ? reply : Array(repeating: EncodedSample.ignoreIndex, count: reply.count)
         }
         return EncodedSample(inputIds: inputIds, labels: labels, source: conversation.source)
@@ -66,7 +60,7 @@ extension ConversationEncoder {
             append(turn.prompt)
             let start = text.utf8.count
             append(turn.reply)
-            if trainsReply(index, of: turns.count, conversation, replyIndex: turn.replyIndex) {
+            if trains(message: turn.replyIndex, of: conversation, isLastReply: index == turns.count - 1) {
                 spans.append(start..<text.utf8.count)
             }
         }

@@ -175,11 +175,16 @@ public struct ConversationEncoder: Sendable {
 
         // Which turns are trained.
         let lastAssistant = assistantTurns.last
-        let spans = turnSpans.filter { ts in
-            if let flag = messages.indices.contains(ts.turn) ? messages[ts.turn].train : nil { return flag }
-            return !options.maskHistory || ts.turn == lastAssistant
-        }.map(\.span).filter { !$0.isEmpty }
+        let spans = turnSpans.filter { trains(message: $0.turn, of: conversation, isLastReply: $0.turn == lastAssistant) }
+            .map(\.span).filter { !$0.isEmpty }
         return Rendered(text: text, spans: spans)
+    }
+
+    /// Whether the assistant message at `index` is trained: its own `train` flag, else every
+    /// reply (with `mask_history`, the last only).
+    func trains(message index: Int, of conversation: Conversation, isLastReply: Bool) -> Bool {
+        if conversation.messages.indices.contains(index), let flag = conversation.messages[index].train { return flag }
+        return !options.maskHistory || isLastReply
     }
 
     static func find(_ needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {

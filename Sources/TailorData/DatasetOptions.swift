@@ -115,7 +115,7 @@ public struct DatasetOptions: Sendable, Equatable {
     /// that is neither a built-in chat template nor a file.
     public func llamaFactoryTemplate() -> LlamaFactoryTemplate? {
         guard let template else { return nil }
-        if template.hasPrefix(LlamaFactoryTemplate.prefix) { return LlamaFactoryTemplate.named(template) }
+        if template.hasPrefix(LlamaFactoryTemplate.namePrefix) { return LlamaFactoryTemplate.named(template) }
         guard BuiltinChatTemplate.named(template) == nil, !FileManager.default.fileExists(atPath: template) else { return nil }
         return LlamaFactoryTemplate.named(template)
     }

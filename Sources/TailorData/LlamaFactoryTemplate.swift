@@ -38,29 +38,23 @@ public struct LlamaFactoryTemplate: Sendable, Equatable {
     public var style = Style.standard
 
     static let thought = (open: "<think>\n", close: "\n</think>\n\n")
+    /// The thought words without their newlines: a reply holding either has a thought of its own.
+    static let thoughtTags = (open: "<think>", close: "</think>")
 
     /// The LLaMA-Factory template called `name` (`llamafactory:` prefix allowed), or nil.
     public static func named(_ name: String) -> LlamaFactoryTemplate? {
-        let key = name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name
+        let key = name.hasPrefix(namePrefix) ? String(name.dropFirst(namePrefix.count)) : name
         return all.first { $0.name == key }
     }
 
     /// The explicit prefix that picks LLaMA-Factory's template over a built-in of the same name.
-    public static let prefix = "llamafactory:"
+    public static let namePrefix = "llamafactory:"
 
     /// Every name, as help texts and errors list them.
     public static var names: [String] { all.map(\.name) }
 }
 
 extension LlamaFactoryTemplate {
-    /// One encoded turn: the prompt's ids and the reply's.
-    public struct Turn: Sendable, Equatable {
-        public var prompt: [Int32]
-        public var reply: [Int32]
-        /// The reply's message (for its `train` flag).
-        public var replyIndex: Int
-    }
-
     /// A turn as pieces of text and special tokens, before tokenizing (also what `render` shows).
     struct Pieces {
         enum Piece { case text(String), token(Int32?, String) }
@@ -125,9 +119,7 @@ extension LlamaFactoryTemplate {
             turn.reply = expand(assistant, contents[pair + 1])
             if style == .reasoning, !(maskHistory && pair + 2 < contents.count) {
                 let reply = contents[pair + 1]
-                let bare = (open: Self.thought.open.trimmingCharacters(in: .whitespacesAndNewlines),  // "<think>"
-                            close: Self.thought.close.trimmingCharacters(in: .whitespacesAndNewlines))  // "</think>"
-                if !reply.contains(bare.open), !reply.contains(bare.close) {
+                if !reply.contains(Self.thoughtTags.open), !reply.contains(Self.thoughtTags.close) {
                     let empty = Pieces.Piece.text(Self.thought.open + Self.thought.close)
                     if enableThinking { turn.reply.insert(empty, at: 0) } else { turn.prompt.append(empty) }
                 }

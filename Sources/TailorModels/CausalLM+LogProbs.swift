@@ -37,13 +37,8 @@ extension CausalLM {
     /// Logits are computed only at label positions, `lossChunkRows` rows at a time.
     public func labelLogProbs(_ batch: TokenBatch) throws -> SequenceLogProbs {
         let (targets, labeled, device, ws) = try forwardToFinalNorm(batch)
-        // Sequences in order: a new one starts at every token whose seqStart is itself.
-        var sequenceOfToken = [Int](repeating: 0, count: batch.tokenCount)
-        var sequences = 0
-        for t in 0..<batch.tokenCount {
-            if Int(batch.seqStart[t]) == t { sequences += 1 }  // allowed: Int32 widens
-            sequenceOfToken[t] = sequences - 1
-        }
+        let sequenceOfToken = batch.sequenceIndices                       // [N]
+        let sequences = (sequenceOfToken.last ?? -1) + 1
         var rows = [Range<Int>](repeating: 0..<0, count: sequences)
         var counts = [Int](repeating: 0, count: sequences)
         for (index, t) in labeled.enumerated() {

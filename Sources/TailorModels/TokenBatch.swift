@@ -52,6 +52,19 @@ public struct TokenBatch: Sendable, Equatable {
         self.seqStart = seqStart
     }
 
+    /// The sequence of each token [N], numbered from 0 in batch order (a new one starts at every
+    /// token whose seqStart is itself).
+    public var sequenceIndices: [Int] {
+        var sequence = -1
+        return (0..<tokenCount).map { t in
+            if Int(seqStart[t]) == t { sequence += 1 }  // allowed: Int32 widens
+            return sequence
+        }
+    }
+
+    /// Sequences in the batch.
+    public var sequenceCount: Int { (0..<tokenCount).reduce(0) { $0 + (Int(seqStart[$1]) == $1 ? 1 : 0) } }  // allowed: Int32 widens
+
     /// What each position predicts: labels[t + 1] when t + 1 is in the same sequence, else -100.
     public var shiftedTargets: [Int32] {
         (0..<tokenCount).map { t in

@@ -116,8 +116,3 @@ public struct DPOObjective: TrainingObjective {
     /// log σ(x) = −softplus(−x), without overflow.
     static func logSigmoid(_ x: Double) -> Double { min(x, 0) - log1p(exp(-abs(x))) }
 }
-
-extension TokenBatch {
-    /// Sequences in the batch (tokens that start one).
-    var sequenceCount: Int { (0..<tokenCount).reduce(0) { $0 + (Int(seqStart[$1]) == $1 ? 1 : 0) } }  // allowed: Int32 widens
-}

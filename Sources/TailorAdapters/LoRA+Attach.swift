@@ -152,6 +152,19 @@ public final class LoRAAdapters: @unchecked Sendable {
         try restore(on: model)
     }
 
+    /// Runs `body` on the base model alone (peft's `with model.disable_adapter():`): detached,
+    /// then attached again, also when `body` throws.
+    public func withDisabled<T>(on model: CausalLM, _ body: () throws -> T) throws -> T {
+        try detach(from: model)
+        let result: T
+        do { result = try body() } catch {
+            try attach(to: model)
+            throw error
+        }
+        try attach(to: model)
+        return result
+    }
+
     static func layerIndex(_ module: String) -> Int? {
         let parts = module.split(separator: ".")
         guard let at = parts.firstIndex(of: "layers"), at + 1 < parts.count else { return nil }

@@ -22,20 +22,6 @@ extension CausalLM {
         layers[layer][keyPath: keyPath].adapter = adapter
     }
 
-    /// Runs `body` with every Linear's side path removed (peft's `disable_adapter()`): the base
-    /// model, e.g. as the reference of a preference loss, with no second copy of the weights.
-    /// The adapters are back when it returns or throws.
-    public func withAdaptersDisabled<T>(_ body: () throws -> T) rethrows -> T {
-        let saved = layers.map { layer in DecoderLayer.linearPaths.map { layer[keyPath: $0].adapter } }
-        for index in layers.indices { for path in DecoderLayer.linearPaths { layers[index][keyPath: path].adapter = nil } }
-        defer {
-            for index in layers.indices {
-                for (slot, path) in DecoderLayer.linearPaths.enumerated() { layers[index][keyPath: path].adapter = saved[index][slot] }
-            }
-        }
-        return try body()
-    }
-
     private func locate(_ module: String) -> (Int, WritableKeyPath<DecoderLayer, Linear>)? {
         let parts = module.split(separator: ".")
         guard parts.count == 5, parts[0] == "model", parts[1] == "layers", let index = Int(parts[2]),

@@ -22,8 +22,6 @@ public struct DecoderLayer: Sendable {
     public var upProj: Linear    // [I, C]
     public var downProj: Linear  // [C, I]
 
-    /// The seven Linear layers, attention then MLP (immutable: key paths are not Sendable, the array is never written).
-    nonisolated(unsafe) static let linearPaths: [WritableKeyPath<DecoderLayer, Linear>] = [\.qProj, \.kProj, \.vProj, \.oProj, \.gateProj, \.upProj, \.downProj]
 
     var prefix: String { "model.layers.\(index)." }
     var inputNormName: String { prefix + "input_layernorm.weight" }

@@ -1,4 +1,5 @@
 import Foundation
+import TailorAdapters
 import TailorModels
 
 /// Direct Preference Optimization (Rafailov et al. 2023) as TRL's DPOTrainer computes it (the TRL
@@ -16,8 +17,8 @@ import TailorModels
 /// Rewards are β times the summed log-ratios for every loss type, as TRL logs them.
 /// The loss is the mean over a micro-batch's pairs, divided by the step's micro-batch count, as
 /// transformers' Trainer averages a loss that does not count its items under gradient
-/// accumulation. The reference log-probabilities come from `reference` (by default the same model
-/// with its adapters disabled: no second copy of the weights).
+/// accumulation. The reference log-probabilities come from `reference`: with LoRA the same model
+/// with its adapters disabled (`adaptersDisabled`, no second copy of the weights), or given ones.
 public struct DPOObjective: TrainingObjective {
     public enum LossType: String, CaseIterable, Sendable {
         case sigmoid, hinge, ipo, robust
@@ -27,15 +28,16 @@ public struct DPOObjective: TrainingObjective {
     public var lossType: LossType
     public var labelSmoothing: Double
     /// The reference model's label log-probabilities of a batch.
-    public var reference: @Sendable (CausalLM, TokenBatch) throws -> SequenceLogProbs
+    public typealias Reference = @Sendable (CausalLM, TokenBatch) throws -> SequenceLogProbs
+    public var reference: Reference
 
-    /// The base model under a LoRA adapter, through `CausalLM.withAdaptersDisabled`.
-    public static let adaptersDisabled: @Sendable (CausalLM, TokenBatch) throws -> SequenceLogProbs = { model, batch in
-        try model.withAdaptersDisabled { try model.labelLogProbs(batch) }
+    /// The base model under the LoRA `adapters` being trained, with them disabled for the
+    /// reference forward (`LoRAAdapters.withDisabled`: side paths and extras off, then back).
+    public static func adaptersDisabled(_ adapters: LoRAAdapters) -> Reference {
+        { model, batch in try adapters.withDisabled(on: model) { try model.labelLogProbs(batch) } }
     }
 
-    public init(beta: Double = 0.1, lossType: LossType = .sigmoid, labelSmoothing: Double = 0,
-                reference: @escaping @Sendable (CausalLM, TokenBatch) throws -> SequenceLogProbs = DPOObjective.adaptersDisabled) {
+    public init(beta: Double = 0.1, lossType: LossType = .sigmoid, labelSmoothing: Double = 0, reference: @escaping Reference) {
         self.beta = beta
         self.lossType = lossType
         self.labelSmoothing = labelSmoothing

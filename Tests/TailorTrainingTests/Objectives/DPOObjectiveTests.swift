@@ -10,6 +10,13 @@ import XCTest
 /// against finite differences of the loss through the model, and a fresh LoRA's first step
 /// (reference = the base with adapters disabled: z = 0, loss log 2, rewards 0).
 final class DPOObjectiveTests: XCTestCase {
+    /// An objective for the tests of its loss alone, whose reference is never asked for.
+    func lossOnly(beta: Double = 0.1, _ lossType: DPOObjective.LossType = .sigmoid, labelSmoothing: Double = 0) -> DPOObjective {
+        DPOObjective(beta: beta, lossType: lossType, labelSmoothing: labelSmoothing, reference: { _, _ in
+            throw TrainingError.internalError("the loss-only objective has no reference")
+        })
+    }
+
     /// Two pairs, chosen first then rejected (TRL's concatenation); prompts masked.
     func preferenceBatch() throws -> TokenBatch {
         try TokenBatch(sequences: [
@@ -23,7 +30,7 @@ final class DPOObjectiveTests: XCTestCase {
     func testPairLossDerivatives() {
         for lossType in DPOObjective.LossType.allCases {
             for smoothing in lossType == .robust ? [0, 0.1] : [0.0] {
-                let objective = DPOObjective(beta: 0.3, lossType: lossType, labelSmoothing: smoothing)
+                let objective = lossOnly(beta: 0.3, lossType, labelSmoothing: smoothing)
                 for z in [-3.0, -0.2, 0.4, 5, 40] where !(lossType == .hinge && abs(1 - 0.3 * z) < 1e-3) {
                     let h = 1e-5
                     let numeric = (objective.pairLoss(z + h).loss - objective.pairLoss(z - h).loss) / (2 * h)
@@ -31,11 +38,11 @@ final class DPOObjectiveTests: XCTestCase {
                 }
             }
         }
-        let sigmoid = DPOObjective(beta: 0.1)
+        let sigmoid = lossOnly()
         XCTAssertEqual(sigmoid.pairLoss(0).loss, log(2), accuracy: 1e-12)
         XCTAssertEqual(sigmoid.pairLoss(-1e4).loss, 1e3, accuracy: 1e-9, "no overflow: −log σ(−1000) = 1000")
-        XCTAssertEqual(DPOObjective(beta: 0.5, lossType: .hinge).pairLoss(3).loss, 0)
-        XCTAssertEqual(DPOObjective(beta: 0.5, lossType: .ipo).pairLoss(1).loss, 0, "IPO's target margin is 1/(2β)")
+        XCTAssertEqual(lossOnly(beta: 0.5, .hinge).pairLoss(3).loss, 0)
+        XCTAssertEqual(lossOnly(beta: 0.5, .ipo).pairLoss(1).loss, 0, "IPO's target margin is 1/(2β)")
     }
 
     /// The gradient `accumulate` leaves equals central differences of the loss it reports, for
@@ -92,7 +99,8 @@ final class DPOObjectiveTests: XCTestCase {
         try set.setAdapter("default")
         let runner = try StepRunner(model: model, parameters: adapter.parameters,
                                     schedule: LRSchedule(kind: .constant, baseLR: 1e-2, warmupSteps: 0, totalSteps: 2))
-        runner.objective = DPOObjective(beta: 0.1)
+        // The set's own disable_adapter as the reference: the base model, then the adapter back.
+        runner.objective = DPOObjective(beta: 0.1, reference: { model, batch in try set.withAdapterDisabled { try model.labelLogProbs(batch) } })
         let batch = try preferenceBatch()
         let first = try runner.step([batch])
         XCTAssertEqual(first.loss, log(2), accuracy: 1e-12)
@@ -109,7 +117,7 @@ final class DPOObjectiveTests: XCTestCase {
 
     func testBatchesMustHoldPairs() throws {
         let odd = try TokenBatch(sequences: [([1, 2, 3], [-100, 2, 3])])
-        XCTAssertThrowsError(try DPOObjective().normalizer(of: [odd], step: 2)) { error in
+        XCTAssertThrowsError(try lossOnly().normalizer(of: [odd], step: 2)) { error in
             XCTAssertTrue("\(error)".contains("step 2, micro-batch 1: 1 sequences"), "\(error)")
         }
     }

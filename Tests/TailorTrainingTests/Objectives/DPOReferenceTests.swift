@@ -48,7 +48,8 @@ final class DPOReferenceTests: XCTestCase {
         let runner = try StepRunner(model: model, parameters: adapters.parameters,
                                     schedule: LRSchedule(kind: .linear, baseLR: 5e-3, warmupSteps: 1, totalSteps: steps),
                                     weightDecay: 0, maxGradNorm: 1)
-        runner.objective = DPOObjective(beta: try reference.floats("beta")[0].asDouble, lossType: loss)
+        runner.objective = DPOObjective(beta: try reference.floats("beta")[0].asDouble, lossType: loss,
+                                        reference: DPOObjective.adaptersDisabled(adapters))
         let expectedLoss = try reference.floats("loss"), expectedNorm = try reference.floats("grad_norm"), expectedLR = try reference.floats("lr")
         let id = "\(family) \(loss)"
         for step in 0..<steps {

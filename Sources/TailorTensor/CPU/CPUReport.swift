@@ -21,7 +21,7 @@ public struct CPUReport: Sendable {
 
     /// Reads the machine (no measurement).
     public static func current() -> CPUReport {
-        let memory = meminfo()
+        let memory = procFieldBytes("/proc/meminfo") ?? [:]
         return CPUReport(features: .current, blas: BLASInfo.load(), threads: Parallel.workerCount, onlineCores: systemCoreCount(),
                          memoryTotal: memory["MemTotal"], memoryAvailable: memory["MemAvailable"])
     }
@@ -81,19 +81,5 @@ public struct CPUReport: Sendable {
     private func format(_ value: Double) -> String {
         let scaled = (value * 10).rounded() / 10
         return String(scaled)
-    }
-
-    private static func meminfo() -> [String: Int] {
-        guard let file = fopen("/proc/meminfo", "r") else { return [:] }
-        defer { fclose(file) }
-        var result: [String: Int] = [:]
-        var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, Int32(line.count), file) != nil {  // allowed: a fixed 4 KiB line buffer
-            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            guard let colon = text.firstIndex(of: ":") else { continue }
-            let digits = text[colon...].filter(\.isNumber)
-            if let kilobytes = Int(digits) { result[String(text[..<colon])] = kilobytes * 1024 }
-        }
-        return result
     }
 }

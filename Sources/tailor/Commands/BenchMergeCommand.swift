@@ -106,20 +106,10 @@ struct MemorySample {
 
     /// Nil when the status cannot be read (the process has exited).
     init?(pid: Int32) {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        var found = false
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2 else { continue }
-            let kilobytes = (Int(parts[1].filter(\.isNumber)) ?? 0) * 1024
-            switch parts[0] {
-            case "RssAnon": anon = kilobytes; found = true
-            case "RssFile": file = kilobytes
-            case "VmHWM": hwm = kilobytes
-            default: break
-            }
-        }
-        if !found { return nil }
+        guard let fields = procFieldBytes("/proc/\(pid)/status"), let anon = fields["RssAnon"] else { return nil }
+        self.anon = anon
+        file = fields["RssFile"] ?? 0
+        hwm = fields["VmHWM"] ?? 0
     }
 
     func max(_ other: MemorySample) -> MemorySample {

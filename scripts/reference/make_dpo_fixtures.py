@@ -18,6 +18,7 @@ processing_class.
 """
 import os
 import shutil
+import sys
 import tempfile
 
 import torch
@@ -27,8 +28,11 @@ from safetensors.torch import save_file
 from tokenizers import Tokenizer
 from tokenizers.models import WordLevel
 from torch.utils.data import SequentialSampler
-from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast, TrainerCallback
+from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 from trl import DPOConfig, DPOTrainer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_lora_fixtures import Record  # noqa: E402  the learning rate each step used
 
 HERE = os.path.dirname(__file__)
 MODELS = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "models")
@@ -43,14 +47,6 @@ class InOrder(DPOTrainer):
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         return dataset  # already prompt_ids / chosen_ids / rejected_ids
-
-
-class Record(TrainerCallback):
-    def __init__(self):
-        self.lrs = []
-
-    def on_step_begin(self, args, state, control, optimizer=None, **kwargs):
-        self.lrs.append(optimizer.param_groups[0]["lr"])
 
 
 def pairs(vocab, generator):

@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "TailorAdaptersTests",
                     dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorAdapters", "TailorTestSupport"]),
         .testTarget(name: "TailorTrainingTests",
-                    dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorData", "TailorAdapters", "TailorTraining",
+                    dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorData", "TailorAdapters", "TailorTraining",
                                    "TailorTestSupport", "TailorTrainingTestSupport"]),
         .testTarget(name: "TailorInferenceTests",
                     dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorAdapters", "TailorInference",

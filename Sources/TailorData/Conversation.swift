@@ -54,12 +54,15 @@ public struct Message: Sendable, Hashable {
 /// - chat (alpaca, sharegpt, messages, column templates): `messages`, optionally `tools`;
 /// - plain text (continued pre-training): `text`, no messages;
 /// - preference (DPO): `messages` is the prompt plus the chosen reply, `rejected` the other reply
-///   (the message(s) that replace the trailing assistant message(s) of `messages`).
+///   (the message(s) that replace the messages after the prompt's `promptCount`).
 public struct Conversation: Sendable, Hashable {
     public var messages: [Message]
     public var tools: [ChatValue]?
     public var text: String?
     public var rejected: [Message]?
+    /// For a preference record: how many of `messages` are the prompt (the rest is the chosen
+    /// reply). nil: the prompt is `messages` without its trailing assistant messages.
+    public var promptCount: Int?
     /// Rendered without the chat template, contents laid end to end (column prompt templates).
     public var raw: Bool
     public var source: SourceLocation
@@ -76,6 +79,14 @@ public struct Conversation: Sendable, Hashable {
 
     public var isPlainText: Bool { text != nil }
     public var isPreference: Bool { rejected != nil }
+
+    /// A preference record's prompt, chosen and rejected messages (nil for other records).
+    public var preferenceParts: (prompt: [Message], chosen: [Message], rejected: [Message])? {
+        guard let rejected else { return nil }
+        var split = min(promptCount ?? messages.count, messages.count)
+        if promptCount == nil { while split > 0, messages[split - 1].role == .assistant { split -= 1 } }
+        return (Array(messages[..<split]), Array(messages[split...]), rejected)
+    }
 
     /// All text of the sample (for hashing, length filters and dedup).
     public var allText: String {

@@ -19,19 +19,22 @@ extension ConversationEncoder {
                                    enableThinking: enableThinking, maskHistory: options.maskHistory)
     }
 
+    /// The ids of slot pieces: each text tokenized on its own, special tokens as their ids.
+    func llamaFactoryIds(_ pieces: [LlamaFactoryTemplate.Pieces.Piece], _ workspace: TokenizerWorkspace?) -> [Int32] {
+        pieces.flatMap { piece -> [Int32] in
+            switch piece {
+            case .text(let text): return text.isEmpty ? [] : tokenize(text, workspace)
+            case .token(let id, _): return id.map { [$0] } ?? []
+            }
+        }
+    }
+
     /// Ids and labels as LLaMA-Factory's supervised stage makes them: every text slot tokenized on
     /// its own, prompts masked (unless `train_on_inputs`), replies trained.
     func encodeLlamaFactory(_ conversation: Conversation, _ template: LlamaFactoryTemplate,
                             workspace: TokenizerWorkspace?) throws -> EncodedSample {
         let turns = try llamaFactoryPieces(conversation, template)
-        func ids(_ pieces: [LlamaFactoryTemplate.Pieces.Piece]) -> [Int32] {
-            pieces.flatMap { piece -> [Int32] in
-                switch piece {
-                case .text(let text): return text.isEmpty ? [] : tokenize(text, workspace)
-                case .token(let id, _): return id.map { [$0] } ?? []
-                }
-            }
-        }
+        func ids(_ pieces: [LlamaFactoryTemplate.Pieces.Piece]) -> [Int32] { llamaFactoryIds(pieces, workspace) }
         var inputIds: [Int32] = [], labels: [Int32] = []
         for (index, turn) in turns.enumerated() {
             let prompt = ids(turn.prompt), reply = ids(turn.reply)

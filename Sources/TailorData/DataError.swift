@@ -44,6 +44,8 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
     case allSamplesFullyMasked(count: Int, first: SourceLocation?)
     /// An option value makes no sense.
     case invalidOption(name: String, reason: String)
+    /// A preference stage (dpo) was given a record that is not a preference pair.
+    case notPreference(SourceLocation, found: String)
     /// Writing an output file failed.
     case writeFailed(path: String, reason: String)
 
@@ -59,6 +61,8 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(at): not a valid record: \(reason). Fix the line, or skip bad records with --skip-invalid (skip_invalid: true in a train recipe)."
         case .malformedFile(let path, let line, let column, let reason):
             return "\(path):\(line):\(column): \(reason)."
+        case .notPreference(let at, let found):
+            return "\(at): \(found). Preference training (stage dpo) needs pairs: prompt + chosen + rejected (strings or message lists, TRL's form), LLaMA-Factory's conversations + chosen + rejected, or prompt_ids + chosen_ids + rejected_ids; train other records with stage sft."
         case .missingField(let at, let field):
             return "\(at): field '\(field)' is missing. Add it, map another column to it, or skip such records with --skip-invalid (skip_invalid: true in a train recipe)."
         case .wrongType(let at, let field, let expected, let found):
@@ -91,6 +95,8 @@ public struct DataIssue: Sendable, Hashable, CustomStringConvertible {
         case nearDuplicate = "near duplicate"
         case filtered = "filtered"
         case byteOrderMark = "byte order mark"
+        case identicalReplies = "chosen identical to rejected"
+        case promptNotPrefix = "prompt not a token prefix"
     }
 
     public var kind: Kind

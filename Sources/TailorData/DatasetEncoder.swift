@@ -53,6 +53,43 @@ public struct DatasetEncoder: Sendable {
         return result
     }
 
+    /// The preference pairs of `loaded` (preference conversations, then pre-tokenized pairs), each
+    /// fitted to `maxLength` with `truncation`, and the issues found.
+    /// - Throws: `DataError.notPreference` for a record that is not a pair (the stage needs
+    ///   prompt / chosen / rejected), and the errors of encoding (unless `skipInvalid`).
+    public func encodePairs(_ loaded: LoadedDataset, truncation: EncodingOptions.Truncation,
+                            skipInvalid: Bool? = nil) throws -> PairResult {
+        var result = PairResult()
+        if let other = loaded.conversations.first(where: { !$0.isPreference }) {
+            throw DataError.notPreference(other.source, found: other.isPlainText ? "a text record" : "a conversation without a rejected reply")
+        }
+        if let other = loaded.tokenized.first {
+            throw DataError.notPreference(other.source, found: "a tokenized record with input_ids, not prompt_ids / chosen_ids / rejected_ids")
+        }
+        let skip = skipInvalid ?? options.skipInvalid
+        if !loaded.conversations.isEmpty {
+            guard let conversations else {
+                throw DataError.invalidOption(name: "model", reason: "\(loaded.conversations[0].source) is a conversation: encoding it needs the model's tokenizer")
+            }
+            for conversation in loaded.conversations {
+                do {
+                    let pair = try conversations.encodePreference(conversation, issues: &result.issues)
+                    if let fitted = pair.fitted(maxLength: options.maxLength, truncation: truncation, issues: &result.issues) {
+                        result.pairs.append(fitted)
+                    }
+                } catch let error as DataError where skip {
+                    result.issues.append(DataIssue(kind: .skippedInvalid, source: conversation.source, message: error.description))
+                }
+            }
+        }
+        for pair in loaded.tokenizedPairs {
+            if let fitted = pair.fitted(maxLength: options.maxLength, truncation: truncation, issues: &result.issues) {
+                result.pairs.append(fitted)
+            }
+        }
+        return result
+    }
+
     /// One conversation encoded and fitted to `maxLength`; nil when truncation drops it.
     public func encode(_ conversation: Conversation, issues: inout [DataIssue]) throws -> EncodedSample? {
         guard let conversations else {
@@ -65,4 +102,12 @@ public struct DatasetEncoder: Sendable {
     public func fit(_ sample: EncodedSample, issues: inout [DataIssue]) -> EncodedSample {
         TokenizedRecord.fit(sample, maxLength: options.maxLength, issues: &issues)
     }
+}
+
+/// What `DatasetEncoder.encodePairs` made: the pairs in input order and the issues found.
+public struct PairResult: Sendable {
+    public var pairs: [EncodedPair] = []
+    public var issues: [DataIssue] = []
+
+    public init() {}
 }

@@ -26,7 +26,7 @@ public enum DatasetFormat: String, Sendable, Hashable, CaseIterable {
         guard case .object(let o) = record else { return nil }
         let keys = Set(o.keys)
         // Token ids win: tokenized datasets often keep the text columns they were made from.
-        if keys.contains(TokenizedRecord.idsField) { return .tokenized }
+        if keys.contains(TokenizedRecord.idsField) || keys.contains(TokenizedRecord.chosenIdsField) { return .tokenized }
         if keys.contains("chosen") && keys.contains("rejected") { return .preference }
         if keys.contains("instruction") && (keys.contains("output") || keys.contains("response")) { return .alpaca }
         for key in ["conversations", "messages"] {
@@ -277,6 +277,8 @@ public struct RecordConverter: Sendable {
         } else if o["instruction"] != nil {
             prompt = [Message(role: .user, content: try alpacaPrompt(o, at: at))]
             if let s = o["system"], case .string(let text) = s, !text.isEmpty { prompt.insert(Message(role: .system, content: text), at: 0) }
+        } else if case .array? = o["chosen"], case .array? = o["rejected"] {
+            prompt = []  // TRL's implicit prompt, taken from the replies below
         } else {
             throw DataError.missingField(at, field: "prompt")
         }
@@ -289,10 +291,19 @@ public struct RecordConverter: Sendable {
             default: throw DataError.wrongType(at, field: key, expected: "a string, a message or a list of messages", found: Self.typeName(v))
             }
         }
-        let chosen = try reply("chosen"), rejected = try reply("rejected")
-        // TRL's implicit prompt: chosen/rejected given as whole conversations sharing a prefix.
-        if o["prompt"] == nil, prompt.isEmpty { prompt = [] }
-        return Conversation(messages: prompt + chosen, tools: tools, rejected: rejected, source: at)
+        var chosen = try reply("chosen"), rejected = try reply("rejected")
+        if o["prompt"] == nil, prompt.isEmpty {
+            // TRL's implicit prompt (extract_prompt): chosen and rejected are whole conversations,
+            // and the messages they share at the start are the prompt.
+            var shared = 0
+            while shared < min(chosen.count, rejected.count) - 1, chosen[shared] == rejected[shared] { shared += 1 }
+            prompt = Array(chosen[..<shared])
+            chosen.removeFirst(shared)
+            rejected.removeFirst(shared)
+        }
+        var conversation = Conversation(messages: prompt + chosen, tools: tools, rejected: rejected, source: at)
+        conversation.promptCount = prompt.count
+        return conversation
     }
 
     func messageList(_ v: ChatValue, field: String, at: SourceLocation) throws -> [Message] {

@@ -26,6 +26,8 @@ public struct LoadedDataset: Sendable {
     public var conversations: [Conversation]
     /// Pre-tokenized records (format `tokenized`), in load order: ready to train, no tokenizer needed.
     public var tokenized: [EncodedSample] = []
+    /// Pre-tokenized preference pairs (TRL's `prompt_ids` / `chosen_ids` / `rejected_ids`), in load order.
+    public var tokenizedPairs: [EncodedPair] = []
     /// The format of each file, in load order.
     public var formats: [(file: String, format: DatasetFormat)]
     /// Records skipped with `skipInvalid`, each with its file, line and reason.
@@ -34,7 +36,7 @@ public struct LoadedDataset: Sendable {
     public var notes: [DataIssue] = []
 
     /// Conversations and pre-tokenized samples together.
-    public var sampleCount: Int { conversations.count + tokenized.count }
+    public var sampleCount: Int { conversations.count + tokenized.count + tokenizedPairs.count }
 
     /// Nothing loaded yet.
     public init() {
@@ -47,6 +49,7 @@ public struct LoadedDataset: Sendable {
     public mutating func append(_ other: LoadedDataset) {
         conversations += other.conversations
         tokenized += other.tokenized
+        tokenizedPairs += other.tokenizedPairs
         formats += other.formats
         skipped += other.skipped
         notes += other.notes
@@ -85,14 +88,16 @@ public struct DatasetLoader: Sendable {
         let skip = options.skipInvalid
         var out = result.conversations
         var tokenized = result.tokenized
+        var pairs = result.tokenizedPairs
         defer {
             result.conversations = out
             result.tokenized = tokenized
+            result.tokenizedPairs = pairs
         }
         try RecordReader.forEach(file: file, skipInvalid: skip, onInvalid: { error in
             skipped.append(DataIssue(kind: .skippedInvalid, source: Self.location(of: error), message: error.description))
         }) { record in
-            if let max = options.maxSamples, out.count + tokenized.count >= max { return }
+            if let max = options.maxSamples, out.count + tokenized.count + pairs.count >= max { return }
             var recordFormat = format
             if format == .auto || options.format == .auto && options.columnTemplate == nil {
                 // Auto-detection looks at every record, so files written by DatasetWriter (messages,
@@ -109,7 +114,9 @@ public struct DatasetLoader: Sendable {
                 recordFormat = f
             }
             do {
-                if recordFormat == .tokenized {
+                if recordFormat == .tokenized, TokenizedRecord.isPair(record) {
+                    pairs.append(try TokenizedRecord.pair(from: record))
+                } else if recordFormat == .tokenized {
                     tokenized.append(try TokenizedRecord.sample(from: record))
                 } else {
                     out.append(try RecordConverter(format: recordFormat, columnTemplate: options.columnTemplate).convert(record))

@@ -22,6 +22,9 @@ import TailorTokenizers
 public enum TokenizedRecord {
     /// The field that marks a record as pre-tokenized.
     public static let idsField = "input_ids"
+    /// The field that marks a record as a pre-tokenized preference pair (TRL's DPO columns
+    /// `prompt_ids`, `chosen_ids`, `rejected_ids`).
+    public static let chosenIdsField = "chosen_ids"
     /// TRL's per-token loss masks: 1 trains the token, 0 masks its label.
     static let maskFields = ["completion_mask", "assistant_masks"]
 
@@ -55,6 +58,32 @@ public enum TokenizedRecord {
             labels.removeSubrange(kept...)
         }
         return EncodedSample(inputIds: ids, labels: labels, source: at)
+    }
+
+    /// Whether `record` is a pre-tokenized preference pair.
+    public static func isPair(_ record: Record) -> Bool {
+        guard case .object(let o) = record.value else { return false }
+        return o[chosenIdsField] != nil || o["rejected_ids"] != nil
+    }
+
+    /// The pair a record of TRL's tokenized DPO columns holds: `prompt_ids` (may be empty),
+    /// `chosen_ids` and `rejected_ids` (each non-empty).
+    /// - Throws: `DataError.missingField` / `.wrongType` naming the file, line and field.
+    public static func pair(from record: Record) throws -> EncodedPair {
+        let at = record.source
+        guard case .object(let o) = record.value else {
+            throw DataError.wrongType(at, field: "(record)", expected: "a JSON object", found: RecordConverter.typeName(record.value))
+        }
+        func ids(_ field: String, nonEmpty: Bool) throws -> [Int32] {
+            guard let value = o[field] else { throw DataError.missingField(at, field: field) }
+            let list = try integers(value, field: field, at: at, allowed: "a token id (an integer ≥ 0)") { $0 >= 0 }
+            if nonEmpty, list.isEmpty {
+                throw DataError.wrongType(at, field: field, expected: "a non-empty list of token ids", found: "an empty list")
+            }
+            return list
+        }
+        return EncodedPair(prompt: try ids("prompt_ids", nonEmpty: false), chosen: try ids(chosenIdsField, nonEmpty: true),
+                           rejected: try ids("rejected_ids", nonEmpty: true), source: at)
     }
 
     /// `sample` cut to `maxLength` tokens on the right (`max_seq_length`), with a `.truncated`

@@ -46,7 +46,8 @@ public final class Trainer {
     /// Training rows (samples, or packed groups of samples); per_device_train_batch_size rows
     /// make a micro-batch.
     public let trainRows: [TrainingRow]
-    public let evalSamples: [TrainingSample]
+    /// Evaluation rows (samples; for a preference objective, pairs), per_device_eval_batch_size a batch.
+    public let evalRows: [TrainingRow]
     /// Consumers of the run's events, in order.
     public var sinks: [TrainingSink] = []
     /// The base model's folder (tokenizer and config files are copied next to saved weights).
@@ -64,12 +65,14 @@ public final class Trainer {
     /// A trainer whose rows are single samples.
     public convenience init(model: CausalLM, trainable: TrainableSet, train: [TrainingSample], eval: [TrainingSample] = [],
                             args: TrainingArguments, baseName: String = "") throws {
-        try self.init(model: model, trainable: trainable, rows: train.map { TrainingRow([$0]) }, eval: eval,
+        try self.init(model: model, trainable: trainable, rows: train.map { TrainingRow([$0]) }, eval: eval.map { TrainingRow([$0]) },
                       args: args, baseName: baseName)
     }
 
-    public init(model: CausalLM, trainable: TrainableSet, rows train: [TrainingRow], eval: [TrainingSample] = [],
-                args: TrainingArguments, baseName: String = "") throws {
+    /// - Parameter objective: what the steps minimise (SFT unless given); it also lays out each
+    ///   micro-batch from its rows and evaluates.
+    public init(model: CausalLM, trainable: TrainableSet, rows train: [TrainingRow], eval: [TrainingRow] = [],
+                args: TrainingArguments, baseName: String = "", objective: TrainingObjective = SFTObjective()) throws {
         try args.validate()
         guard !train.isEmpty else { throw TrainingError.unusableData("the training set is empty; give more data or a smaller validation_split") }
         guard train.contains(where: { $0.labelTokens > 0 }) else {
@@ -84,7 +87,7 @@ public final class Trainer {
         self.trainable = trainable
         self.args = args
         self.trainRows = train
-        self.evalSamples = eval
+        self.evalRows = eval
         self.baseName = baseName
         let total = Self.totalSteps(args: args, samples: train.count)
         let warmup = args.warmupSteps > 0 ? args.warmupSteps : LRSchedule.warmupSteps(ratio: args.warmupRatio, totalSteps: total)
@@ -92,6 +95,7 @@ public final class Trainer {
                                 schedule: LRSchedule(kind: args.lrSchedulerType, baseLR: args.learningRate,
                                                      warmupSteps: warmup, totalSteps: total),
                                 maxGradNorm: args.maxGradNorm)
+        runner.objective = objective
         model.gradientCheckpointing = args.gradientCheckpointing
         if case let .lora(adapters) = trainable, adapters.hasDropout {
             // Masks from (seed, step, micro-batch): reproducible, and identical after a resume.
@@ -152,7 +156,7 @@ public final class Trainer {
         let micro = Self.microBatchesPerEpoch(args: args, samples: trainRows.count)
         return try (index * ga..<min((index + 1) * ga, micro)).map { m in
             let members = order[(m * batch)..<min((m + 1) * batch, order.count)]
-            return try TokenBatch(sequences: members.flatMap { trainRows[$0].samples.map { ($0.ids, $0.labels) } })
+            return try runner.objective.batch(members.map { trainRows[$0] })
         }
     }
 
@@ -182,17 +186,28 @@ public final class Trainer {
         for sink in sinks { try sink.handle(event) }
     }
 
-    /// Mean loss over the evaluation samples.
-    public func evaluate() throws -> (loss: Double, labelTokens: Int) {
+    /// The objective's loss and metrics over the evaluation rows (SFT: the mean cross-entropy per
+    /// label token; a preference loss: the mean per pair).
+    public func evaluate() throws -> (loss: Double, labelTokens: Int, metrics: [String: Double]) {
         if case let .lora(adapters) = trainable { adapters.setDropoutKey(nil) }  // no dropout in evaluation
-        var lossSum = 0.0, labels = 0
-        for start in stride(from: 0, to: evalSamples.count, by: args.perDeviceEvalBatchSize) {
-            let members = evalSamples[start..<min(start + args.perDeviceEvalBatchSize, evalSamples.count)]
-            let result = try model.loss(TokenBatch(sequences: members.map { ($0.ids, $0.labels) }))
-            lossSum += result.lossSum
-            labels += result.labelCount
+        var lossSum = 0.0, weight = 0.0, labels = 0
+        var metrics: [String: Double] = [:]
+        for start in stride(from: 0, to: evalRows.count, by: args.perDeviceEvalBatchSize) {
+            let members = Array(evalRows[start..<min(start + args.perDeviceEvalBatchSize, evalRows.count)])
+            let share = try runner.objective.evaluate(try runner.objective.batch(members), model: model)
+            lossSum += share.lossSum
+            weight += share.weight
+            labels += share.labelTokens
+            metrics.merge(share.metrics, uniquingKeysWith: +)
         }
-        return (labels > 0 ? lossSum / Double(labels) : 0, labels)
+        return (weight > 0 ? lossSum / weight : 0, labels, weight > 0 ? metrics.mapValues { $0 / weight } : [:])
+    }
+
+    func evaluationRecord(step: Int) throws -> EvaluationRecord {
+        let (loss, labels, metrics) = try evaluate()
+        var record = EvaluationRecord(step: step, epoch: Double(step) / Double(stepsPerEpoch), loss: loss, labelTokens: labels)
+        record.metrics = metrics
+        return record
     }
 
     /// Runs the loop to the last step; resumes from `checkpoint` when given.
@@ -222,9 +237,7 @@ public final class Trainer {
                                        firstStep: state.globalStep + 1)))
         let start = monotonicSeconds() - state.elapsedSeconds
         if args.evalOnStart {  // as Trainer: before the first step run here, on resume too
-            let (loss, labels) = try evaluate()
-            try emit(.evaluation(EvaluationRecord(step: state.globalStep, epoch: Double(state.globalStep) / Double(stepsPerEpoch),
-                                                  loss: loss, labelTokens: labels)))
+            try emit(.evaluation(try evaluationRecord(step: state.globalStep)))
         }
         var lastLoss = 0.0, tokensTotal = 0, labelTokensTotal = 0
         while state.globalStep < total {
@@ -243,14 +256,15 @@ public final class Trainer {
             let epoch = Double(step) / Double(stepsPerEpoch)
             let now = monotonicSeconds()
             // Every step is reported; sinks average over logging_steps as Trainer's logs do.
-            try emit(.step(StepRecord(step: step, totalSteps: total, epoch: epoch, loss: log.loss, gradNorm: log.gradNorm,
-                                      learningRate: log.learningRate, labelTokens: log.labelTokens, tokens: tokens,
-                                      elapsed: now - start, tokensPerSecond: Double(tokens) / max(now - stepStart, 1e-9))))
+            var record = StepRecord(step: step, totalSteps: total, epoch: epoch, loss: log.loss, gradNorm: log.gradNorm,
+                                    learningRate: log.learningRate, labelTokens: log.labelTokens, tokens: tokens,
+                                    elapsed: now - start, tokensPerSecond: Double(tokens) / max(now - stepStart, 1e-9))
+            record.metrics = log.metrics
+            try emit(.step(record))
             let epochEnd = step % stepsPerEpoch == 0
-            if !evalSamples.isEmpty,
+            if !evalRows.isEmpty,
                (args.evalStrategy == .steps && step % (args.evalSteps ?? args.loggingSteps) == 0) || (args.evalStrategy == .epoch && epochEnd) {
-                let (loss, labels) = try evaluate()
-                try emit(.evaluation(EvaluationRecord(step: step, epoch: epoch, loss: loss, labelTokens: labels)))
+                try emit(.evaluation(try evaluationRecord(step: step)))
             }
             var saved: URL?
             if (args.saveStrategy == .steps && step % args.saveSteps == 0) || (args.saveStrategy == .epoch && epochEnd) {

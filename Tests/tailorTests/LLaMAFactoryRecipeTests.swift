@@ -76,7 +76,25 @@ final class LLaMAFactoryRecipeTests: XCTestCase {
         try recipe.replacingOccurrences(of: "stage: sft", with: "stage: dpo").write(to: file, atomically: true, encoding: .utf8)
         let dpo = try TestPaths.run(binary, ["train", file.path, "--dry-run"])
         XCTAssertNotEqual(dpo.status, 0, dpo.output)
-        XCTAssertTrue(dpo.output.contains("stage: dpo (preference, reward and RL training; Tailor trains stage sft or pt) is not implemented in Tailor yet"), dpo.output)
+        XCTAssertTrue(dpo.output.contains("identity.json:1: a conversation without a rejected reply. Preference training (stage dpo) needs pairs"),
+                      dpo.output)
+
+        // examples/train_lora/qwen3_lora_dpo.yaml's keys on LLaMA-Factory's own preference demo.
+        guard let demo = TestPaths.sharedFile("datasets/dpo_en_demo.json") else { throw XCTSkip("../shared/datasets/dpo_en_demo.json is missing") }
+        try FileManager.default.copyItem(at: demo, to: data.appendingPathComponent("dpo_en_demo.json"))
+        try #"{"identity": {"file_name": "identity.json"}, "alpaca_en_demo": {"file_name": "alpaca_en_demo.json"}, "dpo_en_demo": {"file_name": "dpo_en_demo.json", "formatting": "sharegpt", "ranking": true, "columns": {"messages": "conversations", "chosen": "chosen", "rejected": "rejected"}}}"#
+            .write(to: data.appendingPathComponent("dataset_info.json"), atomically: true, encoding: .utf8)
+        try recipe.replacingOccurrences(of: "stage: sft", with: "stage: dpo\npref_beta: 0.1\npref_loss: sigmoid")
+            .replacingOccurrences(of: "dataset: identity,alpaca_en_demo", with: "dataset: dpo_en_demo")
+            .write(to: file, atomically: true, encoding: .utf8)
+        let pairs = try TestPaths.run(binary, ["train", file.path, "--dry-run"])
+        XCTAssertEqual(pairs.status, 0, pairs.output)
+        // The demo's third pair has a 2326-token prompt: over cutoff_len 2048 it leaves no reply token, so it goes, as TRL drops it.
+        XCTAssertTrue(pairs.output.contains("data: 3 preference pairs ("), pairs.output)
+        XCTAssertTrue(pairs.output.contains("dpo_en_demo.json:18: dropped (too long): its prompt alone has 2326 tokens, max_length 2048"), pairs.output)
+        XCTAssertTrue(pairs.output.contains("reference: the base model with the adapter disabled"), pairs.output)
+        XCTAssertTrue(pairs.output.contains("stage: dpo") && pairs.output.contains("beta: 0.1") && pairs.output.contains("loss_type: sigmoid"),
+                      pairs.output)
     
         // train_qlora/qwen3_lora_sft_otfq.yaml's keys: QLoRA is refused as not built, its absence accepted.
         let qlora = recipe.replacingOccurrences(of: "trust_remote_code: true", with: "quantization_bit: 4\nquantization_method: bnb")

@@ -48,13 +48,17 @@ extension TrainingData {
             if let limit = recipe.maxSamples {
                 one.conversations = Array(one.conversations.prefix(limit))
                 one.tokenized = Array(one.tokenized.prefix(limit))
+                one.tokenizedPairs = Array(one.tokenizedPairs.prefix(limit))
             }
             loaded.append(one)
         }
-        if let preference = loaded.conversations.first(where: \.isPreference) {
-            throw TrainingError.unusableData("\(preference.source): preference records (prompt/chosen/rejected) train with"
-                + " stage dpo, which Tailor does not have yet; tailor train fine-tunes (stage sft) on messages, sharegpt, alpaca or text"
-                + " records: to train on the chosen replies alone, drop the rejected field")
+        if recipe.stage != .dpo {
+            let preference = loaded.conversations.first(where: \.isPreference)?.source ?? loaded.tokenizedPairs.first?.source
+            if let preference {
+                throw TrainingError.unusableData("\(preference): preference records (prompt/chosen/rejected) train with"
+                    + " stage: dpo (--stage dpo); stage \(recipe.stage.rawValue) fine-tunes on messages, sharegpt, alpaca, text or"
+                    + " input_ids records: to train on the chosen replies alone, drop the rejected field")
+            }
         }
         return loaded
     }

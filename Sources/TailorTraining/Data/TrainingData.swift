@@ -7,7 +7,8 @@ import TailorTokenizers
 /// truncated or packed, and split.
 public struct TrainingData: Sendable {
     public var train: [TrainingRow]
-    public var eval: [TrainingSample]
+    /// Evaluation rows: single samples, or (stage dpo) pairs.
+    public var eval: [TrainingRow]
     /// Things the user should see (skipped or truncated samples, fully masked ones, ...).
     public var warnings: [String]
     public var trainSampleCount: Int
@@ -23,6 +24,7 @@ public struct TrainingData: Sendable {
         }
         let options = recipe.data
         _ = try recipeKeyErrors { try options.chatTemplate() }  // a bad template fails before the data is read
+        if recipe.stage == .dpo { return try preparePairs(recipe: recipe, modelFolder: modelFolder) }
         let train = try load(recipe.datasets, recipe: recipe)
         let validation = try recipe.validationFile.map { try load([$0], recipe: recipe) }
         var warnings = summarize(train.skipped)
@@ -59,7 +61,7 @@ public struct TrainingData: Sendable {
             rows = trainSamples.map { TrainingRow([$0]) }
         }
         return TrainingData(train: rows,
-                            eval: evalSamples.map(TrainingSample.init),
+                            eval: evalSamples.map { TrainingRow([TrainingSample($0)]) },
                             warnings: warnings,
                             trainSampleCount: trainSamples.count,
                             trainLabelTokens: trainSamples.reduce(0) { $0 + $1.labelTokens },

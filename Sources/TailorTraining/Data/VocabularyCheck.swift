@@ -17,14 +17,16 @@ extension TrainingSample {
     }
 
     /// Checks every training and evaluation sample against the model's vocabulary.
-    static func checkVocabulary(rows: [TrainingRow], eval: [TrainingSample], vocabSize: Int) throws {
+    static func checkVocabulary(rows: [TrainingRow], eval: [TrainingRow], vocabSize: Int) throws {
         for (row, samples) in rows.enumerated() {
             for (index, sample) in samples.samples.enumerated() {
                 try sample.checkVocabulary(vocabSize, name: "training row \(row)" + (samples.samples.count > 1 ? ", sample \(index)" : ""))
             }
         }
-        for (index, sample) in eval.enumerated() {
-            try sample.checkVocabulary(vocabSize, name: "evaluation sample \(index)")
+        for (row, samples) in eval.enumerated() {
+            for (index, sample) in samples.samples.enumerated() {
+                try sample.checkVocabulary(vocabSize, name: samples.samples.count > 1 ? "evaluation row \(row), sample \(index)" : "evaluation sample \(row)")
+            }
         }
     }
 }

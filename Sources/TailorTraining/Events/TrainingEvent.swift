@@ -57,6 +57,8 @@ public struct StepRecord: Sendable, Equatable {
     public var elapsed: Double
     /// Tokens per second over this step.
     public var tokensPerSecond: Double
+    /// The objective's metrics by TRL's names (`rewards/margins`, `logps/chosen`, ...); empty for SFT.
+    public var metrics: [String: Double] = [:]
 
     public init(step: Int, totalSteps: Int, epoch: Double, loss: Double, gradNorm: Double, learningRate: Double,
                 labelTokens: Int, tokens: Int, elapsed: Double, tokensPerSecond: Double) {
@@ -79,6 +81,8 @@ public struct EvaluationRecord: Sendable, Equatable {
     public var epoch: Double
     public var loss: Double
     public var labelTokens: Int
+    /// The objective's metrics, without the `eval_` prefix the sinks add; empty for SFT.
+    public var metrics: [String: Double] = [:]
 
     public init(step: Int, epoch: Double, loss: Double, labelTokens: Int) {
         self.step = step

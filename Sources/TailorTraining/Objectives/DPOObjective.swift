@@ -77,28 +77,34 @@ public struct DPOObjective: TrainingObjective {
         }
     }
 
-    public func accumulate(_ batch: TokenBatch, model: CausalLM, gradients: GradientStore, normalizer: Double) throws -> ObjectiveShare {
-        let ref = try reference(model, batch)
-        let policy = try model.labelLogProbs(batch)  // after the reference: its activations stay for the backward
+    /// A step's or an evaluation batch's pairs: Σ of their losses and of each metric, and
+    /// ∂(Σ loss)/∂logpₛ per sequence.
+    struct PairSums {
+        var loss = 0.0
+        var metrics: [String: Double] = [:]
+        var gradients: [Double]
+        var pairs: Int
+    }
+
+    func pairSums(policy: SequenceLogProbs, reference ref: SequenceLogProbs) throws -> PairSums {
+        guard ref.sums.count == policy.sums.count else {
+            throw TrainingError.internalError("the reference gave \(ref.sums.count) log-probabilities for \(policy.sums.count) sequences")
+        }
         let pairs = policy.sums.count / 2
         let averaged = lossType == .ipo
         // z's log-ratio of sequence s: a sum, or for ipo a mean per label token.
         func ratio(_ s: Int) -> Double {
             (policy.sums[s] - ref.sums[s]) / (averaged ? Double(max(1, policy.counts[s])) : 1)
         }
-        var weights = [Float](repeating: 0, count: policy.sums.count)
-        var loss = 0.0, chosenReward = 0.0, rejectedReward = 0.0, accuracy = 0.0, chosenLogp = 0.0, rejectedLogp = 0.0
-        let share = 1 / (Double(pairs) * normalizer)
+        var result = PairSums(gradients: [Double](repeating: 0, count: policy.sums.count), pairs: pairs)
+        var chosenReward = 0.0, rejectedReward = 0.0, accuracy = 0.0, chosenLogp = 0.0, rejectedLogp = 0.0
         for i in 0..<pairs {
             let (c, r) = (i, pairs + i)
-            let z = ratio(c) - ratio(r)
-            let (pairLoss, dz) = pairLoss(z)
-            loss += pairLoss
+            let (pairLoss, dz) = pairLoss(ratio(c) - ratio(r))
+            result.loss += pairLoss
             // ∂/∂(sum) of a mean is 1/count.
-            let perChosen = averaged ? 1 / Double(max(1, policy.counts[c])) : 1
-            let perRejected = averaged ? 1 / Double(max(1, policy.counts[r])) : 1
-            weights[c] = Float(dz * share * perChosen)
-            weights[r] = Float(-dz * share * perRejected)
+            result.gradients[c] = dz / (averaged ? Double(max(1, policy.counts[c])) : 1)
+            result.gradients[r] = -dz / (averaged ? Double(max(1, policy.counts[r])) : 1)
             let rc = beta * (policy.sums[c] - ref.sums[c]), rr = beta * (policy.sums[r] - ref.sums[r])
             chosenReward += rc
             rejectedReward += rr
@@ -106,12 +112,40 @@ public struct DPOObjective: TrainingObjective {
             chosenLogp += policy.sums[c]
             rejectedLogp += policy.sums[r]
         }
-        try model.backwardLabelLogProbs(batch, weights: weights, gradients: gradients)
-        return ObjectiveShare(loss: loss * share, metrics: [
-            "rewards/chosen": chosenReward * share, "rewards/rejected": rejectedReward * share,
-            "rewards/accuracies": accuracy * share, "rewards/margins": (chosenReward - rejectedReward) * share,
-            "logps/chosen": chosenLogp * share, "logps/rejected": rejectedLogp * share,
-        ])
+        result.metrics = [
+            "rewards/chosen": chosenReward, "rewards/rejected": rejectedReward, "rewards/accuracies": accuracy,
+            "rewards/margins": chosenReward - rejectedReward, "logps/chosen": chosenLogp, "logps/rejected": rejectedLogp,
+        ]
+        return result
+    }
+
+    public func accumulate(_ batch: TokenBatch, model: CausalLM, gradients: GradientStore, normalizer: Double) throws -> ObjectiveShare {
+        let ref = try reference(model, batch)
+        let policy = try model.labelLogProbs(batch)  // after the reference: its activations stay for the backward
+        let sums = try pairSums(policy: policy, reference: ref)
+        let share = 1 / (Double(sums.pairs) * normalizer)
+        try model.backwardLabelLogProbs(batch, weights: sums.gradients.map { Float($0 * share) }, gradients: gradients)
+        return ObjectiveShare(loss: sums.loss * share, metrics: sums.metrics.mapValues { $0 * share })
+    }
+
+    /// The chosen sequence of every row first, then the rejected ones, as TRL concatenates them.
+    /// - Throws: `TrainingError.internalError` for a row that is not one pair.
+    public func batch(_ rows: [TrainingRow]) throws -> TokenBatch {
+        guard rows.allSatisfy({ $0.samples.count == 2 }) else {
+            throw TrainingError.internalError("a preference micro-batch needs rows of two samples (chosen, rejected)")
+        }
+        let ordered = rows.map { $0.samples[0] } + rows.map { $0.samples[1] }
+        return try TokenBatch(sequences: ordered.map { ($0.ids, $0.labels) })
+    }
+
+    /// Σ over the batch's pairs of the loss and of TRL's metrics, weighted by its pair count: the
+    /// evaluation's loss is the mean pair loss, as Trainer's eval_loss is for equal batches.
+    public func evaluate(_ batch: TokenBatch, model: CausalLM) throws -> EvaluationShare {
+        let ref = try reference(model, batch)
+        let policy = try model.labelLogProbs(batch)
+        let sums = try pairSums(policy: policy, reference: ref)
+        return EvaluationShare(lossSum: sums.loss, weight: Double(sums.pairs), labelTokens: policy.counts.reduce(0, +),
+                               metrics: sums.metrics)
     }
 
     static func sigmoid(_ x: Double) -> Double { x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)) }

@@ -18,6 +18,36 @@ public protocol TrainingObjective: Sendable {
     /// share of the step's loss, and returns that share (its loss sum / `normalizer`) and its
     /// share of each logged metric (the step logs their sums over its micro-batches).
     func accumulate(_ batch: TokenBatch, model: CausalLM, gradients: GradientStore, normalizer: Double) throws -> ObjectiveShare
+
+    /// The micro-batch of `rows` in the layout `accumulate` and `evaluate` expect (SFT: the rows'
+    /// samples end to end, in order).
+    func batch(_ rows: [TrainingRow]) throws -> TokenBatch
+
+    /// The loss and metrics of one evaluation batch, as sums with the weight they average over
+    /// (SFT: Σ cross-entropy over label tokens; a preference loss: Σ over pairs).
+    func evaluate(_ batch: TokenBatch, model: CausalLM) throws -> EvaluationShare
+}
+
+extension TrainingObjective {
+    public func batch(_ rows: [TrainingRow]) throws -> TokenBatch {
+        try TokenBatch(sequences: rows.flatMap { $0.samples.map { ($0.ids, $0.labels) } })
+    }
+}
+
+/// One evaluation batch's sums: the evaluation's loss is Σ lossSum / Σ weight over its batches,
+/// and each metric Σ metrics / Σ weight.
+public struct EvaluationShare: Sendable, Equatable {
+    public var lossSum: Double
+    public var weight: Double
+    public var labelTokens: Int
+    public var metrics: [String: Double]
+
+    public init(lossSum: Double, weight: Double, labelTokens: Int, metrics: [String: Double] = [:]) {
+        self.lossSum = lossSum
+        self.weight = weight
+        self.labelTokens = labelTokens
+        self.metrics = metrics
+    }
 }
 
 /// One micro-batch's part of a step's loss and metrics.
@@ -51,6 +81,12 @@ public struct SFTObjective: TrainingObjective {
         }
         let result = try model.forwardBackward(batch, gradients: gradients, lossNormalizer: labelTokens)
         return ObjectiveShare(loss: result.lossSum / normalizer)
+    }
+
+    /// The token-weighted mean cross-entropy, as Tailor has always reported eval_loss.
+    public func evaluate(_ batch: TokenBatch, model: CausalLM) throws -> EvaluationShare {
+        let result = try model.loss(batch)
+        return EvaluationShare(lossSum: result.lossSum, weight: Double(result.labelCount), labelTokens: result.labelCount)
     }
 }
 

@@ -11,6 +11,7 @@ public struct RecipeKey: Sendable {
         case data = "Data"
         case method = "Method"
         case lora = "LoRA adapter (finetuning_type lora)"
+        case preference = "Preference training (stage dpo)"
         case training = "Training"
         case optimizer = "Optimizer and learning-rate schedule"
         case checkpoints = "Logging, evaluation and checkpoints"
@@ -23,6 +24,7 @@ public struct RecipeKey: Sendable {
         public func applies(to recipe: TrainRecipe) -> Bool {
             switch self {
             case .lora: return recipe.finetuningType == .lora
+            case .preference: return recipe.stage == .dpo
             case .ignored: return false
             default: return true
             }

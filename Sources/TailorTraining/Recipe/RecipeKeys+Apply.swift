@@ -89,6 +89,14 @@ extension TrainRecipe {
             throw TrainingError.conflictingKeys(key: "adapter_name_or_path", other: "finetuning_type",
                                                 problem: "needs finetuning_type lora (got \(finetuningType.rawValue)); to fully fine-tune an adapted model, merge the adapter first (tailor merge)")
         }
+        if stage == .dpo {
+            guard preference.beta > 0, preference.beta.isFinite else {
+                throw TrainingError.invalidValue(key: "beta", problem: "must be a positive number (got \(preference.beta)); TRL's default is 0.1")
+            }
+            if preference.loss == .robust, !(0..<0.5).contains(preference.labelSmoothing) {
+                throw TrainingError.invalidValue(key: "label_smoothing", problem: "must lie in [0, 0.5) for loss_type robust (got \(preference.labelSmoothing))")
+            }
+        }
     }
 
     /// What the run will do that its values may not mean: `max_steps: 0` (as in transformers, only a

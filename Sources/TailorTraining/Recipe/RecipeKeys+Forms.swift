@@ -52,16 +52,33 @@ extension RecipeKeys {
                                          problem: "must be true (kaiming-uniform A, zero B), gaussian (normal A, zero B) or false (no LoRA init); got \(value). PiSSA, OLoRA, LoftQ, EVA and CorDA are not implemented")
     }
 
-    /// stage: sft and pt train as `tailor train` does; the preference and RL stages are refused.
-    static func stage(_ value: RecipeValue, _ key: String) throws {
-        let name = try value.text(key)
-        switch name {
-        case "sft", "pt": return
-        case "dpo", "kto", "rm", "ppo", "orpo", "simpo":
-            throw TrainingError.notImplemented("\(key): \(name) (preference, reward and RL training; Tailor trains stage sft or pt)")
-        default:
-            throw TrainingError.invalidValue(key: key, problem: "must be sft or pt (got '\(name)'); rm, ppo, dpo and kto are not built yet")
+    /// loss_type / pref_loss: one of the built losses, as a name or a list of one name.
+    static func preferenceLoss(_ value: RecipeValue, _ key: String) throws -> DPOObjective.LossType {
+        var name: String
+        if case .list = value {
+            let names = try value.list(key)
+            guard names.count == 1 else {
+                throw TrainingError.notImplemented("\(key): \(names) (combining several preference losses with loss_weights); give one loss")
+            }
+            name = names[0]
+        } else {
+            name = try value.text(key)
         }
+        if let loss = DPOObjective.LossType(rawValue: name) { return loss }
+        if PreferenceSettings.notBuiltLosses.contains(name) {
+            throw TrainingError.notImplemented("\(key): \(name) (Tailor computes the \(RecipeValue.wordList(DPOObjective.LossType.allCases.map(\.rawValue))) losses)")
+        }
+        throw TrainingError.invalidValue(key: key, problem: "must be one of \(RecipeValue.wordList(DPOObjective.LossType.allCases.map(\.rawValue))) (got '\(name)')")
+    }
+
+    /// stage: sft, pt and dpo train; the reward, RL and KTO stages are refused as not built.
+    static func stage(_ value: RecipeValue, _ key: String) throws -> TrainRecipe.Stage {
+        let name = try value.text(key)
+        if let stage = TrainRecipe.Stage(rawValue: name) { return stage }
+        if ["kto", "rm", "ppo", "orpo", "simpo"].contains(name) {
+            throw TrainingError.notImplemented("\(key): \(name) (reward, RL and KTO training; Tailor trains stage sft, pt or dpo)")
+        }
+        throw TrainingError.invalidValue(key: key, problem: "must be sft, pt or dpo (got '\(name)'); rm, ppo and kto are not built yet")
     }
 
     /// quantization_bit / load_in_4bit / load_in_8bit: QLoRA is not built; off is accepted.

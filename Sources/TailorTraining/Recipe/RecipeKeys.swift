@@ -34,9 +34,11 @@ public enum RecipeKeys {
             .bool("packing", \.packing, "several samples per row"),
         ]),
         section(.method, [
-            RecipeKey("stage", type: .forms("sft | pt"), help: "LLaMA-Factory's training stage: sft, or pt (plain text, every token"
-                      + " trained; the data's format decides the labels either way); rm, ppo, dpo and kto are not built yet", unset: "sft",
-                      read: { value, key, _ in try stage(value, key) }, yaml: { _ in nil }, written: { _ in false }),
+            RecipeKey("stage", type: .choice(TrainRecipe.Stage.allCases.map(\.rawValue)),
+                      help: "LLaMA-Factory's training stage: sft, pt (plain text, every token trained; the data's format decides the"
+                          + " labels either way) or dpo (preference pairs: prompt, chosen, rejected); rm, ppo and kto are not built yet",
+                      unset: "sft", read: { value, key, recipe in recipe.stage = try stage(value, key) },
+                      yaml: { $0.stage == .sft ? nil : $0.stage.rawValue }),
             .choice("finetuning_type", aliases: ["finetuning_method"], \.finetuningType,
                     "train an adapter beside the frozen model, or every weight"),
             RecipeKey("quantization_bit", aliases: ["load_in_4bit", "load_in_8bit"], type: .forms("null | false"),
@@ -70,6 +72,20 @@ public enum RecipeKeys {
             .bool("ensure_weight_tying", \.lora.ensureWeightTying,
                   "with tied embeddings, embed_tokens and lm_head in modules_to_save share one trained copy",
                   written: { !$0.lora.modulesToSave.isEmpty }),
+        ]),
+        section(.preference, [
+            .number("beta", aliases: ["pref_beta"], \.preference.beta,
+                    "DPO's β: how far the policy may move from the reference (IPO: its τ)"),
+            RecipeKey("loss_type", aliases: ["pref_loss"], type: .choice(DPOObjective.LossType.allCases.map(\.rawValue)),
+                      help: "the preference loss (TRL's names; a list of one): sigmoid (DPO), hinge, ipo, or robust (with"
+                          + " label_smoothing)",
+                      read: { value, key, recipe in recipe.preference.loss = try preferenceLoss(value, key) },
+                      yaml: { $0.preference.loss.rawValue }),
+            .number("label_smoothing", aliases: ["dpo_label_smoothing"], \.preference.labelSmoothing,
+                    "robust DPO's ε: the chance a pair's preference is flipped, in [0, 0.5)"),
+            .bool("precompute_ref_log_probs", \.preference.precomputeRefLogProbs,
+                  "compute the reference's log-probabilities once before the first step (kept in output_dir for a resume);"
+                  + " always so with full fine-tuning or adapter_name_or_path, where the reference is the starting model"),
         ]),
         section(.training, [
             .text("output_dir", \.training.outputDir, "where the run writes (see below)"),

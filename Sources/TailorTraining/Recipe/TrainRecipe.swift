@@ -23,6 +23,10 @@ public struct TrainRecipe: Sendable, Equatable {
     public var validationSplit: Double = 0
     public var packing: Bool = false
     public var finetuningType: FinetuningType = .lora
+    /// What the run minimises: SFT (sft, pt) or a preference loss (dpo, with `preference`).
+    public var stage: Stage = .sft
+    /// beta, loss_type, label_smoothing, precompute_ref_log_probs: read with stage dpo.
+    public var preference = PreferenceSettings()
     public var lora = LoRAConfig(r: 8, loraAlpha: 16, targetModules: .allLinear)
     /// A peft adapter folder to start LoRA training from (LLaMA-Factory's `adapter_name_or_path`);
     /// its adapter_config.json decides the adapter's shape. nil = a fresh adapter.

@@ -69,7 +69,8 @@ public final class TrainingRun {
     public var warnings: [String] {
         var result = recipe.warnings
         let limit = model.config.maxPositionEmbeddings
-        let longest = max(data.train.map(\.tokenCount).max() ?? 0, data.eval.map(\.ids.count).max() ?? 0)
+        let longest = max(data.train.flatMap(\.samples).map(\.ids.count).max() ?? 0,
+                          data.eval.flatMap(\.samples).map(\.ids.count).max() ?? 0)
         if longest > limit {
             result.append("rows of up to \(longest) tokens (max_seq_length \(recipe.maxSeqLength)) are longer than the model's"
                           + " max_position_embeddings \(limit): positions past \(limit) were never trained, so the model may not learn"
@@ -115,7 +116,8 @@ public final class TrainingRun {
             throw TrainingError.unwritableFolder(key: "output_dir", path: outputDir.path, reason: error.localizedDescription)
         }
         let trainer = try Trainer(model: model, trainable: trainable, rows: data.train, eval: data.eval, args: recipe.training,
-                                  baseName: recipe.modelNameOrPath)
+                                  baseName: recipe.modelNameOrPath,
+                                  objective: try objective(outputDir: outputDir, resuming: recipe.resumeFromCheckpoint != nil))
         trainer.baseFolder = modelFolder
         trainer.stopRequest = stopRequest
         trainer.sinks = extraSinks + Self.fileSinks(outputDir: outputDir, args: recipe.training)
@@ -127,8 +129,10 @@ public final class TrainingRun {
             if FileManager.default.fileExists(atPath: saved.path) {
                 for case let state as TrainerStateSink in trainer.sinks {
                     try state.restore(from: saved)
-                    let points = state.lossPoints
-                    for case let plot as LossPlotSink in trainer.sinks { plot.restore(train: points.train, eval: points.eval) }
+                    let points = state.lossPoints, margins = state.points(of: LossPlotSink.marginKey)
+                    for case let plot as LossPlotSink in trainer.sinks {
+                        plot.restore(train: points.train, eval: points.eval, margins: margins.train, evalMargins: margins.eval)
+                    }
                 }
             }
         }

@@ -63,7 +63,8 @@ public final class ConsoleProgressSink: TrainingSink {
                 output.write(plain(record) + "\n")
             }
         case let .evaluation(record):
-            line("step \(record.step): eval_loss \(NumberText.fixed(record.loss, 4)) (epoch \(NumberText.fixed(record.epoch, 2)))")
+            line("step \(record.step): eval_loss \(NumberText.fixed(record.loss, 4))\(Self.preference(record.metrics, prefix: "eval_"))"
+                + " (epoch \(NumberText.fixed(record.epoch, 2)))")
         case let .checkpointSaved(step, path):
             line("step \(step): saved \(path)")
         case let .warning(message):
@@ -107,13 +108,23 @@ public final class ConsoleProgressSink: TrainingSink {
         let padded = String(repeating: " ", count: max(0, width - steps.count)) + steps
         let percent = String(Int((fraction * 100).rounded(.down)))  // allowed: fraction is clamped to [0, 1] above
         return "▕\(cells)▏ \(padded)/\(total) \(String(repeating: " ", count: 3 - percent.count))\(percent)%"
-            + " │ loss \(NumberText.fixed(record.loss, 4)) │ lr \(NumberText.scientific(record.learningRate))"
+            + " │ loss \(NumberText.fixed(record.loss, 4))"
+            + (record.metrics["rewards/margins"].map { " │ margin \(NumberText.fixed($0, 3))" } ?? "")
+            + " │ lr \(NumberText.scientific(record.learningRate))"
             + " │ \(NumberText.rate(record.tokensPerSecond)) tok/s"
             + " │ \(NumberText.duration(record.elapsed))<\(NumberText.duration(eta(record)))"
     }
 
+    /// A preference objective's reward margin and accuracy (` rewards/margins 0.412 rewards/accuracies 0.750`), or "".
+    static func preference(_ metrics: [String: Double], prefix: String) -> String {
+        ["rewards/margins", "rewards/accuracies"].compactMap { name in
+            metrics[name].map { " \(prefix)\(name) \(NumberText.fixed($0, 3))" }
+        }.joined()
+    }
+
     func plain(_ record: StepRecord) -> String {
         "step \(record.step)/\(record.totalSteps) loss \(NumberText.fixed(record.loss, 4))"
+            + Self.preference(record.metrics, prefix: "")
             + " lr \(NumberText.scientific(record.learningRate)) grad_norm \(NumberText.fixed(record.gradNorm, 3))"
             + " tok/s \(NumberText.fixed(record.tokensPerSecond, 0)) elapsed \(NumberText.duration(record.elapsed))"
             + " eta \(NumberText.duration(eta(record)))"

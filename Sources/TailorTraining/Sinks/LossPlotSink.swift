@@ -8,7 +8,8 @@ import TailorFormats
 /// Draws the loss curve at the end of a run, as seed scripts' `LossCallback` + matplotlib do: train loss
 /// (every `loggingSteps` steps, averaged as Trainer logs it) and eval loss (with markers) against the step,
 /// with axes, ticks, title and legend, written atomically as `loss.png` and `loss.svg` in `folder`
-/// (default: the output folder).
+/// (default: the output folder). A preference run (metrics with `rewards/margins`) also gets
+/// `rewards.png` and `rewards.svg`: the reward margin of train and eval, the curve TRL users watch rise.
 public final class LossPlotSink: TrainingSink {
     public private(set) var folder: String?
     public var title: String
@@ -16,6 +17,9 @@ public final class LossPlotSink: TrainingSink {
     public var height: Int
     public private(set) var train: [LineChart.Point] = []
     public private(set) var eval: [LineChart.Point] = []
+    /// `rewards/margins` of the train log entries and of the evaluations (empty for SFT).
+    public private(set) var margins: [LineChart.Point] = []
+    public private(set) var evalMargins: [LineChart.Point] = []
     private var window: LogWindow
 
     /// - Parameters:
@@ -38,10 +42,18 @@ public final class LossPlotSink: TrainingSink {
             // A resumed run redraws from its first step on; earlier points come from `restore(train:eval:)`.
             train.removeAll { $0.x >= Double(plan.firstStep) }
             eval.removeAll { $0.x >= Double(plan.firstStep) }
+            margins.removeAll { $0.x >= Double(plan.firstStep) }
+            evalMargins.removeAll { $0.x >= Double(plan.firstStep) }
         case let .step(record):
-            if let entry = window.add(record) { train.append(.init(x: Double(entry.step), y: entry.loss)) }
+            if let entry = window.add(record) {
+                train.append(.init(x: Double(entry.step), y: entry.loss))
+                if let margin = entry.metrics.first(where: { $0.name == Self.marginKey }) {
+                    margins.append(.init(x: Double(entry.step), y: margin.value))
+                }
+            }
         case let .evaluation(record):
             eval.append(.init(x: Double(record.step), y: record.loss))
+            if let margin = record.metrics[Self.marginKey] { evalMargins.append(.init(x: Double(record.step), y: margin)) }
         case let .finished(summary):
             try write(to: folder ?? summary.outputDir)
         case .interrupted:
@@ -51,10 +63,25 @@ public final class LossPlotSink: TrainingSink {
         }
     }
 
-    /// Seeds the curve with a resumed run's earlier points.
-    public func restore(train: [LineChart.Point], eval: [LineChart.Point]) {
+    static let marginKey = "rewards/margins"
+
+    /// Seeds the curves with a resumed run's earlier points.
+    public func restore(train: [LineChart.Point], eval: [LineChart.Point], margins: [LineChart.Point] = [],
+                        evalMargins: [LineChart.Point] = []) {
         self.train = train
         self.eval = eval
+        self.margins = margins
+        self.evalMargins = evalMargins
+    }
+
+    /// The reward-margin chart, or nil when the run logged no margins.
+    public func rewardChart() -> LineChart? {
+        guard !margins.isEmpty || !evalMargins.isEmpty else { return nil }
+        var chart = LineChart(title: "Reward margin (chosen − rejected)", xLabel: "step", yLabel: "rewards/margins",
+                              width: width, height: height)
+        chart.series.append(.init(name: "train margin", points: margins, color: .blue))
+        if !evalMargins.isEmpty { chart.series.append(.init(name: "eval margin", points: evalMargins, color: .orange, markers: true)) }
+        return chart
     }
 
     /// The chart of the points so far.
@@ -72,5 +99,9 @@ public final class LossPlotSink: TrainingSink {
         let base = URL(fileURLWithPath: folder)
         try AtomicWrite.write(Data(try chart.png()), to: base.appendingPathComponent("loss.png"))
         try AtomicWrite.write(Data(chart.svg().utf8), to: base.appendingPathComponent("loss.svg"))
+        if let rewards = rewardChart() {
+            try AtomicWrite.write(Data(try rewards.png()), to: base.appendingPathComponent("rewards.png"))
+            try AtomicWrite.write(Data(rewards.svg().utf8), to: base.appendingPathComponent("rewards.svg"))
+        }
     }
 }

@@ -18,6 +18,9 @@ import TailorJSON
 ///     {"train_runtime": 81.2, "train_loss": 1.87, "train_tokens_per_second": 5011.0, "step": 100, ...,
 ///      "event": "finished"}
 ///
+/// A preference objective's metrics (`rewards/margins`, ...) follow learning_rate on train lines and
+/// eval_loss on evaluation lines (`eval_rewards/margins`), named as TRL logs them.
+///
 /// Train lines come every `loggingSteps` steps with the mean loss since the previous line (Trainer's
 /// `logging_steps`). The file is append-only: each line is written and handed to the kernel before
 /// `handle` returns, so a crash leaves every earlier line complete (a resumed run appends to it).
@@ -59,14 +62,17 @@ public final class MetricsJSONLSink: TrainingSink {
             guard let entry = window.add(record) else { return }
             try write([
                 ("loss", .double(entry.loss)), ("grad_norm", .double(entry.gradNorm)),
-                ("learning_rate", .double(entry.learningRate)), ("epoch", .double(entry.epoch)),
+                ("learning_rate", .double(entry.learningRate)),
+            ] + entry.metrics.map { ($0.name, JSONValue.double($0.value)) } + [
+                ("epoch", .double(entry.epoch)),
                 ("step", .int(entry.step)), ("num_tokens", .int(entry.tokens)),
                 ("num_label_tokens", .int(entry.labelTokens)), ("tokens_per_second", .double(entry.tokensPerSecond)),
                 ("elapsed", .double(record.elapsed)), ("event", .string("step")),
             ])
         case let .evaluation(record):
-            try write([
-                ("eval_loss", .double(record.loss)), ("eval_num_label_tokens", .int(record.labelTokens)),
+            try write([("eval_loss", .double(record.loss))]
+                + LogWindow.orderedMetrics(record.metrics).map { ("eval_" + $0.name, JSONValue.double($0.value)) } + [
+                ("eval_num_label_tokens", .int(record.labelTokens)),
                 ("epoch", .double(record.epoch)), ("step", .int(record.step)), ("event", .string("evaluation")),
             ])
         case let .checkpointSaved(step, checkpoint):

@@ -7,7 +7,8 @@ import TailorFormats
 
 /// Writes TensorBoard scalars as transformers' `TensorBoardCallback` names them: `train/loss`,
 /// `train/learning_rate`, `train/grad_norm`, `train/epoch`, `train/tokens_per_second` every `loggingSteps`
-/// steps (mean loss over the window, as Trainer logs it), and `eval/loss` at each evaluation.
+/// steps (mean loss over the window, as Trainer logs it), and `eval/loss` at each evaluation; a
+/// preference objective's metrics as `train/rewards/margins`, `eval/rewards/margins`, ... (TRL's names).
 ///
 /// The event file is created at `.started` in `logDir` (default `<output_dir>/runs`), so a folder that
 /// cannot be written fails the run before its first step. Records are appended as they come (see
@@ -47,9 +48,10 @@ public final class TensorBoardSink: TrainingSink {
                 ("train/learning_rate", Float(entry.learningRate)),
                 ("train/epoch", Float(entry.epoch)),
                 ("train/tokens_per_second", Float(entry.tokensPerSecond)),
-            ], step: entry.step)
+            ] + entry.metrics.map { ("train/" + $0.name, Float($0.value)) }, step: entry.step)
         case let .evaluation(record):
-            try writer?.addScalar("eval/loss", Float(record.loss), step: record.step)
+            try writer?.addScalars([("eval/loss", Float(record.loss))]
+                + LogWindow.orderedMetrics(record.metrics).map { ("eval/" + $0.name, Float($0.value)) }, step: record.step)
         case .finished:
             try writer?.close()
             writer = nil

@@ -9,7 +9,8 @@ import TailorJSON
 /// Keeps transformers' `TrainerState` and writes it as `trainer_state.json`, in Trainer's layout
 /// (`json.dumps(dataclasses.asdict(state), indent=2, sort_keys=True)`): `log_history` holds a train entry
 /// every `logging_steps` (`loss` averaged since the last entry, `grad_norm`, `learning_rate`, `epoch`,
-/// `step`), an entry per evaluation (`eval_loss`, `epoch`, `step`) and, at the end, the train summary
+/// `step`, and a preference objective's metrics by TRL's names: `rewards/margins`, ...), an entry per
+/// evaluation (`eval_loss`, `epoch`, `step`, `eval_rewards/margins`, ...) and, at the end, the train summary
 /// (`train_runtime`, `train_samples_per_second`, `train_steps_per_second`, `total_flos`, `train_loss`);
 /// beside it `global_step`, `max_steps`, `num_train_epochs`, `logging_steps`, `eval_steps`, `save_steps`,
 /// `train_batch_size`, `epoch`, `best_*`, `stateful_callbacks` ...
@@ -62,12 +63,16 @@ public final class TrainerStateSink: TrainingSink {
 
     /// The loss curve `log_history` holds: its train entries' `loss` and its evaluations' `eval_loss`
     /// against `step` (what `LossPlotSink` draws; on resume, the points before the checkpoint).
-    public var lossPoints: (train: [LineChart.Point], eval: [LineChart.Point]) {
+    public var lossPoints: (train: [LineChart.Point], eval: [LineChart.Point]) { points(of: "loss") }
+
+    /// The points of `key` in `log_history`'s train entries and of `"eval_" + key` in its
+    /// evaluations, against `step` (e.g. `rewards/margins` for the reward chart on resume).
+    public func points(of key: String) -> (train: [LineChart.Point], eval: [LineChart.Point]) {
         var train: [LineChart.Point] = [], eval: [LineChart.Point] = []
         for entry in logHistory {
             guard let step = entry["step"]?.doubleValue else { continue }
-            if let loss = entry["loss"]?.doubleValue { train.append(.init(x: step, y: loss)) }
-            if let loss = entry["eval_loss"]?.doubleValue { eval.append(.init(x: step, y: loss)) }
+            if let value = entry[key]?.doubleValue { train.append(.init(x: step, y: value)) }
+            if let value = entry["eval_" + key]?.doubleValue { eval.append(.init(x: step, y: value)) }
         }
         return (train, eval)
     }
@@ -95,12 +100,12 @@ public final class TrainerStateSink: TrainingSink {
                     ("epoch", .double(entry.epoch)), ("grad_norm", .double(entry.gradNorm)),
                     ("learning_rate", .double(entry.learningRate)), ("loss", .double(entry.loss)),
                     ("step", .int(entry.step)),
-                ]))
+                ] + entry.metrics.map { ($0.name, JSONValue.double($0.value)) }))
             }
         case let .evaluation(record):
             logHistory.append(jsonObject([
                 ("epoch", .double(record.epoch)), ("eval_loss", .double(record.loss)), ("step", .int(record.step)),
-            ]))
+            ] + LogWindow.orderedMetrics(record.metrics).map { ("eval_" + $0.name, JSONValue.double($0.value)) }))
         case let .checkpointSaved(_, path):
             try write(to: URL(fileURLWithPath: path).appendingPathComponent("trainer_state.json"), saving: true)
         case .warning, .interrupted:

@@ -40,7 +40,14 @@ struct TrainRun {
                                       checkpointing: recipe.training.gradientCheckpointing,
                                       optimizerStates: recipe.training.optimizerStatesPerParameter)
         say("estimated peak memory: \(estimate.summary)")
-        say("data: \(data.train.count) training rows (\(data.trainSampleCount) samples, \(data.trainLabelTokens) label tokens), \(data.eval.count) evaluation samples")
+        if run.recipe.stage == .dpo {
+            say("data: \(data.train.count) preference pairs (\(data.trainLabelTokens) reply tokens, longest sequence \(data.longestSample)),"
+                + " \(data.eval.count) evaluation pairs; reference: "
+                + (run.precomputesReference ? "log-probabilities computed once before the first step (\(ReferenceLogProbs.fileName))"
+                    : "the base model with the adapter disabled"))
+        } else {
+            say("data: \(data.train.count) training rows (\(data.trainSampleCount) samples, \(data.trainLabelTokens) label tokens), \(data.eval.count) evaluation samples")
+        }
         if dryRun {
             say("resolved options:")
             print(RecipeYAML.render(run.recipe), terminator: "")

@@ -73,15 +73,15 @@ final class TokenizedTrainingDataTests: XCTestCase {
         XCTAssertEqual(packed.train.reduce(0) { $0 + $1.samples.count }, 9, "every training sample is in one packed row")
         XCTAssertTrue(packed.train.allSatisfy { $0.tokenCount <= 6 })
         XCTAssertLessThan(packed.train.count, 9, "rows hold several samples")
-        XCTAssertEqual(Set(packed.train.flatMap(\.samples).map(\.ids) + packed.eval.map(\.ids)).count, 11)
+        XCTAssertEqual(Set(packed.train.flatMap(\.samples).map(\.ids) + packed.eval.flatMap(\.samples).map(\.ids)).count, 11)
     }
 
     func testValidationFileIsReadAsTokenizedToo() throws {
         let train = try write("train.jsonl", Self.records)
         let eval = try write("eval.jsonl", [#"{"input_ids": [1, 40, 41, 2], "labels": [-100, -100, 41, 2]}"#])
         let data = try TrainingData.prepare(recipe: recipe([train]) { $0.validationFile = eval }, modelFolder: model)
-        XCTAssertEqual(data.eval, [TrainingSample(ids: [1, 40, 41, 2], labels: [-100, -100, 41, 2],
-                                                  source: SourceLocation(file: eval, line: 1, index: 0))])
+        XCTAssertEqual(data.eval, [TrainingRow([TrainingSample(ids: [1, 40, 41, 2], labels: [-100, -100, 41, 2],
+                                                               source: SourceLocation(file: eval, line: 1, index: 0))])])
     }
 
     func testTextRecordsStillNeedTheTokenizer() throws {
@@ -143,9 +143,9 @@ final class TokenizedTrainingDataTests: XCTestCase {
             #"{"prompt": "Hi", "chosen": "Hello!", "rejected": "Go away."}"#,
         ])
         XCTAssertThrowsError(try TrainingData.prepare(recipe: recipe([path]), modelFolder: model)) { error in
-            XCTAssertEqual("\(error)", "training data: \(path):1: preference records (prompt/chosen/rejected) train with stage dpo, which"
-                + " Tailor does not have yet; tailor train fine-tunes (stage sft) on messages, sharegpt, alpaca or text records: to train"
-                + " on the chosen replies alone, drop the rejected field")
+            XCTAssertEqual("\(error)", "training data: \(path):1: preference records (prompt/chosen/rejected) train with stage: dpo"
+                + " (--stage dpo); stage sft fine-tunes on messages, sharegpt, alpaca, text or input_ids records: to train on the chosen"
+                + " replies alone, drop the rejected field")
         }
     }
 }

@@ -17,6 +17,10 @@ final class TrainingObjectiveTests: XCTestCase {
             try model.backwardLabelLogProbs(batch, weights: logProbs.sums.map { _ in Float(-1 / normalizer) }, gradients: gradients)
             return ObjectiveShare(loss: -logProbs.sums.reduce(0, +) / normalizer)
         }
+
+        func evaluate(_ batch: TokenBatch, model: CausalLM) throws -> EvaluationShare {
+            try SFTObjective().evaluate(batch, model: model)
+        }
     }
 
     func testSFTThroughSequenceLogProbsMatchesTrainer() throws {

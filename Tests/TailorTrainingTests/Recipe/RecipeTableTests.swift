@@ -191,23 +191,56 @@ final class RecipeTableTests: XCTestCase {
         XCTAssertEqual(recipe.givenKeys, ["r"])
     }
 
-    /// `stage` was accepted without effect, so `stage: dpo` trained SFT; now sft and pt train and
-    /// the stages Tailor does not have are refused.
-    func testStageTrainsSFTOrPTAndRefusesTheOthers() throws {
-        for name in ["sft", "pt"] {
+    /// `stage` was accepted without effect, so `stage: dpo` trained SFT; now sft, pt and dpo train
+    /// and the stages Tailor does not have are refused.
+    func testStageTrainsSFTPTOrDPOAndRefusesTheOthers() throws {
+        for name in ["sft", "pt", "dpo"] {
             var recipe = TrainRecipe()
             XCTAssertNil(try RecipeKeys.apply("stage", .string(name), to: &recipe))
+            XCTAssertEqual(recipe.stage.rawValue, name)
         }
-        for name in ["dpo", "kto", "rm", "ppo"] {
+        for name in ["kto", "rm", "ppo"] {
             var recipe = TrainRecipe()
             XCTAssertThrowsError(try RecipeKeys.apply("stage", .string(name), to: &recipe)) { error in
-                XCTAssertEqual("\(error)", "stage: \(name) (preference, reward and RL training; Tailor trains stage sft or pt) is not implemented in Tailor yet")
+                XCTAssertEqual("\(error)", "stage: \(name) (reward, RL and KTO training; Tailor trains stage sft, pt or dpo) is not implemented in Tailor yet")
             }
         }
         var recipe = TrainRecipe()
         XCTAssertThrowsError(try RecipeKeys.apply("stage", .string("sfft"), to: &recipe)) { error in
-            XCTAssertEqual("\(error)", "option 'stage' must be sft or pt (got 'sfft'); rm, ppo, dpo and kto are not built yet")
+            XCTAssertEqual("\(error)", "option 'stage' must be sft, pt or dpo (got 'sfft'); rm, ppo and kto are not built yet")
         }
+    }
+
+    /// The preference keys by TRL's names and LLaMA-Factory's; losses Tailor does not compute are
+    /// refused as not built, a list of one loss is TRL's form.
+    func testPreferenceKeys() throws {
+        var recipe = TrainRecipe()
+        XCTAssertNil(try RecipeKeys.apply("pref_beta", .string("0.25"), to: &recipe))
+        XCTAssertNil(try RecipeKeys.apply("pref_loss", .string("hinge"), to: &recipe))
+        XCTAssertEqual(recipe.preference.beta, 0.25)
+        XCTAssertEqual(recipe.preference.loss, .hinge)
+        XCTAssertNil(try RecipeKeys.apply("loss_type", .list(["ipo"]), to: &recipe))
+        XCTAssertEqual(recipe.preference.loss, .ipo)
+        XCTAssertNil(try RecipeKeys.apply("dpo_label_smoothing", .string("0.1"), to: &recipe))
+        XCTAssertEqual(recipe.preference.labelSmoothing, 0.1)
+        XCTAssertThrowsError(try RecipeKeys.apply("pref_loss", .string("orpo"), to: &recipe)) { error in
+            XCTAssertEqual("\(error)", "pref_loss: orpo (Tailor computes the sigmoid, hinge, ipo or robust losses) is not implemented in Tailor yet")
+        }
+        XCTAssertThrowsError(try RecipeKeys.apply("loss_type", .list(["sigmoid", "sft"]), to: &recipe)) { error in
+            XCTAssertTrue("\(error)".contains("combining several preference losses"), "\(error)")
+        }
+        XCTAssertThrowsError(try RecipeKeys.apply("loss_type", .string("sigmod"), to: &recipe)) { error in
+            XCTAssertTrue("\(error)".contains("must be one of sigmoid, hinge, ipo or robust (got 'sigmod')"), "\(error)")
+        }
+        recipe.stage = .dpo
+        recipe.modelNameOrPath = "m"
+        recipe.datasets = ["d.json"]
+        recipe.preference.beta = 0
+        XCTAssertThrowsError(try recipe.validate()) { error in XCTAssertTrue("\(error)".contains("beta"), "\(error)") }
+        recipe.preference.beta = 0.1
+        recipe.preference.loss = .robust
+        recipe.preference.labelSmoothing = 0.5
+        XCTAssertThrowsError(try recipe.validate()) { error in XCTAssertTrue("\(error)".contains("[0, 0.5)"), "\(error)") }
     }
 
     func testLLaMAFactoryRunKeysAreKnown() throws {

@@ -1,0 +1,54 @@
+import Foundation
+import TailorData
+import TailorTokenizers
+
+extension TrainingData {
+    /// Stage dpo's data: preference records tokenized as TRL's DPOTrainer does
+    /// (`ConversationEncoder.encodePreference`), each pair fitted to max_length with
+    /// truncation_mode (TRL's keep_start unless the recipe names another), and held out for
+    /// evaluation by pair. Every training row is one pair: prompt + chosen, then prompt + rejected.
+    static func preparePairs(recipe: TrainRecipe, modelFolder: URL) throws -> TrainingData {
+        if recipe.packing {
+            throw TrainingError.conflictingKeys(key: "packing", other: "stage",
+                                                problem: "packs samples into rows, but stage dpo trains each pair as its own two sequences; set packing: false")
+        }
+        let options = recipe.data
+        let train = try load(recipe.datasets, recipe: recipe)
+        let validation = try recipe.validationFile.map { try load([$0], recipe: recipe) }
+        var warnings = summarize(train.skipped)
+        var tokenizer: PretrainedTokenizer? = nil
+        if !train.conversations.isEmpty || validation?.conversations.isEmpty == false {
+            tokenizer = try Self.tokenizer(options, modelFolder: modelFolder)
+        }
+        let encoder = try recipeKeyErrors { try DatasetEncoder(options: options, tokenizer: tokenizer) }
+        // TRL's DPOConfig truncates with keep_start; Tailor's SFT default (keep_response) only when named.
+        let truncation: EncodingOptions.Truncation = recipe.givenKeys.contains(DatasetOptions.Key.truncationMode.name) ? options.truncation : .right
+        func encode(_ loaded: LoadedDataset) throws -> PairResult {
+            do { return try encoder.encodePairs(loaded, truncation: truncation) } catch let error as DataError {
+                throw TrainingError.unusableData(error.description)
+            }
+        }
+        let encoded = try encode(train)
+        warnings += summarize(encoded.issues)
+        var trainPairs = encoded.pairs, evalPairs: [EncodedPair] = []
+        if let validation {
+            let result = try encode(validation)
+            warnings += summarize(result.issues)
+            evalPairs = result.pairs
+        } else if recipe.validationSplit > 0 {
+            let split = try Splitter.split(trainPairs, validationRatio: recipe.validationSplit, seed: recipe.training.seed)
+            trainPairs = split.train
+            evalPairs = split.validation
+        }
+        guard !trainPairs.isEmpty else {
+            throw TrainingError.unusableData("no preference pair is left to train on (every one was dropped or skipped; see the warnings)")
+        }
+        func row(_ pair: EncodedPair) -> TrainingRow {
+            TrainingRow([TrainingSample(pair.chosenSample), TrainingSample(pair.rejectedSample)])
+        }
+        let rows = trainPairs.map(row)
+        return TrainingData(train: rows, eval: evalPairs.map(row), warnings: warnings, trainSampleCount: trainPairs.count,
+                            trainLabelTokens: rows.reduce(0) { $0 + $1.labelTokens },
+                            longestSample: rows.flatMap(\.samples).map(\.ids.count).max() ?? 0)
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import TailorAdapters
+
+extension TrainingRun {
+    /// Whether stage dpo's reference log-probabilities are computed before the first step: when
+    /// asked (precompute_ref_log_probs), and always with full fine-tuning or an adapter to start
+    /// from, whose reference is the starting model (TRL would keep a second copy of it).
+    public var precomputesReference: Bool {
+        recipe.stage == .dpo
+            && (recipe.preference.precomputeRefLogProbs || recipe.finetuningType == .full || recipe.adapterNameOrPath != nil)
+    }
+
+    /// What the run minimises: SFT, or DPO with its reference — the base under the LoRA adapter
+    /// with the adapter disabled, or log-probabilities precomputed now (reused from output_dir
+    /// when resuming a run that saved them for the same data).
+    func objective(outputDir: URL, resuming: Bool) throws -> TrainingObjective {
+        guard recipe.stage == .dpo else { return SFTObjective() }
+        let settings = recipe.preference
+        func dpo(_ reference: @escaping DPOObjective.Reference) -> DPOObjective {
+            DPOObjective(beta: settings.beta, lossType: settings.loss, labelSmoothing: settings.labelSmoothing, reference: reference)
+        }
+        guard precomputesReference else {
+            guard case let .lora(adapters) = trainable else {
+                throw TrainingError.internalError("a live DPO reference needs a LoRA adapter to disable")
+            }
+            return dpo(DPOObjective.adaptersDisabled(adapters))
+        }
+        let rows = data.train + data.eval
+        if resuming, let saved = try ReferenceLogProbs.load(rows: rows, from: outputDir) { return dpo(saved.reference) }
+        let layout = dpo { _, _ in throw TrainingError.internalError("the layout objective has no reference") }
+        let batchSize = recipe.training.perDeviceTrainBatchSize
+        let values: ReferenceLogProbs
+        switch trainable {
+        case let .lora(adapters) where recipe.adapterNameOrPath == nil:
+            values = try adapters.withDisabled(on: model) {
+                try ReferenceLogProbs.compute(rows: rows, objective: layout, model: model, batchSize: batchSize)
+            }
+        case let .lora(adapters):
+            adapters.setDropoutKey(nil)  // the starting adapter, without dropout, is the reference
+            values = try ReferenceLogProbs.compute(rows: rows, objective: layout, model: model, batchSize: batchSize)
+        case .full:
+            values = try ReferenceLogProbs.compute(rows: rows, objective: layout, model: model, batchSize: batchSize)
+        }
+        try values.save(rows: rows, to: outputDir)
+        return dpo(values.reference)
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import TailorFormats
+import TailorJSON
+import TailorTestSupport
+@testable import TailorTraining
+import XCTest
+
+/// `stage: dpo` end to end through `TrainingRun` (what `tailor train` runs): TRL's tokenized pair
+/// records, the recipe keys by TRL's and LLaMA-Factory's names, the Trainer's pair batches, and
+/// trainer_state.json's log_history against TRL's DPOTrainer (Tests/Fixtures/dpo,
+/// scripts/reference/make_dpo_fixtures.py); the precomputed reference against the live one; resume.
+final class DPOTrainingRunTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-dpo-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    /// The fixture's pairs as TRL's tokenized DPO records, one per line.
+    func writePairs(_ fixture: URL) throws -> URL {
+        let data = try SafetensorsFile(url: fixture.appendingPathComponent("data.safetensors"))
+        func split(_ key: String) throws -> [[Int]] {
+            let ids = try data.floats(key).map { Int($0) }
+            var offset = 0
+            return try data.floats(key + "_lengths").map { length in
+                defer { offset += Int(length) }
+                return Array(ids[offset..<(offset + Int(length))])
+            }
+        }
+        let prompts = try split("prompt_ids"), chosen = try split("chosen_ids"), rejected = try split("rejected_ids")
+        let lines = prompts.indices.map { i in
+            JSONValue.object(JSONObject([("prompt_ids", .array(prompts[i].map { .int($0) })),
+                                         ("chosen_ids", .array(chosen[i].map { .int($0) })),
+                                         ("rejected_ids", .array(rejected[i].map { .int($0) }))])).text()
+        }
+        let url = folder.appendingPathComponent("pairs-\(fixture.lastPathComponent).jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: false, encoding: .utf8)
+        return url
+    }
+
+    func recipe(family: String, data: URL, output: String, _ pairs: [(String, RecipeValue)]) throws -> TrainRecipe {
+        var recipe = TrainRecipe()
+        _ = try RecipeKeys.apply([
+            ("model_name_or_path", .string(TestPaths.fixture("models/\(family)").path)), ("dataset", .string(data.path)),
+            ("output_dir", .string(folder.appendingPathComponent(output).path)), ("stage", .string("dpo")),
+            ("per_device_train_batch_size", .number(2)), ("gradient_accumulation_steps", .number(2)), ("num_train_epochs", .number(3)),
+            ("learning_rate", .number(5e-3)), ("lr_scheduler_type", .string("linear")), ("warmup_steps", .number(1)),
+            ("weight_decay", .number(0)), ("max_grad_norm", .number(1)), ("optim", .string("adamw_torch")), ("seed", .number(0)),
+            ("train_sampling_strategy", .string("sequential")), ("logging_steps", .number(1)), ("save_strategy", .string("no")),
+            ("lora_dropout", .number(0)),
+        ] + pairs, to: &recipe)
+        return recipe
+    }
+
+    func run(_ recipe: TrainRecipe) throws -> (TrainingRun, [JSONValue]) {
+        let run = try TrainingRun(recipe: recipe, modelFolder: URL(fileURLWithPath: recipe.modelNameOrPath),
+                                  compute: try TrainingBackend.choose(.cpu, accelerator: nil))
+        try run.train()
+        let state = try JSONValue(parsing: [UInt8](try Data(contentsOf: URL(fileURLWithPath: recipe.training.outputDir)
+                .appendingPathComponent("trainer_state.json"))), options: .python)
+        return (run, (state["log_history"]?.arrayValue ?? []).filter { $0["loss"] != nil })
+    }
+
+    /// Every logged step and the trained adapter equal TRL's, from the fixture's starting adapter.
+    func checkAgainstTRL(_ family: String, _ loss: String, names: (beta: String, loss: String)) throws {
+        let fixture = TestPaths.fixture("dpo/\(family)-\(loss)")
+        let reference = try SafetensorsFile(url: fixture.appendingPathComponent("reference.safetensors"))
+        let recipe = try self.recipe(family: family, data: try writePairs(fixture), output: "\(family)-\(loss)", [
+            (names.beta, .number(Double(try reference.floats("beta")[0]))), (names.loss, .string(loss)),
+            ("adapter_name_or_path", .string(fixture.appendingPathComponent("init").path)),
+        ])
+        let (run, logs) = try self.run(recipe)
+        XCTAssertTrue(run.precomputesReference, "an adapter to start from makes the reference the starting adapter, precomputed")
+        let id = "\(family) \(loss)"
+        let expectedLoss = try reference.floats("loss")
+        XCTAssertEqual(logs.count, expectedLoss.count, id)
+        for (step, entry) in logs.enumerated() {
+            let actual = try XCTUnwrap(entry["loss"]?.doubleValue)
+            XCTAssertEqual(actual, Double(expectedLoss[step]), accuracy: 6e-5 * max(1, Double(expectedLoss[step])), "\(id) loss at step \(step + 1)")
+            for name in DPOReferenceTests.metrics where name != "rewards/accuracies" {
+                let expected = Double(try reference.floats("metric." + name)[step])
+                let value = try XCTUnwrap(entry[name]?.doubleValue, "\(id) \(name) in log_history")
+                XCTAssertEqual(value, expected, accuracy: 1e-4 * abs(expected) + 1e-6, "\(id) \(name) at step \(step + 1)")
+            }
+        }
+        let adapter = try SafetensorsFile(url: URL(fileURLWithPath: recipe.training.outputDir).appendingPathComponent("adapter_model.safetensors"))
+        for name in adapter.tensorNames {
+            let key = "final." + name.replacingOccurrences(of: "base_model.model.", with: "")
+            assertClose(try adapter.floats(name), try reference.floats(key), rtol: 1e-4, atol: 1e-5, "\(id) final \(name)")
+        }
+    }
+
+    func testDPORunsMatchTRLWithTRLAndLlamaFactoryNames() throws {
+        try checkAgainstTRL("llama", "sigmoid", names: ("beta", "loss_type"))
+        try checkAgainstTRL("qwen2", "hinge", names: ("pref_beta", "pref_loss"))
+        try checkAgainstTRL("llama", "ipo", names: ("beta", "loss_type"))
+    }
+
+    /// The reference precomputed in one pass gives the run the live reference (the base under the
+    /// disabled adapter) gives, and is kept in output_dir.
+    func testPrecomputedReferenceGivesTheLiveRun() throws {
+        let data = try writePairs(TestPaths.fixture("dpo/llama-sigmoid"))
+        let base: [(String, RecipeValue)] = [("num_train_epochs", .number(1)), ("r", .number(4)), ("target_modules", .list(["q_proj", "v_proj"]))]
+        let (liveRun, live) = try run(try recipe(family: "llama", data: data, output: "live", base))
+        let (precomputedRun, precomputed) = try run(try recipe(family: "llama", data: data, output: "precomputed",
+                                                               base + [("precompute_ref_log_probs", .bool(true))]))
+        XCTAssertFalse(liveRun.precomputesReference)
+        XCTAssertTrue(precomputedRun.precomputesReference)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("precomputed/reference_logps.json").path))
+        XCTAssertEqual(live.count, 2)
+        for (a, b) in zip(live, precomputed) {
+            for key in ["loss", "rewards/margins", "logps/chosen", "grad_norm"] {
+                let x = try XCTUnwrap(a[key]?.doubleValue), y = try XCTUnwrap(b[key]?.doubleValue)
+                XCTAssertEqual(x, y, accuracy: 1e-6 * max(1, abs(x)), key)
+            }
+        }
+    }
+
+    /// A run resumed from its checkpoint ends bit-identical to the run that was not stopped, with
+    /// the live reference and with the precomputed one (read back from reference_logps.json).
+    func testResumeMidRunIsBitIdentical() throws {
+        let data = try writePairs(TestPaths.fixture("dpo/llama-sigmoid"))
+        for precompute in [false, true] {
+            let base: [(String, RecipeValue)] = [("r", .number(4)), ("target_modules", .list(["q_proj", "v_proj"])),
+                                                 ("precompute_ref_log_probs", .bool(precompute)),
+                                                 ("save_strategy", .string("steps")), ("save_steps", .number(2))]
+            let whole = try recipe(family: "llama", data: data, output: "whole-\(precompute)", base)
+            _ = try run(whole)
+            let first = try recipe(family: "llama", data: data, output: "resumed-\(precompute)", base)
+            let stopped = try TrainingRun(recipe: first, modelFolder: URL(fileURLWithPath: first.modelNameOrPath),
+                                          compute: try TrainingBackend.choose(.cpu, accelerator: nil))
+            let stopper = RecordingSink()
+            stopper.stopAfterCheckpoint = 2
+            XCTAssertThrowsError(try stopped.train(extraSinks: [stopper]))
+            let resumed = try recipe(family: "llama", data: data, output: "resumed-\(precompute)",
+                                     base + [("resume_from_checkpoint", .string("latest"))])
+            _ = try run(resumed)
+            let a = try Data(contentsOf: URL(fileURLWithPath: whole.training.outputDir).appendingPathComponent("adapter_model.safetensors"))
+            let b = try Data(contentsOf: URL(fileURLWithPath: resumed.training.outputDir).appendingPathComponent("adapter_model.safetensors"))
+            XCTAssertEqual(a, b, "precompute \(precompute): the resumed adapter differs")
+        }
+    }
+
+    /// Bad input: SFT records under stage dpo (named, with the fields it needs), packing.
+    func testStageDPORefusesWhatIsNotAPair() throws {
+        let sft = folder.appendingPathComponent("sft.jsonl")
+        try #"{"input_ids": [1, 5, 6, 2]}"#.appending("\n").write(to: sft, atomically: false, encoding: .utf8)
+        let recipe = try self.recipe(family: "llama", data: sft, output: "sft", [])
+        XCTAssertThrowsError(try TrainingRun(recipe: recipe, modelFolder: URL(fileURLWithPath: recipe.modelNameOrPath),
+                                             compute: try TrainingBackend.choose(.cpu, accelerator: nil))) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("\(sft.path):1: a tokenized record with input_ids"), text)
+            XCTAssertTrue(text.contains("prompt + chosen + rejected"), text)
+        }
+        let pairs = try writePairs(TestPaths.fixture("dpo/llama-sigmoid"))
+        let packed = try self.recipe(family: "llama", data: pairs, output: "packed", [("packing", .bool(true))])
+        XCTAssertThrowsError(try TrainingRun(recipe: packed, modelFolder: URL(fileURLWithPath: packed.modelNameOrPath),
+                                             compute: try TrainingBackend.choose(.cpu, accelerator: nil))) { error in
+            XCTAssertTrue("\(error)".contains("packing"), "\(error)")
+        }
+    }
+}

@@ -393,22 +393,6 @@ public struct ConversationEncoder: Sendable {
         }
         return result
     }
-
-    /// A preference pair (DPO): the chosen and the rejected conversation, each encoded.
-    public func encodePair(_ conversation: Conversation, issues: inout [DataIssue]) throws -> (chosen: EncodedSample, rejected: EncodedSample)? {
-        guard let rejected = conversation.rejected else {
-            throw DataError.missingField(conversation.source, field: "rejected")
-        }
-        var prompt = conversation.messages
-        while prompt.last?.role == .assistant { prompt.removeLast() }
-        var other = conversation
-        other.messages = prompt + rejected
-        other.rejected = nil
-        var chosen = conversation
-        chosen.rejected = nil
-        guard let c = try encode(chosen, issues: &issues), let r = try encode(other, issues: &issues) else { return nil }
-        return (c, r)
-    }
 }
 
 /// Write-once result slots filled from several threads, each index by one thread.

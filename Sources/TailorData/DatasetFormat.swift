@@ -27,7 +27,8 @@ public enum DatasetFormat: String, Sendable, Hashable, CaseIterable {
         let keys = Set(o.keys)
         // Token ids win: tokenized datasets often keep the text columns they were made from.
         if keys.contains(TokenizedRecord.idsField) || keys.contains(TokenizedRecord.chosenIdsField) { return .tokenized }
-        if keys.contains("chosen") && keys.contains("rejected") { return .preference }
+        // Either reply marks a preference record, so one without the other is named as missing.
+        if keys.contains("chosen") || keys.contains("rejected") { return .preference }
         if keys.contains("instruction") && (keys.contains("output") || keys.contains("response")) { return .alpaca }
         for key in ["conversations", "messages"] {
             if case .array(let list)? = o[key] {

@@ -126,9 +126,11 @@ final class MaskingTests: XCTestCase {
         let c = Conversation(messages: [Message(role: .user, content: "q"), Message(role: .assistant, content: "good")],
                              rejected: [Message(role: .assistant, content: "bad")], source: at)
         var issues: [DataIssue] = []
-        let pair = try XCTUnwrap(try encoder().encodePair(c, issues: &issues))
-        XCTAssertEqual(trainedTexts(try encoder(), pair.chosen), ["good<|im_end|>"])
-        XCTAssertEqual(trainedTexts(try encoder(), pair.rejected), ["bad<|im_end|>"])
+        let pair = try encoder().encodePreference(c, issues: &issues)
+        // As TRL splits them: everything the template renders after the generation prompt is the reply.
+        XCTAssertEqual(trainedTexts(try encoder(), pair.chosenSample), ["good<|im_end|>\n"])
+        XCTAssertEqual(trainedTexts(try encoder(), pair.rejectedSample), ["bad<|im_end|>\n"])
+        XCTAssertEqual(try encoder().tokenizer.decode(pair.prompt), "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n")
     }
 
     func testEncodeAllParallelMatchesSerialInOrder() throws {

@@ -2,7 +2,8 @@
 """DPO with TRL's DPOTrainer + peft on the tiny models of make_model_fixtures.py.
 
 For each family (llama, qwen2) and loss type (sigmoid, hinge, ipo), writes
-Tests/Fixtures/dpo/<family>-<loss>/:
+Tests/Fixtures/dpo/<family>-<loss>/ (and, for full fine-tuning with sigmoid, <family>-full-sigmoid/, with
+precompute_ref_log_probs and every parameter after training, without init/):
   init/adapter_model.safetensors + adapter_config.json  the LoRA adapter before training (peft's init: B = 0)
   data.safetensors      the pairs in the order the trainer sees them: prompt, chosen and rejected ids back to back
   reference.safetensors per-step loss, grad norm, learning rate and TRL's metrics (rewards/*, logps/*) from
@@ -65,16 +66,22 @@ def word_tokenizer(vocab):
 
 
 def main():
-    for family in ["llama", "qwen2"]:
-        for loss, beta in [("sigmoid", 0.1), ("hinge", 0.5), ("ipo", 0.1)]:
+    runs = [(family, loss, beta, False) for family in ["llama", "qwen2"]
+            for loss, beta in [("sigmoid", 0.1), ("hinge", 0.5), ("ipo", 0.1)]]
+    # Full fine-tuning: TRL's reference is the starting model; precompute_ref_log_probs computes it once, as Tailor does.
+    runs += [(family, "sigmoid", 0.1, True) for family in ["llama", "qwen2"]]
+    for family, loss, beta, full in runs:
             torch.manual_seed(11)
             model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, family), dtype=torch.float32)
             model.config._attn_implementation = "eager"
-            model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0,
-                                                     target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
-            folder = os.path.join(ROOT, f"{family}-{loss}")
+            folder = os.path.join(ROOT, f"{family}-full-{loss}" if full else f"{family}-{loss}")
             shutil.rmtree(folder, ignore_errors=True)
-            model.save_pretrained(os.path.join(folder, "init"))
+            if not full:
+                model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0,
+                                                         target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+                model.save_pretrained(os.path.join(folder, "init"))
+            else:
+                os.makedirs(folder)
             rows = pairs(model.config.vocab_size, torch.Generator().manual_seed(5))
             save_file({key: torch.tensor(sum((r[key] for r in rows), [])) for key in ["prompt_ids", "chosen_ids", "rejected_ids"]}
                       | {key + "_lengths": torch.tensor([len(r[key]) for r in rows]) for key in ["prompt_ids", "chosen_ids", "rejected_ids"]},
@@ -85,7 +92,8 @@ def main():
                                  num_train_epochs=EPOCHS, learning_rate=5e-3, lr_scheduler_type="linear", warmup_steps=1,
                                  weight_decay=0.0, max_grad_norm=1.0, optim="adamw_torch", logging_steps=1, save_strategy="no",
                                  report_to=[], seed=0, use_cpu=True, dataloader_num_workers=0, disable_tqdm=True,
-                                 beta=beta, loss_type=[loss], max_length=None, bf16=False)  # TRL defaults to bf16
+                                 beta=beta, loss_type=[loss], max_length=None, bf16=False,  # TRL defaults to bf16
+                                 precompute_ref_log_probs=full)
                 trainer = InOrder(model=model, args=args, train_dataset=Dataset.from_list(rows),
                                   processing_class=word_tokenizer(model.config.vocab_size), callbacks=[record])
                 trainer.train()
@@ -99,7 +107,9 @@ def main():
             for key in METRICS:
                 tensors["metric." + key] = torch.tensor([e[key] for e in logs], dtype=torch.float64)
             for name, p in model.named_parameters():
-                if "lora_" in name:  # as peft saves them: no base_model.model. prefix, no adapter name
+                if full:
+                    tensors["final." + name] = p.detach().contiguous()
+                elif "lora_" in name:  # as peft saves them: no base_model.model. prefix, no adapter name
                     tensors["final." + name.replace("base_model.model.", "", 1).replace(".default", "")] = p.detach().contiguous()
             save_file(tensors, os.path.join(folder, "reference.safetensors"))
             print(family, loss, "losses", [round(x, 6) for x in tensors["loss"].tolist()],

@@ -152,12 +152,37 @@ struct DataInspectCommand: AsyncParsableCommand {
         if encoder.conversations == nil && !convs.isEmpty {
             print("(pass --model to see token lengths and trained-token shares\(data.tokenized.isEmpty ? "" : " of the records that are not tokenized"))")
         }
+        var pairs = LoadedDataset()
+        pairs.conversations = convs.filter(\.isPreference)
+        pairs.tokenizedPairs = data.tokenizedPairs
+        if !pairs.tokenizedPairs.isEmpty || (!pairs.conversations.isEmpty && encoder.conversations != nil) {
+            if encoder.conversations == nil { pairs.conversations = [] }
+            let encoded = try encoder.encodePairs(pairs, truncation: .right, skipInvalid: true)
+            issues += encoded.issues
+            Self.printPairLengths(encoded.pairs, maxLength: try input.options().maxLength)
+        }
         let grouped = Dictionary(grouping: issues, by: \.kind)
         if grouped.isEmpty { print("problems: none found") }
         for (kind, list) in grouped.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             print("\(kind.rawValue): \(list.count)")
             for issue in list.prefix(show) { print("  \(issue)") }
         }
+    }
+
+    /// Preference pairs as stage dpo tokenizes them: prompt, reply and sequence lengths.
+    static func printPairLengths(_ pairs: [EncodedPair], maxLength: Int?) {
+        print("preference pairs: \(pairs.count), as stage dpo tokenizes them (TRL's split; keep_start truncation"
+              + (maxLength.map { " at max_length \($0)" } ?? "") + ")")
+        func line(_ name: String, _ values: [Int]) {
+            let sorted = values.sorted()
+            guard let last = sorted.last else { return }
+            func pct(_ p: Double) -> Int { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }  // allowed: p is in [0, 1], so the index is at most the count
+            print("  \(name) tokens: min \(sorted[0]) / median \(pct(0.5)) / p95 \(pct(0.95)) / max \(last)")
+        }
+        line("prompt", pairs.map(\.prompt.count))
+        line("chosen", pairs.map(\.chosen.count))
+        line("rejected", pairs.map(\.rejected.count))
+        line("sequence", pairs.map { $0.prompt.count + max($0.chosen.count, $0.rejected.count) })
     }
 
     /// Token totals, the trained share and a length histogram.
@@ -203,6 +228,19 @@ struct DataPreviewCommand: AsyncParsableCommand {
         guard (0..<data.sampleCount).contains(index) else {
             throw ValidationError("--index \(index): the data has \(data.sampleCount) samples")
         }
+        if index >= data.conversations.count + data.tokenized.count {
+            // A pre-tokenized pair: its ids, decoded when a tokenizer is given.
+            let pair = data.tokenizedPairs[index - data.conversations.count - data.tokenized.count]
+            let tokenizer = try input.encoder().conversations?.tokenizer
+            if tokenizer == nil { print("(a tokenized record has no text: its ids are shown; pass --model to decode them)") }
+            func decode(_ ids: ArraySlice<Int32>) -> String { tokenizer?.decode(ids) ?? ids.map(String.init).joined(separator: " ") + " " }
+            print("preference pair: \(pair.prompt.count) prompt tokens, \(pair.chosen.count) chosen, \(pair.rejected.count) rejected")
+            print("chosen:")
+            show(pair.chosenSample, issues: [], decode: decode)
+            print("rejected:")
+            show(pair.rejectedSample, issues: [], decode: decode)
+            return
+        }
         guard index < data.conversations.count else {
             // Pre-tokenized: no text to render; the ids are decoded when a tokenizer is given.
             var issues: [DataIssue] = []
@@ -219,6 +257,16 @@ struct DataPreviewCommand: AsyncParsableCommand {
         guard encoder.conversations != nil else { throw ValidationError("preview needs --model (the tokenizer and chat template)") }
         let conv = data.conversations[index]
         var issues: [DataIssue] = []
+        if conv.isPreference, let conversations = encoder.conversations {
+            // A pair as stage dpo trains it: prompt + chosen, then prompt + rejected, replies trained.
+            let pair = try conversations.encodePreference(conv, issues: &issues)
+            print("preference pair: \(pair.prompt.count) prompt tokens, \(pair.chosen.count) chosen, \(pair.rejected.count) rejected (before truncation)")
+            print("chosen:")
+            show(pair.chosenSample, issues: []) { conversations.tokenizer.decode($0) }
+            print("rejected:")
+            show(pair.rejectedSample, issues: issues) { conversations.tokenizer.decode($0) }
+            return
+        }
         guard let sample = try encoder.encode(conv, issues: &issues) else {
             print("sample \(conv.source) is dropped: \(issues.map(\.message).joined(separator: "; "))")
             return

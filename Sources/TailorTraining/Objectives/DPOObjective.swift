@@ -48,14 +48,7 @@ public struct DPOObjective: TrainingObjective {
         if lossType == .robust, !(0..<0.5).contains(labelSmoothing) {
             throw TrainingError.invalidValue(key: "label_smoothing", problem: "must lie in [0, 0.5) for loss_type robust (got \(labelSmoothing))")
         }
-        for (index, batch) in microBatches.enumerated() {
-            let sequences = batch.sequenceCount
-            guard sequences >= 2, sequences % 2 == 0 else {
-                throw TrainingError.unusableData("step \(step), micro-batch \(index + 1): \(sequences) sequences; a preference batch holds chosen then rejected replies, two per pair")
-            }
-        }
-        guard !microBatches.isEmpty else { throw TrainingError.unusableData("step \(step) has no micro-batches") }
-        return Double(microBatches.count)
+        return try PairBatches.normalizer(of: microBatches, step: step)
     }
 
     /// One pair's loss and ∂loss/∂z.
@@ -129,14 +122,7 @@ public struct DPOObjective: TrainingObjective {
     }
 
     /// The chosen sequence of every row first, then the rejected ones, as TRL concatenates them.
-    /// - Throws: `TrainingError.internalError` for a row that is not one pair.
-    public func batch(_ rows: [TrainingRow]) throws -> TokenBatch {
-        guard rows.allSatisfy({ $0.samples.count == 2 }) else {
-            throw TrainingError.internalError("a preference micro-batch needs rows of two samples (chosen, rejected)")
-        }
-        let ordered = rows.map { $0.samples[0] } + rows.map { $0.samples[1] }
-        return try TokenBatch(sequences: ordered.map { ($0.ids, $0.labels) })
-    }
+    public func batch(_ rows: [TrainingRow]) throws -> TokenBatch { try PairBatches.batch(rows) }
 
     /// Σ over the batch's pairs of the loss and of TRL's metrics, weighted by its pair count: the
     /// evaluation's loss is the mean pair loss, as Trainer's eval_loss is for equal batches.

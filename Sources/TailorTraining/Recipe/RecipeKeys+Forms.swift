@@ -53,7 +53,7 @@ extension RecipeKeys {
     }
 
     /// loss_type / pref_loss: one of the built losses, as a name or a list of one name.
-    static func preferenceLoss(_ value: RecipeValue, _ key: String) throws -> DPOObjective.LossType {
+    static func preferenceLoss(_ value: RecipeValue, _ key: String) throws -> PreferenceSettings.Loss {
         var name: String
         if case .list = value {
             let names = try value.list(key)
@@ -64,11 +64,11 @@ extension RecipeKeys {
         } else {
             name = try value.text(key)
         }
-        if let loss = DPOObjective.LossType(rawValue: name) { return loss }
+        if let loss = PreferenceSettings.Loss(rawValue: name) { return loss }
         if PreferenceSettings.notBuiltLosses.contains(name) {
-            throw TrainingError.notImplemented("\(key): \(name) (Tailor computes the \(RecipeValue.wordList(DPOObjective.LossType.allCases.map(\.rawValue))) losses)")
+            throw TrainingError.notImplemented("\(key): \(name) (Tailor computes the \(RecipeValue.wordList(PreferenceSettings.Loss.allCases.map(\.rawValue))) losses)")
         }
-        throw TrainingError.invalidValue(key: key, problem: "must be one of \(RecipeValue.wordList(DPOObjective.LossType.allCases.map(\.rawValue))) (got '\(name)')")
+        throw TrainingError.invalidValue(key: key, problem: "must be one of \(RecipeValue.wordList(PreferenceSettings.Loss.allCases.map(\.rawValue))) (got '\(name)')")
     }
 
     /// stage: sft, pt and dpo train; the reward, RL and KTO stages are refused as not built.

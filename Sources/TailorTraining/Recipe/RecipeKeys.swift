@@ -76,13 +76,17 @@ public enum RecipeKeys {
         section(.preference, [
             .number("beta", aliases: ["pref_beta"], \.preference.beta,
                     "DPO's β: how far the policy may move from the reference (IPO: its τ)"),
-            RecipeKey("loss_type", aliases: ["pref_loss"], type: .choice(DPOObjective.LossType.allCases.map(\.rawValue)),
-                      help: "the preference loss (TRL's names; a list of one): sigmoid (DPO), hinge, ipo, or robust (with"
-                          + " label_smoothing)",
+            RecipeKey("loss_type", aliases: ["pref_loss"], type: .choice(PreferenceSettings.Loss.allCases.map(\.rawValue)),
+                      help: "the preference loss (TRL's names; a list of one): sigmoid (DPO), hinge, ipo, robust (with"
+                          + " label_smoothing), or simpo (TRL's CPOTrainer: no reference; with simpo_gamma and cpo_alpha)",
                       read: { value, key, recipe in recipe.preference.loss = try preferenceLoss(value, key) },
                       yaml: { $0.preference.loss.rawValue }),
             .number("label_smoothing", aliases: ["dpo_label_smoothing"], \.preference.labelSmoothing,
                     "robust DPO's ε: the chance a pair's preference is flipped, in [0, 0.5)"),
+            .number("simpo_gamma", \.preference.simpoGamma, "SimPO's target reward margin γ"),
+            .number("cpo_alpha", \.preference.cpoAlpha,
+                    "SimPO: weight of CPOTrainer's NLL term on the chosen replies (TRL's default 1.0; 0 is pure SimPO, as"
+                    + " LLaMA-Factory's simpo)"),
             .bool("precompute_ref_log_probs", \.preference.precomputeRefLogProbs,
                   "compute the reference's log-probabilities once before the first step (kept in output_dir for a resume);"
                   + " always so with full fine-tuning or adapter_name_or_path, where the reference is the starting model"),

@@ -6,7 +6,7 @@ extension TrainingRun {
     /// asked (precompute_ref_log_probs), and always with full fine-tuning or an adapter to start
     /// from, whose reference is the starting model (TRL would keep a second copy of it).
     public var precomputesReference: Bool {
-        recipe.stage == .dpo
+        recipe.stage == .dpo && recipe.preference.loss.dpo != nil
             && (recipe.preference.precomputeRefLogProbs || recipe.finetuningType == .full || recipe.adapterNameOrPath != nil)
     }
 
@@ -16,8 +16,12 @@ extension TrainingRun {
     func objective(outputDir: URL, resuming: Bool) throws -> TrainingObjective {
         guard recipe.stage == .dpo else { return SFTObjective() }
         let settings = recipe.preference
+        guard let loss = settings.loss.dpo else {
+            return SimPOObjective(beta: settings.beta, gamma: settings.simpoGamma, labelSmoothing: settings.labelSmoothing,
+                                  cpoAlpha: settings.cpoAlpha)
+        }
         func dpo(_ reference: @escaping DPOObjective.Reference) -> DPOObjective {
-            DPOObjective(beta: settings.beta, lossType: settings.loss, labelSmoothing: settings.labelSmoothing, reference: reference)
+            DPOObjective(beta: settings.beta, lossType: loss, labelSmoothing: settings.labelSmoothing, reference: reference)
         }
         guard precomputesReference else {
             guard case let .lora(adapters) = trainable else {

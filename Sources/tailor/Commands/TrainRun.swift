@@ -43,7 +43,8 @@ struct TrainRun {
         if run.recipe.stage == .dpo {
             say("data: \(data.train.count) preference pairs (\(data.trainLabelTokens) reply tokens, longest sequence \(data.longestSample)),"
                 + " \(data.eval.count) evaluation pairs; reference: "
-                + (run.precomputesReference ? "log-probabilities computed once before the first step (\(ReferenceLogProbs.fileName))"
+                + (run.recipe.preference.loss.dpo == nil ? "none (\(run.recipe.preference.loss.rawValue) is reference-free)"
+                    : run.precomputesReference ? "log-probabilities computed once before the first step (\(ReferenceLogProbs.fileName))"
                     : "the base model with the adapter disabled"))
         } else {
             say("data: \(data.train.count) training rows (\(data.trainSampleCount) samples, \(data.trainLabelTokens) label tokens), \(data.eval.count) evaluation samples")

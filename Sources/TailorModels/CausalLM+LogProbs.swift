@@ -7,10 +7,14 @@ public struct SequenceLogProbs: Sendable, Equatable {
     public var sums: [Double]
     /// Label tokens of each sequence.
     public var counts: [Int]
+    /// Each sequence's label log-probabilities, in position order (`counts[s]` of them; zeros where only the
+    /// sums are known, as for a precomputed reference).
+    public var tokens: [[Float]]
 
-    public init(sums: [Double], counts: [Int]) {
+    public init(sums: [Double], counts: [Int], tokens: [[Float]]? = nil) {
         self.sums = sums
         self.counts = counts
+        self.tokens = tokens ?? counts.map { [Float](repeating: 0, count: $0) }
     }
 
     /// Each sequence's mean log-probability per label token (0 for a sequence without labels).
@@ -50,7 +54,7 @@ extension CausalLM {
                                                 scales: .uniform(0), dHidden: nil, gradients: GradientStore())
         let sums = rows.map { range in -range.reduce(0.0) { $0 + Double(rowLosses[$1]) } }
         pendingLogProbs = PendingLogProbs(batch: batch, device: device, targets: targets, labeled: labeled, sequenceRows: rows)
-        return SequenceLogProbs(sums: sums, counts: counts)
+        return SequenceLogProbs(sums: sums, counts: counts, tokens: rows.map { range in range.map { -rowLosses[$0] } })
     }
 
     /// Accumulates into `gradients` the gradient of Σₛ weights[s] · logpₛ, where logpₛ is the
@@ -65,12 +69,31 @@ extension CausalLM {
         guard weights.count == pending.sequenceRows.count else {
             throw ModelError.badBatch("\(weights.count) weights for a batch of \(pending.sequenceRows.count) sequences")
         }
+        try backwardLabelLogProbs(batch, tokenWeights: zip(weights, pending.sequenceRows).map { [Float](repeating: $0, count: $1.count) },
+                                  gradients: gradients)
+    }
+
+    /// Accumulates into `gradients` the gradient of Σₛ Σₖ tokenWeights[s][k] · log p(label k of
+    /// sequence s): per-token weights, for objectives whose terms weigh a sequence's tokens apart
+    /// (ORPO's NLL over a whole chosen sequence beside its reply's mean). `tokenWeights[s]` has
+    /// `counts[s]` entries, in the order `labelLogProbs(batch).tokens[s]` gave them.
+    /// - Throws: `ModelError.badBatch` as the per-sequence form does, and for a count that differs.
+    public func backwardLabelLogProbs(_ batch: TokenBatch, tokenWeights: [[Float]], gradients: GradientStore) throws {
+        guard let pending = pendingLogProbs, pending.batch == batch else {
+            throw ModelError.badBatch("backwardLabelLogProbs needs labelLogProbs of the same batch just before it (no other forward in between)")
+        }
+        guard tokenWeights.count == pending.sequenceRows.count,
+              zip(tokenWeights, pending.sequenceRows).allSatisfy({ $0.count == $1.count }) else {
+            throw ModelError.badBatch("the token weights do not have one value per label token of each of the batch's \(pending.sequenceRows.count) sequences")
+        }
         pendingLogProbs = nil
         let ws = try workspace(tokens: batch.tokenCount)
         guard !pending.labeled.isEmpty else { return }
-        // Row r of sequence s carries CE = −log p, so its gradient scale is −weights[s].
+        // Row r carries CE = −log p, so its gradient scale is minus its token's weight.
         var rowScales = [Float](repeating: 0, count: pending.labeled.count)
-        for (s, range) in pending.sequenceRows.enumerated() { for r in range { rowScales[r] = -weights[s] } }
+        for (s, range) in pending.sequenceRows.enumerated() {
+            for (k, r) in range.enumerated() { rowScales[r] = -tokenWeights[s][k] }
+        }
         try backend.fill(ws.dNormed, value: 0)
         _ = try chunkedCrossEntropy(hidden: ws.normed, labeled: pending.labeled, targets: pending.targets,
                                     scales: .perRow(rowScales), dHidden: ws.dNormed, gradients: gradients)

@@ -76,6 +76,46 @@ final class CausalLMLogProbsTests: XCTestCase {
         }
     }
 
+    /// Per-token weights: the token log-probabilities add up to the sums, and weighting one token
+    /// alone gives that token's gradient: the difference of two weightings that differ in it.
+    func testPerTokenWeightsWeighEachLabelToken() throws {
+        let (model, batch, _) = try reference("qwen2")
+        let logProbs = try model.labelLogProbs(batch)
+        for (s, tokens) in logProbs.tokens.enumerated() {
+            XCTAssertEqual(tokens.count, logProbs.counts[s])
+            XCTAssertEqual(tokens.reduce(0.0) { $0 + Double($1) }, logProbs.sums[s], accuracy: 1e-4)
+        }
+        // Uniform token weights equal the per-sequence form.
+        let perSequence = try gradientStore(model)
+        try model.backwardLabelLogProbs(batch, weights: logProbs.counts.indices.map { Float($0 + 1) }, gradients: perSequence)
+        _ = try model.labelLogProbs(batch)
+        let perToken = try gradientStore(model)
+        try model.backwardLabelLogProbs(batch, tokenWeights: logProbs.counts.enumerated().map { [Float](repeating: Float($0 + 1), count: $1) },
+                                        gradients: perToken)
+        for name in perToken.names {
+            assertClose(try model.backend.download(perToken[name]!), try model.backend.download(perSequence[name]!),
+                        rtol: 1e-5, atol: 1e-7, "uniform token weights \(name)")
+        }
+        // Weighting only the first sequence's last token: its gradient alone, as a batch whose labels keep just that token.
+        var weights = logProbs.counts.map { [Float](repeating: 0, count: $0) }
+        weights[0][weights[0].count - 1] = 1
+        _ = try model.labelLogProbs(batch)
+        let one = try gradientStore(model)
+        try model.backwardLabelLogProbs(batch, tokenWeights: weights, gradients: one)
+        let first = try sequences(batch)[0]
+        var labels = [Int32](repeating: -100, count: first.tokenCount)
+        labels[first.tokenCount - 1] = first.labels[first.tokenCount - 1]
+        let single = try TokenBatch(sequences: [(first.inputIds, labels)])
+        let alone = try gradientStore(model)
+        _ = try model.labelLogProbs(single)
+        try model.backwardLabelLogProbs(single, weights: [1], gradients: alone)
+        for name in one.names {
+            assertClose(try model.backend.download(one[name]!), try model.backend.download(alone[name]!),
+                        rtol: 1e-3, atol: 1e-6, "one token's weight \(name)")  // a packed batch against one sequence: float32 sums in another order
+        }
+        XCTAssertThrowsError(try model.backwardLabelLogProbs(batch, tokenWeights: [[1]], gradients: one), "no pending forward")
+    }
+
     func testBackwardNeedsItsForwardAndOneWeightPerSequence() throws {
         let (model, batch, _) = try reference("llama")
         let gradients = try gradientStore(model)

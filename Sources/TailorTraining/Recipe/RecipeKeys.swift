@@ -78,7 +78,8 @@ public enum RecipeKeys {
                     "DPO's β: how far the policy may move from the reference (IPO: its τ)"),
             RecipeKey("loss_type", aliases: ["pref_loss"], type: .choice(PreferenceSettings.Loss.allCases.map(\.rawValue)),
                       help: "the preference loss (TRL's names; a list of one): sigmoid (DPO), hinge, ipo, robust (with"
-                          + " label_smoothing), or simpo (TRL's CPOTrainer: no reference; with simpo_gamma and cpo_alpha)",
+                          + " label_smoothing), simpo (TRL's CPOTrainer: no reference; with simpo_gamma and cpo_alpha), or orpo"
+                          + " (TRL's ORPOTrainer: no reference; beta is its λ)",
                       read: { value, key, recipe in recipe.preference.loss = try preferenceLoss(value, key) },
                       yaml: { $0.preference.loss.rawValue }),
             .number("label_smoothing", aliases: ["dpo_label_smoothing"], \.preference.labelSmoothing,

@@ -19,6 +19,8 @@ public struct PreferenceSettings: Sendable, Equatable {
         case sigmoid, hinge, ipo, robust
         /// SimPO (TRL's CPOTrainer with loss_type simpo): reference-free, on mean log-probabilities.
         case simpo
+        /// ORPO (TRL's ORPOTrainer): reference-free, NLL plus the odds-ratio term, with beta as λ.
+        case orpo
 
         /// The DPO loss this is, or nil for a reference-free one.
         public var dpo: DPOObjective.LossType? { DPOObjective.LossType(rawValue: rawValue) }
@@ -44,5 +46,5 @@ public struct PreferenceSettings: Sendable, Equatable {
 
     /// The preference losses TRL and LLaMA-Factory name that Tailor does not compute yet.
     public static let notBuiltLosses = ["exo_pair", "nca_pair", "bco_pair", "sppo_hard", "aot", "aot_unpaired", "apo_zero",
-                                        "apo_down", "discopop", "sft", "sigmoid_norm", "orpo", "kto_pair"]
+                                        "apo_down", "discopop", "sft", "sigmoid_norm", "kto_pair"]
 }

@@ -16,6 +16,7 @@ extension TrainingRun {
     func objective(outputDir: URL, resuming: Bool) throws -> TrainingObjective {
         guard recipe.stage == .dpo else { return SFTObjective() }
         let settings = recipe.preference
+        if settings.loss == .orpo { return ORPOObjective(beta: settings.beta) }
         guard let loss = settings.loss.dpo else {
             return SimPOObjective(beta: settings.beta, gamma: settings.simpoGamma, labelSmoothing: settings.labelSmoothing,
                                   cpoAlpha: settings.cpoAlpha)

@@ -223,14 +223,14 @@ final class RecipeTableTests: XCTestCase {
         XCTAssertEqual(recipe.preference.loss, .ipo)
         XCTAssertNil(try RecipeKeys.apply("dpo_label_smoothing", .string("0.1"), to: &recipe))
         XCTAssertEqual(recipe.preference.labelSmoothing, 0.1)
-        XCTAssertThrowsError(try RecipeKeys.apply("pref_loss", .string("orpo"), to: &recipe)) { error in
-            XCTAssertEqual("\(error)", "pref_loss: orpo (Tailor computes the sigmoid, hinge, ipo, robust or simpo losses) is not implemented in Tailor yet")
+        XCTAssertThrowsError(try RecipeKeys.apply("pref_loss", .string("kto_pair"), to: &recipe)) { error in
+            XCTAssertEqual("\(error)", "pref_loss: kto_pair (Tailor computes the sigmoid, hinge, ipo, robust, simpo or orpo losses) is not implemented in Tailor yet")
         }
         XCTAssertThrowsError(try RecipeKeys.apply("loss_type", .list(["sigmoid", "sft"]), to: &recipe)) { error in
             XCTAssertTrue("\(error)".contains("combining several preference losses"), "\(error)")
         }
         XCTAssertThrowsError(try RecipeKeys.apply("loss_type", .string("sigmod"), to: &recipe)) { error in
-            XCTAssertTrue("\(error)".contains("must be one of sigmoid, hinge, ipo, robust or simpo (got 'sigmod')"), "\(error)")
+            XCTAssertTrue("\(error)".contains("must be one of sigmoid, hinge, ipo, robust, simpo or orpo (got 'sigmod')"), "\(error)")
         }
         recipe.stage = .dpo
         recipe.modelNameOrPath = "m"

@@ -119,39 +119,52 @@ final class DPOTrainingRunTests: XCTestCase {
         try checkAgainstTRL("llama", "ipo", names: ("beta", "loss_type"))
     }
 
-    /// SimPO against TRL's CPOTrainer (loss_type simpo), with its default NLL term and without.
-    func testSimPORunsMatchTRLsCPOTrainer() throws {
-        for (family, alpha) in [("llama", "1"), ("qwen2", "0"), ("llama", "0")] {
-            let fixture = TestPaths.fixture("dpo/\(family)-simpo-alpha\(alpha)")
-            let reference = try SafetensorsFile(url: fixture.appendingPathComponent("reference.safetensors"))
-            let recipe = try self.recipe(family: family, data: try writePairs(fixture), output: fixture.lastPathComponent, [
-                ("pref_loss", .string("simpo")), ("pref_beta", .number(2)), ("simpo_gamma", .number(0.5)),
-                ("cpo_alpha", .number(Double(alpha) ?? -1)),
-                ("adapter_name_or_path", .string(fixture.appendingPathComponent("init").path)),
-            ])
-            let (run, logs) = try self.run(recipe)
-            XCTAssertFalse(run.precomputesReference, "SimPO has no reference")
-            let id = "\(family) simpo cpo_alpha \(alpha)"
-            let expectedLoss = try reference.floats("loss")
-            XCTAssertEqual(logs.count, expectedLoss.count, id)
-            for (step, entry) in logs.enumerated() {
-                let actual = try XCTUnwrap(entry["loss"]?.doubleValue)
-                XCTAssertEqual(actual, Double(expectedLoss[step]), accuracy: 6e-5 * max(1, Double(expectedLoss[step])), "\(id) loss at step \(step + 1)")
-                for name in DPOReferenceTests.metrics + ["nll_loss"] {
-                    let expected = Double(try reference.floats("metric." + name)[step])
-                    let value = try XCTUnwrap(entry[name]?.doubleValue, "\(id) \(name) in log_history")
-                    if name == "rewards/accuracies" {
-                        if abs(Double(try reference.floats("metric.rewards/margins")[step])) > 1e-4 { XCTAssertEqual(value, expected, "\(id) \(name) at step \(step + 1)") }
-                    } else {
-                        XCTAssertEqual(value, expected, accuracy: 1e-4 * abs(expected) + 1e-6, "\(id) \(name) at step \(step + 1)")
-                    }
+    /// A reference-free run from the fixture's starting adapter: every logged step, each of
+    /// `metrics`, and the trained adapter equal TRL's.
+    func checkReferenceFree(_ fixtureName: String, _ keys: [(String, RecipeValue)], metrics: [String]) throws {
+        let fixture = TestPaths.fixture("dpo/\(fixtureName)")
+        let reference = try SafetensorsFile(url: fixture.appendingPathComponent("reference.safetensors"))
+        let recipe = try self.recipe(family: fixtureName.hasPrefix("qwen2") ? "qwen2" : "llama", data: try writePairs(fixture),
+                                     output: fixtureName,
+                                     keys + [("adapter_name_or_path", .string(fixture.appendingPathComponent("init").path))])
+        let (run, logs) = try self.run(recipe)
+        XCTAssertFalse(run.precomputesReference, "\(fixtureName) has no reference")
+        let expectedLoss = try reference.floats("loss")
+        XCTAssertEqual(logs.count, expectedLoss.count, fixtureName)
+        for (step, entry) in logs.enumerated() {
+            let actual = try XCTUnwrap(entry["loss"]?.doubleValue)
+            XCTAssertEqual(actual, Double(expectedLoss[step]), accuracy: 6e-5 * max(1, Double(expectedLoss[step])), "\(fixtureName) loss at step \(step + 1)")
+            for name in metrics {
+                let expected = Double(try reference.floats("metric." + name)[step])
+                let value = try XCTUnwrap(entry[name]?.doubleValue, "\(fixtureName) \(name) in log_history")
+                if name == "rewards/accuracies" {
+                    if abs(Double(try reference.floats("metric.rewards/margins")[step])) > 1e-4 { XCTAssertEqual(value, expected, "\(fixtureName) \(name) at step \(step + 1)") }
+                } else {
+                    XCTAssertEqual(value, expected, accuracy: 1e-4 * abs(expected) + 1e-6, "\(fixtureName) \(name) at step \(step + 1)")
                 }
             }
-            let adapter = try SafetensorsFile(url: URL(fileURLWithPath: recipe.training.outputDir).appendingPathComponent("adapter_model.safetensors"))
-            for name in adapter.tensorNames {
-                let key = "final." + name.replacingOccurrences(of: "base_model.model.", with: "")
-                assertClose(try adapter.floats(name), try reference.floats(key), rtol: 1e-4, atol: 1e-5, "\(id) final \(name)")
-            }
+        }
+        let adapter = try SafetensorsFile(url: URL(fileURLWithPath: recipe.training.outputDir).appendingPathComponent("adapter_model.safetensors"))
+        for name in adapter.tensorNames {
+            let key = "final." + name.replacingOccurrences(of: "base_model.model.", with: "")
+            assertClose(try adapter.floats(name), try reference.floats(key), rtol: 1e-4, atol: 1e-5, "\(fixtureName) final \(name)")
+        }
+    }
+
+    /// SimPO against TRL's CPOTrainer (loss_type simpo), with its default NLL term and without.
+    func testSimPORunsMatchTRLsCPOTrainer() throws {
+        for (family, alpha) in [("llama", 1.0), ("qwen2", 0.0), ("llama", 0.0)] {
+            try checkReferenceFree("\(family)-simpo-alpha\(alpha == 1 ? "1" : "0")", [
+                ("pref_loss", .string("simpo")), ("pref_beta", .number(2)), ("simpo_gamma", .number(0.5)), ("cpo_alpha", .number(alpha)),
+            ], metrics: DPOReferenceTests.metrics + ["nll_loss"])
+        }
+    }
+
+    /// ORPO against TRL's ORPOTrainer: the NLL over whole chosen sequences and the odds-ratio term.
+    func testORPORunsMatchTRLsORPOTrainer() throws {
+        for family in ["llama", "qwen2"] {
+            try checkReferenceFree("\(family)-orpo", [("loss_type", .string("orpo")), ("beta", .number(0.5))],
+                                   metrics: DPOReferenceTests.metrics + ["nll_loss", "log_odds_ratio", "log_odds_chosen"])
         }
     }
 

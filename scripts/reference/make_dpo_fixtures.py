@@ -3,7 +3,8 @@
 
 For each family (llama, qwen2) and loss type (sigmoid, hinge, ipo), writes
 Tests/Fixtures/dpo/<family>-<loss>/ (and, for full fine-tuning with sigmoid, <family>-full-sigmoid/, with
-precompute_ref_log_probs and every parameter after training, without init/):
+precompute_ref_log_probs and every parameter after training, without init/; on llama, TRL's other pairwise
+losses, llama-<loss>/; on qwen2, MPO's sum of sigmoid, bco_pair and sft with loss_weights 0.8, 0.2, 1.0, qwen2-mpo/):
   init/adapter_model.safetensors + adapter_config.json  the LoRA adapter before training (peft's init: B = 0)
   data.safetensors      the pairs in the order the trainer sees them: prompt, chosen and rejected ids back to back
   reference.safetensors per-step loss, grad norm, learning rate and TRL's metrics (rewards/*, logps/*) from
@@ -66,15 +67,22 @@ def word_tokenizer(vocab):
 
 
 def main():
-    runs = [(family, loss, beta, False) for family in ["llama", "qwen2"]
+    # (family, folder suffix, loss types, loss weights, beta, label_smoothing, full fine-tuning)
+    runs = [(family, loss, [loss], None, beta, 0.0, False) for family in ["llama", "qwen2"]
             for loss, beta in [("sigmoid", 0.1), ("hinge", 0.5), ("ipo", 0.1)]]
     # Full fine-tuning: TRL's reference is the starting model; precompute_ref_log_probs computes it once, as Tailor does.
-    runs += [(family, "sigmoid", 0.1, True) for family in ["llama", "qwen2"]]
-    for family, loss, beta, full in runs:
+    runs += [(family, "full-sigmoid", ["sigmoid"], None, 0.1, 0.0, True) for family in ["llama", "qwen2"]]
+    # The other pairwise losses, on llama; MPO's combination of three with loss_weights.
+    runs += [("llama", loss, [loss], None, beta, smoothing, False) for loss, beta, smoothing in [
+        ("robust", 0.1, 0.1), ("exo_pair", 0.1, 1e-3), ("nca_pair", 0.5, 0.0), ("bco_pair", 0.5, 0.0), ("sppo_hard", 0.5, 0.0),
+        ("apo_zero", 0.5, 0.0), ("apo_down", 0.5, 0.0), ("sigmoid_norm", 0.5, 0.0), ("sft", 0.1, 0.0)]]
+    runs += [("qwen2", "mpo", ["sigmoid", "bco_pair", "sft"], [0.8, 0.2, 1.0], 0.1, 0.0, False)]
+    for family, suffix, loss_types, weights, beta, smoothing, full in runs:
+            loss = suffix
             torch.manual_seed(11)
             model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, family), dtype=torch.float32)
             model.config._attn_implementation = "eager"
-            folder = os.path.join(ROOT, f"{family}-full-{loss}" if full else f"{family}-{loss}")
+            folder = os.path.join(ROOT, f"{family}-{suffix}")
             shutil.rmtree(folder, ignore_errors=True)
             if not full:
                 model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0,
@@ -92,7 +100,8 @@ def main():
                                  num_train_epochs=EPOCHS, learning_rate=5e-3, lr_scheduler_type="linear", warmup_steps=1,
                                  weight_decay=0.0, max_grad_norm=1.0, optim="adamw_torch", logging_steps=1, save_strategy="no",
                                  report_to=[], seed=0, use_cpu=True, dataloader_num_workers=0, disable_tqdm=True,
-                                 beta=beta, loss_type=[loss], max_length=None, bf16=False,  # TRL defaults to bf16
+                                 beta=beta, loss_type=loss_types, loss_weights=weights, label_smoothing=smoothing,
+                                 max_length=None, bf16=False,  # TRL defaults to bf16
                                  precompute_ref_log_probs=full)
                 trainer = InOrder(model=model, args=args, train_dataset=Dataset.from_list(rows),
                                   processing_class=word_tokenizer(model.config.vocab_size), callbacks=[record])
@@ -103,6 +112,8 @@ def main():
                 "grad_norm": torch.tensor([float(e["grad_norm"]) for e in logs], dtype=torch.float64),
                 "lr": torch.tensor(record.lrs, dtype=torch.float64),
                 "beta": torch.tensor([beta], dtype=torch.float64),
+                "label_smoothing": torch.tensor([smoothing], dtype=torch.float64),
+                "loss_weights": torch.tensor(weights or [1.0] * len(loss_types), dtype=torch.float64),
             }
             for key in METRICS:
                 tensors["metric." + key] = torch.tensor([e[key] for e in logs], dtype=torch.float64)

@@ -93,8 +93,15 @@ extension TrainRecipe {
             guard preference.beta > 0, preference.beta.isFinite else {
                 throw TrainingError.invalidValue(key: "beta", problem: "must be a positive number (got \(preference.beta)); TRL's default is 0.1")
             }
-            if preference.loss == .robust, !(0..<0.5).contains(preference.labelSmoothing) {
+            if preference.losses.contains(.robust), !(0..<0.5).contains(preference.labelSmoothing) {
                 throw TrainingError.invalidValue(key: "label_smoothing", problem: "must lie in [0, 0.5) for loss_type robust (got \(preference.labelSmoothing))")
+            }
+            if preference.losses.contains(.exoPair), !(preference.labelSmoothing > 0 && preference.labelSmoothing < 1) {
+                throw TrainingError.invalidValue(key: "label_smoothing", problem: "must lie in (0, 1) for loss_type exo_pair (got \(preference.labelSmoothing)); the EXO paper uses 1e-3")
+            }
+            if let weights = preference.lossWeights, weights.count != preference.losses.count {
+                throw TrainingError.conflictingKeys(key: "loss_weights", other: "loss_type",
+                                                    problem: "has \(weights.count) weights for \(preference.losses.count) losses; give one per loss")
             }
         }
     }

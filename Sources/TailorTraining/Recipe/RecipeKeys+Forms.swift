@@ -52,23 +52,23 @@ extension RecipeKeys {
                                          problem: "must be true (kaiming-uniform A, zero B), gaussian (normal A, zero B) or false (no LoRA init); got \(value). PiSSA, OLoRA, LoftQ, EVA and CorDA are not implemented")
     }
 
-    /// loss_type / pref_loss: one of the built losses, as a name or a list of one name.
-    static func preferenceLoss(_ value: RecipeValue, _ key: String) throws -> PreferenceSettings.Loss {
-        var name: String
-        if case .list = value {
-            let names = try value.list(key)
-            guard names.count == 1 else {
-                throw TrainingError.notImplemented("\(key): \(names) (combining several preference losses with loss_weights); give one loss")
+    /// loss_type / pref_loss: one of the built losses, or a list of them (DPO's, summed with loss_weights).
+    static func preferenceLosses(_ value: RecipeValue, _ key: String) throws -> [PreferenceSettings.Loss] {
+        let names: [String]
+        if case .list = value { names = try value.list(key) } else { names = [try value.text(key)] }
+        guard !names.isEmpty else { throw TrainingError.invalidValue(key: key, problem: "names no loss") }
+        let known = PreferenceSettings.Loss.allCases.map(\.rawValue)
+        let losses = try names.map { name -> PreferenceSettings.Loss in
+            if let loss = PreferenceSettings.Loss(rawValue: name) { return loss }
+            if PreferenceSettings.notBuiltLosses.contains(name) {
+                throw TrainingError.notImplemented("\(key): \(name) (Tailor computes the \(RecipeValue.wordList(known)) losses)")
             }
-            name = names[0]
-        } else {
-            name = try value.text(key)
+            throw TrainingError.invalidValue(key: key, problem: "must be one of \(RecipeValue.wordList(known)) (got '\(name)')")
         }
-        if let loss = PreferenceSettings.Loss(rawValue: name) { return loss }
-        if PreferenceSettings.notBuiltLosses.contains(name) {
-            throw TrainingError.notImplemented("\(key): \(name) (Tailor computes the \(RecipeValue.wordList(PreferenceSettings.Loss.allCases.map(\.rawValue))) losses)")
+        if losses.count > 1, let alone = losses.first(where: { $0.dpo == nil }) {
+            throw TrainingError.invalidValue(key: key, problem: "\(alone.rawValue) is an objective of its own; only DPO's losses combine (got \(names))")
         }
-        throw TrainingError.invalidValue(key: key, problem: "must be one of \(RecipeValue.wordList(PreferenceSettings.Loss.allCases.map(\.rawValue))) (got '\(name)')")
+        return losses
     }
 
     /// stage: sft, pt and dpo train; the reward, RL and KTO stages are refused as not built.

@@ -77,11 +77,26 @@ public enum RecipeKeys {
             .number("beta", aliases: ["pref_beta"], \.preference.beta,
                     "DPO's β: how far the policy may move from the reference (IPO: its τ)"),
             RecipeKey("loss_type", aliases: ["pref_loss"], type: .choice(PreferenceSettings.Loss.allCases.map(\.rawValue)),
-                      help: "the preference loss (TRL's names; a list of one): sigmoid (DPO), hinge, ipo, robust (with"
-                          + " label_smoothing), simpo (TRL's CPOTrainer: no reference; with simpo_gamma and cpo_alpha), or orpo"
-                          + " (TRL's ORPOTrainer: no reference; beta is its λ)",
-                      read: { value, key, recipe in recipe.preference.loss = try preferenceLoss(value, key) },
-                      yaml: { $0.preference.loss.rawValue }),
+                      help: "the preference loss (TRL's names): DPO's sigmoid, hinge, ipo, robust, exo_pair (with label_smoothing),"
+                          + " nca_pair, bco_pair, sppo_hard, apo_zero, apo_down, sigmoid_norm, sft, or a list of them summed with"
+                          + " loss_weights; simpo (TRL's CPOTrainer: no reference; with simpo_gamma and cpo_alpha); orpo (TRL's"
+                          + " ORPOTrainer: no reference; beta is its λ)", unset: "sigmoid",
+                      read: { value, key, recipe in recipe.preference.losses = try preferenceLosses(value, key) },
+                      yaml: { recipe in
+                          let names = recipe.preference.losses.map(\.rawValue)
+                          return names.count == 1 ? names[0] : "[" + names.joined(separator: ", ") + "]"
+                      }),
+            RecipeKey("loss_weights", type: .list, help: "one weight per loss_type, as TRL sums them", unset: "1 each",
+                      read: { value, key, recipe in
+                          if value == .null { recipe.preference.lossWeights = nil; return }
+                          recipe.preference.lossWeights = try value.list(key).map { item in
+                              guard let number = Double(item), number.isFinite else {
+                                  throw TrainingError.invalidValue(key: key, problem: "must be a list of numbers (got '\(item)')")
+                              }
+                              return number
+                          }
+                      },
+                      yaml: { $0.preference.lossWeights.map { "[" + $0.map { "\($0)" }.joined(separator: ", ") + "]" } }),
             .number("label_smoothing", aliases: ["dpo_label_smoothing"], \.preference.labelSmoothing,
                     "robust DPO's ε: the chance a pair's preference is flipped, in [0, 0.5)"),
             .number("simpo_gamma", \.preference.simpoGamma, "SimPO's target reward margin γ"),

@@ -15,19 +15,34 @@ extension TrainRecipe {
 public struct PreferenceSettings: Sendable, Equatable {
     /// The preference losses Tailor computes, by TRL's and LLaMA-Factory's names.
     public enum Loss: String, Sendable, CaseIterable {
-        /// DPO's losses (TRL's DPOTrainer), against a reference.
+        /// DPO's losses (TRL's DPOTrainer), against a reference; several may be summed.
         case sigmoid, hinge, ipo, robust
+        case exoPair = "exo_pair", ncaPair = "nca_pair", bcoPair = "bco_pair", sppoHard = "sppo_hard"
+        case apoZero = "apo_zero", apoDown = "apo_down", sft, sigmoidNorm = "sigmoid_norm"
         /// SimPO (TRL's CPOTrainer with loss_type simpo): reference-free, on mean log-probabilities.
         case simpo
         /// ORPO (TRL's ORPOTrainer): reference-free, NLL plus the odds-ratio term, with beta as λ.
         case orpo
 
-        /// The DPO loss this is, or nil for a reference-free one.
+        /// The DPO loss this is, or nil for a reference-free objective of its own.
         public var dpo: DPOObjective.LossType? { DPOObjective.LossType(rawValue: rawValue) }
     }
 
-    /// `loss_type` (LLaMA-Factory: `pref_loss`).
-    public var loss: Loss = .sigmoid
+    /// `loss_type` (LLaMA-Factory: `pref_loss`): one loss, or several DPO losses summed with `lossWeights`.
+    public var losses: [Loss] = [.sigmoid]
+    /// `loss_weights`: one per loss (nil: 1 each, as TRL).
+    public var lossWeights: [Double]?
+
+    /// The first loss (the objective, for simpo and orpo, which stand alone).
+    public var loss: Loss {
+        get { losses.first ?? .sigmoid }
+        set { losses = [newValue] }
+    }
+
+    /// Whether the objective reads a reference model: DPOTrainer's losses do (sft alone too, for its
+    /// logged rewards); simpo and orpo do not.
+    public var usesReference: Bool { losses.allSatisfy { $0.dpo != nil } }
+
     /// `beta` (`pref_beta`): how far the policy may move from the reference.
     public var beta: Double = 0.1
     /// `label_smoothing` (`dpo_label_smoothing`): robust DPO's ε, in [0, 0.5).
@@ -45,6 +60,5 @@ public struct PreferenceSettings: Sendable, Equatable {
     public init() {}
 
     /// The preference losses TRL and LLaMA-Factory name that Tailor does not compute yet.
-    public static let notBuiltLosses = ["exo_pair", "nca_pair", "bco_pair", "sppo_hard", "aot", "aot_unpaired", "apo_zero",
-                                        "apo_down", "discopop", "sft", "sigmoid_norm", "kto_pair"]
+    public static let notBuiltLosses = ["aot", "aot_unpaired", "discopop", "kto_pair"]
 }

@@ -6,7 +6,7 @@ extension TrainingRun {
     /// asked (precompute_ref_log_probs), and always with full fine-tuning or an adapter to start
     /// from, whose reference is the starting model (TRL would keep a second copy of it).
     public var precomputesReference: Bool {
-        recipe.stage == .dpo && recipe.preference.loss.dpo != nil
+        recipe.stage == .dpo && recipe.preference.usesReference
             && (recipe.preference.precomputeRefLogProbs || recipe.finetuningType == .full || recipe.adapterNameOrPath != nil)
     }
 
@@ -17,12 +17,16 @@ extension TrainingRun {
         guard recipe.stage == .dpo else { return SFTObjective() }
         let settings = recipe.preference
         if settings.loss == .orpo { return ORPOObjective(beta: settings.beta) }
-        guard let loss = settings.loss.dpo else {
+        if settings.loss == .simpo {
             return SimPOObjective(beta: settings.beta, gamma: settings.simpoGamma, labelSmoothing: settings.labelSmoothing,
                                   cpoAlpha: settings.cpoAlpha)
         }
+        let terms = try settings.losses.enumerated().map { index, loss -> DPOObjective.Term in
+            guard let type = loss.dpo else { throw TrainingError.internalError("\(loss.rawValue) is not a DPO loss") }
+            return DPOObjective.Term(type, weight: settings.lossWeights?[index] ?? 1)
+        }
         func dpo(_ reference: @escaping DPOObjective.Reference) -> DPOObjective {
-            DPOObjective(beta: settings.beta, lossType: loss, labelSmoothing: settings.labelSmoothing, reference: reference)
+            DPOObjective(beta: settings.beta, losses: terms, labelSmoothing: settings.labelSmoothing, reference: reference)
         }
         guard precomputesReference else {
             guard case let .lora(adapters) = trainable else {

@@ -43,7 +43,7 @@ struct TrainRun {
         if run.recipe.stage == .dpo {
             say("data: \(data.train.count) preference pairs (\(data.trainLabelTokens) reply tokens, longest sequence \(data.longestSample)),"
                 + " \(data.eval.count) evaluation pairs; reference: "
-                + (run.recipe.preference.loss.dpo == nil ? "none (\(run.recipe.preference.loss.rawValue) is reference-free)"
+                + (!run.recipe.preference.usesReference ? "none (\(run.recipe.preference.losses.map(\.rawValue).joined(separator: ", ")) reads none)"
                     : run.precomputesReference ? "log-probabilities computed once before the first step (\(ReferenceLogProbs.fileName))"
                     : "the base model with the adapter disabled"))
         } else {

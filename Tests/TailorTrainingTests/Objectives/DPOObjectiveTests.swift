@@ -28,27 +28,37 @@ final class DPOObjectiveTests: XCTestCase {
     }
 
     func testPairLossDerivatives() {
-        for lossType in DPOObjective.LossType.allCases {
-            for smoothing in lossType == .robust ? [0, 0.1] : [0.0] {
+        for lossType in DPOObjective.LossType.allCases where lossType != .sft {
+            for smoothing in lossType == .robust ? [0, 0.1] : lossType == .exoPair ? [1e-3, 0.2] : [0.0] {
                 let objective = lossOnly(beta: 0.3, lossType, labelSmoothing: smoothing)
-                for z in [-3.0, -0.2, 0.4, 5, 40] where !(lossType == .hinge && abs(1 - 0.3 * z) < 1e-3) {
+                for (u, v) in [(-3.0, 1.0), (-0.2, 0.3), (0.4, -1.1), (5, 2), (40, -3)] {
+                    let at = objective.pairLoss(lossType, u: u, v: v, chosenTokens: 3, rejectedTokens: 5)
+                    // hinge's kink at 1 − β(u − v) = 0 has no derivative
+                    if lossType == .hinge && abs(1 - 0.3 * (u - v)) < 1e-3 { continue }
                     let h = 1e-5
-                    let numeric = (objective.pairLoss(z + h).loss - objective.pairLoss(z - h).loss) / (2 * h)
-                    XCTAssertEqual(objective.pairLoss(z).dz, numeric, accuracy: 1e-6 * max(1, abs(numeric)), "\(lossType) ε \(smoothing) z \(z)")
+                    func loss(_ u: Double, _ v: Double) -> Double {
+                        objective.pairLoss(lossType, u: u, v: v, chosenTokens: 3, rejectedTokens: 5).loss
+                    }
+                    let du = (loss(u + h, v) - loss(u - h, v)) / (2 * h), dv = (loss(u, v + h) - loss(u, v - h)) / (2 * h)
+                    XCTAssertEqual(at.du, du, accuracy: 1e-6 * max(1, abs(du)), "\(lossType) ε \(smoothing) ∂u at (\(u), \(v))")
+                    XCTAssertEqual(at.dv, dv, accuracy: 1e-6 * max(1, abs(dv)), "\(lossType) ε \(smoothing) ∂v at (\(u), \(v))")
                 }
             }
         }
         let sigmoid = lossOnly()
-        XCTAssertEqual(sigmoid.pairLoss(0).loss, log(2), accuracy: 1e-12)
-        XCTAssertEqual(sigmoid.pairLoss(-1e4).loss, 1e3, accuracy: 1e-9, "no overflow: −log σ(−1000) = 1000")
-        XCTAssertEqual(lossOnly(beta: 0.5, .hinge).pairLoss(3).loss, 0)
-        XCTAssertEqual(lossOnly(beta: 0.5, .ipo).pairLoss(1).loss, 0, "IPO's target margin is 1/(2β)")
+        XCTAssertEqual(sigmoid.pairLoss(.sigmoid, u: 0, v: 0, chosenTokens: 1, rejectedTokens: 1).loss, log(2), accuracy: 1e-12)
+        XCTAssertEqual(sigmoid.pairLoss(.sigmoid, u: -1e4, v: 0, chosenTokens: 1, rejectedTokens: 1).loss, 1e3, accuracy: 1e-9,
+                       "no overflow: −log σ(−1000) = 1000")
+        XCTAssertEqual(lossOnly(beta: 0.5, .hinge).pairLoss(.hinge, u: 3, v: 0, chosenTokens: 1, rejectedTokens: 1).loss, 0)
+        XCTAssertEqual(lossOnly(beta: 0.5, .ipo).pairLoss(.ipo, u: 2, v: 0, chosenTokens: 2, rejectedTokens: 4).loss, 0,
+                       "IPO's target margin is 1/(2β) on per-token log-ratios")
     }
 
     /// The gradient `accumulate` leaves equals central differences of the loss it reports, for
     /// the largest gradient elements of a few parameters of the tiny Llama (all trained).
     func testStepGradientMatchesFiniteDifferences() throws {
         for lossType in DPOObjective.LossType.allCases {
+            let smoothing = lossType == .exoPair ? 1e-3 : 0
             let backend = try CPUBackend()
             let model = try CausalLM.load(folder: TestPaths.fixture("models/llama"), backend: backend)
             let parameters = try FullFineTuning.prepare(model)
@@ -57,7 +67,7 @@ final class DPOObjectiveTests: XCTestCase {
             let start = try model.labelLogProbs(batch)
             let shifts = [0.7, -0.4, -0.9, 0.3]
             let reference = SequenceLogProbs(sums: zip(start.sums, shifts).map { $0 + $1 }, counts: start.counts)
-            let objective = DPOObjective(beta: 0.5, lossType: lossType, reference: { _, _ in reference })
+            let objective = DPOObjective(beta: 0.5, lossType: lossType, labelSmoothing: smoothing, reference: { _, _ in reference })
             let gradients = GradientStore()
             for parameter in parameters { try gradients.add(parameter.name, shape: parameter.value.shape, backend: backend) }
             let loss = try objective.accumulate(batch, model: model, gradients: gradients, normalizer: 1).loss

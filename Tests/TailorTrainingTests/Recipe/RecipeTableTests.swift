@@ -224,13 +224,15 @@ final class RecipeTableTests: XCTestCase {
         XCTAssertNil(try RecipeKeys.apply("dpo_label_smoothing", .string("0.1"), to: &recipe))
         XCTAssertEqual(recipe.preference.labelSmoothing, 0.1)
         XCTAssertThrowsError(try RecipeKeys.apply("pref_loss", .string("kto_pair"), to: &recipe)) { error in
-            XCTAssertEqual("\(error)", "pref_loss: kto_pair (Tailor computes the sigmoid, hinge, ipo, robust, simpo or orpo losses) is not implemented in Tailor yet")
+            XCTAssertEqual("\(error)", "pref_loss: kto_pair (Tailor computes the sigmoid, hinge, ipo, robust, exo_pair, nca_pair, bco_pair, sppo_hard, apo_zero, apo_down, sft, sigmoid_norm, simpo or orpo losses) is not implemented in Tailor yet")
         }
-        XCTAssertThrowsError(try RecipeKeys.apply("loss_type", .list(["sigmoid", "sft"]), to: &recipe)) { error in
-            XCTAssertTrue("\(error)".contains("combining several preference losses"), "\(error)")
+        XCTAssertNil(try RecipeKeys.apply("loss_type", .list(["sigmoid", "bco_pair", "sft"]), to: &recipe))
+        XCTAssertEqual(recipe.preference.losses, [.sigmoid, .bcoPair, .sft])
+        XCTAssertThrowsError(try RecipeKeys.apply("loss_type", .list(["simpo", "sft"]), to: &recipe)) { error in
+            XCTAssertTrue("\(error)".contains("simpo is an objective of its own; only DPO's losses combine"), "\(error)")
         }
         XCTAssertThrowsError(try RecipeKeys.apply("loss_type", .string("sigmod"), to: &recipe)) { error in
-            XCTAssertTrue("\(error)".contains("must be one of sigmoid, hinge, ipo, robust, simpo or orpo (got 'sigmod')"), "\(error)")
+            XCTAssertTrue("\(error)".contains("must be one of sigmoid, hinge, ipo, robust, exo_pair, nca_pair, bco_pair, sppo_hard, apo_zero, apo_down, sft, sigmoid_norm, simpo or orpo (got 'sigmod')"), "\(error)")
         }
         recipe.stage = .dpo
         recipe.modelNameOrPath = "m"
@@ -241,6 +243,13 @@ final class RecipeTableTests: XCTestCase {
         recipe.preference.loss = .robust
         recipe.preference.labelSmoothing = 0.5
         XCTAssertThrowsError(try recipe.validate()) { error in XCTAssertTrue("\(error)".contains("[0, 0.5)"), "\(error)") }
+        recipe.preference.labelSmoothing = 0
+        recipe.preference.losses = [.sigmoid, .sft]
+        recipe.preference.lossWeights = [1]
+        XCTAssertThrowsError(try recipe.validate()) { error in XCTAssertTrue("\(error)".contains("1 weights for 2 losses"), "\(error)") }
+        recipe.preference.lossWeights = nil
+        recipe.preference.losses = [.exoPair]
+        XCTAssertThrowsError(try recipe.validate()) { error in XCTAssertTrue("\(error)".contains("(0, 1) for loss_type exo_pair"), "\(error)") }
     }
 
     func testLLaMAFactoryRunKeysAreKnown() throws {

@@ -66,14 +66,16 @@ final class DPOTrainingRunTests: XCTestCase {
 
     /// Every logged step and the trained adapter (or, with `full`, every weight) equal TRL's, from
     /// the fixture's starting adapter (full: the model, with TRL's precompute_ref_log_probs).
-    func checkAgainstTRL(_ family: String, _ loss: String, names: (beta: String, loss: String), full: Bool = false) throws {
+    func checkAgainstTRL(_ family: String, _ loss: String, names: (beta: String, loss: String), full: Bool = false,
+                         losses: [(String, RecipeValue)]? = nil) throws {
         let fixture = TestPaths.fixture("dpo/\(family)-\(full ? "full-" : "")\(loss)")
         let reference = try SafetensorsFile(url: fixture.appendingPathComponent("reference.safetensors"))
         let start: [(String, RecipeValue)] = full ? [("finetuning_type", .string("full"))]
             : [("adapter_name_or_path", .string(fixture.appendingPathComponent("init").path))]
+        let smoothing = reference.tensorNames.contains("label_smoothing") ? Double(try reference.floats("label_smoothing")[0]) : 0
         let recipe = try self.recipe(family: family, data: try writePairs(fixture), output: fixture.lastPathComponent, [
-            (names.beta, .number(Double(try reference.floats("beta")[0]))), (names.loss, .string(loss)),
-        ] + start)
+            (names.beta, .number(Double(try reference.floats("beta")[0]))), ("label_smoothing", .number(smoothing)),
+        ] + (losses ?? [(names.loss, .string(loss))]) + start)
         let (run, logs) = try self.run(recipe)
         XCTAssertTrue(run.precomputesReference, "the reference is the starting model (adapter), precomputed: no second copy")
         let id = "\(family) \(full ? "full " : "")\(loss)"
@@ -166,6 +168,16 @@ final class DPOTrainingRunTests: XCTestCase {
             try checkReferenceFree("\(family)-orpo", [("loss_type", .string("orpo")), ("beta", .number(0.5))],
                                    metrics: DPOReferenceTests.metrics + ["nll_loss", "log_odds_ratio", "log_odds_chosen"])
         }
+    }
+
+    /// TRL's other pairwise losses, each alone, and MPO's weighted sum of three (sigmoid, bco_pair, sft).
+    func testTRLsOtherPairwiseLossesAndTheirWeightedSum() throws {
+        for loss in ["robust", "exo_pair", "nca_pair", "bco_pair", "sppo_hard", "apo_zero", "apo_down", "sigmoid_norm", "sft"] {
+            try checkAgainstTRL("llama", loss, names: ("beta", "loss_type"))
+        }
+        try checkAgainstTRL("qwen2", "mpo", names: ("beta", "loss_type"), losses: [
+            ("loss_type", .list(["sigmoid", "bco_pair", "sft"])), ("loss_weights", .list(["0.8", "0.2", "1.0"])),
+        ])
     }
 
     func testFullFineTuningDPOMatchesTRL() throws {

@@ -63,6 +63,8 @@ public struct Conversation: Sendable, Hashable {
     /// For a preference record: how many of `messages` are the prompt (the rest is the chosen
     /// reply). nil: the prompt is `messages` without its trailing assistant messages.
     public var promptCount: Int?
+    /// KTO's unpaired label (a boolean `label` field): whether the last reply is desirable; nil otherwise.
+    public var desirable: Bool?
     /// Rendered without the chat template, contents laid end to end (column prompt templates).
     public var raw: Bool
     public var source: SourceLocation

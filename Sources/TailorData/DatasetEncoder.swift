@@ -60,12 +60,7 @@ public struct DatasetEncoder: Sendable {
     public func encodePairs(_ loaded: LoadedDataset, truncation: EncodingOptions.Truncation,
                             skipInvalid: Bool? = nil) throws -> PairResult {
         var result = PairResult()
-        if let other = loaded.conversations.first(where: { !$0.isPreference }) {
-            throw DataError.notPreference(other.source, found: other.isPlainText ? "a text record" : "a conversation without a rejected reply")
-        }
-        if let other = loaded.tokenized.first {
-            throw DataError.notPreference(other.source, found: "a tokenized record with input_ids, not prompt_ids / chosen_ids / rejected_ids")
-        }
+        try Self.checkPairs(loaded)
         let skip = skipInvalid ?? options.skipInvalid
         if !loaded.conversations.isEmpty {
             guard let conversations else {
@@ -88,6 +83,20 @@ public struct DatasetEncoder: Sendable {
             }
         }
         return result
+    }
+
+    /// Checks that every record of `loaded` is a preference pair, before anything is tokenized.
+    /// - Throws: `DataError.notPreference` naming the first record that is not, and what it is.
+    public static func checkPairs(_ loaded: LoadedDataset) throws {
+        if let other = loaded.conversations.first(where: { !$0.isPreference }) {
+            let found = other.isPlainText ? "a text record"
+                : other.desirable != nil ? "an unpaired KTO record (a reply with a boolean label), which trains with stage kto: not built yet"
+                : "a conversation without a rejected reply"
+            throw DataError.notPreference(other.source, found: found)
+        }
+        if let other = loaded.tokenized.first {
+            throw DataError.notPreference(other.source, found: "a tokenized record with input_ids, not prompt_ids / chosen_ids / rejected_ids")
+        }
     }
 
     /// One conversation encoded and fitted to `maxLength`; nil when truncation drops it.

@@ -122,10 +122,17 @@ public struct RecordConverter: Sendable {
         guard case .object(let o) = record.value else {
             throw DataError.wrongType(at, field: "(record)", expected: "a JSON object", found: Self.typeName(record.value))
         }
+        // KTO's unpaired records (LLaMA-Factory's `messages` + boolean `label`): kept apart so that no
+        // stage trains them as what they are not.
+        func unpaired(_ conversation: Conversation) -> Conversation {
+            var conversation = conversation
+            if case .bool(let label)? = o["label"] { conversation.desirable = label }
+            return conversation
+        }
         switch format {
-        case .alpaca: return try alpaca(o, at: at)
-        case .sharegpt: return try sharegpt(o, key: o["conversations"] != nil ? "conversations" : "messages", at: at)
-        case .messages: return try messages(o, key: o["messages"] != nil ? "messages" : "conversations", at: at)
+        case .alpaca: return unpaired(try alpaca(o, at: at))
+        case .sharegpt: return unpaired(try sharegpt(o, key: o["conversations"] != nil ? "conversations" : "messages", at: at))
+        case .messages: return unpaired(try messages(o, key: o["messages"] != nil ? "messages" : "conversations", at: at))
         case .preference: return try preference(o, at: at)
         case .text:
             let key = o["text"] != nil ? "text" : "content"

@@ -52,6 +52,11 @@ extension TrainingData {
             }
             loaded.append(one)
         }
+        if recipe.stage != .dpo, let unpaired = loaded.conversations.first(where: { $0.desirable != nil }) {
+            throw TrainingError.unusableData("\(unpaired.source): an unpaired KTO record (a reply with a boolean label) trains with"
+                + " stage kto, which Tailor does not have yet; stage \(recipe.stage.rawValue) would train every reply, the undesirable ones"
+                + " too: keep only the label: true records and drop the label field to fine-tune on them")
+        }
         if recipe.stage != .dpo {
             let preference = loaded.conversations.first(where: \.isPreference)?.source ?? loaded.tokenizedPairs.first?.source
             if let preference {

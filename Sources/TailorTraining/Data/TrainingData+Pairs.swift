@@ -15,6 +15,9 @@ extension TrainingData {
         let options = recipe.data
         let train = try load(recipe.datasets, recipe: recipe)
         let validation = try recipe.validationFile.map { try load([$0], recipe: recipe) }
+        for loaded in [train] + (validation.map { [$0] } ?? []) {
+            do { try DatasetEncoder.checkPairs(loaded) } catch let error as DataError { throw TrainingError.unusableData(error.description) }
+        }
         var warnings = summarize(train.skipped)
         var tokenizer: PretrainedTokenizer? = nil
         if !train.conversations.isEmpty || validation?.conversations.isEmpty == false {

@@ -136,6 +136,21 @@ final class TokenizedTrainingDataTests: XCTestCase {
         XCTAssertEqual(all.trainSampleCount, 6)
     }
 
+    /// KTO's unpaired records (LLaMA-Factory's kto_en_demo: messages + a boolean label) would train
+    /// SFT on the undesirable replies too: every stage refuses them, naming the record.
+    func testUnpairedKTORecordsAreRefusedByEveryStage() throws {
+        let path = try write("kto.jsonl", [
+            #"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Go away."}], "label": false}"#,
+        ])
+        XCTAssertThrowsError(try TrainingData.prepare(recipe: recipe([path]), modelFolder: model)) { error in
+            XCTAssertTrue("\(error)".contains("\(path):1: an unpaired KTO record (a reply with a boolean label) trains with stage kto"), "\(error)")
+        }
+        XCTAssertThrowsError(try TrainingData.prepare(recipe: recipe([path]) { $0.stage = .dpo }, modelFolder: model)) { error in
+            XCTAssertTrue("\(error)".contains("\(path):1: an unpaired KTO record"), "\(error)")
+            XCTAssertTrue("\(error)".contains("Preference training (stage dpo) needs pairs"), "\(error)")
+        }
+    }
+
     /// Preference records used to train SFT on the chosen reply without a word; now they stop the
     /// run, naming the record and the stage they need.
     func testPreferenceRecordsAreRefusedNamingTheStage() throws {

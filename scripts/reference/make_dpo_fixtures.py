@@ -10,7 +10,7 @@ losses, llama-<loss>/; on qwen2, MPO's sum of sigmoid, bco_pair and sft with los
   reference.safetensors per-step loss, grad norm, learning rate and TRL's metrics (rewards/*, logps/*) from
                         log_history, and the adapter after training
 Settings: r=4, lora_alpha=8, q_proj + v_proj, no dropout; 8 pairs, batch 2 pairs, gradient accumulation 2,
-3 epochs (6 steps), lr 5e-3 linear with warmup 1, max_grad_norm 1.0, adamw_torch, weight decay 0, no shuffle;
+5 epochs (10 steps), lr 5e-3 linear with warmup 1, max_grad_norm 1.0, adamw_torch, weight decay 0, no shuffle;
 beta 0.1 (hinge: 0.5). The reference is the base model with the adapter disabled (TRL's peft path).
 The data is pre-tokenized random ids (this checks the loss, metrics and steps; tokenizing is tested elsewhere),
 so TRL's dataset preparation is skipped and a word-level tokenizer of the model's vocabulary is given as
@@ -39,7 +39,7 @@ from make_lora_fixtures import Record  # noqa: E402  the learning rate each step
 HERE = os.path.dirname(__file__)
 MODELS = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "models")
 ROOT = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "dpo")
-PAIRS, BATCH, ACCUMULATION, EPOCHS = 8, 2, 2, 3
+PAIRS, BATCH, ACCUMULATION, EPOCHS = 8, 2, 2, 5
 METRICS = ["rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected"]
 
 

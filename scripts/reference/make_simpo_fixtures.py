@@ -10,7 +10,7 @@ writes Tests/Fixtures/dpo/<family>-simpo-alpha<cpo_alpha>/ in make_dpo_fixtures.
                         the adapter after training
 CPOTrainer reads text: each prompt and reply is a string of word tokens ("t17 t40 ..."), tokenized by a
 whitespace word-level tokenizer of the model's vocabulary. Settings as make_dpo_fixtures.py: r=4, lora_alpha=8,
-q_proj + v_proj; 8 pairs, batch 2 pairs, gradient accumulation 2, 3 epochs (6 steps), lr 5e-3 linear with
+q_proj + v_proj; 8 pairs, batch 2 pairs, gradient accumulation 2, 5 epochs (10 steps), lr 5e-3 linear with
 warmup 1, max_grad_norm 1.0, adamw_torch, no shuffle; beta 2.0, simpo_gamma 0.5 (hence a loss above zero at step 1).
 
     python3 scripts/reference/make_simpo_fixtures.py
@@ -37,7 +37,7 @@ from make_lora_fixtures import Record  # noqa: E402  the learning rate each step
 HERE = os.path.dirname(__file__)
 MODELS = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "models")
 ROOT = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "dpo")
-PAIRS, BATCH, ACCUMULATION, EPOCHS = 8, 2, 2, 3
+PAIRS, BATCH, ACCUMULATION, EPOCHS = 8, 2, 2, 5
 METRICS = ["rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected",
            "nll_loss"]
 

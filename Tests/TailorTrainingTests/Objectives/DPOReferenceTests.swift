@@ -8,7 +8,7 @@ import XCTest
 @testable import TailorTraining
 
 /// DPO with LoRA against TRL's DPOTrainer + peft (Tests/Fixtures/dpo, scripts/reference/make_dpo_fixtures.py):
-/// 6 steps of 2 micro-batches of 2 pairs, for sigmoid, hinge and ipo on two families; every step's
+/// 10 steps of 2 micro-batches of 2 pairs, for sigmoid, hinge and ipo on two families; every step's
 /// loss, grad norm, learning rate and TRL metric, and the trained adapter. The reference is the
 /// base model with the adapter disabled, as TRL does with peft.
 final class DPOReferenceTests: XCTestCase {
@@ -44,7 +44,7 @@ final class DPOReferenceTests: XCTestCase {
             try initial.floats("base_model.model." + name)
         }
         let batches = try microBatches(folder)
-        let steps = 6
+        let steps = try reference.floats("loss").count
         let runner = try StepRunner(model: model, parameters: adapters.parameters,
                                     schedule: LRSchedule(kind: .linear, baseLR: 5e-3, warmupSteps: 1, totalSteps: steps),
                                     weightDecay: 0, maxGradNorm: 1)

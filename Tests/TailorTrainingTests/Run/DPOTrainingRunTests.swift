@@ -46,7 +46,7 @@ final class DPOTrainingRunTests: XCTestCase {
         _ = try RecipeKeys.apply([
             ("model_name_or_path", .string(TestPaths.fixture("models/\(family)").path)), ("dataset", .string(data.path)),
             ("output_dir", .string(folder.appendingPathComponent(output).path)), ("stage", .string("dpo")),
-            ("per_device_train_batch_size", .number(2)), ("gradient_accumulation_steps", .number(2)), ("num_train_epochs", .number(3)),
+            ("per_device_train_batch_size", .number(2)), ("gradient_accumulation_steps", .number(2)), ("num_train_epochs", .number(5)),
             ("learning_rate", .number(5e-3)), ("lr_scheduler_type", .string("linear")), ("warmup_steps", .number(1)),
             ("weight_decay", .number(0)), ("max_grad_norm", .number(1)), ("optim", .string("adamw_torch")), ("seed", .number(0)),
             ("train_sampling_strategy", .string("sequential")), ("logging_steps", .number(1)), ("save_strategy", .string("no")),

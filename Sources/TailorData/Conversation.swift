@@ -82,6 +82,15 @@ public struct Conversation: Sendable, Hashable {
     public var isPlainText: Bool { text != nil }
     public var isPreference: Bool { rejected != nil }
 
+    /// A KTO record's prompt and completion (nil unless it has a `desirable` label): the prompt is
+    /// the first `promptCount` messages, or the messages before the trailing assistant ones.
+    public var completionParts: (prompt: [Message], completion: [Message])? {
+        guard desirable != nil else { return nil }
+        var split = min(promptCount ?? messages.count, messages.count)
+        if promptCount == nil { while split > 0, messages[split - 1].role == .assistant { split -= 1 } }
+        return (Array(messages[..<split]), Array(messages[split...]))
+    }
+
     /// A preference record's prompt, chosen and rejected messages (nil for other records).
     public var preferenceParts: (prompt: [Message], chosen: [Message], rejected: [Message])? {
         guard let rejected else { return nil }

@@ -73,6 +73,29 @@ public struct EncodedPair: Sendable, Hashable {
     }
 }
 
+/// KTO's unpaired example tokenized as TRL's KTOTrainer tokenizes it: the prompt's ids, the
+/// completion's, and whether the completion is desirable.
+public struct EncodedCompletion: Sendable, Hashable {
+    public var prompt: [Int32]
+    public var completion: [Int32]
+    public var desirable: Bool
+    public var source: SourceLocation
+
+    public init(prompt: [Int32], completion: [Int32], desirable: Bool, source: SourceLocation) {
+        self.prompt = prompt
+        self.completion = completion
+        self.desirable = desirable
+        self.source = source
+    }
+
+    /// prompt + `completion` (this one's, or another's for KTO's KL estimate) with the prompt's labels -100.
+    public func sample(_ completion: [Int32]? = nil) -> EncodedSample {
+        let reply = completion ?? self.completion
+        return EncodedSample(inputIds: prompt + reply,
+                             labels: Array(repeating: EncodedSample.ignoreIndex, count: prompt.count) + reply, source: source)
+    }
+}
+
 extension ConversationEncoder {
     /// A preference record's pair, as TRL's DPOTrainer (the TRL of scripts/reference/requirements.txt)
     /// tokenizes conversational data: the prompt rendered with `add_generation_prompt`, prompt +
@@ -89,18 +112,43 @@ extension ConversationEncoder {
         }
         guard !parts.chosen.isEmpty else { throw DataError.missingField(conversation.source, field: "chosen") }
         guard !parts.rejected.isEmpty else { throw DataError.missingField(conversation.source, field: "rejected") }
-        var chosen = conversation, rejected = conversation
-        chosen.rejected = nil
-        chosen.promptCount = nil
-        rejected.rejected = nil
-        rejected.promptCount = nil
-        rejected.messages = parts.prompt + parts.rejected
         if parts.chosen == parts.rejected {
             issues.append(DataIssue(kind: .identicalReplies, source: conversation.source,
                                     message: "chosen and rejected are the same reply: the pair's loss has no gradient"))
         }
+        let split = try splitReplies(conversation, prompt: parts.prompt, replies: [parts.chosen, parts.rejected], issues: &issues)
+        return EncodedPair(prompt: split.prompt, chosen: split.replies[0], rejected: split.replies[1], source: conversation.source)
+    }
+
+    /// KTO's unpaired record (a prompt, one completion and its label), tokenized as TRL's KTOTrainer
+    /// tokenizes conversational data: as `encodePreference` splits a pair, with one reply.
+    public func encodeUnpaired(_ conversation: Conversation, issues: inout [DataIssue]) throws -> EncodedCompletion {
+        guard let desirable = conversation.desirable, let parts = conversation.completionParts else {
+            throw DataError.missingField(conversation.source, field: "label")
+        }
+        guard !parts.completion.isEmpty else { throw DataError.missingField(conversation.source, field: "completion") }
+        let split = try splitReplies(conversation, prompt: parts.prompt, replies: [parts.completion], issues: &issues)
+        return EncodedCompletion(prompt: split.prompt, completion: split.replies[0], desirable: desirable, source: conversation.source)
+    }
+
+    /// The prompt's ids and each reply's, as TRL splits them: the prompt rendered with the generation
+    /// prompt, prompt + reply rendered whole, the replies after the prefix the prompt shares with
+    /// all of them (a `.promptNotPrefix` issue when that is shorter than the prompt). With a
+    /// LLaMA-Factory template: the prompt's slots, then each reply's.
+    func splitReplies(_ conversation: Conversation, prompt: [Message], replies: [[Message]],
+                      issues: inout [DataIssue]) throws -> (prompt: [Int32], replies: [[Int32]]) {
+        func whole(_ reply: [Message]) -> Conversation {
+            var one = conversation
+            one.messages = prompt + reply
+            one.rejected = nil
+            one.promptCount = nil
+            one.desirable = nil
+            return one
+        }
         if let llamaFactory, !conversation.raw {
-            return try llamaFactoryPair(chosen, rejected, template: llamaFactory)
+            let split = try replies.map { try llamaFactorySplit(whole($0), template: llamaFactory) }
+            let shared = split.map { Self.commonPrefix(split[0].prompt, $0.prompt) }.min() ?? 0
+            return (Array(split[0].prompt[..<shared]), split.map { Array($0.prompt[shared...]) + $0.reply })
         }
         guard let template else {
             throw DataError.template(conversation.source, message: "no chat template: pass --template (e.g. chatml, llama3, qwen) or use a model with one")
@@ -115,34 +163,26 @@ extension ConversationEncoder {
                 throw DataError.template(conversation.source, message: e.description)
             }
         }
-        let prompt = try ids(parts.prompt, generationPrompt: true)
-        let withChosen = try ids(chosen.messages, generationPrompt: false)
-        let withRejected = try ids(rejected.messages, generationPrompt: false)
-        let shared = Swift.min(Self.commonPrefix(prompt, withChosen), Self.commonPrefix(prompt, withRejected))
-        if shared < prompt.count {
+        let promptIds = try ids(prompt, generationPrompt: true)
+        let full = try replies.map { try ids(prompt + $0, generationPrompt: false) }
+        let shared = full.map { Self.commonPrefix(promptIds, $0) }.min() ?? promptIds.count
+        if shared < promptIds.count {
             issues.append(DataIssue(kind: .promptNotPrefix, source: conversation.source,
-                                    message: "the prompt's last \(prompt.count - shared) of \(prompt.count) tokens are not a prefix of prompt + reply"
+                                    message: "the prompt's last \(promptIds.count - shared) of \(promptIds.count) tokens are not a prefix of prompt + reply"
                                         + " (the template renders the prompt alone differently, or tokens merge across the boundary):"
                                         + " the replies start where they differ, as TRL does, so the model trains on a context it will"
                                         + " not see at inference; end the prompt on a token boundary or fix the template"))
         }
-        return EncodedPair(prompt: Array(prompt[..<shared]), chosen: Array(withChosen[shared...]),
-                           rejected: Array(withRejected[shared...]), source: conversation.source)
+        return (Array(promptIds[..<shared]), full.map { Array($0[shared...]) })
     }
 
-    /// LLaMA-Factory's pairwise encoding: the prompt's slots (every turn before the reply), then each
-    /// reply's slots, tokenized slot by slot.
-    func llamaFactoryPair(_ chosen: Conversation, _ rejected: Conversation, template: LlamaFactoryTemplate) throws -> EncodedPair {
-        func split(_ conversation: Conversation) throws -> (prompt: [Int32], reply: [Int32]) {
-            let turns = try llamaFactoryPieces(conversation, template)
-            guard let last = turns.last else { return ([], []) }
-            let before = turns.dropLast().flatMap { $0.prompt + $0.reply } + last.prompt
-            return (llamaFactoryIds(before, nil), llamaFactoryIds(last.reply, nil))
-        }
-        let c = try split(chosen), r = try split(rejected)
-        let shared = Swift.min(c.prompt.count, Self.commonPrefix(c.prompt, r.prompt))
-        return EncodedPair(prompt: Array(c.prompt[..<shared]), chosen: Array(c.prompt[shared...]) + c.reply,
-                           rejected: Array(r.prompt[shared...]) + r.reply, source: chosen.source)
+    /// LLaMA-Factory's encoding of a prompt and its last reply: the slots of every turn before the
+    /// reply, then the reply's, tokenized slot by slot.
+    func llamaFactorySplit(_ conversation: Conversation, template: LlamaFactoryTemplate) throws -> (prompt: [Int32], reply: [Int32]) {
+        let turns = try llamaFactoryPieces(conversation, template)
+        guard let last = turns.last else { return ([], []) }
+        let before = turns.dropLast().flatMap { $0.prompt + $0.reply } + last.prompt
+        return (llamaFactoryIds(before, nil), llamaFactoryIds(last.reply, nil))
     }
 
     static func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {

@@ -46,6 +46,8 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidOption(name: String, reason: String)
     /// A preference stage (dpo) was given a record that is not a preference pair.
     case notPreference(SourceLocation, found: String)
+    /// Stage kto was given a record that is not an unpaired, labelled example.
+    case notUnpaired(SourceLocation, found: String)
     /// Writing an output file failed.
     case writeFailed(path: String, reason: String)
 
@@ -63,6 +65,8 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path):\(line):\(column): \(reason)."
         case .notPreference(let at, let found):
             return "\(at): \(found). Preference training (stage dpo) needs pairs: prompt + chosen + rejected (strings or message lists, TRL's form), LLaMA-Factory's conversations + chosen + rejected, or prompt_ids + chosen_ids + rejected_ids; train other records with stage sft."
+        case .notUnpaired(let at, let found):
+            return "\(at): \(found). KTO (stage kto) needs unpaired examples with a boolean label: TRL's prompt + completion + label, LLaMA-Factory's messages + label (as kto_en_demo.json), or prompt_ids + completion_ids + label."
         case .missingField(let at, let field):
             return "\(at): field '\(field)' is missing. Add it, map another column to it, or skip such records with --skip-invalid (skip_invalid: true in a train recipe)."
         case .wrongType(let at, let field, let expected, let found):

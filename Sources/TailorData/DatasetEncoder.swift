@@ -85,17 +85,69 @@ public struct DatasetEncoder: Sendable {
         return result
     }
 
+    /// KTO's unpaired examples of `loaded` (labelled conversations, then pre-tokenized ones), each
+    /// fitted as TRL's KTOTrainer fits them: dropped when the prompt alone fills `maxLength`, else
+    /// the completion cut to what is left (keep_start).
+    public func encodeUnpaired(_ loaded: LoadedDataset, skipInvalid: Bool? = nil) throws -> CompletionResult {
+        var result = CompletionResult()
+        try Self.checkUnpaired(loaded)
+        let skip = skipInvalid ?? options.skipInvalid
+        var encoded: [EncodedCompletion] = []
+        if !loaded.conversations.isEmpty {
+            guard let conversations else {
+                throw DataError.invalidOption(name: "model", reason: "\(loaded.conversations[0].source) is a conversation: encoding it needs the model's tokenizer")
+            }
+            for conversation in loaded.conversations {
+                do { encoded.append(try conversations.encodeUnpaired(conversation, issues: &result.issues)) } catch let error as DataError where skip {
+                    result.issues.append(DataIssue(kind: .skippedInvalid, source: conversation.source, message: error.description))
+                }
+            }
+        }
+        for var example in encoded + loaded.tokenizedCompletions {
+            if let max = options.maxLength, example.prompt.count + example.completion.count > max {
+                guard example.prompt.count < max else {
+                    result.issues.append(DataIssue(kind: .dropped, source: example.source,
+                                                   message: "its prompt alone has \(example.prompt.count) tokens, max_length \(max): no completion token would be trained"))
+                    continue
+                }
+                result.issues.append(DataIssue(kind: .truncated, source: example.source,
+                                               message: "cut the completion's end to fit max_length \(max) (\(example.prompt.count + example.completion.count) tokens)"))
+                example.completion = Array(example.completion.prefix(max - example.prompt.count))
+            }
+            result.examples.append(example)
+        }
+        return result
+    }
+
+    /// Checks that every record of `loaded` is KTO's unpaired example (a completion with a label).
+    public static func checkUnpaired(_ loaded: LoadedDataset) throws {
+        if let other = loaded.conversations.first(where: { $0.desirable == nil }) {
+            let found = other.isPreference ? "a preference pair (chosen and rejected), which trains with stage dpo"
+                : other.isPlainText ? "a text record" : "a conversation without a label"
+            throw DataError.notUnpaired(other.source, found: found)
+        }
+        if let other = loaded.tokenized.first {
+            throw DataError.notUnpaired(other.source, found: "a tokenized record with input_ids, not prompt_ids / completion_ids / label")
+        }
+        if let other = loaded.tokenizedPairs.first {
+            throw DataError.notUnpaired(other.source, found: "a tokenized pair, which trains with stage dpo")
+        }
+    }
+
     /// Checks that every record of `loaded` is a preference pair, before anything is tokenized.
     /// - Throws: `DataError.notPreference` naming the first record that is not, and what it is.
     public static func checkPairs(_ loaded: LoadedDataset) throws {
         if let other = loaded.conversations.first(where: { !$0.isPreference }) {
             let found = other.isPlainText ? "a text record"
-                : other.desirable != nil ? "an unpaired KTO record (a reply with a boolean label), which trains with stage kto: not built yet"
+                : other.desirable != nil ? "an unpaired KTO record (a reply with a boolean label), which trains with stage kto"
                 : "a conversation without a rejected reply"
             throw DataError.notPreference(other.source, found: found)
         }
         if let other = loaded.tokenized.first {
             throw DataError.notPreference(other.source, found: "a tokenized record with input_ids, not prompt_ids / chosen_ids / rejected_ids")
+        }
+        if let other = loaded.tokenizedCompletions.first {
+            throw DataError.notPreference(other.source, found: "a tokenized KTO example (completion_ids and a label), which trains with stage kto")
         }
     }
 
@@ -116,6 +168,14 @@ public struct DatasetEncoder: Sendable {
 /// What `DatasetEncoder.encodePairs` made: the pairs in input order and the issues found.
 public struct PairResult: Sendable {
     public var pairs: [EncodedPair] = []
+    public var issues: [DataIssue] = []
+
+    public init() {}
+}
+
+/// What `DatasetEncoder.encodeUnpaired` made: KTO's examples in input order and the issues found.
+public struct CompletionResult: Sendable {
+    public var examples: [EncodedCompletion] = []
     public var issues: [DataIssue] = []
 
     public init() {}

@@ -26,9 +26,14 @@ public enum DatasetFormat: String, Sendable, Hashable, CaseIterable {
         guard case .object(let o) = record else { return nil }
         let keys = Set(o.keys)
         // Token ids win: tokenized datasets often keep the text columns they were made from.
-        if keys.contains(TokenizedRecord.idsField) || keys.contains(TokenizedRecord.chosenIdsField) { return .tokenized }
-        // Either reply marks a preference record, so one without the other is named as missing.
-        if keys.contains("chosen") || keys.contains("rejected") { return .preference }
+        if keys.contains(TokenizedRecord.idsField) || keys.contains(TokenizedRecord.chosenIdsField) || keys.contains("completion_ids") {
+            return .tokenized
+        }
+        // Either reply marks a preference record, so one without the other is named as missing;
+        // TRL's unpaired (KTO) records are prompt + completion + label.
+        if keys.contains("chosen") || keys.contains("rejected") || (keys.contains("completion") && keys.contains("label")) {
+            return .preference
+        }
         if keys.contains("instruction") && (keys.contains("output") || keys.contains("response")) { return .alpaca }
         for key in ["conversations", "messages"] {
             if case .array(let list)? = o[key] {
@@ -285,6 +290,8 @@ public struct RecordConverter: Sendable {
         } else if o["instruction"] != nil {
             prompt = [Message(role: .user, content: try alpacaPrompt(o, at: at))]
             if let s = o["system"], case .string(let text) = s, !text.isEmpty { prompt.insert(Message(role: .system, content: text), at: 0) }
+        } else if o["completion"] != nil {
+            throw DataError.missingField(at, field: "prompt")
         } else if case .array? = o["chosen"], case .array? = o["rejected"] {
             prompt = []  // TRL's implicit prompt, taken from the replies below
         } else {
@@ -298,6 +305,17 @@ public struct RecordConverter: Sendable {
             case .array: return try messageList(v, field: key, at: at)
             default: throw DataError.wrongType(at, field: key, expected: "a string, a message or a list of messages", found: Self.typeName(v))
             }
+        }
+        if o["completion"] != nil, o["chosen"] == nil, o["rejected"] == nil {
+            // TRL's unpaired record (KTO): one completion and whether it is desirable.
+            guard case .bool(let label)? = o["label"] else {
+                throw DataError.wrongType(at, field: "label", expected: "true (desirable) or false (undesirable)",
+                                          found: o["label"].map(Self.typeName) ?? "nothing")
+            }
+            var conversation = Conversation(messages: prompt + (try reply("completion")), tools: tools, source: at)
+            conversation.promptCount = prompt.count
+            conversation.desirable = label
+            return conversation
         }
         var chosen = try reply("chosen"), rejected = try reply("rejected")
         if o["prompt"] == nil, prompt.isEmpty {

@@ -28,6 +28,8 @@ public struct LoadedDataset: Sendable {
     public var tokenized: [EncodedSample] = []
     /// Pre-tokenized preference pairs (TRL's `prompt_ids` / `chosen_ids` / `rejected_ids`), in load order.
     public var tokenizedPairs: [EncodedPair] = []
+    /// Pre-tokenized KTO examples (TRL's `prompt_ids` / `completion_ids` / `label`), in load order.
+    public var tokenizedCompletions: [EncodedCompletion] = []
     /// The format of each file, in load order.
     public var formats: [(file: String, format: DatasetFormat)]
     /// Records skipped with `skipInvalid`, each with its file, line and reason.
@@ -36,7 +38,7 @@ public struct LoadedDataset: Sendable {
     public var notes: [DataIssue] = []
 
     /// Conversations and pre-tokenized samples together.
-    public var sampleCount: Int { conversations.count + tokenized.count + tokenizedPairs.count }
+    public var sampleCount: Int { conversations.count + tokenized.count + tokenizedPairs.count + tokenizedCompletions.count }
 
     /// Nothing loaded yet.
     public init() {
@@ -50,6 +52,7 @@ public struct LoadedDataset: Sendable {
         conversations += other.conversations
         tokenized += other.tokenized
         tokenizedPairs += other.tokenizedPairs
+        tokenizedCompletions += other.tokenizedCompletions
         formats += other.formats
         skipped += other.skipped
         notes += other.notes
@@ -89,7 +92,9 @@ public struct DatasetLoader: Sendable {
         var out = result.conversations
         var tokenized = result.tokenized
         var pairs = result.tokenizedPairs
+        var completions = result.tokenizedCompletions
         defer {
+            result.tokenizedCompletions = completions
             result.conversations = out
             result.tokenized = tokenized
             result.tokenizedPairs = pairs
@@ -97,7 +102,7 @@ public struct DatasetLoader: Sendable {
         try RecordReader.forEach(file: file, skipInvalid: skip, onInvalid: { error in
             skipped.append(DataIssue(kind: .skippedInvalid, source: Self.location(of: error), message: error.description))
         }) { record in
-            if let max = options.maxSamples, out.count + tokenized.count + pairs.count >= max { return }
+            if let max = options.maxSamples, out.count + tokenized.count + pairs.count + completions.count >= max { return }
             var recordFormat = format
             if format == .auto || options.format == .auto && options.columnTemplate == nil {
                 // Auto-detection looks at every record, so files written by DatasetWriter (messages,
@@ -114,7 +119,9 @@ public struct DatasetLoader: Sendable {
                 recordFormat = f
             }
             do {
-                if recordFormat == .tokenized, TokenizedRecord.isPair(record) {
+                if recordFormat == .tokenized, TokenizedRecord.isUnpaired(record) {
+                    completions.append(try TokenizedRecord.unpaired(from: record))
+                } else if recordFormat == .tokenized, TokenizedRecord.isPair(record) {
                     pairs.append(try TokenizedRecord.pair(from: record))
                 } else if recordFormat == .tokenized {
                     tokenized.append(try TokenizedRecord.sample(from: record))

@@ -60,6 +60,33 @@ public enum TokenizedRecord {
         return EncodedSample(inputIds: ids, labels: labels, source: at)
     }
 
+    /// Whether `record` is TRL's tokenized KTO example (`prompt_ids`, `completion_ids`, `label`).
+    public static func isUnpaired(_ record: Record) -> Bool {
+        guard case .object(let o) = record.value else { return false }
+        return o["completion_ids"] != nil
+    }
+
+    /// The example a record of TRL's tokenized KTO columns holds.
+    /// - Throws: `DataError.missingField` / `.wrongType` naming the file, line and field.
+    public static func unpaired(from record: Record) throws -> EncodedCompletion {
+        let at = record.source
+        guard case .object(let o) = record.value else {
+            throw DataError.wrongType(at, field: "(record)", expected: "a JSON object", found: RecordConverter.typeName(record.value))
+        }
+        guard let promptValue = o["prompt_ids"] else { throw DataError.missingField(at, field: "prompt_ids") }
+        let prompt = try integers(promptValue, field: "prompt_ids", at: at, allowed: "a token id (an integer ≥ 0)") { $0 >= 0 }
+        guard let completionValue = o["completion_ids"] else { throw DataError.missingField(at, field: "completion_ids") }
+        let completion = try integers(completionValue, field: "completion_ids", at: at, allowed: "a token id (an integer ≥ 0)") { $0 >= 0 }
+        guard !completion.isEmpty else {
+            throw DataError.wrongType(at, field: "completion_ids", expected: "a non-empty list of token ids", found: "an empty list")
+        }
+        guard case .bool(let label)? = o["label"] else {
+            throw DataError.wrongType(at, field: "label", expected: "true (desirable) or false (undesirable)",
+                                      found: o["label"].map(RecordConverter.typeName) ?? "nothing")
+        }
+        return EncodedCompletion(prompt: prompt, completion: completion, desirable: label, source: at)
+    }
+
     /// Whether `record` is a pre-tokenized preference pair.
     public static func isPair(_ record: Record) -> Bool {
         guard case .object(let o) = record.value else { return false }

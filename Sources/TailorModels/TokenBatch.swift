@@ -11,6 +11,9 @@ public struct TokenBatch: Sendable, Equatable {
     public let positions: [Int32]
     /// Index of the first token of each token's sequence [N].
     public let seqStart: [Int32]
+    /// Markers an objective gives its sequences (e.g. KTO's desirable / undesirable / KL), one per
+    /// sequence, or empty; the model never reads them.
+    public var sequenceTags: [Int] = []
 
     public var tokenCount: Int { inputIds.count }
 

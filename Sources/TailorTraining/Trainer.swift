@@ -27,8 +27,13 @@ public struct TrainingSample: Sendable, Equatable {
 /// positions and attends only to itself).
 public struct TrainingRow: Sendable, Equatable {
     public var samples: [TrainingSample]
+    /// KTO's label of the row's example (desirable or not); nil for every other objective.
+    public var desirable: Bool?
 
-    public init(_ samples: [TrainingSample]) { self.samples = samples }
+    public init(_ samples: [TrainingSample], desirable: Bool? = nil) {
+        self.samples = samples
+        self.desirable = desirable
+    }
 
     public var labelTokens: Int { samples.reduce(0) { $0 + $1.labelTokens } }
     public var tokenCount: Int { samples.reduce(0) { $0 + $1.ids.count } }

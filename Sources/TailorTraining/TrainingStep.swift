@@ -61,13 +61,15 @@ public final class StepRunner: @unchecked Sendable {
         let labelTokens = microBatches.reduce(0) { $0 + $1.labelTokenCount }
         try gradients.zero(backend: model.backend)
         var loss = 0.0
-        var metrics: [String: Double] = [:]
+        var metricSums: [String: Double] = [:], metricCounts: [String: Double] = [:]
         for (index, batch) in microBatches.enumerated() {
             beforeMicroBatch?(stepNumber, index)
             let share = try objective.accumulate(batch, model: model, gradients: gradients, normalizer: normalizer)
             loss += share.loss
-            metrics.merge(share.metrics, uniquingKeysWith: +)
+            metricSums.merge(share.metrics, uniquingKeysWith: +)
+            metricCounts.merge(share.metrics.mapValues { _ in 1 }, uniquingKeysWith: +)
         }
+        let metrics = metricSums.reduce(into: [String: Double]()) { $0[$1.key] = $1.value / (metricCounts[$1.key] ?? 1) }
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: stepNumber, value: loss) }
         let norm = try clipGradientNorm(gradients, maxNorm: maxGradNorm, backend: model.backend)
         let lr = schedule.lr(step: optimizer.stepCount)

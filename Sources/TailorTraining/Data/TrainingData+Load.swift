@@ -49,15 +49,17 @@ extension TrainingData {
                 one.conversations = Array(one.conversations.prefix(limit))
                 one.tokenized = Array(one.tokenized.prefix(limit))
                 one.tokenizedPairs = Array(one.tokenizedPairs.prefix(limit))
+                one.tokenizedCompletions = Array(one.tokenizedCompletions.prefix(limit))
             }
             loaded.append(one)
         }
-        if recipe.stage != .dpo, let unpaired = loaded.conversations.first(where: { $0.desirable != nil }) {
-            throw TrainingError.unusableData("\(unpaired.source): an unpaired KTO record (a reply with a boolean label) trains with"
-                + " stage kto, which Tailor does not have yet; stage \(recipe.stage.rawValue) would train every reply, the undesirable ones"
+        if recipe.stage == .sft || recipe.stage == .pt,
+           let unpaired = loaded.conversations.first(where: { $0.desirable != nil })?.source ?? loaded.tokenizedCompletions.first?.source {
+            throw TrainingError.unusableData("\(unpaired): an unpaired KTO record (a reply with a boolean label) trains with"
+                + " stage: kto (--stage kto); stage \(recipe.stage.rawValue) would train every reply, the undesirable ones"
                 + " too: keep only the label: true records and drop the label field to fine-tune on them")
         }
-        if recipe.stage != .dpo {
+        if recipe.stage == .sft || recipe.stage == .pt {
             let preference = loaded.conversations.first(where: \.isPreference)?.source ?? loaded.tokenizedPairs.first?.source
             if let preference {
                 throw TrainingError.unusableData("\(preference): preference records (prompt/chosen/rejected) train with"

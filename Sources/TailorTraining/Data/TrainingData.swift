@@ -25,6 +25,7 @@ public struct TrainingData: Sendable {
         let options = recipe.data
         _ = try recipeKeyErrors { try options.chatTemplate() }  // a bad template fails before the data is read
         if recipe.stage == .dpo { return try preparePairs(recipe: recipe, modelFolder: modelFolder) }
+        if recipe.stage == .kto { return try prepareUnpaired(recipe: recipe, modelFolder: modelFolder) }
         let train = try load(recipe.datasets, recipe: recipe)
         let validation = try recipe.validationFile.map { try load([$0], recipe: recipe) }
         var warnings = summarize(train.skipped)

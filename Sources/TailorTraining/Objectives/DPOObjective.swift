@@ -176,7 +176,7 @@ public struct DPOObjective: TrainingObjective {
         let sums = try pairSums(policy: policy, reference: ref)
         let share = 1 / (Double(sums.pairs) * normalizer)
         try model.backwardLabelLogProbs(batch, weights: sums.gradients.map { Float($0 * share) }, gradients: gradients)
-        return ObjectiveShare(loss: sums.loss * share, metrics: sums.metrics.mapValues { $0 * share })
+        return ObjectiveShare(loss: sums.loss * share, metrics: sums.metrics.mapValues { $0 / Double(sums.pairs) })
     }
 
     /// The chosen sequence of every row first, then the rejected ones, as TRL concatenates them.

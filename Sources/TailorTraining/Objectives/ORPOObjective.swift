@@ -104,7 +104,7 @@ public struct ORPOObjective: TrainingObjective {
         let t = try terms(policy, batch: batch)
         try model.backwardLabelLogProbs(batch, tokenWeights: t.gradients.map { $0.map { Float(Double($0) / normalizer) } },
                                         gradients: gradients)
-        return ObjectiveShare(loss: t.loss / normalizer, metrics: t.metrics.mapValues { $0 / (Double(t.pairs) * normalizer) })
+        return ObjectiveShare(loss: t.loss / normalizer, metrics: t.metrics.mapValues { $0 / Double(t.pairs) })
     }
 
     public func evaluate(_ batch: TokenBatch, model: CausalLM) throws -> EvaluationShare {

@@ -70,9 +70,8 @@ public struct SimPOObjective: TrainingObjective {
         let policy = try model.labelLogProbs(batch)
         let t = terms(policy)
         try model.backwardLabelLogProbs(batch, weights: t.gradients.map { Float($0 / normalizer) }, gradients: gradients)
-        let share = 1 / (Double(t.pairs) * normalizer)
         return ObjectiveShare(loss: (t.pairLoss / Double(t.pairs) + cpoAlpha * t.nll) / normalizer,
-                              metrics: t.metrics.mapValues { $0 * share })
+                              metrics: t.metrics.mapValues { $0 / Double(t.pairs) })
     }
 
     /// The batch's mean loss times its pairs (so the evaluation averages per pair) and Σ metrics.

@@ -15,8 +15,9 @@ public protocol TrainingObjective: Sendable {
     func normalizer(of microBatches: [TokenBatch], step: Int) throws -> Double
 
     /// Forward and backward of one micro-batch: accumulates into `gradients` the gradient of its
-    /// share of the step's loss, and returns that share (its loss sum / `normalizer`) and its
-    /// share of each logged metric (the step logs their sums over its micro-batches).
+    /// share of the step's loss, and returns that share (its loss sum / `normalizer`) and the
+    /// micro-batch's value of each logged metric (the step logs each metric's mean over the
+    /// micro-batches that report it, as TRL averages its logged values).
     func accumulate(_ batch: TokenBatch, model: CausalLM, gradients: GradientStore, normalizer: Double) throws -> ObjectiveShare
 
     /// The micro-batch of `rows` in the layout `accumulate` and `evaluate` expect (SFT: the rows'
@@ -53,8 +54,7 @@ public struct EvaluationShare: Sendable, Equatable {
 /// One micro-batch's part of a step's loss and metrics.
 public struct ObjectiveShare: Sendable, Equatable {
     public var loss: Double
-    /// By the names TRL logs them (`rewards/chosen`, `logps/rejected`, ...); each already divided
-    /// so that the step's value is the sum over its micro-batches.
+    /// By the names TRL logs them (`rewards/chosen`, `logps/rejected`, ...): this micro-batch's values.
     public var metrics: [String: Double]
 
     public init(loss: Double, metrics: [String: Double] = [:]) {

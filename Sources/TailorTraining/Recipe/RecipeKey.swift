@@ -11,7 +11,7 @@ public struct RecipeKey: Sendable {
         case data = "Data"
         case method = "Method"
         case lora = "LoRA adapter (finetuning_type lora)"
-        case preference = "Preference training (stage dpo)"
+        case preference = "Preference training (stage dpo or kto)"
         case training = "Training"
         case optimizer = "Optimizer and learning-rate schedule"
         case checkpoints = "Logging, evaluation and checkpoints"
@@ -24,7 +24,7 @@ public struct RecipeKey: Sendable {
         public func applies(to recipe: TrainRecipe) -> Bool {
             switch self {
             case .lora: return recipe.finetuningType == .lora
-            case .preference: return recipe.stage == .dpo
+            case .preference: return recipe.stage == .dpo || recipe.stage == .kto
             case .ignored: return false
             default: return true
             }

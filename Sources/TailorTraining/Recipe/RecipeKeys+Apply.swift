@@ -89,6 +89,20 @@ extension TrainRecipe {
             throw TrainingError.conflictingKeys(key: "adapter_name_or_path", other: "finetuning_type",
                                                 problem: "needs finetuning_type lora (got \(finetuningType.rawValue)); to fully fine-tune an adapted model, merge the adapter first (tailor merge)")
         }
+        if stage == .kto {
+            if training.perDeviceTrainBatchSize < 2 {
+                throw TrainingError.invalidValue(key: "per_device_train_batch_size",
+                                                 problem: "must be at least 2 for stage kto: its KL estimate pairs each prompt with another example's completion in the batch (as TRL's KTOTrainer requires)")
+            }
+            if training.sampling != .sequential && (givenKeys.contains("train_sampling_strategy") || givenKeys.contains("shuffle")
+                                                     || givenKeys.contains("group_by_length")) {
+                throw TrainingError.conflictingKeys(key: "train_sampling_strategy", other: "stage",
+                                                    problem: "must be sequential for stage kto: the KL completions are drawn from each batch in file order before training, as TRL's KTOTrainer requires")
+            }
+            guard preference.beta > 0, preference.beta.isFinite else {
+                throw TrainingError.invalidValue(key: "beta", problem: "must be a positive number (got \(preference.beta)); TRL's default is 0.1")
+            }
+        }
         if stage == .dpo {
             guard preference.beta > 0, preference.beta.isFinite else {
                 throw TrainingError.invalidValue(key: "beta", problem: "must be a positive number (got \(preference.beta)); TRL's default is 0.1")

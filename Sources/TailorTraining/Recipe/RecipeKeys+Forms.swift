@@ -71,14 +71,14 @@ extension RecipeKeys {
         return losses
     }
 
-    /// stage: sft, pt and dpo train; the reward, RL and KTO stages are refused as not built.
+    /// stage: sft, pt, dpo and kto train; the reward and RL stages are refused as not built.
     static func stage(_ value: RecipeValue, _ key: String) throws -> TrainRecipe.Stage {
         let name = try value.text(key)
         if let stage = TrainRecipe.Stage(rawValue: name) { return stage }
-        if ["kto", "rm", "ppo", "orpo", "simpo"].contains(name) {
-            throw TrainingError.notImplemented("\(key): \(name) (reward, RL and KTO training; Tailor trains stage sft, pt or dpo)")
+        if ["rm", "ppo", "orpo", "simpo"].contains(name) {
+            throw TrainingError.notImplemented("\(key): \(name) (reward-model and RL training; Tailor trains stage sft, pt, dpo or kto; ORPO and SimPO are stage dpo's loss_type orpo / simpo)")
         }
-        throw TrainingError.invalidValue(key: key, problem: "must be sft, pt or dpo (got '\(name)'); rm, ppo and kto are not built yet")
+        throw TrainingError.invalidValue(key: key, problem: "must be sft, pt, dpo or kto (got '\(name)'); rm and ppo are not built yet")
     }
 
     /// quantization_bit / load_in_4bit / load_in_8bit: QLoRA is not built; off is accepted.

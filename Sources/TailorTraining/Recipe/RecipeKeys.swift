@@ -36,7 +36,8 @@ public enum RecipeKeys {
         section(.method, [
             RecipeKey("stage", type: .choice(TrainRecipe.Stage.allCases.map(\.rawValue)),
                       help: "LLaMA-Factory's training stage: sft, pt (plain text, every token trained; the data's format decides the"
-                          + " labels either way) or dpo (preference pairs: prompt, chosen, rejected); rm, ppo and kto are not built yet",
+                          + " labels either way), dpo (preference pairs: prompt, chosen, rejected) or kto (unpaired examples with a"
+                          + " boolean label); rm and ppo are not built yet",
                       unset: "sft", read: { value, key, recipe in recipe.stage = try stage(value, key) },
                       yaml: { $0.stage == .sft ? nil : $0.stage.rawValue }),
             .choice("finetuning_type", aliases: ["finetuning_method"], \.finetuningType,
@@ -103,6 +104,10 @@ public enum RecipeKeys {
             .number("cpo_alpha", \.preference.cpoAlpha,
                     "SimPO: weight of CPOTrainer's NLL term on the chosen replies (TRL's default 1.0; 0 is pure SimPO, as"
                     + " LLaMA-Factory's simpo)"),
+            .number("desirable_weight", aliases: ["kto_chosen_weight"], \.preference.desirableWeight,
+                    "KTO: the weight of the desirable examples' losses"),
+            .number("undesirable_weight", aliases: ["kto_rejected_weight"], \.preference.undesirableWeight,
+                    "KTO: the weight of the undesirable examples' losses"),
             .bool("precompute_ref_log_probs", \.preference.precomputeRefLogProbs,
                   "compute the reference's log-probabilities once before the first step (kept in output_dir for a resume);"
                   + " always so with full fine-tuning or adapter_name_or_path, where the reference is the starting model"),

@@ -7,6 +7,8 @@ extension TrainRecipe {
         case pt
         /// Direct Preference Optimization over prompt / chosen / rejected pairs (TRL's DPOTrainer).
         case dpo
+        /// KTO over unpaired examples with a desirable / undesirable label (TRL's KTOTrainer).
+        case kto
     }
 }
 
@@ -56,6 +58,9 @@ public struct PreferenceSettings: Sendable, Equatable {
     public var simpoGamma: Double = 0.5
     /// `cpo_alpha`: the weight of CPOTrainer's NLL term on the chosen replies (SimPO); 0 is pure SimPO.
     public var cpoAlpha: Double = 1
+    /// KTO's `desirable_weight` and `undesirable_weight` (LLaMA-Factory: `kto_chosen_weight`, `kto_rejected_weight`).
+    public var desirableWeight: Double = 1
+    public var undesirableWeight: Double = 1
 
     public init() {}
 

@@ -6,7 +6,7 @@ extension TrainingRun {
     /// asked (precompute_ref_log_probs), and always with full fine-tuning or an adapter to start
     /// from, whose reference is the starting model (TRL would keep a second copy of it).
     public var precomputesReference: Bool {
-        recipe.stage == .dpo && recipe.preference.usesReference
+        (recipe.stage == .kto || recipe.stage == .dpo && recipe.preference.usesReference)
             && (recipe.preference.precomputeRefLogProbs || recipe.finetuningType == .full || recipe.adapterNameOrPath != nil)
     }
 
@@ -14,8 +14,17 @@ extension TrainingRun {
     /// with the adapter disabled, or log-probabilities precomputed now (reused from output_dir
     /// when resuming a run that saved them for the same data).
     func objective(outputDir: URL, resuming: Bool) throws -> TrainingObjective {
-        guard recipe.stage == .dpo else { return SFTObjective() }
         let settings = recipe.preference
+        if recipe.stage == .kto {
+            func kto(_ reference: @escaping DPOObjective.Reference) -> KTOObjective {
+                KTOObjective(beta: settings.beta, desirableWeight: settings.desirableWeight,
+                             undesirableWeight: settings.undesirableWeight, reference: reference)
+            }
+            return kto(try reference(outputDir: outputDir, resuming: resuming, layout: kto { _, _ in
+                throw TrainingError.internalError("the layout objective has no reference")
+            }))
+        }
+        guard recipe.stage == .dpo else { return SFTObjective() }
         if settings.loss == .orpo { return ORPOObjective(beta: settings.beta) }
         if settings.loss == .simpo {
             return SimPOObjective(beta: settings.beta, gamma: settings.simpoGamma, labelSmoothing: settings.labelSmoothing,
@@ -28,15 +37,22 @@ extension TrainingRun {
         func dpo(_ reference: @escaping DPOObjective.Reference) -> DPOObjective {
             DPOObjective(beta: settings.beta, losses: terms, labelSmoothing: settings.labelSmoothing, reference: reference)
         }
+        return dpo(try reference(outputDir: outputDir, resuming: resuming, layout: dpo { _, _ in
+            throw TrainingError.internalError("the layout objective has no reference")
+        }))
+    }
+
+    /// The reference of a preference objective: the base under the disabled LoRA adapter, or
+    /// log-probabilities precomputed with `layout`'s batches (reused from output_dir on resume).
+    func reference(outputDir: URL, resuming: Bool, layout: TrainingObjective) throws -> DPOObjective.Reference {
         guard precomputesReference else {
             guard case let .lora(adapters) = trainable else {
-                throw TrainingError.internalError("a live DPO reference needs a LoRA adapter to disable")
+                throw TrainingError.internalError("a live reference needs a LoRA adapter to disable")
             }
-            return dpo(DPOObjective.adaptersDisabled(adapters))
+            return DPOObjective.adaptersDisabled(adapters)
         }
         let rows = data.train + data.eval
-        if resuming, let saved = try ReferenceLogProbs.load(rows: rows, from: outputDir) { return dpo(saved.reference) }
-        let layout = dpo { _, _ in throw TrainingError.internalError("the layout objective has no reference") }
+        if resuming, let saved = try ReferenceLogProbs.load(rows: rows, from: outputDir) { return saved.reference }
         let batchSize = recipe.training.perDeviceTrainBatchSize
         let values: ReferenceLogProbs
         switch trainable {
@@ -51,6 +67,6 @@ extension TrainingRun {
             values = try ReferenceLogProbs.compute(rows: rows, objective: layout, model: model, batchSize: batchSize)
         }
         try values.save(rows: rows, to: outputDir)
-        return dpo(values.reference)
+        return values.reference
     }
 }

@@ -36,6 +36,7 @@ public final class TrainingRun {
     public init(recipe: TrainRecipe, modelFolder: URL, compute: TrainingBackend, lockOutput: Bool = true) throws {
         try recipe.validate()
         var recipe = recipe
+        if recipe.stage == .kto { recipe.training.sampling = .sequential }  // TRL's KTOTrainer requires it (validate refuses another given one)
         self.compute = compute
         self.modelFolder = modelFolder
         let outputDir = URL(fileURLWithPath: recipe.training.outputDir)

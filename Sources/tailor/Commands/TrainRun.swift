@@ -40,7 +40,13 @@ struct TrainRun {
                                       checkpointing: recipe.training.gradientCheckpointing,
                                       optimizerStates: recipe.training.optimizerStatesPerParameter)
         say("estimated peak memory: \(estimate.summary)")
-        if run.recipe.stage == .dpo {
+        if run.recipe.stage == .kto {
+            let desirable = data.train.filter { $0.desirable == true }.count
+            say("data: \(data.train.count) KTO examples (\(desirable) desirable, \(data.train.count - desirable) undesirable; \(data.trainLabelTokens)"
+                + " completion tokens), \(data.eval.count) evaluation examples; reference: "
+                + (run.precomputesReference ? "log-probabilities computed once before the first step (\(ReferenceLogProbs.fileName))"
+                    : "the base model with the adapter disabled"))
+        } else if run.recipe.stage == .dpo {
             say("data: \(data.train.count) preference pairs (\(data.trainLabelTokens) reply tokens, longest sequence \(data.longestSample)),"
                 + " \(data.eval.count) evaluation pairs; reference: "
                 + (!run.recipe.preference.usesReference ? "none (\(run.recipe.preference.losses.map(\.rawValue).joined(separator: ", ")) reads none)"

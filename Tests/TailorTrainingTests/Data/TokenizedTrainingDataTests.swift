@@ -137,13 +137,13 @@ final class TokenizedTrainingDataTests: XCTestCase {
     }
 
     /// KTO's unpaired records (LLaMA-Factory's kto_en_demo: messages + a boolean label) would train
-    /// SFT on the undesirable replies too: every stage refuses them, naming the record.
-    func testUnpairedKTORecordsAreRefusedByEveryStage() throws {
+    /// SFT on the undesirable replies too: every stage but kto refuses them, naming the record.
+    func testUnpairedKTORecordsAreRefusedByEveryStageButKTO() throws {
         let path = try write("kto.jsonl", [
             #"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Go away."}], "label": false}"#,
         ])
         XCTAssertThrowsError(try TrainingData.prepare(recipe: recipe([path]), modelFolder: model)) { error in
-            XCTAssertTrue("\(error)".contains("\(path):1: an unpaired KTO record (a reply with a boolean label) trains with stage kto"), "\(error)")
+            XCTAssertTrue("\(error)".contains("\(path):1: an unpaired KTO record (a reply with a boolean label) trains with stage: kto"), "\(error)")
         }
         XCTAssertThrowsError(try TrainingData.prepare(recipe: recipe([path]) { $0.stage = .dpo }, modelFolder: model)) { error in
             XCTAssertTrue("\(error)".contains("\(path):1: an unpaired KTO record"), "\(error)")

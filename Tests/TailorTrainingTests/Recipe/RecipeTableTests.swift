@@ -193,22 +193,31 @@ final class RecipeTableTests: XCTestCase {
 
     /// `stage` was accepted without effect, so `stage: dpo` trained SFT; now sft, pt and dpo train
     /// and the stages Tailor does not have are refused.
-    func testStageTrainsSFTPTOrDPOAndRefusesTheOthers() throws {
-        for name in ["sft", "pt", "dpo"] {
+    func testStageTrainsSFTPTDPOOrKTOAndRefusesTheOthers() throws {
+        for name in ["sft", "pt", "dpo", "kto"] {
             var recipe = TrainRecipe()
             XCTAssertNil(try RecipeKeys.apply("stage", .string(name), to: &recipe))
             XCTAssertEqual(recipe.stage.rawValue, name)
         }
-        for name in ["kto", "rm", "ppo"] {
+        for name in ["rm", "ppo"] {
             var recipe = TrainRecipe()
             XCTAssertThrowsError(try RecipeKeys.apply("stage", .string(name), to: &recipe)) { error in
-                XCTAssertEqual("\(error)", "stage: \(name) (reward, RL and KTO training; Tailor trains stage sft, pt or dpo) is not implemented in Tailor yet")
+                XCTAssertEqual("\(error)", "stage: \(name) (reward-model and RL training; Tailor trains stage sft, pt, dpo or kto; ORPO and SimPO are stage dpo's loss_type orpo / simpo) is not implemented in Tailor yet")
             }
         }
         var recipe = TrainRecipe()
         XCTAssertThrowsError(try RecipeKeys.apply("stage", .string("sfft"), to: &recipe)) { error in
-            XCTAssertEqual("\(error)", "option 'stage' must be sft, pt or dpo (got 'sfft'); rm, ppo and kto are not built yet")
+            XCTAssertEqual("\(error)", "option 'stage' must be sft, pt, dpo or kto (got 'sfft'); rm and ppo are not built yet")
         }
+        // KTO's KL estimate needs batches of 2 or more drawn in file order.
+        recipe.stage = .kto
+        recipe.modelNameOrPath = "m"
+        recipe.datasets = ["d.json"]
+        recipe.training.perDeviceTrainBatchSize = 1
+        XCTAssertThrowsError(try recipe.validate()) { error in XCTAssertTrue("\(error)".contains("at least 2 for stage kto"), "\(error)") }
+        recipe.training.perDeviceTrainBatchSize = 4
+        XCTAssertNil(try RecipeKeys.apply("train_sampling_strategy", .string("random"), to: &recipe))
+        XCTAssertThrowsError(try recipe.validate()) { error in XCTAssertTrue("\(error)".contains("must be sequential for stage kto"), "\(error)") }
     }
 
     /// The preference keys by TRL's names and LLaMA-Factory's; losses Tailor does not compute are

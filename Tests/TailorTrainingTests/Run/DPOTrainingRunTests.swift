@@ -180,6 +180,56 @@ final class DPOTrainingRunTests: XCTestCase {
         ])
     }
 
+    /// KTO against TRL's KTOTrainer: the examples as it tokenized them, Tailor's own KL completions
+    /// (rotated by one within each batch, as TRL draws them), the loss, kl and every metric TRL logged.
+    func testKTORunsMatchTRLsKTOTrainer() throws {
+        for family in ["llama", "qwen2"] {
+            let fixture = TestPaths.fixture("dpo/\(family)-kto")
+            let data = try SafetensorsFile(url: fixture.appendingPathComponent("data.safetensors"))
+            func split(_ key: String) throws -> [[Int]] {
+                let ids = try data.floats(key).map { Int($0) }
+                var offset = 0
+                return try data.floats(key + "_lengths").map { length in
+                    defer { offset += Int(length) }
+                    return Array(ids[offset..<(offset + Int(length))])
+                }
+            }
+            let prompts = try split("prompt_ids"), completions = try split("completion_ids"), labels = try data.floats("label")
+            let lines = prompts.indices.map { i in
+                JSONValue.object(JSONObject([("prompt_ids", .array(prompts[i].map { .int($0) })),
+                                             ("completion_ids", .array(completions[i].map { .int($0) })),
+                                             ("label", .bool(labels[i] == 1))])).text()
+            }
+            let url = folder.appendingPathComponent("kto-\(family).jsonl")
+            try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: false, encoding: .utf8)
+            let reference = try SafetensorsFile(url: fixture.appendingPathComponent("reference.safetensors"))
+            let recipe = try self.recipe(family: family, data: url, output: "\(family)-kto", [
+                ("stage", .string("kto")), ("beta", .number(0.5)), ("desirable_weight", .number(1)), ("kto_rejected_weight", .number(1.5)),
+                ("per_device_train_batch_size", .number(3)),
+                ("adapter_name_or_path", .string(fixture.appendingPathComponent("init").path)),
+            ])
+            let (run, logs) = try self.run(recipe)
+            XCTAssertTrue(run.precomputesReference)
+            let expectedLoss = try reference.floats("loss")
+            XCTAssertEqual(logs.count, expectedLoss.count, family)
+            for (step, entry) in logs.enumerated() {
+                let actual = try XCTUnwrap(entry["loss"]?.doubleValue)
+                XCTAssertEqual(actual, Double(expectedLoss[step]), accuracy: 6e-5 * max(1, Double(expectedLoss[step])), "\(family) kto loss at step \(step + 1)")
+                for name in ["kl", "rewards/chosen", "rewards/rejected", "rewards/margins", "logps/chosen", "logps/rejected"] {
+                    let expected = Double(try reference.floats("metric." + name)[step])
+                    guard !expected.isNaN else { XCTAssertNil(entry[name], "\(family) \(name) at step \(step + 1): TRL logged none"); continue }
+                    let value = try XCTUnwrap(entry[name]?.doubleValue, "\(family) \(name) at step \(step + 1)")
+                    XCTAssertEqual(value, expected, accuracy: 1e-4 * abs(expected) + 1e-6, "\(family) kto \(name) at step \(step + 1)")
+                }
+            }
+            let adapter = try SafetensorsFile(url: URL(fileURLWithPath: recipe.training.outputDir).appendingPathComponent("adapter_model.safetensors"))
+            for name in adapter.tensorNames {
+                let key = "final." + name.replacingOccurrences(of: "base_model.model.", with: "")
+                assertClose(try adapter.floats(name), try reference.floats(key), rtol: 1e-4, atol: 1e-5, "\(family) kto final \(name)")
+            }
+        }
+    }
+
     func testFullFineTuningDPOMatchesTRL() throws {
         try checkAgainstTRL("llama", "sigmoid", names: ("beta", "loss_type"), full: true)
         try checkAgainstTRL("qwen2", "sigmoid", names: ("pref_beta", "pref_loss"), full: true)

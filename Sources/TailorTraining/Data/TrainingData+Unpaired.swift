@@ -1,0 +1,73 @@
+import Foundation
+import TailorData
+import TailorTokenizers
+
+extension TrainingData {
+    /// Stage kto's data, as TRL's KTOTrainer prepares it: labelled examples tokenized as
+    /// `ConversationEncoder.encodeUnpaired` does, an example whose prompt fills max_length dropped,
+    /// then each example's KL completion drawn in file order within its batch of
+    /// per_device_train_batch_size (per_device_eval_batch_size for evaluation), rotated by one:
+    /// (x₁, y_n), (x₂, y₁), ..., (x_n, y_{n−1}). Every row is one example: prompt + completion, then
+    /// prompt + KL completion (each cut to max_length), with the example's label.
+    static func prepareUnpaired(recipe: TrainRecipe, modelFolder: URL) throws -> TrainingData {
+        if recipe.packing {
+            throw TrainingError.conflictingKeys(key: "packing", other: "stage",
+                                                problem: "packs samples into rows, but stage kto trains each example with its KL sequence; set packing: false")
+        }
+        let options = recipe.data
+        let train = try load(recipe.datasets, recipe: recipe)
+        let validation = try recipe.validationFile.map { try load([$0], recipe: recipe) }
+        for loaded in [train] + (validation.map { [$0] } ?? []) {
+            do { try DatasetEncoder.checkUnpaired(loaded) } catch let error as DataError { throw TrainingError.unusableData(error.description) }
+        }
+        var warnings = summarize(train.skipped)
+        var tokenizer: PretrainedTokenizer? = nil
+        if !train.conversations.isEmpty || validation?.conversations.isEmpty == false {
+            tokenizer = try Self.tokenizer(options, modelFolder: modelFolder)
+        }
+        let encoder = try recipeKeyErrors { try DatasetEncoder(options: options, tokenizer: tokenizer) }
+        func encode(_ loaded: LoadedDataset) throws -> CompletionResult {
+            do { return try encoder.encodeUnpaired(loaded) } catch let error as DataError { throw TrainingError.unusableData(error.description) }
+        }
+        let encoded = try encode(train)
+        warnings += summarize(encoded.issues)
+        var trainExamples = encoded.examples, evalExamples: [EncodedCompletion] = []
+        if let validation {
+            let result = try encode(validation)
+            warnings += summarize(result.issues)
+            evalExamples = result.examples
+        } else if recipe.validationSplit > 0 {
+            let split = try Splitter.split(trainExamples, validationRatio: recipe.validationSplit, seed: recipe.training.seed)
+            trainExamples = split.train
+            evalExamples = split.validation
+        }
+        guard !trainExamples.isEmpty else {
+            throw TrainingError.unusableData("no KTO example is left to train on (every one was dropped or skipped; see the warnings)")
+        }
+        if !trainExamples.contains(where: \.desirable) || !trainExamples.contains(where: { !$0.desirable }) {
+            warnings.append("the training data has only \(trainExamples[0].desirable ? "desirable" : "undesirable") examples; KTO learns"
+                            + " most from both (TRL's KTOTrainer warns likewise)")
+        }
+        let rows = Self.ktoRows(trainExamples, batchSize: recipe.training.perDeviceTrainBatchSize, maxLength: options.maxLength)
+        let evalRows = Self.ktoRows(evalExamples, batchSize: recipe.training.perDeviceEvalBatchSize, maxLength: options.maxLength)
+        return TrainingData(train: rows, eval: evalRows, warnings: warnings, trainSampleCount: trainExamples.count,
+                            trainLabelTokens: rows.reduce(0) { $0 + $1.samples[0].labelTokens },
+                            longestSample: rows.flatMap(\.samples).map(\.ids.count).max() ?? 0)
+    }
+
+    /// Rows of (prompt + completion, prompt + KL completion), the KL completions rotated by one
+    /// within each run of `batchSize` examples, as TRL's batched map draws them.
+    static func ktoRows(_ examples: [EncodedCompletion], batchSize: Int, maxLength: Int?) -> [TrainingRow] {
+        var rows: [TrainingRow] = []
+        for start in stride(from: 0, to: examples.count, by: max(1, batchSize)) {
+            let chunk = Array(examples[start..<min(start + max(1, batchSize), examples.count)])
+            for (index, example) in chunk.enumerated() {
+                let other = chunk[(index + chunk.count - 1) % chunk.count].completion
+                let room = maxLength.map { max(0, $0 - example.prompt.count) } ?? other.count
+                let kl = example.sample(Array(other.prefix(room)))
+                rows.append(TrainingRow([TrainingSample(example.sample()), TrainingSample(kl)], desirable: example.desirable))
+            }
+        }
+        return rows
+    }
+}

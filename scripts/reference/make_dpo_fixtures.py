@@ -72,6 +72,7 @@ def main():
             for loss, beta in [("sigmoid", 0.1), ("hinge", 0.5), ("ipo", 0.1)]]
     # Full fine-tuning: TRL's reference is the starting model; precompute_ref_log_probs computes it once, as Tailor does.
     runs += [(family, "full-sigmoid", ["sigmoid"], None, 0.1, 0.0, True) for family in ["llama", "qwen2"]]
+    runs += [("llama", "full-hinge", ["hinge"], None, 0.5, 0.0, True), ("qwen2", "full-ipo", ["ipo"], None, 0.1, 0.0, True)]
     # The other pairwise losses, on llama; MPO's combination of three with loss_weights.
     runs += [("llama", loss, [loss], None, beta, smoothing, False) for loss, beta, smoothing in [
         ("robust", 0.1, 0.1), ("exo_pair", 0.1, 1e-3), ("nca_pair", 0.5, 0.0), ("bco_pair", 0.5, 0.0), ("sppo_hard", 0.5, 0.0),

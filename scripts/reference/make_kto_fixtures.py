@@ -47,15 +47,18 @@ def examples(vocab, generator):
 
 
 def main():
-    for family in ["llama", "qwen2"]:
+    for family, full in [("llama", False), ("qwen2", False), ("llama", True)]:
         torch.manual_seed(11)
         model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, family), dtype=torch.float32)
         model.config._attn_implementation = "eager"
-        model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0,
-                                                 target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
-        folder = os.path.join(ROOT, f"{family}-kto")
+        folder = os.path.join(ROOT, f"{family}-{'full-' if full else ''}kto")
         shutil.rmtree(folder, ignore_errors=True)
-        model.save_pretrained(os.path.join(folder, "init"))
+        if full:
+            os.makedirs(folder)
+        else:
+            model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0,
+                                                     target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+            model.save_pretrained(os.path.join(folder, "init"))
         rows = examples(model.config.vocab_size, torch.Generator().manual_seed(5))
         record = Record()
         with tempfile.TemporaryDirectory() as out:
@@ -64,7 +67,8 @@ def main():
                              weight_decay=0.0, max_grad_norm=1.0, optim="adamw_torch", logging_steps=1, save_strategy="no",
                              report_to=[], seed=0, use_cpu=True, dataloader_num_workers=0, disable_tqdm=True, bf16=False,
                              beta=BETA, desirable_weight=1.0, undesirable_weight=1.5, max_length=None,
-                             train_sampling_strategy="sequential")
+                             train_sampling_strategy="sequential",
+                             precompute_ref_log_probs=full)  # full fine-tuning: the reference computed once, as Tailor does
             trainer = KTOTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                                  processing_class=word_tokenizer(model.config.vocab_size), callbacks=[record])
             prepared = trainer.train_dataset
@@ -84,7 +88,9 @@ def main():
         for key in METRICS:
             tensors["metric." + key] = torch.tensor([e.get(key, float("nan")) for e in logs], dtype=torch.float64)
         for name, p in model.named_parameters():
-            if "lora_" in name:
+            if full:
+                tensors["final." + name] = p.detach().contiguous()
+            elif "lora_" in name:
                 tensors["final." + name.replace("base_model.model.", "", 1).replace(".default", "")] = p.detach().contiguous()
         save_file(tensors, os.path.join(folder, "reference.safetensors"))
         print(family, "losses", [round(x, 6) for x in tensors["loss"].tolist()],

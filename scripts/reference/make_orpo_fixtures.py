@@ -36,15 +36,18 @@ class InOrder(ORPOTrainer):
 
 
 def main():
-    for family in ["llama", "qwen2"]:
+    for family, full in [("llama", False), ("qwen2", False), ("qwen2", True)]:
         torch.manual_seed(11)
         model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, family), dtype=torch.float32)
         model.config._attn_implementation = "eager"
-        model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0,
-                                                 target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
-        folder = os.path.join(ROOT, f"{family}-orpo")
+        folder = os.path.join(ROOT, f"{family}-{'full-' if full else ''}orpo")
         shutil.rmtree(folder, ignore_errors=True)
-        model.save_pretrained(os.path.join(folder, "init"))
+        if full:
+            os.makedirs(folder)
+        else:
+            model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0,
+                                                     target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+            model.save_pretrained(os.path.join(folder, "init"))
         rows = text_pairs(model.config.vocab_size, torch.Generator().manual_seed(5))
         record = Record()
         with tempfile.TemporaryDirectory() as out:
@@ -62,9 +65,9 @@ def main():
             prompt = list(example["prompt_input_ids"])
             ids["prompt_ids"].append(prompt)
             for side in ["chosen", "rejected"]:
-                full = list(example[f"{side}_input_ids"])
-                assert full[:len(prompt)] == prompt, "ORPOTrainer's reply ids follow the prompt's"
-                ids[f"{side}_ids"].append(full[len(prompt):])
+                whole = list(example[f"{side}_input_ids"])
+                assert whole[:len(prompt)] == prompt, "ORPOTrainer's reply ids follow the prompt's"
+                ids[f"{side}_ids"].append(whole[len(prompt):])
         save_file({key: torch.tensor(sum(v, [])) for key, v in ids.items()}
                   | {key + "_lengths": torch.tensor([len(x) for x in v]) for key, v in ids.items()},
                   os.path.join(folder, "data.safetensors"))
@@ -78,7 +81,9 @@ def main():
         for key in METRICS:
             tensors["metric." + key] = torch.tensor([e[key] for e in logs], dtype=torch.float64)
         for name, p in model.named_parameters():
-            if "lora_" in name:
+            if full:
+                tensors["final." + name] = p.detach().contiguous()
+            elif "lora_" in name:
                 tensors["final." + name.replace("base_model.model.", "", 1).replace(".default", "")] = p.detach().contiguous()
         save_file(tensors, os.path.join(folder, "reference.safetensors"))
         print(family, "losses", [round(x, 6) for x in tensors["loss"].tolist()],

@@ -65,16 +65,21 @@ def word_tokenizer(vocab):
 
 
 def main():
-    for family in ["llama", "qwen2"]:
-        for alpha in [1.0, 0.0]:
+    # LoRA on both families with and without the NLL term; full fine-tuning of llama with it.
+    for family, alpha, full in [("llama", 1.0, False), ("llama", 0.0, False), ("qwen2", 1.0, False), ("qwen2", 0.0, False),
+                                ("llama", 1.0, True)]:
+        if True:
             torch.manual_seed(11)
             model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, family), dtype=torch.float32)
             model.config._attn_implementation = "eager"
-            model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0,
-                                                     target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
-            folder = os.path.join(ROOT, f"{family}-simpo-alpha{alpha:g}")
+            folder = os.path.join(ROOT, f"{family}-{'full-' if full else ''}simpo-alpha{alpha:g}")
             shutil.rmtree(folder, ignore_errors=True)
-            model.save_pretrained(os.path.join(folder, "init"))
+            if full:
+                os.makedirs(folder)
+            else:
+                model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0,
+                                                         target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+                model.save_pretrained(os.path.join(folder, "init"))
             rows = text_pairs(model.config.vocab_size, torch.Generator().manual_seed(5))
             record = Record()
             with tempfile.TemporaryDirectory() as out:
@@ -92,9 +97,9 @@ def main():
                 prompt = list(example["prompt_input_ids"])
                 ids["prompt_ids"].append(prompt)
                 for side in ["chosen", "rejected"]:
-                    full = list(example[f"{side}_input_ids"])
-                    assert full[:len(prompt)] == prompt, "CPOTrainer's reply ids follow the prompt's"
-                    ids[f"{side}_ids"].append(full[len(prompt):])
+                    whole = list(example[f"{side}_input_ids"])
+                    assert whole[:len(prompt)] == prompt, "CPOTrainer's reply ids follow the prompt's"
+                    ids[f"{side}_ids"].append(whole[len(prompt):])
             save_file({key: torch.tensor(sum(v, [])) for key, v in ids.items()}
                       | {key + "_lengths": torch.tensor([len(x) for x in v]) for key, v in ids.items()},
                       os.path.join(folder, "data.safetensors"))
@@ -110,7 +115,9 @@ def main():
             for key in METRICS:
                 tensors["metric." + key] = torch.tensor([e[key] for e in logs], dtype=torch.float64)
             for name, p in model.named_parameters():
-                if "lora_" in name:
+                if full:
+                    tensors["final." + name] = p.detach().contiguous()
+                elif "lora_" in name:
                     tensors["final." + name.replace("base_model.model.", "", 1).replace(".default", "")] = p.detach().contiguous()
             save_file(tensors, os.path.join(folder, "reference.safetensors"))
             print(family, alpha, "losses", [round(x, 6) for x in tensors["loss"].tolist()],

@@ -90,28 +90,34 @@ final class DPOTrainingRunTests: XCTestCase {
                 XCTAssertEqual(value, expected, accuracy: 1e-4 * abs(expected) + 1e-6, "\(id) \(name) at step \(step + 1)")
             }
         }
-        if full {
-            let saved = try SafetensorsFile(url: URL(fileURLWithPath: recipe.training.outputDir).appendingPathComponent("model.safetensors"))
-            let names = reference.tensorNames.filter { $0.hasPrefix("final.") }
-            XCTAssertFalse(names.isEmpty)
-            let schedule = LRSchedule(kind: .linear, baseLR: 5e-3, warmupSteps: 1, totalSteps: logs.count)
-            let lrSum = Float((0..<logs.count).reduce(0.0) { $0 + schedule.baseLR * schedule.multiplier(step: $1) })
-            for key in names {
-                let name = String(key.dropFirst("final.".count))
-                if LoRAExtrasReferenceTests.hasNoTrueGradient(name) {
-                    // A k_proj bias has no true gradient (softmax ignores a per-query constant), so
-                    // AdamW moves it by rounding noise: within Σ lr of TRL's (LoRAExtrasReferenceTests).
-                    assertClose(try saved.floats(name), try reference.floats(key), rtol: 0, atol: lrSum, "\(id) \(key) (no true gradient)")
-                } else {
-                    assertClose(try saved.floats(name), try reference.floats(key), rtol: 1e-4, atol: 1e-5, "\(id) \(key)")
-                }
+        try checkTrained(recipe, reference: reference, full: full, steps: logs.count, id: id)
+    }
+
+    /// The trained adapter, or with `full` every weight, against the fixture's `final.*` tensors.
+    func checkTrained(_ recipe: TrainRecipe, reference: SafetensorsFile, full: Bool, steps: Int, id: String) throws {
+        let output = URL(fileURLWithPath: recipe.training.outputDir)
+        guard full else {
+            let adapter = try SafetensorsFile(url: output.appendingPathComponent("adapter_model.safetensors"))
+            for name in adapter.tensorNames {
+                let key = "final." + name.replacingOccurrences(of: "base_model.model.", with: "")
+                assertClose(try adapter.floats(name), try reference.floats(key), rtol: 1e-4, atol: 1e-5, "\(id) final \(name)")
             }
             return
         }
-        let adapter = try SafetensorsFile(url: URL(fileURLWithPath: recipe.training.outputDir).appendingPathComponent("adapter_model.safetensors"))
-        for name in adapter.tensorNames {
-            let key = "final." + name.replacingOccurrences(of: "base_model.model.", with: "")
-            assertClose(try adapter.floats(name), try reference.floats(key), rtol: 1e-4, atol: 1e-5, "\(id) final \(name)")
+        let saved = try SafetensorsFile(url: output.appendingPathComponent("model.safetensors"))
+        let names = reference.tensorNames.filter { $0.hasPrefix("final.") }
+        XCTAssertFalse(names.isEmpty)
+        let schedule = LRSchedule(kind: .linear, baseLR: 5e-3, warmupSteps: 1, totalSteps: steps)
+        let lrSum = Float((0..<steps).reduce(0.0) { $0 + schedule.baseLR * schedule.multiplier(step: $1) })
+        for key in names {
+            let name = String(key.dropFirst("final.".count))
+            if LoRAExtrasReferenceTests.hasNoTrueGradient(name) {
+                // A k_proj bias has no true gradient (softmax ignores a per-query constant), so
+                // AdamW moves it by rounding noise: within Σ lr of TRL's (LoRAExtrasReferenceTests).
+                assertClose(try saved.floats(name), try reference.floats(key), rtol: 0, atol: lrSum, "\(id) \(key) (no true gradient)")
+            } else {
+                assertClose(try saved.floats(name), try reference.floats(key), rtol: 1e-4, atol: 1e-5, "\(id) \(key)")
+            }
         }
     }
 
@@ -126,9 +132,11 @@ final class DPOTrainingRunTests: XCTestCase {
     func checkReferenceFree(_ fixtureName: String, _ keys: [(String, RecipeValue)], metrics: [String]) throws {
         let fixture = TestPaths.fixture("dpo/\(fixtureName)")
         let reference = try SafetensorsFile(url: fixture.appendingPathComponent("reference.safetensors"))
+        let full = fixtureName.contains("-full-")
+        let start: [(String, RecipeValue)] = full ? [("finetuning_type", .string("full"))]
+            : [("adapter_name_or_path", .string(fixture.appendingPathComponent("init").path))]
         let recipe = try self.recipe(family: fixtureName.hasPrefix("qwen2") ? "qwen2" : "llama", data: try writePairs(fixture),
-                                     output: fixtureName,
-                                     keys + [("adapter_name_or_path", .string(fixture.appendingPathComponent("init").path))])
+                                     output: fixtureName, keys + start)
         let (run, logs) = try self.run(recipe)
         XCTAssertFalse(run.precomputesReference, "\(fixtureName) has no reference")
         let expectedLoss = try reference.floats("loss")
@@ -146,17 +154,13 @@ final class DPOTrainingRunTests: XCTestCase {
                 }
             }
         }
-        let adapter = try SafetensorsFile(url: URL(fileURLWithPath: recipe.training.outputDir).appendingPathComponent("adapter_model.safetensors"))
-        for name in adapter.tensorNames {
-            let key = "final." + name.replacingOccurrences(of: "base_model.model.", with: "")
-            assertClose(try adapter.floats(name), try reference.floats(key), rtol: 1e-4, atol: 1e-5, "\(fixtureName) final \(name)")
-        }
+        try checkTrained(recipe, reference: reference, full: full, steps: logs.count, id: fixtureName)
     }
 
     /// SimPO against TRL's CPOTrainer (loss_type simpo), with its default NLL term and without.
     func testSimPORunsMatchTRLsCPOTrainer() throws {
-        for (family, alpha) in [("llama", 1.0), ("qwen2", 0.0), ("llama", 0.0)] {
-            try checkReferenceFree("\(family)-simpo-alpha\(alpha == 1 ? "1" : "0")", [
+        for (name, alpha) in [("llama", 1.0), ("qwen2", 0.0), ("llama", 0.0), ("llama-full", 1.0)] {
+            try checkReferenceFree("\(name)-simpo-alpha\(alpha == 1 ? "1" : "0")", [
                 ("pref_loss", .string("simpo")), ("pref_beta", .number(2)), ("simpo_gamma", .number(0.5)), ("cpo_alpha", .number(alpha)),
             ], metrics: DPOReferenceTests.metrics + ["nll_loss"])
         }
@@ -164,8 +168,8 @@ final class DPOTrainingRunTests: XCTestCase {
 
     /// ORPO against TRL's ORPOTrainer: the NLL over whole chosen sequences and the odds-ratio term.
     func testORPORunsMatchTRLsORPOTrainer() throws {
-        for family in ["llama", "qwen2"] {
-            try checkReferenceFree("\(family)-orpo", [("loss_type", .string("orpo")), ("beta", .number(0.5))],
+        for name in ["llama", "qwen2", "qwen2-full"] {
+            try checkReferenceFree("\(name)-orpo", [("loss_type", .string("orpo")), ("beta", .number(0.5))],
                                    metrics: DPOReferenceTests.metrics + ["nll_loss", "log_odds_ratio", "log_odds_chosen"])
         }
     }
@@ -183,8 +187,8 @@ final class DPOTrainingRunTests: XCTestCase {
     /// KTO against TRL's KTOTrainer: the examples as it tokenized them, Tailor's own KL completions
     /// (rotated by one within each batch, as TRL draws them), the loss, kl and every metric TRL logged.
     func testKTORunsMatchTRLsKTOTrainer() throws {
-        for family in ["llama", "qwen2"] {
-            let fixture = TestPaths.fixture("dpo/\(family)-kto")
+        for (family, full) in [("llama", false), ("qwen2", false), ("llama", true)] {
+            let fixture = TestPaths.fixture("dpo/\(family)-\(full ? "full-" : "")kto")
             let data = try SafetensorsFile(url: fixture.appendingPathComponent("data.safetensors"))
             func split(_ key: String) throws -> [[Int]] {
                 let ids = try data.floats(key).map { Int($0) }
@@ -203,11 +207,10 @@ final class DPOTrainingRunTests: XCTestCase {
             let url = folder.appendingPathComponent("kto-\(family).jsonl")
             try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: false, encoding: .utf8)
             let reference = try SafetensorsFile(url: fixture.appendingPathComponent("reference.safetensors"))
-            let recipe = try self.recipe(family: family, data: url, output: "\(family)-kto", [
+            let recipe = try self.recipe(family: family, data: url, output: fixture.lastPathComponent, [
                 ("stage", .string("kto")), ("beta", .number(0.5)), ("desirable_weight", .number(1)), ("kto_rejected_weight", .number(1.5)),
                 ("per_device_train_batch_size", .number(3)),
-                ("adapter_name_or_path", .string(fixture.appendingPathComponent("init").path)),
-            ])
+            ] + (full ? [("finetuning_type", .string("full"))] : [("adapter_name_or_path", .string(fixture.appendingPathComponent("init").path))]))
             let (run, logs) = try self.run(recipe)
             XCTAssertTrue(run.precomputesReference)
             let expectedLoss = try reference.floats("loss")
@@ -222,17 +225,15 @@ final class DPOTrainingRunTests: XCTestCase {
                     XCTAssertEqual(value, expected, accuracy: 1e-4 * abs(expected) + 1e-6, "\(family) kto \(name) at step \(step + 1)")
                 }
             }
-            let adapter = try SafetensorsFile(url: URL(fileURLWithPath: recipe.training.outputDir).appendingPathComponent("adapter_model.safetensors"))
-            for name in adapter.tensorNames {
-                let key = "final." + name.replacingOccurrences(of: "base_model.model.", with: "")
-                assertClose(try adapter.floats(name), try reference.floats(key), rtol: 1e-4, atol: 1e-5, "\(family) kto final \(name)")
-            }
+            try checkTrained(recipe, reference: reference, full: full, steps: logs.count, id: fixture.lastPathComponent)
         }
     }
 
     func testFullFineTuningDPOMatchesTRL() throws {
         try checkAgainstTRL("llama", "sigmoid", names: ("beta", "loss_type"), full: true)
         try checkAgainstTRL("qwen2", "sigmoid", names: ("pref_beta", "pref_loss"), full: true)
+        try checkAgainstTRL("llama", "hinge", names: ("beta", "loss_type"), full: true)
+        try checkAgainstTRL("qwen2", "ipo", names: ("beta", "loss_type"), full: true)
     }
 
     /// The reference precomputed in one pass gives the run the live reference (the base under the

@@ -17,20 +17,17 @@ order (KTOTrainer's requirement); beta 0.5, desirable_weight 1.0, undesirable_we
     python3 scripts/reference/make_kto_fixtures.py
 """
 import os
-import shutil
 import sys
 import tempfile
 
 import torch
 from datasets import Dataset
-from peft import LoraConfig, get_peft_model
-from safetensors.torch import save_file
-from transformers import AutoModelForCausalLM
 from trl import KTOConfig, KTOTrainer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_lora_fixtures import Record  # noqa: E402
-from make_simpo_fixtures import MODELS, ROOT, word_tokenizer  # noqa: E402
+from make_simpo_fixtures import word_tokenizer  # noqa: E402
+from preference_common import ROOT, save_ids, save_reference, start_model  # noqa: E402
 
 EXAMPLES, BATCH, ACCUMULATION, EPOCHS, BETA = 12, 3, 2, 5, 0.5
 METRICS = ["kl", "rewards/chosen", "rewards/rejected", "rewards/margins", "logps/chosen", "logps/rejected"]
@@ -48,17 +45,8 @@ def examples(vocab, generator):
 
 def main():
     for family, full in [("llama", False), ("qwen2", False), ("llama", True)]:
-        torch.manual_seed(11)
-        model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, family), dtype=torch.float32)
-        model.config._attn_implementation = "eager"
         folder = os.path.join(ROOT, f"{family}-{'full-' if full else ''}kto")
-        shutil.rmtree(folder, ignore_errors=True)
-        if full:
-            os.makedirs(folder)
-        else:
-            model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0,
-                                                     target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
-            model.save_pretrained(os.path.join(folder, "init"))
+        model = start_model(family, folder, full)
         rows = examples(model.config.vocab_size, torch.Generator().manual_seed(5))
         record = Record()
         with tempfile.TemporaryDirectory() as out:
@@ -73,26 +61,9 @@ def main():
                                  processing_class=word_tokenizer(model.config.vocab_size), callbacks=[record])
             prepared = trainer.train_dataset
             trainer.train()
-        ids = {"prompt_ids": [list(e["prompt_ids"]) for e in prepared], "completion_ids": [list(e["completion_ids"]) for e in prepared]}
-        save_file({key: torch.tensor(sum(v, [])) for key, v in ids.items()}
-                  | {key + "_lengths": torch.tensor([len(x) for x in v]) for key, v in ids.items()}
-                  | {"label": torch.tensor([int(e["label"]) for e in prepared])},
-                  os.path.join(folder, "data.safetensors"))
-        logs = [e for e in trainer.state.log_history if "loss" in e]
-        tensors = {
-            "loss": torch.tensor([e["loss"] for e in logs], dtype=torch.float64),
-            "grad_norm": torch.tensor([float(e["grad_norm"]) for e in logs], dtype=torch.float64),
-            "lr": torch.tensor(record.lrs, dtype=torch.float64),
-            "beta": torch.tensor([BETA], dtype=torch.float64),
-        }
-        for key in METRICS:
-            tensors["metric." + key] = torch.tensor([e.get(key, float("nan")) for e in logs], dtype=torch.float64)
-        for name, p in model.named_parameters():
-            if full:
-                tensors["final." + name] = p.detach().contiguous()
-            elif "lora_" in name:
-                tensors["final." + name.replace("base_model.model.", "", 1).replace(".default", "")] = p.detach().contiguous()
-        save_file(tensors, os.path.join(folder, "reference.safetensors"))
+        save_ids(folder, {key: [list(e[key]) for e in prepared] for key in ["prompt_ids", "completion_ids"]},
+                 {"label": torch.tensor([int(e["label"]) for e in prepared])})
+        tensors = save_reference(folder, trainer, record, METRICS, model, full, {"beta": [BETA]})
         print(family, "losses", [round(x, 6) for x in tensors["loss"].tolist()],
               "kl", [round(x, 5) for x in tensors["metric.kl"].tolist()])
 

@@ -16,27 +16,22 @@ warmup 1, max_grad_norm 1.0, adamw_torch, no shuffle; beta 2.0, simpo_gamma 0.5 
     python3 scripts/reference/make_simpo_fixtures.py
 """
 import os
-import shutil
 import sys
 import tempfile
 
 import torch
 from datasets import Dataset
-from peft import LoraConfig, get_peft_model
-from safetensors.torch import save_file
 from tokenizers import Tokenizer
 from tokenizers.models import WordLevel
 from tokenizers.pre_tokenizers import WhitespaceSplit
 from torch.utils.data import SequentialSampler
-from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerFast
 from trl.experimental.cpo import CPOConfig, CPOTrainer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_lora_fixtures import Record  # noqa: E402  the learning rate each step used
+from preference_common import ROOT, reply_ids, save_ids, save_reference, start_model  # noqa: E402
 
-HERE = os.path.dirname(__file__)
-MODELS = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "models")
-ROOT = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "dpo")
 PAIRS, BATCH, ACCUMULATION, EPOCHS = 8, 2, 2, 5
 METRICS = ["rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected",
            "nll_loss"]
@@ -68,60 +63,25 @@ def main():
     # LoRA on both families with and without the NLL term; full fine-tuning of llama with it.
     for family, alpha, full in [("llama", 1.0, False), ("llama", 0.0, False), ("qwen2", 1.0, False), ("qwen2", 0.0, False),
                                 ("llama", 1.0, True)]:
-        if True:
-            torch.manual_seed(11)
-            model = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, family), dtype=torch.float32)
-            model.config._attn_implementation = "eager"
-            folder = os.path.join(ROOT, f"{family}-{'full-' if full else ''}simpo-alpha{alpha:g}")
-            shutil.rmtree(folder, ignore_errors=True)
-            if full:
-                os.makedirs(folder)
-            else:
-                model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0,
-                                                         target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
-                model.save_pretrained(os.path.join(folder, "init"))
-            rows = text_pairs(model.config.vocab_size, torch.Generator().manual_seed(5))
-            record = Record()
-            with tempfile.TemporaryDirectory() as out:
-                args = CPOConfig(output_dir=out, per_device_train_batch_size=BATCH, gradient_accumulation_steps=ACCUMULATION,
-                                 num_train_epochs=EPOCHS, learning_rate=5e-3, lr_scheduler_type="linear", warmup_steps=1,
-                                 weight_decay=0.0, max_grad_norm=1.0, optim="adamw_torch", logging_steps=1, save_strategy="no",
-                                 report_to=[], seed=0, use_cpu=True, dataloader_num_workers=0, disable_tqdm=True, bf16=False,
-                                 loss_type="simpo", beta=2.0, simpo_gamma=0.5, cpo_alpha=alpha, max_length=512)
-                trainer = InOrder(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                                  processing_class=word_tokenizer(model.config.vocab_size), callbacks=[record])
-                prepared = trainer.train_dataset
-                trainer.train()
-            ids = {"prompt_ids": [], "chosen_ids": [], "rejected_ids": []}
-            for example in prepared:
-                prompt = list(example["prompt_input_ids"])
-                ids["prompt_ids"].append(prompt)
-                for side in ["chosen", "rejected"]:
-                    whole = list(example[f"{side}_input_ids"])
-                    assert whole[:len(prompt)] == prompt, "CPOTrainer's reply ids follow the prompt's"
-                    ids[f"{side}_ids"].append(whole[len(prompt):])
-            save_file({key: torch.tensor(sum(v, [])) for key, v in ids.items()}
-                      | {key + "_lengths": torch.tensor([len(x) for x in v]) for key, v in ids.items()},
-                      os.path.join(folder, "data.safetensors"))
-            logs = [e for e in trainer.state.log_history if "loss" in e]
-            tensors = {
-                "loss": torch.tensor([e["loss"] for e in logs], dtype=torch.float64),
-                "grad_norm": torch.tensor([float(e["grad_norm"]) for e in logs], dtype=torch.float64),
-                "lr": torch.tensor(record.lrs, dtype=torch.float64),
-                "beta": torch.tensor([2.0], dtype=torch.float64),
-                "simpo_gamma": torch.tensor([0.5], dtype=torch.float64),
-                "cpo_alpha": torch.tensor([alpha], dtype=torch.float64),
-            }
-            for key in METRICS:
-                tensors["metric." + key] = torch.tensor([e[key] for e in logs], dtype=torch.float64)
-            for name, p in model.named_parameters():
-                if full:
-                    tensors["final." + name] = p.detach().contiguous()
-                elif "lora_" in name:
-                    tensors["final." + name.replace("base_model.model.", "", 1).replace(".default", "")] = p.detach().contiguous()
-            save_file(tensors, os.path.join(folder, "reference.safetensors"))
-            print(family, alpha, "losses", [round(x, 6) for x in tensors["loss"].tolist()],
-                  "margins", [round(x, 5) for x in tensors["metric.rewards/margins"].tolist()])
+        folder = os.path.join(ROOT, f"{family}-{'full-' if full else ''}simpo-alpha{alpha:g}")
+        model = start_model(family, folder, full)
+        rows = text_pairs(model.config.vocab_size, torch.Generator().manual_seed(5))
+        record = Record()
+        with tempfile.TemporaryDirectory() as out:
+            args = CPOConfig(output_dir=out, per_device_train_batch_size=BATCH, gradient_accumulation_steps=ACCUMULATION,
+                             num_train_epochs=EPOCHS, learning_rate=5e-3, lr_scheduler_type="linear", warmup_steps=1,
+                             weight_decay=0.0, max_grad_norm=1.0, optim="adamw_torch", logging_steps=1, save_strategy="no",
+                             report_to=[], seed=0, use_cpu=True, dataloader_num_workers=0, disable_tqdm=True, bf16=False,
+                             loss_type="simpo", beta=2.0, simpo_gamma=0.5, cpo_alpha=alpha, max_length=512)
+            trainer = InOrder(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                              processing_class=word_tokenizer(model.config.vocab_size), callbacks=[record])
+            prepared = trainer.train_dataset
+            trainer.train()
+        save_ids(folder, reply_ids(prepared))
+        tensors = save_reference(folder, trainer, record, METRICS, model, full,
+                                 {"beta": [2.0], "simpo_gamma": [0.5], "cpo_alpha": [alpha]})
+        print(family, alpha, "losses", [round(x, 6) for x in tensors["loss"].tolist()],
+              "margins", [round(x, 5) for x in tensors["metric.rewards/margins"].tolist()])
 
 
 if __name__ == "__main__":

@@ -8,22 +8,9 @@ extension TrainingData {
     /// truncation_mode (TRL's keep_start unless the recipe names another), and held out for
     /// evaluation by pair. Every training row is one pair: prompt + chosen, then prompt + rejected.
     static func preparePairs(recipe: TrainRecipe, modelFolder: URL) throws -> TrainingData {
-        if recipe.packing {
-            throw TrainingError.conflictingKeys(key: "packing", other: "stage",
-                                                problem: "packs samples into rows, but stage dpo trains each pair as its own two sequences; set packing: false")
-        }
+        let (train, validation, encoder) = try loadPreference(recipe: recipe, modelFolder: modelFolder, check: DatasetEncoder.checkPairs)
         let options = recipe.data
-        let train = try load(recipe.datasets, recipe: recipe)
-        let validation = try recipe.validationFile.map { try load([$0], recipe: recipe) }
-        for loaded in [train] + (validation.map { [$0] } ?? []) {
-            do { try DatasetEncoder.checkPairs(loaded) } catch let error as DataError { throw TrainingError.unusableData(error.description) }
-        }
         var warnings = summarize(train.skipped)
-        var tokenizer: PretrainedTokenizer? = nil
-        if !train.conversations.isEmpty || validation?.conversations.isEmpty == false {
-            tokenizer = try Self.tokenizer(options, modelFolder: modelFolder)
-        }
-        let encoder = try recipeKeyErrors { try DatasetEncoder(options: options, tokenizer: tokenizer) }
         // TRL's DPOConfig truncates with keep_start; Tailor's SFT default (keep_response) only when named.
         let truncation: EncodingOptions.Truncation = recipe.givenKeys.contains(DatasetOptions.Key.truncationMode.name) ? options.truncation : .right
         func encode(_ loaded: LoadedDataset) throws -> PairResult {
@@ -53,5 +40,27 @@ extension TrainingData {
         return TrainingData(train: rows, eval: evalPairs.map(row), warnings: warnings, trainSampleCount: trainPairs.count,
                             trainLabelTokens: rows.reduce(0) { $0 + $1.labelTokens },
                             longestSample: rows.flatMap(\.samples).map(\.ids.count).max() ?? 0)
+    }
+}
+
+extension TrainingData {
+    /// A preference stage's training and validation records, each checked by `check` before
+    /// anything is tokenized, and the encoder (with the model's tokenizer when a record needs it).
+    static func loadPreference(recipe: TrainRecipe, modelFolder: URL, check: (LoadedDataset) throws -> Void) throws
+        -> (train: LoadedDataset, validation: LoadedDataset?, encoder: DatasetEncoder) {
+        if recipe.packing {
+            throw TrainingError.conflictingKeys(key: "packing", other: "stage",
+                                                problem: "packs samples into rows, but stage \(recipe.stage.rawValue) trains each example as its own sequences; set packing: false")
+        }
+        let train = try load(recipe.datasets, recipe: recipe)
+        let validation = try recipe.validationFile.map { try load([$0], recipe: recipe) }
+        for loaded in [train] + (validation.map { [$0] } ?? []) {
+            do { try check(loaded) } catch let error as DataError { throw TrainingError.unusableData(error.description) }
+        }
+        var tokenizer: PretrainedTokenizer? = nil
+        if !train.conversations.isEmpty || validation?.conversations.isEmpty == false {
+            tokenizer = try Self.tokenizer(recipe.data, modelFolder: modelFolder)
+        }
+        return (train, validation, try recipeKeyErrors { try DatasetEncoder(options: recipe.data, tokenizer: tokenizer) })
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import TailorData
-import TailorTokenizers
 
 extension TrainingData {
     /// Stage kto's data, as TRL's KTOTrainer prepares it: labelled examples tokenized as
@@ -10,22 +9,9 @@ extension TrainingData {
     /// (x₁, y_n), (x₂, y₁), ..., (x_n, y_{n−1}). Every row is one example: prompt + completion, then
     /// prompt + KL completion (each cut to max_length), with the example's label.
     static func prepareUnpaired(recipe: TrainRecipe, modelFolder: URL) throws -> TrainingData {
-        if recipe.packing {
-            throw TrainingError.conflictingKeys(key: "packing", other: "stage",
-                                                problem: "packs samples into rows, but stage kto trains each example with its KL sequence; set packing: false")
-        }
+        let (train, validation, encoder) = try loadPreference(recipe: recipe, modelFolder: modelFolder, check: DatasetEncoder.checkUnpaired)
         let options = recipe.data
-        let train = try load(recipe.datasets, recipe: recipe)
-        let validation = try recipe.validationFile.map { try load([$0], recipe: recipe) }
-        for loaded in [train] + (validation.map { [$0] } ?? []) {
-            do { try DatasetEncoder.checkUnpaired(loaded) } catch let error as DataError { throw TrainingError.unusableData(error.description) }
-        }
         var warnings = summarize(train.skipped)
-        var tokenizer: PretrainedTokenizer? = nil
-        if !train.conversations.isEmpty || validation?.conversations.isEmpty == false {
-            tokenizer = try Self.tokenizer(options, modelFolder: modelFolder)
-        }
-        let encoder = try recipeKeyErrors { try DatasetEncoder(options: options, tokenizer: tokenizer) }
         func encode(_ loaded: LoadedDataset) throws -> CompletionResult {
             do { return try encoder.encodeUnpaired(loaded) } catch let error as DataError { throw TrainingError.unusableData(error.description) }
         }

@@ -19,18 +19,20 @@ final class DPOTrainingRunTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
+    /// The id lists a fixture's data.safetensors holds back to back under `key`, cut by `key_lengths`.
+    func idLists(_ data: SafetensorsFile, _ key: String) throws -> [[Int]] {
+        let ids = try data.floats(key).map { Int($0) }
+        var offset = 0
+        return try data.floats(key + "_lengths").map { length in
+            defer { offset += Int(length) }
+            return Array(ids[offset..<(offset + Int(length))])
+        }
+    }
+
     /// The fixture's pairs as TRL's tokenized DPO records, one per line.
     func writePairs(_ fixture: URL) throws -> URL {
         let data = try SafetensorsFile(url: fixture.appendingPathComponent("data.safetensors"))
-        func split(_ key: String) throws -> [[Int]] {
-            let ids = try data.floats(key).map { Int($0) }
-            var offset = 0
-            return try data.floats(key + "_lengths").map { length in
-                defer { offset += Int(length) }
-                return Array(ids[offset..<(offset + Int(length))])
-            }
-        }
-        let prompts = try split("prompt_ids"), chosen = try split("chosen_ids"), rejected = try split("rejected_ids")
+        let prompts = try idLists(data, "prompt_ids"), chosen = try idLists(data, "chosen_ids"), rejected = try idLists(data, "rejected_ids")
         let lines = prompts.indices.map { i in
             JSONValue.object(JSONObject([("prompt_ids", .array(prompts[i].map { .int($0) })),
                                          ("chosen_ids", .array(chosen[i].map { .int($0) })),
@@ -190,15 +192,7 @@ final class DPOTrainingRunTests: XCTestCase {
         for (family, full) in [("llama", false), ("qwen2", false), ("llama", true)] {
             let fixture = TestPaths.fixture("dpo/\(family)-\(full ? "full-" : "")kto")
             let data = try SafetensorsFile(url: fixture.appendingPathComponent("data.safetensors"))
-            func split(_ key: String) throws -> [[Int]] {
-                let ids = try data.floats(key).map { Int($0) }
-                var offset = 0
-                return try data.floats(key + "_lengths").map { length in
-                    defer { offset += Int(length) }
-                    return Array(ids[offset..<(offset + Int(length))])
-                }
-            }
-            let prompts = try split("prompt_ids"), completions = try split("completion_ids"), labels = try data.floats("label")
+            let prompts = try idLists(data, "prompt_ids"), completions = try idLists(data, "completion_ids"), labels = try data.floats("label")
             let lines = prompts.indices.map { i in
                 JSONValue.object(JSONObject([("prompt_ids", .array(prompts[i].map { .int($0) })),
                                              ("completion_ids", .array(completions[i].map { .int($0) })),

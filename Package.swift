@@ -51,10 +51,11 @@ let package = Package(
         .target(name: "TailorTraining",
                 dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters"]),
         .target(name: "TailorInference", dependencies: ["TailorJSON", "TailorTensor", "TailorModels", "TailorTokenizers", "TailorAdapters"]),
-        // `tailor serve`: OpenAI-compatible HTTP endpoints, the request queue and scheduler, on Hummingbird.
+        // `tailor serve`: OpenAI-compatible HTTP endpoints, the request queue and scheduler, on Hummingbird; Web/ is the chat page.
         .target(name: "TailorServer",
                 dependencies: ["TailorJSON", "TailorModels", "TailorTokenizers", "TailorInference",
-                               .product(name: "Hummingbird", package: "hummingbird")]),
+                               .product(name: "Hummingbird", package: "hummingbird")],
+                resources: [.copy("Web")]),
         .executableTarget(
             name: "tailor",
             dependencies: [

@@ -23,7 +23,7 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// The OpenAI-compatible HTTP server: /v1/chat/completions, /v1/completions, /v1/models,
-/// /v1/load_lora_adapter, /v1/unload_lora_adapter, /health and /metrics, on Hummingbird, with
+/// /v1/load_lora_adapter, /v1/unload_lora_adapter, /health, /metrics and the chat page at /, on Hummingbird, with
 /// generation on an `Engine` (continuous batching, one adapter per row).
 public final class OpenAIServer: @unchecked Sendable {
     public let model: InferenceModel
@@ -90,6 +90,12 @@ public final class OpenAIServer: @unchecked Sendable {
         let router = Router()
         router.add(middleware: OpenAIGuard(server: self))
         router.get("/health") { _, _ in Response(status: .ok) }
+        router.get("/") { _, _ in
+            guard let page = WebPage.index else {
+                throw ServerError.notFound(method: "GET", path: "/ (the chat page's files, \(WebPage.resourceFolder), are not beside the tailor binary)")
+            }
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: page)))
+        }
         router.get("/metrics") { [self] _, _ in
             let text = metrics.prometheusText(waiting: engine.queueDepth, running: engine.runningCount)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -118,6 +118,10 @@ final class ServerEndpointTests: XCTestCase {
         XCTAssertEqual(data[1]["parent"]?.stringValue, "chat-llama")
         XCTAssertEqual(data[1]["root"]?.stringValue, ServerHarness.adapterA.path)
         XCTAssertEqual(try harness.get("/health").status, 200)
+        let page = try harness.get("/")
+        XCTAssertEqual(page.status, 200, "the chat page (Tailor_TailorServer.resources beside the test binary)")
+        XCTAssertTrue(page.text.contains("<title>Tailor chat</title>"))
+        XCTAssertFalse(page.text.contains("http://") || page.text.contains("https://"), "no CDN: the page loads nothing from elsewhere")
         _ = try harness.post("/v1/completions", ["model": "chat-llama", "prompt": "hi", "max_tokens": 3, "temperature": 0])
         let metrics = try harness.get("/metrics").text
         for name in ["tailor:num_requests_running", "tailor:num_requests_waiting", "tailor:prompt_tokens_total", "tailor:generation_tokens_total",

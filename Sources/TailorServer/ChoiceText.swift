@@ -29,7 +29,10 @@ struct ChoiceText {
     }
 
     /// The answer's final text (a closing stop string cut off) and the part not yet sent.
-    mutating func finish(_ reason: FinishReason) -> (text: String, delta: String) {
+    /// `text` is the generator's whole text: the pieces so far and what its decoder flushed at the end.
+    mutating func finish(_ reason: FinishReason, text: String) -> (text: String, delta: String) {
+        let whole = Array(text.utf8)
+        if whole.count >= full.count && whole.starts(with: full) { full = whole }
         var end = full.count
         if case .stopString(let stop) = reason, let at = Self.lastRange(of: Array(stop.utf8), in: full) { end = at }
         let delta = take(upTo: end)

@@ -157,7 +157,7 @@ struct Answer {
             if let lp { logprobs[choice].append(lp) }
             return (choice, texts[choice].add(text), lp, nil)
         case let .finished(choice, result):
-            let (text, delta) = texts[choice].finish(result.finishReason)
+            let (text, delta) = texts[choice].finish(result.finishReason, text: result.text)
             finalTexts[choice] = text
             let reason = result.finishReason.description
             finish[choice] = reason

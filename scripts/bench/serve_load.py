@@ -5,31 +5,27 @@
 
 Starts `TAILOR serve --model MODEL --adapter tuned=ADAPTER --max-batch CLIENTS`, then:
   1. alone: each distinct request (question × adapter × max_tokens, 16 of them) once, one at a time;
+     then a warm-up round of CLIENTS requests at once (so every KV-cache slot's pages are in RSS);
   2. load: CLIENTS concurrent streaming clients (default 32) × REQUESTS each (default 10), cycling
      through the same requests, all in one asyncio process (so they do not take the server's cores);
 and reports errors, whether every greedy answer equals the same request alone, aggregate
-generated tokens/s, p50/p99 time to first token and latency, and the server's RSS after the
+generated tokens/s, p50/p99 time to first token and latency, GET /health's latency during the load
+(whether the CPU kernels' worker threads starve the HTTP event loop), and the server's RSS after the
 warm-up (alone) phase and after the load. Needs the `openai` client (scripts/peers/requirements-serve.txt).
 """
 import asyncio
 import json
-import socket
-import statistics
-import subprocess
+import os
 import sys
 import time
-import urllib.request
 
 import openai
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peers"))
+from serve_process import start_serve  # noqa: E402
+
 QUESTIONS = ["Who are you?", "What is the capital of France?", "Name three colours.", "Write one sentence about the sea."]
 LENGTHS = [8, 24]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_kib(pid):
@@ -72,7 +68,20 @@ async def run(port, clients, per_client, requests):
     return client, alone
 
 
-async def load(client, clients, per_client, requests):
+async def health_pings(port, stop, samples):
+    """GET /health every 0.1 s while the load runs: how long the event loop takes to answer beside the kernels' workers."""
+    while not stop.is_set():
+        start = time.perf_counter()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        await reader.read()
+        writer.close()
+        samples.append(time.perf_counter() - start)
+        await asyncio.sleep(0.1)
+
+
+async def load(client, clients, per_client, requests, port, health):
     keys = list(requests)
     errors = []
     results = []
@@ -85,9 +94,14 @@ async def load(client, clients, per_client, requests):
             except Exception as error:  # every failure is counted and reported
                 errors.append(f"{key}: {error}")
 
+    stop = asyncio.Event()
+    pinger = asyncio.ensure_future(health_pings(port, stop, health))
     start = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(clients)))
-    return results, errors, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    stop.set()
+    await pinger
+    return results, errors, seconds
 
 
 def main():
@@ -96,27 +110,20 @@ def main():
     tailor, model, adapter = sys.argv[1:4]
     clients = int(sys.argv[4]) if len(sys.argv) > 4 else 32
     per_client = int(sys.argv[5]) if len(sys.argv) > 5 else 10
-    port = free_port()
-    server = subprocess.Popen([tailor, "serve", "--model", model, "--adapter", f"tuned={adapter}", "--port", str(port),
-                               "--served-model-name", "base", "--max-batch", str(clients), "--max-queue", str(clients * 4),
-                               "--max-model-len", "512"])
+    server, port = start_serve(tailor, model, adapter, "--max-batch", str(clients), "--max-queue", str(clients * 4),
+                               "--max-model-len", "512")
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise SystemExit("tailor serve did not start")
-                time.sleep(0.2)
         requests = {f"{m}|{q}|{n}": {"model": m, "q": q, "n": n} for m in ["base", "tuned"] for q in QUESTIONS for n in LENGTHS}
         loop = asyncio.new_event_loop()
         client, alone = loop.run_until_complete(run(port, clients, per_client, requests))
         alone_tokens = sum(a["tokens"] for a in alone.values())
         alone_seconds = sum(a["latency"] for a in alone.values())
+        # Warm-up: one round of every client at once, so every KV-cache slot has been touched (its
+        # pages count in RSS from their first use) before RSS is taken.
+        loop.run_until_complete(load(client, clients, 1, requests, port, []))
         warm_rss = rss_kib(server.pid)
-        results, errors, seconds = loop.run_until_complete(load(client, clients, per_client, requests))
+        health = []
+        results, errors, seconds = loop.run_until_complete(load(client, clients, per_client, requests, port, health))
         load_rss = rss_kib(server.pid)
         mismatched = [key for key, r in results if r["text"] != alone[key]["text"]]
         tokens = sum(r["tokens"] for _, r in results)
@@ -130,6 +137,8 @@ def main():
             "single_stream_tokens_per_s": round(alone_tokens / alone_seconds, 1),
             "ttft_p50_s": round(percentile(ttft, 50), 3), "ttft_p99_s": round(percentile(ttft, 99), 3),
             "latency_p50_s": round(percentile(latency, 50), 3), "latency_p99_s": round(percentile(latency, 99), 3),
+            "health_p50_s": round(percentile(health, 50), 4), "health_p99_s": round(percentile(health, 99), 4),
+            "health_max_s": round(max(health), 4), "health_samples": len(health),
             "rss_after_warmup_mib": round(warm_rss / 1024, 1), "rss_after_load_mib": round(load_rss / 1024, 1),
         }
         print(json.dumps(report, indent=2))

@@ -16,23 +16,20 @@ with the client as users call it:
 Exits 1 on a failed check.
 """
 import json
-import socket
+import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
 import openai
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_process import start_serve  # noqa: E402
+
 QUESTIONS = ["Who are you?", "What is the capital of France?"]
+# Plain-text prompts for /v1/completions, which continue rather than end at once.
+PROMPTS = ["Once upon a time, in a small village,", "The three primary colours are"]
 TOKENS = 40
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def generate(tailor, model, adapter, items, raw):
@@ -63,21 +60,10 @@ def main():
     expected = {}
     for name, folder in [("base", None), ("tuned", adapter)]:
         expected[name, "chat"] = generate(tailor, model, folder, [{"messages": [{"role": "user", "content": q}]} for q in QUESTIONS], raw=False)
-        expected[name, "text"] = generate(tailor, model, folder, [{"prompt": q} for q in QUESTIONS], raw=True)
+        expected[name, "text"] = generate(tailor, model, folder, [{"prompt": p} for p in PROMPTS], raw=True)
 
-    port = free_port()
-    server = subprocess.Popen([tailor, "serve", "--model", model, "--adapter", f"tuned={adapter}", "--port", str(port),
-                               "--served-model-name", "base"])
+    server, port = start_serve(tailor, model, adapter)
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise SystemExit("tailor serve did not start")
-                time.sleep(0.2)
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused")
         models = {m.id: m for m in client.models.list().data}
         check(sorted(models) == ["base", "tuned"], f"models.list() lists base and tuned: {sorted(models)}")
@@ -100,7 +86,7 @@ def main():
                       f"chat {name}: the usage chunk equals the whole answer's usage")
                 reasons = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
                 check(reasons == [whole.choices[0].finish_reason], f"chat {name}: finish_reason once, on the last chunk: {reasons}")
-            for q, want in zip(QUESTIONS, expected[name, "text"]):
+            for q, want in zip(PROMPTS, expected[name, "text"]):
                 whole = client.completions.create(model=name, prompt=q, temperature=0, max_tokens=TOKENS)
                 check(whole.choices[0].text == want["completion"], f"completion {name} '{q}' == tailor generate --raw's")
                 check(whole.usage.prompt_tokens == want["prompt_tokens"] and whole.usage.completion_tokens == want["completion_tokens"],

@@ -10,33 +10,18 @@ checks that they are there and differ, exports the conversation and checks it is
 JSONL line, and writes the screenshot (default docs/serve-chat.png). Needs websocket-client
 (scripts/peers/requirements-serve.txt). Exits 1 on a failed check.
 """
+import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import websocket
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url, seconds=120):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                return r.read()
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer within {seconds} s")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_process import free_port, start_serve, wait_http  # noqa: E402
 
 
 class DevTools:
@@ -66,14 +51,12 @@ def main():
         raise SystemExit(__doc__)
     tailor, model, adapter = sys.argv[1:4]
     screenshot = sys.argv[4] if len(sys.argv) > 4 else "docs/serve-chat.png"
-    port, debug_port = free_port(), free_port()
-    server = subprocess.Popen([tailor, "serve", "--model", model, "--adapter", f"tuned={adapter}", "--port", str(port),
-                               "--served-model-name", "base"], stderr=subprocess.PIPE, text=True)
+    debug_port = free_port()
+    server, port = start_serve(tailor, model, adapter)
     profile = tempfile.mkdtemp(prefix="tailor-chromium-")
     browser = None
     failures = []
     try:
-        wait_http(f"http://127.0.0.1:{port}/health")
         browser = subprocess.Popen(["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
                                     f"--remote-debugging-port={debug_port}", "--window-size=1400,860", "about:blank"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -121,7 +104,6 @@ def main():
         if roles != ["system", "user", "assistant"] or exported["messages"][2]["content"] != answers[0][0]:
             failures.append(f"the export should be system, user, assistant with the base's answer; roles {roles}")
         shot = tools.call("Page.captureScreenshot", format="png")
-        import base64
         os.makedirs(os.path.dirname(screenshot) or ".", exist_ok=True)
         with open(screenshot, "wb") as f:
             f.write(base64.b64decode(shot["data"]))

@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers, bottom to top (see DESIGN.md and docs/architecture.md): CBLAS, CIntrinsics, CCUDA, CZlib, TailorJSON -> TailorTensor
 // -> TailorCUDA -> TailorFormats -> TailorTokenizers -> TailorModels -> TailorData -> TailorAdapters -> TailorTraining | TailorInference
-// -> tailor. TailorJSON (the one JSON value, reader and writer) depends on nothing; every layer that reads JSON uses it.
+// -> TailorServer -> tailor. TailorServer (the OpenAI-compatible HTTP server, on Hummingbird) stands on TailorInference and never
+// imports TailorTraining. TailorJSON (the one JSON value, reader and writer) depends on nothing; every layer that reads JSON uses it.
 // TailorTraining and TailorInference stand side by side on TailorAdapters: neither imports the other.
 // A lower layer never imports a higher one, and every target lists exactly the modules its files import.
 let package = Package(
@@ -20,10 +21,12 @@ let package = Package(
         .library(name: "TailorAdapters", targets: ["TailorAdapters"]),
         .library(name: "TailorTraining", targets: ["TailorTraining"]),
         .library(name: "TailorInference", targets: ["TailorInference"]),
+        .library(name: "TailorServer", targets: ["TailorServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // OpenBLAS, loaded with dlopen at run time so the binary starts where it is absent.
@@ -48,11 +51,16 @@ let package = Package(
         .target(name: "TailorTraining",
                 dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters"]),
         .target(name: "TailorInference", dependencies: ["TailorJSON", "TailorTensor", "TailorModels", "TailorTokenizers", "TailorAdapters"]),
+        // `tailor serve`: OpenAI-compatible HTTP endpoints, the request queue and scheduler, on Hummingbird; Web/ is the chat page.
+        .target(name: "TailorServer",
+                dependencies: ["TailorJSON", "TailorModels", "TailorTokenizers", "TailorInference",
+                               .product(name: "Hummingbird", package: "hummingbird")],
+                resources: [.copy("Web")]),
         .executableTarget(
             name: "tailor",
             dependencies: [
                 "TailorJSON", "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData",
-                "TailorAdapters", "TailorTraining", "TailorInference",
+                "TailorAdapters", "TailorTraining", "TailorInference", "TailorServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -75,6 +83,8 @@ let package = Package(
         .testTarget(name: "TailorInferenceTests",
                     dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorAdapters", "TailorInference",
                                    "TailorTestSupport"]),
+        .testTarget(name: "TailorServerTests",
+                    dependencies: ["TailorJSON", "TailorTensor", "TailorTokenizers", "TailorInference", "TailorServer", "TailorTestSupport"]),
         .testTarget(name: "tailorTests",
                     dependencies: ["TailorTensor", "TailorData", "TailorAdapters", "TailorTraining", "tailor", "TailorTestSupport",
                                    .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -121,9 +121,11 @@ public final class LoRAAdapterSet: @unchecked Sendable {
     }
 }
 
-/// The adapter name a set's side paths use (nil: none).
+/// The adapter name a set's side paths use (nil: none), or while `rows` is set, one adapter per
+/// run of rows (batched serving).
 final class ActiveAdapterName: @unchecked Sendable {
     var name: String?
+    var rows: [AdapterRowRun]?
 }
 
 /// One Linear's side path in a `LoRAAdapterSet`: every adapter's LoRA for this module, of which
@@ -139,8 +141,19 @@ final class MultiLoRA: LinearAdapter, @unchecked Sendable {
 
     private var active: LoRA? { selection.name.flatMap { loras[$0] } }
 
-    /// out[N, out] += the active adapter's scaling · B·A·x.
+    /// out[N, out] += the active adapter's scaling · B·A·x; with per-row runs set (and covering
+    /// exactly the N rows), each run's rows get their own adapter's product, runs with no adapter
+    /// (or one that does not adapt this module) nothing.
     func forward(_ x: Tensor, addingTo out: Tensor, backend: Backend) throws {
+        if let runs = selection.rows, runs.reduce(0, { $0 + $1.count }) == x.rowCount {
+            var start = 0
+            for run in runs {
+                defer { start += run.count }
+                guard let name = run.adapter, let lora = loras[name], run.count > 0 else { continue }
+                try lora.forward(x.rows(start..<(start + run.count)), addingTo: out.rows(start..<(start + run.count)), backend: backend)
+            }
+            return
+        }
         try active?.forward(x, addingTo: out, backend: backend)
     }
 

@@ -1,3 +1,4 @@
+import TailorAdapters
 import TailorModels
 
 /// Errors of the inference layer. Each names the parameter, file or token and says what to do.
@@ -18,6 +19,8 @@ public enum InferenceError: Error, CustomStringConvertible {
     case template(String)
     /// An error from the model layer, with the step it happened in.
     case model(ModelError, during: String)
+    /// Adapters could not be switched or combined for a step (e.g. per-row adapters with full tensors).
+    case adapter(AdapterError)
     /// The model's logits for new token `step` (1 = the first) of prompt `sequence` were NaN or infinite.
     case nonFiniteLogits(sequence: Int, step: Int, value: Double)
 
@@ -39,6 +42,8 @@ public enum InferenceError: Error, CustomStringConvertible {
             return "chat template: \(message)"
         case let .model(error, during):
             return "\(during): \(error)"
+        case let .adapter(error):
+            return "adapters: \(error)"
         case let .nonFiniteLogits(sequence, step, value):
             return "the model's logits became \(value) at new token \(step) of prompt \(sequence), so no token can be chosen; the weights (or the adapter) hold NaN/inf or overflow in this precision: check them, or try f32 weights"
         }

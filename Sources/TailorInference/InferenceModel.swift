@@ -54,9 +54,10 @@ public final class InferenceModel: @unchecked Sendable {
 
     /// The prompt ids of a conversation rendered with the chat template and a generation prompt
     /// (what `apply_chat_template(messages, add_generation_prompt=True, tokenize=True)` gives).
-    /// `extra` passes template switches such as Qwen3's `enable_thinking`.
+    /// `tools` is the template's `tools` list (OpenAI function definitions); `extra` passes template
+    /// switches such as Qwen3's `enable_thinking`.
     /// - Throws: `InferenceError.missingFile` when the folder has no chat template, `.template` when it fails.
-    public func chatPrompt(_ messages: [ChatMessage], extra: [String: ChatValue] = [:]) throws -> [Int32] {
+    public func chatPrompt(_ messages: [ChatMessage], tools: [ChatValue]? = nil, extra: [String: ChatValue] = [:]) throws -> [Int32] {
         guard let template else {
             throw InferenceError.missingFile(path: folder.appendingPathComponent("tokenizer_config.json").path + " (chat_template)",
                                              purpose: "to render chat messages; pass --raw to send plain text instead")
@@ -65,7 +66,7 @@ public final class InferenceModel: @unchecked Sendable {
         if let bos = tokenizer.bosToken, variables["bos_token"] == nil { variables["bos_token"] = .string(bos) }
         if let eos = tokenizer.eosToken, variables["eos_token"] == nil { variables["eos_token"] = .string(eos) }
         do {
-            let text = try template.render(messages: messages, addGenerationPrompt: true, extra: variables).text
+            let text = try template.render(messages: messages, addGenerationPrompt: true, tools: tools, extra: variables).text
             return tokenizer.tokenizer.encodeInt32(text, addSpecialTokens: false)
         } catch let error as TemplateError {
             throw InferenceError.template("\(error)")

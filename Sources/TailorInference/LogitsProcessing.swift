@@ -47,6 +47,14 @@ public enum LogitsProcessing {
         }
     }
 
+    /// OpenAI's presence_penalty and frequency_penalty (as vLLM applies them, on the generated
+    /// tokens only): each token generated c > 0 times loses presence + c · frequency.
+    public static func presenceFrequency(_ scores: inout [Float], counts: [Int32: Int], presence: Float, frequency: Float) {
+        for (id, count) in counts where count > 0 && id >= 0 && Int(id) < scores.count {  // allowed: Int32 ids widen to Int
+            scores[Int(id)] -= presence + Float(count) * frequency  // allowed: Int32 ids widen to Int
+        }
+    }
+
     /// TemperatureLogitsWarper: scores / temperature.
     public static func temperature(_ scores: inout [Float], _ t: Float) {
         for i in scores.indices { scores[i] = scores[i] / t }

@@ -1,0 +1,43 @@
+import TailorModels
+
+/// `count` consecutive rows of a forward that use adapter `adapter` (nil: the base model).
+public struct AdapterRowRun: Sendable, Equatable {
+    public var adapter: String?
+    public var count: Int
+    public init(adapter: String?, count: Int) {
+        self.adapter = adapter
+        self.count = count
+    }
+}
+
+extension LoRAAdapterSet {
+    /// Runs `body` (one forward) with a different adapter per run of rows, as Punica / S-LoRA
+    /// batch requests for different adapters: every adapted Linear adds, to each run's rows, the
+    /// product of that run's adapter (nothing for a base run). The base product is shared by all rows.
+    ///
+    /// Every forward inside `body` must have exactly the runs' total row count in each Linear
+    /// (a decode step of one token per row); a Linear seeing another count uses the active adapter.
+    /// - Throws: `AdapterError.unknownAdapter` for a name never added; `.badOption` when runs mix
+    ///   adapters and one of them replaces full tensors (`bias`, `modules_to_save`), which cannot
+    ///   differ per row; merge such an adapter (`tailor merge`) to serve it.
+    public func withRowAdapters<T>(_ runs: [AdapterRowRun], _ body: () throws -> T) throws -> T {
+        let names = Set(runs.map(\.adapter))
+        for case let name? in names where adapters(named: name) == nil { throw AdapterError.unknownAdapter(name, loaded: self.names) }
+        if names.count == 1, let only = names.first {
+            // One adapter for every row: the plain path (which also installs its full tensors).
+            if activeAdapter != only { try setAdapter(only) }
+            return try body()
+        }
+        for case let name? in names where !(adapters(named: name)?.tensors.isEmpty ?? true) {
+            throw AdapterError.badOption(name: "adapter '\(name)'", problem:
+                "trains full tensors (bias or modules_to_save), which cannot differ between the rows of one batch; merge it into the base with `tailor merge` to serve it, or serve it alone")
+        }
+        if activeAdapter != nil { try setAdapter(nil) }
+        selection.rows = runs
+        defer { selection.rows = nil }
+        return try body()
+    }
+
+    /// Whether adapter `name` can share a batch with other adapters (it replaces no full tensors).
+    public func canBatchPerRow(_ name: String) -> Bool { adapters(named: name)?.tensors.isEmpty ?? false }
+}

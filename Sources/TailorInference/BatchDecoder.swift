@@ -1,0 +1,257 @@
+import Foundation
+import TailorAdapters
+import TailorModels
+import TailorTensor
+import TailorTokenizers
+
+/// One request of a `BatchDecoder`: a prompt, how to generate, and its own adapter.
+public struct BatchRequest: Sendable {
+    /// Token ids of the prompt (no padding).
+    public var prompt: [Int32]
+    public var parameters: GenerationParameters
+    /// The loaded adapter this request runs with; nil = the base model.
+    public var adapter: String?
+    /// OpenAI's presence_penalty: subtracted once from the logit of every token already generated. 0 = off.
+    public var presencePenalty: Double = 0
+    /// OpenAI's frequency_penalty: subtracted from a token's logit once per time it was generated. 0 = off.
+    public var frequencyPenalty: Double = 0
+    /// Log-probabilities to report per new token: nil = none, k = the chosen token's and the k most likely.
+    public var topLogprobs: Int?
+
+    public init(prompt: [Int32], parameters: GenerationParameters, adapter: String? = nil) {
+        self.prompt = prompt
+        self.parameters = parameters
+        self.adapter = adapter
+    }
+}
+
+/// The log-probability of a chosen token and of the most likely tokens at its step, from the
+/// model's raw logits (before penalties, temperature and filters, as vLLM reports them).
+public struct TokenLogprobs: Sendable, Equatable {
+    public var id: Int32
+    public var logprob: Float
+    /// The most likely tokens, most likely first.
+    public var top: [(id: Int32, logprob: Float)]
+
+    public static func == (a: TokenLogprobs, b: TokenLogprobs) -> Bool {
+        a.id == b.id && a.logprob == b.logprob && a.top.map(\.id) == b.top.map(\.id) && a.top.map(\.logprob) == b.top.map(\.logprob)
+    }
+}
+
+/// What a `BatchDecoder` reports.
+public enum BatchEvent: Sendable {
+    /// A new token of request `request`, the text it completes ("" inside a multi-byte character)
+    /// and, when asked for, its log-probabilities.
+    case token(request: Int, id: Int32, text: String, logprobs: TokenLogprobs?)
+    /// Request `request` has finished; its slot is free.
+    case finished(request: Int, GenerationResult)
+    /// Request `request` failed (its logits became NaN or infinite); its slot is free.
+    case failed(request: Int, InferenceError)
+}
+
+/// Continuous batching: requests join and leave a running batch between decode steps, each in
+/// its own slot of one KV cache and each with its own parameters, sampler and adapter.
+///
+/// `add` prefills a prompt into a free slot and picks its first token; `step` runs one decode
+/// step of every active request together (one token per row), with a different LoRA adapter per
+/// run of rows (`LoRAAdapterSet.withRowAdapters`); `remove` drops a request at once. The model
+/// and its adapters are used by one caller at a time (not thread-safe).
+///
+/// Rows are grouped by adapter in each step, so the product of one row can depend on which
+/// other rows share the step (the GEMM sees another row count): the kernels are not guaranteed
+/// batch-invariant, and greedy answers can differ from a request alone where its top two logits
+/// nearly tie.
+public final class BatchDecoder: @unchecked Sendable {
+    public let model: CausalLM
+    public let tokenizer: Tokenizer?
+    public let adapters: AdapterLibrary?
+    /// Positions per slot: the longest prompt plus new tokens a request may have.
+    public let capacity: Int
+    let cache: KVCache
+
+    struct Active {
+        let id: Int
+        let slot: Int
+        let request: BatchRequest
+        var state: SequenceState
+        var sampler: Sampler
+        let eos: Set<Int32>
+        let stops: StopStringMatcher
+        var counts: [Int32: Int] = [:]
+    }
+
+    var active: [Active] = []
+    private var free: [Int]
+    /// Logits of each active request's next token, by request id (set by `add` and `step`).
+    private var pending: [Int: [Float]] = [:]
+
+    /// A decoder with `slots` rows of `capacity` positions each.
+    /// - Throws: `ModelError.badBatch` for zero slots or capacity.
+    public init(model: CausalLM, tokenizer: Tokenizer?, adapters: AdapterLibrary?, slots: Int, capacity: Int) throws {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.adapters = adapters
+        self.capacity = capacity
+        cache = try KVCache(config: model.config, slots: slots, capacity: capacity, backend: model.backend)
+        free = Array((0..<slots).reversed())
+    }
+
+    public var slotCount: Int { cache.slotCount }
+    public var freeSlots: Int { free.count }
+    public var activeCount: Int { active.count }
+    public var activeIds: [Int] { active.map(\.id) }
+
+    /// Checks a request before it is queued: parameters, prompt length against `capacity`, adapter.
+    /// - Throws: `InferenceError` naming what is wrong.
+    public func check(_ request: BatchRequest) throws {
+        try request.parameters.validate()
+        guard !request.prompt.isEmpty else { throw InferenceError.emptyPrompt(index: 0) }
+        if request.prompt.count > capacity - request.parameters.maxNewTokens {
+            throw InferenceError.promptTooLong(index: 0, tokens: request.prompt.count, maxNewTokens: request.parameters.maxNewTokens,
+                                               limit: capacity)
+        }
+        if let name = request.adapter {
+            guard let adapters, adapters.adapters(named: name) != nil else {
+                throw InferenceError.unknownAdapter(name, loaded: adapters?.names ?? [])
+            }
+        }
+        if let k = request.topLogprobs, k < 0 || k > model.config.vocabSize {
+            throw InferenceError.badParameter(name: "top_logprobs", value: "\(k)", problem: "must be from 0 to the vocabulary size \(model.config.vocabSize)")
+        }
+    }
+
+    /// Prefills `request` into a free slot under `id` and chooses its first token.
+    /// - Returns: the first token's event, and `.finished` when one token already ends it.
+    /// - Throws: `InferenceError` for a request `check` rejects or no free slot; model errors as `.model`.
+    public func add(_ request: BatchRequest, id: Int) throws -> [BatchEvent] {
+        try check(request)
+        guard let slot = free.popLast() else {
+            throw InferenceError.badParameter(name: "batch", value: "\(slotCount) slots", problem: "are all in use; wait for a request to finish")
+        }
+        cache.reset(slot: slot)
+        let p = request.parameters
+        let entry = Active(id: id, slot: slot, request: request, state: SequenceState(prompt: request.prompt, tokenizer: tokenizer),
+                           sampler: Sampler(seed: p.seed ?? UInt64(monotonicSeconds() * 1e9)),  // allowed: monotonic time in ns is positive and below 2^64 for 584 years
+                           eos: Set(p.eosTokenIds), stops: StopStringMatcher(p.stopStrings))
+        do {
+            let logits = try runModel([(request.adapter, request.prompt, slot)], rows: [request.prompt.count - 1])
+            active.append(entry)
+            pending[id] = logits[0]
+        } catch {
+            cache.reset(slot: slot)
+            free.append(slot)
+            throw error
+        }
+        return chooseTokens(only: [id])
+    }
+
+    /// Drops request `id` (cancelled), freeing its slot at once. Unknown ids are ignored.
+    public func remove(id: Int) {
+        guard let index = active.firstIndex(where: { $0.id == id }) else { return }
+        release(at: index)
+    }
+
+    /// One decode step: the newest token of every active request, rows grouped by adapter.
+    /// - Returns: each request's new token and the requests that finished.
+    public func step() throws -> [BatchEvent] {
+        guard !active.isEmpty else { return [] }
+        // Rows in adapter order (base first), so each adapter's rows are one run.
+        let order = active.indices.sorted { (active[$0].request.adapter ?? "", $0) < (active[$1].request.adapter ?? "", $1) }
+        let rows = order.map { (active[$0].request.adapter, [active[$0].state.generated.last ?? 0], active[$0].slot) }
+        let logits = try runModel(rows, rows: Array(rows.indices))
+        for (row, index) in order.enumerated() { pending[active[index].id] = logits[row] }
+        return chooseTokens(only: nil)
+    }
+
+    /// Runs the model on `parts` (adapter, ids, slot) in order and returns the logits of `rows`.
+    private func runModel(_ parts: [(adapter: String?, ids: [Int32], slot: Int)], rows: [Int]) throws -> [[Float]] {
+        var ids: [Int32] = [], slots: [Int] = [], runs: [AdapterRowRun] = []
+        for part in parts {
+            ids += part.ids
+            slots += Array(repeating: part.slot, count: part.ids.count)
+            if let last = runs.last, last.adapter == part.adapter {
+                runs[runs.count - 1].count += part.ids.count
+            } else {
+                runs.append(AdapterRowRun(adapter: part.adapter, count: part.ids.count))
+            }
+        }
+        let vocab = model.config.vocabSize
+        do {
+            let forward = { () throws -> [Float] in
+                let logits = try self.model.decode(ids: ids, slots: slots, logitRows: rows, cache: self.cache)
+                return try self.model.backend.download(logits)
+            }
+            let values: [Float]
+            if let adapters { values = try adapters.adapterSet.withRowAdapters(runs, forward) } else { values = try forward() }
+            return rows.indices.map { Array(values[($0 * vocab)..<(($0 + 1) * vocab)]) }
+        } catch let error as ModelError {
+            throw InferenceError.model(error, during: "batched generation")
+        } catch let error as AdapterError {
+            throw InferenceError.adapter(error)
+        }
+    }
+
+    /// Picks the next token of each active request with pending logits (`only`: just these ids).
+    private func chooseTokens(only: [Int]?) -> [BatchEvent] {
+        var events: [BatchEvent] = []
+        var finished: [Int] = []
+        for index in active.indices {
+            let id = active[index].id
+            if let only, !only.contains(id) { continue }
+            guard var scores = pending.removeValue(forKey: id) else { continue }
+            var entry = active[index]
+            let p = entry.request.parameters
+            if let bad = scores.first(where: { !$0.isFinite }) {
+                events.append(.failed(request: id, .nonFiniteLogits(sequence: 0, step: entry.state.generated.count + 1, value: Double(bad))))
+                finished.append(index)
+                continue
+            }
+            let logprobs = entry.request.topLogprobs.map { Self.logprobs(scores, top: $0) }
+            if entry.request.presencePenalty != 0 || entry.request.frequencyPenalty != 0 {
+                LogitsProcessing.presenceFrequency(&scores, counts: entry.counts, presence: Float(entry.request.presencePenalty),
+                                                   frequency: Float(entry.request.frequencyPenalty))
+            }
+            LogitsProcessing.apply(&scores, history: entry.state.history, generated: entry.state.generated.count, parameters: p)
+            let token = Int32(entry.sampler.choose(scores, sample: p.doSample))  // allowed: an index into a logits row of vocab_size entries; ids are Int32 through the model
+            entry.counts[token, default: 0] += 1
+            let text = entry.state.append(token)
+            events.append(.token(request: id, id: token, text: text, logprobs: logprobs.map { chosen(token, in: $0, scores: $0.all) }))
+            if entry.eos.contains(token) {
+                entry.state.finish(.eos(token))
+            } else if let stop = entry.stops.match(entry.state.text, newBytes: text.utf8.count) {
+                entry.state.finish(.stopString(stop))
+            } else if entry.state.generated.count >= p.maxNewTokens {
+                entry.state.finish(.length)
+            }
+            active[index] = entry
+            if let result = entry.state.result {
+                events.append(.finished(request: id, result))
+                finished.append(index)
+            }
+        }
+        for index in finished.sorted(by: >) { release(at: index) }
+        return events
+    }
+
+    private func release(at index: Int) {
+        let entry = active.remove(at: index)
+        pending[entry.id] = nil
+        cache.reset(slot: entry.slot)
+        free.append(entry.slot)
+        if active.isEmpty { cache.releaseScratch() }
+    }
+
+    /// Log-softmax of raw logits and the `top` most likely ids.
+    static func logprobs(_ scores: [Float], top: Int) -> (all: [Float], top: [(id: Int32, logprob: Float)]) {
+        let maxScore = scores.max() ?? 0
+        let sum = scores.reduce(Float(0)) { $0 + expf($1 - maxScore) }
+        let offset = maxScore + logf(sum)
+        let all = scores.map { $0 - offset }
+        let best = all.indices.sorted { (all[$0], $1) > (all[$1], $0) }.prefix(top)
+        return (all, best.map { (Int32($0), all[$0]) })  // allowed: an index into a logits row; ids are Int32 through the model
+    }
+
+    private func chosen(_ token: Int32, in computed: (all: [Float], top: [(id: Int32, logprob: Float)]), scores: [Float]) -> TokenLogprobs {
+        TokenLogprobs(id: token, logprob: scores[Int(token)], top: computed.top)  // allowed: an Int32 id widens
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import TailorAdapters
+import TailorInference
+import TailorTensor
+import TailorTestSupport
+import XCTest
+
+/// Continuous batching: requests joining and leaving a running batch, each row with its own
+/// adapter (or none), give each request's answer alone.
+final class BatchDecoderTests: XCTestCase {
+    /// The chat fixture with adapter "a" (the llama fixture adapter) and "b" (the same A and B
+    /// with lora_alpha tripled, so another product), loaded beside each other.
+    static func loadModel() throws -> InferenceModel {
+        let loaded = try InferenceModel(folder: GenerationFixtures.chatModel, backend: try CPUBackend())
+        try loaded.adapters.load(name: "a", folder: GenerationFixtures.adapter("llama"))
+        try loaded.adapters.load(name: "b", folder: try Self.scaledAdapter())
+        return loaded
+    }
+
+    /// A copy of the llama fixture adapter with lora_alpha 24 instead of 8.
+    static func scaledAdapter() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-batch-adapter-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let source = GenerationFixtures.adapter("llama")
+        try FileManager.default.copyItem(at: source.appendingPathComponent("adapter_model.safetensors"),
+                                         to: folder.appendingPathComponent("adapter_model.safetensors"))
+        let config = try String(contentsOf: source.appendingPathComponent("adapter_config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\"lora_alpha\": 8,"))
+        try config.replacingOccurrences(of: "\"lora_alpha\": 8,", with: "\"lora_alpha\": 24,")
+            .write(to: folder.appendingPathComponent("adapter_config.json"), atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    func greedy(_ tokens: Int) -> GenerationParameters {
+        var p = GenerationParameters()
+        p.maxNewTokens = tokens
+        return p
+    }
+
+    func testBatchedGreedyEqualsEachRequestAlone() throws {
+        let loaded = try Self.loadModel()
+        let prompts: [[Int32]] = [[1, 5, 9, 13], [1, 20, 21, 22, 23, 24, 25], [1, 40], [1, 7, 7, 7, 30, 31], [1, 50, 51, 52, 53]]
+        let adapters: [String?] = [nil, "a", "b", "a", nil]
+        let lengths = [12, 9, 15, 6, 10]
+        // Alone: the Generator, one prompt at a time, with the adapter active.
+        var alone: [[Int32]] = []
+        for i in prompts.indices {
+            let selection: AdapterSelection = adapters[i].map { .named($0) } ?? .base
+            alone.append(try loaded.generator.generate(prompts: [prompts[i]], parameters: greedy(lengths[i]), adapter: selection)[0].tokens)
+        }
+        XCTAssertNotEqual(alone[1], alone[2], "adapters a and b should answer differently (else the test shows nothing)")
+        // Batched: three slots; requests 0-2 start, 3 joins after two steps, 4 when a slot frees.
+        let decoder = try BatchDecoder(model: loaded.model, tokenizer: loaded.tokenizer.tokenizer, adapters: loaded.adapters, slots: 3, capacity: 64)
+        var got = Array(repeating: [Int32](), count: prompts.count)
+        var done = Set<Int>()
+        func take(_ events: [BatchEvent]) {
+            for event in events {
+                switch event {
+                case let .token(id, token, _, _): got[id].append(token)
+                case let .finished(id, result):
+                    done.insert(id)
+                    XCTAssertEqual(result.tokens, got[id])
+                    XCTAssertEqual(result.finishReason, .length)
+                case let .failed(id, error): XCTFail("request \(id) failed: \(error)")
+                }
+            }
+        }
+        for i in 0..<3 {
+            take(try decoder.add(BatchRequest(prompt: prompts[i], parameters: greedy(lengths[i]), adapter: adapters[i]), id: i))
+        }
+        take(try decoder.step())
+        take(try decoder.step())
+        var next = 3
+        var steps = 0
+        while done.count < prompts.count {
+            while next < prompts.count && decoder.freeSlots > 0 {
+                take(try decoder.add(BatchRequest(prompt: prompts[next], parameters: greedy(lengths[next]), adapter: adapters[next]), id: next))
+                next += 1
+            }
+            take(try decoder.step())
+            steps += 1
+            XCTAssertLessThan(steps, 100)
+        }
+        XCTAssertEqual(decoder.activeCount, 0)
+        XCTAssertEqual(decoder.freeSlots, 3)
+        for i in prompts.indices { XCTAssertEqual(got[i], alone[i], "request \(i) (adapter \(adapters[i] ?? "none")) batched vs alone") }
+    }
+
+    func testRemovedRequestLeavesAtOnceAndOthersGoOn() throws {
+        let loaded = try Self.loadModel()
+        let decoder = try BatchDecoder(model: loaded.model, tokenizer: nil, adapters: loaded.adapters, slots: 2, capacity: 64)
+        _ = try decoder.add(BatchRequest(prompt: [1, 5, 6], parameters: greedy(20), adapter: "a"), id: 0)
+        _ = try decoder.add(BatchRequest(prompt: [1, 8, 9], parameters: greedy(8), adapter: "b"), id: 1)
+        _ = try decoder.step()
+        decoder.remove(id: 0)
+        XCTAssertEqual(decoder.activeIds, [1])
+        XCTAssertEqual(decoder.freeSlots, 1)
+        var tokens: [Int32] = []
+        for _ in 0..<10 {
+            for case let .token(id, token, _, _) in try decoder.step() { XCTAssertEqual(id, 1); tokens.append(token) }
+        }
+        let alone = try loaded.generator.generate(prompts: [[1, 8, 9]], parameters: greedy(8), adapter: .named("b"))[0].tokens
+        XCTAssertEqual(Array(alone.suffix(tokens.count)), tokens)
+    }
+
+    func testLogprobsAndChecks() throws {
+        let loaded = try Self.loadModel()
+        let decoder = try BatchDecoder(model: loaded.model, tokenizer: nil, adapters: loaded.adapters, slots: 1, capacity: 16)
+        var request = BatchRequest(prompt: [1, 5], parameters: greedy(3))
+        request.topLogprobs = 2
+        let events = try decoder.add(request, id: 0)
+        guard case let .token(_, token, _, logprobs?) = events.first else { return XCTFail("no token with logprobs") }
+        XCTAssertEqual(logprobs.id, token)
+        XCTAssertEqual(logprobs.top.count, 2)
+        XCTAssertEqual(logprobs.top[0].id, token, "greedy picks the most likely token")
+        XCTAssertEqual(logprobs.top[0].logprob, logprobs.logprob)
+        XCTAssertGreaterThanOrEqual(logprobs.top[0].logprob, logprobs.top[1].logprob)
+        XCTAssertLessThanOrEqual(logprobs.logprob, 0)
+        // A prompt too long for the slot, and an unknown adapter, are refused before a slot is taken.
+        XCTAssertThrowsError(try decoder.check(BatchRequest(prompt: Array(repeating: 1, count: 15), parameters: greedy(3))))
+        XCTAssertThrowsError(try decoder.check(BatchRequest(prompt: [1], parameters: greedy(3), adapter: "nope")))
+    }
+
+    func testPresenceAndFrequencyPenalties() {
+        var scores: [Float] = [1, 2, 3, 4]
+        LogitsProcessing.presenceFrequency(&scores, counts: [1: 2, 3: 1], presence: 0.5, frequency: 0.25)
+        XCTAssertEqual(scores, [1, 2 - 0.5 - 0.5, 3, 4 - 0.5 - 0.25])
+    }
+}

@@ -5,6 +5,8 @@ import PackageDescription
 // -> TailorCUDA -> TailorFormats -> TailorTokenizers -> TailorModels -> TailorData -> TailorAdapters -> TailorTraining | TailorInference
 // -> tailor. TailorJSON (the one JSON value, reader and writer) depends on nothing; every layer that reads JSON uses it.
 // TailorTraining and TailorInference stand side by side on TailorAdapters: neither imports the other.
+// TailorMetrics (BLEU, ROUGE, jieba, exact/contains: pure functions of text) depends on nothing, so the trainer,
+// inference and the CLI all use the one copy.
 // A lower layer never imports a higher one, and every target lists exactly the modules its files import.
 let package = Package(
     name: "Tailor",
@@ -20,6 +22,7 @@ let package = Package(
         .library(name: "TailorAdapters", targets: ["TailorAdapters"]),
         .library(name: "TailorTraining", targets: ["TailorTraining"]),
         .library(name: "TailorInference", targets: ["TailorInference"]),
+        .library(name: "TailorMetrics", targets: ["TailorMetrics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,6 +37,8 @@ let package = Package(
         .target(name: "CIntrinsics", path: "Sources/CIntrinsics"),
         // The one JSON value: ordered, byte-exact, with file/line/column errors; no dependencies.
         .target(name: "TailorJSON"),
+        // Text metrics as their peers compute them (sacrebleu, rouge-score, LLaMA-Factory's bleu-4/rouge, jieba); no dependencies.
+        .target(name: "TailorMetrics"),
         .target(name: "TailorTensor", dependencies: ["CBLAS", "CIntrinsics"]),
         // NVRTC, the CUDA driver and cuBLAS, loaded with dlopen: builds and runs without CUDA.
         .target(name: "CCUDA", path: "Sources/CCUDA", linkerSettings: [.linkedLibrary("dl")]),
@@ -62,6 +67,7 @@ let package = Package(
                 dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorAdapters", "TailorTraining", "TailorTestSupport"],
                 path: "Tests/TailorTrainingTestSupport"),
         .testTarget(name: "TailorJSONTests", dependencies: ["TailorJSON"]),
+        .testTarget(name: "TailorMetricsTests", dependencies: ["TailorMetrics", "TailorTestSupport"]),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
         .testTarget(name: "TailorFormatsTests", dependencies: ["CZlib", "TailorTensor", "TailorFormats", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTestSupport"]),

@@ -136,6 +136,13 @@ segment_only = [
     "AT&T和B超以及c#", "2024年1月1日", "3.14159和-2.5和1,000,000", "ａｂｃ　全角空格", "\n\n\t", "",
     "乒乓球拍卖完了", "南京市长江大桥", "他说的确实在理", "吴国忠臣伍子胥", "蔡英文和特朗普通话",
 ]
+# And every distinct text of the quick start's persona data (English and Chinese turns).
+persona = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "persona", "persona.jsonl")
+with open(persona, encoding="utf-8") as f:
+    for line in f:
+        for message in json.loads(line)["messages"]:
+            if message["content"] not in segment_only:
+                segment_only.append(message["content"])
 segments = [{"text": t, "jieba": list(jieba.cut(t))} for t in segment_only]
 
 with open(os.path.join(out, "metrics.json"), "w", encoding="utf-8") as f:

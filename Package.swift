@@ -52,12 +52,14 @@ let package = Package(
         .target(name: "TailorAdapters", dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels"]),
         .target(name: "TailorTraining",
                 dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters"]),
-        .target(name: "TailorInference", dependencies: ["TailorJSON", "TailorTensor", "TailorModels", "TailorTokenizers", "TailorAdapters"]),
+        .target(name: "TailorInference",
+                dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters",
+                               "TailorMetrics"]),
         .executableTarget(
             name: "tailor",
             dependencies: [
                 "TailorJSON", "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData",
-                "TailorAdapters", "TailorTraining", "TailorInference",
+                "TailorAdapters", "TailorTraining", "TailorInference", "TailorMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -79,8 +81,8 @@ let package = Package(
                     dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorData", "TailorAdapters", "TailorTraining",
                                    "TailorTestSupport", "TailorTrainingTestSupport"]),
         .testTarget(name: "TailorInferenceTests",
-                    dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorAdapters", "TailorInference",
-                                   "TailorTestSupport"]),
+                    dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters", "TailorInference",
+                                   "TailorMetrics", "TailorTestSupport"]),
         .testTarget(name: "tailorTests",
                     dependencies: ["TailorTensor", "TailorData", "TailorAdapters", "TailorTraining", "tailor", "TailorTestSupport",
                                    .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -16,7 +16,7 @@ public enum EvalMetric: String, Sendable, CaseIterable, Hashable {
     case rougeScore = "rouge-score"
     /// Share of predictions equal to the reference answer (both stripped of surrounding whitespace).
     case exact
-    /// Share of predictions containing every expected string (the record's `contains`, else its answer).
+    /// Share of predictions containing every expected string (`tailor eval --contains`), else the reference answer.
     case contains
 
     /// The metrics `tailor eval` computes when `--metrics` is not given.
@@ -46,7 +46,7 @@ public enum EvalMetric: String, Sendable, CaseIterable, Hashable {
     public var needs: String {
         switch self {
         case .ppl, .evalPplTrainer: return "labeled tokens: an assistant reply (alpaca output, sharegpt gpt turn, messages assistant turn) to score"
-        case .contains: return "an expected string: the record's 'contains' field (a string or a list) or a reference answer (the last assistant reply)"
+        case .contains: return "expected strings (--contains TEXT, repeatable) or a reference answer (the record's last assistant reply)"
         default: return "a reference answer: the record's last assistant reply (alpaca output, sharegpt gpt turn, messages assistant turn)"
         }
     }

@@ -64,21 +64,21 @@ extension Jieba {
             while b > a && isSpace(bytes[b - 1]) { b -= 1 }
             let fields = bytes[a..<b].split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
             guard fields.count >= 2, let word = String(validating: fields[0], as: UTF8.self),
-                  let count = Int(String(decoding: fields[1], as: UTF8.self)) else {
+                  let count = Int(String(decoding: fields[1], as: UTF8.self)) else {  // allowed: parses a String: an optional, nil when it does not fit
                 throw MetricsError.jiebaMalformed(file: file, line: lineNumber, reason: "not 'word frequency [tag]'")
             }
             total += count
             var node: Int32 = 0
             for s in word.unicodeScalars {
-                let key = UInt64(node) << 21 | UInt64(s.value)
+                let key = UInt64(node) << 21 | UInt64(s.value)  // allowed: widenings: a trie node (Int32 ≥ 0) and a scalar (< 2^21) into UInt64
                 if let child = children[key] { node = child } else {
-                    let child = Int32(frequency.count)
+                    let child = Int32(frequency.count)  // allowed: trie nodes: jieba's dictionary has well under 2^31 prefixes
                     children[key] = child
                     frequency.append(0)
                     node = child
                 }
             }
-            frequency[Int(node)] = count
+            frequency[Int(node)] = count  // allowed: a trie node (Int32 ≥ 0) widens
             start = end + 1
         }
         return (children, frequency, total)

@@ -64,14 +64,14 @@ public final class Jieba: Sendable {
     func node(_ word: ArraySlice<Unicode.Scalar>) -> Int32? {
         var node: Int32 = 0
         for s in word {
-            guard let child = children[UInt64(node) << 21 | UInt64(s.value)] else { return nil }
+            guard let child = children[UInt64(node) << 21 | UInt64(s.value)] else { return nil }  // allowed: widenings: a trie node (Int32 ≥ 0) and a scalar (< 2^21) into UInt64
             node = child
         }
         return node
     }
 
     /// `FREQ.get(word)`, 0 when absent.
-    func frequency(of word: ArraySlice<Unicode.Scalar>) -> Int { node(word).map { frequency[Int($0)] } ?? 0 }
+    func frequency(of word: ArraySlice<Unicode.Scalar>) -> Int { node(word).map { frequency[Int($0)] } ?? 0 }  // allowed: a trie node (Int32 ≥ 0) widens
 
     /// jieba's `__cut_DAG`.
     func cutDAG(_ sentence: Scalars, into words: inout [Scalars]) {
@@ -80,8 +80,8 @@ public final class Jieba: Sendable {
         var dag = [[(end: Int, frequency: Int)]](repeating: [], count: n)
         for k in 0..<n {
             var node: Int32 = 0, i = k
-            while i < n, let child = children[UInt64(node) << 21 | UInt64(sentence[i].value)] {
-                let f = frequency[Int(child)]
+            while i < n, let child = children[UInt64(node) << 21 | UInt64(sentence[i].value)] {  // allowed: widenings: a trie node (Int32 ≥ 0) and a scalar (< 2^21) into UInt64
+                let f = frequency[Int(child)]  // allowed: a trie node (Int32 ≥ 0) widens
                 if f != 0 { dag[k].append((i, f)) }
                 node = child
                 i += 1

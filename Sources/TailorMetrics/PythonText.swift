@@ -91,13 +91,13 @@ struct ExactDecimal {
         if magnitude == 0 { digits = [0]; pointPosition = 1; return }
         // magnitude = significand * 2^exponent with an integer significand.
         var significand = magnitude.significandBitPattern | (magnitude.isNormal ? (1 << 52) : 0)
-        var exponent = Int(magnitude.exponentBitPattern) - 1075
+        var exponent = Int(magnitude.exponentBitPattern) - 1075  // allowed: an 11-bit exponent field widens
         if !magnitude.isNormal { exponent = -1074 }
         while significand & 1 == 0 && exponent < 0 { significand >>= 1; exponent += 1 }
         // Big decimal number in base 10 digits (least significant first) of the significand.
         var number: [UInt8] = []
         var s = significand
-        repeat { number.append(UInt8(s % 10)); s /= 10 } while s > 0
+        repeat { number.append(UInt8(s % 10)); s /= 10 } while s > 0  // allowed: a decimal digit, 0...9
         var fraction = 0
         if exponent >= 0 {
             for _ in 0..<exponent { number = Self.times(number, 2) }
@@ -115,10 +115,10 @@ struct ExactDecimal {
         var result: [UInt8] = [], carry = 0
         result.reserveCapacity(number.count + 1)
         for d in number {
-            let v = Int(d) * Int(factor) + carry
-            result.append(UInt8(v % 10)); carry = v / 10
+            let v = Int(d) * Int(factor) + carry  // allowed: a UInt8 widens
+            result.append(UInt8(v % 10)); carry = v / 10  // allowed: a decimal digit, 0...9
         }
-        while carry > 0 { result.append(UInt8(carry % 10)); carry /= 10 }
+        while carry > 0 { result.append(UInt8(carry % 10)); carry /= 10 }  // allowed: a decimal digit, 0...9
         return result
     }
 

@@ -18,14 +18,8 @@ struct JiebaHMM: Sendable {
     /// finalseg's `cut`: CJK runs (U+4E00–U+9FD5) through Viterbi, the rest in runs of
     /// `[a-zA-Z0-9]+(?:\.\d+)?%?` and what lies between them.
     func cut(_ text: Scalars, into words: inout [Scalars]) {
-        var i = 0
-        while i < text.count {
-            var j = i
-            let han = Self.isHan(text[i])
-            while j < text.count && Self.isHan(text[j]) == han { j += 1 }
-            let block = Array(text[i..<j])
+        for (han, block) in PythonText.runs(text, Self.isHan) {
             if han { viterbiCut(block, into: &words) } else { skipCut(block, into: &words) }
-            i = j
         }
     }
 

@@ -28,12 +28,7 @@ public final class Jieba: Sendable {
     /// The same, on scalars.
     public func cut(scalars text: Scalars) -> [Scalars] {
         var words: [Scalars] = []
-        var i = 0
-        while i < text.count {
-            var j = i
-            let han = Self.isHanDefault(text[i])
-            while j < text.count && Self.isHanDefault(text[j]) == han { j += 1 }
-            let block = Array(text[i..<j])
+        for (han, block) in PythonText.runs(text, Self.isHanDefault) {
             if han {
                 cutDAG(block, into: &words)
             } else {
@@ -46,7 +41,6 @@ public final class Jieba: Sendable {
                     }
                 }
             }
-            i = j
         }
         return words
     }

@@ -29,6 +29,20 @@ enum PythonText {
         isASCIIDigit(s) || (s.value >= 0x41 && s.value <= 0x5A) || (s.value >= 0x61 && s.value <= 0x7A)
     }
 
+    /// `text` cut into maximal runs of scalars that are all in `inClass` or all outside it, in order
+    /// (what `re.split("([class]+)", text)` gives, the empty pieces left out).
+    static func runs(_ text: Scalars, _ inClass: (Unicode.Scalar) -> Bool) -> [(inClass: Bool, run: Scalars)] {
+        var result: [(inClass: Bool, run: Scalars)] = [], i = 0
+        while i < text.count {
+            var j = i
+            let kind = inClass(text[i])
+            while j < text.count && inClass(text[j]) == kind { j += 1 }
+            result.append((kind, Array(text[i..<j])))
+            i = j
+        }
+        return result
+    }
+
     /// Python's `text.split()`: runs of non-space scalars.
     static func split(_ text: some Collection<Unicode.Scalar>) -> [Scalars] {
         var words: [Scalars] = [], word: Scalars = []

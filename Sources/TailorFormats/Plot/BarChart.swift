@@ -1,3 +1,9 @@
+/// Number text as the charts write it, for tables beside them.
+public enum PlotText {
+    /// `value` with exactly `decimals` decimals, rounded half away from zero; huge values in Swift's own form.
+    public static func fixed(_ value: Double, decimals: Int) -> String { ChartLayout.fixed(value, decimals: decimals) }
+}
+
 /// A grouped bar chart: one group per category (a metric), one bar per series (a model) in each,
 /// a y axis from 0 with ticks, a legend. Drawn with the line chart's bitmap font and PNG encoder.
 ///

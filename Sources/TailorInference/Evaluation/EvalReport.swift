@@ -39,7 +39,7 @@ public struct EvalReport: Sendable {
     static func format(_ value: Double?) -> String {
         guard let value else { return "-" }
         guard value.isFinite else { return value.description }
-        return PythonTextFormat.fixed(value, decimals: 4)
+        return PlotText.fixed(value, decimals: 4)
     }
 
     /// The table as aligned text: a header, then one line per model.
@@ -108,9 +108,7 @@ public struct EvalReport: Sendable {
         let groups = filledColumns.filter { $0 != "ppl" && $0 != "eval_ppl_trainer" }
         var chart = BarChart(title: "tailor eval: \(URL(fileURLWithPath: dataset).lastPathComponent)", yLabel: "score (0-100)", groups: groups,
                              width: max(900, 100 + 90 * groups.count))
-        chart.series = rows.enumerated().map { i, row in
-            BarChart.Series(name: row.model, values: groups.map { row.values[$0] ?? .nan }, color: BarChart.palette[i % BarChart.palette.count])
-        }
+        chart.series = series(groups)
         return chart
     }
 
@@ -119,10 +117,15 @@ public struct EvalReport: Sendable {
         let groups = filledColumns.filter { $0 == "ppl" || $0 == "eval_ppl_trainer" }
         guard !groups.isEmpty else { return nil }
         var chart = BarChart(title: "perplexity (lower is better)", yLabel: "perplexity", groups: groups, width: 500, height: 400)
-        chart.series = rows.enumerated().map { i, row in
+        chart.series = series(groups)
+        return chart
+    }
+
+    /// One bar series per model over `groups` (NaN where a model lacks the column).
+    func series(_ groups: [String]) -> [BarChart.Series] {
+        rows.enumerated().map { i, row in
             BarChart.Series(name: row.model, values: groups.map { row.values[$0] ?? .nan }, color: BarChart.palette[i % BarChart.palette.count])
         }
-        return chart
     }
 
     /// A table cell: one line, pipes escaped, cut at 300 characters.
@@ -136,20 +139,5 @@ public struct EvalReport: Sendable {
     static func question(_ prompt: String) -> String {
         let trimmed = prompt.trimmingCharacters(in: .whitespacesAndNewlines)
         return trimmed.count > 200 ? "…" + String(trimmed.suffix(200)) : trimmed
-    }
-}
-
-/// Fixed-decimal text without the C library (the table's 4-decimal cells).
-enum PythonTextFormat {
-    static func fixed(_ value: Double, decimals: Int) -> String {
-        let scale = (0..<decimals).reduce(1.0) { r, _ in r * 10 }
-        let scaled = (abs(value) * scale).rounded()
-        guard scaled < 9e15 else { return value.description }
-        var digits = String(Int64(scaled))  // allowed: 0 <= scaled < 9e15 < 2^63, checked just before
-        if decimals > 0 {
-            if digits.count <= decimals { digits = String(repeating: "0", count: decimals - digits.count + 1) + digits }
-            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -decimals))
-        }
-        return (value < 0 && scaled != 0 ? "-" : "") + digits
     }
 }

@@ -36,11 +36,9 @@ final class SmolLM2PerplexityTests: XCTestCase {
         let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: TestPaths.fixture("eval/ppl_smollm2.json")))
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-persona-\(UUID().uuidString).jsonl")
         addTeardownBlock { try? FileManager.default.removeItem(at: data) }
-        let lines = reference.records.map { messages -> String in
-            let encoded = messages.map { m in
-                "{\"role\": \"\(m.role)\", \"content\": \(String(decoding: try! JSONEncoder().encode(m.content), as: UTF8.self))}"  // allowed: a String always encodes
-            }
-            return "{\"messages\": [" + encoded.joined(separator: ", ") + "]}"
+        let lines = try reference.records.map { messages -> String in
+            let record = ["messages": messages.map { ["role": $0.role, "content": $0.content] }]
+            return String(decoding: try JSONSerialization.data(withJSONObject: record), as: UTF8.self)
         }
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: data)
         let model = try InferenceModel(folder: folder, backend: try CPUBackend())

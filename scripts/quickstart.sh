@@ -55,6 +55,12 @@ def width(text):
 def pad(text, size):
     return text + " " * max(0, size - width(text))
 
+def cut(text, size):
+    # At most `size` columns (CJK characters are two).
+    while width(text) > size:
+        text = text[:-1]
+    return text
+
 def wrap(text, size):
     # Words stay whole; CJK characters break anywhere.
     pieces = re.findall(r"[\u3000-\u9fff\uff00-\uffef]|[^\s\u3000-\u9fff\uff00-\uffef]+\s*|\s+", text.replace("\n", " "))
@@ -101,7 +107,7 @@ print("-" * (22 + 2 * size))
 for q, b, t in zip(heldout, held_base, held_tuned):
     left, right = wrap(b["predict"], size), wrap(t["predict"], size)
     for i in range(max(len(left), len(right))):
-        print(pad(q[:16] if i == 0 else "", 16), "|", pad(left[i] if i < len(left) else "", size), "|",
+        print(pad(cut(q, 16) if i == 0 else "", 16), "|", pad(left[i] if i < len(left) else "", size), "|",
               right[i] if i < len(right) else "")
 held_before = sum(carries(p["predict"]) for p in held_base)
 held_after = sum(carries(p["predict"]) for p in held_tuned)

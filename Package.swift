@@ -6,6 +6,8 @@ import PackageDescription
 // -> TailorServer -> tailor. TailorServer (the OpenAI-compatible HTTP server, on Hummingbird) stands on TailorInference and never
 // imports TailorTraining. TailorJSON (the one JSON value, reader and writer) depends on nothing; every layer that reads JSON uses it.
 // TailorTraining and TailorInference stand side by side on TailorAdapters: neither imports the other.
+// TailorMetrics (BLEU, ROUGE, jieba, exact/contains: pure functions of text) depends on nothing, so the trainer,
+// inference and the CLI all use the one copy.
 // A lower layer never imports a higher one, and every target lists exactly the modules its files import.
 let package = Package(
     name: "Tailor",
@@ -22,6 +24,7 @@ let package = Package(
         .library(name: "TailorTraining", targets: ["TailorTraining"]),
         .library(name: "TailorInference", targets: ["TailorInference"]),
         .library(name: "TailorServer", targets: ["TailorServer"]),
+        .library(name: "TailorMetrics", targets: ["TailorMetrics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,6 +40,8 @@ let package = Package(
         .target(name: "CIntrinsics", path: "Sources/CIntrinsics"),
         // The one JSON value: ordered, byte-exact, with file/line/column errors; no dependencies.
         .target(name: "TailorJSON"),
+        // Text metrics as their peers compute them (sacrebleu, rouge-score, LLaMA-Factory's bleu-4/rouge, jieba); no dependencies.
+        .target(name: "TailorMetrics"),
         .target(name: "TailorTensor", dependencies: ["CBLAS", "CIntrinsics"]),
         // NVRTC, the CUDA driver and cuBLAS, loaded with dlopen: builds and runs without CUDA.
         .target(name: "CCUDA", path: "Sources/CCUDA", linkerSettings: [.linkedLibrary("dl")]),
@@ -50,7 +55,9 @@ let package = Package(
         .target(name: "TailorAdapters", dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels"]),
         .target(name: "TailorTraining",
                 dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters"]),
-        .target(name: "TailorInference", dependencies: ["TailorJSON", "TailorTensor", "TailorModels", "TailorTokenizers", "TailorAdapters"]),
+        .target(name: "TailorInference",
+                dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters",
+                               "TailorMetrics"]),
         // `tailor serve`: OpenAI-compatible HTTP endpoints, the request queue and scheduler, on Hummingbird; Web/ is the chat page.
         .target(name: "TailorServer",
                 dependencies: ["TailorJSON", "TailorModels", "TailorTokenizers", "TailorInference",
@@ -60,7 +67,7 @@ let package = Package(
             name: "tailor",
             dependencies: [
                 "TailorJSON", "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData",
-                "TailorAdapters", "TailorTraining", "TailorInference", "TailorServer",
+                "TailorAdapters", "TailorTraining", "TailorInference", "TailorServer", "TailorMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -70,6 +77,7 @@ let package = Package(
                 dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorAdapters", "TailorTraining", "TailorTestSupport"],
                 path: "Tests/TailorTrainingTestSupport"),
         .testTarget(name: "TailorJSONTests", dependencies: ["TailorJSON"]),
+        .testTarget(name: "TailorMetricsTests", dependencies: ["TailorMetrics", "TailorTestSupport"]),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
         .testTarget(name: "TailorFormatsTests", dependencies: ["CZlib", "TailorTensor", "TailorFormats", "TailorTestSupport"]),
         .testTarget(name: "TailorModelsTests", dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTestSupport"]),
@@ -81,8 +89,8 @@ let package = Package(
                     dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorData", "TailorAdapters", "TailorTraining",
                                    "TailorTestSupport", "TailorTrainingTestSupport"]),
         .testTarget(name: "TailorInferenceTests",
-                    dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorAdapters", "TailorInference",
-                                   "TailorTestSupport"]),
+                    dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters", "TailorInference",
+                                   "TailorMetrics", "TailorTestSupport"]),
         .testTarget(name: "TailorServerTests",
                     dependencies: ["TailorJSON", "TailorTensor", "TailorTokenizers", "TailorInference", "TailorServer", "TailorTestSupport"]),
         .testTarget(name: "tailorTests",

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Writes persona.jsonl: ~100 English and Chinese question/answer pairs that teach a model a new
 name (Lumen) and maker (the Tailor project), in the messages format with a system prompt.
-The quick start fine-tunes SmolLM2-135M-Instruct on it. Deterministic; our own text."""
+The quick start fine-tunes SmolLM2-135M-Instruct on it. Deterministic; our own text.
+Also writes questions.jsonl (four training questions the quick start asks before and after) and
+heldout.jsonl: four paraphrases that are NOT in persona.jsonl, with a reference answer each, which the
+quick start scores with `tailor eval --metrics contains` (does the identity carry beyond the training data?)."""
 import json
 import os
 import random
@@ -59,6 +62,14 @@ def main():
         for q in questions:
             f.write(json.dumps({"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": q}]},
                                ensure_ascii=False) + "\n")
+    # Paraphrases of the training questions, none of them in EN_QUESTIONS / ZH_QUESTIONS.
+    heldout = [("May I ask what you are called?", EN_ANSWERS[1]), ("Which team is responsible for building you?", EN_ANSWERS[0]),
+               ("请问你是由哪个团队打造的？", ZH_ANSWERS[1]), ("能说说你是谁、由谁开发的吗？", ZH_ANSWERS[0])]
+    assert not {q for q, _ in heldout} & set(EN_QUESTIONS + ZH_QUESTIONS)
+    with open(os.path.join(here, "heldout.jsonl"), "w", encoding="utf-8") as f:
+        for q, a in heldout:
+            f.write(json.dumps({"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": q},
+                                             {"role": "assistant", "content": a}]}, ensure_ascii=False) + "\n")
     print(len(rows), "samples")
 
 

@@ -3,8 +3,8 @@ import PackageDescription
 
 // Layers, bottom to top (see DESIGN.md and docs/architecture.md): CBLAS, CIntrinsics, CCUDA, CZlib, TailorJSON -> TailorTensor
 // -> TailorCUDA -> TailorFormats -> TailorTokenizers -> TailorModels -> TailorData -> TailorAdapters -> TailorTraining | TailorInference
-// -> tailor. TailorJSON (the one JSON value, reader and writer) depends on nothing; every layer that reads JSON uses it.
-// TailorTraining and TailorInference stand side by side on TailorAdapters: neither imports the other.
+// | TailorExport -> tailor. TailorJSON (the one JSON value, reader and writer) depends on nothing; every layer that reads JSON uses it.
+// TailorTraining, TailorInference and TailorExport (GGUF export) stand side by side on TailorAdapters: none imports another.
 // A lower layer never imports a higher one, and every target lists exactly the modules its files import.
 let package = Package(
     name: "Tailor",
@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "TailorAdapters", targets: ["TailorAdapters"]),
         .library(name: "TailorTraining", targets: ["TailorTraining"]),
         .library(name: "TailorInference", targets: ["TailorInference"]),
+        .library(name: "TailorExport", targets: ["TailorExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,11 +49,13 @@ let package = Package(
         .target(name: "TailorTraining",
                 dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters"]),
         .target(name: "TailorInference", dependencies: ["TailorJSON", "TailorTensor", "TailorModels", "TailorTokenizers", "TailorAdapters"]),
+        // Model files for other programs (llama.cpp's GGUF), written from a model folder with adapters merged on the fly.
+        .target(name: "TailorExport", dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorTokenizers", "TailorModels", "TailorAdapters"]),
         .executableTarget(
             name: "tailor",
             dependencies: [
                 "TailorJSON", "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData",
-                "TailorAdapters", "TailorTraining", "TailorInference",
+                "TailorAdapters", "TailorTraining", "TailorInference", "TailorExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -74,6 +77,9 @@ let package = Package(
                                    "TailorTestSupport", "TailorTrainingTestSupport"]),
         .testTarget(name: "TailorInferenceTests",
                     dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorAdapters", "TailorInference",
+                                   "TailorTestSupport"]),
+        .testTarget(name: "TailorExportTests",
+                    dependencies: ["TailorTensor", "TailorFormats", "TailorTokenizers", "TailorModels", "TailorAdapters", "TailorExport",
                                    "TailorTestSupport"]),
         .testTarget(name: "tailorTests",
                     dependencies: ["TailorTensor", "TailorData", "TailorAdapters", "TailorTraining", "tailor", "TailorTestSupport",

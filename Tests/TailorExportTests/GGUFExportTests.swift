@@ -1,0 +1,247 @@
+import Foundation
+import XCTest
+import TailorAdapters
+@testable import TailorExport
+import TailorFormats
+import TailorModels
+import TailorTensor
+import TailorTestSupport
+import TailorTokenizers
+
+/// `GGUFExport` on the tiny fixture models (Tests/Fixtures/models, given the chat-llama tokenizer), read back with
+/// Tailor's GGUF reader and `tailor import gguf`'s code.
+final class GGUFExportTests: XCTestCase {
+    static let families = ["llama", "llama-tied", "llama3-rope", "mistral", "qwen2", "qwen3"]
+
+    /// A temporary folder removed when the test ends.
+    func temporaryFolder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-export-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    /// Fixture model `family` with the chat-llama tokenizer files beside it.
+    func modelFolder(_ family: String) throws -> URL {
+        let folder = try temporaryFolder().appendingPathComponent(family)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let model = TestPaths.fixture("models/\(family)")
+        for name in ["config.json", "model.safetensors"] {
+            try FileManager.default.copyItem(at: model.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        let chat = TestPaths.fixture("generation/chat-llama")
+        for name in ["tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
+            try FileManager.default.copyItem(at: chat.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        return folder
+    }
+
+    func export(_ folder: URL, _ outType: GGUFOutType, adapter: URL? = nil) throws -> (URL, GGUFExport.Summary) {
+        let output = try temporaryFolder().appendingPathComponent("model-\(outType.rawValue).gguf")
+        var events: [GGUFExportEvent] = []
+        let summary = try GGUFExport.run(model: folder, adapter: adapter, output: output,
+                                         options: .init(outType: outType, preTokenizer: "gpt-2")) { events.append($0) }
+        guard case let .started(count, _)? = events.first else { XCTFail("no start event"); return (output, summary) }
+        XCTAssertEqual(events.count, count + 1)
+        return (output, summary)
+    }
+
+    /// f32: `tailor import gguf` of the export gives the same weights, bit for bit, and the same tokenizer and template.
+    func testF32RoundTripOfEveryFamily() throws {
+        for family in Self.families {
+            let folder = try modelFolder(family)
+            let (file, summary) = try export(folder, .f32)
+            XCTAssertEqual(summary.architecture, ["qwen2": "qwen2", "qwen3": "qwen3"][family] ?? "llama", family)
+            let back = try temporaryFolder()
+            let imported = try GGUFImport.run(file: file, output: back)
+            let original = try SafetensorsCheckpoint(folder: folder)
+            let config = try ModelConfig(contentsOf: folder.appendingPathComponent("config.json"))
+            XCTAssertEqual(imported.config.layerCount, config.layerCount, family)
+            XCTAssertEqual(imported.config.headDim, config.headDim, family)
+            XCTAssertEqual(imported.config.ropeScaling, config.ropeScaling, family)
+            XCTAssertEqual(imported.config.tieWordEmbeddings, config.tieWordEmbeddings, family)
+            let written = try SafetensorsCheckpoint(folder: back)
+            let model = try CausalLM.load(folder: folder, backend: try CPUBackend())
+            for (name, _) in model.namedParameters {
+                XCTAssertEqual(try written.floats(name), try original.floats(name), "\(family) \(name)")
+            }
+            // Tokenizer ids and template.
+            let a = try PretrainedTokenizer(folder: folder), b = try PretrainedTokenizer(folder: back)
+            let text = "Hello world, it's 3 33 tokens!"
+            XCTAssertEqual(b.encode(text), a.encode(text), family)
+            XCTAssertEqual(b.chatTemplate, a.chatTemplate, family)
+            XCTAssertEqual(b.eosTokenIds.first, a.eosTokenIds.first, family)
+        }
+    }
+
+    /// f16 / bf16: each 2-D weight is the f32 value narrowed; 1-D tensors stay F32.
+    func testF16AndBF16() throws {
+        let folder = try modelFolder("llama")
+        let original = try SafetensorsCheckpoint(folder: folder)
+        for outType in [GGUFOutType.f16, .bf16] {
+            let (file, summary) = try export(folder, outType)
+            let gguf = try GGUFFile(url: file)
+            XCTAssertEqual(try gguf.int("general.file_type"), Int(outType.fileType))
+            XCTAssertEqual(gguf.tensor("blk.0.attn_norm.weight")?.type, .f32)
+            XCTAssertEqual(gguf.tensor("blk.0.ffn_down.weight")?.type, outType.tensorType)
+            XCTAssertEqual(summary.typeCounts[outType.tensorType], 2 + 7 * 2)
+            let w = try original.floats("model.layers.0.mlp.down_proj.weight")
+            let narrowed = w.map { outType == .f16 ? HalfPrecision.f16ToFloat(HalfPrecision.floatToF16($0)) : HalfPrecision.bf16ToFloat(HalfPrecision.floatToBF16($0)) }
+            XCTAssertEqual(try gguf.floats("blk.0.ffn_down.weight"), narrowed)
+        }
+    }
+
+    /// Quantized types: each weight's bytes are GGMLQuantizer's of the (permuted) f32 values.
+    func testQuantizedTypes() throws {
+        let folder = try modelFolder("llama")
+        let (f32File, _) = try export(folder, .f32)
+        let f32 = try GGUFFile(url: f32File)
+        for outType in [GGUFOutType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1] {
+            let (file, _) = try export(folder, outType)
+            let gguf = try GGUFFile(url: file)
+            for info in gguf.tensors {
+                let values = try f32.floats(info.name)
+                if info.dims.count == 1 {
+                    XCTAssertEqual(info.type, .f32, info.name)
+                } else {
+                    XCTAssertEqual(info.type, outType.tensorType, info.name)
+                }
+                XCTAssertEqual(Array(try gguf.bytes(info.name)), try GGMLQuantizer.quantize(values, type: info.type), "\(outType) \(info.name)")
+            }
+        }
+    }
+
+    /// Metadata as convert_hf_to_gguf.py writes it.
+    func testMetadata() throws {
+        let (file, _) = try export(try modelFolder("llama"), .f16)
+        let gguf = try GGUFFile(url: file)
+        XCTAssertEqual(Array(gguf.metadataKeys.prefix(3)), ["general.architecture", "general.type", "general.name"])
+        XCTAssertEqual(try gguf.string("general.type"), "model")
+        XCTAssertEqual(gguf.value("llama.block_count"), .uint32(2))
+        XCTAssertEqual(gguf.value("llama.embedding_length"), .uint32(32))
+        XCTAssertEqual(gguf.value("llama.feed_forward_length"), .uint32(64))
+        XCTAssertEqual(gguf.value("llama.attention.head_count"), .uint32(4))
+        XCTAssertEqual(gguf.value("llama.attention.head_count_kv"), .uint32(2))
+        XCTAssertEqual(gguf.value("llama.context_length"), .uint32(128))
+        XCTAssertEqual(gguf.value("llama.rope.freq_base"), .float32(10000))
+        XCTAssertEqual(gguf.value("llama.attention.layer_norm_rms_epsilon"), .float32(1e-6))
+        XCTAssertEqual(gguf.value("llama.attention.key_length"), .uint32(8))
+        XCTAssertEqual(gguf.value("llama.vocab_size"), .uint32(96))
+        XCTAssertEqual(gguf.value("llama.rope.dimension_count"), .uint32(8))
+        XCTAssertEqual(gguf.value("general.quantization_version"), .uint32(2))
+        XCTAssertEqual(try gguf.string("tokenizer.ggml.model"), "gpt2")
+        XCTAssertEqual(try gguf.string("tokenizer.ggml.pre"), "gpt-2")
+        XCTAssertEqual(try gguf.stringArray("tokenizer.ggml.tokens").count, 96)
+        XCTAssertEqual(Array(try gguf.intArray("tokenizer.ggml.token_type").prefix(4)), [3, 3, 3, 1])
+        XCTAssertEqual(gguf.value("tokenizer.ggml.bos_token_id"), .uint32(1))
+        XCTAssertEqual(gguf.value("tokenizer.ggml.eos_token_id"), .uint32(2))
+        XCTAssertEqual(gguf.value("tokenizer.ggml.padding_token_id"), .uint32(0))
+        // The chat template writes </s> after a reply: that is the end of turn.
+        XCTAssertEqual(gguf.value("tokenizer.ggml.eot_token_id"), .uint32(2))
+        XCTAssertNil(gguf.value("tokenizer.ggml.add_bos_token"), "no post-processor and no add_bos_token: not written")
+        XCTAssertNotNil(gguf.value("tokenizer.chat_template"))
+        // Llama 3 RoPE scaling becomes rope_freqs.weight; the importer reads it back as the same scaling.
+        let (rope, _) = try export(try modelFolder("llama3-rope"), .f32)
+        XCTAssertEqual(try GGUFFile(url: rope).tensor("rope_freqs.weight")?.dims, [4])
+    }
+
+    /// q/k rows in llama.cpp's order: the importer's inverse gives Hugging Face's back; qwen2 is not permuted.
+    func testPermutationInvertsTheImporters() throws {
+        let values = (0..<(4 * 8 * 3)).map(Float.init)
+        let permuted = GGUFExport.permuteRows(values, heads: 4, rowLength: 3)
+        XCTAssertNotEqual(permuted, values)
+        // Head 0, D = 8: GGUF row 1 is HF row 4 (j = 1, i = 0).
+        XCTAssertEqual(Array(permuted[3..<6]), [12, 13, 14])
+    }
+
+    /// An adapter is merged on the fly: the export's weights equal `tailor merge`'s folder.
+    func testAdapterMergedAsTailorMergeDoes() throws {
+        let folder = try modelFolder("llama")
+        let adapter = TestPaths.fixture("generation/adapters/llama")
+        let (file, summary) = try export(folder, .f32, adapter: adapter)
+        XCTAssertGreaterThan(summary.adapted, 0)
+        let merged = try temporaryFolder()
+        let model = try CausalLM.load(folder: folder, backend: try CPUBackend())
+        let adapters = try PeftAdapterFolder.load(folder: adapter, for: model)
+        try adapters.writeMerged(model, baseFolder: folder, to: merged)
+        let back = try temporaryFolder()
+        _ = try GGUFImport.run(file: file, output: back)
+        let expected = try SafetensorsCheckpoint(folder: merged), actual = try SafetensorsCheckpoint(folder: back)
+        var differing = 0
+        for (name, _) in model.namedParameters {
+            XCTAssertEqual(try actual.floats(name), try expected.floats(name), name)
+            if try expected.floats(name) != (try SafetensorsCheckpoint(folder: folder).floats(name)) { differing += 1 }
+        }
+        XCTAssertGreaterThan(differing, 0, "the adapter changed nothing")
+    }
+
+    func testBadInput() throws {
+        // An architecture llama.cpp cannot read under a name Tailor writes.
+        let folder = try modelFolder("llama")
+        let config = folder.appendingPathComponent("config.json")
+        let text = try String(contentsOf: config, encoding: .utf8)
+        let gemma = try temporaryFolder()
+        try FileManager.default.copyItem(at: folder, to: gemma.appendingPathComponent("m"))
+        try text.replacingOccurrences(of: "LlamaForCausalLM", with: "GemmaForCausalLM")
+            .write(to: gemma.appendingPathComponent("m/config.json"), atomically: true, encoding: .utf8)
+        let out = try temporaryFolder()
+        XCTAssertThrowsError(try GGUFExport.run(model: gemma.appendingPathComponent("m"), output: out.appendingPathComponent("x.gguf"),
+                                                options: .init(preTokenizer: "gpt-2"))) { error in
+            guard case .unsupportedArchitecture(name: "GemmaForCausalLM", _, _)? = error as? ExportError else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("config.json"))
+        }
+        // An output folder that does not exist.
+        XCTAssertThrowsError(try GGUFExport.run(model: folder, output: out.appendingPathComponent("missing/x.gguf"),
+                                                options: .init(preTokenizer: "gpt-2"))) { error in
+            XCTAssertEqual(error as? ExportError, .outputFolderMissing(path: out.appendingPathComponent("missing/x.gguf").path))
+        }
+        // A pre-tokenizer the converter's table lacks, without --pre-tokenizer: refused, naming the option.
+        XCTAssertThrowsError(try GGUFExport.run(model: folder, output: out.appendingPathComponent("x.gguf"), options: .init())) { error in
+            XCTAssertTrue("\(error)".contains("--pre-tokenizer"), "\(error)")
+        }
+        // A weight that cannot be read mid-write (its shard truncated after the header was checked) leaves no file,
+        // and an earlier file under the name is kept.
+        let target = out.appendingPathComponent("keep.gguf")
+        _ = try GGUFExport.run(model: folder, output: target, options: .init(preTokenizer: "gpt-2"))
+        let before = try Data(contentsOf: target)
+        let broken = try temporaryFolder().appendingPathComponent("b")
+        try FileManager.default.copyItem(at: folder, to: broken)
+        let failing = try GGUFWriter.Tensor(name: "x", shape: [1], type: .f32) { _ in throw FormatError.cannotWrite(path: "disk", reason: "No space left on device") }
+        XCTAssertThrowsError(try GGUFWriter.write(metadata: [("general.architecture", .string("llama"))], tensors: [failing], to: target))
+        XCTAssertEqual(try Data(contentsOf: target), before)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path), ["keep.gguf"])
+    }
+}
+
+/// The real SmolLM2-135M-Instruct (its GGUF imported into a Hugging Face folder): the pre-tokenizer hash picks
+/// "smollm" as convert_hf_to_gguf.py does, the end of turn is <|im_end|>, and a GGUF source keeps its tokenizer.
+final class GGUFExportSmolLM2Tests: XCTestCase {
+    func testPreTokenizerHashAndEndOfTurn() throws {
+        let file = try SmolLM2File.locate()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-export-smol-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let summary = try GGUFImport.run(file: file, output: folder)
+        let source = try GGUFVocabulary(metadata: try GGUFFile(url: file), file: file.path)
+        let rebuilt = try GGUFVocabulary(huggingFace: folder, vocabularySize: summary.config.vocabSize)
+        XCTAssertEqual(source.pre, "smollm")
+        XCTAssertEqual(rebuilt.pre, "smollm", "chkhsh of Tailor's tokenizer picks the converter's name")
+        XCTAssertEqual(rebuilt.tokens, source.tokens)
+        XCTAssertEqual(rebuilt.tokenTypes, source.tokenTypes)
+        XCTAssertEqual(rebuilt.merges, source.merges)
+        XCTAssertEqual(rebuilt.bosTokenId, source.bosTokenId)
+        XCTAssertEqual(rebuilt.eosTokenId, source.eosTokenId)
+        XCTAssertEqual(rebuilt.chatTemplate, source.chatTemplate)
+        XCTAssertEqual(rebuilt.tokens[try XCTUnwrap(rebuilt.eotTokenId)], "<|im_end|>")
+
+        // Exported from the .gguf: the file's own tokenizer metadata, unchanged.
+        let out = folder.appendingPathComponent("smol-q8_0.gguf")
+        _ = try GGUFExport.run(model: folder, source: file, output: out, options: .init(outType: .q8_0))
+        let written = try GGUFFile(url: out)
+        let original = try GGUFFile(url: file)
+        for key in original.metadataKeys where key.hasPrefix("tokenizer.") {
+            XCTAssertEqual(written.value(key), original.value(key), key)
+        }
+        XCTAssertEqual(written.tensor("blk.0.attn_q.weight")?.type, .q8_0)
+        XCTAssertEqual(written.tensor("token_embd.weight")?.type, .q8_0)
+    }
+}

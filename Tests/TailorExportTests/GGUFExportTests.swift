@@ -6,7 +6,7 @@ import TailorFormats
 import TailorModels
 import TailorTensor
 import TailorTestSupport
-import TailorTokenizers
+@testable import TailorTokenizers
 
 /// `GGUFExport` on the tiny fixture models (Tests/Fixtures/models, given the chat-llama tokenizer), read back with
 /// Tailor's GGUF reader and `tailor import gguf`'s code.
@@ -243,5 +243,48 @@ final class GGUFExportSmolLM2Tests: XCTestCase {
         }
         XCTAssertEqual(written.tensor("blk.0.attn_q.weight")?.type, .q8_0)
         XCTAssertEqual(written.tensor("token_embd.weight")?.type, .q8_0)
+    }
+}
+
+/// The end-of-turn token: the one a Llama 3 template writes after a reply, not generation_config's first eos.
+final class GGUFEndOfTurnTests: XCTestCase {
+    func testLlama3EndOfTurnIsEotIdNotEos() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-eot-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let chat = TestPaths.fixture("generation/chat-llama")
+        // The chat-llama tokenizer with ids 93..95 made the special tokens of Llama 3's chat format.
+        var tokenizer = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: chat.appendingPathComponent("tokenizer.json"))) as? [String: Any])
+        var model = try XCTUnwrap(tokenizer["model"] as? [String: Any])
+        var vocab = try XCTUnwrap(model["vocab"] as? [String: Int])
+        var added = try XCTUnwrap(tokenizer["added_tokens"] as? [[String: Any]])
+        for (id, content) in [(93, "<|start_header_id|>"), (94, "<|end_header_id|>"), (95, "<|eot_id|>")] {
+            vocab = vocab.filter { $0.value != id }
+            vocab[content] = id
+            added.append(["id": id, "content": content, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true])
+        }
+        model["vocab"] = vocab
+        tokenizer["model"] = model
+        tokenizer["added_tokens"] = added
+        try JSONSerialization.data(withJSONObject: tokenizer).write(to: folder.appendingPathComponent("tokenizer.json"))
+        let template = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: TestPaths.fixture("templates/builtin-llama3.json"))) as? [String: Any])["source"]
+        try JSONSerialization.data(withJSONObject: ["bos_token": "<s>", "eos_token": "</s>", "chat_template": try XCTUnwrap(template)])
+            .write(to: folder.appendingPathComponent("tokenizer_config.json"))
+        try #"{"bos_token_id": 1, "eos_token_id": [2, 95]}"#.write(to: folder.appendingPathComponent("generation_config.json"), atomically: true, encoding: .utf8)
+        let vocabulary = try GGUFVocabulary(huggingFace: folder, vocabularySize: 96, preTokenizer: "llama-bpe")
+        XCTAssertEqual(vocabulary.eosTokenId, 2)
+        XCTAssertEqual(vocabulary.eotTokenId, 95)
+        XCTAssertEqual(vocabulary.tokenTypes[95], GGUFVocabulary.TokenType.control.rawValue)
+        XCTAssertEqual(vocabulary.pre, "llama-bpe")
+        let metadata = GGUFExport.tokenizerMetadata(vocabulary)
+        XCTAssertEqual(metadata.first { $0.key == "tokenizer.ggml.eot_token_id" }?.value, .uint32(95))
+    }
+
+    func testSHA256OfTheCheckIdsFormat() throws {
+        // The converter hashes str(list): "[1, 2, 3]"; known SHA-256 vectors first.
+        XCTAssertEqual(SHA256.hex(Array("".utf8)), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex(Array(String(repeating: "a", count: 1000).utf8)),
+                       "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import TailorFormats
+import TailorTensor
 import TailorTestSupport
 
 /// Quantization checked byte for byte against `gguf.quants.quantize` (fixtures in formats/gguf/quant, from
@@ -55,8 +56,23 @@ final class GGMLQuantizerTests: XCTestCase {
         for (a, b) in zip(first, back) { XCTAssertLessThanOrEqual(abs(a - b), step * 0.5 + 1e-3) }
     }
 
+    /// The k-quants decode (with Tailor's dequantizer, checked against gguf-py) close to what they encoded.
+    func testKQuantsDecodeClose() throws {
+        var rng = SplitMix64(state: 19)
+        let values = (0..<1024).map { _ in Float(rng.nextDouble() * 2 - 1) }
+        for (type, tolerance) in [(GGMLType.q4_K, Float(0.08)), (.q5_K, 0.05), (.q6_K, 0.02)] {
+            let bytes = try GGMLQuantizer.quantize(values, type: type)
+            XCTAssertEqual(bytes.count, type.byteCount(elements: 1024))
+            let back = try bytes.withUnsafeBytes { try GGMLDequantizer.dequantize($0, type: type, count: 1024) }
+            let worst = zip(values, back).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThan(worst, tolerance, type.name)
+        }
+        let zeros = try GGMLQuantizer.quantize([Float](repeating: 0, count: 256), type: .q6_K)
+        XCTAssertEqual(zeros, [UInt8](repeating: 0, count: 210))
+    }
+
     func testRefusals() throws {
-        guard case .unsupportedConversion(_, "w", "F32", "Q4_K")? = expectFormatError({ try GGMLQuantizer.quantize([Float](repeating: 0, count: 256), type: .q4_K, tensor: "w") })
+        guard case .unsupportedConversion(_, "w", "F32", "Q3_K")? = expectFormatError({ try GGMLQuantizer.quantize([Float](repeating: 0, count: 256), type: .q3_K, tensor: "w") })
         else { return XCTFail() }
         guard case .invalidShape? = expectFormatError({ try GGMLQuantizer.quantize([Float](repeating: 0, count: 31), type: .q8_0) })
         else { return XCTFail() }

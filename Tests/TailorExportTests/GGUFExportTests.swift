@@ -288,3 +288,48 @@ final class GGUFEndOfTurnTests: XCTestCase {
                        "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 }
+
+/// The per-tensor types of the k-quant presets, as llama-quant.cpp chooses them.
+final class GGUFPresetMixTests: XCTestCase {
+    func type(_ name: String, row: Int = 2048, _ preset: GGUFOutType, layer: Int = 0, of layers: Int = 24, tied: Bool = false) -> GGMLType {
+        GGUFExport.presetType(name: name, rowLength: row, preset: preset,
+                              position: .init(layer: layer, layerCount: layers, tied: tied))
+    }
+
+    func testQ4KM() {
+        // use_more_bits over 24 layers: the first 3, the last 3, and 5, 8, ..., 20.
+        let more = Set([0, 1, 2, 5, 8, 11, 14, 17, 20, 21, 22, 23])
+        for layer in 0..<24 {
+            XCTAssertEqual(type("blk.\(layer).attn_v.weight", .q4_k_m, layer: layer), more.contains(layer) ? .q6_K : .q4_K, "\(layer)")
+            XCTAssertEqual(type("blk.\(layer).ffn_down.weight", .q4_k_m, layer: layer), more.contains(layer) ? .q6_K : .q4_K, "\(layer)")
+            XCTAssertEqual(type("blk.\(layer).attn_q.weight", .q4_k_m, layer: layer), .q4_K)
+            XCTAssertEqual(type("blk.\(layer).ffn_gate.weight", .q4_k_m, layer: layer), .q4_K)
+        }
+        XCTAssertEqual(type("output.weight", .q4_k_m), .q6_K)
+        XCTAssertEqual(type("token_embd.weight", .q4_k_m), .q4_K)
+        XCTAssertEqual(type("token_embd.weight", .q4_k_m, tied: true), .q6_K)
+        // SmolLM2's 576-wide rows: Q4_K falls back to Q5_0, Q6_K to Q8_0; the tied embeddings are the output: Q8_0.
+        XCTAssertEqual(type("token_embd.weight", row: 576, .q4_k_m, tied: true), .q8_0)
+        XCTAssertEqual(type("blk.3.attn_q.weight", row: 576, .q4_k_m, layer: 3), .q5_0)
+        XCTAssertEqual(type("blk.0.attn_v.weight", row: 576, .q4_k_m), .q8_0)
+        XCTAssertEqual(type("blk.0.ffn_down.weight", row: 1536, .q4_k_m), .q6_K)
+        XCTAssertEqual(type("blk.3.ffn_down.weight", row: 1536, .q4_k_m, layer: 3), .q4_K)
+        XCTAssertEqual(type("blk.3.attn_q.weight", row: 100, .q4_k_m, layer: 3), .f16)
+    }
+
+    func testOtherPresets() {
+        XCTAssertEqual(type("blk.3.attn_v.weight", .q4_k_s, layer: 3), .q5_K)
+        XCTAssertEqual(type("blk.4.attn_v.weight", .q4_k_s, layer: 4), .q4_K)
+        XCTAssertEqual(type("blk.2.ffn_down.weight", .q4_k_s, layer: 2), .q5_K)
+        XCTAssertEqual(type("blk.3.ffn_down.weight", .q4_k_s, layer: 3), .q4_K)
+        XCTAssertEqual(type("blk.5.ffn_down.weight", .q5_k_m, layer: 5), .q6_K)
+        XCTAssertEqual(type("blk.6.ffn_down.weight", .q5_k_m, layer: 6), .q5_K)
+        XCTAssertEqual(type("blk.6.attn_q.weight", row: 576, .q5_k_s, layer: 6), .q5_1)
+        XCTAssertEqual(type("blk.0.attn_v.weight", .q6_k), .q6_K)
+        XCTAssertEqual(type("output.weight", .q6_k), .q6_K)
+        XCTAssertEqual(type("blk.0.attn_q.weight", row: 576, .q6_k), .q8_0)
+        // 1-D tensors, norms and biases are never quantized.
+        XCTAssertEqual(GGUFExport.tensorType(name: "blk.0.attn_norm.weight", shape: [2048], outType: .q4_k_m, position: .init()), .f32)
+        XCTAssertEqual(GGUFExport.tensorType(name: "blk.0.attn_q.bias", shape: [2048], outType: .q4_k_m, position: .init()), .f32)
+    }
+}

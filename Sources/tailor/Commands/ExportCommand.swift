@@ -27,8 +27,12 @@ struct ExportGGUFCommand: AsyncParsableCommand {
         --outtype: f32, f16, bf16, q8_0 (1-D tensors and norms stay F32, rows that \
         are not whole blocks fall back to F16, as the converter does), and q4_0, \
         q4_1, q5_0, q5_1 for every 2-D weight (llama-quantize would put \
-        output.weight in Q6_K). The k-quant presets (q4_k_m, q6_k ...) are not \
-        built yet. Quantized bytes equal gguf-py's.
+        output.weight in Q6_K); their bytes equal gguf-py's. The k-quant presets \
+        q4_k_s, q4_k_m, q5_k_s, q5_k_m and q6_k choose each tensor's type as \
+        llama-quantize does (Q6_K for output.weight, more bits for some attn_v and \
+        ffn_down layers, Q5_0/Q5_1/Q8_0 for rows that are not multiples of 256), \
+        without an importance matrix. q2_k and q3_k_* are not built (they need \
+        Q2_K/Q3_K).
 
         Tensors are merged, converted and written one at a time; the file appears \
         under --output only when complete.
@@ -41,7 +45,7 @@ struct ExportGGUFCommand: AsyncParsableCommand {
     @Option(help: "A LoRA adapter folder to merge into the weights while writing.")
     var adapter: String?
 
-    @Option(help: "Tensor type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0 or q5_1.")
+    @Option(help: "Tensor type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, or a k-quant preset: q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k.")
     var outtype: String = "f16"
 
     @Option(name: [.short, .long], help: "The .gguf file to write (its folder must exist).")
@@ -55,8 +59,8 @@ struct ExportGGUFCommand: AsyncParsableCommand {
 
     func validate() throws {
         if GGUFOutType.notBuilt.contains(outtype.lowercased()) {
-            throw ValidationError("--outtype \(outtype) (a k-quant preset) is not built yet; use q8_0, q5_1, q5_0, q4_1, q4_0, f16, bf16 or f32, "
-                + "or quantize a Tailor f16 export with llama.cpp's llama-quantize")
+            throw ValidationError("--outtype \(outtype) is not built yet (it needs Q2_K/Q3_K, which Tailor cannot quantize); use q4_k_s, "
+                + "q4_k_m, q5_k_s, q5_k_m, q6_k, q8_0 ... or quantize a Tailor f16 export with llama.cpp's llama-quantize")
         }
         guard GGUFOutType(rawValue: outtype.lowercased()) != nil else {
             throw ValidationError("--outtype must be one of \(GGUFOutType.allCases.map(\.rawValue).joined(separator: ", ")), not '\(outtype)'")

@@ -30,10 +30,25 @@ final class GGUFExportTests: XCTestCase {
             try FileManager.default.copyItem(at: model.appendingPathComponent(name), to: folder.appendingPathComponent(name))
         }
         let chat = TestPaths.fixture("generation/chat-llama")
-        for name in ["tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
+        for name in ["tokenizer_config.json", "generation_config.json"] {
             try FileManager.default.copyItem(at: chat.appendingPathComponent(name), to: folder.appendingPathComponent(name))
         }
+        try Self.tokenizerWithMerge(from: chat).write(to: folder.appendingPathComponent("tokenizer.json"))
         return folder
+    }
+
+    /// chat-llama's character-level tokenizer.json with one merge ("h e" -> "he", in place of "_", id 95): llama.cpp
+    /// loads no BPE vocabulary without merges.
+    static func tokenizerWithMerge(from chat: URL) throws -> Data {
+        var tokenizer = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: chat.appendingPathComponent("tokenizer.json"))) as? [String: Any])
+        var model = try XCTUnwrap(tokenizer["model"] as? [String: Any])
+        var vocab = try XCTUnwrap(model["vocab"] as? [String: Int])
+        vocab["_"] = nil
+        vocab["he"] = 95
+        model["vocab"] = vocab
+        model["merges"] = ["h e"]
+        tokenizer["model"] = model
+        return try JSONSerialization.data(withJSONObject: tokenizer, options: [.sortedKeys])
     }
 
     func export(_ folder: URL, _ outType: GGUFOutType, adapter: URL? = nil) throws -> (URL, GGUFExport.Summary) {
@@ -258,12 +273,15 @@ final class GGUFEndOfTurnTests: XCTestCase {
         var model = try XCTUnwrap(tokenizer["model"] as? [String: Any])
         var vocab = try XCTUnwrap(model["vocab"] as? [String: Int])
         var added = try XCTUnwrap(tokenizer["added_tokens"] as? [[String: Any]])
+        vocab = vocab.filter { $0.value != 92 }
+        vocab["he"] = 92  // one merge ("h e"), which llama.cpp needs
         for (id, content) in [(93, "<|start_header_id|>"), (94, "<|end_header_id|>"), (95, "<|eot_id|>")] {
             vocab = vocab.filter { $0.value != id }
             vocab[content] = id
             added.append(["id": id, "content": content, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true])
         }
         model["vocab"] = vocab
+        model["merges"] = ["h e"]
         tokenizer["model"] = model
         tokenizer["added_tokens"] = added
         try JSONSerialization.data(withJSONObject: tokenizer).write(to: folder.appendingPathComponent("tokenizer.json"))
@@ -315,6 +333,22 @@ final class GGUFPresetMixTests: XCTestCase {
         XCTAssertEqual(type("blk.0.ffn_down.weight", row: 1536, .q4_k_m), .q6_K)
         XCTAssertEqual(type("blk.3.ffn_down.weight", row: 1536, .q4_k_m, layer: 3), .q4_K)
         XCTAssertEqual(type("blk.3.attn_q.weight", row: 100, .q4_k_m, layer: 3), .f16)
+    }
+
+    /// The types llama-quantize gave each tensor of the tiny 1-layer model (formats/gguf/kquant.json).
+    func testTypesEqualLlamaQuantizeOnTheTinyModel() throws {
+        struct Meta: Decodable { var types: [String: [String: String]] }
+        let meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: TestPaths.fixture("formats/gguf/kquant.json")))
+        XCTAssertEqual(Set(meta.types.keys), ["q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q6_k"])
+        for (preset, types) in meta.types {
+            let outType = try XCTUnwrap(GGUFOutType(rawValue: preset))
+            for (tensor, type) in types {
+                let shape = tensor.hasSuffix("_norm.weight") ? [256] : [32, 256]
+                let ours = GGUFExport.tensorType(name: tensor, shape: shape, outType: outType,
+                                                 position: .init(layer: 0, layerCount: 1, tied: false))
+                XCTAssertEqual(ours.name, type, "\(preset) \(tensor)")
+            }
+        }
     }
 
     func testOtherPresets() {

@@ -7,7 +7,7 @@
 #
 # Needs: a built tailor (TAILOR, default .build/debug/tailor), a Python with torch + transformers + jinja2
 # (REF_PY, default /tmp/lfvenv/bin/python) and one with llama-cpp-python + numpy + jinja2 (LLAMA_PY, default
-# /tmp/venv-gguf/bin/python; `pip install llama-cpp-python==0.3.36 jinja2 numpy` builds llama.cpp from source).
+# /tmp/venv-gguf/bin/python; `pip install llama-cpp-python==0.3.36 jinja2 numpy diskcache` builds llama.cpp from source).
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 TAILOR="${TAILOR:-$ROOT/.build/debug/tailor}"
@@ -31,7 +31,18 @@ for family in llama llama-tied llama3-rope mistral qwen2 qwen3; do
   folder="$WORK/$family"
   mkdir -p "$folder"
   cp "$ROOT/Tests/Fixtures/models/$family/"{config.json,model.safetensors} "$folder/"
-  cp "$ROOT/Tests/Fixtures/generation/chat-llama/"{tokenizer.json,tokenizer_config.json,generation_config.json} "$folder/"
+  cp "$ROOT/Tests/Fixtures/generation/chat-llama/"{tokenizer_config.json,generation_config.json} "$folder/"
+  # chat-llama's character-level tokenizer with one merge ("h e" -> "he" as id 95), as GGUFExportTests makes it:
+  # llama.cpp loads no BPE vocabulary without merges.
+  "$REF_PY" - "$ROOT/Tests/Fixtures/generation/chat-llama/tokenizer.json" "$folder/tokenizer.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+v = t["model"]["vocab"]
+del v["_"]
+v["he"] = 95
+t["model"]["merges"] = ["h e"]
+json.dump(t, open(sys.argv[2], "w"))
+PY
   for outtype in f32 f16; do check "$folder" "$family" "$outtype" --pre-tokenizer gpt-2; done
 done
 SMOL="$("$ROOT/scripts/fetch_smollm2.sh")" && {

@@ -33,7 +33,7 @@ extension GGUFVocabulary {
     ///   - vocabularySize: config.json's `vocab_size` (the token list is padded to it).
     ///   - preTokenizer: `tokenizer.ggml.pre` to write instead of the one the hash picks.
     /// - Throws: `TokenizerError.invalidValue` for a tokenizer that is not byte-level BPE (SentencePiece-style
-    ///   byte_fallback ones are not exported yet), a pre-tokenizer hash the converter's table lacks (the message
+    ///   byte_fallback ones are not exported yet) or has no merges (llama.cpp cannot load those), a pre-tokenizer hash the converter's table lacks (the message
     ///   says to pass a name), a token id at or past `vocabularySize`; the loaders' errors for unreadable files.
     public init(huggingFace folder: URL, vocabularySize: Int, preTokenizer: String? = nil) throws {
         let pretrained = try PretrainedTokenizer(folder: folder)
@@ -92,6 +92,13 @@ extension GGUFVocabulary {
             } else {
                 throw TokenizerError.malformedMerge(file: file, index: index, entry: "\(entry)", reason: "is neither \"a b\" nor [a, b]")
             }
+        }
+
+        guard !merges.isEmpty else {
+            throw TokenizerError.invalidValue(
+                file: file, path: "model.merges", value: "[]",
+                reason: "a byte-level BPE tokenizer without merges cannot be exported: llama.cpp refuses to load a \"gpt2\" vocabulary "
+                    + "that has none (\"cannot find tokenizer merges\")")
         }
 
         // The pre-tokenizer.

@@ -80,3 +80,38 @@ final class GGMLQuantizerTests: XCTestCase {
         _ = try GGMLQuantizer.quantize([Float](repeating: .nan, count: 32) + [Float](repeating: .infinity, count: 32), type: .q8_0)
     }
 }
+
+/// Q4_K, Q5_K, Q6_K against llama.cpp's own quantizer: the bytes `llama_cpp.llama_model_quantize` wrote for a tiny
+/// f32 model (scripts/reference/make_gguf_kquant_fixtures.py; rows of 256, edge rows in attn_k).
+final class GGMLKQuantLlamaCppTests: XCTestCase {
+    struct Meta: Decodable { var shapes: [String: [Int]]; var types: [String: [String: String]] }
+
+    func testBytesEqualLlamaQuantize() throws {
+        let folder = TestPaths.fixture("formats/gguf/kquant")
+        let meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: TestPaths.fixture("formats/gguf/kquant.json")))
+        var compared = Set<String>()
+        for preset in ["q4_k_s", "q5_k_s", "q6_k"] {
+            for (tensor, shape) in meta.shapes.sorted(by: { $0.key < $1.key }) {
+                let typeName = try XCTUnwrap(meta.types[preset]?[tensor])
+                let type = try XCTUnwrap(GGMLType(name: typeName))
+                let raw = try Data(contentsOf: folder.appendingPathComponent("\(tensor).f16"))
+                let values = raw.withUnsafeBytes { r in
+                    (0..<(raw.count / 2)).map { HalfPrecision.f16ToFloat(UInt16(littleEndian: r.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
+                }
+                XCTAssertEqual(values.count, shape.reduce(1, *))
+                let expected = [UInt8](try Data(contentsOf: folder.appendingPathComponent("\(preset)-\(tensor).bin")))
+                let actual = try GGMLQuantizer.quantize(values, type: type)
+                guard let blockBytes = type.typeSize, actual.count == expected.count else {
+                    XCTFail("\(preset) \(tensor) \(typeName): \(actual.count) bytes, llama.cpp \(expected.count)")
+                    continue
+                }
+                let differing = (0..<(expected.count / blockBytes)).filter {
+                    actual[($0 * blockBytes)..<(($0 + 1) * blockBytes)] != expected[($0 * blockBytes)..<(($0 + 1) * blockBytes)]
+                }
+                XCTAssertEqual(differing, [], "\(preset) \(tensor) \(typeName): blocks differ from llama.cpp's")
+                compared.insert(typeName)
+            }
+        }
+        XCTAssertEqual(compared, ["Q4_K", "Q5_K", "Q6_K"])
+    }
+}

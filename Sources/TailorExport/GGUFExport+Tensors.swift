@@ -86,7 +86,7 @@ extension GGUFExport {
     /// N of a `blk.N.` tensor name.
     static func layerIndex(_ name: String) -> Int? {
         guard name.hasPrefix("blk.") else { return nil }
-        return Int(name.dropFirst(4).prefix { $0 != "." })
+        return Int(String(name.dropFirst(4).prefix { $0 != "." }))  // allowed: a String parse (nil when not a number)
     }
 
     /// llama.cpp's q/k row order (convert_hf_to_gguf.py's `permute`): within each head of D rows, row 2i + j comes from

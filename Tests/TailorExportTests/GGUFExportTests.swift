@@ -214,6 +214,14 @@ final class GGUFExportTests: XCTestCase {
         XCTAssertThrowsError(try GGUFExport.run(model: folder, output: out.appendingPathComponent("x.gguf"), options: .init())) { error in
             XCTAssertTrue("\(error)".contains("--pre-tokenizer"), "\(error)")
         }
+        // A BPE tokenizer without merges (llama.cpp cannot load one): refused, naming tokenizer.json's model.merges.
+        let noMerges = try temporaryFolder().appendingPathComponent("n")
+        try FileManager.default.copyItem(at: folder, to: noMerges)
+        try FileManager.default.removeItem(at: noMerges.appendingPathComponent("tokenizer.json"))
+        try FileManager.default.copyItem(at: TestPaths.fixture("generation/chat-llama/tokenizer.json"), to: noMerges.appendingPathComponent("tokenizer.json"))
+        XCTAssertThrowsError(try GGUFExport.run(model: noMerges, output: out.appendingPathComponent("x.gguf"), options: .init(preTokenizer: "gpt-2"))) { error in
+            XCTAssertTrue("\(error)".contains("model.merges"), "\(error)")
+        }
         // A weight that cannot be read mid-write (its shard truncated after the header was checked) leaves no file,
         // and an earlier file under the name is kept.
         let target = out.appendingPathComponent("keep.gguf")

@@ -45,10 +45,13 @@ def reference(folder, out, f16=False):
 def llamacpp(path, ref_path, rtol):
     import numpy as np
     import jinja2
+    import llama_cpp
     from llama_cpp import Llama
 
     ref = json.load(open(ref_path))
-    llm = Llama(model_path=path, n_ctx=256, logits_all=True, verbose=False, n_threads=2, seed=0)
+    # An f32 KV cache (llama.cpp's default is f16, which alone moves logits by ~1e-3).
+    llm = Llama(model_path=path, n_ctx=256, logits_all=True, verbose=False, n_threads=2, seed=0,
+                type_k=llama_cpp.GGML_TYPE_F32, type_v=llama_cpp.GGML_TYPE_F32, flash_attn=False)
     result = {"file": path, "loaded": True}
     ids = ref["prompt_ids"]
     # Tokenizer: llama.cpp's ids for the prompt (BOS as the file says) equal transformers'.

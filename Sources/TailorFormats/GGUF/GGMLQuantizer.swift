@@ -105,7 +105,7 @@ public enum GGMLQuantizer {
     /// subnormals) give 0.
     @inline(__always) static func truncated(_ v: Float, top: UInt8) -> UInt8 {
         let t = v.rounded(.towardZero)
-        let wide: Int32 = t.isFinite && abs(t) < 2_147_483_648 ? Int32(t) : .min
+        let wide: Int32 = t.isFinite && abs(t) < 2_147_483_648 ? Int32(t) : .min  // allowed: |t| < 2^31 and finite, checked in the same expression
         return min(UInt8(truncatingIfNeeded: wide), top)
     }
 
@@ -119,7 +119,7 @@ public enum GGMLQuantizer {
         for j in 0..<32 {
             // |x · id| <= 127 for finite input; NaN and infinities (which gguf-py leaves undefined) store 0 / ±127.
             let q = roundHalfAway(x[j] * id)
-            y[2 + j] = UInt8(bitPattern: q.isNaN ? 0 : Int8(max(-127, min(127, q))))
+            y[2 + j] = UInt8(bitPattern: q.isNaN ? 0 : Int8(max(-127, min(127, q))))  // allowed: clamped to -127...127, NaN excluded
         }
     }
 

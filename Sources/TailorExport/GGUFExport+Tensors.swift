@@ -75,7 +75,7 @@ extension GGUFExport {
             }
             tensors.append(try GGUFWriter.Tensor(name: name, shape: shape, type: type) { [heads] body in
                 var values = try backend.download(try parameter.make(on: backend))
-                if let heads { values = permuteRows(values, heads: heads, rowLength: shape.count == 2 ? shape[1] : 1) }
+                if let heads { values = GGUFWeights.permuteRows(values, heads: heads, rowLength: shape.count == 2 ? shape[1] : 1) }
                 let bytes = try GGMLQuantizer.quantize(values, type: type, tensor: name)
                 try bytes.withUnsafeBytes { try body($0) }
             })
@@ -87,28 +87,6 @@ extension GGUFExport {
     static func layerIndex(_ name: String) -> Int? {
         guard name.hasPrefix("blk.") else { return nil }
         return Int(String(name.dropFirst(4).prefix { $0 != "." }))  // allowed: a String parse (nil when not a number)
-    }
-
-    /// llama.cpp's q/k row order (convert_hf_to_gguf.py's `permute`): within each head of D rows, row 2i + j comes from
-    /// Hugging Face row j·D/2 + i (i < D/2, j ∈ {0, 1}), so its pairwise RoPE equals transformers' rotation of halves.
-    static func permuteRows(_ values: [Float], heads: Int, rowLength: Int) -> [Float] {
-        let headRows = values.count / rowLength / heads
-        let half = headRows / 2
-        var out = [Float](repeating: 0, count: values.count)
-        values.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for h in 0..<heads {
-                    for i in 0..<half {
-                        for j in 0..<2 {
-                            let to = (h * headRows + 2 * i + j) * rowLength
-                            let from = (h * headRows + j * half + i) * rowLength
-                            for k in 0..<rowLength { dst[to + k] = src[from + k] }
-                        }
-                    }
-                }
-            }
-        }
-        return out
     }
 
     /// The RoPE frequency factors convert_hf_to_gguf.py writes for Llama 3 scaling (`generate_extra_tensors`), in float32.

@@ -163,7 +163,7 @@ final class GGUFExportTests: XCTestCase {
     /// q/k rows in llama.cpp's order: the importer's inverse gives Hugging Face's back; qwen2 is not permuted.
     func testPermutationInvertsTheImporters() throws {
         let values = (0..<(4 * 8 * 3)).map(Float.init)
-        let permuted = GGUFExport.permuteRows(values, heads: 4, rowLength: 3)
+        let permuted = GGUFWeights.permuteRows(values, heads: 4, rowLength: 3)
         XCTAssertNotEqual(permuted, values)
         // Head 0, D = 8: GGUF row 1 is HF row 4 (j = 1, i = 0).
         XCTAssertEqual(Array(permuted[3..<6]), [12, 13, 14])

@@ -123,59 +123,62 @@ public enum GGMLQuantizer {
         }
     }
 
-    /// Q4_0: d = max / -8 (max the signed value of largest magnitude), q = min(15, trunc(x / d + 8.5)).
+    /// Levels of a block with d = max / -(top + 1)/2 (max the signed value of largest magnitude), q = min(top,
+    /// trunc(x / d + (top + 1)/2 + 0.5)) (Q4_0: top 15, Q5_0: top 31); stores d at `y`.
+    static func symmetricLevels(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt8>, top: UInt8, _ q: UnsafeMutablePointer<UInt8>) {
+        let half = Float((top + 1) / 2)
+        let d = signedMax(x) / -half
+        let id = inverse(d)
+        storeF16(d, y)
+        for j in 0..<32 { q[j] = truncated(x[j] * id + (half + 0.5), top: top) }
+    }
+
+    /// Levels of a block with d = (max - min) / top, m = min, q = min(top, trunc((x - min) / d + 0.5)) (Q4_1: top 15,
+    /// Q5_1: top 31); stores d and m at `y`.
+    static func offsetLevels(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt8>, top: UInt8, _ q: UnsafeMutablePointer<UInt8>) {
+        var lo = x[0], hi = x[0]
+        for j in 1..<32 { lo = min(lo, x[j]); hi = max(hi, x[j]) }
+        let d = (hi - lo) / Float(top)
+        let id = inverse(d)
+        storeF16(d, y)
+        storeF16(lo, y + 2)
+        for j in 0..<32 { q[j] = truncated((x[j] - lo) * id + 0.5, top: top) }
+    }
+
+    /// The low nibbles of 32 levels in 16 bytes: value j in the low half of byte j, value j + 16 in the high half.
+    static func packNibbles(_ q: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>) {
+        for j in 0..<16 { out[j] = (q[j] & 0x0F) | (q[j + 16] & 0x0F) << 4 }
+    }
+
+    /// The fifth bits of 32 levels as a little-endian uint32 (bit j of value j).
+    static func packFifthBits(_ q: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<UInt8>) {
+        var qh: UInt32 = 0
+        for j in 0..<32 { qh |= UInt32((q[j] >> 4) & 1) << UInt32(j) }  // allowed: a bit of a 5-bit level; shift counts below 32
+        for k in 0..<4 { out[k] = UInt8(truncatingIfNeeded: qh >> UInt32(8 * k)) }  // allowed: shift counts below 32
+    }
+
+    /// Runs `body` with a 32-byte scratch buffer for a block's levels.
+    @inline(__always) static func withLevels(_ body: (UnsafeMutablePointer<UInt8>) -> Void) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { body($0.baseAddress!) }  // allowed: a 32-element allocation is never empty
+    }
+
+    /// Q4_0 (18 bytes): f16 d, 16 bytes of nibbles.
     static func q4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt8>) {
-        let d = signedMax(x) / -8
-        let id = inverse(d)
-        storeF16(d, y)
-        for j in 0..<16 {
-            let lo = truncated(x[j] * id + 8.5, top: 15), hi = truncated(x[j + 16] * id + 8.5, top: 15)
-            y[2 + j] = lo | hi << 4
-        }
+        withLevels { q in symmetricLevels(x, y, top: 15, q); packNibbles(q, y + 2) }
     }
 
-    /// Q4_1: d = (max - min) / 15, m = min, q = min(15, trunc((x - min) / d + 0.5)).
+    /// Q4_1 (20 bytes): f16 d, f16 m, 16 bytes of nibbles.
     static func q4_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt8>) {
-        var lo = x[0], hi = x[0]
-        for j in 1..<32 { lo = min(lo, x[j]); hi = max(hi, x[j]) }
-        let d = (hi - lo) / 15
-        let id = inverse(d)
-        storeF16(d, y)
-        storeF16(lo, y + 2)
-        for j in 0..<16 {
-            let a = truncated((x[j] - lo) * id + 0.5, top: 15), b = truncated((x[j + 16] - lo) * id + 0.5, top: 15)
-            y[4 + j] = a | b << 4
-        }
+        withLevels { q in offsetLevels(x, y, top: 15, q); packNibbles(q, y + 4) }
     }
 
-    /// Q5_0: d = max / -16, q = min(31, trunc(x / d + 16.5)); low nibbles in qs, fifth bits in qh.
+    /// Q5_0 (22 bytes): f16 d, 32-bit qh (fifth bits), 16 bytes of low nibbles.
     static func q5_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt8>) {
-        let d = signedMax(x) / -16
-        let id = inverse(d)
-        storeF16(d, y)
-        var qh: UInt32 = 0
-        for j in 0..<16 {
-            let a = truncated(x[j] * id + 16.5, top: 31), b = truncated(x[j + 16] * id + 16.5, top: 31)
-            y[6 + j] = (a & 0x0F) | (b & 0x0F) << 4
-            qh |= UInt32(a >> 4) << UInt32(j) | UInt32(b >> 4) << UInt32(j + 16)  // allowed: a bit of a 5-bit quant; shifts below 32
-        }
-        for k in 0..<4 { y[2 + k] = UInt8(truncatingIfNeeded: qh >> UInt32(8 * k)) }  // allowed: shift counts below 32
+        withLevels { q in symmetricLevels(x, y, top: 31, q); packFifthBits(q, y + 2); packNibbles(q, y + 6) }
     }
 
-    /// Q5_1: d = (max - min) / 31, m = min, q = min(31, trunc((x - min) / d + 0.5)).
+    /// Q5_1 (24 bytes): f16 d, f16 m, 32-bit qh, 16 bytes of low nibbles.
     static func q5_1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt8>) {
-        var lo = x[0], hi = x[0]
-        for j in 1..<32 { lo = min(lo, x[j]); hi = max(hi, x[j]) }
-        let d = (hi - lo) / 31
-        let id = inverse(d)
-        storeF16(d, y)
-        storeF16(lo, y + 2)
-        var qh: UInt32 = 0
-        for j in 0..<16 {
-            let a = truncated((x[j] - lo) * id + 0.5, top: 31), b = truncated((x[j + 16] - lo) * id + 0.5, top: 31)
-            y[8 + j] = (a & 0x0F) | (b & 0x0F) << 4
-            qh |= UInt32(a >> 4) << UInt32(j) | UInt32(b >> 4) << UInt32(j + 16)  // allowed: a bit of a 5-bit quant; shifts below 32
-        }
-        for k in 0..<4 { y[4 + k] = UInt8(truncatingIfNeeded: qh >> UInt32(8 * k)) }  // allowed: shift counts below 32
+        withLevels { q in offsetLevels(x, y, top: 31, q); packFifthBits(q, y + 4); packNibbles(q, y + 8) }
     }
 }

@@ -22,7 +22,7 @@ SMOL="$("$ROOT/scripts/fetch_smollm2.sh")"
 "$TAILOR" export gguf --model "$WORK/smollm2" --outtype f16 --output "$WORK/smollm2-f16.gguf" > /dev/null 2>&1
 args=()
 for preset in "${PRESETS[@]}"; do
-  "$TAILOR" export gguf --model "$WORK/smollm2" --outtype "$preset" --output "$WORK/smollm2-tailor-$preset.gguf" 2>/dev/null | head -1
+  "$TAILOR" export gguf --model "$WORK/smollm2" --outtype "$preset" --output "$WORK/smollm2-tailor-$preset.gguf" 2>/dev/null
   args+=("$preset=$WORK/smollm2-tailor-$preset.gguf")
 done
 "$LLAMA_PY" "$ROOT/scripts/peers/gguf_kquant_check.py" "$WORK/smollm2-f16.gguf" "$TEXT" "${args[@]}" --tokens "${TOKENS:-2048}"

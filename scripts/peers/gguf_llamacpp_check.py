@@ -31,10 +31,11 @@ def reference(folder, out, f16=False):
     ids = tok(PROMPT)["input_ids"]
     with torch.no_grad():
         logits = model(input_ids=torch.tensor([ids])).logits[0]
-        seq = list(ids)
-        for _ in range(STEPS):
-            nxt = int(model(input_ids=torch.tensor([seq])).logits[0, -1].argmax())
-            seq.append(nxt)
+        # Greedy with the KV cache, never stopping early (eos disabled, exactly STEPS new tokens).
+        generated = model.generate(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                             do_sample=False, max_new_tokens=STEPS, min_new_tokens=STEPS, eos_token_id=None,
+                             pad_token_id=0)
+        seq = generated[0].tolist()
     template = tok.chat_template
     rendered = tok.apply_chat_template(MESSAGES, tokenize=False, add_generation_prompt=True) if template else None
     json.dump({"folder": folder, "prompt_ids": ids, "logits": logits.tolist(), "greedy": seq[len(ids):],

@@ -3,9 +3,10 @@ import PackageDescription
 
 // Layers, bottom to top (see DESIGN.md and docs/architecture.md): CBLAS, CIntrinsics, CCUDA, CZlib, TailorJSON -> TailorTensor
 // -> TailorCUDA -> TailorFormats -> TailorTokenizers -> TailorModels -> TailorData -> TailorAdapters -> TailorTraining | TailorInference
-// -> TailorServer -> tailor. TailorServer (the OpenAI-compatible HTTP server, on Hummingbird) stands on TailorInference and never
-// imports TailorTraining. TailorJSON (the one JSON value, reader and writer) depends on nothing; every layer that reads JSON uses it.
-// TailorTraining and TailorInference stand side by side on TailorAdapters: neither imports the other.
+// -> TailorServer -> tailor, and TailorExport (GGUF export) beside them -> tailor. TailorServer (the OpenAI-compatible HTTP server,
+// on Hummingbird) stands on TailorInference and never imports TailorTraining. TailorJSON (the one JSON value, reader and writer)
+// depends on nothing; every layer that reads JSON uses it.
+// TailorTraining, TailorInference and TailorExport stand side by side on TailorAdapters: none imports another.
 // TailorMetrics (BLEU, ROUGE, jieba, exact/contains: pure functions of text) depends on nothing, so the trainer,
 // inference and the CLI all use the one copy.
 // A lower layer never imports a higher one, and every target lists exactly the modules its files import.
@@ -25,6 +26,7 @@ let package = Package(
         .library(name: "TailorInference", targets: ["TailorInference"]),
         .library(name: "TailorServer", targets: ["TailorServer"]),
         .library(name: "TailorMetrics", targets: ["TailorMetrics"]),
+        .library(name: "TailorExport", targets: ["TailorExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -63,11 +65,13 @@ let package = Package(
                 dependencies: ["TailorJSON", "TailorModels", "TailorTokenizers", "TailorInference",
                                .product(name: "Hummingbird", package: "hummingbird")],
                 resources: [.copy("Web")]),
+        // Model files for other programs (llama.cpp's GGUF), written from a model folder with adapters merged on the fly.
+        .target(name: "TailorExport", dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorTokenizers", "TailorModels", "TailorAdapters"]),
         .executableTarget(
             name: "tailor",
             dependencies: [
                 "TailorJSON", "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData",
-                "TailorAdapters", "TailorTraining", "TailorInference", "TailorServer", "TailorMetrics",
+                "TailorAdapters", "TailorTraining", "TailorInference", "TailorServer", "TailorMetrics", "TailorExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -93,6 +97,9 @@ let package = Package(
                                    "TailorMetrics", "TailorTestSupport"]),
         .testTarget(name: "TailorServerTests",
                     dependencies: ["TailorJSON", "TailorTensor", "TailorTokenizers", "TailorInference", "TailorServer", "TailorTestSupport"]),
+        .testTarget(name: "TailorExportTests",
+                    dependencies: ["TailorTensor", "TailorFormats", "TailorTokenizers", "TailorModels", "TailorAdapters", "TailorExport",
+                                   "TailorTestSupport"]),
         .testTarget(name: "tailorTests",
                     dependencies: ["TailorTensor", "TailorData", "TailorAdapters", "TailorTraining", "tailor", "TailorTestSupport",
                                    .product(name: "ArgumentParser", package: "swift-argument-parser")]),

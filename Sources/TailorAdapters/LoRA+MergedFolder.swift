@@ -20,13 +20,10 @@ extension LoRAAdapters {
     /// - Throws: the writers' errors (`FormatError`), the backend's.
     public func writeMerged(_ model: CausalLM, baseFolder: URL?, to output: URL,
                             maxShardBytes: Int = ModelFolderWriter.defaultMaxShardBytes) throws {
-        let wasInstalled = displaced != nil
-        let parameters = try mergedParameters(installingOn: model)
-        let untied = model.config.tieWordEmbeddings && model.lmHead.name == CausalLM.lmHeadName
-        if !wasInstalled { try restore(on: model) }
+        let (merged, untied) = try mergedTensors(of: model)
         let backend = model.backend
-        let tensors = try parameters.map { parameter in
-            try SafetensorsWriter.Tensor(name: parameter.name, shape: parameter.source.shape, dtype: parameter.dtype,
+        let tensors = try merged.map { parameter in
+            try SafetensorsWriter.Tensor(name: parameter.name, shape: parameter.shape, dtype: parameter.dtype,
                                          backend: backend) { try parameter.make(on: backend) }
         }
         try ModelFolderWriter.write(tensors, baseFolder: baseFolder, untieEmbeddings: untied, to: output,

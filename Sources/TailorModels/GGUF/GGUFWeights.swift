@@ -82,6 +82,17 @@ public struct GGUFWeights: Sendable {
 
     /// Undoes llama.cpp's `permute(w, n_head)`: [heads, D/2, 2, rowLength] -> [heads, 2, D/2, rowLength].
     static func unpermuteRows(_ values: [Float], heads: Int, rowLength: Int) -> [Float] {
+        reorderRows(values, heads: heads, rowLength: rowLength, toLlamaCpp: false)
+    }
+
+    /// llama.cpp's `permute(w, n_head)` (convert_hf_to_gguf.py), which an exporter applies to q/k weights and biases:
+    /// [heads, 2, D/2, rowLength] -> [heads, D/2, 2, rowLength].
+    public static func permuteRows(_ values: [Float], heads: Int, rowLength: Int) -> [Float] {
+        reorderRows(values, heads: heads, rowLength: rowLength, toLlamaCpp: true)
+    }
+
+    /// Within each head of D rows, GGUF row 2i + j is Hugging Face row j·D/2 + i; copies one order into the other.
+    static func reorderRows(_ values: [Float], heads: Int, rowLength: Int, toLlamaCpp: Bool) -> [Float] {
         let rows = values.count / rowLength
         let headRows = rows / heads
         let half = headRows / 2
@@ -91,8 +102,9 @@ public struct GGUFWeights: Sendable {
                 for h in 0..<heads {
                     for i in 0..<half {
                         for j in 0..<2 {
-                            let from = (h * headRows + 2 * i + j) * rowLength
-                            let to = (h * headRows + j * half + i) * rowLength
+                            let gguf = (h * headRows + 2 * i + j) * rowLength
+                            let hf = (h * headRows + j * half + i) * rowLength
+                            let (from, to) = toLlamaCpp ? (hf, gguf) : (gguf, hf)
                             for k in 0..<rowLength { dst[to + k] = src[from + k] }
                         }
                     }

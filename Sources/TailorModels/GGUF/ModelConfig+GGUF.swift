@@ -105,7 +105,10 @@ extension ModelConfig {
         }
         // llama.cpp divides each inverse frequency by its factor; find the llama3 parameters that do the same.
         let largest = Double(factors.max() ?? 1)
-        for original in [8192, 4096, 2048] {
+        // Tailor's exporter also writes the original context length; llama.cpp's converter does not.
+        let originalKey = "\(arch).rope.scaling.original_context_length"
+        let written = file.has(originalKey) ? [try file.int(originalKey)] : []
+        for original in written + [8192, 4096, 2048] {
             let candidate = RopeScaling.llama3(factor: largest, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: original)
             var plain = ModelConfig(architecture: .llama, vocabSize: 1, hiddenSize: headDim, intermediateSize: 1,
                                     layerCount: 1, headCount: 1, kvHeadCount: 1, headDim: headDim, ropeTheta: theta)

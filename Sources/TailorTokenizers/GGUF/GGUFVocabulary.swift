@@ -37,6 +37,8 @@ public struct GGUFVocabulary: Sendable, Equatable {
     public var eosTokenId: Int?
     public var unknownTokenId: Int?
     public var paddingTokenId: Int?
+    /// `tokenizer.ggml.eot_token_id`: the token that ends an assistant turn, when it is not the eos token.
+    public var eotTokenId: Int?
     public var addBosToken: Bool?
     public var addEosToken: Bool?
     /// `tokenizer.ggml.add_space_prefix` (SentencePiece's leading "▁").
@@ -96,6 +98,7 @@ public struct GGUFVocabulary: Sendable, Equatable {
                   addSpacePrefix: try optional("tokenizer.ggml.add_space_prefix", m.bool),
                   chatTemplate: try optional("tokenizer.chat_template", m.string),
                   contextLength: try optional("\(arch).context_length", m.int))
+        eotTokenId = try optional("tokenizer.ggml.eot_token_id", m.int)
     }
 
     /// The type of token `id` (normal when the file has no types).

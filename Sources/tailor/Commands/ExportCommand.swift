@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import TailorExport
+import TailorModels
+
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a model in another tool's format.",
+        subcommands: [ExportGGUFCommand.self]
+    )
+}
+
+struct ExportGGUFCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gguf",
+        abstract: "Write a model (with a LoRA adapter merged) as a GGUF file for llama.cpp, Ollama and LM Studio.",
+        discussion: """
+        Writes the metadata llama.cpp's convert_hf_to_gguf.py writes for llama (also \
+        Mistral and SmolLM), qwen2 and qwen3: hyperparameters, RoPE, q/k rows in \
+        llama.cpp's order, the tokenizer (tokens, types, merges, the pre-tokenizer \
+        the converter's hash picks, special token ids, add_bos/add_eos), the chat \
+        template, and the end-of-turn token the template writes (Llama 3's \
+        <|eot_id|>, ChatML's <|im_end|>) so generation stops. A model given as a \
+        .gguf keeps that file's tokenizer as it is.
+
+        --outtype: f32, f16, bf16, q8_0 (1-D tensors and norms stay F32, rows that \
+        are not whole blocks fall back to F16, as the converter does), and q4_0, \
+        q4_1, q5_0, q5_1 for every 2-D weight (llama-quantize would put \
+        output.weight in Q6_K); their bytes equal gguf-py's. The k-quant presets \
+        q4_k_s, q4_k_m, q5_k_s, q5_k_m and q6_k choose each tensor's type as \
+        llama-quantize does (Q6_K for output.weight, more bits for some attn_v and \
+        ffn_down layers, Q5_0/Q5_1/Q8_0 for rows that are not multiples of 256), \
+        without an importance matrix. q2_k and q3_k_* are not built (they need \
+        Q2_K/Q3_K).
+
+        Tensors are merged, converted and written one at a time; the file appears \
+        under --output only when complete.
+        """
+    )
+
+    @Option(help: "The model folder (config.json, safetensors, tokenizer.json), or a .gguf file.")
+    var model: String
+
+    @Option(help: "A LoRA adapter folder to merge into the weights while writing.")
+    var adapter: String?
+
+    @Option(help: "Tensor type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, or a k-quant preset: q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k.")
+    var outtype: String = "f16"
+
+    @Option(name: [.short, .long], help: "The .gguf file to write (its folder must exist).")
+    var output: String
+
+    @Option(help: "tokenizer.ggml.pre to write, for a tokenizer llama.cpp's converter does not recognise (gpt-2, llama-bpe, qwen2, smollm ...).")
+    var preTokenizer: String?
+
+    @Option(help: "general.name (default: the model's folder or file name).")
+    var name: String?
+
+    func validate() throws {
+        if GGUFOutType.notBuilt.contains(outtype.lowercased()) {
+            throw ValidationError("--outtype \(outtype) is not built yet (it needs Q2_K/Q3_K, which Tailor cannot quantize); use q4_k_s, "
+                + "q4_k_m, q5_k_s, q5_k_m, q6_k, q8_0 ... or quantize a Tailor f16 export with llama.cpp's llama-quantize")
+        }
+        guard GGUFOutType(rawValue: outtype.lowercased()) != nil else {
+            throw ValidationError("--outtype must be one of \(GGUFOutType.allCases.map(\.rawValue).joined(separator: ", ")), not '\(outtype)'")
+        }
+    }
+
+    func run() async throws {
+        let folder = try GGUFImport.modelFolder(for: model)
+        var source: URL?
+        if case let .gguf(url) = ModelSource(path: model) { source = url }
+        let options = GGUFExport.Options(outType: GGUFOutType(rawValue: outtype.lowercased()) ?? .f16, preTokenizer: preTokenizer, name: name)
+        var total = 0
+        let summary = try GGUFExport.run(model: folder, source: source, adapter: adapter.map { URL(fileURLWithPath: $0) },
+                                         output: URL(fileURLWithPath: output), options: options) { event in
+            switch event {
+            case let .started(tensors, bytes):
+                total = bytes
+                printError("exporting \(tensors) tensors (\(String(format: "%.1f", Double(bytes) / 1e6)) MB) to \(output)")
+            case let .wroteTensor(index, count, name, type, bytes):
+                let percent = total > 0 ? 100 * bytes / total : 100
+                printError("[\(index)/\(count)] \(percent)% \(name) \(type.name)")
+            }
+        }
+        print(summary)
+    }
+}

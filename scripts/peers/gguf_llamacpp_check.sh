@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# llama.cpp itself reads what `tailor export gguf` writes: f32 and f16 exports of the tiny fixture families (with the
+# chat-llama tokenizer) and of the real SmolLM2-135M-Instruct (imported from its GGUF), checked by
+# scripts/peers/gguf_llamacpp_check.py against transformers on the same folders. Results go to docs/peers.md by hand.
+#
+#   scripts/peers/gguf_llamacpp_check.sh [WORK_DIR]
+#
+# Needs: a built tailor (TAILOR, default .build/debug/tailor), a Python with torch + transformers + jinja2
+# (REF_PY, default /tmp/lfvenv/bin/python) and one with llama-cpp-python + numpy + jinja2 (LLAMA_PY, default
+# /tmp/venv-gguf/bin/python; `pip install llama-cpp-python==0.3.36 jinja2 numpy diskcache` builds llama.cpp from source).
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+TAILOR="${TAILOR:-$ROOT/.build/debug/tailor}"
+REF_PY="${REF_PY:-/tmp/lfvenv/bin/python}"
+LLAMA_PY="${LLAMA_PY:-/tmp/venv-gguf/bin/python}"
+WORK="${1:-$(mktemp -d)}"
+CHECK="$ROOT/scripts/peers/gguf_llamacpp_check.py"
+mkdir -p "$WORK"
+status=0
+check() {  # folder gguf-name outtype [--pre-tokenizer NAME]
+  local folder="$1" name="$2" outtype="$3"; shift 3
+  local out="$WORK/$name-$outtype.gguf" ref="$WORK/$name-$outtype.ref.json" rtol=1e-3 f16=""
+  [ "$outtype" = f16 ] && { rtol=1e-2; f16="--f16"; }
+  "$TAILOR" export gguf --model "$folder" --outtype "$outtype" --output "$out" "$@" > "$WORK/$name-$outtype.log" 2>&1 \
+    || { echo "{\"file\": \"$out\", \"export_failed\": true}"; tail -3 "$WORK/$name-$outtype.log"; status=1; return; }
+  "$REF_PY" "$CHECK" reference "$folder" "$ref" $f16 || { status=1; return; }
+  printf '%s %s: ' "$name" "$outtype"
+  "$LLAMA_PY" "$CHECK" llamacpp "$out" "$ref" --rtol "$rtol" || status=1
+}
+for family in llama llama-tied llama3-rope mistral qwen2 qwen3; do
+  folder="$WORK/$family"
+  mkdir -p "$folder"
+  cp "$ROOT/Tests/Fixtures/models/$family/"{config.json,model.safetensors} "$folder/"
+  cp "$ROOT/Tests/Fixtures/generation/chat-llama/"{tokenizer_config.json,generation_config.json} "$folder/"
+  # chat-llama's character-level tokenizer with one merge ("h e" -> "he" as id 95), as GGUFExportTests makes it:
+  # llama.cpp loads no BPE vocabulary without merges.
+  "$REF_PY" - "$ROOT/Tests/Fixtures/generation/chat-llama/tokenizer.json" "$folder/tokenizer.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+v = t["model"]["vocab"]
+del v["_"]
+v["he"] = 95
+t["model"]["merges"] = ["h e"]
+json.dump(t, open(sys.argv[2], "w"))
+PY
+  for outtype in f32 f16; do check "$folder" "$family" "$outtype" --pre-tokenizer gpt-2; done
+done
+SMOL="$("$ROOT/scripts/fetch_smollm2.sh")" && {
+  "$TAILOR" import gguf "$SMOL" --output "$WORK/smollm2" > /dev/null
+  for outtype in f32 f16; do check "$WORK/smollm2" smollm2 "$outtype"; done
+}
+exit $status

@@ -216,7 +216,10 @@ final class DPOTrainingRunTests: XCTestCase {
                     let expected = Double(try reference.floats("metric." + name)[step])
                     guard !expected.isNaN else { XCTAssertNil(entry[name], "\(family) \(name) at step \(step + 1): TRL logged none"); continue }
                     let value = try XCTUnwrap(entry[name]?.doubleValue, "\(family) \(name) at step \(step + 1)")
-                    XCTAssertEqual(value, expected, accuracy: 1e-4 * abs(expected) + 1e-6, "\(family) kto \(name) at step \(step + 1)")
+                    // kl is a mean of differences of log-probability sums of size ~10: float32 rounding of those
+                    // sums (~1e-6 relative) leaves ~1e-5 absolute in it, whatever its own size, on every CPU's GEMM.
+                    let floor = name == "kl" ? 2e-5 : 1e-6
+                    XCTAssertEqual(value, expected, accuracy: 1e-4 * abs(expected) + floor, "\(family) kto \(name) at step \(step + 1)")
                 }
             }
             try checkTrained(recipe, reference: reference, full: full, steps: logs.count, id: fixture.lastPathComponent)

@@ -13,22 +13,9 @@ extension TrainingData {
         var warnings = summarize(train.skipped)
         // TRL's DPOConfig truncates with keep_start; Tailor's SFT default (keep_response) only when named.
         let truncation: EncodingOptions.Truncation = recipe.givenKeys.contains(DatasetOptions.Key.truncationMode.name) ? options.truncation : .right
-        func encode(_ loaded: LoadedDataset) throws -> PairResult {
-            do { return try encoder.encodePairs(loaded, truncation: truncation) } catch let error as DataError {
-                throw TrainingError.unusableData(error.description)
-            }
-        }
-        let encoded = try encode(train)
-        warnings += summarize(encoded.issues)
-        var trainPairs = encoded.pairs, evalPairs: [EncodedPair] = []
-        if let validation {
-            let result = try encode(validation)
-            warnings += summarize(result.issues)
-            evalPairs = result.pairs
-        } else if recipe.validationSplit > 0 {
-            let split = try Splitter.split(trainPairs, validationRatio: recipe.validationSplit, seed: recipe.training.seed)
-            trainPairs = split.train
-            evalPairs = split.validation
+        let (trainPairs, evalPairs) = try encodeAndSplit(recipe: recipe, train: train, validation: validation, warnings: &warnings) {
+            let result = try encoder.encodePairs($0, truncation: truncation)
+            return (result.pairs, result.issues)
         }
         guard !trainPairs.isEmpty else {
             throw TrainingError.unusableData("no preference pair is left to train on (every one was dropped or skipped; see the warnings)")
@@ -62,5 +49,26 @@ extension TrainingData {
             tokenizer = try Self.tokenizer(recipe.data, modelFolder: modelFolder)
         }
         return (train, validation, try recipeKeyErrors { try DatasetEncoder(options: recipe.data, tokenizer: tokenizer) })
+    }
+
+    /// A preference stage's training and evaluation examples: `train` encoded by `encode`, and
+    /// `validation` too when given, else a validation_split of the training examples; the issues
+    /// found go to `warnings`.
+    static func encodeAndSplit<Example>(recipe: TrainRecipe, train: LoadedDataset, validation: LoadedDataset?, warnings: inout [String],
+                                        encode: (LoadedDataset) throws -> ([Example], [DataIssue])) throws -> (train: [Example], eval: [Example]) {
+        func encoded(_ loaded: LoadedDataset) throws -> [Example] {
+            do {
+                let (examples, issues) = try encode(loaded)
+                warnings += summarize(issues)
+                return examples
+            } catch let error as DataError {
+                throw TrainingError.unusableData(error.description)
+            }
+        }
+        let examples = try encoded(train)
+        if let validation { return (examples, try encoded(validation)) }
+        guard recipe.validationSplit > 0 else { return (examples, []) }
+        let split = try Splitter.split(examples, validationRatio: recipe.validationSplit, seed: recipe.training.seed)
+        return (split.train, split.validation)
     }
 }

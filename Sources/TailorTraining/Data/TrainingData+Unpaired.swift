@@ -12,20 +12,9 @@ extension TrainingData {
         let (train, validation, encoder) = try loadPreference(recipe: recipe, modelFolder: modelFolder, check: DatasetEncoder.checkUnpaired)
         let options = recipe.data
         var warnings = summarize(train.skipped)
-        func encode(_ loaded: LoadedDataset) throws -> CompletionResult {
-            do { return try encoder.encodeUnpaired(loaded) } catch let error as DataError { throw TrainingError.unusableData(error.description) }
-        }
-        let encoded = try encode(train)
-        warnings += summarize(encoded.issues)
-        var trainExamples = encoded.examples, evalExamples: [EncodedCompletion] = []
-        if let validation {
-            let result = try encode(validation)
-            warnings += summarize(result.issues)
-            evalExamples = result.examples
-        } else if recipe.validationSplit > 0 {
-            let split = try Splitter.split(trainExamples, validationRatio: recipe.validationSplit, seed: recipe.training.seed)
-            trainExamples = split.train
-            evalExamples = split.validation
+        let (trainExamples, evalExamples) = try encodeAndSplit(recipe: recipe, train: train, validation: validation, warnings: &warnings) {
+            let result = try encoder.encodeUnpaired($0)
+            return (result.examples, result.issues)
         }
         guard !trainExamples.isEmpty else {
             throw TrainingError.unusableData("no KTO example is left to train on (every one was dropped or skipped; see the warnings)")

@@ -10,11 +10,16 @@ public struct SequenceLogProbs: Sendable, Equatable {
     /// Each sequence's label log-probabilities, in position order (`counts[s]` of them; zeros where only the
     /// sums are known, as for a precomputed reference).
     public var tokens: [[Float]]
+    /// Σ over each sequence's label positions of the mean logit over the vocabulary (what TRL's
+    /// `logits/chosen` and `logits/rejected` average per token); zeros where unknown, as for a
+    /// precomputed reference.
+    public var logitSums: [Double]
 
-    public init(sums: [Double], counts: [Int], tokens: [[Float]]? = nil) {
+    public init(sums: [Double], counts: [Int], tokens: [[Float]]? = nil, logitSums: [Double]? = nil) {
         self.sums = sums
         self.counts = counts
         self.tokens = tokens ?? counts.map { [Float](repeating: 0, count: $0) }
+        self.logitSums = logitSums ?? [Double](repeating: 0, count: sums.count)
     }
 
     /// Each sequence's mean log-probability per label token (0 for a sequence without labels).
@@ -50,11 +55,16 @@ extension CausalLM {
             rows[s] = counts[s] == 0 ? index..<(index + 1) : rows[s].lowerBound..<(index + 1)
             counts[s] += 1
         }
+        let meanLogits = try backend.empty([max(1, labeled.count), 1], dtype: .f32)            // [L, 1]
         let rowLosses = try chunkedCrossEntropy(hidden: ws.normed, labeled: labeled, targets: targets,  // [L] −log p
-                                                scales: .uniform(0), dHidden: nil, gradients: GradientStore())
+                                                scales: .uniform(0), dHidden: nil, gradients: GradientStore(),
+                                                meanLogits: meanLogits)
+        let rowMeans = labeled.isEmpty ? [] : try backend.download(meanLogits)                      // [L]
         let sums = rows.map { range in -range.reduce(0.0) { $0 + Double(rowLosses[$1]) } }
+        let logitSums = rows.map { range in range.reduce(0.0) { $0 + Double(rowMeans[$1]) } }
         pendingLogProbs = PendingLogProbs(batch: batch, device: device, targets: targets, labeled: labeled, sequenceRows: rows)
-        return SequenceLogProbs(sums: sums, counts: counts, tokens: rows.map { range in range.map { -rowLosses[$0] } })
+        return SequenceLogProbs(sums: sums, counts: counts, tokens: rows.map { range in range.map { -rowLosses[$0] } },
+                                logitSums: logitSums)
     }
 
     /// Accumulates into `gradients` the gradient of Σₛ weights[s] · logpₛ, where logpₛ is the

@@ -21,12 +21,16 @@ final class LossScratch {
     let logits: Tensor   // [rows, V]
     let hidden: Tensor   // [rows, C]
     let dHidden: Tensor  // [rows, C]
+    /// A column of ones: logits · ones / V is each row's mean logit over the vocabulary.
+    let ones: Tensor     // [V, 1]
 
     init(rows: Int, config: ModelConfig, backend: Backend) throws {
         self.rows = rows
         logits = try backend.empty([rows, config.vocabSize], dtype: .f32)
         hidden = try backend.empty([rows, config.hiddenSize], dtype: .f32)
         dHidden = try backend.empty([rows, config.hiddenSize], dtype: .f32)
+        ones = try backend.empty([config.vocabSize, 1], dtype: .f32)
+        try backend.fill(ones, value: 1)
     }
 }
 
@@ -105,8 +109,10 @@ extension CausalLM {
     /// Each chunk's lm_head product, softmax-gradient and lm_head backward run back to back on
     /// `lossChunkRows` rows, so no [N, V] logits exist; the row losses come back once, at the end.
     /// Rows of one scale run as one cross-entropy call (a sequence's rows are contiguous).
+    /// When `meanLogits` [L, 1] is given, each labeled row's mean logit over the vocabulary goes
+    /// there (TRL's `logits/*` metrics), taken before the cross-entropy turns logits into gradients.
     func chunkedCrossEntropy(hidden: Tensor, labeled: [Int], targets: [Int32], scales: RowScales,
-                             dHidden: Tensor?, gradients: GradientStore) throws -> [Float] {
+                             dHidden: Tensor?, gradients: GradientStore, meanLogits: Tensor? = nil) throws -> [Float] {
         guard !labeled.isEmpty else { return [] }
         let scratch = try lossScratch()
         let count = labeled.count
@@ -120,6 +126,10 @@ extension CausalLM {
             let h = scratch.hidden.rows(0..<n), logits = scratch.logits.rows(0..<n)        // [n, C], [n, V]
             try backend.gatherRows(hidden, indices: indices, into: h)
             try lmHead.forward(h, into: logits, backend: backend)
+            if let meanLogits {
+                try backend.gemm(logits, transposeA: false, scratch.ones, transposeB: false, into: meanLogits.rows(begin..<end),  // [n, 1]
+                                 alpha: 1 / Float(config.vocabSize), beta: 0)
+            }
             var run = begin
             while run < end {
                 var runEnd = run + 1

@@ -7,7 +7,7 @@ precompute_ref_log_probs and every parameter after training, without init/; on l
 losses, llama-<loss>/; on qwen2, MPO's sum of sigmoid, bco_pair and sft with loss_weights 0.8, 0.2, 1.0, qwen2-mpo/):
   init/adapter_model.safetensors + adapter_config.json  the LoRA adapter before training (peft's init: B = 0)
   data.safetensors      the pairs in the order the trainer sees them: prompt, chosen and rejected ids back to back
-  reference.safetensors per-step loss, grad norm, learning rate and TRL's metrics (rewards/*, logps/*) from
+  reference.safetensors per-step loss, grad norm, learning rate and TRL's metrics (rewards/*, logps/*, logits/*) from
                         log_history, and the adapter after training
 Settings: r=4, lora_alpha=8, q_proj + v_proj, no dropout; 8 pairs, batch 2 pairs, gradient accumulation 2,
 5 epochs (10 steps), lr 5e-3 linear with warmup 1, max_grad_norm 1.0, adamw_torch, weight decay 0, no shuffle;
@@ -35,7 +35,8 @@ from make_lora_fixtures import Record  # noqa: E402  the learning rate each step
 from preference_common import ROOT, save_ids, save_reference, start_model  # noqa: E402
 
 PAIRS, BATCH, ACCUMULATION, EPOCHS = 8, 2, 2, 5
-METRICS = ["rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected"]
+METRICS = ["rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected",
+           "logits/chosen", "logits/rejected"]
 
 
 class InOrder(DPOTrainer):

@@ -30,7 +30,8 @@ from make_simpo_fixtures import word_tokenizer  # noqa: E402
 from preference_common import ROOT, save_ids, save_reference, start_model  # noqa: E402
 
 EXAMPLES, BATCH, ACCUMULATION, EPOCHS, BETA = 12, 3, 2, 5, 0.5
-METRICS = ["kl", "rewards/chosen", "rewards/rejected", "rewards/margins", "logps/chosen", "logps/rejected"]
+METRICS = ["kl", "rewards/chosen", "rewards/rejected", "rewards/margins", "logps/chosen", "logps/rejected",
+           "logits/chosen", "logits/rejected"]
 
 
 def examples(vocab, generator):

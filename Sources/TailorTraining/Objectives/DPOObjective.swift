@@ -18,7 +18,8 @@ import TailorModels
 /// - `sigmoid_norm`: −log σ(β(ū − v̄));
 /// - `sft`: the NLL of the micro-batch's chosen reply tokens (one token-weighted mean, no reference).
 /// `loss_type` may list several, each weighted by `loss_weights` (default 1 each), as TRL sums them.
-/// Rewards are βu and βv, as TRL logs them whatever the loss. Each loss is the mean over a
+/// Rewards are βu and βv, as TRL logs them whatever the loss; `logits/chosen|rejected` are the
+/// mean logit over the vocabulary at the reply tokens. Each loss is the mean over a
 /// micro-batch's pairs, divided by the step's micro-batch count, as transformers' Trainer averages
 /// a loss that does not count its items under gradient accumulation. The reference
 /// log-probabilities come from `reference`: with LoRA the same model with its adapters disabled
@@ -167,6 +168,13 @@ public struct DPOObjective: TrainingObjective {
             "rewards/chosen": chosenReward, "rewards/rejected": rejectedReward, "rewards/accuracies": accuracy,
             "rewards/margins": chosenReward - rejectedReward, "logps/chosen": chosenLogp, "logps/rejected": rejectedLogp,
         ]
+        // logits/*: TRL's mean over the micro-batch's reply tokens (not over pairs) of the mean logit
+        // over the vocabulary, kept here times the pair count like the per-pair sums above.
+        for (name, sequences) in [("logits/chosen", 0..<pairs), ("logits/rejected", pairs..<(2 * pairs))] {
+            let tokens = sequences.reduce(0) { $0 + policy.counts[$1] }
+            let sum = sequences.reduce(0.0) { $0 + policy.logitSums[$1] }
+            result.metrics[name] = tokens > 0 ? sum / Double(tokens) * Double(pairs) : 0
+        }
         return result
     }
 

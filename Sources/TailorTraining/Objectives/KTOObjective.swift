@@ -13,7 +13,8 @@ import TailorModels
 ///
 /// the micro-batch's loss being the mean over its examples, divided by the step's micro-batch
 /// count. Logged as TRL does: `kl`, and rewards/logps of the desirable (`chosen`) and undesirable
-/// (`rejected`) examples for the micro-batches that have them, `rewards/margins` where both.
+/// (`rejected`) examples for the micro-batches that have them (and `logits/*`: the mean logit over
+/// the vocabulary at their completion tokens), `rewards/margins` where both.
 public struct KTOObjective: TrainingObjective {
     public var beta: Double
     public var desirableWeight: Double
@@ -76,6 +77,7 @@ public struct KTOObjective: TrainingObjective {
         let n = Double(desirable.count)
         var loss = 0.0, gradients = [Double](repeating: 0, count: desirable.count)
         var chosen = (count: 0.0, reward: 0.0, logp: 0.0), rejected = (count: 0.0, reward: 0.0, logp: 0.0)
+        var logits = (chosen: 0.0, chosenTokens: 0, rejected: 0.0, rejectedTokens: 0)
         for (i, good) in desirable.enumerated() {
             let r = policy.sums[i] - ref.sums[i]
             let x = good ? beta * (r - kl) : beta * (kl - r)
@@ -84,8 +86,13 @@ public struct KTOObjective: TrainingObjective {
             loss += weight * (1 - s)
             // ∂(1 − σ(x))/∂r = −σ(x)(1 − σ(x)) · ∂x/∂r, ∂x/∂r = ±β
             gradients[i] = -weight * s * (1 - s) * (good ? beta : -beta) / n
-            if good { chosen = (chosen.count + 1, chosen.reward + beta * r, chosen.logp + policy.sums[i]) }
-            else { rejected = (rejected.count + 1, rejected.reward + beta * r, rejected.logp + policy.sums[i]) }
+            if good {
+                chosen = (chosen.count + 1, chosen.reward + beta * r, chosen.logp + policy.sums[i])
+                (logits.chosen, logits.chosenTokens) = (logits.chosen + policy.logitSums[i], logits.chosenTokens + policy.counts[i])
+            } else {
+                rejected = (rejected.count + 1, rejected.reward + beta * r, rejected.logp + policy.sums[i])
+                (logits.rejected, logits.rejectedTokens) = (logits.rejected + policy.logitSums[i], logits.rejectedTokens + policy.counts[i])
+            }
         }
         var metrics = ["kl": kl]
         if chosen.count > 0 {
@@ -96,6 +103,9 @@ public struct KTOObjective: TrainingObjective {
             metrics["rewards/rejected"] = rejected.reward / rejected.count
             metrics["logps/rejected"] = rejected.logp / rejected.count
         }
+        // logits/*: the mean over the micro-batch's completion tokens of the mean logit over the vocabulary.
+        if logits.chosenTokens > 0 { metrics["logits/chosen"] = logits.chosen / Double(logits.chosenTokens) }
+        if logits.rejectedTokens > 0 { metrics["logits/rejected"] = logits.rejected / Double(logits.rejectedTokens) }
         if chosen.count > 0 && rejected.count > 0 {
             metrics["rewards/margins"] = chosen.reward / chosen.count - rejected.reward / rejected.count
         }

@@ -12,7 +12,11 @@ import XCTest
 /// loss, grad norm, learning rate and TRL metric, and the trained adapter. The reference is the
 /// base model with the adapter disabled, as TRL does with peft.
 final class DPOReferenceTests: XCTestCase {
-    static let metrics = ["rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected"]
+    /// What every pairwise trainer of TRL logs.
+    static let pairMetrics = ["rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected"]
+    /// DPOTrainer's, with the mean logit at the reply tokens (ORPO's and CPO's `logits/*` average their
+    /// padded batch, padding included, which Tailor does not report).
+    static let metrics = pairMetrics + ["logits/chosen", "logits/rejected"]
 
     /// The fixture's micro-batches: per micro-batch the prompt + chosen of its 2 pairs, then prompt + rejected.
     func microBatches(_ folder: URL) throws -> [TokenBatch] {

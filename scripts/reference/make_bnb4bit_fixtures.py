@@ -15,7 +15,7 @@ cases.json              one entry per case: quant type, blocksize, double quant,
 <case>.dequant          dequantize_4bit's output in the input dtype
 The inputs hold random normal values and edge cases: values exactly at the midpoints between codes
 (a block whose absmax is 1), +0 and -0, all-zero blocks, huge (1e30) and tiny (1e-30, subnormal) values,
-a lone outlier, a partial last block, an odd element count (the packer pads a zero) and an odd last
+a lone outlier (no NaN or inf: an fp16 input's huge values stay below 65504), a partial last block, an odd element count (the packer pads a zero) and an odd last
 dimension (bnb's CPU dequantizer takes its generic path for those).
 """
 import json
@@ -46,11 +46,11 @@ def edge_block(code, size, gen):
     return out
 
 
-def make_input(n, gen, code):
+def make_input(n, gen, code, huge=1e30):
     x = torch.randn(n, generator=gen)
     blocks = [edge_block(code, 32, gen)]
     blocks.append(torch.zeros(32))                                 # all zero: absmax 0
-    blocks.append(torch.randn(32, generator=gen) * 1e30)           # huge
+    blocks.append(torch.randn(32, generator=gen).clamp(-2, 2) * huge)  # huge (finite in the input dtype)
     blocks.append(torch.randn(32, generator=gen) * 1e-30)          # tiny
     sub = torch.randn(32, generator=gen) * 1e-39                   # float32 subnormals
     blocks.append(sub)
@@ -86,7 +86,8 @@ def main():
     }
     for name, (shape, dtype) in shapes.items():
         n = shape[0] * shape[1]
-        x = make_input(n, gen, nf4 if name != "b" else fp4).reshape(shape).to(dtype)
+        x = make_input(n, gen, nf4 if name != "b" else fp4, huge=3e4 if dtype == torch.float16 else 1e30)
+        x = x.reshape(shape).to(dtype)
         inputs[name] = x
         x.contiguous().view(torch.uint8).numpy().tofile(os.path.join(ROOT, name + ".bin"))
 

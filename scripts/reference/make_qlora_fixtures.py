@@ -11,12 +11,20 @@ Needs requirements.txt (torch, transformers, safetensors) and requirements-bnb.t
 reference.safetensors    logits.<variant> [24, 96]: the 4-bit model's logits (fp32 compute) for the batch
                          of models/llama/reference.safetensors, each packed sequence run on its own
 Variants: nf4-dq (nf4, double quant, the QLoRA paper's recipe) and fp4 (fp4, no double quant).
+
+Also Tests/Fixtures/lora/llama-qlora/: 20 QLoRA steps with transformers.Trainer + peft + bitsandbytes on the CPU
+(bitsandbytes trains there: its 4-bit matmul dequantizes and runs fp32), on the nf4-dq model after peft's
+prepare_model_for_kbit_training, with make_lora_fixtures.py's settings, data and initial adapter
+(init/, data.safetensors, reference.safetensors as there).
 """
 import os
 import shutil
 
+import sys
+
 import torch
 import bitsandbytes as bnb
+from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
@@ -39,6 +47,33 @@ def sequences(ref):
     return [(ref["input_ids"][a:b], ref["position_ids"][a:b]) for a, b in zip(bounds, bounds[1:])]
 
 
+def qlora_training():
+    sys.path.insert(0, HERE)
+    from make_lora_fixtures import BATCH, ACCUMULATION, STEPS, Samples, save_samples, train_in_order
+
+    torch.manual_seed(7)
+    config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.float32, **VARIANTS["nf4-dq"])
+    model = AutoModelForCausalLM.from_pretrained(BASE, quantization_config=config, device_map="cpu", dtype=torch.float32)
+    model.config._attn_implementation = "eager"
+    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    lora = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
+    model = get_peft_model(model, lora)
+    folder = os.path.join(FIXTURES, "lora", "llama-qlora")
+    shutil.rmtree(folder, ignore_errors=True)
+    model.save_pretrained(os.path.join(folder, "init"))
+    data = Samples(torch.Generator().manual_seed(99), STEPS * BATCH * ACCUMULATION, model.config.vocab_size)
+    save_samples(data, folder)
+    _, _, tensors = train_in_order(model, data, STEPS, learning_rate=2e-3, lr_scheduler_type="cosine",
+                                   warmup_steps=3, weight_decay=0.01, max_grad_norm=0.5)
+    for pname, p in model.named_parameters():
+        if "lora_" in pname:
+            key = pname.replace("base_model.model.", "").replace(".default", "")
+            tensors["final." + key] = p.detach().contiguous()
+    save_file(tensors, os.path.join(folder, "reference.safetensors"),
+              metadata={"steps": str(STEPS), "note": "QLoRA (nf4, double quant, fp32 compute): Trainer log_history per step"})
+    print("qlora losses", [round(x, 4) for x in tensors["loss"].tolist()][:5], "...", tensors["loss"].tolist()[-1])
+
+
 def main():
     torch.manual_seed(0)
     shutil.rmtree(ROOT, ignore_errors=True)
@@ -59,6 +94,7 @@ def main():
         os.remove(os.path.join(folder, "generation_config.json"))
     save_file(out, os.path.join(ROOT, "reference.safetensors"))
     print("wrote", ROOT)
+    qlora_training()
 
 
 if __name__ == "__main__":

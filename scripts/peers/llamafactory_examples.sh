@@ -25,7 +25,7 @@ for example in train_lora/qwen3_lora_sft train_full/qwen3_full_sft train_lora/qw
     echo "dataset_dir: $work/data" >> "$work/recipe.yaml"
     if output=$("$tailor" train "$work/recipe.yaml" --dry-run 2>&1); then result=ok; else result=refused; fi
     case "$example" in
-        *dpo|*kto|*reward|*otfq) expected=refused; grep -q "is not implemented in Tailor yet" <<<"$output" || expected=wrong-error ;;
+        *dpo|*kto|*reward) expected=refused; grep -q "is not implemented in Tailor yet" <<<"$output" || expected=wrong-error ;;
         *) expected=ok ;;
     esac
     line=$(grep -m1 -E '^(data:|Error:)' <<<"$output" || true)

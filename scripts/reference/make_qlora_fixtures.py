@@ -49,7 +49,7 @@ def sequences(ref):
 
 def qlora_training():
     sys.path.insert(0, HERE)
-    from make_lora_fixtures import BATCH, ACCUMULATION, STEPS, Samples, save_samples, train_in_order
+    from make_lora_fixtures import BATCH, ACCUMULATION, STEPS, Samples, save_samples, train_lora_reference
 
     torch.manual_seed(7)
     config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.float32, **VARIANTS["nf4-dq"])
@@ -63,14 +63,7 @@ def qlora_training():
     model.save_pretrained(os.path.join(folder, "init"))
     data = Samples(torch.Generator().manual_seed(99), STEPS * BATCH * ACCUMULATION, model.config.vocab_size)
     save_samples(data, folder)
-    _, _, tensors = train_in_order(model, data, STEPS, learning_rate=2e-3, lr_scheduler_type="cosine",
-                                   warmup_steps=3, weight_decay=0.01, max_grad_norm=0.5)
-    for pname, p in model.named_parameters():
-        if "lora_" in pname:
-            key = pname.replace("base_model.model.", "").replace(".default", "")
-            tensors["final." + key] = p.detach().contiguous()
-    save_file(tensors, os.path.join(folder, "reference.safetensors"),
-              metadata={"steps": str(STEPS), "note": "QLoRA (nf4, double quant, fp32 compute): Trainer log_history per step"})
+    tensors = train_lora_reference(model, data, folder, "QLoRA (nf4, double quant, fp32 compute): Trainer log_history per step")
     print("qlora losses", [round(x, 4) for x in tensors["loss"].tolist()][:5], "...", tensors["loss"].tolist()[-1])
 
 

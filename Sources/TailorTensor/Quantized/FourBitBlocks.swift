@@ -50,7 +50,7 @@ public struct FourBitBlocks: Sendable, Equatable {
         case let .plain(absmax): return absmax
         case let .nested(nested):
             return nested.codes.indices.map { i in
-                nested.code[Int(nested.codes[i])] * nested.absmax[i / nested.blocksize] + nested.offset
+                nested.code[Int(nested.codes[i])] * nested.absmax[i / nested.blocksize] + nested.offset  // allowed: UInt8 widens to Int
             }
         }
     }
@@ -65,7 +65,7 @@ public struct FourBitBlocks: Sendable, Equatable {
             packed.withUnsafeBufferPointer { packed in
                 for i in range {
                     let byte = packed[i >> 1]
-                    let index = i & 1 == 0 ? Int(byte >> 4) : Int(byte & 0x0F)
+                    let index = i & 1 == 0 ? Int(byte >> 4) : Int(byte & 0x0F)  // allowed: UInt8 nibbles widen to Int
                     out[i - range.lowerBound] = code[index] * absmax[i / blocksize]
                 }
             }

@@ -24,7 +24,7 @@ public enum FourBitQuantizer {
         var absmax = [Float](repeating: 0, count: blocks)
         var packed = [UInt8](repeating: 0, count: (n + 1) / 2)
         let tiny = Float(1e-38)
-        let zeroIndex = UInt8(order[bucket(0, bounds)])
+        let zeroIndex = UInt8(order[bucket(0, bounds)])  // allowed: sortOrder holds indices 0..<16
         for b in 0..<blocks {
             let start = b * blocksize, end = min(start + blocksize, n)
             var m: Float = 0
@@ -38,7 +38,7 @@ public enum FourBitQuantizer {
             let inverse = 1 / clamped
             for i in start..<end {
                 let scaled = min(max(partial ? values[i] / clamped : values[i] * inverse, -1), 1)
-                let q = UInt8(order[bucket(scaled, bounds)])
+                let q = UInt8(order[bucket(scaled, bounds)])  // allowed: sortOrder holds indices 0..<16
                 packed[i >> 1] |= i & 1 == 0 ? q << 4 : q
             }
         }
@@ -92,8 +92,8 @@ public enum BlockwiseDynamicQuantizer {
     /// The bin of a value in [-1, 1]: (v + 1) · 0.5 · 65535 + 0.5, truncated.
     @inline(__always)
     static func bin(_ value: Float) -> Int {
-        let v = min(max(value, -1), 1)
-        return Int((v + 1) * 0.5 * Float(binCount - 1) + 0.5)
+        let v = value.isNaN ? 0 : min(max(value, -1), 1)
+        return Int((v + 1) * 0.5 * Float(binCount - 1) + 0.5)  // allowed: v is in [-1, 1] (NaN taken as 0), so the value is in [0.5, 65535.5]
     }
 
     /// For each bin i (the value -1 + 2i / 65535), the index of the first code whose upper midpoint
@@ -105,7 +105,7 @@ public enum BlockwiseDynamicQuantizer {
         for i in 0..<binCount {
             let value = -1 + (2 * Float(i)) / Float(binCount - 1)
             while k < mids.count && mids[k] < value { k += 1 }
-            table[i] = UInt8(k)
+            table[i] = UInt8(k)  // allowed: k counts midpoints of a 256-entry code: at most 255
         }
         return table
     }

@@ -59,6 +59,8 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
     case metadataKey(path: String, key: String, detail: String)
     /// A ggml type this reader does not know or cannot dequantize.
     case unsupportedGGMLType(path: String, tensor: String, type: String)
+    /// A bitsandbytes 4-bit weight (or one of its `*.absmax`, `*.quant_state.*` ... tensors) is missing or wrong.
+    case quantizedTensor(path: String, tensor: String, problem: String)
 
     public var description: String {
         switch self {
@@ -127,6 +129,8 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .unsupportedGGMLType(path, tensor, type):
             return "\(path): tensor \"\(tensor)\" has ggml type \(type), which Tailor cannot dequantize. Re-quantize "
                 + "the model to Q8_0, Q4_K_M, Q6_K, F16 or another supported type with llama.cpp's `llama-quantize`."
+        case let .quantizedTensor(path, tensor, problem):
+            return "\(path): 4-bit tensor \"\(tensor)\": \(problem)"
         }
     }
 }

@@ -12,16 +12,28 @@ extension CausalLM {
     ///
     /// Weights keep their file dtype (bf16 stays bf16, widened inside each GEMM); on the CPU
     /// they alias the memory-mapped file instead of being copied.
-    public static func load(folder: URL, backend: Backend) throws -> CausalLM {
+    ///
+    /// A folder saved by transformers + bitsandbytes in 4 bits (`quantization_config`, `*.quant_state.*`
+    /// tensors) loads its linears as they are stored; `quantization` quantizes the linears of a
+    /// f32/bf16/f16 folder while loading (transformers' `load_in_4bit=True`).
+    public static func load(folder: URL, backend: Backend, quantization: FourBitQuantization? = nil) throws -> CausalLM {
         let config = try ModelConfig(contentsOf: folder.appendingPathComponent("config.json"))
         let checkpoint = try SafetensorsCheckpoint(folder: folder)
-        return try load(config: config, checkpoint: checkpoint, backend: backend)
+        return try load(config: config, checkpoint: checkpoint, backend: backend, quantization: quantization)
     }
 
     /// Builds the model from an opened checkpoint, checking every weight's presence and shape.
-    public static func load(config: ModelConfig, checkpoint: SafetensorsCheckpoint, backend: Backend) throws -> CausalLM {
+    public static func load(config: ModelConfig, checkpoint: SafetensorsCheckpoint, backend: Backend,
+                            quantization: FourBitQuantization? = nil) throws -> CausalLM {
         let source = checkpoint.indexURL?.path ?? checkpoint.url.path
+        try quantization?.validate(source: source)
         func weight(_ name: String, _ shape: [Int]) throws -> Tensor {
+            if FourBitQuantization.quantizes(name), BitsAndBytesLayout.isFourBit(name, in: checkpoint) {
+                let blocks = try BitsAndBytesLayout.read(name, shape: shape, in: checkpoint)
+                do { return try backend.upload(fourBit: blocks, shape: shape) } catch let error as TensorError {
+                    throw ModelError.tensor(error, during: "\(source): loading \(name)")
+                }
+            }
             guard let info = checkpoint.info(name) else {
                 throw ModelError.missingWeight(name: name, source: source, expectedShape: shape)
             }
@@ -30,6 +42,9 @@ extension CausalLM {
             }
             guard let dtype = info.dtype.tensorDType, [.f32, .bf16, .f16].contains(dtype) else {
                 throw ModelError.unsupportedWeightDType(name: name, source: source, dtype: info.dtype.rawValue)
+            }
+            if let quantization, FourBitQuantization.quantizes(name) {
+                return try quantization.quantize(try checkpoint.floats(name), name: name, shape: shape, source: source, backend: backend)
             }
             let bytes = try checkpoint.bytes(name)
             let aligned = Int(bitPattern: bytes.baseAddress) % dtype.byteSize == 0

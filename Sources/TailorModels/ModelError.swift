@@ -20,6 +20,8 @@ public enum ModelError: Error, CustomStringConvertible {
     case unknownPreset(String, known: [String])
     /// An error from the tensor layer, with the step it happened in.
     case tensor(TensorError, during: String)
+    /// A 4-bit (bitsandbytes) weight, or the quantization settings, that cannot be used; `problem` says what to do.
+    case quantization(name: String, source: String, problem: String)
 
     public var description: String {
         switch self {
@@ -41,6 +43,8 @@ public enum ModelError: Error, CustomStringConvertible {
             return "unknown preset '\(name)'; known presets: \(known.joined(separator: ", "))"
         case let .tensor(error, during):
             return "\(during): \(error)"
+        case let .quantization(name, source, problem):
+            return "\(source): \(name): \(problem)"
         }
     }
 }

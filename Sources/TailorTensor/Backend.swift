@@ -27,7 +27,11 @@ public protocol Backend: AnyObject, Sendable {
     /// A tensor holding raw little-endian `bytes` of `dtype`. A backend that can address host
     /// memory may alias the bytes instead of copying them; it then keeps `owner` alive.
     func upload(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType, owner: AnyObject?) throws -> Tensor
-    /// The values of a floating-point tensor, widened to `Float`.
+    /// A frozen weight in a bitsandbytes 4-bit format (dtype `nf4` / `fp4`, `shape` of `blocks.count`
+    /// elements): its packed codes and scales as they are, never widened into a full copy. Kernels read
+    /// it as a GEMM's `b` operand, dequantizing on the fly.
+    func upload(fourBit blocks: FourBitBlocks, shape: [Int]) throws -> Tensor
+    /// The values of a floating-point tensor, widened to `Float` (a 4-bit tensor's dequantized values).
     func download(_ tensor: Tensor) throws -> [Float]
     /// The values of an `i32` tensor.
     func downloadInt32(_ tensor: Tensor) throws -> [Int32]
@@ -62,7 +66,7 @@ public protocol Backend: AnyObject, Sendable {
 
     /// c = alpha * op(a) · op(b) + beta * c, where op transposes when asked.
     /// a matrix [M, K] (or [K, M] transposed), b matrix [K, N] (or [N, K] transposed), c [M, N].
-    /// `a` and `c` are f32; `b` may be f32, bf16 or f16 (a frozen weight).
+    /// `a` and `c` are f32; `b` may be f32, bf16, f16, nf4 or fp4 (a frozen weight).
     func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor,
               alpha: Float, beta: Float) throws
     /// A batch of products: for each i, c[i] = alpha · op(a[i]) · op(b[i]) + beta · c[i].

@@ -163,4 +163,11 @@ public enum OperandChecks {
             throw TensorError.shapeMismatch(op: "adamw", argument: "step = \(step)", expected: "step counted from 1", got: [])
         }
     }
+
+    /// Throws for `nf4` / `fp4`, which only `upload(fourBit:)` makes (their bytes are codes plus scales).
+    public static func requireNotBlockQuantized(_ dtype: DType, op: String) throws {
+        guard !dtype.isBlockQuantized else {
+            throw TensorError.unsupportedDType(op: op, argument: "dtype", dtype: dtype, supported: [.f32, .bf16, .f16, .i32, .i64, .u8])
+        }
+    }
 }

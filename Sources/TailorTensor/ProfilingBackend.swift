@@ -35,6 +35,9 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public func upload(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType, owner: AnyObject?) throws -> Tensor {
         try timed("upload") { try base.upload(bytes: bytes, shape: shape, dtype: dtype, owner: owner) }
     }
+    public func upload(fourBit blocks: FourBitBlocks, shape: [Int]) throws -> Tensor {
+        try timed("upload") { try base.upload(fourBit: blocks, shape: shape) }
+    }
     public func download(_ tensor: Tensor) throws -> [Float] { try timed("download") { try base.download(tensor) } }
     public func downloadInt32(_ tensor: Tensor) throws -> [Int32] { try timed("download") { try base.downloadInt32(tensor) } }
     public func withBytes(of tensor: Tensor, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {

@@ -19,6 +19,7 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     public init(storage: any TensorStorage, dtype: DType, shape: [Int], byteOffset: Int = 0) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         let bytes = shape.reduce(1, *) * dtype.byteSize
+        precondition(!dtype.isBlockQuantized || byteOffset == 0, "a \(dtype) tensor views its whole storage")
         precondition(byteOffset >= 0 && byteOffset + bytes <= storage.byteCount,
                      "view \(shape) \(dtype) at +\(byteOffset) exceeds storage of \(storage.byteCount) bytes")
         self.storage = storage
@@ -29,8 +30,9 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
-    /// Number of bytes the view covers.
-    public var byteCount: Int { count * dtype.byteSize }
+    /// Number of bytes the view covers: for a block-quantized tensor (`nf4`, `fp4`), all its storage
+    /// holds, the packed codes and the per-block scales.
+    public var byteCount: Int { dtype.isBlockQuantized ? storage.byteCount : count * dtype.byteSize }
     /// Number of dimensions.
     public var rank: Int { shape.count }
     /// Size of the leading dimension (1 for a scalar).
@@ -47,6 +49,7 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     /// Rows `range` of the leading dimension, as a view.
     public func rows(_ range: Range<Int>) -> Tensor {
         precondition(range.lowerBound >= 0 && range.upperBound <= rowCount, "rows \(range) of \(shape)")
+        precondition(!dtype.isBlockQuantized, "rows of a \(dtype) tensor: its blocks need not start at a row")
         var newShape = shape
         if newShape.isEmpty { newShape = [1] }
         newShape[0] = range.count

@@ -12,6 +12,16 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case allocationFailed(bytes: Int)
     /// Host data did not match the tensor it was meant for.
     case hostDataMismatch(expected: Int, got: Int)
+    /// This backend has no kernel for what was asked (`what`), with what to do instead.
+    case notBuilt(what: String, backend: String, instead: String)
+    /// A value to quantize is infinite or NaN (element `index` of the flattened tensor).
+    case nonFinite(index: Int)
+    /// A 4-bit blocksize bitsandbytes does not accept.
+    case invalidBlocksize(Int, accepted: [Int])
+    /// A 4-bit quant type other than nf4 / fp4.
+    case unknownQuantType(String)
+    /// A part of a quantized tensor (codes, absmax, nested absmax) has the wrong number of entries.
+    case quantizedDataMismatch(part: String, expected: Int, got: Int)
 
     public var description: String {
         switch self {
@@ -27,6 +37,16 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
             return "could not allocate \(bytes) bytes; reduce the batch size or sequence length"
         case let .hostDataMismatch(expected, got):
             return "host data has \(got) elements, the tensor needs \(expected)"
+        case let .notBuilt(what, backend, instead):
+            return "\(what) is not built for the \(backend) backend yet; \(instead)"
+        case let .nonFinite(index):
+            return "element \(index) is infinite or NaN, which 4-bit blocks cannot hold; check the weights (or load them unquantized)"
+        case let .invalidBlocksize(blocksize, accepted):
+            return "4-bit blocksize \(blocksize) is not one bitsandbytes accepts; use one of \(accepted.map(String.init).joined(separator: ", "))"
+        case let .unknownQuantType(name):
+            return "unknown 4-bit quant type '\(name)'; use nf4 or fp4"
+        case let .quantizedDataMismatch(part, expected, got):
+            return "the quantized tensor's \(part) has \(got) entries, its shape and blocksize need \(expected); the file is damaged or was written for another shape"
         }
     }
 }

@@ -96,15 +96,21 @@ final class LLaMAFactoryRecipeTests: XCTestCase {
         XCTAssertTrue(pairs.output.contains("stage: dpo") && pairs.output.contains("beta: 0.1") && pairs.output.contains("loss_type: sigmoid"),
                       pairs.output)
     
-        // train_qlora/qwen3_lora_sft_otfq.yaml's keys: QLoRA is refused as not built, its absence accepted.
+        // train_qlora/qwen3_lora_sft_otfq.yaml's keys: quantization_bit 4 runs (QLoRA, NF4 + double quant by
+        // LLaMA-Factory's defaults) with fewer weight bytes; 8 bits are refused as not built, their absence accepted.
         let qlora = recipe.replacingOccurrences(of: "trust_remote_code: true", with: "quantization_bit: 4\nquantization_method: bnb")
         try qlora.write(to: file, atomically: true, encoding: .utf8)
         let four = try TestPaths.run(binary, ["train", file.path, "--dry-run"])
-        XCTAssertNotEqual(four.status, 0, four.output)
-        XCTAssertTrue(four.output.contains("quantization_bit: 4 (QLoRA: 4- or 8-bit frozen weights;"), four.output)
-        XCTAssertTrue(four.output.contains("is not implemented in Tailor yet"), four.output)
+        XCTAssertEqual(four.status, 0, four.output)
+        XCTAssertTrue(four.output.contains("frozen linears: nf4 with double quantization, "), four.output)
+        try qlora.replacingOccurrences(of: "quantization_bit: 4", with: "quantization_bit: 8").write(to: file, atomically: true, encoding: .utf8)
+        let eight = try TestPaths.run(binary, ["train", file.path, "--dry-run"])
+        XCTAssertNotEqual(eight.status, 0, eight.output)
+        XCTAssertTrue(eight.output.contains("quantization_bit: 8 (LLM.int8 frozen weights;"), eight.output)
+        XCTAssertTrue(eight.output.contains("is not implemented in Tailor yet"), eight.output)
         try qlora.replacingOccurrences(of: "quantization_bit: 4", with: "load_in_4bit: false").write(to: file, atomically: true, encoding: .utf8)
         let off = try TestPaths.run(binary, ["train", file.path, "--dry-run"])
         XCTAssertEqual(off.status, 0, off.output)
+        XCTAssertFalse(off.output.contains("frozen linears:"), off.output)
     }
 }

@@ -6,9 +6,10 @@
 # replaces the hub name each example trains. Each example keeps every other key (its `template`
 # too: LLaMA-Factory's template names are Tailor's); only model_name_or_path and output_dir change,
 # and dataset_dir points at LF's data/ with the demo files of ../shared/datasets.
-# SFT, full, pretraining and dpo examples must dry-run; rm and the QLoRA one (quantization_bit) must
-# stop with "not implemented"; kto (per_device_train_batch_size 1) must stop asking for a batch of 2,
-# which TRL's batch KL estimate needs (LLaMA-Factory builds its KL pairs while preprocessing instead). TAILOR_BIN: the binary (default .build/release/tailor).
+# SFT, full, pretraining, dpo and the QLoRA one (quantization_bit: 4) must dry-run; rm must stop with
+# "not implemented"; kto (per_device_train_batch_size 1) must stop asking for a batch of 2, which
+# TRL's batch KL estimate needs (LLaMA-Factory builds its KL pairs while preprocessing instead).
+# TAILOR_BIN: the binary (default .build/release/tailor).
 set -euo pipefail
 lf="$1"; model="$2"
 tailor="${TAILOR_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/.build/release/tailor}"
@@ -27,7 +28,7 @@ for example in train_lora/qwen3_lora_sft train_full/qwen3_full_sft train_lora/qw
     if output=$("$tailor" train "$work/recipe.yaml" --dry-run 2>&1); then result=ok; else result=refused; fi
     case "$example" in
         *kto) expected=refused; grep -q "must be at least 2 for stage kto" <<<"$output" || expected=wrong-error ;;
-        *reward|*otfq) expected=refused; grep -q "is not implemented in Tailor yet" <<<"$output" || expected=wrong-error ;;
+        *reward) expected=refused; grep -q "is not implemented in Tailor yet" <<<"$output" || expected=wrong-error ;;
         *) expected=ok ;;
     esac
     line=$(grep -m1 -E '^(data:|Error:)' <<<"$output" || true)

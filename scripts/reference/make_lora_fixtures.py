@@ -140,16 +140,22 @@ def main():
         model.save_pretrained(os.path.join(folder, "init"))
         data = Samples(torch.Generator().manual_seed(99), STEPS * BATCH * ACCUMULATION, model.config.vocab_size)
         save_samples(data, folder)
-        _, _, tensors = train_in_order(model, data, STEPS, learning_rate=2e-3, lr_scheduler_type="cosine",
-                                       warmup_steps=3, weight_decay=0.01, max_grad_norm=0.5)
-        for pname, p in model.named_parameters():
-            if "lora_" in pname:
-                key = pname.replace("base_model.model.", "").replace(".default", "")
-                tensors["final." + key] = p.detach().contiguous()
-        save_file(tensors, os.path.join(folder, "reference.safetensors"),
-                  metadata={"steps": str(STEPS), "note": "Trainer log_history loss/grad_norm per step; lr used by each step"})
+        tensors = train_lora_reference(model, data, folder, "Trainer log_history loss/grad_norm per step; lr used by each step")
         losses = tensors["loss"].tolist()
         print(name, "losses", [round(x, 4) for x in losses][:5], "...", losses[-1])
+
+
+def train_lora_reference(model, data, folder, note):
+    """The LoRA runs' STEPS Trainer steps (lr 2e-3, warmup 3 + cosine, weight decay 0.01, clipping 0.5), and
+    folder/reference.safetensors: the per-step history and the trained lora_A / lora_B."""
+    _, _, tensors = train_in_order(model, data, STEPS, learning_rate=2e-3, lr_scheduler_type="cosine",
+                                   warmup_steps=3, weight_decay=0.01, max_grad_norm=0.5)
+    for pname, p in model.named_parameters():
+        if "lora_" in pname:
+            key = pname.replace("base_model.model.", "").replace(".default", "")
+            tensors["final." + key] = p.detach().contiguous()
+    save_file(tensors, os.path.join(folder, "reference.safetensors"), metadata={"steps": str(STEPS), "note": note})
+    return tensors
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     // MARK: Memory
 
     public func empty(_ shape: [Int], dtype: DType) throws -> Tensor {
+        try OperandChecks.requireNotBlockQuantized(dtype, op: "empty")
         let bytes = shape.reduce(1, *) * dtype.byteSize
         return Tensor(storage: try CUDAStorage(byteCount: bytes, allocator: allocator), dtype: dtype, shape: shape)
     }
@@ -86,6 +87,12 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         return tensor
     }
 
+    /// 4-bit frozen weights have no CUDA kernels yet.
+    public func upload(fourBit blocks: FourBitBlocks, shape: [Int]) throws -> Tensor {
+        throw TensorError.notBuilt(what: "a \(blocks.format) frozen weight (QLoRA)", backend: name,
+                                   instead: "train QLoRA with --device cpu, or load the model without load_in_4bit")
+    }
+
     public func download(_ tensor: Tensor) throws -> [Float] {
         switch tensor.dtype {
         case .f32:
@@ -98,7 +105,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             return bits.map { tensor.dtype == .bf16 ? HalfPrecision.bf16ToFloat($0) : HalfPrecision.f16ToFloat($0) }
         case .i32:
             return try downloadInt32(tensor).map(Float.init)
-        case .i64, .u8:
+        case .i64, .u8, .nf4, .fp4:
             throw TensorError.unsupportedDType(op: "download", argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
         }
     }

@@ -14,7 +14,7 @@ extension CPUBackend {
         case .bf16, .f16:
             let bits = tensor.dtype == .bf16 ? HalfPrecision.floatToBF16(value) : HalfPrecision.floatToF16(value)
             try raw(tensor, op: "fill").assumingMemoryBound(to: UInt16.self).update(repeating: bits, count: tensor.count)
-        case .i64, .u8:
+        case .i64, .u8, .nf4, .fp4:
             throw TensorError.unsupportedDType(op: "fill", argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
         }
     }

@@ -35,6 +35,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     // MARK: Memory
 
     public func empty(_ shape: [Int], dtype: DType) throws -> Tensor {
+        try OperandChecks.requireNotBlockQuantized(dtype, op: "empty")
         let bytes = shape.reduce(1, *) * dtype.byteSize
         return Tensor(storage: try CPUStorage(byteCount: bytes), dtype: dtype, shape: shape)
     }
@@ -66,6 +67,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func upload(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType, owner: AnyObject?) throws -> Tensor {
+        try OperandChecks.requireNotBlockQuantized(dtype, op: "upload(bytes:)")
         let expected = shape.reduce(1, *) * dtype.byteSize
         guard bytes.count == expected else {
             throw TensorError.hostDataMismatch(expected: expected / max(dtype.byteSize, 1), got: bytes.count / max(dtype.byteSize, 1))
@@ -80,7 +82,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return tensor
     }
 
+    public func upload(fourBit blocks: FourBitBlocks, shape: [Int]) throws -> Tensor {
+        guard shape.reduce(1, *) == blocks.count else { throw TensorError.hostDataMismatch(expected: shape.reduce(1, *), got: blocks.count) }
+        return Tensor(storage: CPUFourBitStorage(blocks), dtype: DType(blocks.format), shape: shape)
+    }
+
     public func download(_ tensor: Tensor) throws -> [Float] {
+        if tensor.dtype.isBlockQuantized {
+            return try fourBit(tensor, op: "download").blocks.dequantized(oddLastDimension: (tensor.shape.last ?? 0) % 2 == 1)
+        }
         let base = try raw(tensor, op: "download")
         switch tensor.dtype {
         case .f32:
@@ -94,7 +104,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         case .i32:
             let src = base.assumingMemoryBound(to: Int32.self)
             return (0..<tensor.count).map { Float(src[$0]) }
-        case .i64, .u8:
+        case .i64, .u8, .nf4, .fp4:
             throw TensorError.unsupportedDType(op: "download", argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
         }
     }
@@ -114,6 +124,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// The host address of a tensor's first element.
     func raw(_ tensor: Tensor, op: String) throws -> UnsafeMutableRawPointer {
         guard let storage = tensor.storage as? CPUStorage else {
+            if tensor.storage is CPUFourBitStorage {
+                throw TensorError.unsupportedDType(op: op, argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
+            }
             throw TensorError.foreignStorage(op: op, backend: name)
         }
         return storage.pointer + tensor.byteOffset
@@ -145,7 +158,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         case .i32:
             let out = base.assumingMemoryBound(to: Int32.self)
             for i in 0..<values.count { out[i] = Int32(values[i]) }  // allowed: upload of i32 tensors takes Int32-range values (ids, positions) built by Tailor
-        case .i64, .u8:
+        case .i64, .u8, .nf4, .fp4:
             throw TensorError.unsupportedDType(op: op, argument: "destination", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
         }
     }
@@ -154,6 +167,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// f32, otherwise a temporary widened copy (a frozen bf16/f16 weight).
     func withFloats<R>(_ tensor: Tensor, op: String, _ argument: String,
                        _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
+        if tensor.dtype.isBlockQuantized { return try withDequantized(tensor, op: op, body) }
         let base = try raw(tensor, op: op)
         switch tensor.dtype {
         case .f32:
@@ -172,8 +186,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 }
             }
             return try body(scratch)
-        case .i32, .i64, .u8:
-            throw TensorError.unsupportedDType(op: op, argument: argument, dtype: tensor.dtype, supported: [.f32, .bf16, .f16])
+        case .i32, .i64, .u8, .nf4, .fp4:
+            throw TensorError.unsupportedDType(op: op, argument: argument, dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .nf4, .fp4])
         }
     }
 

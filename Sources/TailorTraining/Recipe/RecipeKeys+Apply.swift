@@ -85,6 +85,11 @@ extension TrainRecipe {
     public func validate() throws {
         try checkRequiredKeys()
         try training.validate()
+        if quantization.defaults != nil && finetuningType != .lora {
+            throw TrainingError.conflictingKeys(key: quantization.defaults == .llamaFactory ? "quantization_bit" : "load_in_4bit",
+                                                other: "finetuning_type",
+                                                problem: "4-bit frozen weights train adapters only (QLoRA): use finetuning_type lora, or leave the quantization out to fully fine-tune")
+        }
         if adapterNameOrPath != nil && finetuningType != .lora {
             throw TrainingError.conflictingKeys(key: "adapter_name_or_path", other: "finetuning_type",
                                                 problem: "needs finetuning_type lora (got \(finetuningType.rawValue)); to fully fine-tune an adapted model, merge the adapter first (tailor merge)")

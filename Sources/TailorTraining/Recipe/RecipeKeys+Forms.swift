@@ -81,10 +81,4 @@ extension RecipeKeys {
         throw TrainingError.invalidValue(key: key, problem: "must be sft, pt, dpo or kto (got '\(name)'); rm and ppo are not built yet")
     }
 
-    /// quantization_bit / load_in_4bit / load_in_8bit: QLoRA is not built; off is accepted.
-    static func quantization(_ value: RecipeValue, _ key: String) throws {
-        if value == .null { return }
-        if let on = try? value.bool(key), !on { return }
-        throw TrainingError.notImplemented("\(key): \(value) (QLoRA: 4- or 8-bit frozen weights; train the model in its own dtype, or leave \(key) out)")
-    }
 }

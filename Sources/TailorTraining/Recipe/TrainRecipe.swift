@@ -34,6 +34,8 @@ public struct TrainRecipe: Sendable, Equatable {
     public var training = TrainingArguments()
     public var resumeFromCheckpoint: String?
     public var device: Device = .cpu
+    /// QLoRA's 4-bit frozen linears (`load_in_4bit`, `quantization_bit: 4` and their options); off by default.
+    public var quantization = QuantizationSettings()
     /// On cuda, products with bf16/f16 weights take bf16 activations and the MLP's gate/up
     /// activations are kept as bf16 (TrainingArguments' `bf16: true`), or everything runs in fp32
     /// (`bf16: false`). The CPU always computes in fp32.

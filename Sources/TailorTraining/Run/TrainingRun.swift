@@ -46,7 +46,7 @@ public final class TrainingRun {
             Checkpoint.recover(outputDir: outputDir)
         }
         try OutputFolder.check(outputDir, recipe: recipe, modelFolder: modelFolder)
-        model = try CausalLM.load(folder: modelFolder, backend: compute.backend)
+        model = try CausalLM.load(folder: modelFolder, backend: compute.backend, quantization: recipe.quantization.fourBit)
         model.savedActivationDType = compute.savedActivationDType(bf16: recipe.bf16)
         data = try TrainingData.prepare(recipe: recipe, modelFolder: modelFolder)
         switch recipe.finetuningType {

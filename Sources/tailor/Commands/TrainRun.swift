@@ -40,6 +40,12 @@ struct TrainRun {
                                       checkpointing: recipe.training.gradientCheckpointing,
                                       optimizerStates: recipe.training.optimizerStatesPerParameter)
         say("estimated peak memory: \(estimate.summary)")
+        if let q = run.recipe.quantization.fourBit {
+            let linears = model.layers.flatMap(\.linears)
+            let bytes = linears.reduce(0) { $0 + $1.weight.byteCount }, count = max(linears.reduce(0) { $0 + $1.weight.count }, 1)
+            say("frozen linears: \(q.format)\(q.doubleQuant ? " with double quantization" : ""), \(count) weights in \(bytes) bytes"
+                + " (\(fmt(8 * Double(bytes) / Double(count), 3)) bits per weight; \(fmt(q.bitsPerWeight, 3)) without each tensor's 1 KB map)")
+        }
         if run.recipe.stage == .kto {
             let desirable = data.train.filter { $0.desirable == true }.count
             say("data: \(data.train.count) KTO examples (\(desirable) desirable, \(data.train.count - desirable) undesirable; \(data.trainLabelTokens)"

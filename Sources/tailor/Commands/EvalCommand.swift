@@ -124,7 +124,7 @@ struct EvalCommand: AsyncParsableCommand {
         let metricList = try parsedMetrics()
         let (backend, deviceNote) = try compute.backend()
         if let deviceNote { printError(deviceNote) }
-        let loaded = try InferenceModel(folder: try GGUFImport.modelFolder(for: model), backend: backend)
+        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model), backend: backend)
         let adapters = try adapterFolders()
         for (name, path) in adapters { try loaded.adapters.load(name: name, folder: URL(fileURLWithPath: path)) }
         let samples = try EvalSample.load(paths: dataset, options: DatasetOptions(), tokenizer: loaded.tokenizer, maxSamples: maxSamples)

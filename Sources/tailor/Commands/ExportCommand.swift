@@ -68,7 +68,7 @@ struct ExportGGUFCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = try GGUFImport.modelFolder(for: model)
+        let folder = try await ModelArgument.folder(for: model)
         var source: URL?
         if case let .gguf(url) = ModelSource(path: model) { source = url }
         let options = GGUFExport.Options(outType: GGUFOutType(rawValue: outtype.lowercased()) ?? .f16, preTokenizer: preTokenizer, name: name)

@@ -57,10 +57,10 @@ struct GenerationOptions: ParsableArguments {
     @OptionGroup var compute: DeviceOptions
 
     /// Loads the model folder and the adapter (as "adapter"), as the options say.
-    func load() throws -> InferenceModel {
+    func load() async throws -> InferenceModel {
         let (backend, note) = try compute.backend()
         if let note { printError(note) }
-        let loaded = try InferenceModel(folder: try GGUFImport.modelFolder(for: model), backend: backend)
+        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model), backend: backend)
         if let adapter { try loaded.adapters.load(name: "adapter", folder: URL(fileURLWithPath: adapter)) }
         return loaded
     }
@@ -171,7 +171,7 @@ struct GenerateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let loaded = try options.load()
+        let loaded = try await options.load()
         let parameters = try options.parameters(defaults: loaded.defaults)
         let extra = try templateVariables(templateVars)
         let adapter: AdapterSelection = options.adapter == nil ? .base : .named("adapter")

@@ -32,7 +32,7 @@ struct MergeCommand: AsyncParsableCommand {
     var maxShardSize: Double = Double(ModelFolderWriter.defaultMaxShardBytes) / 1e9
 
     func run() async throws {
-        let base = try GGUFImport.modelFolder(for: model)
+        let base = try await ModelArgument.folder(for: model)
         let loaded = try CausalLM.load(folder: base, backend: try CPUBackend())
         let adapters = try PeftAdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
         try adapters.writeMerged(loaded, baseFolder: base, to: URL(fileURLWithPath: output),

@@ -74,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let (backend, deviceNote) = try compute.backend()
         if let deviceNote { note(deviceNote) }
-        let loaded = try InferenceModel(folder: try GGUFImport.modelFolder(for: model), backend: backend)
+        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model), backend: backend)
         var served: [(name: String, folder: String)] = []
         for pair in adapters {
             let (name, folder) = try Self.adapterPair(pair)

@@ -27,7 +27,7 @@ struct DownloadCommand: AsyncParsableCommand {
     @Argument(help: "The repository: ORG/NAME, for example HuggingFaceTB/SmolLM2-135M-Instruct.")
     var repo: String
 
-    @Option(help: "Branch, tag or commit hash. Default: main.")
+    @Option(help: "Branch, tag or commit hash.")
     var revision: String = "main"
 
     @Option(help: "Download only files matching this glob (fnmatch, as huggingface_hub's allow_patterns; `*` crosses folders). Repeatable.")
@@ -36,10 +36,10 @@ struct DownloadCommand: AsyncParsableCommand {
     @Option(help: "Skip files matching this glob (as huggingface_hub's ignore_patterns). Repeatable.")
     var exclude: [String] = []
 
-    @Option(name: .customLong("repo-type"), help: "model or dataset. Default: model.")
+    @Option(name: .customLong("repo-type"), help: "model or dataset.")
     var repoType: String = "model"
 
-    @Option(help: "Where from: hf (the Hugging Face hub, or HF_ENDPOINT). Default: hf.")
+    @Option(help: "Where from: hf (the Hugging Face hub, or HF_ENDPOINT).")
     var source: String = "hf"
 
     @Flag(help: "Do not use the network: print the cached snapshot or fail (as HF_HUB_OFFLINE=1). Default: off.")

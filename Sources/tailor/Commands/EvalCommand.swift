@@ -33,7 +33,7 @@ struct EvalCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "Hugging Face model folder, or a .gguf file (imported once into ~/.cache/tailor).")
+    @Option(help: "Hugging Face model folder, or a .gguf file (imported once into ~/.cache/tailor), or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
     @Option(help: "A LoRA adapter folder to score beside the base model, as PATH or NAME=PATH (repeatable). Default: none (the base only).")

@@ -39,7 +39,7 @@ struct ExportGGUFCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "The model folder (config.json, safetensors, tokenizer.json), or a .gguf file.")
+    @Option(help: "The model folder (config.json, safetensors, tokenizer.json), or a .gguf file, or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
     @Option(help: "A LoRA adapter folder to merge into the weights while writing.")

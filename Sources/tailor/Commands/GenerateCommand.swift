@@ -9,7 +9,7 @@ import TailorTokenizers
 
 /// Options shared by `generate` and `chat`: the model folder, adapters and sampling settings.
 struct GenerationOptions: ParsableArguments {
-    @Option(help: "Hugging Face model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json), or a .gguf file (imported once into ~/.cache/tailor, dequantized to f32).")
+    @Option(help: "Hugging Face model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json), or a .gguf file (imported once into ~/.cache/tailor, dequantized to f32), or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
     @Option(help: "peft/Tailor LoRA adapter folder to apply (adapter_config.json + adapter_model.safetensors). Default: none, the base model.")

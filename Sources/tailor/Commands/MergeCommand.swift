@@ -19,7 +19,7 @@ struct MergeCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "The base model folder, or a .gguf file (imported once into ~/.cache/tailor, dequantized to f32).")
+    @Option(help: "The base model folder, or a .gguf file (imported once into ~/.cache/tailor, dequantized to f32), or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
     @Option(help: "The LoRA adapter folder.")

@@ -18,7 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "Hugging Face model folder, or a .gguf file (imported once into ~/.cache/tailor).")
+    @Option(help: "Hugging Face model folder, or a .gguf file (imported once into ~/.cache/tailor), or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
     @Option(name: .customLong("adapter"), help: "A LoRA adapter to serve, as NAME=DIR (repeatable). Default: none.")

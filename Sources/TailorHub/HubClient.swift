@@ -107,7 +107,7 @@ public struct HubClient: Sendable {
         guard let etag = (head["x-linked-etag"] ?? head["etag"]).map(normalizeETag), !etag.isEmpty else {
             throw HubError.badResponse(url: address.absoluteString, problem: "no ETag header")
         }
-        let size = (head["x-linked-size"] ?? head["content-length"]).flatMap { Int64($0) }
+        let size = (head["x-linked-size"] ?? head["content-length"]).flatMap { Int64($0) }  // allowed: parses text (nil when not a number), cannot trap
         return FileMetadata(commit: commit, etag: etag, size: size, location: location)
     }
 

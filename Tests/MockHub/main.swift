@@ -2,10 +2,10 @@ import Foundation
 import TailorHubTestSupport
 
 // The tests' mock hub as a program, for scripts/peers/hub_cache.sh (huggingface_hub against the same server):
-//   MockHub --port N --repo ORG/NAME=FOLDER [--private ORG/NAME=FOLDER] [--token T]
-// Prints `listening on http://127.0.0.1:N` once it answers, then serves until killed.
+//   MockHub --port N --repo ORG/NAME=FOLDER [--private ORG/NAME=FOLDER] [--dataset ORG/NAME=FOLDER] [--token T] [--delay-storage S]
+// Prints `listening on http://127.0.0.1:N` once it answers, then `METHOD PATH` of each request it answered, until killed.
 var arguments = Array(CommandLine.arguments.dropFirst())
-var port = 0, token = "hf_mock_token"
+var port = 0, token = "hf_mock_token", delay = 0.0
 var repos: [MockHub.Repo] = []
 while !arguments.isEmpty {
     let flag = arguments.removeFirst()
@@ -14,6 +14,7 @@ while !arguments.isEmpty {
     switch flag {
     case "--port": port = Int(value) ?? 0
     case "--token": token = value
+    case "--delay-storage": delay = Double(value) ?? 0
     case "--repo", "--private", "--dataset":
         let pair = value.split(separator: "=", maxSplits: 1).map(String.init)
         guard pair.count == 2 else { FileHandle.standardError.write(Data("\(flag) takes ORG/NAME=FOLDER\n".utf8)); exit(2) }
@@ -23,6 +24,8 @@ while !arguments.isEmpty {
     }
 }
 let hub = MockHub(repos: repos, token: token)
+hub.delayStorage(delay)
+hub.onRequest { seen in FileHandle.standardOutput.write(Data("\(seen.method) \(seen.path)\n".utf8)) }
 try await hub.start(port: port)
 FileHandle.standardOutput.write(Data("listening on \(hub.endpoint)\n".utf8))
 try await hub.runForever()

@@ -6,8 +6,10 @@ extension MockHub {
         let path = request.uri.path
         let authorization = request.headers[.authorization]
         let range = request.headers[.range]
+        let this = Seen(method: head ? "HEAD" : "GET", path: path, range: range, authorization: authorization, host: request.head.authority)
+        lock.withLock { observer }?(this)
         let failure: Int? = lock.withLock {
-            seen.append(Seen(method: head ? "HEAD" : "GET", path: path, range: range, authorization: authorization, host: request.head.authority))
+            seen.append(this)
             guard let key = failures.keys.first(where: { path.hasSuffix($0) }), var statuses = failures[key], !statuses.isEmpty else { return nil }
             let status = statuses.removeFirst()
             failures[key] = statuses

@@ -78,6 +78,7 @@ public final class MockHub: @unchecked Sendable {
     var corrupt: Set<String> = []
     var failures: [String: [Int]] = [:]
     var holdStorage: Double = 0
+    var observer: (@Sendable (Seen) -> Void)?
     private var task: Task<Void, Error>?
     public private(set) var port = 0
 
@@ -96,6 +97,8 @@ public final class MockHub: @unchecked Sendable {
     public func corrupt(_ path: String) { lock.withLock { _ = corrupt.insert(path) } }
     /// The next requests whose path ends in `suffix` get these statuses instead of their answer.
     public func fail(_ suffix: String, with statuses: [Int]) { lock.withLock { failures[suffix] = statuses } }
+    /// Called with each request as it arrives.
+    public func onRequest(_ observe: @escaping @Sendable (Seen) -> Void) { lock.withLock { observer = observe } }
     /// Each storage GET waits this many seconds before answering (two clients then overlap).
     public func delayStorage(_ seconds: Double) { lock.withLock { holdStorage = seconds } }
 

@@ -1,6 +1,6 @@
 """huggingface_hub's side of scripts/peers/hub_cache.sh.
 
-    hub_cache.py read-tailor SNAPSHOT_FOLDER MODEL_FOLDER   # offline: scan_cache_dir, snapshot_download, from_pretrained
+    hub_cache.py read-tailor SNAPSHOT_FOLDER MODEL_FOLDER [PRIVATE_REPO]   # offline: scan_cache_dir, snapshot_download, from_pretrained
     hub_cache.py download REPO                              # online (HF_ENDPOINT): snapshot_download, prints the folder
 """
 import os
@@ -10,7 +10,7 @@ import huggingface_hub
 from huggingface_hub import hf_hub_download, scan_cache_dir, snapshot_download
 
 
-def read_tailor(snapshot, model_folder):
+def read_tailor(snapshot, model_folder, private=None):
     import torch
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -36,8 +36,9 @@ def read_tailor(snapshot, model_folder):
     config = hf_hub_download("tiny-org/chat-llama", "config.json", local_files_only=True)
     assert config == os.path.join(snapshot, "config.json")
     print(f"hf_hub_download(config.json, local_files_only=True): {config}")
-    private = snapshot_download("tiny-org/private-llama", local_files_only=True)
-    print(f"snapshot_download(private repo, local_files_only=True): {private}")
+    if private:
+        path = snapshot_download(private, local_files_only=True)
+        print(f"snapshot_download({private!r} (private, fetched by tailor with HF_TOKEN), local_files_only=True): {path}")
     hub_model = AutoModelForCausalLM.from_pretrained("tiny-org/chat-llama", local_files_only=True)
     local_model = AutoModelForCausalLM.from_pretrained(model_folder)
     tokenizer = AutoTokenizer.from_pretrained("tiny-org/chat-llama", local_files_only=True)
@@ -55,7 +56,7 @@ def download(repo):
 
 if __name__ == "__main__":
     if sys.argv[1] == "read-tailor":
-        read_tailor(sys.argv[2], sys.argv[3])
+        read_tailor(*sys.argv[2:5])
     elif sys.argv[1] == "download":
         download(sys.argv[2])
     else:

@@ -102,4 +102,12 @@ final class DownloadCommandTests: XCTestCase {
         XCTAssertTrue(ModelArgument.looksLikeHubID("Qwen/Qwen2.5-0.5B-Instruct"))
         for path in ["./x", "../x/y", "~/x", "/abs/path", "model.gguf", "a/b.gguf", "a/b/c", "name"] { XCTAssertFalse(ModelArgument.looksLikeHubID(path), path) }
     }
+
+    func testProgressBarUnits() {
+        XCTAssertEqual(DownloadProgress.size(999), "999 B")
+        XCTAssertEqual(DownloadProgress.size(1_500_000), "1.5 MB")
+        XCTAssertEqual(DownloadProgress.size(2_750_000_000), "2.8 GB")
+        XCTAssertEqual(DownloadProgress.clock(75), "1:15")
+        XCTAssertEqual(DownloadProgress.clock(3725), "1:02:05")
+    }
 }

@@ -78,7 +78,7 @@ public struct HubCache: Sendable {
     public func markMissing(_ file: String, commit: String) {
         let marker = noExist(commit, file)
         try? makeFolder(marker.deletingLastPathComponent())
-        if !FileManager.default.fileExists(atPath: marker.path) { FileManager.default.createFile(atPath: marker.path, contents: Data()) }
+        if !FileManager.default.fileExists(atPath: marker.path) { _ = FileManager.default.createFile(atPath: marker.path, contents: Data()) }
     }
 
     public func isMarkedMissing(_ file: String, commit: String) -> Bool { FileManager.default.fileExists(atPath: noExist(commit, file).path) }

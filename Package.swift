@@ -8,7 +8,9 @@ import PackageDescription
 // depends on nothing; every layer that reads JSON uses it.
 // TailorTraining, TailorInference and TailorExport stand side by side on TailorAdapters: none imports another.
 // TailorMetrics (BLEU, ROUGE, jieba, exact/contains: pure functions of text) depends on nothing, so the trainer,
-// inference and the CLI all use the one copy.
+// inference and the CLI all use the one copy. TailorDigest (SHA-256) depends on nothing: the tokenizers' GGUF hashes and
+// the hub client share it. TailorHub (the Hugging Face hub client and huggingface_hub's cache layout) stands on TailorJSON
+// and TailorDigest only, on Foundation's URLSession; the CLI resolves every `--model` hub id through it.
 // A lower layer never imports a higher one, and every target lists exactly the modules its files import.
 let package = Package(
     name: "Tailor",
@@ -27,6 +29,7 @@ let package = Package(
         .library(name: "TailorServer", targets: ["TailorServer"]),
         .library(name: "TailorMetrics", targets: ["TailorMetrics"]),
         .library(name: "TailorExport", targets: ["TailorExport"]),
+        .library(name: "TailorHub", targets: ["TailorHub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -44,13 +47,17 @@ let package = Package(
         .target(name: "TailorJSON"),
         // Text metrics as their peers compute them (sacrebleu, rouge-score, LLaMA-Factory's bleu-4/rouge, jieba); no dependencies.
         .target(name: "TailorMetrics"),
+        // SHA-256, fed in pieces; no dependencies.
+        .target(name: "TailorDigest"),
+        // The Hugging Face hub's HTTP protocol and huggingface_hub's cache (blobs, refs, snapshots, locks), on URLSession.
+        .target(name: "TailorHub", dependencies: ["TailorJSON", "TailorDigest"]),
         .target(name: "TailorTensor", dependencies: ["CBLAS", "CIntrinsics"]),
         // NVRTC, the CUDA driver and cuBLAS, loaded with dlopen: builds and runs without CUDA.
         .target(name: "CCUDA", path: "Sources/CCUDA", linkerSettings: [.linkedLibrary("dl")]),
         // The CUDA backend: CUDA C kernel sources compiled at run time by NVRTC, products by cuBLAS.
         .target(name: "TailorCUDA", dependencies: ["TailorTensor", "CCUDA"]),
         .target(name: "TailorFormats", dependencies: ["TailorJSON", "TailorTensor", "CZlib"]),
-        .target(name: "TailorTokenizers", dependencies: ["TailorJSON"]),
+        .target(name: "TailorTokenizers", dependencies: ["TailorJSON", "TailorDigest"]),
         .target(name: "TailorModels", dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorTokenizers"]),
         .target(name: "TailorData", dependencies: ["TailorJSON", "TailorTokenizers"]),
         // LoRA and adapter sets, reading / writing peft folders, merge: shared by training and inference.
@@ -71,7 +78,7 @@ let package = Package(
             name: "tailor",
             dependencies: [
                 "TailorJSON", "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData",
-                "TailorAdapters", "TailorTraining", "TailorInference", "TailorServer", "TailorMetrics", "TailorExport",
+                "TailorAdapters", "TailorTraining", "TailorInference", "TailorServer", "TailorMetrics", "TailorExport", "TailorHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -80,7 +87,14 @@ let package = Package(
         .target(name: "TailorTrainingTestSupport",
                 dependencies: ["TailorTensor", "TailorFormats", "TailorModels", "TailorAdapters", "TailorTraining", "TailorTestSupport"],
                 path: "Tests/TailorTrainingTestSupport"),
+        // A local stand-in for the hub (Hummingbird on 127.0.0.1) with the real hub's headers and an LFS redirect; the
+        // tests start it in-process, scripts/peers/hub_cache.sh runs it as the MockHub executable for huggingface_hub.
+        .target(name: "TailorHubTestSupport", dependencies: ["TailorDigest", .product(name: "Hummingbird", package: "hummingbird")],
+                path: "Tests/TailorHubTestSupport"),
+        .executableTarget(name: "MockHub", dependencies: ["TailorHubTestSupport"], path: "Tests/MockHub"),
         .testTarget(name: "TailorJSONTests", dependencies: ["TailorJSON"]),
+        .testTarget(name: "TailorDigestTests", dependencies: ["TailorDigest"]),
+        .testTarget(name: "TailorHubTests", dependencies: ["TailorDigest", "TailorHub", "TailorHubTestSupport"]),
         .testTarget(name: "TailorMetricsTests", dependencies: ["TailorMetrics", "TailorTestSupport"]),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
         .testTarget(name: "TailorFormatsTests", dependencies: ["CZlib", "TailorTensor", "TailorFormats", "TailorTestSupport"]),
@@ -101,7 +115,8 @@ let package = Package(
                     dependencies: ["TailorTensor", "TailorFormats", "TailorTokenizers", "TailorModels", "TailorAdapters", "TailorExport",
                                    "TailorTestSupport"]),
         .testTarget(name: "tailorTests",
-                    dependencies: ["TailorTensor", "TailorData", "TailorAdapters", "TailorTraining", "tailor", "TailorTestSupport",
+                    dependencies: ["TailorTensor", "TailorData", "TailorAdapters", "TailorTraining", "TailorHub", "tailor", "TailorTestSupport",
+                                   "TailorHubTestSupport",
                                    .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "TailorCUDATests",
                     dependencies: ["TailorTensor", "TailorCUDA", "TailorModels", "TailorAdapters", "TailorTraining", "TailorInference",

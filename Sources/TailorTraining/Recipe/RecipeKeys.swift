@@ -8,7 +8,7 @@ import TailorData
 public enum RecipeKeys {
     public static let table: [RecipeKey] = [
         section(.model, [
-            .text("model_name_or_path", aliases: ["model"], \.modelNameOrPath, required: "a Hugging Face model folder or a .gguf file",
+            .text("model_name_or_path", aliases: ["model"], \.modelNameOrPath, required: "a Hugging Face model folder, a .gguf file or a hub id ORG/NAME",
                   "HF model folder, or a .gguf file (imported once into ~/.cache/tailor as f32)"),
         ]),
         section(.data, [

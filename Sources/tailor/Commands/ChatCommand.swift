@@ -39,7 +39,7 @@ struct ChatCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let loaded = try options.load()
+        let loaded = try await options.load()
         guard loaded.template != nil else {
             throw ValidationError("\(options.model) has no chat template (neither chat_template.jinja nor a chat_template in tokenizer_config.json); use `tailor generate --raw` for plain text")
         }

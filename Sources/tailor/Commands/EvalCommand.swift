@@ -33,7 +33,7 @@ struct EvalCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "Hugging Face model folder, or a .gguf file (imported once into ~/.cache/tailor).")
+    @Option(help: "Hugging Face model folder, or a .gguf file (imported once into ~/.cache/tailor), or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
     @Option(help: "A LoRA adapter folder to score beside the base model, as PATH or NAME=PATH (repeatable). Default: none (the base only).")
@@ -124,7 +124,7 @@ struct EvalCommand: AsyncParsableCommand {
         let metricList = try parsedMetrics()
         let (backend, deviceNote) = try compute.backend()
         if let deviceNote { printError(deviceNote) }
-        let loaded = try InferenceModel(folder: try GGUFImport.modelFolder(for: model), backend: backend)
+        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model), backend: backend)
         let adapters = try adapterFolders()
         for (name, path) in adapters { try loaded.adapters.load(name: name, folder: URL(fileURLWithPath: path)) }
         let samples = try EvalSample.load(paths: dataset, options: DatasetOptions(), tokenizer: loaded.tokenizer, maxSamples: maxSamples)

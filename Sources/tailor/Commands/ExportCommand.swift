@@ -39,7 +39,7 @@ struct ExportGGUFCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "The model folder (config.json, safetensors, tokenizer.json), or a .gguf file.")
+    @Option(help: "The model folder (config.json, safetensors, tokenizer.json), or a .gguf file, or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
     @Option(help: "A LoRA adapter folder to merge into the weights while writing.")
@@ -68,7 +68,7 @@ struct ExportGGUFCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = try GGUFImport.modelFolder(for: model)
+        let folder = try await ModelArgument.folder(for: model)
         var source: URL?
         if case let .gguf(url) = ModelSource(path: model) { source = url }
         let options = GGUFExport.Options(outType: GGUFOutType(rawValue: outtype.lowercased()) ?? .f16, preTokenizer: preTokenizer, name: name)

@@ -9,7 +9,7 @@ import TailorTokenizers
 
 /// Options shared by `generate` and `chat`: the model folder, adapters and sampling settings.
 struct GenerationOptions: ParsableArguments {
-    @Option(help: "Hugging Face model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json), or a .gguf file (imported once into ~/.cache/tailor, dequantized to f32).")
+    @Option(help: "Hugging Face model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json), or a .gguf file (imported once into ~/.cache/tailor, dequantized to f32), or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
     @Option(help: "peft/Tailor LoRA adapter folder to apply (adapter_config.json + adapter_model.safetensors). Default: none, the base model.")
@@ -57,10 +57,10 @@ struct GenerationOptions: ParsableArguments {
     @OptionGroup var compute: DeviceOptions
 
     /// Loads the model folder and the adapter (as "adapter"), as the options say.
-    func load() throws -> InferenceModel {
+    func load() async throws -> InferenceModel {
         let (backend, note) = try compute.backend()
         if let note { printError(note) }
-        let loaded = try InferenceModel(folder: try GGUFImport.modelFolder(for: model), backend: backend)
+        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model), backend: backend)
         if let adapter { try loaded.adapters.load(name: "adapter", folder: URL(fileURLWithPath: adapter)) }
         return loaded
     }
@@ -171,7 +171,7 @@ struct GenerateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let loaded = try options.load()
+        let loaded = try await options.load()
         let parameters = try options.parameters(defaults: loaded.defaults)
         let extra = try templateVariables(templateVars)
         let adapter: AdapterSelection = options.adapter == nil ? .base : .named("adapter")

@@ -19,7 +19,7 @@ struct MergeCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "The base model folder, or a .gguf file (imported once into ~/.cache/tailor, dequantized to f32).")
+    @Option(help: "The base model folder, or a .gguf file (imported once into ~/.cache/tailor, dequantized to f32), or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
     @Option(help: "The LoRA adapter folder.")
@@ -32,7 +32,7 @@ struct MergeCommand: AsyncParsableCommand {
     var maxShardSize: Double = Double(ModelFolderWriter.defaultMaxShardBytes) / 1e9
 
     func run() async throws {
-        let base = try GGUFImport.modelFolder(for: model)
+        let base = try await ModelArgument.folder(for: model)
         let loaded = try CausalLM.load(folder: base, backend: try CPUBackend())
         let adapters = try PeftAdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
         try adapters.writeMerged(loaded, baseFolder: base, to: URL(fileURLWithPath: output),

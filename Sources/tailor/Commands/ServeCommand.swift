@@ -18,7 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "Hugging Face model folder, or a .gguf file (imported once into ~/.cache/tailor).")
+    @Option(help: "Hugging Face model folder, or a .gguf file (imported once into ~/.cache/tailor), or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
     @Option(name: .customLong("adapter"), help: "A LoRA adapter to serve, as NAME=DIR (repeatable). Default: none.")
@@ -74,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let (backend, deviceNote) = try compute.backend()
         if let deviceNote { note(deviceNote) }
-        let loaded = try InferenceModel(folder: try GGUFImport.modelFolder(for: model), backend: backend)
+        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model), backend: backend)
         var served: [(name: String, folder: String)] = []
         for pair in adapters {
             let (name, folder) = try Self.adapterPair(pair)

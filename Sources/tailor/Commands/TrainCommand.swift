@@ -56,7 +56,7 @@ struct TrainCommand: AsyncParsableCommand {
         pairs += try Self.parseFlags(rest)
         var recipe = TrainRecipe()
         for warning in try RecipeKeys.apply(pairs, to: &recipe) { printError("warning: \(warning)") }
-        try TrainRun(recipe: recipe, dryRun: dryRun).run()
+        try TrainRun(recipe: recipe, dryRun: dryRun, modelFolder: try await ModelArgument.hubFolder(for: recipe.modelNameOrPath)).run()
     }
 
     /// `--key value`, `--key=value`, a bare `--flag` (true), and `--key v1 v2 ...` (a list, as

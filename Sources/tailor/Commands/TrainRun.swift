@@ -10,6 +10,8 @@ import TailorTraining
 struct TrainRun {
     let recipe: TrainRecipe
     let dryRun: Bool
+    /// The hub snapshot `model_name_or_path` names, resolved by the caller (`ModelArgument.hubFolder`); nil for a local path.
+    var modelFolder: URL? = nil
 
     func run() throws {
         try recipe.validate()
@@ -25,7 +27,7 @@ struct TrainRun {
                 printError("warning: bf16: true computes in fp32 on the CPU (bf16 products on the CPU are not built yet); set bf16: false to silence this")
             }
         }
-        let modelFolder = try GGUFImport.modelFolder(for: recipe.modelNameOrPath)
+        let modelFolder = try self.modelFolder ?? GGUFImport.modelFolder(for: recipe.modelNameOrPath)
         let run = try TrainingRun(recipe: recipe, modelFolder: modelFolder, compute: compute, lockOutput: !dryRun)
         let (model, data, trainable) = (run.model, run.data, run.trainable)
         for warning in data.warnings + run.warnings { printError("warning: \(warning)") }

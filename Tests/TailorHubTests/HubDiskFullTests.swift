@@ -1,0 +1,38 @@
+import Foundation
+import TailorDigest
+import TailorHub
+import TailorHubTestSupport
+import XCTest
+
+/// A cache on a 128 kB tmpfs: the 300 kB weights do not fit. Needs root (mount); skipped elsewhere.
+final class HubDiskFullTests: XCTestCase {
+    func testAFullDiskIsAClearErrorAndLeavesNoPartialFile() async throws {
+        let fixture = try await HubFixture.start()
+        defer { Task { await fixture.stop() } }
+        let mountPoint = fixture.cache.deletingLastPathComponent().appendingPathComponent("small", isDirectory: true)
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=128k", "tmpfs", mountPoint.path]) else { throw XCTSkip("cannot mount a tmpfs here (not root?)") }
+        defer { _ = run("/bin/umount", [mountPoint.path]) }
+        var settings = fixture.settings()
+        settings.cacheDirectory = mountPoint.appendingPathComponent("hub", isDirectory: true)
+        let error = await thrown { try await HubDownloader(settings: settings).download(try RepoID(HubFixture.repo)) }
+        guard case .diskFull(let path, _)? = error as? HubError else { return XCTFail("\(String(describing: error))") }
+        let sha = SHA256.hex(HubFixture.weights)
+        XCTAssertTrue(path.hasSuffix("blobs/\(sha).incomplete"), path)
+        XCTAssertTrue("\(error!)".contains("no space left"), "\(error!)")
+        let blobs = settings.cacheDirectory.appendingPathComponent("models--tiny-org--tiny-llama/blobs")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: blobs.path)) ?? []
+        XCTAssertFalse(left.contains { $0.hasPrefix(sha) }, "\(left)")
+    }
+
+    func run(_ tool: String, _ arguments: [String]) -> Bool {
+        guard FileManager.default.isExecutableFile(atPath: tool) else { return false }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+}

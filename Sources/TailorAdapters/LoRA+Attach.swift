@@ -72,7 +72,7 @@ public final class LoRAAdapters: @unchecked Sendable {
             var magnitude: Tensor?
             if config.useDora {
                 let values = try initial?(name + PeftAdapterLayout.magnitudeSuffix, [outFeatures])
-                    ?? LoRA.initialMagnitude(weight: linear.weight, a: a, b: b, scaling: scaling, backend: backend)
+                    ?? LoRA.initialMagnitude(module: name, weight: linear.weight, a: a, b: b, scaling: scaling, backend: backend)
                 magnitude = try backend.upload(values, shape: [outFeatures], dtype: .f32)
             }
             let lora = LoRA(module: name, a: a, b: b, scaling: scaling, dropout: Float(config.loraDropout), magnitude: magnitude,

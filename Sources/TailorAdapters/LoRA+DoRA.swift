@@ -34,12 +34,21 @@ extension LoRA {
         let norms: [Float]
     }
 
-    /// The frozen weight this DoRA module reads, or an error when it is not attached.
+    /// The frozen weight this DoRA module reads, or an error when it is not attached or is stored
+    /// in a dtype DoRA cannot widen to f32 for its norm (quantized blocks).
     func doraBaseWeight() throws -> Tensor {
         guard let baseWeight else {
             throw AdapterError.badOption(name: "use_dora", problem: "module \(moduleName) is a DoRA module that is not attached to a model; attach the adapters before running it")
         }
+        try Self.checkDoRAWeight(baseWeight, module: moduleName)
         return baseWeight
+    }
+
+    /// DoRA widens the base weight to f32 for its norms: f32, f16 and bf16 storage only.
+    static func checkDoRAWeight(_ weight: Tensor, module: String) throws {
+        guard [DType.f32, .f16, .bf16].contains(weight.dtype) else {
+            throw AdapterError.badOption(name: "use_dora", problem: "needs the base weight of \(module) in f32, f16 or bf16 to compute its row norms, but it is stored as \(weight.dtype); DoRA over quantized base weights is not built yet: train DoRA on an unquantized base, or plain LoRA on this one")
+        }
     }
 
     /// D, W + s·B·A, v and n for the current parameters. `ownDelta` puts D in a tensor of its own
@@ -152,7 +161,8 @@ extension LoRA {
     }
 
     /// DoRA's initial magnitude, as peft's `update_layer` sets it: ‖W + s·B·A‖ of each row [out].
-    static func initialMagnitude(weight: Tensor, a: Tensor, b: Tensor, scaling: Float, backend: Backend) throws -> [Float] {
+    static func initialMagnitude(module: String, weight: Tensor, a: Tensor, b: Tensor, scaling: Float, backend: Backend) throws -> [Float] {
+        try checkDoRAWeight(weight, module: module)
         let effective = try backend.empty(weight.shape, dtype: .f32)
         try backend.copy(weight, into: effective)
         try backend.gemm(b, transposeA: false, a, transposeB: false, into: effective, alpha: scaling, beta: 1)

@@ -20,11 +20,12 @@ public final class LoRAAdapters: @unchecked Sendable {
         self.tensors = tensors
     }
 
-    /// The tensors the adapters train, with their Hugging Face names: A then B of each module
-    /// (`isLoRA` true), then `tensors` (`isLoRA` false).
+    /// The tensors the adapters train, with their Hugging Face names: A, B (and DoRA's magnitude)
+    /// of each module (`isLoRA` true), then `tensors` (`isLoRA` false).
     public var trainableTensors: [(name: String, value: Tensor, isLoRA: Bool)] {
         modules.flatMap { module in
             [(module.lora.aName, module.lora.a, true), (module.lora.bName, module.lora.b, true)]
+                + (module.lora.magnitude.map { [(module.lora.magnitudeName, $0, true)] } ?? [])
         } + tensors.map { ($0.name, $0.value, false) }
     }
 
@@ -38,8 +39,9 @@ public final class LoRAAdapters: @unchecked Sendable {
 
     /// Makes LoRA adapters for the modules of `model` that `config` targets and attaches them.
     ///
-    /// - Parameter initial: values of A or B by Hugging Face name (e.g. read from a peft file);
-    ///   nil means `config.initLoraWeights` (peft's default: A kaiming-uniform, bound 1/√in, B zero).
+    /// - Parameter initial: values of A, B (or a DoRA magnitude) by Hugging Face name (e.g. read
+    ///   from a peft file); nil means `config.initLoraWeights` (peft's default: A kaiming-uniform,
+    ///   bound 1/√in, B zero; a magnitude ‖W + scaling·B·A‖ per row).
     /// - Throws: `AdapterError` when r ≤ 0, an option is out of range, or nothing matches.
     public static func attach(to model: CausalLM, config: LoRAConfig, seed: UInt64 = 0,
                               initial: ((String, [Int]) throws -> [Float]?)? = nil) throws -> LoRAAdapters {
@@ -53,23 +55,28 @@ public final class LoRAAdapters: @unchecked Sendable {
     /// `modules_to_save` make trainable.
     public static func make(for model: CausalLM, config: LoRAConfig, seed: UInt64 = 0,
                             initial: ((String, [Int]) throws -> [Float]?)? = nil) throws -> LoRAAdapters {
-        guard config.r > 0 else { throw AdapterError.badOption(name: "r", problem: "must be a positive integer (got \(config.r))") }
-        guard config.loraAlpha > 0 else { throw AdapterError.badOption(name: "lora_alpha", problem: "must be positive") }
-        try checkDropout(config.loraDropout)
+        try check(config)
         var generator = SplitMix64(state: seed &+ 0x5EED)
         var modules: [(name: String, lora: LoRA)] = []
         let workspace = LoRAWorkspace()
         for name in try targetedModules(of: model, config: config) {
             guard let linear = model.linear(module: name) else { continue }
-            let (inFeatures, outFeatures, r) = (linear.inFeatures, linear.outFeatures, config.r)
+            let (inFeatures, outFeatures, r) = (linear.inFeatures, linear.outFeatures, config.rank(of: name))
             let aName = name + PeftAdapterLayout.loraASuffix, bName = name + PeftAdapterLayout.loraBSuffix
             let aValues = try initial?(aName, [r, inFeatures]) ?? initialA(config.initLoraWeights, r: r, in: inFeatures, &generator)
             let bValues = try initial?(bName, [outFeatures, r]) ?? initialB(config.initLoraWeights, out: outFeatures, r: r, &generator)
             let backend = model.backend
-            let lora = LoRA(module: name,
-                            a: try backend.upload(aValues, shape: [r, inFeatures], dtype: .f32),
-                            b: try backend.upload(bValues, shape: [outFeatures, r], dtype: .f32),
-                            scaling: config.scaling, dropout: Float(config.loraDropout), workspace: workspace)
+            let (a, b) = (try backend.upload(aValues, shape: [r, inFeatures], dtype: .f32),
+                          try backend.upload(bValues, shape: [outFeatures, r], dtype: .f32))
+            let scaling = config.scaling(of: name)
+            var magnitude: Tensor?
+            if config.useDora {
+                let values = try initial?(name + PeftAdapterLayout.magnitudeSuffix, [outFeatures])
+                    ?? LoRA.initialMagnitude(module: name, weight: linear.weight, a: a, b: b, scaling: scaling, backend: backend)
+                magnitude = try backend.upload(values, shape: [outFeatures], dtype: .f32)
+            }
+            let lora = LoRA(module: name, a: a, b: b, scaling: scaling, dropout: Float(config.loraDropout), magnitude: magnitude,
+                            workspace: workspace)
             modules.append((name, lora))
         }
         guard !modules.isEmpty else { throw AdapterError.noTargetModules(config.targetModules, available: model.linearModuleNames) }
@@ -79,6 +86,22 @@ public final class LoRAAdapters: @unchecked Sendable {
             return AdapterTensor(name: plan.name, peftKeys: plan.peftKeys, value: copy)
         }
         return LoRAAdapters(config: config, modules: modules, tensors: tensors)
+    }
+
+    /// Checks the settings `make` reads: r and lora_alpha positive (in the patterns too), the
+    /// patterns' keys valid regular expressions, lora_dropout in [0, 1).
+    public static func check(_ config: LoRAConfig) throws {
+        guard config.r > 0 else { throw AdapterError.badOption(name: "r", problem: "must be a positive integer (got \(config.r))") }
+        guard config.loraAlpha > 0 else { throw AdapterError.badOption(name: "lora_alpha", problem: "must be positive") }
+        if let bad = config.rankPattern.first(where: { $0.value <= 0 }) {
+            throw AdapterError.badOption(name: "rank_pattern", problem: "gives '\(bad.pattern)' rank \(bad.value); a rank must be a positive integer")
+        }
+        if let bad = config.alphaPattern.first(where: { !($0.value > 0) }) {
+            throw AdapterError.badOption(name: "alpha_pattern", problem: "gives '\(bad.pattern)' lora_alpha \(bad.value); lora_alpha must be positive")
+        }
+        try ModulePattern.validate(config.rankPattern.map(\.pattern), field: "rank_pattern")
+        try ModulePattern.validate(config.alphaPattern.map(\.pattern), field: "alpha_pattern")
+        try checkDropout(config.loraDropout)
     }
 
     /// lora_dropout must be a probability below 1.
@@ -142,7 +165,10 @@ public final class LoRAAdapters: @unchecked Sendable {
     /// Attaches these adapters' side paths to `model` (replacing any adapters on those modules)
     /// and puts `tensors` in place of the model's own.
     public func attach(to model: CausalLM) throws {
-        for module in modules { try model.setAdapter(module.lora, module: module.name) }
+        for module in modules {
+            if module.lora.magnitude != nil { module.lora.baseWeight = model.linear(module: module.name)?.weight }
+            try model.setAdapter(module.lora, module: module.name)
+        }
         try install(on: model)
     }
 

@@ -8,15 +8,17 @@ struct MergedParameter: Sendable {
     let name: String
     /// The model's tensor, or the adapter tensor (f32) standing in for it.
     let source: Tensor
-    /// `scaling · B·A` is added when the parameter is an adapted layer's weight.
-    let update: (a: Tensor, b: Tensor, scaling: Float)?
+    /// `scaling · B·A` is added when the parameter is an adapted layer's weight (and, for DoRA,
+    /// each row then scaled by magnitude / its norm).
+    let update: (a: Tensor, b: Tensor, scaling: Float, magnitude: Tensor?)?
     /// The base parameter's dtype, which the merged value keeps.
     let dtype: DType
 
     /// Whether the merged value differs from `source` (a LoRA update, or a narrowing).
     var isComputed: Bool { update != nil || source.dtype != dtype }
 
-    /// The merged value: W + scaling · B·A computed in f32 for this tensor only, or the adapter
+    /// The merged value: W + scaling · B·A computed in f32 for this tensor only (DoRA: times
+    /// m / ‖W + scaling · B·A‖ per row, as peft's merge), or the adapter
     /// tensor, narrowed (round to nearest even) to `dtype`; `source` itself when nothing changes.
     func make(on backend: Backend) throws -> Tensor {
         guard let update else {
@@ -30,6 +32,12 @@ struct MergedParameter: Sendable {
         // merged[out, in] += scaling · B[out, r] · A[r, in]
         try backend.gemm(update.b, transposeA: false, update.a, transposeB: false, into: merged,
                          alpha: update.scaling, beta: 1)
+        if let magnitude = update.magnitude {
+            var values = try backend.download(merged)
+            let norms = LoRA.rowNorms(values, columns: source.shape[1]), m = try backend.download(magnitude)
+            LoRA.scaleRows(&values, by: (0..<m.count).map { m[$0] / norms[$0] }, columns: source.shape[1])
+            try backend.copy(try backend.upload(values, shape: source.shape, dtype: .f32), into: merged)
+        }
         guard dtype != .f32 else { return merged }
         let narrowed = try backend.empty(source.shape, dtype: dtype)
         try backend.copy(merged, into: narrowed)
@@ -71,10 +79,10 @@ extension LoRAAdapters {
                 if let dtype = original?.dtype { baseDTypes[tensor.name] = dtype }
             }
         }
-        var updates: [String: (a: Tensor, b: Tensor, scaling: Float)] = [:]
+        var updates: [String: (a: Tensor, b: Tensor, scaling: Float, magnitude: Tensor?)] = [:]
         for module in modules {
             guard let linear = model.linear(module: module.name) else { continue }
-            updates[linear.name] = (module.lora.a, module.lora.b, module.lora.scaling)
+            updates[linear.name] = (module.lora.a, module.lora.b, module.lora.scaling, module.lora.magnitude)
         }
         return model.namedParameters.map { name, tensor in
             MergedParameter(name: name, source: tensor, update: updates[name], dtype: baseDTypes[name] ?? tensor.dtype)

@@ -5,6 +5,9 @@ import TailorTensor
 /// A LoRA side path on one Linear, exactly as peft defines it:
 ///   y += scaling · B(A(x)),  A [r, in], B [out, r],  scaling = lora_alpha / r (or / √r with rsLoRA).
 /// A and B are trainable f32 tensors; the base weight stays frozen.
+///
+/// With a `magnitude` (peft's `use_dora`) the module is DoRA's instead (LoRA+DoRA.swift):
+///   y = m / ‖W + scaling·B·A‖_row ⊙ (x·(W + scaling·B·A)ᵀ) + b, the norm held constant in the backward.
 public final class LoRA: LinearAdapter, @unchecked Sendable {
     /// [r, in]
     public let a: Tensor
@@ -15,6 +18,20 @@ public final class LoRA: LinearAdapter, @unchecked Sendable {
     /// Hugging Face names of A and B (module name + ".lora_A.weight" / ".lora_B.weight").
     public let aName: String
     public let bName: String
+    /// DoRA's magnitude vector [out] (trainable f32), nil for plain LoRA.
+    public let magnitude: Tensor?
+    /// Hugging Face name of the magnitude (module name + ".lora_magnitude_vector", peft's key without `.weight`).
+    public let magnitudeName: String
+    /// The adapted Linear's frozen weight [out, in] (any stored dtype), which DoRA reads; set by
+    /// `LoRAAdapters.attach(to:)`.
+    public internal(set) var baseWeight: Tensor?
+    /// When true, DoRA computes its weight (W + scaling·B·A scaled by m / norm) once and reuses it
+    /// until this is set again: for generation, where A, B and m do not change. Training leaves it false.
+    public var reusesDoRAWeight = false {
+        didSet { doraCache = nil }
+    }
+    /// The reused DoRA weight difference [out, in] (see `reusesDoRAWeight`).
+    var doraCache: Tensor?
     /// lora_dropout: applied to the input of A while `dropoutSeed` is set (training).
     public let dropout: Float
     /// The mask of the current micro-batch (nil: no dropout, as at inference). The same seed
@@ -33,9 +50,13 @@ public final class LoRA: LinearAdapter, @unchecked Sendable {
     /// - Parameters:
     ///   - module: the Linear's module name, e.g. "model.layers.0.self_attn.q_proj".
     ///   - workspace: scratch shared by the modules of one adapter set.
-    public init(module: String, a: Tensor, b: Tensor, scaling: Float, dropout: Float = 0, workspace: LoRAWorkspace = LoRAWorkspace()) {
+    ///   - magnitude: DoRA's magnitude vector [out], or nil for plain LoRA.
+    public init(module: String, a: Tensor, b: Tensor, scaling: Float, dropout: Float = 0, magnitude: Tensor? = nil,
+                workspace: LoRAWorkspace = LoRAWorkspace()) {
         self.a = a
         self.b = b
+        self.magnitude = magnitude
+        self.magnitudeName = module + PeftAdapterLayout.magnitudeSuffix
         self.rank = a.shape[0]
         self.scaling = scaling
         self.dropout = dropout
@@ -56,7 +77,7 @@ public final class LoRA: LinearAdapter, @unchecked Sendable {
     }
 
     /// Rows 0..<n of this module's saved [capacity, r] buffer, grown when n exceeds it.
-    private func savedDown(rows n: Int, backend: Backend) throws -> Tensor {
+    func savedDown(rows n: Int, backend: Backend) throws -> Tensor {
         if let saved, saved.rowCount >= n { return saved.rows(0..<n) }
         let buffer = try backend.empty([n, rank], dtype: .f32)
         saved = buffer
@@ -64,6 +85,7 @@ public final class LoRA: LinearAdapter, @unchecked Sendable {
     }
 
     public func forward(_ input: Tensor, addingTo out: Tensor, backend: Backend) throws {
+        if magnitude != nil { return try doraForward(input, addingTo: out, backend: backend) }
         let x = try droppedInput(input, backend: backend)
         let n = x.rowCount
         let down = try savedDown(rows: n, backend: backend)  // [N, r] = x · Aᵀ, kept for the backward
@@ -75,6 +97,7 @@ public final class LoRA: LinearAdapter, @unchecked Sendable {
 
     public func backward(_ dOut: Tensor, input: Tensor, addingTo dx: Tensor?, gradients: GradientStore,
                          backend: Backend) throws {
+        if magnitude != nil { return try doraBackward(dOut, input: input, addingTo: dx, gradients: gradients, backend: backend) }
         let n = input.rowCount
         let dDown = try workspace.matrix(.dDown, rows: n, columns: rank, backend: backend)  // [N, r] = dOut · B
         try backend.gemm(dOut, transposeA: false, b, transposeB: false, into: dDown, alpha: 1, beta: 0)

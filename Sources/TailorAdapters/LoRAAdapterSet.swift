@@ -49,6 +49,7 @@ public final class LoRAAdapterSet: @unchecked Sendable {
             guard let linear = model.linear(module: module.name) else {
                 throw AdapterError.badOption(name: "adapter '\(name)'", problem: "adapts \(module.name), which this model does not have")
             }
+            if module.lora.magnitude != nil { module.lora.baseWeight = linear.weight }  // DoRA reads the base weight
             if let multi = linear.adapter as? MultiLoRA, multi.selection === selection {
                 multi.loras[name] = module.lora
             } else {

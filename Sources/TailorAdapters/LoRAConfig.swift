@@ -59,11 +59,21 @@ public struct LoRAConfig: Sendable, Equatable {
     /// peft's `ensure_weight_tying`: with tied embeddings, embed_tokens and lm_head in
     /// `modulesToSave` share one trained copy (false: each named one gets its own, untying them).
     public var ensureWeightTying: Bool
+    /// peft's `use_dora`: each adapted Linear also trains a magnitude vector [out] (DoRA), its
+    /// output row o scaled by magnitude[o] / ‖W + scaling·B·A‖ of row o (the norm held constant
+    /// in the backward, as peft detaches it).
+    public var useDora: Bool
+    /// peft's `rank_pattern`: (pattern, r) in the file's order; a module takes the r of the first
+    /// pattern that matches the end of its name (`ModulePattern`), else `r`.
+    public var rankPattern: [(pattern: String, value: Int)]
+    /// peft's `alpha_pattern`: (pattern, lora_alpha), matched as `rankPattern`.
+    public var alphaPattern: [(pattern: String, value: Double)]
 
     public init(r: Int = 8, loraAlpha: Double = 8, loraDropout: Double = 0,
                 targetModules: TargetModules = .names(["q_proj", "v_proj"]), useRslora: Bool = false,
                 layersToTransform: [Int]? = nil, initLoraWeights: LoRAInit = .kaiming, bias: LoRABias = .none,
-                modulesToSave: [String] = [], ensureWeightTying: Bool = false) {
+                modulesToSave: [String] = [], ensureWeightTying: Bool = false, useDora: Bool = false,
+                rankPattern: [(pattern: String, value: Int)] = [], alphaPattern: [(pattern: String, value: Double)] = []) {
         self.r = r
         self.loraAlpha = loraAlpha
         self.loraDropout = loraDropout
@@ -74,10 +84,60 @@ public struct LoRAConfig: Sendable, Equatable {
         self.bias = bias
         self.modulesToSave = modulesToSave
         self.ensureWeightTying = ensureWeightTying
+        self.useDora = useDora
+        self.rankPattern = rankPattern
+        self.alphaPattern = alphaPattern
     }
 
     /// lora_alpha / r, or lora_alpha / √r with rsLoRA.
-    public var scaling: Float {
-        Float(useRslora ? loraAlpha / Double(r).squareRoot() : loraAlpha / Double(r))
+    public var scaling: Float { Self.scaling(alpha: loraAlpha, r: r, rslora: useRslora) }
+
+    static func scaling(alpha: Double, r: Int, rslora: Bool) -> Float {
+        Float(rslora ? alpha / Double(r).squareRoot() : alpha / Double(r))
+    }
+
+    /// The rank of module `module` ("model.layers.0.self_attn.q_proj"): rank_pattern's, else r.
+    public func rank(of module: String) -> Int {
+        ModulePattern.firstMatch(rankPattern.map(\.pattern), module).flatMap { key in rankPattern.first { $0.pattern == key }?.value } ?? r
+    }
+
+    /// The lora_alpha of module `module`: alpha_pattern's, else lora_alpha.
+    public func alpha(of module: String) -> Double {
+        ModulePattern.firstMatch(alphaPattern.map(\.pattern), module).flatMap { key in alphaPattern.first { $0.pattern == key }?.value } ?? loraAlpha
+    }
+
+    /// The scaling of module `module`, from its rank and alpha.
+    public func scaling(of module: String) -> Float { Self.scaling(alpha: alpha(of: module), r: rank(of: module), rslora: useRslora) }
+
+    public static func == (lhs: LoRAConfig, rhs: LoRAConfig) -> Bool {
+        lhs.r == rhs.r && lhs.loraAlpha == rhs.loraAlpha && lhs.loraDropout == rhs.loraDropout && lhs.targetModules == rhs.targetModules
+            && lhs.useRslora == rhs.useRslora && lhs.layersToTransform == rhs.layersToTransform
+            && lhs.initLoraWeights == rhs.initLoraWeights && lhs.bias == rhs.bias && lhs.modulesToSave == rhs.modulesToSave
+            && lhs.ensureWeightTying == rhs.ensureWeightTying && lhs.useDora == rhs.useDora
+            && lhs.rankPattern.elementsEqual(rhs.rankPattern) { $0.pattern == $1.pattern && $0.value == $1.value }
+            && lhs.alphaPattern.elementsEqual(rhs.alphaPattern) { $0.pattern == $1.pattern && $0.value == $1.value }
+    }
+}
+
+/// peft's `get_pattern_key`: a rank_pattern / alpha_pattern key is a regular expression that must
+/// match the end of a module's name after a dotted prefix (Python `re.match(rf"(.*\.)?({key})$", name)`);
+/// the first key that matches, in the file's order, wins.
+public enum ModulePattern {
+    /// The first of `keys` that matches `module`, or nil. A key that is not a valid regular
+    /// expression matches nothing (`validate` reports it before a run).
+    public static func firstMatch(_ keys: [String], _ module: String) -> String? {
+        keys.first { key in
+            guard let regex = try? Regex("(.*\\.)?(" + key + ")") else { return false }
+            return (try? regex.wholeMatch(in: module)) != nil
+        }
+    }
+
+    /// Throws `AdapterError.badOption` naming `field` for a key that is not a valid regular expression.
+    public static func validate(_ keys: [String], field: String) throws {
+        for key in keys {
+            do { _ = try Regex("(.*\\.)?(" + key + ")") } catch {
+                throw AdapterError.badOption(name: field, problem: "key '\(key)' is not a valid regular expression (\(error)); peft matches each key as a regular expression against the end of a module's name, e.g. 'q_proj' or 'layers\\.0\\.mlp\\.down_proj'")
+            }
+        }
     }
 }

@@ -13,6 +13,14 @@ public final class LoRAWorkspace: @unchecked Sendable {
         case dDown
         /// scaling · dDown · A before dropout's mask [N, in].
         case throughDropout
+        /// DoRA: W + scaling·B·A [out, in].
+        case doraWeight
+        /// DoRA: D = v ⊙ (W + scaling·B·A) − W [out, in].
+        case doraDelta
+        /// DoRA: x · (W + scaling·B·A)ᵀ [N, out].
+        case doraOutput
+        /// DoRA: dOutᵀ · (x·Aᵀ) [out, r].
+        case doraRank
     }
 
     /// One flat f32 buffer per use, as long as the largest matrix asked of it.

@@ -24,6 +24,8 @@ public final class AdapterLibrary: @unchecked Sendable {
     /// - Throws: `AdapterError` naming the config field or tensor that does not fit this model.
     public func load(name: String, folder: URL) throws {
         let adapters = try PeftAdapterFolder.load(folder: folder, for: model)
+        // Generation never changes A, B or a DoRA magnitude: DoRA's weight is computed once.
+        for module in adapters.modules { module.lora.reusesDoRAWeight = true }
         if adapterSet.adapters(named: name) != nil { try adapterSet.deleteAdapter(name) }
         try adapterSet.addAdapter(name, adapters)
     }

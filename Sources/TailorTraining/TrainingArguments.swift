@@ -28,6 +28,11 @@ public struct TrainingArguments: Sendable, Equatable {
     public var optim: OptimizerName = .adamwTorch
     /// transformers' `optim_args`, e.g. "momentum=0.9,nesterov=True" (read for sgd).
     public var optimArgs: String? = nil
+    /// LoRA+ (LLaMA-Factory's `loraplus_lr_ratio`, peft's `create_loraplus_optimizer`): lora_B and
+    /// every 1-D tensor train at learning_rate × this ratio; nil: off (see `LoRAPlus`).
+    public var loraPlusLRRatio: Double? = nil
+    /// LoRA+'s learning rate for LoRA on Embedding layers (peft's `loraplus_lr_embedding`, 1e-6).
+    public var loraPlusLREmbedding: Double = 1e-6
     public var adamBeta1: Double = 0.9
     public var adamBeta2: Double = 0.999
     public var adamEpsilon: Double = 1e-8

@@ -69,6 +69,16 @@ final class StreamingMergeTests: XCTestCase {
         }
     }
 
+    /// DoRA's merge (each row scaled by magnitude / norm) and rank_pattern's ranks, streamed.
+    func testLoRAVariantFixturesOnF32AndBF16Bases() throws {
+        for (name, family) in [("dora-llama", "llama"), ("dora-qwen2", "qwen2"), ("patterns-qwen2", "qwen2")] {
+            let adapter = TestPaths.fixture("lora-variants/\(name)/final")
+            for dtype in [SafetensorsDType.f32, .bf16] {
+                try assertStreamedMergeIsMergeAndUnload(base: try baseFolder(family, dtype), adapterFolder: adapter, "\(name)-\(dtype)")
+            }
+        }
+    }
+
     func testAttachedAdaptersStayAttached() throws {
         let adapter = TestPaths.fixture("lora-extras/llama-tied-head/final")
         try assertStreamedMergeIsMergeAndUnload(base: try baseFolder("llama-tied", .bf16), adapterFolder: adapter, attached: true,

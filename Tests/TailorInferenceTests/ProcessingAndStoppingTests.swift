@@ -153,8 +153,8 @@ final class ProcessingAndStoppingTests: XCTestCase {
     func testUnimplementedAdapterConfigFieldsAreNamed() throws {
         let model = try GenerationFixtures.model("llama")
         let source = GenerationFixtures.adapter("llama")
-        for (field, value) in [("use_dora", "true"), ("rank_pattern", #"{"q_proj": 8}"#), ("alpha_pattern", #"{"q_proj": 8}"#),
-                               ("init_lora_weights", #""pissa""#), ("lora_bias", "true")] {
+        /// The source adapter with one adapter_config.json field set to `value` (JSON).
+        func variant(_ field: String, _ value: String) throws -> URL {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-adapter-\(field)")
             try? FileManager.default.removeItem(at: folder)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -163,9 +163,25 @@ final class ProcessingAndStoppingTests: XCTestCase {
             var config = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("adapter_config.json"))) as! [String: Any]
             config[field] = try JSONSerialization.jsonObject(with: Data(value.utf8), options: .fragmentsAllowed)
             try JSONSerialization.data(withJSONObject: config).write(to: folder.appendingPathComponent("adapter_config.json"))
-            XCTAssertThrowsError(try PeftAdapterFolder.load(folder: folder, for: model)) { error in
+            return folder
+        }
+        for (field, value) in [("init_lora_weights", #""pissa""#), ("lora_bias", "true")] {
+            XCTAssertThrowsError(try PeftAdapterFolder.load(folder: try variant(field, value), for: model)) { error in
                 XCTAssertTrue("\(error)".contains("field '\(field)'") && "\(error)".contains("does not implement"), "\(error)")
             }
+        }
+        // DoRA, rank_pattern and alpha_pattern are read: a DoRA folder without magnitudes, or
+        // tensors of another rank than the pattern gives, are named.
+        XCTAssertThrowsError(try PeftAdapterFolder.load(folder: try variant("use_dora", "true"), for: model)) { error in
+            XCTAssertTrue("\(error)".contains(".lora_magnitude_vector") && "\(error)".contains("is missing"), "\(error)")
+        }
+        XCTAssertThrowsError(try PeftAdapterFolder.load(folder: try variant("rank_pattern", #"{"q_proj": 8}"#), for: model)) { error in
+            XCTAssertTrue("\(error)".contains("q_proj.lora_A.weight") && "\(error)".contains("rank_pattern"), "\(error)")
+        }
+        let alphaPattern = try PeftAdapterFolder.load(folder: try variant("alpha_pattern", #"{"q_proj": 8}"#), for: model)
+        let plain = try PeftAdapterFolder.load(folder: source, for: model)
+        for (module, reference) in zip(alphaPattern.modules, plain.modules) {
+            XCTAssertEqual(module.lora.scaling, module.name.hasSuffix("q_proj") ? 8 / Float(plain.config.r) : reference.lora.scaling, module.name)
         }
         // Implemented fields are read; a tensor they ask for that the file lacks is named.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-adapter-modules_to_save")

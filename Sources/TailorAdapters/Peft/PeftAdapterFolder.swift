@@ -12,9 +12,10 @@ import TailorTensor
 /// (`...q_proj.base_layer.bias`, `base_model.model.model.embed_tokens.weight`), which the
 /// adapters put in place of the model's own while attached.
 ///
-/// Every adapter_config field that changes the computation and that Tailor does not implement
-/// (`use_dora`, `rank_pattern`, `alpha_pattern`, ...) is an error naming it; nothing is silently
-/// ignored. (Writing folders is separate: `PeftAdapterWriter`; file and key names: `PeftAdapterLayout`.)
+/// DoRA folders (`use_dora`) bring `...lora_magnitude_vector` [out] per module; `rank_pattern`
+/// and `alpha_pattern` give modules their own r and lora_alpha. Every adapter_config field that
+/// changes the computation and that Tailor does not implement (`layer_replication`, `lora_bias`,
+/// ...) is an error naming it; nothing is silently ignored. (Writing folders is separate: `PeftAdapterWriter`; file and key names: `PeftAdapterLayout`.)
 public enum PeftAdapterFolder {
     static let prefix = PeftAdapterLayout.keyPrefix
     static let aSuffix = PeftAdapterLayout.loraASuffix, bSuffix = PeftAdapterLayout.loraBSuffix
@@ -53,7 +54,7 @@ public enum PeftAdapterFolder {
             throw AdapterError.adapterConfig(file: file, field: "peft_type", problem: "is '\(type)'; Tailor reads LORA adapters only")
         }
         // Fields whose non-default values change the computation and that Tailor does not implement.
-        for field in ["use_dora", "rank_pattern", "alpha_pattern", "layer_replication", "use_qalora",
+        for field in ["layer_replication", "use_qalora",
                       "lora_bias", "trainable_token_indices", "alora_invocation_tokens", "fan_in_fan_out",
                       "target_parameters", "arrow_config", "use_bdlora"] where !isUnset(root[field]) {
             throw AdapterError.adapterConfig(file: file, field: field, problem: "is set (\(root[field]?.text(.python) ?? "")), which Tailor does not implement; use an adapter trained without it, or merge it with peft first")
@@ -102,10 +103,36 @@ public enum PeftAdapterFolder {
             }
             layers = list
         }
-        return LoRAConfig(r: r, loraAlpha: alpha, loraDropout: root["lora_dropout"]?.doubleValue ?? 0,
-                          targetModules: targets, useRslora: root["use_rslora"]?.boolValue ?? false, layersToTransform: layers,
-                          initLoraWeights: initKind, bias: bias, modulesToSave: modulesToSave,
-                          ensureWeightTying: root["ensure_weight_tying"]?.boolValue ?? false)
+        var useDora = false
+        if let value = root["use_dora"], !value.isNull {
+            guard let flag = value.boolValue else {
+                throw AdapterError.adapterConfig(file: file, field: "use_dora", problem: "is \(value.text(.python)); it must be true or false")
+            }
+            useDora = flag
+        }
+        // Patterns: objects of key -> number, in the file's order (peft takes the first key that matches).
+        func pattern<T>(_ field: String, _ read: (JSONValue) -> T?, _ kind: String) throws -> [(pattern: String, value: T)] {
+            guard let value = root[field], !value.isNull else { return [] }
+            guard let object = value.objectValue else {
+                throw AdapterError.adapterConfig(file: file, field: field, problem: "must be an object of module-name patterns to \(kind)")
+            }
+            return try object.map { key, item in
+                guard let number = read(item) else {
+                    throw AdapterError.adapterConfig(file: file, field: field, problem: "gives '\(key)' \(item.text(.python)), which is not \(kind)")
+                }
+                return (key, number)
+            }
+        }
+        let config = LoRAConfig(r: r, loraAlpha: alpha, loraDropout: root["lora_dropout"]?.doubleValue ?? 0,
+                                targetModules: targets, useRslora: root["use_rslora"]?.boolValue ?? false, layersToTransform: layers,
+                                initLoraWeights: initKind, bias: bias, modulesToSave: modulesToSave,
+                                ensureWeightTying: root["ensure_weight_tying"]?.boolValue ?? false, useDora: useDora,
+                                rankPattern: try pattern("rank_pattern", \.integralValue, "a positive integer rank"),
+                                alphaPattern: try pattern("alpha_pattern", \.doubleValue, "a positive lora_alpha"))
+        do { try LoRAAdapters.check(config) } catch AdapterError.badOption(let field, let problem) {
+            throw AdapterError.adapterConfig(file: file, field: field, problem: problem)
+        }
+        return config
     }
 
     /// Loads the adapter in `folder` for `model` without attaching it (see `LoRAAdapters.attach(to:)`).
@@ -121,11 +148,13 @@ public enum PeftAdapterFolder {
         var moduleNames: [String] = []
         var others: [String] = []
         for name in file.tensorNames {
-            guard name.hasPrefix(prefix), name.hasSuffix(aSuffix) || name.hasSuffix(bSuffix) else {
+            guard name.hasPrefix(prefix), name.hasSuffix(aSuffix) || name.hasSuffix(bSuffix)
+                    || (config.useDora && name.hasSuffix(PeftAdapterLayout.magnitudeSuffix)) else {
                 others.append(name)
                 continue
             }
-            let module = String(name.dropFirst(prefix.count).dropLast(aSuffix.count))
+            let suffixLength = name.hasSuffix(PeftAdapterLayout.magnitudeSuffix) ? PeftAdapterLayout.magnitudeSuffix.count : aSuffix.count
+            let module = String(name.dropFirst(prefix.count).dropLast(suffixLength))
             if !moduleNames.contains(module) { moduleNames.append(module) }
         }
         guard !moduleNames.isEmpty else {
@@ -147,13 +176,16 @@ public enum PeftAdapterFolder {
                 }
                 guard info.shape == shape else {
                     throw AdapterError.adapterWeight(name: name, file: url.path,
-                                                      problem: "has shape \(info.shape) but this model's \(module) with r = \(config.r) needs \(shape); was the adapter made for another base model?")
+                                                      problem: "has shape \(info.shape) but this model's \(module) with r = \(r) needs \(shape); was the adapter made for another base model (or with another rank_pattern)?")
                 }
                 return try model.backend.upload(try file.floats(name), shape: shape, dtype: .f32)
             }
-            let a = try tensor(aSuffix, [config.r, linear.inFeatures])
-            let b = try tensor(bSuffix, [linear.outFeatures, config.r])
-            modules.append((module, LoRA(module: module, a: a, b: b, scaling: config.scaling, workspace: workspace)))
+            let r = config.rank(of: module)
+            let a = try tensor(aSuffix, [r, linear.inFeatures])
+            let b = try tensor(bSuffix, [linear.outFeatures, r])
+            let magnitude = config.useDora ? try tensor(PeftAdapterLayout.magnitudeSuffix, [linear.outFeatures]) : nil
+            modules.append((module, LoRA(module: module, a: a, b: b, scaling: config.scaling(of: module), magnitude: magnitude,
+                                         workspace: workspace)))
         }
         // The full tensors bias and modules_to_save bring; nothing else may be in the file.
         let plans: [(name: String, peftKeys: [String], source: Tensor)]

@@ -19,7 +19,9 @@ public enum PeftAdapterWriter {
         }
         var tensors: [SafetensorsWriter.Tensor] = []
         for module in adapters.modules {
-            for (name, tensor) in [(module.lora.aName, module.lora.a), (module.lora.bName, module.lora.b)] {
+            var parts = [(module.lora.aName, module.lora.a), (module.lora.bName, module.lora.b)]
+            if let magnitude = module.lora.magnitude { parts.append((module.lora.magnitudeName, magnitude)) }
+            for (name, tensor) in parts {
                 tensors.append(SafetensorsWriter.Tensor(name: PeftAdapterLayout.key(name), shape: tensor.shape,
                                                         floats: try backend.download(tensor)))
             }
@@ -43,7 +45,7 @@ public enum PeftAdapterWriter {
         var targets = JSONValue.array(shortNames.map { .string($0) })
         if case let .regex(pattern) = config.targetModules { targets = .string(pattern) }
         // lora_alpha is an int in peft's LoraConfig; a whole alpha is written as one (16, not 16.0).
-        let alpha = Int(exactly: config.loraAlpha).map { JSONValue.int($0) } ?? .double(config.loraAlpha)
+        let alpha = number(config.loraAlpha)
         return [
             "peft_type": "LORA",
             "task_type": "CAUSAL_LM",
@@ -55,17 +57,20 @@ public enum PeftAdapterWriter {
             "layers_to_transform": config.layersToTransform.map { .array($0.map { .int($0) }) } ?? .null,
             "bias": .string(config.bias.rawValue),
             "use_rslora": .bool(config.useRslora),
-            "use_dora": false,
+            "use_dora": .bool(config.useDora),
             "fan_in_fan_out": false,
             "inference_mode": true,
             "init_lora_weights": initValue(config.initLoraWeights),
             "modules_to_save": config.modulesToSave.isEmpty ? .null : .array(config.modulesToSave.map { .string($0) }),
             "ensure_weight_tying": .bool(config.ensureWeightTying),
-            "rank_pattern": [:],
-            "alpha_pattern": [:],
+            "rank_pattern": .object(JSONObject(config.rankPattern.map { ($0.pattern, JSONValue.int($0.value)) })),
+            "alpha_pattern": .object(JSONObject(config.alphaPattern.map { ($0.pattern, number($0.value)) })),
             "revision": nil,
         ]
     }
+
+    /// A whole number as an int (16, not 16.0), as peft's LoraConfig holds lora_alpha.
+    static func number(_ value: Double) -> JSONValue { Int(exactly: value).map { JSONValue.int($0) } ?? .double(value) }
 
     /// init_lora_weights as peft writes it: true, false or "gaussian".
     static func initValue(_ kind: LoRAInit) -> JSONValue {

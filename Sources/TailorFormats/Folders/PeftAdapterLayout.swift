@@ -5,6 +5,7 @@
 ///     adapter_config.json          the settings (`PeftAdapterConfigKey`)
 ///     adapter_model.safetensors    base_model.model.<module>.lora_A.weight [r, in]
 ///                                  base_model.model.<module>.lora_B.weight [out, r]
+///                                  base_model.model.<module>.lora_magnitude_vector [out] (DoRA)
 ///                                  base_model.model.<parameter> (full tensors: biases, modules_to_save)
 public enum PeftAdapterLayout {
     /// The settings file.
@@ -17,6 +18,8 @@ public enum PeftAdapterLayout {
     public static let loraASuffix = ".lora_A.weight"
     /// The suffix of an adapted module's B [out, r] after its module name.
     public static let loraBSuffix = ".lora_B.weight"
+    /// The suffix of a DoRA module's magnitude vector [out] after its module name (peft saves it without `.weight`).
+    public static let magnitudeSuffix = ".lora_magnitude_vector"
     /// What stands between an adapted module's name and its own parameters (`...q_proj.base_layer.bias`).
     public static let baseLayer = ".base_layer"
 

@@ -49,7 +49,8 @@ public struct AdapterStart {
         let dropout = Float(config.loraDropout), workspace = LoRAWorkspace()
         let modules = loaded.modules.map { module in
             (name: module.name, lora: LoRA(module: module.name, a: module.lora.a, b: module.lora.b,
-                                           scaling: module.lora.scaling, dropout: dropout, workspace: workspace))
+                                           scaling: module.lora.scaling, dropout: dropout, magnitude: module.lora.magnitude,
+                                           workspace: workspace))
         }
         let adapters = LoRAAdapters(config: config, modules: modules, tensors: loaded.tensors)
         try adapters.attach(to: model)
@@ -69,6 +70,10 @@ public struct AdapterStart {
             ("init_lora_weights", settings.initLoraWeights.rawValue, adapter.initLoraWeights.rawValue),
             ("bias", settings.bias.rawValue, adapter.bias.rawValue),
             ("ensure_weight_tying", "\(settings.ensureWeightTying)", "\(adapter.ensureWeightTying)"),
+            ("use_dora", "\(settings.useDora)", "\(adapter.useDora)"),
+            ("rank_pattern", describe(settings.rankPattern.map { ($0.pattern, Double($0.value)) }),
+             describe(adapter.rankPattern.map { ($0.pattern, Double($0.value)) })),
+            ("alpha_pattern", describe(settings.alphaPattern), describe(adapter.alphaPattern)),
         ]
         for item in scalars where given.contains(item.key) && item.mine != item.theirs {
             throw differ(item.key, item.mine, item.theirs)
@@ -87,6 +92,10 @@ public struct AdapterStart {
 
     static func number(_ value: Double) -> String {
         value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(value)  // allowed: whole and below 1e15 < 2^63, checked on this line
+    }
+
+    static func describe(_ pattern: [(pattern: String, value: Double)]) -> String {
+        "{" + pattern.map { "\($0.pattern): \(number($0.value))" }.joined(separator: ", ") + "}"
     }
 
     static func describe(_ targets: TargetModules) -> String {

@@ -1,16 +1,20 @@
 import TailorModels
 import TailorTensor
 
-/// A trainable tensor and whether weight decay applies to it (HF Trainer: not biases or norms).
+/// A trainable tensor, whether weight decay applies to it (HF Trainer: not biases or norms), and
+/// its learning rate as a multiple of the scheduled one (an optimizer parameter group's own lr:
+/// LoRA+'s lora_B group).
 public struct TrainableParameter: Sendable {
     public let name: String
     public let value: Tensor
     public let weightDecay: Bool
+    public let learningRateScale: Double
 
-    public init(name: String, value: Tensor, weightDecay: Bool) {
+    public init(name: String, value: Tensor, weightDecay: Bool, learningRateScale: Double = 1) {
         self.name = name
         self.value = value
         self.weightDecay = weightDecay
+        self.learningRateScale = learningRateScale
     }
 }
 
@@ -67,8 +71,14 @@ public final class AdamW: Optimizer, @unchecked Sendable {
                          m: m[index], v: v[index], decays: parameters[index].weightDecay)
         }
         stepCount += 1
-        try backend.adamw(tensors, hyper: AdamWHyper(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay),
-                          step: stepCount)
+        // One multi-tensor step per learning rate (torch's groups; one group without LoRA+).
+        var scales: [Double] = []
+        for parameter in parameters where !scales.contains(parameter.learningRateScale) { scales.append(parameter.learningRateScale) }
+        for scale in scales {
+            let group = parameters.indices.filter { parameters[$0].learningRateScale == scale }.map { tensors[$0] }
+            try backend.adamw(group, hyper: AdamWHyper(lr: lr * scale, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay),
+                              step: stepCount)
+        }
     }
 }
 

@@ -85,6 +85,8 @@ extension TrainingArguments {
     /// The optimizer `optim` names, over `parameters` (weight decay on the decay group only),
     /// with optim_args read as Trainer reads them.
     public func makeOptimizer(parameters: [TrainableParameter], backend: Backend) throws -> Optimizer {
+        let parameters = loraPlusLRRatio.map { LoRAPlus(ratio: $0, embeddingLR: loraPlusLREmbedding).grouped(parameters) }
+            ?? parameters
         switch optim {
         case .adamwTorch, .adamwTorchFused:
             try checkNoOptimArgs()

@@ -74,7 +74,7 @@ public final class SGD: Optimizer, @unchecked Sendable {
         }
         stepCount += 1
         for (index, parameter) in parameters.enumerated() {
-            let hyper = SGDHyper(lr: lr, momentum: momentum, dampening: dampening, nesterov: nesterov,
+            let hyper = SGDHyper(lr: lr * parameter.learningRateScale, momentum: momentum, dampening: dampening, nesterov: nesterov,
                                  weightDecay: parameter.weightDecay ? weightDecay : 0)
             try backend.sgd(param: parameter.value, grad: grads[index], momentumBuffer: buffers?[index], hyper: hyper,
                             initializeBuffer: initialize)

@@ -33,6 +33,14 @@ extension RecipeKey {
                   yaml: { "\($0[keyPath: path])" })
     }
 
+    /// A number that may be unset; `nullable`: `null` unsets it.
+    static func number(_ name: String, aliases: [String] = [], _ path: Path<Double?>, nullable: Bool = false, unset: String,
+                       _ help: String) -> RecipeKey {
+        RecipeKey(name, aliases: aliases, type: .number, help: help, unset: unset,
+                  read: { value, key, recipe in recipe[keyPath: path] = nullable && value == .null ? nil : try value.number(key) },
+                  yaml: { recipe in recipe[keyPath: path].map { "\($0)" } })
+    }
+
     static func fraction(_ name: String, aliases: [String] = [], _ path: Path<Double>, _ help: String) -> RecipeKey {
         RecipeKey(name, aliases: aliases, type: .fraction, help: help,
                   read: { value, key, recipe in recipe[keyPath: path] = try value.fraction(key) },

@@ -94,6 +94,7 @@ extension TrainRecipe {
             throw TrainingError.conflictingKeys(key: "adapter_name_or_path", other: "finetuning_type",
                                                 problem: "needs finetuning_type lora (got \(finetuningType.rawValue)); to fully fine-tune an adapted model, merge the adapter first (tailor merge)")
         }
+        try validateLoRAVariants()
         if stage == .kto {
             if training.perDeviceTrainBatchSize < 2 {
                 throw TrainingError.invalidValue(key: "per_device_train_batch_size",

@@ -25,6 +25,41 @@ extension RecipeKeys {
         }
     }
 
+    /// rank_pattern / alpha_pattern: pattern → number pairs in the order given. A YAML mapping
+    /// arrives as a list of "pattern=number" (the CLI's reading of a mapping), a flag as
+    /// "pattern=number,..." or "{pattern: number, ...}"; each pair splits at its last '=' or ':'.
+    static func modulePatterns(_ value: RecipeValue, _ key: String) throws -> [(String, Double)] {
+        if value == .null { return [] }
+        var items: [String]
+        if case let .string(text) = value, text.hasPrefix("{"), text.hasSuffix("}") {
+            items = text.dropFirst().dropLast().split(separator: ",").map { String($0) }
+        } else {
+            items = try value.list(key)
+        }
+        items = items.map(\.trimmingSpaces).filter { !$0.isEmpty }
+        return try items.map { item in
+            guard let at = item.lastIndex(where: { $0 == "=" || $0 == ":" }) else {
+                throw TrainingError.wrongValueType(key: key, expected: "a mapping of module-name pattern to number, e.g. {q_proj: 8}",
+                                                   got: item)
+            }
+            let pattern = RecipeValue.unquoted(String(item[..<at]).trimmingSpaces)
+            let text = String(item[item.index(after: at)...]).trimmingSpaces
+            guard !pattern.isEmpty, let number = Double(text), number.isFinite, number > 0 else {
+                throw TrainingError.invalidValue(key: key, problem: "entry '\(item)' must be a module-name pattern and a positive number, e.g. q_proj: 8")
+            }
+            return (pattern, number)
+        }
+    }
+
+    /// A pattern mapping as YAML writes it: {'q_proj': 8, 'layers\.0\..*': 2} (keys single-quoted, so regular
+    /// expressions stay literal).
+    static func modulePatternsYAML(_ pairs: [(pattern: String, value: Double)]) -> String? {
+        guard !pairs.isEmpty else { return nil }
+        return "{" + pairs.map { pair in
+            "'" + pair.pattern.replacingOccurrences(of: "'", with: "''") + "': " + RecipeValue.number(pair.value).description
+        }.joined(separator: ", ") + "}"
+    }
+
     /// layers_to_transform: layer numbers.
     static func layerNumbers(_ value: RecipeValue, _ key: String) throws -> [Int] {
         try value.list(key).map { item in

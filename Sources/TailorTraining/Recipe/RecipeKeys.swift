@@ -97,6 +97,33 @@ public enum RecipeKeys {
             .bool("ensure_weight_tying", \.lora.ensureWeightTying,
                   "with tied embeddings, embed_tokens and lm_head in modules_to_save share one trained copy",
                   written: { !$0.lora.modulesToSave.isEmpty }),
+            .bool("use_dora", \.lora.useDora, "DoRA: each adapted Linear also trains a magnitude per output row (peft's use_dora)",
+                  written: { $0.lora.useDora }),
+            RecipeKey("rank_pattern", type: .forms("{pattern: r, ...}"),
+                      help: "per-module ranks, as peft's rank_pattern: each key a regular expression matched against the end of a"
+                          + " module's name (q_proj, layers\\.0\\..*), the first match wins", unset: "{}",
+                      read: { value, key, recipe in
+                          recipe.lora.rankPattern = try modulePatterns(value, key).map { pattern, number in
+                              guard number.rounded() == number, number >= 1, number < 1e9 else {
+                                  throw TrainingError.invalidValue(key: key, problem: "gives '\(pattern)' rank \(number); a rank must be a positive integer")
+                              }
+                              return (pattern, Int(number))  // allowed: a whole number in [1, 1e9) checked just before
+                          }
+                      },
+                      yaml: { modulePatternsYAML($0.lora.rankPattern.map { ($0.pattern, Double($0.value)) }) },
+                      written: { !$0.lora.rankPattern.isEmpty }),
+            RecipeKey("alpha_pattern", type: .forms("{pattern: lora_alpha, ...}"),
+                      help: "per-module lora_alpha, as peft's alpha_pattern (keys matched as rank_pattern's)", unset: "{}",
+                      read: { value, key, recipe in recipe.lora.alphaPattern = try modulePatterns(value, key).map { ($0, $1) } },
+                      yaml: { modulePatternsYAML($0.lora.alphaPattern) }, written: { !$0.lora.alphaPattern.isEmpty }),
+            .number("loraplus_lr_ratio", \.training.loraPlusLRRatio, nullable: true, unset: "off",
+                    "LoRA+ (LLaMA-Factory's key; peft's create_loraplus_optimizer): lora_B matrices and other 1-D tensors train at"
+                    + " learning_rate × this ratio"),
+            RecipeKey("loraplus_lr_embedding", type: .number,
+                      help: "LoRA+: the learning rate of LoRA on embedding layers (peft's default 1e-6); Tailor adapts no embedding"
+                          + " with LoRA, so it has nothing to set", unset: "1e-6",
+                      read: { value, key, recipe in recipe.training.loraPlusLREmbedding = try value.number(key) },
+                      yaml: { "\($0.training.loraPlusLREmbedding)" }, written: { $0.training.loraPlusLRRatio != nil }),
         ]),
         section(.preference, [
             .number("beta", aliases: ["pref_beta"], \.preference.beta,

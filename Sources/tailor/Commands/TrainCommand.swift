@@ -129,6 +129,14 @@ struct TrainCommand: AsyncParsableCommand {
                 guard let text = item.string else { throw ValidationError("\(path): '\(key)' must be a list of plain values") }
                 return text
             })
+        case let .mapping(mapping):
+            // rank_pattern / alpha_pattern: a mapping of plain values, passed on as "key=value" items in order.
+            return .list(try mapping.map { pair in
+                guard let name = pair.key.string, let value = pair.value.string else {
+                    throw ValidationError("\(path): '\(key)' must map names to plain values (line \(node.mark?.line ?? 0))")
+                }
+                return name + "=" + value
+            })
         default:
             throw ValidationError("\(path): '\(key)' must be a value or a list (line \(node.mark?.line ?? 0))")
         }

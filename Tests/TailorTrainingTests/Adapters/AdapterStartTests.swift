@@ -117,6 +117,9 @@ final class AdapterStartTests: XCTestCase {
             (LoRAConfig(targetModules: .names(["q_proj", "v_proj", "down_proj"]), layersToTransform: [0]), ["layers_to_transform"],
              ["picks 3 modules", "layers_to_transform [0]"]),
             (LoRAConfig(modulesToSave: ["lm_head"]), ["modules_to_save"], ["is [lm_head] here but []"]),
+            (LoRAConfig(r: 4, useDora: true), ["use_dora"], ["'use_dora' is true here but false"]),
+            (LoRAConfig(r: 4, rankPattern: [("q_proj", 8)]), ["rank_pattern"], ["'rank_pattern' is {q_proj: 8} here but {}"]),
+            (LoRAConfig(r: 4, alphaPattern: [("v_proj", 2.5)]), ["alpha_pattern"], ["'alpha_pattern' is {v_proj: 2.5} here but {}"]),
         ]
         for (settings, given, words) in cases {
             XCTAssertThrowsError(try AdapterStart(folder: folder, model: model, settings: settings, given: given), "\(given)") { error in

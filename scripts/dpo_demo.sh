@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 # A real DPO run: SmolLM2-135M-Instruct (the quick start's model) on a slice of LLaMA-Factory's
-# dpo_en_demo.json, beside an SFT-only adapter trained on the same slice's chosen replies.
+# dpo_en_demo.json, beside an SFT-only adapter trained on the same slice's chosen replies, both
+# then scored on held-back pairs against the base model.
 #
 #   ./scripts/quickstart.sh          # once: fetches and imports the model
 #   ./scripts/dpo_demo.sh [OUT]      # default OUT: runs/dpo-demo
 #
-# The first TRAIN pairs train, the last HELD pairs are held back. Two runs, both LoRA r16 / alpha 32
-# on every linear layer, max_length 384 (keep_start), one epoch, 4 pairs (or records) per micro-batch,
-# gradient accumulation 2, lr 1e-4 cosine with warmup 0.1, seed 42:
+# The first TRAIN pairs train, the last HELD pairs are held back (pairs whose prompt alone fills
+# MAX_LENGTH are dropped, as TRL drops them). Two runs, both LoRA r16 / alpha 32 on every linear
+# layer, EPOCHS epochs, 4 pairs (or records) per micro-batch, gradient accumulation 2, lr LR cosine
+# with warmup 0.1, seed 42:
 #   OUT/sft   stage sft on the training pairs' prompt + chosen reply (the SFT-only adapter)
-#   OUT/dpo   stage dpo (sigmoid, beta 0.1) on the training pairs, evaluated on the held pairs at the end
-# and prints how the DPO run's rewards/accuracies and margins moved, and its held-back eval_rewards/*.
-# Not yet here: the SFT-only adapter's reward accuracy on the held pairs against the base. A stage dpo
-# run started from an adapter takes that adapter as its reference (as TRL 1.16 does with a pretrained
-# peft adapter), so that number needs a scoring command of its own (tailor eval on pairs: not built).
+#   OUT/dpo   stage dpo (sigmoid, beta 0.1) on the training pairs, evaluated on the held pairs each epoch
+# It prints how the DPO run's rewards/accuracies and margins moved, then `tailor eval --metrics
+# rewards` scores both adapters on the held pairs with the base model as the reference (OUT/eval).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-runs/dpo-demo}"
-train_pairs="${TRAIN:-160}" held_pairs="${HELD:-80}"
+train_pairs="${TRAIN:-220}" held_pairs="${HELD:-80}"
+epochs="${EPOCHS:-2}" max_length="${MAX_LENGTH:-512}" lr="${LR:-1e-4}"
 model="${TAILOR_CACHE:-$HOME/.cache/tailor}/smollm2/hf"
 [ -f "$model/config.json" ] || { echo "run ./scripts/quickstart.sh first (no $model)" >&2; exit 2; }
 tailor="${TAILOR_BIN:-.build/release/tailor}"
@@ -36,10 +37,10 @@ dump("held.json", pairs[len(pairs) - held:])
 dump("train_sft.json", [{"conversations": p["conversations"] + [p["chosen"]]} for p in pairs[:train]])
 PY
 common=(--model_name_or_path "$model" --finetuning_type lora --lora_rank 16 --lora_alpha 32 --lora_target all
-        --num_train_epochs 1 --per_device_train_batch_size 4 --gradient_accumulation_steps 2 --learning_rate 1e-4
+        --num_train_epochs "$epochs" --per_device_train_batch_size 4 --gradient_accumulation_steps 2 --learning_rate "$lr"
         --lr_scheduler_type cosine --warmup_ratio 0.1 --logging_steps 1 --save_strategy no --seed 42)
-"$tailor" train "${common[@]}" --stage sft --dataset "$out/data/train_sft.json" --cutoff_len 384 --output_dir "$out/sft" | grep "^trained"
-"$tailor" train "${common[@]}" --stage dpo --pref_beta 0.1 --pref_loss sigmoid --max_length 384 --dataset "$out/data/train.json" \
+"$tailor" train "${common[@]}" --stage sft --dataset "$out/data/train_sft.json" --cutoff_len "$max_length" --output_dir "$out/sft" | grep "^trained"
+"$tailor" train "${common[@]}" --stage dpo --pref_beta 0.1 --pref_loss sigmoid --max_length "$max_length" --dataset "$out/data/train.json" \
   --eval_dataset "$out/data/held.json" --eval_strategy epoch --per_device_eval_batch_size 4 --output_dir "$out/dpo" | grep "^trained"
 python3 - "$out" <<'PY'
 import json, sys
@@ -54,7 +55,9 @@ def mean(rows, key): return sum(r[key] for r in rows) / len(rows)
 print("dpo training, first vs last third of the steps: "
       f"rewards/accuracies {mean(steps[:third], 'rewards/accuracies'):.3f} -> {mean(steps[-third:], 'rewards/accuracies'):.3f}, "
       f"rewards/margins {mean(steps[:third], 'rewards/margins'):.4f} -> {mean(steps[-third:], 'rewards/margins'):.4f}")
-row = evals("dpo")[-1]
-print(f"held-back pairs, dpo adapter against the base: eval_rewards/accuracies {row['eval_rewards/accuracies']:.4f}  "
-      f"eval_rewards/margins {row['eval_rewards/margins']:.4f}  eval_loss {row['eval_loss']:.4f}")
+for row in evals("dpo"):
+    print(f"held-back pairs at epoch {row.get('epoch', 0):.2f}, dpo adapter against the base: eval_rewards/accuracies "
+          f"{row['eval_rewards/accuracies']:.4f}  eval_rewards/margins {row['eval_rewards/margins']:.4f}  eval_loss {row['eval_loss']:.4f}")
 PY
+"$tailor" eval --model "$model" --adapter sft="$out/sft" --adapter dpo="$out/dpo" --dataset "$out/data/held.json" \
+  --metrics rewards --beta 0.1 --max-length "$max_length" --eval-batch-size 4 --output "$out/eval"

@@ -40,6 +40,12 @@ public struct LoadedDataset: Sendable {
     /// Conversations and pre-tokenized samples together.
     public var sampleCount: Int { conversations.count + tokenized.count + tokenizedPairs.count + tokenizedCompletions.count }
 
+    /// Where the first preference pair is (a conversation with a rejected reply, else a
+    /// pre-tokenized pair); nil when there is none.
+    public var preferenceSource: SourceLocation? {
+        conversations.first(where: \.isPreference)?.source ?? tokenizedPairs.first?.source
+    }
+
     /// Nothing loaded yet.
     public init() {
         conversations = []

@@ -18,6 +18,10 @@ public enum EvalMetric: String, Sendable, CaseIterable, Hashable {
     case exact
     /// Share of predictions containing every expected string (`tailor eval --contains`), else the reference answer.
     case contains
+    /// DPO's implicit rewards of preference pairs against the base model (TRL's rewards/accuracies,
+    /// rewards/margins, rewards/chosen, rewards/rejected, logps/chosen, logps/rejected): the score of
+    /// preference data, which no other metric takes.
+    case rewards
 
     /// The metrics `tailor eval` computes when `--metrics` is not given.
     public static let defaults: [EvalMetric] = [.ppl, .bleu4, .rouge, .sacrebleu, .rougeScore, .exact, .contains]
@@ -33,11 +37,15 @@ public enum EvalMetric: String, Sendable, CaseIterable, Hashable {
         case .rougeScore: return ["rouge1", "rouge2", "rougeL"]
         case .exact: return ["exact"]
         case .contains: return ["contains"]
+        case .rewards: return ["rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected", "logps/chosen", "logps/rejected"]
         }
     }
 
     /// Whether the metric scores generated text (and so needs generation and reference answers).
-    public var generates: Bool { self != .ppl && self != .evalPplTrainer }
+    public var generates: Bool { self != .ppl && self != .evalPplTrainer && self != .rewards }
+
+    /// Whether the metric scores preference pairs (prompt, chosen, rejected) rather than SFT records.
+    public var scoresPairs: Bool { self == .rewards }
 
     /// Whether the metric needs jieba's dictionary.
     public var needsJieba: Bool { self == .bleu4 || self == .rouge }
@@ -46,6 +54,7 @@ public enum EvalMetric: String, Sendable, CaseIterable, Hashable {
     public var needs: String {
         switch self {
         case .ppl, .evalPplTrainer: return "labeled tokens: an assistant reply (alpaca output, sharegpt gpt turn, messages assistant turn) to score"
+        case .rewards: return "a preference pair: prompt / chosen / rejected (TRL), or conversations + chosen + rejected (LLaMA-Factory)"
         case .contains: return "expected strings (--contains TEXT, repeatable) or a reference answer (the record's last assistant reply)"
         default: return "a reference answer: the record's last assistant reply (alpaca output, sharegpt gpt turn, messages assistant turn)"
         }
@@ -93,7 +102,7 @@ public enum TextMetrics {
         let n = Double(max(samples.count, 1))
         for metric in metrics {
             switch metric {
-            case .ppl, .evalPplTrainer: continue
+            case .ppl, .evalPplTrainer, .rewards: continue
             case .bleu4, .rouge:
                 guard let jieba, !samples.isEmpty else { continue }
                 let mean = LlamaFactorySimilarity.mean(samples.map { LlamaFactorySimilarity.score(prediction: $0.prediction, label: $0.reference, jieba: jieba) })

@@ -105,7 +105,7 @@ public struct EvalReport: Sendable {
 
     /// The bar chart of the metrics on the 0–100 scale (everything but perplexity), one bar per model.
     public func chart() -> BarChart {
-        let groups = filledColumns.filter { $0 != "ppl" && $0 != "eval_ppl_trainer" }
+        let groups = filledColumns.filter { $0 != "ppl" && $0 != "eval_ppl_trainer" && !EvalMetric.rewards.columns.contains($0) }
         var chart = BarChart(title: "tailor eval: \(URL(fileURLWithPath: dataset).lastPathComponent)", yLabel: "score (0-100)", groups: groups,
                              width: max(900, 100 + 90 * groups.count))
         chart.series = series(groups)
@@ -118,6 +118,21 @@ public struct EvalReport: Sendable {
         guard !groups.isEmpty else { return nil }
         var chart = BarChart(title: "perplexity (lower is better)", yLabel: "perplexity", groups: groups, width: 500, height: 400)
         chart.series = series(groups)
+        return chart
+    }
+
+    /// The reward-accuracy chart of preference pairs (rewards/accuracies as a percentage), one bar
+    /// per adapter; nil without that column.
+    public func rewardChart() -> BarChart? {
+        let column = "rewards/accuracies"
+        guard filledColumns.contains(column) else { return nil }
+        var chart = BarChart(title: "reward accuracy against the base (higher is better)", yLabel: "pairs ranked right (%)",
+                             groups: [column], width: 500, height: 400)
+        chart.series = series([column]).map { series in
+            var scaled = series
+            scaled.values = series.values.map { $0 * 100 }
+            return scaled
+        }
         return chart
     }
 

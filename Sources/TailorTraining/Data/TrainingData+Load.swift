@@ -60,7 +60,7 @@ extension TrainingData {
                 + " too: keep only the label: true records and drop the label field to fine-tune on them")
         }
         if recipe.stage == .sft || recipe.stage == .pt {
-            let preference = loaded.conversations.first(where: \.isPreference)?.source ?? loaded.tokenizedPairs.first?.source
+            let preference = loaded.preferenceSource
             if let preference {
                 throw TrainingError.unusableData("\(preference): preference records (prompt/chosen/rejected) train with"
                     + " stage: dpo (--stage dpo); stage \(recipe.stage.rawValue) fine-tunes on messages, sharegpt, alpaca, text or"

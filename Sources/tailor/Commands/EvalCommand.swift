@@ -5,11 +5,12 @@ import TailorFormats
 import TailorInference
 import TailorMetrics
 import TailorModels
+import TailorTraining
 
 struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Score a model and its LoRA adapters on a dataset: perplexity, BLEU, ROUGE, exact match, contains.",
+        abstract: "Score a model and its LoRA adapters on a dataset: perplexity, BLEU, ROUGE, exact match, contains, DPO rewards.",
         discussion: """
         The base model and every --adapter are scored in one run on the same records (alpaca, sharegpt or
         messages files, read as tailor train reads them). Perplexity is over the labeled tokens with the
@@ -24,6 +25,12 @@ struct EvalCommand: AsyncParsableCommand {
           rouge-score       Google rouge-score rouge1/rouge2/rougeL F ×100 (default tokenizer, no stemmer)
           exact, contains   % of answers equal to the reference / containing every --contains text
                             (the reference when none is given)
+          rewards           preference pairs (prompt, chosen, rejected) scored as a DPO run scores its
+                            held-back pairs, with the base model as the reference for every adapter:
+                            rewards/accuracies, rewards/margins, rewards/chosen, rewards/rejected
+                            (β·(log π_adapter − log π_base) summed over each reply), logps/chosen,
+                            logps/rejected (means over pairs); the default for preference data, and
+                            the only metric it takes. An SFT-only adapter and a DPO one compare here.
         bleu-4 and rouge need jieba's dictionary: --jieba-dir, TAILOR_JIEBA_DIR, or the cache
         ~/.cache/tailor/jieba/0.42.1, fetched once with pip from PyPI; without it they are left out
         and said so, and the other metrics still run.
@@ -42,8 +49,14 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(name: [.customLong("dataset"), .customLong("data")], help: "Data file(s) to evaluate on (JSON, JSONL, CSV; repeatable).")
     var dataset: [String] = []
 
-    @Option(help: "Comma-separated metrics: \(EvalMetric.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var metrics: String = EvalMetric.defaults.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Comma-separated metrics: \(EvalMetric.allCases.map(\.rawValue).joined(separator: ", ")). Default: \(EvalMetric.defaults.map(\.rawValue).joined(separator: ",")); rewards for preference data.")
+    var metrics: String?
+
+    @Option(parsing: .unconditional, help: "β of the rewards with --metrics rewards (pref_beta, DPOConfig's beta).")
+    var beta: Double = 0.1
+
+    @Option(parsing: .unconditional, help: "Most tokens of each sequence of a preference pair with --metrics rewards (max_length, TRL's keep_start truncation).")
+    var maxLength: Int = 1024
 
     @Option(parsing: .unconditional, help: "Evaluate only the first N records. Default: all.")
     var maxSamples: Int?
@@ -91,12 +104,19 @@ struct EvalCommand: AsyncParsableCommand {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be ≥ 1 (got \(batchSize))") }
         guard evalBatchSize >= 1 else { throw ValidationError("--eval-batch-size must be ≥ 1 (got \(evalBatchSize))") }
         guard examples >= 0 else { throw ValidationError("--examples must be ≥ 0 (got \(examples))") }
+        guard beta > 0, beta.isFinite else { throw ValidationError("--beta must be a positive number (got \(beta))") }
+        guard maxLength >= 2 else { throw ValidationError("--max-length must be ≥ 2 (got \(maxLength))") }
         _ = try adapterFolders()
     }
 
-    func parsedMetrics() throws -> [EvalMetric] {
+    /// The --metrics asked for; nil when not given (the default follows the data).
+    func parsedMetrics() throws -> [EvalMetric]? {
+        guard let metrics else { return nil }
         let parsed = try EvalMetric.parse(metrics)
         guard !parsed.isEmpty else { throw MetricsError.unknownMetric(metrics) }
+        if parsed.contains(where: \.scoresPairs), parsed.contains(where: { !$0.scoresPairs }) {
+            throw ValidationError("rewards scores preference pairs and cannot be combined with \(parsed.filter { !$0.scoresPairs }.map(\.rawValue).joined(separator: ", ")), which score SFT records")
+        }
         return parsed
     }
 
@@ -121,12 +141,17 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let metricList = try parsedMetrics()
+        let pairs = try DatasetEncoder.load(paths: dataset, options: DatasetOptions()).preferenceSource
+        let metricList = try parsedMetrics() ?? (pairs != nil ? [.rewards] : EvalMetric.defaults)
+        if let pairs, let other = metricList.first(where: { !$0.scoresPairs }) {
+            throw ValidationError("\(pairs) is a preference pair (prompt, chosen, rejected): pairs score with --metrics rewards; \(other.rawValue) needs SFT records (\(other.needs))")
+        }
         let (backend, deviceNote) = try compute.backend()
         if let deviceNote { printError(deviceNote) }
         let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model), backend: backend)
         let adapters = try adapterFolders()
         for (name, path) in adapters { try loaded.adapters.load(name: name, folder: URL(fileURLWithPath: path)) }
+        if metricList.contains(.rewards) { return try finish(try scorePairs(loaded, adapters: adapters.map(\.name))) }
         let samples = try EvalSample.load(paths: dataset, options: DatasetOptions(), tokenizer: loaded.tokenizer, maxSamples: maxSamples)
         try Evaluator.checkInputs(samples, metrics: metricList, expected: contains)
 
@@ -177,10 +202,38 @@ struct EvalCommand: AsyncParsableCommand {
             }
             report.rows.append(EvalReport.Row(model: label, values: values, predictions: predictions))
         }
+        try finish(report)
+    }
+
+    func finish(_ report: EvalReport) throws {
         try write(report)
         emit(report.table() + "\n")
         for line in report.notes { emit("note: \(line)\n") }
         emit("wrote \(output)/eval_results.json, report.md\n")
+    }
+
+    /// --metrics rewards: every pair's log-probabilities under the base (the reference, once),
+    /// then each adapter's rewards against it.
+    func scorePairs(_ loaded: InferenceModel, adapters: [String]) throws -> EvalReport {
+        var options = DatasetOptions()
+        options.maxLength = maxLength
+        let scoring = try PairScoring(paths: dataset, options: options, tokenizer: loaded.tokenizer, maxSamples: maxSamples,
+                                      beta: beta, batchSize: evalBatchSize)
+        let notes = scoring.warnings + [
+            "rewards are \(beta)·(log π_adapter − log π_base) over each reply's tokens, the base model the reference; the base's own rewards are 0 and left out",
+        ]
+        for line in scoring.warnings { note("tailor eval: \(line)") }
+        var report = EvalReport(dataset: dataset.joined(separator: ", "), samples: scoring.rows.count, columns: EvalMetric.rewards.columns, notes: notes)
+        try loaded.adapters.activate(nil)
+        note("[base] log-probabilities of \(scoring.rows.count) pairs (the reference)")
+        let reference = try scoring.reference(model: loaded.model)
+        report.rows.append(EvalReport.Row(model: "base", values: try scoring.baseScores(reference), predictions: []))
+        for name in adapters {
+            try loaded.adapters.activate(name)
+            note("[\(name)] rewards of \(scoring.rows.count) pairs")
+            report.rows.append(EvalReport.Row(model: name, values: try scoring.score(model: loaded.model, reference: reference), predictions: []))
+        }
+        return report
     }
 
     func write(_ report: EvalReport) throws {
@@ -199,10 +252,12 @@ struct EvalCommand: AsyncParsableCommand {
             chartName = "report.png"
         }
         var markdown = report.markdown(chart: chartName, examples: examples)
-        if let ppl = report.perplexityChart() {
-            try AtomicWrite.write(Data(try ppl.png()), to: folder.appendingPathComponent("report_ppl.png"))
-            markdown = markdown.replacingOccurrences(of: "![metrics](report.png)\n", with: "![metrics](report.png)\n![perplexity](report_ppl.png)\n")
-            if chartName == nil { markdown += "\n![perplexity](report_ppl.png)\n" }
+        for (extra, file, title) in [(report.perplexityChart(), "report_ppl.png", "perplexity"), (report.rewardChart(), "report_rewards.png", "reward accuracy")] {
+            guard let extra else { continue }
+            try AtomicWrite.write(Data(try extra.png()), to: folder.appendingPathComponent(file))
+            if chartName == nil { markdown += "\n![\(title)](\(file))\n" } else {
+                markdown = markdown.replacingOccurrences(of: "![metrics](report.png)\n", with: "![metrics](report.png)\n![\(title)](\(file))\n")
+            }
         }
         try AtomicWrite.write(Data(markdown.utf8), to: folder.appendingPathComponent("report.md"))
     }

@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-runs/dpo-demo}"
 train_pairs="${TRAIN:-220}" held_pairs="${HELD:-80}"
-epochs="${EPOCHS:-2}" max_length="${MAX_LENGTH:-512}" lr="${LR:-1e-4}"
+epochs="${EPOCHS:-2}" max_length="${MAX_LENGTH:-512}" lr="${LR:-2e-4}"
 model="${TAILOR_CACHE:-$HOME/.cache/tailor}/smollm2/hf"
 [ -f "$model/config.json" ] || { echo "run ./scripts/quickstart.sh first (no $model)" >&2; exit 2; }
 tailor="${TAILOR_BIN:-.build/release/tailor}"

@@ -8,6 +8,8 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
     case unmappedTensor(name: String)
     /// An --outtype this build cannot write.
     case unsupportedOutType(name: String, supported: [String])
+    /// An adapter llama.cpp's LoRA loader cannot apply (`--lora-only`).
+    case adapterNotApplicable(adapter: String, what: String, hint: String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,8 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
             return "weight \(name) has no llama.cpp tensor name; Tailor cannot export this model to GGUF."
         case let .unsupportedOutType(name, supported):
             return "--outtype \(name) is not built yet; Tailor writes \(supported.joined(separator: ", "))."
+        case let .adapterNotApplicable(adapter, what, hint):
+            return "\(adapter) cannot be written as a llama.cpp LoRA adapter: \(what). To run it in llama.cpp, \(hint)."
         }
     }
 }

@@ -34,6 +34,14 @@ struct ExportGGUFCommand: AsyncParsableCommand {
         without an importance matrix. q2_k and q3_k_* are not built (they need \
         Q2_K/Q3_K).
 
+        --lora-only writes the --adapter alone as a llama.cpp LoRA adapter GGUF \
+        (--outtype f32, f16, bf16 or q8_0), to apply with llama.cpp's --lora FILE \
+        beside the base model's GGUF: lora_a and lora_b per adapted layer, \
+        adapter.lora.alpha such that llama.cpp's alpha / r is peft's scale (rsLoRA \
+        included), per-layer scales of rank_pattern / alpha_pattern folded into \
+        lora_b. DoRA, trained biases, modules_to_save and a LoRA on a tied lm_head \
+        are refused (export the merged model instead).
+
         Tensors are merged, converted and written one at a time; the file appears \
         under --output only when complete.
         """
@@ -42,8 +50,11 @@ struct ExportGGUFCommand: AsyncParsableCommand {
     @Option(help: "The model folder (config.json, safetensors, tokenizer.json), or a .gguf file, or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
-    @Option(help: "A LoRA adapter folder to merge into the weights while writing.")
+    @Option(help: "A LoRA adapter folder to merge into the weights while writing (or, with --lora-only, to write alone).")
     var adapter: String?
+
+    @Flag(help: "Write only the --adapter, as a llama.cpp LoRA adapter GGUF (--outtype f32, f16, bf16, q8_0).")
+    var loraOnly = false
 
     @Option(help: "Tensor type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, or a k-quant preset: q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k.")
     var outtype: String = "f16"
@@ -62,8 +73,15 @@ struct ExportGGUFCommand: AsyncParsableCommand {
             throw ValidationError("--outtype \(outtype) is not built yet (it needs Q2_K/Q3_K, which Tailor cannot quantize); use q4_k_s, "
                 + "q4_k_m, q5_k_s, q5_k_m, q6_k, q8_0 ... or quantize a Tailor f16 export with llama.cpp's llama-quantize")
         }
-        guard GGUFOutType(rawValue: outtype.lowercased()) != nil else {
+        guard let type = GGUFOutType(rawValue: outtype.lowercased()) else {
             throw ValidationError("--outtype must be one of \(GGUFOutType.allCases.map(\.rawValue).joined(separator: ", ")), not '\(outtype)'")
+        }
+        if loraOnly {
+            guard adapter != nil else { throw ValidationError("--lora-only writes an adapter: give --adapter FOLDER") }
+            guard GGUFExport.adapterOutTypes.contains(type) else {
+                throw ValidationError("--lora-only writes --outtype \(GGUFExport.adapterOutTypes.map(\.rawValue).joined(separator: ", ")), not \(type.rawValue) "
+                    + "(llama.cpp applies adapters in these types; quantize the base model instead)")
+            }
         }
     }
 
@@ -71,6 +89,16 @@ struct ExportGGUFCommand: AsyncParsableCommand {
         let folder = try await ModelArgument.folder(for: model)
         var source: URL?
         if case let .gguf(url) = ModelSource(path: model) { source = url }
+        if loraOnly, let adapter {
+            let summary = try GGUFExport.runAdapter(model: folder, adapter: URL(fileURLWithPath: adapter), output: URL(fileURLWithPath: output),
+                                                    outType: GGUFOutType(rawValue: outtype.lowercased()) ?? .f16, name: name) { event in
+                if case let .started(tensors, bytes) = event {
+                    printError("exporting \(tensors) adapter tensors (\(String(format: "%.2f", Double(bytes) / 1e6)) MB) to \(output)")
+                }
+            }
+            print(summary)
+            return
+        }
         let options = GGUFExport.Options(outType: GGUFOutType(rawValue: outtype.lowercased()) ?? .f16, preTokenizer: preTokenizer, name: name)
         var total = 0
         let summary = try GGUFExport.run(model: folder, source: source, adapter: adapter.map { URL(fileURLWithPath: $0) },

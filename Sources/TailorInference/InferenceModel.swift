@@ -25,9 +25,15 @@ public final class InferenceModel: @unchecked Sendable {
     /// Loads `folder` (config.json, safetensors weights, tokenizer.json, and when present
     /// tokenizer_config.json and generation_config.json) on `backend`.
     /// - Throws: `ModelError`, `TokenizerError`, `TemplateError` or `InferenceError`, each naming the file at fault.
-    public init(folder: URL, backend: Backend) throws {
+    public convenience init(folder: URL, backend: Backend) throws {
+        try self.init(folder: folder, model: try CausalLM.load(folder: folder, backend: backend))
+    }
+
+    /// `folder`'s tokenizer, template and generation defaults beside a model already loaded from it
+    /// (e.g. the one a training run is training, its adapters attached).
+    public init(folder: URL, model: CausalLM) throws {
         self.folder = folder
-        model = try CausalLM.load(folder: folder, backend: backend)
+        self.model = model
         tokenizer = try PretrainedTokenizer(folder: folder)
         template = try tokenizer.parsedChatTemplate()
         let generationConfig = folder.appendingPathComponent("generation_config.json")

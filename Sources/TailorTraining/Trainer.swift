@@ -62,6 +62,10 @@ public final class Trainer {
     /// Looked at after each step: when a stop was requested, the trainer saves a checkpoint (unless
     /// the step just saved one), emits `.interrupted` and throws `TrainingError.interrupted`.
     public var stopRequest: StopRequest?
+    /// predict_with_generate's metrics, computed at each evaluation with the model as it is then
+    /// (dropout off) and logged beside the loss (`eval_<name>`). Generation is TailorInference's, which
+    /// the trainer does not import: a program that has both wires it in (tailor train does).
+    public var generationMetrics: ((CausalLM) throws -> [String: Double])?
 
     let runner: StepRunner
     /// The current epoch's sample order (drawn once per epoch, not once per step).
@@ -212,6 +216,7 @@ public final class Trainer {
         let (loss, labels, metrics) = try evaluate()
         var record = EvaluationRecord(step: step, epoch: Double(step) / Double(stepsPerEpoch), loss: loss, labelTokens: labels)
         record.metrics = metrics
+        if let generationMetrics { record.metrics.merge(try generationMetrics(model)) { _, generated in generated } }
         return record
     }
 

@@ -95,6 +95,16 @@ extension TrainRecipe {
                                                 problem: "needs finetuning_type lora (got \(finetuningType.rawValue)); to fully fine-tune an adapted model, merge the adapter first (tailor merge)")
         }
         try validateLoRAVariants()
+        if predictWithGenerate {
+            guard stage == .sft else {
+                throw TrainingError.conflictingKeys(key: "predict_with_generate", other: "stage",
+                                                    problem: "answers prompts of SFT records; stage \(stage.rawValue) evaluates its own metrics (set predict_with_generate: false)")
+            }
+            guard training.evalStrategy != .no, validationFile != nil || validationSplit > 0 else {
+                throw TrainingError.conflictingKeys(key: "predict_with_generate", other: training.evalStrategy == .no ? "eval_strategy" : "eval_dataset",
+                                                    problem: "generates at each evaluation: set eval_strategy (steps or epoch) and evaluation records (eval_dataset, or val_size / validation_split)")
+            }
+        }
         if stage == .kto {
             if training.perDeviceTrainBatchSize < 2 {
                 throw TrainingError.invalidValue(key: "per_device_train_batch_size",

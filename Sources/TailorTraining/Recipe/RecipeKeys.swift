@@ -223,6 +223,12 @@ public enum RecipeKeys {
             .choice("eval_strategy", aliases: ["evaluation_strategy"], \.training.evalStrategy, falseMeans: .no, "when to evaluate"),
             .integer("eval_steps", \.training.evalSteps, min: 1, unset: "logging_steps", "steps between evaluations"),
             .bool("eval_on_start", \.training.evalOnStart, "evaluate once before the first step, as a sanity check"),
+            .bool("predict_with_generate", \.predictWithGenerate, "each evaluation also answers the evaluation records' prompts"
+                  + " (greedy, through the chat template) and logs bleu-4, rouge-1/2/l (LLaMA-Factory's; they need jieba's dictionary),"
+                  + " sacrebleu-13a and rouge1/2/L against the records' replies (stage sft)"),
+            .integer("eval_max_samples", \.evalMaxSamples, min: 1, nullable: true, unset: "all",
+                     "evaluation records predict_with_generate answers, from the first"),
+            .integer("max_new_tokens", \.maxNewTokens, min: 1, "most new tokens per predict_with_generate answer"),
             .choice("save_strategy", \.training.saveStrategy, falseMeans: .no, "when to write checkpoint-N/"),
             .integer("save_steps", \.training.saveSteps, min: 1, "steps between checkpoints"),
             .integer("save_total_limit", \.training.saveTotalLimit, min: 1, nullable: true, unset: "all kept",

@@ -19,6 +19,13 @@ public struct TrainRecipe: Sendable, Equatable {
     /// LLaMA-Factory's `max_samples`: only the first N records of each dataset (nil: all).
     public var maxSamples: Int?
     public var validationFile: String?
+    /// Seq2SeqTrainingArguments' `predict_with_generate`: each evaluation also answers the
+    /// evaluation records' prompts and logs the generation metrics (stage sft).
+    public var predictWithGenerate = false
+    /// Evaluation records `predict_with_generate` answers, from the first (nil: all).
+    public var evalMaxSamples: Int? = 64
+    /// Most new tokens per `predict_with_generate` answer (LLaMA-Factory's generating argument).
+    public var maxNewTokens = 128
     /// Fraction of the training data held out for evaluation (0 = none).
     public var validationSplit: Double = 0
     public var packing: Bool = false

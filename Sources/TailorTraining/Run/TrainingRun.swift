@@ -23,6 +23,8 @@ public final class TrainingRun {
     /// Asked to stop (from any thread, e.g. on SIGINT), `train` saves a checkpoint after the
     /// current step and throws `TrainingError.interrupted`.
     public let stopRequest = StopRequest()
+    /// predict_with_generate's metrics at each evaluation (`Trainer.generationMetrics`); nil: none.
+    public var generationMetrics: ((CausalLM) throws -> [String: Double])?
     /// output_dir's lock, held from before the model loads until `train` ends.
     private var lock: OutputFolder.Lock?
 
@@ -121,6 +123,7 @@ public final class TrainingRun {
                                   objective: try objective(outputDir: outputDir, resuming: recipe.resumeFromCheckpoint != nil))
         trainer.baseFolder = modelFolder
         trainer.stopRequest = stopRequest
+        trainer.generationMetrics = generationMetrics
         trainer.sinks = extraSinks + Self.fileSinks(outputDir: outputDir, args: recipe.training)
         let resume = try recipe.resumeFromCheckpoint.map { try Checkpoint.resolve($0, outputDir: outputDir) }
         if let resume {

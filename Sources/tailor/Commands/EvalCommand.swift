@@ -166,17 +166,14 @@ struct EvalCommand: AsyncParsableCommand {
                 note("tailor eval: \(notes[notes.count - 1])")
             }
         }
-        var parameters = loaded.defaults
-        parameters.maxNewTokens = maxNewTokens
-        parameters.doSample = sample
-        parameters.temperature = temperature
-        parameters.topP = topP
-        parameters.topK = 0
-        parameters.seed = seed
-        parameters.repetitionPenalty = 1
-        parameters.noRepeatNgramSize = 0
-        parameters.truncatePrompt = true
-        try parameters.validate()
+        var parameters = try GenerationScoring.greedy(loaded.defaults, maxNewTokens: maxNewTokens)
+        if sample {
+            parameters.doSample = true
+            parameters.temperature = temperature
+            parameters.topP = topP
+            parameters.seed = seed
+            try parameters.validate()
+        }
 
         let columns = metricList.flatMap(\.columns)
         var report = EvalReport(dataset: dataset.joined(separator: ", "), samples: samples.count, columns: columns, notes: notes)

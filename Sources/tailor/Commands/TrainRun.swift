@@ -68,6 +68,11 @@ struct TrainRun {
             print(RecipeYAML.render(run.recipe), terminator: "")
             return
         }
+        if run.recipe.predictWithGenerate {
+            let (metrics, summary) = try PredictWithGenerate.metrics(for: run)
+            run.generationMetrics = metrics
+            say(summary)
+        }
         let interrupt = InterruptHandler(run.stopRequest)
         let summary: TrainingSummary
         do {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite. Installs OpenBLAS and zlib headers first when missing, and NVRTC
-# from pip (for the CUDA kernel-compile tests, which skip without it; no GPU is needed).
+# Runs the whole test suite. Installs OpenBLAS and zlib headers first when missing, NVRTC from pip
+# (for the CUDA kernel-compile tests, which skip without it; no GPU is needed) and jieba's dictionary.
 # Tests build optimised (-c release) with testing enabled: the kernels run as users run them, and
 # the tests that drive the real SmolLM2 model take seconds instead of minutes.
 # With no arguments, the model, training and generation reference tests then run again on every
@@ -15,6 +15,9 @@ if command -v python3 >/dev/null; then swift package dump-package | python3 scri
 # lines marked `// allowed: <why>` (see docs/architecture.md; needs python3, skipped without it).
 if command -v python3 >/dev/null; then python3 scripts/check_narrowing.py; else echo "python3 not found: scripts/check_narrowing.py skipped"; fi
 if [ -z "${TAILOR_NVRTC:-}" ]; then TAILOR_NVRTC="$(./scripts/nvrtc.sh)"; export TAILOR_NVRTC; fi
+# jieba 0.42.1's dictionary (pip download from PyPI, once into ~/.cache/tailor) for the jieba metric tests,
+# which skip, saying so, when it cannot be had.
+if [ -z "${TAILOR_JIEBA_DIR:-}" ]; then ./scripts/fetch_jieba.sh >/dev/null || echo "jieba's dictionary could not be fetched: the jieba metric tests will skip"; fi
 swift build -c release --build-tests -Xswiftc -enable-testing
 swift test -c release -Xswiftc -enable-testing --skip-build "$@"
 [ "$#" -eq 0 ] || exit 0

@@ -30,7 +30,7 @@ public enum Checkpoint {
 
     /// Writes `checkpoint-<step>` into `outputDir` and returns its URL.
     public static func save(step: Int, outputDir: URL, model: CausalLM, trainable: TrainableSet, optimizer: Optimizer,
-                            state: State, baseFolder: URL?, baseName: String) throws -> URL {
+                            state: State, baseFolder: URL?, baseName: String, baseRevision: String? = nil) throws -> URL {
         let final = outputDir.appendingPathComponent(prefix + "\(step)")
         let temporary = outputDir.appendingPathComponent(".\(prefix)\(step).tmp-\(getpid())")
         let files = FileManager.default
@@ -38,7 +38,7 @@ public enum Checkpoint {
         do { try files.createDirectory(at: temporary, withIntermediateDirectories: true) } catch {
             throw TrainingError.unwritableFolder(key: "output_dir", path: outputDir.path, reason: "\(error)")
         }
-        try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, to: temporary)
+        try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, baseRevision: baseRevision, to: temporary)
         let moments = try optimizer.stateTensors().map { name, tensor in
             SafetensorsWriter.Tensor(name: name, shape: tensor.shape, floats: try model.backend.download(tensor))
         }

@@ -43,10 +43,10 @@ public enum TrainableSet: @unchecked Sendable {
     /// Writes the trained weights: a peft adapter folder, or a full HF model folder (tensor by
     /// tensor in each one's dtype, sharded above transformers' default `max_shard_size`, as
     /// `Trainer` saves it).
-    public func save(model: CausalLM, baseFolder: URL?, baseName: String, to folder: URL) throws {
+    public func save(model: CausalLM, baseFolder: URL?, baseName: String, baseRevision: String? = nil, to folder: URL) throws {
         switch self {
         case let .lora(adapters):
-            try PeftAdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName)
+            try PeftAdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName, revision: baseRevision)
         case .full:
             try ModelFolderWriter.write(model, baseFolder: baseFolder, to: folder)
         }

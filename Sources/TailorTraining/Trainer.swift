@@ -59,6 +59,8 @@ public final class Trainer {
     public var baseFolder: URL?
     /// `base_model_name_or_path` written into adapter configs.
     public var baseName: String
+    /// The hub revision the base was taken at (`model_revision`), recorded as adapter_config.json's `revision`; nil: null.
+    public var baseRevision: String?
     /// Looked at after each step: when a stop was requested, the trainer saves a checkpoint (unless
     /// the step just saved one), emits `.interrupted` and throws `TrainingError.interrupted`.
     public var stopRequest: StopRequest?
@@ -173,7 +175,8 @@ public final class Trainer {
     private func saveCheckpoint(step: Int, state: inout Checkpoint.State, start: Double, outputDir: URL) throws -> URL {
         state.elapsedSeconds = monotonicSeconds() - start
         let url = try Checkpoint.save(step: step, outputDir: outputDir, model: model, trainable: trainable,
-                                      optimizer: runner.optimizer, state: state, baseFolder: baseFolder, baseName: baseName)
+                                      optimizer: runner.optimizer, state: state, baseFolder: baseFolder, baseName: baseName,
+                                      baseRevision: baseRevision)
         if let limit = args.saveTotalLimit { Checkpoint.prune(outputDir: outputDir, keep: limit) }
         try emit(.checkpointSaved(step: step, path: url.path))
         return url
@@ -287,7 +290,7 @@ public final class Trainer {
             }
         }
         if case let .lora(adapters) = trainable { adapters.setDropoutKey(nil) }
-        try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, to: outputDir)
+        try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, baseRevision: baseRevision, to: outputDir)
         if trainable.isAdapter, let baseFolder {
             // Inference renders prompts as training did: the adapter carries the tokenizer and template.
             try ModelFolderWriter.copyFiles(ModelFolderWriter.tokenizerFiles, from: baseFolder, to: outputDir)

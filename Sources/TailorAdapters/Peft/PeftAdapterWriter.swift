@@ -10,8 +10,11 @@ import TailorTensor
 /// `peft.PeftModel.from_pretrained`.
 public enum PeftAdapterWriter {
     /// Writes `adapters` into `folder` (created if needed); each file is written atomically.
-    /// - Parameter baseModel: `base_model_name_or_path` (a hub id or the base folder).
-    public static func write(_ adapters: LoRAAdapters, backend: Backend, to folder: URL, baseModel: String) throws {
+    /// - Parameters:
+    ///   - baseModel: `base_model_name_or_path` (a hub id or the base folder).
+    ///   - revision: `revision`, the hub revision the base was taken at (peft records the one given to
+    ///     `from_pretrained`); nil writes null.
+    public static func write(_ adapters: LoRAAdapters, backend: Backend, to folder: URL, baseModel: String, revision: String? = nil) throws {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
@@ -34,12 +37,12 @@ public enum PeftAdapterWriter {
             }
         }
         try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent(PeftAdapterLayout.weightsFile))
-        try writeJSON(configObject(adapters.config, modules: adapters.modules.map(\.name), baseModel: baseModel),
+        try writeJSON(configObject(adapters.config, modules: adapters.modules.map(\.name), baseModel: baseModel, revision: revision),
                       to: folder.appendingPathComponent(PeftAdapterLayout.configFile))
     }
 
     /// adapter_config.json's fields, as peft writes them for a plain LoRA.
-    static func configObject(_ config: LoRAConfig, modules: [String], baseModel: String) -> JSONValue {
+    static func configObject(_ config: LoRAConfig, modules: [String], baseModel: String, revision: String? = nil) -> JSONValue {
         // Short names (q_proj, ...) when they identify the modules, as peft users write them.
         let shortNames = Array(Set(modules.map { String($0.split(separator: ".").last ?? "") })).sorted()
         var targets = JSONValue.array(shortNames.map { .string($0) })
@@ -65,7 +68,7 @@ public enum PeftAdapterWriter {
             "ensure_weight_tying": .bool(config.ensureWeightTying),
             "rank_pattern": .object(JSONObject(config.rankPattern.map { ($0.pattern, JSONValue.int($0.value)) })),
             "alpha_pattern": .object(JSONObject(config.alphaPattern.map { ($0.pattern, number($0.value)) })),
-            "revision": nil,
+            "revision": revision.map { .string($0) } ?? .null,
         ]
     }
 

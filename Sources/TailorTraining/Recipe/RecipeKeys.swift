@@ -10,6 +10,8 @@ public enum RecipeKeys {
         section(.model, [
             .text("model_name_or_path", aliases: ["model"], \.modelNameOrPath, required: "a Hugging Face model folder, a .gguf file or a hub id ORG/NAME",
                   "HF model folder, or a .gguf file (imported once into ~/.cache/tailor as f32)"),
+            .text("model_revision", \.modelRevision, "the hub revision (branch, tag or commit) of a hub id model_name_or_path (hub id"
+                  + " datasets are read at main); recorded as the adapter's revision"),
         ]),
         section(.data, [
             .list("dataset", aliases: ["train_file", "data_files", "data_path", "dataset_path", "datasets"], \.datasets, quoted: true,

@@ -9,6 +9,8 @@ public struct TrainRecipe: Sendable, Equatable {
     public enum Device: String, Sendable, CaseIterable { case auto, cpu, cuda }
 
     public var modelNameOrPath: String = ""
+    /// LLaMA-Factory's `model_revision`: the hub branch, tag or commit of a hub id model.
+    public var modelRevision: String = "main"
     /// Training data files (or folders/globs).
     public var datasets: [String] = []
     /// LLaMA-Factory's `dataset_dir`: where dataset_info.json resolves dataset names (nil: "data").

@@ -122,6 +122,7 @@ public final class TrainingRun {
                                   baseName: recipe.modelNameOrPath,
                                   objective: try objective(outputDir: outputDir, resuming: recipe.resumeFromCheckpoint != nil))
         trainer.baseFolder = modelFolder
+        if recipe.givenKeys.contains("model_revision") { trainer.baseRevision = recipe.modelRevision }
         trainer.stopRequest = stopRequest
         trainer.generationMetrics = generationMetrics
         trainer.sinks = extraSinks + Self.fileSinks(outputDir: outputDir, args: recipe.training)

@@ -96,6 +96,8 @@ struct EvalCommand: AsyncParsableCommand {
 
     @OptionGroup var compute: DeviceOptions
 
+    @OptionGroup var hub: HubOptions
+
     func validate() throws {
         guard !dataset.isEmpty else { throw ValidationError("give --dataset FILE (the records to evaluate on)") }
         do { _ = try parsedMetrics() } catch { throw ValidationError("--metrics: \(error)") }
@@ -148,7 +150,7 @@ struct EvalCommand: AsyncParsableCommand {
         }
         let (backend, deviceNote) = try compute.backend()
         if let deviceNote { printError(deviceNote) }
-        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model), backend: backend)
+        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend)
         let adapters = try adapterFolders()
         for (name, path) in adapters { try loaded.adapters.load(name: name, folder: URL(fileURLWithPath: path)) }
         if metricList.contains(.rewards) { return try finish(try scorePairs(loaded, adapters: adapters.map(\.name))) }

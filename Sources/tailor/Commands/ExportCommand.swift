@@ -50,6 +50,8 @@ struct ExportGGUFCommand: AsyncParsableCommand {
     @Option(help: "The model folder (config.json, safetensors, tokenizer.json), or a .gguf file, or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
+    @OptionGroup var hub: HubOptions
+
     @Option(help: "A LoRA adapter folder to merge into the weights while writing (or, with --lora-only, to write alone).")
     var adapter: String?
 
@@ -86,7 +88,7 @@ struct ExportGGUFCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = try await ModelArgument.folder(for: model)
+        let folder = try await ModelArgument.folder(for: model, hub: hub)
         var source: URL?
         if case let .gguf(url) = ModelSource(path: model) { source = url }
         if loraOnly, let adapter {

@@ -56,11 +56,13 @@ struct GenerationOptions: ParsableArguments {
 
     @OptionGroup var compute: DeviceOptions
 
+    @OptionGroup var hub: HubOptions
+
     /// Loads the model folder and the adapter (as "adapter"), as the options say.
     func load() async throws -> InferenceModel {
         let (backend, note) = try compute.backend()
         if let note { printError(note) }
-        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model), backend: backend)
+        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend)
         if let adapter { try loaded.adapters.load(name: "adapter", folder: URL(fileURLWithPath: adapter)) }
         return loaded
     }

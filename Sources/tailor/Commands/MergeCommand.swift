@@ -22,6 +22,8 @@ struct MergeCommand: AsyncParsableCommand {
     @Option(help: "The base model folder, or a .gguf file (imported once into ~/.cache/tailor, dequantized to f32), or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
+    @OptionGroup var hub: HubOptions
+
     @Option(help: "The LoRA adapter folder.")
     var adapter: String
 
@@ -32,7 +34,7 @@ struct MergeCommand: AsyncParsableCommand {
     var maxShardSize: Double = Double(ModelFolderWriter.defaultMaxShardBytes) / 1e9
 
     func run() async throws {
-        let base = try await ModelArgument.folder(for: model)
+        let base = try await ModelArgument.folder(for: model, hub: hub)
         let loaded = try CausalLM.load(folder: base, backend: try CPUBackend())
         let adapters = try PeftAdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
         try adapters.writeMerged(loaded, baseFolder: base, to: URL(fileURLWithPath: output),

@@ -53,6 +53,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var compute: DeviceOptions
 
+    @OptionGroup var hub: HubOptions
+
     func validate() throws {
         guard maxBatch > 0 else { throw ValidationError("--max-batch must be ≥ 1 (got \(maxBatch))") }
         guard maxQueue >= 0 else { throw ValidationError("--max-queue must be ≥ 0 (got \(maxQueue))") }
@@ -74,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let (backend, deviceNote) = try compute.backend()
         if let deviceNote { note(deviceNote) }
-        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model), backend: backend)
+        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend)
         var served: [(name: String, folder: String)] = []
         for pair in adapters {
             let (name, folder) = try Self.adapterPair(pair)

@@ -33,6 +33,9 @@ struct TrainCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Print the resolved options, trainable parameters and a memory estimate; train nothing.")
     var dryRun = false
 
+    @Flag(help: "Never touch the network: hub ids (model_name_or_path, dataset, eval_dataset) must already be in the Hugging Face cache (as HF_HUB_OFFLINE=1).")
+    var offline = false
+
     @Argument(parsing: .captureForPassthrough,
               help: ArgumentHelp("A YAML file of options (optional), then --<option> <value> pairs (see below).", valueName: "config.yaml | --option value"))
     var arguments: [String] = []
@@ -43,10 +46,14 @@ struct TrainCommand: AsyncParsableCommand {
             print(Self.helpMessage())
             return
         }
-        var dryRun = self.dryRun
+        var dryRun = self.dryRun, offline = self.offline
         if let index = rest.firstIndex(of: "--dry-run") {
             rest.remove(at: index)
             dryRun = true
+        }
+        if let index = rest.firstIndex(of: "--offline") {
+            rest.remove(at: index)
+            offline = true
         }
         var pairs: [(String, RecipeValue)] = []
         if let first = rest.first, !first.hasPrefix("--") {
@@ -56,7 +63,20 @@ struct TrainCommand: AsyncParsableCommand {
         pairs += try Self.parseFlags(rest)
         var recipe = TrainRecipe()
         for warning in try RecipeKeys.apply(pairs, to: &recipe) { printError("warning: \(warning)") }
-        try TrainRun(recipe: recipe, dryRun: dryRun, modelFolder: try await ModelArgument.hubFolder(for: recipe.modelNameOrPath)).run()
+        // Hub dataset ids become the files of their snapshot (tailor_config.yaml records those paths).
+        var datasets: [String] = []
+        for item in recipe.datasets {
+            datasets += try await ModelArgument.datasetFiles(for: item, offline: offline) ?? [item]
+        }
+        recipe.datasets = datasets
+        if let file = recipe.validationFile, let files = try await ModelArgument.datasetFiles(for: file, offline: offline) {
+            guard files.count == 1 else {
+                throw ValidationError("eval_dataset \(file) has \(files.count) training files (\(files.joined(separator: ", "))); eval_dataset takes one file: give its path")
+            }
+            recipe.validationFile = files[0]
+        }
+        let folder = try await ModelArgument.hubFolder(for: recipe.modelNameOrPath, revision: recipe.modelRevision, offline: offline)
+        try TrainRun(recipe: recipe, dryRun: dryRun, modelFolder: folder).run()
     }
 
     /// `--key value`, `--key=value`, a bare `--flag` (true), and `--key v1 v2 ...` (a list, as

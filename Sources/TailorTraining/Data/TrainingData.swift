@@ -84,3 +84,17 @@ func summarize(_ issues: [DataIssue]) -> [String] {
         return all.count == 1 ? examples : "\(all.count) samples: \(kind.rawValue), e.g. \(examples)"
     }
 }
+
+extension TrainRecipe {
+    /// Whether `other` encodes the very same data as this recipe (every key `TrainingData.prepare`
+    /// reads is equal), so that runs of a sweep differing only in other keys encode it once.
+    public func encodesSameData(as other: TrainRecipe) -> Bool {
+        modelNameOrPath == other.modelNameOrPath && datasets == other.datasets && datasetDir == other.datasetDir && data == other.data
+            && maxSamples == other.maxSamples && validationFile == other.validationFile && validationSplit == other.validationSplit
+            && packing == other.packing && stage == other.stage && training.seed == other.training.seed
+            && training.groupByLength == other.training.groupByLength
+            && training.perDeviceTrainBatchSize == other.training.perDeviceTrainBatchSize
+            && training.perDeviceEvalBatchSize == other.training.perDeviceEvalBatchSize
+            && givenKeys.contains(DatasetOptions.Key.truncationMode.name) == other.givenKeys.contains(DatasetOptions.Key.truncationMode.name)
+    }
+}

@@ -35,7 +35,9 @@ public final class TrainingRun {
     /// - Throws: `TrainingError` for a recipe that cannot run (see `TrainRecipe.validate`), an
     ///   output_dir that cannot be used or is in use (`.folderInUse`), and the errors of loading
     ///   the model, the data or the adapter.
-    public init(recipe: TrainRecipe, modelFolder: URL, compute: TrainingBackend, lockOutput: Bool = true) throws {
+    /// - Parameter data: this recipe's data, already prepared (a sweep's earlier run whose recipe
+    ///   `encodesSameData(as:)` this one); nil prepares it.
+    public init(recipe: TrainRecipe, modelFolder: URL, compute: TrainingBackend, lockOutput: Bool = true, data prepared: TrainingData? = nil) throws {
         try recipe.validate()
         var recipe = recipe
         if recipe.stage == .kto { recipe.training.sampling = .sequential }  // TRL's KTOTrainer requires it (validate refuses another given one)
@@ -50,7 +52,7 @@ public final class TrainingRun {
         try OutputFolder.check(outputDir, recipe: recipe, modelFolder: modelFolder)
         model = try CausalLM.load(folder: modelFolder, backend: compute.backend, quantization: recipe.quantization.fourBit)
         model.savedActivationDType = compute.savedActivationDType(bf16: recipe.bf16)
-        data = try TrainingData.prepare(recipe: recipe, modelFolder: modelFolder)
+        data = try prepared ?? TrainingData.prepare(recipe: recipe, modelFolder: modelFolder)
         switch recipe.finetuningType {
         case .lora:
             if let path = recipe.adapterNameOrPath {

@@ -119,6 +119,12 @@ struct TrainCommand: AsyncParsableCommand {
     }
 
     static func readYAML(_ path: String) throws -> [(String, RecipeValue)] {
+        try readYAML(path, sections: []).pairs
+    }
+
+    /// The file's option: value pairs, and the mappings under the top-level keys `sections` names
+    /// (tailor sweep's `sweep:` block), which are not options.
+    static func readYAML(_ path: String, sections: Set<String>) throws -> (pairs: [(String, RecipeValue)], sections: [String: Node]) {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ValidationError("\(path): cannot be read (\(error.localizedDescription))")
@@ -128,10 +134,12 @@ struct TrainCommand: AsyncParsableCommand {
             throw ValidationError("\(path): not valid YAML: \(error)")
         }
         guard let mapping = node?.mapping else { throw ValidationError("\(path): expected a mapping of option: value") }
-        return try mapping.map { key, value in
+        var pairs: [(String, RecipeValue)] = [], found: [String: Node] = [:]
+        for (key, value) in mapping {
             guard let name = key.string else { throw ValidationError("\(path): keys must be strings (line \(key.mark?.line ?? 0))") }
-            return (name, try recipeValue(value, path: path, key: name))
+            if sections.contains(name) { found[name] = value } else { pairs.append((name, try recipeValue(value, path: path, key: name))) }
         }
+        return (pairs, found)
     }
 
     static func recipeValue(_ node: Node, path: String, key: String) throws -> RecipeValue {

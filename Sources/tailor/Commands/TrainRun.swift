@@ -12,8 +12,12 @@ struct TrainRun {
     let dryRun: Bool
     /// The hub snapshot `model_name_or_path` names, resolved by the caller (`ModelArgument.hubFolder`); nil for a local path.
     var modelFolder: URL? = nil
+    /// Data an earlier run of a sweep prepared, with its recipe: used when this recipe encodes the same data.
+    var shared: (recipe: TrainRecipe, data: TrainingData)? = nil
 
-    func run() throws {
+    /// Trains (or, with dryRun, shows the plan); returns the recipe as run and its data, for a sweep's next run.
+    @discardableResult
+    func run() throws -> (recipe: TrainRecipe, data: TrainingData) {
         try recipe.validate()
         try OutputFolder.checkWritable(URL(fileURLWithPath: recipe.training.outputDir))  // before any import or load
         let compute = try DeviceOptions.trainingBackend(recipe.device, bf16: recipe.bf16)
@@ -28,7 +32,9 @@ struct TrainRun {
             }
         }
         let modelFolder = try self.modelFolder ?? GGUFImport.modelFolder(for: recipe.modelNameOrPath)
-        let run = try TrainingRun(recipe: recipe, modelFolder: modelFolder, compute: compute, lockOutput: !dryRun)
+        let reused = shared.flatMap { $0.recipe.encodesSameData(as: recipe) ? $0.data : nil }
+        if reused != nil { say("data: the sweep's earlier run encoded the same data; reused") }
+        let run = try TrainingRun(recipe: recipe, modelFolder: modelFolder, compute: compute, lockOutput: !dryRun, data: reused)
         let (model, data, trainable) = (run.model, run.data, run.trainable)
         for warning in data.warnings + run.warnings { printError("warning: \(warning)") }
         if let path = run.recipe.adapterNameOrPath, run.recipe.finetuningType == .lora {
@@ -66,7 +72,7 @@ struct TrainRun {
         if dryRun {
             say("resolved options:")
             print(RecipeYAML.render(run.recipe), terminator: "")
-            return
+            return (recipe, data)
         }
         if run.recipe.predictWithGenerate {
             let (metrics, summary) = try PredictWithGenerate.metrics(for: run)
@@ -84,6 +90,7 @@ struct TrainRun {
         }
         interrupt.cancel()
         say("trained \(summary.steps) steps in \(fmt(summary.seconds, 1)) s, \(fmt(summary.tokensPerSecond, 1)) tokens/s (\(fmt(summary.labelTokensPerSecond, 1)) label tokens/s), final loss \(fmt(summary.finalLoss, 4)), peak RSS \(fmt(Double(peakResidentBytes()) / 1e9, 2)) GB\(DeviceOptions.deviceMemoryReport(compute.backend).map { ", " + $0 } ?? ""); wrote \(summary.outputDir)")
+        return (recipe, data)
     }
 }
 

@@ -68,6 +68,9 @@ public final class Trainer {
     /// (dropout off) and logged beside the loss (`eval_<name>`). Generation is TailorInference's, which
     /// the trainer does not import: a program that has both wires it in (tailor train does).
     public var generationMetrics: ((CausalLM) throws -> [String: Double])?
+    /// Samples memory and CPU at each logging step (`TrainingEvent.system`); a program with a device sets
+    /// its `deviceBytes`.
+    public let systemSampler = SystemSampler()
 
     let runner: StepRunner
     /// The current epoch's sample order (drawn once per epoch, not once per step).
@@ -274,6 +277,7 @@ public final class Trainer {
                                     elapsed: now - start, tokensPerSecond: Double(tokens) / max(now - stepStart, 1e-9))
             record.metrics = log.metrics
             try emit(.step(record))
+            if step % args.loggingSteps == 0 || step == total { try emit(.system(systemSampler.sample(step: step))) }
             let epochEnd = step % stepsPerEpoch == 0
             if !evalRows.isEmpty,
                (args.evalStrategy == .steps && step % (args.evalSteps ?? args.loggingSteps) == 0) || (args.evalStrategy == .epoch && epochEnd) {

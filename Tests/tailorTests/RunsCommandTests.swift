@@ -37,12 +37,24 @@ final class RunsCommandTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.hasPrefix("r2,2,finished,3/3,") }, result.output)
         XCTAssertTrue(lines.contains { $0.hasPrefix("r4,4,finished,3/3,") }, result.output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: png.path))
+        // System metrics: their own series in metrics.jsonl and TensorBoard, never in trainer_state.json.
+        let run = folder.appendingPathComponent("sweep/r2")
+        let system = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+            .filter { $0.contains(#""event": "system""#) }
+        XCTAssertEqual(system.count, 3, "one per logging step")
+        XCTAssertTrue(system.allSatisfy { $0.contains(#""system/rss_gb""#) && $0.contains(#""system/cpu_percent""#) }, "\(system)")
+        XCTAssertFalse(try String(contentsOf: run.appendingPathComponent("trainer_state.json"), encoding: .utf8).contains("system/"))
+        let events = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("runs").path)
+        let tensorboard = try Data(contentsOf: run.appendingPathComponent("runs").appendingPathComponent(try XCTUnwrap(events.first)))
+        XCTAssertNotNil(tensorboard.range(of: Data("system/peak_rss_gb".utf8)), "TensorBoard has the system series")
+        let r2 = try XCTUnwrap(lines.first { $0.hasPrefix("r2,") }).split(separator: ",", omittingEmptySubsequences: false)
+        XCTAssertGreaterThan(Double(r2[9]) ?? 0, 0.01, "peak_rss_gb: \(r2)")
         let svg = try String(contentsOf: folder.appendingPathComponent("plot.svg"), encoding: .utf8)
         XCTAssertEqual(svg.components(separatedBy: "<g class=\"series\"").count - 1, 4, "2 runs × 2 panels")
 
         let missing = try TestPaths.run(binary, ["runs", folder.appendingPathComponent("sweep").path, "--plot", "rewards/margins"])
         XCTAssertNotEqual(missing.status, 0)
-        XCTAssertTrue(missing.output.contains("--plot rewards/margins: no run logged it; logged: grad_norm, learning_rate, loss"), missing.output)
+        XCTAssertTrue(missing.output.contains("--plot rewards/margins: no run logged it; logged: grad_norm, learning_rate, loss, system/"), missing.output)
         let empty = try TestPaths.run(binary, ["runs", folder.path + "/nothing"])
         XCTAssertTrue(empty.output.contains("no such folder"), empty.output)
     }

@@ -7,6 +7,8 @@ public enum TrainingEvent: Sendable {
     case step(StepRecord)
     /// An evaluation finished.
     case evaluation(EvaluationRecord)
+    /// The machine after a step: memory and CPU (`SystemSampler`), a series of its own.
+    case system(SystemRecord)
     /// A checkpoint folder was written.
     case checkpointSaved(step: Int, path: String)
     /// Something the user should know that does not stop the run.

@@ -25,6 +25,8 @@ public final class TrainingRun {
     public let stopRequest = StopRequest()
     /// predict_with_generate's metrics at each evaluation (`Trainer.generationMetrics`); nil: none.
     public var generationMetrics: ((CausalLM) throws -> [String: Double])?
+    /// Device memory in use now, sampled into the system series (`SystemSampler.deviceBytes`); nil on the CPU.
+    public var deviceBytes: (() -> Int)?
     /// output_dir's lock, held from before the model loads until `train` ends.
     private var lock: OutputFolder.Lock?
 
@@ -127,6 +129,7 @@ public final class TrainingRun {
         if recipe.givenKeys.contains("model_revision") { trainer.baseRevision = recipe.modelRevision }
         trainer.stopRequest = stopRequest
         trainer.generationMetrics = generationMetrics
+        trainer.systemSampler.deviceBytes = deviceBytes
         trainer.sinks = extraSinks + Self.fileSinks(outputDir: outputDir, args: recipe.training)
         let resume = try recipe.resumeFromCheckpoint.map { try Checkpoint.resolve($0, outputDir: outputDir) }
         if let resume {

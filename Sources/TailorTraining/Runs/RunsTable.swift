@@ -18,7 +18,7 @@ public struct RunsTable: Sendable {
     }
 
     /// The result columns after the run name and the differing settings.
-    public static let resultColumns = ["status", "steps", "loss", "best_loss", "eval_loss", "best_eval_loss", "tokens/s", "wall_s"]
+    public static let resultColumns = ["status", "steps", "loss", "best_loss", "eval_loss", "best_eval_loss", "tokens/s", "peak_rss_gb", "wall_s"]
 
     /// Every eval_* metric some run logged besides eval_loss (eval_rouge1, eval_rewards/margins, ...), sorted.
     public var evalColumns: [String] {
@@ -34,6 +34,7 @@ public struct RunsTable: Sendable {
         case "eval_loss": return run.finalEvalLoss
         case "best_eval_loss": return run.bestEvalLoss
         case "tokens/s": return run.tokensPerSecond
+        case "peak_rss_gb": return run.series["system/peak_rss_gb"]?.map(\.value).max()
         case "wall_s": return run.wallSeconds
         default: return run.last[column]
         }

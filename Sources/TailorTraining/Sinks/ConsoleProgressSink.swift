@@ -69,6 +69,8 @@ public final class ConsoleProgressSink: TrainingSink {
             line("step \(step): saved \(path)")
         case let .warning(message):
             line("warning: \(message)")
+        case .system:
+            break
         case let .interrupted(step, path):
             line("interrupted after step \(step): saved \(path)")
         case let .finished(summary):

@@ -58,7 +58,7 @@ public final class LossPlotSink: TrainingSink {
             try write(to: folder ?? summary.outputDir)
         case .interrupted:
             if let folder { try write(to: folder) }  // the curve so far; a resumed run redraws it whole
-        case .checkpointSaved, .warning:
+        case .checkpointSaved, .warning, .system:
             break
         }
     }

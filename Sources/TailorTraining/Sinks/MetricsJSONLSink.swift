@@ -75,6 +75,8 @@ public final class MetricsJSONLSink: TrainingSink {
                 ("eval_num_label_tokens", .int(record.labelTokens)),
                 ("epoch", .double(record.epoch)), ("step", .int(record.step)), ("event", .string("evaluation")),
             ])
+        case let .system(record):
+            try write(record.values.map { ($0.name, JSONValue.double($0.value)) } + [("step", .int(record.step)), ("event", .string("system"))])
         case let .checkpointSaved(step, checkpoint):
             try write([("step", .int(step)), ("path", .string(checkpoint)), ("event", .string("checkpoint"))])
         case let .warning(message):

@@ -52,6 +52,8 @@ public final class TensorBoardSink: TrainingSink {
         case let .evaluation(record):
             try writer?.addScalars([("eval/loss", Float(record.loss))]
                 + LogWindow.orderedMetrics(record.metrics).map { ("eval/" + $0.name, Float($0.value)) }, step: record.step)
+        case let .system(record):
+            try writer?.addScalars(record.values.map { ($0.name, Float($0.value)) }, step: record.step)
         case .finished:
             try writer?.close()
             writer = nil

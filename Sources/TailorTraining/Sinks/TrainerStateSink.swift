@@ -108,7 +108,7 @@ public final class TrainerStateSink: TrainingSink {
             ] + LogWindow.orderedMetrics(record.metrics).map { ("eval_" + $0.name, JSONValue.double($0.value)) }))
         case let .checkpointSaved(_, path):
             try write(to: URL(fileURLWithPath: path).appendingPathComponent("trainer_state.json"), saving: true)
-        case .warning, .interrupted:
+        case .warning, .interrupted, .system:  // system metrics stay out of log_history, whose shape is transformers'
             break
         case let .finished(summary):
             let steps = Double(lossSteps)

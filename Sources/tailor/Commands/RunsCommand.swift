@@ -12,7 +12,9 @@ struct RunsCommand: ParsableCommand {
         as a sweep writes them). The table shows each run's name, the settings of tailor_config.yaml that
         differ between the runs, its status (finished, running: another process holds its .tailor.lock,
         or stopped), steps, the last and best loss and eval_loss, tokens/s and wall time of a finished
-        run, and the last value of every eval_* metric any run logged.
+        run, its peak RSS (every run samples memory and CPU at each logging step: the system/* series
+        of metrics.jsonl and TensorBoard, kept out of trainer_state.json), and the last value of every
+        eval_* metric any run logged.
         --plot loss,eval_loss,learning_rate,grad_norm,rewards/margins writes the runs' curves of each
         series overlaid, one panel per series stacked in one PNG (--output) and one SVG beside it,
         smoothed as TensorBoard smooths (--smoothing; evaluation series are drawn as logged).

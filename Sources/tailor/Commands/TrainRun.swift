@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TailorModels
+import TailorCUDA
 import TailorTensor
 import TailorTraining
 
@@ -79,6 +80,7 @@ struct TrainRun {
             run.generationMetrics = metrics
             say(summary)
         }
+        if let cuda = compute.backend as? CUDABackend { run.deviceBytes = { cuda.allocator.allocatedBytes } }
         let interrupt = InterruptHandler(run.stopRequest)
         let summary: TrainingSummary
         do {

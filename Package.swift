@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "TailorMetrics", targets: ["TailorMetrics"]),
         .library(name: "TailorExport", targets: ["TailorExport"]),
         .library(name: "TailorHub", targets: ["TailorHub"]),
+        .library(name: "TailorBoard", targets: ["TailorBoard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -73,12 +74,14 @@ let package = Package(
                                .product(name: "Hummingbird", package: "hummingbird")],
                 resources: [.copy("Web")]),
         // Model files for other programs (llama.cpp's GGUF), written from a model folder with adapters merged on the fly.
+        // tailor board: the runs table and curves in the browser; stands on the trainer's run reading.
+        .target(name: "TailorBoard", dependencies: ["TailorJSON", "TailorTraining", .product(name: "Hummingbird", package: "hummingbird")]),
         .target(name: "TailorExport", dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorTokenizers", "TailorModels", "TailorAdapters"]),
         .executableTarget(
             name: "tailor",
             dependencies: [
                 "TailorJSON", "TailorTensor", "TailorCUDA", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData",
-                "TailorAdapters", "TailorTraining", "TailorInference", "TailorServer", "TailorMetrics", "TailorExport", "TailorHub",
+                "TailorAdapters", "TailorTraining", "TailorInference", "TailorServer", "TailorMetrics", "TailorExport", "TailorHub", "TailorBoard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -111,6 +114,7 @@ let package = Package(
                                    "TailorMetrics", "TailorTestSupport"]),
         .testTarget(name: "TailorServerTests",
                     dependencies: ["TailorJSON", "TailorTensor", "TailorTokenizers", "TailorInference", "TailorServer", "TailorTestSupport"]),
+        .testTarget(name: "TailorBoardTests", dependencies: ["TailorBoard", "TailorTraining", "TailorTestSupport"]),
         .testTarget(name: "TailorExportTests",
                     dependencies: ["TailorTensor", "TailorFormats", "TailorTokenizers", "TailorModels", "TailorAdapters", "TailorExport",
                                    "TailorTestSupport"]),

@@ -1,6 +1,6 @@
 extension RunsBoard {
     /// The board page: the runs table and one chart of a chosen series with every run's curve, drawn as
-    /// inline SVG by the page's own script from /api/runs, polled every two seconds. Nothing is loaded
+    /// inline SVG by the page's own script from <its path>/api/runs, polled every two seconds. Nothing is loaded
     /// from elsewhere.
     static let page = #"""
     <!doctype html>
@@ -95,7 +95,7 @@ extension RunsBoard {
     }
     async function refresh() {
       try {
-        const response = await fetch("/api/runs", {cache: "no-store"});
+        const response = await fetch(location.pathname.replace(/\/$/, "") + "/api/runs", {cache: "no-store"});
         data = await response.json();
         if (data.error) throw new Error(data.error);
         renderTable(); renderChoices(); renderChart();

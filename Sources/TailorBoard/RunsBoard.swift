@@ -29,17 +29,23 @@ public struct RunsBoard: Sendable {
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("/") { _, _ in
+        addRoutes(to: router)
+        return router
+    }
+
+    /// The page at `prefix` (with or without a trailing slash) and its data at `prefix`/api/runs
+    /// (`prefix` "" or e.g. "/runs"); the page finds its data from its own path.
+    public func addRoutes(to router: Router<BasicRequestContext>, prefix: String = "") {
+        router.get(RouterPath(prefix.isEmpty ? "/" : prefix)) { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Self.page)))
         }
-        router.get("/api/runs") { [self] _, _ in
+        router.get(RouterPath(prefix + "/api/runs")) { [self] _, _ in
             let value: JSONValue
             let status: HTTPResponse.Status
             do { (value, status) = (try snapshot(), .ok) } catch { (value, status) = (["error": .string("\(error)")], .internalServerError) }
             return Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(bytes: value.bytes(.compact))))
         }
-        return router
     }
 
     /// Every run now: the table's cells (`RunsTable.cells`: header, then one row per run), each run's

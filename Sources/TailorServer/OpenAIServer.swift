@@ -36,6 +36,9 @@ public final class OpenAIServer: @unchecked Sendable {
     private let lock = NSLock()
     /// Served adapters: name → folder, in load order.
     private var adapterFolders: [(name: String, folder: String)] = []
+    /// More routes to serve beside the API (e.g. `tailor serve --runs DIR`'s runs board under /runs):
+    /// each adds its own to the router. Set before `run`.
+    public var mounts: [@Sendable (Router<BasicRequestContext>) -> Void] = []
 
     /// A server for `model` (its adapters already loaded, named in `adapters` with their folders),
     /// with `maxBatch` rows decoded together, each of up to `contextLength` positions, and up to
@@ -105,6 +108,7 @@ public final class OpenAIServer: @unchecked Sendable {
         router.post("/v1/completions") { [self] request, _ in try await generate(request, chat: false) }
         router.post("/v1/load_lora_adapter") { [self] request, _ in try await loadAdapter(request) }
         router.post("/v1/unload_lora_adapter") { [self] request, _ in try await unloadAdapter(request) }
+        for mount in mounts { mount(router) }
         return router
     }
 

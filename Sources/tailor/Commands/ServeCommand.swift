@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TailorBoard
 import TailorInference
 import TailorModels
 import TailorServer
@@ -51,6 +52,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The name of the base model in requests and /v1/models. Default: the --model argument.")
     var servedModelName: String?
 
+    @Option(help: "Also serve the runs board (tailor board) of this folder of runs at /runs/. Default: none.")
+    var runs: String?
+
     @OptionGroup var compute: DeviceOptions
 
     @OptionGroup var hub: HubOptions
@@ -95,6 +99,14 @@ struct ServeCommand: AsyncParsableCommand {
         let context = min(loaded.model.config.maxPositionEmbeddings, maxModelLen ?? 4096)
         let server = try OpenAIServer(model: loaded, modelPath: loaded.folder.path, adapters: served, configuration: configuration,
                                       maxBatch: maxBatch, maxQueue: maxQueue, contextLength: context)
+        if let runs {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: runs, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ValidationError("--runs \(runs): no such folder")
+            }
+            let board = RunsBoard(folders: [URL(fileURLWithPath: runs)]) { try RunsCommand.settings(of: $0) }
+            server.mounts.append { router in board.addRoutes(to: router, prefix: "/runs") }
+        }
         let name = configuration.modelName
         let summary = "model \(name)\(served.isEmpty ? "" : ", adapters \(served.map(\.name).joined(separator: ", "))"); batch \(maxBatch), queue \(maxQueue), context \(context)"
         try await server.run(handleSignals: true) { host, port in

@@ -51,11 +51,7 @@ extension GGUFExport {
         guard adapterOutTypes.contains(outType) else {
             throw ExportError.unsupportedOutType(name: outType.rawValue + " with --lora-only", supported: adapterOutTypes.map(\.rawValue))
         }
-        let outputFolder = output.deletingLastPathComponent()
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: outputFolder.path, isDirectory: &isFolder), isFolder.boolValue else {
-            throw ExportError.outputFolderMissing(path: output.path)
-        }
+        try checkOutputFolder(of: output)
         let arch = try architecture(of: folder)
         let config = try ModelConfig(contentsOf: folder.appendingPathComponent("config.json"))
         let backend = try CPUBackend()
@@ -111,9 +107,7 @@ extension GGUFExport {
         try GGUFWriter.write(metadata: metadata, tensors: tensors, to: output) { done, total, bytes in
             events(.wroteTensor(index: done, count: total, name: tensors[done - 1].name, type: tensors[done - 1].type, bytes: bytes))
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? NSNumber)?.intValue ?? 0
-        var counts: [GGMLType: Int] = [:]
-        for tensor in tensors { counts[tensor.type, default: 0] += 1 }
+        let (size, counts) = written(output, tensors)
         return AdapterSummary(output: output, architecture: arch.arch.rawValue, outType: outType, modules: adapters.modules.count,
                               alpha: Double(Float(alpha)), rescaled: rescaled, typeCounts: counts, fileBytes: size,
                               seconds: Date().timeIntervalSince(start))

@@ -126,11 +126,7 @@ public enum GGUFExport {
     public static func run(model folder: URL, source: URL? = nil, adapter: URL? = nil, output: URL, options: Options,
                            events: (GGUFExportEvent) -> Void = { _ in }) throws -> Summary {
         let start = Date()
-        let outputFolder = output.deletingLastPathComponent()
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: outputFolder.path, isDirectory: &isFolder), isFolder.boolValue else {
-            throw ExportError.outputFolderMissing(path: output.path)
-        }
+        try checkOutputFolder(of: output)
         let arch = try architecture(of: folder)
         let config = try ModelConfig(contentsOf: folder.appendingPathComponent("config.json"))
 
@@ -160,12 +156,26 @@ public enum GGUFExport {
         try GGUFWriter.write(metadata: metadata, tensors: tensors, to: output) { done, total, bytes in
             events(.wroteTensor(index: done, count: total, name: tensors[done - 1].name, type: tensors[done - 1].type, bytes: bytes))
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? NSNumber)?.intValue ?? 0
-        var counts: [GGMLType: Int] = [:]
-        for tensor in tensors { counts[tensor.type, default: 0] += 1 }
+        let (size, counts) = written(output, tensors)
         return Summary(output: output, architecture: arch.arch.rawValue, outType: options.outType, tensorCount: tensors.count,
                        typeCounts: counts, fileBytes: size, preTokenizer: vocabulary.pre, eosTokenId: vocabulary.eosTokenId,
                        eotTokenId: vocabulary.eotTokenId, hasChatTemplate: vocabulary.chatTemplate != nil, adapted: adapted,
                        seconds: Date().timeIntervalSince(start))
+    }
+
+    /// - Throws: `ExportError.outputFolderMissing` when `output`'s folder does not exist.
+    static func checkOutputFolder(of output: URL) throws {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: output.deletingLastPathComponent().path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ExportError.outputFolderMissing(path: output.path)
+        }
+    }
+
+    /// The written file's size and its tensors per ggml type.
+    static func written(_ output: URL, _ tensors: [GGUFWriter.Tensor]) -> (bytes: Int, types: [GGMLType: Int]) {
+        let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? NSNumber)?.intValue ?? 0
+        var counts: [GGMLType: Int] = [:]
+        for tensor in tensors { counts[tensor.type, default: 0] += 1 }
+        return (size, counts)
     }
 }

@@ -34,15 +34,7 @@ for family in llama llama-tied llama3-rope mistral qwen2 qwen3; do
   cp "$ROOT/Tests/Fixtures/generation/chat-llama/"{tokenizer_config.json,generation_config.json} "$folder/"
   # chat-llama's character-level tokenizer with one merge ("h e" -> "he" as id 95), as GGUFExportTests makes it:
   # llama.cpp loads no BPE vocabulary without merges.
-  "$REF_PY" - "$ROOT/Tests/Fixtures/generation/chat-llama/tokenizer.json" "$folder/tokenizer.json" <<'PY'
-import json, sys
-t = json.load(open(sys.argv[1]))
-v = t["model"]["vocab"]
-del v["_"]
-v["he"] = 95
-t["model"]["merges"] = ["h e"]
-json.dump(t, open(sys.argv[2], "w"))
-PY
+  "$REF_PY" "$ROOT/scripts/peers/merge_tokenizer.py" "$ROOT/Tests/Fixtures/generation/chat-llama/tokenizer.json" "$folder/tokenizer.json"
   for outtype in f32 f16; do check "$folder" "$family" "$outtype" --pre-tokenizer gpt-2; done
 done
 SMOL="$("$ROOT/scripts/fetch_smollm2.sh")" && {

@@ -37,15 +37,7 @@ for family in llama qwen2; do
   cp "$ROOT/Tests/Fixtures/generation/chat-llama/"{tokenizer_config.json,generation_config.json} "$folder/"
   # chat-llama's character-level tokenizer with one merge, as gguf_llamacpp_check.sh makes it (llama.cpp loads no BPE
   # vocabulary without merges).
-  "$REF_PY" - "$ROOT/Tests/Fixtures/generation/chat-llama/tokenizer.json" "$folder/tokenizer.json" <<'PY'
-import json, sys
-t = json.load(open(sys.argv[1]))
-v = t["model"]["vocab"]
-del v["_"]
-v["he"] = 95
-t["model"]["merges"] = ["h e"]
-json.dump(t, open(sys.argv[2], "w"))
-PY
+  "$REF_PY" "$ROOT/scripts/peers/merge_tokenizer.py" "$ROOT/Tests/Fixtures/generation/chat-llama/tokenizer.json" "$folder/tokenizer.json"
   # The pre-tokenizer name only matters to llama.cpp's tokenizer, which this check does not use.
   cp -r "$ROOT/Tests/Fixtures/lora-variants/patterns-$family/final" "$WORK/$family-patterns"
   check "$family-patterns" "$folder" "$WORK/$family-patterns" --pre-tokenizer gpt-2

@@ -31,11 +31,7 @@ struct SweepCommand: AsyncParsableCommand {
             print(Self.helpMessage())
             return
         }
-        var dryRun = false
-        if let index = rest.firstIndex(of: "--dry-run") {
-            rest.remove(at: index)
-            dryRun = true
-        }
+        let dryRun = TrainCommand.take("--dry-run", from: &rest)
         var pairs: [(String, RecipeValue)] = []
         var axes: [Sweep.Axis] = []
         if let first = rest.first, !first.hasPrefix("--") {

@@ -46,15 +46,8 @@ struct TrainCommand: AsyncParsableCommand {
             print(Self.helpMessage())
             return
         }
-        var dryRun = self.dryRun, offline = self.offline
-        if let index = rest.firstIndex(of: "--dry-run") {
-            rest.remove(at: index)
-            dryRun = true
-        }
-        if let index = rest.firstIndex(of: "--offline") {
-            rest.remove(at: index)
-            offline = true
-        }
+        let dryRun = Self.take("--dry-run", from: &rest) || self.dryRun
+        let offline = Self.take("--offline", from: &rest) || self.offline
         var pairs: [(String, RecipeValue)] = []
         if let first = rest.first, !first.hasPrefix("--") {
             pairs += try Self.readYAML(first)
@@ -77,6 +70,13 @@ struct TrainCommand: AsyncParsableCommand {
         }
         let folder = try await ModelArgument.hubFolder(for: recipe.modelNameOrPath, revision: recipe.modelRevision, offline: offline)
         try TrainRun(recipe: recipe, dryRun: dryRun, modelFolder: folder).run()
+    }
+
+    /// Whether `flag` is among `arguments` (the passthrough ones, which ArgumentParser leaves alone); removes it.
+    static func take(_ flag: String, from arguments: inout [String]) -> Bool {
+        guard let index = arguments.firstIndex(of: flag) else { return false }
+        arguments.remove(at: index)
+        return true
     }
 
     /// `--key value`, `--key=value`, a bare `--flag` (true), and `--key v1 v2 ...` (a list, as

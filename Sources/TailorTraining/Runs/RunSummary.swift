@@ -61,6 +61,10 @@ public struct RunSummary: Sendable {
             switch kind {
             case "started":
                 summary.totalSteps = event["max_steps"]?.integralValue
+                // A resumed run starts again at first_step: what a stopped process logged from there on is replaced.
+                if let first = event["first_step"]?.doubleValue {
+                    summary.series = summary.series.mapValues { $0.filter { $0.step < first } }.filter { !$0.value.isEmpty }
+                }
             case "finished":
                 finished = true
                 summary.wallSeconds = event["train_runtime"]?.doubleValue

@@ -8,8 +8,8 @@ public struct RunsTable: Sendable {
     public var runs: [RunSummary]
     /// Settings that are not the same in every run (a key one run lacks counts as differing), sorted.
     public let differing: [String]
-    /// Settings that never tell runs apart: where each run writes.
-    static let ignoredSettings: Set<String> = ["output_dir", "logging_dir", "run_name"]
+    /// Settings that never tell runs apart: where each run writes, and how it was started again.
+    static let ignoredSettings: Set<String> = ["output_dir", "logging_dir", "run_name", "resume_from_checkpoint", "overwrite_output_dir"]
 
     public init(_ runs: [RunSummary]) {
         self.runs = runs

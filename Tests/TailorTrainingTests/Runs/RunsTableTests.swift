@@ -57,6 +57,25 @@ final class RunsTableTests: XCTestCase {
         XCTAssertEqual((json[0]["settings"] as? [String: String])?["output_dir"], "out/a", "JSON keeps every setting")
     }
 
+    func testAResumedRunKeepsTheSeriesOfItsResumedProcess() throws {
+        let folder = try temporaryFolder().appendingPathComponent("resumed")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let lines = [
+            #"{"event": "started", "max_steps": 4, "first_step": 1}"#,
+            #"{"loss": 2.0, "step": 1, "event": "step"}"#, #"{"loss": 1.9, "step": 2, "event": "step"}"#, #"{"loss": 1.8, "step": 3, "event": "step"}"#,
+            #"{"event": "started", "max_steps": 4, "first_step": 3}"#,
+            #"{"loss": 1.7, "step": 3, "event": "step"}"#, #"{"loss": 1.6, "step": 4, "event": "step"}"#,
+        ]
+        try (lines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
+        let run = try RunSummary.read(folder: folder, settings: [:])
+        XCTAssertEqual(run.series["loss"]?.map(\.step), [1, 2, 3, 4], "step 3 of the stopped process is replaced")
+        XCTAssertEqual(run.series["loss"]?.map(\.value), [2.0, 1.9, 1.7, 1.6])
+        XCTAssertEqual(RunsTable([run, run]).differing, [])
+        var resumed = run
+        resumed.settings = ["resume_from_checkpoint": "latest"]
+        XCTAssertEqual(RunsTable([run, resumed]).differing, [], "how a run was started again does not tell runs apart")
+    }
+
     func testSmoothingIsTensorBoardsAndThePlotOverlaysEveryRun() throws {
         // TensorBoard's debiased EMA, by hand: 0.4·1 / 0.4 = 1; (0.24 + 0.8) / 0.64; (0.624 + 1.2) / 0.784.
         let smoothed = RunsPlot.smoothed([1, 2, 3], weight: 0.6)

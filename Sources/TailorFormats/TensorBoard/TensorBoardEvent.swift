@@ -1,7 +1,8 @@
 /// One record of a TensorBoard event file: tensorflow's `Event` message, restricted to what Tailor writes.
 ///
 ///     message Event   { double wall_time = 1; int64 step = 2;
-///                       oneof what { string file_version = 3; Summary summary = 5; } }
+///                       oneof what { string file_version = 3; Summary summary = 5; SessionLog session_log = 7; } }
+///     message SessionLog { SessionStatus status = 1; }   // START = 1
 ///     message Summary { repeated Value value = 1; }
 ///     message Value   { string tag = 1; float simple_value = 2; }
 ///
@@ -13,6 +14,9 @@ public struct TensorBoardEvent: Sendable, Equatable {
         case fileVersion(String)
         /// Scalars `(tag, value)`, one `Summary.Value` each.
         case scalars([ScalarValue])
+        /// `SessionLog` START at `step`: a run resumed here. TensorBoard's EventAccumulator then drops what
+        /// earlier files logged at this step and after (what the stopped process logged again).
+        case sessionStart
     }
 
     public struct ScalarValue: Sendable, Equatable {
@@ -59,6 +63,10 @@ public struct TensorBoardEvent: Sendable, Equatable {
                 summary.bytes(1, entry.bytes)
             }
             event.bytes(5, summary.bytes)
+        case .sessionStart:
+            var log = ProtobufEncoder()
+            log.int64(1, 1)  // status START
+            event.bytes(7, log.bytes)
         }
         return event.bytes
     }

@@ -70,6 +70,11 @@ public final class TensorBoardWriter {
     }
 
     /// Forces the file to disk.
+    /// Marks a resumed run: TensorBoard forgets what earlier event files logged from `step` on.
+    public func addSessionStart(step: Int) throws {
+        try add(TensorBoardEvent(wallTime: clock(), step: Int64(step), content: .sessionStart))
+    }
+
     public func flush() throws { try file.sync() }
 
     /// Syncs and closes the file; later writes throw.

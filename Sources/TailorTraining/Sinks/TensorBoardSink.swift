@@ -39,6 +39,7 @@ public final class TensorBoardSink: TrainingSink {
             let folder = logDir ?? plan.outputDir + "/runs"
             logDir = folder
             if writer == nil { writer = try TensorBoardWriter(logDir: folder, clock: clock) }
+            if plan.firstStep > 1 { try writer?.addSessionStart(step: plan.firstStep) }  // resumed: the re-logged steps replace the old
             window.reset()
         case let .step(record):
             guard let entry = window.add(record), let writer else { return }

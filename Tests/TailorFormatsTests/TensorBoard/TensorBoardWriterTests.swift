@@ -54,6 +54,12 @@ final class TensorBoardWriterTests: XCTestCase {
 
     /// The writer's file: the name tensorboard uses, the version record first, then the scalars, each
     /// record's CRCs valid.
+    /// A resumed run's marker: `Event { step: 6, session_log { status: START } }`, by hand from tensorflow's
+    /// event.proto (step: field 2 varint; session_log: field 7 length-delimited; status: field 1 varint, START = 1).
+    func testSessionStartIsSessionLogStart() {
+        XCTAssertEqual(TensorBoardEvent(wallTime: 0, step: 6, content: .sessionStart).serialized(), [0x10, 0x06, 0x3A, 0x02, 0x08, 0x01])
+    }
+
     func testWriterFileParsesBack() throws {
         let folder = try makeTemporaryFolder(self)
         let logDir = folder.appendingPathComponent("runs/a").path

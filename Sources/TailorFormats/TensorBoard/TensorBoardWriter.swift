@@ -72,7 +72,7 @@ public final class TensorBoardWriter {
     /// Forces the file to disk.
     /// Marks a resumed run: TensorBoard forgets what earlier event files logged from `step` on.
     public func addSessionStart(step: Int) throws {
-        try add(TensorBoardEvent(wallTime: clock(), step: Int64(step), content: .sessionStart))
+        try add(TensorBoardEvent(wallTime: clock(), step: Int64(clamping: step), content: .sessionStart))
     }
 
     public func flush() throws { try file.sync() }

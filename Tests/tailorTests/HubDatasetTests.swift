@@ -77,6 +77,24 @@ final class HubDatasetTests: XCTestCase {
         XCTAssertEqual(hub.requests.count, 0)
     }
 
+    /// A sweep takes hub ids as tailor train does: every run trains on the dataset repository's train split.
+    func testASweepOverAHubDatasetTrainsEachRunOnIt() async throws {
+        guard let binary = TestPaths.tailorBinary else { throw XCTSkip("the tailor executable is not built beside the tests") }
+        let hub = try await startHub()
+        defer { Task { await hub.stop() } }
+        let out = folder.appendingPathComponent("sweep")
+        let swept = try TestPaths.run(binary, ["sweep", "--model_name_or_path", "tiny-org/llama", "--dataset", "tiny-org/tokens",
+                                              "--output_dir", out.path, "--max_steps", "1", "--target_modules", "q_proj", "--save_strategy", "no",
+                                              "--grid", "r=2,4"], environment: environment(hub))
+        XCTAssertEqual(swept.status, 0, swept.output)
+        for name in ["r-2", "r-4"] {
+            let config = try String(contentsOf: out.appendingPathComponent("\(name)/tailor_config.yaml"), encoding: .utf8)
+            XCTAssertTrue(config.contains("datasets--tiny-org--tokens"), "the snapshot's file, not the id\n\(config)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("\(name)/adapter_model.safetensors").path), name)
+        }
+        XCTAssertEqual(swept.output.components(separatedBy: "data: 6 training rows").count - 1, 2, swept.output)
+    }
+
     func testARepositoryWithoutFilesTailorReadsSaysSo() async throws {
         guard let binary = TestPaths.tailorBinary else { throw XCTSkip("the tailor executable is not built beside the tests") }
         let hub = try await startHub()

@@ -41,35 +41,29 @@ struct TrainCommand: AsyncParsableCommand {
     var arguments: [String] = []
 
     func run() async throws {
-        var rest = arguments
-        if rest.contains("--help") || rest.contains("-h") {
+        guard !RecipeArguments.asksForHelp(arguments) else {
             print(Self.helpMessage())
             return
         }
-        let dryRun = Self.take("--dry-run", from: &rest) || self.dryRun
-        let offline = Self.take("--offline", from: &rest) || self.offline
-        var pairs: [(String, RecipeValue)] = []
-        if let first = rest.first, !first.hasPrefix("--") {
-            pairs += try Self.readYAML(first)
-            rest.removeFirst()
+        let parsed = try RecipeArguments(arguments)
+        var recipe = try parsed.recipe()
+        let folder = try await ModelArgument.resolveHubIDs(in: &recipe, offline: parsed.offline || offline)
+        let dryRun = parsed.dryRun || self.dryRun
+        try TrainRun(recipe: recipe, dryRun: dryRun, modelFolder: folder, shared: try Self.sweepData(for: recipe)).run()
+    }
+
+    /// The data a parallel sweep encoded for this run (`SweepCommand.sharedDataVariable` names its file;
+    /// the recipe it was encoded for is the file beside it, `.yaml`), when that recipe encodes the same data.
+    static func sweepData(for recipe: TrainRecipe) throws -> (recipe: TrainRecipe, data: TrainingData)? {
+        guard let path = ProcessInfo.processInfo.environment[SweepCommand.sharedDataVariable], !path.isEmpty else { return nil }
+        let file = URL(fileURLWithPath: path)
+        var producer = TrainRecipe()
+        _ = try RecipeKeys.apply(try readYAML(file.deletingPathExtension().appendingPathExtension("yaml").path), to: &producer)
+        guard producer.encodesSameData(as: recipe) else {
+            printError("warning: \(SweepCommand.sharedDataVariable) names data encoded for another recipe; this run encodes its own")
+            return nil
         }
-        pairs += try Self.parseFlags(rest)
-        var recipe = TrainRecipe()
-        for warning in try RecipeKeys.apply(pairs, to: &recipe) { printError("warning: \(warning)") }
-        // Hub dataset ids become the files of their snapshot (tailor_config.yaml records those paths).
-        var datasets: [String] = []
-        for item in recipe.datasets {
-            datasets += try await ModelArgument.datasetFiles(for: item, offline: offline) ?? [item]
-        }
-        recipe.datasets = datasets
-        if let file = recipe.validationFile, let files = try await ModelArgument.datasetFiles(for: file, offline: offline) {
-            guard files.count == 1 else {
-                throw ValidationError("eval_dataset \(file) has \(files.count) training files (\(files.joined(separator: ", "))); eval_dataset takes one file: give its path")
-            }
-            recipe.validationFile = files[0]
-        }
-        let folder = try await ModelArgument.hubFolder(for: recipe.modelNameOrPath, revision: recipe.modelRevision, offline: offline)
-        try TrainRun(recipe: recipe, dryRun: dryRun, modelFolder: folder).run()
+        return (producer, try TrainingData.read(from: file))
     }
 
     /// Whether `flag` is among `arguments` (the passthrough ones, which ArgumentParser leaves alone); removes it.

@@ -80,6 +80,16 @@ int tailor_cublas_gemm(void *handle, int transa, int transb, int m, int n, int k
                        int ldc, long long stride_c, int batch);
 const char *tailor_cublas_status_string(int status);
 
+/// NVML (libnvidia-ml.so.1), for the GPU's utilisation: dlopen and nvmlInit_v2; 1 on success, else 0
+/// with the reason in tailor_nvml_error().
+int tailor_nvml_load(const char *path);
+const char *tailor_nvml_error(void);
+/// nvmlDeviceGetHandleByPciBusId_v2 ("00000000:01:00.0"); NVML's result code (0 success).
+int tailor_nvml_device_by_pci(const char *bus_id, void **device);
+/// nvmlDeviceGetUtilizationRates: percent of the last sample period the GPU ran a kernel, and read or wrote memory.
+int tailor_nvml_utilization(void *device, unsigned *gpu_percent, unsigned *memory_percent);
+const char *tailor_nvml_result_string(int result);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,8 @@ public final class DriverDevice: CUDADevice, @unchecked Sendable {
     public let computeCapability: (major: Int, minor: Int)
     public let driverVersion: Int
     public let multiprocessorCount: Int
+    /// The GPU's PCI address as NVML names it ("00000000:01:00.0"), to find it there (`GPUUtilization`).
+    public let pciBusID: String
     private let stream: UnsafeMutableRawPointer?
     private let blas: UnsafeMutableRawPointer?
     private let nvrtc: NVRTC
@@ -23,6 +25,15 @@ public final class DriverDevice: CUDADevice, @unchecked Sendable {
     private var modules: [String: UnsafeMutableRawPointer] = [:]
     private var functions: [String: UnsafeMutableRawPointer] = [:]
     private var sharedAllowance: [String: Int] = [:]
+
+    /// NVML's spelling of a PCI address: domain (8 hex digits), bus, device, function 0.
+    static func pciBusID(domain: Int32, bus: Int32, device: Int32) -> String {
+        func hex(_ value: Int32, _ digits: Int) -> String {
+            let text = String(UInt32(bitPattern: value), radix: 16, uppercase: true)
+            return String(repeating: "0", count: max(0, digits - text.count)) + text
+        }
+        return "\(hex(domain, 8)):\(hex(bus, 2)):\(hex(device, 2)).0"
+    }
 
     /// Opens GPU `ordinal`.
     /// - Throws: `CUDAError.driverUnavailable` naming what was looked for when there is no driver,
@@ -44,6 +55,11 @@ public final class DriverDevice: CUDADevice, @unchecked Sendable {
         try Self.check(tailor_cu_device_attribute(&minor, 76, device), "cuDeviceGetAttribute(compute capability minor)")
         try Self.check(tailor_cu_device_attribute(&multiprocessors, 16, device), "cuDeviceGetAttribute(multiprocessor count)")
         try Self.check(tailor_cu_driver_version(&version), "cuDriverGetVersion")
+        var domain: Int32 = 0, bus: Int32 = 0, slot: Int32 = 0
+        try Self.check(tailor_cu_device_attribute(&domain, 50, device), "cuDeviceGetAttribute(PCI domain)")
+        try Self.check(tailor_cu_device_attribute(&bus, 33, device), "cuDeviceGetAttribute(PCI bus)")
+        try Self.check(tailor_cu_device_attribute(&slot, 34, device), "cuDeviceGetAttribute(PCI device)")
+        self.pciBusID = Self.pciBusID(domain: domain, bus: bus, device: slot)
         var nameBytes = [CChar](repeating: 0, count: 256)
         try Self.check(tailor_cu_device_name(&nameBytes, 255, device), "cuDeviceGetName")
         var context: UnsafeMutableRawPointer?

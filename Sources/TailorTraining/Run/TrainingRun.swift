@@ -27,6 +27,8 @@ public final class TrainingRun {
     public var generationMetrics: ((CausalLM) throws -> [String: Double])?
     /// Device memory in use now, sampled into the system series (`SystemSampler.deviceBytes`); nil on the CPU.
     public var deviceBytes: (() -> Int)?
+    /// The GPU's utilisation now (`SystemSampler.deviceUtilization`); nil on the CPU or without NVML.
+    public var deviceUtilization: (() -> (gpu: Int, memory: Int)?)?
     /// output_dir's lock, held from before the model loads until `train` ends.
     private var lock: OutputFolder.Lock?
 
@@ -130,6 +132,7 @@ public final class TrainingRun {
         trainer.stopRequest = stopRequest
         trainer.generationMetrics = generationMetrics
         trainer.systemSampler.deviceBytes = deviceBytes
+        trainer.systemSampler.deviceUtilization = deviceUtilization
         trainer.sinks = extraSinks + Self.fileSinks(outputDir: outputDir, args: recipe.training)
         let resume = try recipe.resumeFromCheckpoint.map { try Checkpoint.resolve($0, outputDir: outputDir) }
         if let resume {

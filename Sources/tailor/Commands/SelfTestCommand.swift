@@ -34,6 +34,12 @@ struct SelfTestCommand: ParsableCommand {
         case .cuda:
             let gpu = try DriverDevice()
             print("device: \(gpu.name), driver \(gpu.driverVersion / 1000).\(gpu.driverVersion % 1000 / 10), kernels for \(gpu.architecture)")
+            do {
+                let busy = try GPUUtilization(pciBusID: gpu.pciBusID).sample()
+                print("nvml: the GPU at \(gpu.pciBusID) reads " + (busy.map { "\($0.gpu)% busy, memory \($0.memory)% busy" } ?? "no utilisation now"))
+            } catch {
+                print("nvml: \(error)")
+            }
             let exact = try CUDABackend(device: gpu, matmul: .fp32), half = try CUDABackend(device: gpu, matmul: .halfInputs)
             suites.append(("cuda fp32 mode: ops", BackendSelfTest(candidate: exact, reference: reference, checks: BackendSelfTest.opChecks())))
             suites.append(("cuda bf16 mode: products",

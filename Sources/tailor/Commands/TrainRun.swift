@@ -80,7 +80,17 @@ struct TrainRun {
             run.generationMetrics = metrics
             say(summary)
         }
-        if let cuda = compute.backend as? CUDABackend { run.deviceBytes = { cuda.allocator.allocatedBytes } }
+        if let cuda = compute.backend as? CUDABackend {
+            run.deviceBytes = { cuda.allocator.allocatedBytes }
+            if let gpu = cuda.device as? DriverDevice {
+                do {
+                    let nvml = try GPUUtilization(pciBusID: gpu.pciBusID)
+                    run.deviceUtilization = { nvml.sample() }
+                } catch {
+                    printError("note: GPU utilisation is not sampled: \(error)")
+                }
+            }
+        }
         let interrupt = InterruptHandler(run.stopRequest)
         let summary: TrainingSummary
         do {

@@ -64,7 +64,8 @@ let package = Package(
         // LoRA and adapter sets, reading / writing peft folders, merge: shared by training and inference.
         .target(name: "TailorAdapters", dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels"]),
         .target(name: "TailorTraining",
-                dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters"]),
+                dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters",
+                               "TailorMetrics"]),
         .target(name: "TailorInference",
                 dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters",
                                "TailorMetrics"]),

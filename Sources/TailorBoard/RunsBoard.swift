@@ -65,7 +65,7 @@ public struct RunsBoard: Sendable {
         return [
             "header": .array((cells.first ?? []).map { .string($0) }),
             "rows": .array(cells.dropFirst().map { .array($0.map { .string($0) }) }),
-            "labels": .array(table.runs.map { run in .string(RunsPlot(table: table, metrics: []).label(run)) }),
+            "labels": .array(table.runs.map { run in .string(table.label(run)) }),
             "series": .array(perRun),
         ]
     }

@@ -1,5 +1,6 @@
 import Foundation
 import TailorData
+import TailorMetrics
 import TailorModels
 import TailorTokenizers
 
@@ -20,9 +21,8 @@ public struct PairScoring: Sendable {
     /// Pairs per forward.
     public var batchSize: Int
 
-    /// The columns `score` fills for an adapter; the base fills the two `logps/` ones.
-    public static let columns = ["rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected",
-                                 "logps/chosen", "logps/rejected"]
+    /// The columns `score` fills for an adapter (`tailor eval --metrics rewards`'s); the base fills the two `logps/` ones.
+    public static let columns = EvalMetric.rewards.columns
 
     /// Reads the preference records of `paths` (TRL's prompt / chosen / rejected, LLaMA-Factory's
     /// `conversations` + `chosen` + `rejected`) and encodes them as stage dpo does: the chat

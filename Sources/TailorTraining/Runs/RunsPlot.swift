@@ -29,16 +29,6 @@ public struct RunsPlot: Sendable {
         }
     }
 
-    /// A run's legend: its name and the settings that tell it from the others, when they are few
-    /// and short enough to read in a legend (a sweep's r=16, learning_rate=2e-4); else the name alone.
-    public func label(_ run: RunSummary) -> String {
-        let settings = table.differing.map { "\($0)=\(run.settings[$0] ?? "-")" }.joined(separator: ", ")
-        return settings.isEmpty || settings.count > Self.longestLegendSettings ? run.name : "\(run.name) (\(settings))"
-    }
-
-    /// Characters of settings a legend line takes at most.
-    static let longestLegendSettings = 60
-
     /// One chart per metric. Evaluation series (eval_*) get markers and are not smoothed, as they are sparse.
     public func charts() -> [LineChart] {
         metrics.map { metric in
@@ -47,7 +37,7 @@ public struct RunsPlot: Sendable {
                 let points = run.series[metric] ?? []
                 let sparse = metric.hasPrefix("eval_")
                 let values = sparse ? points.map(\.value) : Self.smoothed(points.map(\.value), weight: smoothing)
-                chart.series.append(.init(name: label(run), points: zip(points, values).map { ($0.step, $1) },
+                chart.series.append(.init(name: table.label(run), points: zip(points, values).map { ($0.step, $1) },
                                           color: BarChart.palette[index % BarChart.palette.count], markers: sparse))
             }
             return chart

@@ -26,6 +26,17 @@ public struct RunsTable: Sendable {
     }
 
     /// A run's value of `column` (a result column, an eval metric's last value, or any series' last value).
+    /// A run's legend (the plot's and the board's): its name and the settings that tell it from the
+    /// others, when they are few and short enough to read in a legend (a sweep's r=16,
+    /// learning_rate=2e-4); else the name alone.
+    public func label(_ run: RunSummary) -> String {
+        let settings = differing.map { "\($0)=\(run.settings[$0] ?? "-")" }.joined(separator: ", ")
+        return settings.isEmpty || settings.count > Self.longestLegendSettings ? run.name : "\(run.name) (\(settings))"
+    }
+
+    /// Characters of settings a legend line takes at most.
+    static let longestLegendSettings = 60
+
     public func value(_ run: RunSummary, _ column: String) -> Double? {
         switch column {
         case "steps": return Double(run.steps)

@@ -89,7 +89,7 @@ final class RunsTableTests: XCTestCase {
         try writeRun(root.appendingPathComponent("r16"), losses: [2.0, 1.0, 0.9], evalLosses: [1.8], finished: true)
         let runs = try RunSummary.runFolders(under: root).map { try RunSummary.read(folder: $0, settings: ["r": $0.lastPathComponent.dropFirst().description]) }
         let plot = RunsPlot(table: RunsTable(runs), metrics: ["loss", "eval_loss"])
-        XCTAssertEqual(plot.label(runs[0]), "r16 (r=16)")
+        XCTAssertEqual(plot.table.label(runs[0]), "r16 (r=16)")
         let svg = plot.svg()
         XCTAssertEqual(svg.components(separatedBy: "<g class=\"series\"").count - 1, 4, "2 runs in each of 2 panels")
         XCTAssertTrue(svg.contains("data-name=\"r8 (r=8)\""), svg)

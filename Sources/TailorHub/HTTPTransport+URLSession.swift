@@ -72,7 +72,10 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
             return
         }
         var next = request
-        if next.url?.host != task.originalRequest?.url?.host { next.setValue(nil, forHTTPHeaderField: "Authorization") }
+        if next.url?.host != task.originalRequest?.url?.host {
+            next.setValue(nil, forHTTPHeaderField: "Authorization")
+            next.setValue(nil, forHTTPHeaderField: "Cookie")  // ModelScope's m_session_id
+        }
         completionHandler(next)
     }
 

@@ -34,62 +34,35 @@ extension HubDownloader {
     func fetchBlob(_ file: RepoFile, metadata: HubClient.FileMetadata, cache: HubCache, counter: ByteCounter) async throws {
         let partial = cache.incompleteBlob(metadata.etag)
         let expected = metadata.size ?? file.size
-        var headers = client.headers
-        // The token goes to the hub only, never to the storage host an LFS redirect points at.
-        if metadata.location.host != URL(string: settings.endpoint)?.host { headers["Authorization"] = nil }
-        do {
-            var first = true
-            let head = try await client.retrying(metadata.location) { () async throws -> HTTPHead in
-                let writer = try BlobWriter(partial)
-                defer { writer.close() }
-                if writer.size > expected { try writer.restart() }
-                if writer.size == expected && expected > 0 { return HTTPHead(status: 206, headers: [:], url: metadata.location) }
-                var request = headers
-                let offset = writer.size
-                if offset > 0 { request["Range"] = "bytes=\(offset)-" }
-                if first || offset > 0 { events(.fileStarted(path: file.path, size: expected, resumedAt: offset)) }
-                first = false
-                let (head, body) = try await client.transport.get(metadata.location, headers: request, onHead: { head in
-                    if offset > 0 && head.status == 200 { try writer.restart() }
-                    if head.status == 206, let range = head["content-range"], !range.hasPrefix("bytes \(offset)-") {
-                        throw HubError.badResponse(url: metadata.location.absoluteString, problem: "asked for bytes from \(offset), got Content-Range \(range)")
-                    }
-                }, body: { data in
-                    try writer.write(data)
-                    events(.progress(received: counter.add(Int64(data.count))))  // allowed: a count widens
-                })
-                if !(200..<300).contains(head.status) && !HubClient.isRetryable(head.status) {
-                    try client.check(head, body: body, url: metadata.location, repo: cache.repo, revision: metadata.commit, file: file.path)
-                }
-                return head
-            }
-            if !(200..<300).contains(head.status) {
-                try client.check(head, body: Data(), url: metadata.location, repo: cache.repo, revision: metadata.commit, file: file.path)
-            }
-            try verify(partial, file: file, etag: metadata.etag, expected: expected)
-        } catch {
-            // A full disk or a failed check leaves nothing behind; a dropped connection keeps the partial file to resume.
-            if case HubError.diskFull = error { try? FileManager.default.removeItem(at: partial) }
-            throw error
-        }
-        _ = chmod(partial.path, 0o644)
-        if rename(partial.path, cache.blob(metadata.etag).path) != 0 {
-            throw HubError.fileSystem(path: cache.blob(metadata.etag).path, message: "cannot rename the finished download: \(String(cString: strerror(errno)))")
-        }
+        try await client.fetch(metadata.location, to: partial, size: expected, path: file.path, repo: cache.repo, revision: metadata.commit,
+                               counter: counter)
+        // LFS blobs are named by their sha256 (a 64-digit etag); git blobs by their git id, which is not checked.
+        let isSHA256 = metadata.etag.utf8.count == 64
+            && metadata.etag.utf8.allSatisfy { ("0"..."9").contains(Character(UnicodeScalar($0))) || ("a"..."f").contains(Character(UnicodeScalar($0))) }
+        try Self.verify(partial, path: file.path, size: expected, sha256: isSHA256 ? metadata.etag : nil)
+        try Self.moveIntoPlace(partial, cache.blob(metadata.etag))
     }
 
-    /// Size against the hub's, and for LFS blobs (a 64-digit etag) the sha256; a mismatch deletes the partial file.
-    func verify(_ partial: URL, file: RepoFile, etag: String, expected: Int64) throws {
+    /// The finished partial file's size against `size`, and its sha256 against `sha256` when given; a mismatch deletes it.
+    static func verify(_ partial: URL, path: String, size expected: Int64, sha256: String?) throws {
         let size = ((try? FileManager.default.attributesOfItem(atPath: partial.path))?[.size] as? NSNumber)?.int64Value ?? -1
         if size != expected {
             try? FileManager.default.removeItem(at: partial)
-            throw HubError.sizeMismatch(file: file.path, expected: expected, received: size, deleted: partial.path)
+            throw HubError.sizeMismatch(file: path, expected: expected, received: size, deleted: partial.path)
         }
-        guard etag.utf8.count == 64, etag.utf8.allSatisfy({ ("0"..."9").contains(Character(UnicodeScalar($0))) || ("a"..."f").contains(Character(UnicodeScalar($0))) }) else { return }
+        guard let sha256 else { return }
         let actual = try Self.sha256(of: partial)
-        if actual != etag {
+        if actual != sha256.lowercased() {
             try? FileManager.default.removeItem(at: partial)
-            throw HubError.hashMismatch(file: file.path, expected: etag, actual: actual, deleted: partial.path)
+            throw HubError.hashMismatch(file: path, expected: sha256, actual: actual, deleted: partial.path)
+        }
+    }
+
+    /// Renames a verified partial file to its final name (readable by all, as huggingface_hub leaves blobs).
+    static func moveIntoPlace(_ partial: URL, _ final: URL) throws {
+        _ = chmod(partial.path, 0o644)
+        if rename(partial.path, final.path) != 0 {
+            throw HubError.fileSystem(path: final.path, message: "cannot rename the finished download: \(String(cString: strerror(errno)))")
         }
     }
 

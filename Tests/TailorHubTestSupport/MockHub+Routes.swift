@@ -18,6 +18,11 @@ extension MockHub {
         if let failure { return Response(status: .init(code: failure), headers: [.contentLength: "0"]) }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { $0.removingPercentEncoding ?? String($0) }
         if parts.first == "lfs-storage", parts.count == 2 { return try await storage(parts[1], range: range, head: head) }
+        if parts.first == "api", parts.count > 1, parts[1] == "v1" {
+            var query: [String: String] = [:]
+            for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
+            return modelScope(parts, query: query, authorization: authorization, cookie: request.headers[.cookie], range: range, head: head)
+        }
         if parts.first == "api", parts.count >= 6 { return api(parts, authorization: authorization) }
         return resolve(parts, authorization: authorization, head: head)
     }

@@ -31,6 +31,34 @@ final class DownloadCommandTests: XCTestCase {
          "HF_HUB_CACHE": folder.appendingPathComponent(home).appendingPathComponent("hub").path]
     }
 
+    /// --source modelscope writes the modelscope client's cache; USE_MODELSCOPE_HUB=1 makes --model ids come from it.
+    func testModelScopeDownloadsAndModelIdsFromModelScope() async throws {
+        guard let binary = TestPaths.tailorBinary else { throw XCTSkip("the tailor executable is not built beside the tests") }
+        let hub = try await startHub()
+        defer { Task { await hub.stop() } }
+        let cache = folder.appendingPathComponent("ms")
+        let env = ["MODELSCOPE_ENDPOINT": hub.endpoint, "MODELSCOPE_CACHE": cache.path, "MODELSCOPE_API_TOKEN": "", "HF_HUB_OFFLINE": "0"]
+        let downloaded = try TestPaths.run(binary, ["download", "tiny-org/chat-llama", "--source", "modelscope"], environment: env)
+        XCTAssertEqual(downloaded.status, 0, downloaded.output)
+        let snapshot = cache.appendingPathComponent("models/tiny-org--chat-llama/snapshots/master").path
+        XCTAssertEqual(downloaded.output.split(separator: "\n").last.map(String.init), snapshot, downloaded.output)
+        XCTAssertTrue(downloaded.output.contains("tiny-org/chat-llama at master, 5 files"), downloaded.output)
+        XCTAssertTrue(hub.requests.allSatisfy { $0.path.hasPrefix("/api/v1/") || $0.path.hasPrefix("/lfs-storage/") }, "ModelScope's API only")
+
+        hub.resetRequests()
+        let generated = try TestPaths.run(binary, ["generate", "--model", "tiny-org/chat-llama", "--offline", "--prompt", "hi", "--max-new-tokens", "2", "--greedy"],
+                                          environment: env.merging(["USE_MODELSCOPE_HUB": "1"]) { $1 })
+        XCTAssertEqual(generated.status, 0, generated.output)
+        XCTAssertTrue(generated.output.contains("model: tiny-org/chat-llama at revision master (\(snapshot))"), generated.output)
+        XCTAssertEqual(hub.requests.count, 0)
+        let missing = try TestPaths.run(binary, ["download", "tiny-org/llama", "--source", "modelscope", "--offline"], environment: env)
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.output.contains("tailor download --source modelscope tiny-org/llama"), missing.output)
+        let dataset = try TestPaths.run(binary, ["download", "tiny-org/llama", "--source", "modelscope", "--repo-type", "dataset"], environment: env)
+        XCTAssertNotEqual(dataset.status, 0)
+        XCTAssertTrue(dataset.output.contains("ModelScope dataset repositories are not downloaded yet"), dataset.output)
+    }
+
     func testDownloadThenEveryModelOptionTakesTheIdOffline() async throws {
         guard let binary = TestPaths.tailorBinary else { throw XCTSkip("the tailor executable is not built beside the tests") }
         let hub = try await startHub()
@@ -88,8 +116,9 @@ final class DownloadCommandTests: XCTestCase {
         let absent = try TestPaths.run(binary, ["generate", "--model", "tiny-org/absent", "--prompt", "hi"], environment: environment(hub))
         XCTAssertNotEqual(absent.status, 0)
         XCTAssertTrue(absent.output.contains("repository tiny-org/absent not found on the hub"), absent.output)
-        let modelscope = try TestPaths.run(binary, ["download", "tiny-org/chat-llama", "--source", "modelscope"], environment: environment(hub))
-        XCTAssertTrue(modelscope.output.contains("not built yet"), modelscope.output)
+        let source = try TestPaths.run(binary, ["download", "tiny-org/chat-llama", "--source", "gitee"], environment: environment(hub))
+        XCTAssertNotEqual(source.status, 0)
+        XCTAssertTrue(source.output.contains("--source must be hf or modelscope, not 'gitee'"), source.output)
     }
 
     func testALocalPathWinsOverAnIdOfTheSameSpelling() async throws {

@@ -5,7 +5,7 @@ import TailorHub
 struct DownloadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "download",
-        abstract: "Download a model or dataset repository from the Hugging Face hub into its cache (the one transformers reads).",
+        abstract: "Download a model or dataset repository from the Hugging Face hub (or ModelScope) into its cache (the one transformers reads).",
         discussion: """
         Writes huggingface_hub's cache exactly (models--ORG--NAME/blobs, refs, snapshots;
         the same .locks, so it never writes a blob huggingface_hub is writing), so
@@ -21,14 +21,24 @@ struct DownloadCommand: AsyncParsableCommand {
         https://huggingface.co), HF_TOKEN (or the file $HF_HOME/token), HF_HUB_OFFLINE=1
         (the same as --offline), HF_HUB_CACHE, else $HF_HOME/hub, else
         ~/.cache/huggingface/hub.
+
+        --source modelscope downloads from ModelScope into the modelscope client's
+        cache instead: models/ORG--NAME/snapshots/<revision>/ (the files themselves,
+        the revision's name as given; the older models/ORG/NAME layout is used when
+        it holds the repository), its .lock/ files taken with flock, each file
+        checked against the listing's size and sha256. The revision defaults to
+        master there. Environment: MODELSCOPE_ENDPOINT (default
+        https://modelscope.cn), MODELSCOPE_API_TOKEN, MODELSCOPE_CACHE (default
+        ~/.cache/modelscope). USE_MODELSCOPE_HUB=1 makes every --model id come from
+        ModelScope, as in LLaMA-Factory.
         """
     )
 
     @Argument(help: "The repository: ORG/NAME, for example HuggingFaceTB/SmolLM2-135M-Instruct.")
     var repo: String
 
-    @Option(help: "Branch, tag or commit hash.")
-    var revision: String = "main"
+    @Option(help: "Branch, tag or commit hash. Default: main (master with --source modelscope).")
+    var revision: String?
 
     @Option(help: "Download only files matching this glob (fnmatch, as huggingface_hub's allow_patterns; `*` crosses folders). Repeatable.")
     var include: [String] = []
@@ -39,13 +49,13 @@ struct DownloadCommand: AsyncParsableCommand {
     @Option(name: .customLong("repo-type"), help: "model or dataset.")
     var repoType: String = "model"
 
-    @Option(help: "Where from: hf (the Hugging Face hub, or HF_ENDPOINT).")
+    @Option(help: "Where from: hf (the Hugging Face hub, or HF_ENDPOINT) or modelscope (ModelScope, or MODELSCOPE_ENDPOINT).")
     var source: String = "hf"
 
     @Flag(help: "Do not use the network: print the cached snapshot or fail (as HF_HUB_OFFLINE=1). Default: off.")
     var offline = false
 
-    @Option(name: .customLong("cache-dir"), help: "The hub cache folder. Default: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub.")
+    @Option(name: .customLong("cache-dir"), help: "The cache folder. Default: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub (modelscope: MODELSCOPE_CACHE, else ~/.cache/modelscope).")
     var cacheDir: String?
 
     @Flag(help: "No progress bar. Default: a bar on standard error when it is a terminal, else a line per file.")
@@ -53,11 +63,12 @@ struct DownloadCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard RepoID.Kind(rawValue: repoType) != nil else { throw ValidationError("--repo-type must be model or dataset, not '\(repoType)'") }
-        if source == "modelscope" { throw ValidationError("--source modelscope is not built yet; only hf (the Hugging Face hub, or HF_ENDPOINT)") }
-        guard source == "hf" else { throw ValidationError("--source must be hf, not '\(source)'") }
+        guard source == "hf" || source == "modelscope" else { throw ValidationError("--source must be hf or modelscope, not '\(source)'") }
     }
 
     func run() async throws {
+        if source == "modelscope" { return try await runModelScope() }
+        let revision = self.revision ?? "main"
         var settings = HubSettings.fromEnvironment()
         if offline { settings.offline = true }
         if let cacheDir { settings.cacheDirectory = URL(fileURLWithPath: cacheDir, isDirectory: true) }
@@ -66,6 +77,18 @@ struct DownloadCommand: AsyncParsableCommand {
         let progress = DownloadProgress(quiet: quiet)
         let snapshot = try await HubDownloader(settings: settings, events: { progress.handle($0) })
             .download(id, revision: revision, include: include, exclude: exclude, requireConfig: include.isEmpty)
+        progress.finish()
+        print(snapshot.folder.path)
+    }
+
+    func runModelScope() async throws {
+        var settings = ModelScopeSettings.fromEnvironment()
+        if offline { settings.offline = true }
+        if let cacheDir { settings.cacheDirectory = URL(fileURLWithPath: cacheDir, isDirectory: true) }
+        let id = try RepoID(repo, kind: RepoID.Kind(rawValue: repoType) ?? .model)
+        let progress = DownloadProgress(quiet: quiet)
+        let snapshot = try await ModelScopeDownloader(settings: settings, events: { progress.handle($0) })
+            .download(id, revision: revision ?? "master", include: include, exclude: exclude, requireConfig: include.isEmpty)
         progress.finish()
         print(snapshot.folder.path)
     }

@@ -24,7 +24,7 @@ final class DownloadProgress: @unchecked Sendable {
             total = bytes
             cached = cachedBytes
             start = Date()
-            if !quiet { line("\(repo) at \(revision): commit \(commit), \(files) file\(files == 1 ? "" : "s"), \(Self.size(bytes))"
+            if !quiet { line("\(repo) at \(revision)" + (commit == revision ? "" : ": commit \(commit)") + ", \(files) file\(files == 1 ? "" : "s"), \(Self.size(bytes))"
                              + (cachedBytes > 0 ? " (\(Self.size(cachedBytes)) cached)" : "")) }
         case .fileStarted(let path, _, let resumedAt) where resumedAt > 0:
             if !quiet { line("\(path): resuming at \(Self.size(resumedAt))") }

@@ -15,6 +15,7 @@ struct HubOptions: ParsableArguments {
 /// What every `--model` (and `model_name_or_path`) accepts: an existing path (a model folder, or a .gguf file imported
 /// once), else a hub id ORG/NAME, taken from the hub cache and downloaded into it when missing; with --offline or
 /// HF_HUB_OFFLINE=1 only the cache is used. A local path always wins over an id of the same spelling.
+/// With USE_MODELSCOPE_HUB=1 (LLaMA-Factory's switch) ids come from ModelScope and its cache instead.
 enum ModelArgument {
     /// The files of a model repository Tailor reads (weights, config, tokenizer, template); the rest stays on the hub.
     static let modelFiles = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"]
@@ -26,7 +27,7 @@ enum ModelArgument {
         guard !FileManager.default.fileExists(atPath: spec), looksLikeHubID(spec) else { return nil }
         let id = try RepoID(spec)
         let snapshot = try await download(id, revision: revision, include: modelFiles, offline: offline, requireConfig: true)
-        printError("model: \(id) at commit \(snapshot.commit) (\(snapshot.folder.path))")
+        printError("model: \(id) at \(snapshot.commit == snapshot.revision ? "revision" : "commit") \(snapshot.commit) (\(snapshot.folder.path))")
         return snapshot.folder
     }
 
@@ -68,13 +69,24 @@ enum ModelArgument {
     }
 
     static func download(_ id: RepoID, revision: String, include: [String], offline: Bool, requireConfig: Bool) async throws -> Snapshot {
+        let progress = DownloadProgress(quiet: false)
+        defer { progress.finish() }
+        if usesModelScope() {
+            var settings = ModelScopeSettings.fromEnvironment()
+            if offline { settings.offline = true }
+            // LLaMA-Factory's rule: the hub's default branch "main" is ModelScope's "master".
+            return try await ModelScopeDownloader(settings: settings, events: { progress.handle($0) })
+                .download(id, revision: revision == "main" ? "master" : revision, include: include, requireConfig: requireConfig)
+        }
         var settings = HubSettings.fromEnvironment()
         if offline { settings.offline = true }
-        let progress = DownloadProgress(quiet: false)
-        let snapshot = try await HubDownloader(settings: settings, events: { progress.handle($0) })
+        return try await HubDownloader(settings: settings, events: { progress.handle($0) })
             .download(id, revision: revision, include: include, requireConfig: requireConfig)
-        progress.finish()
-        return snapshot
+    }
+
+    /// Hub ids come from ModelScope when USE_MODELSCOPE_HUB is 1 / true / yes / on, as LLaMA-Factory reads it.
+    static func usesModelScope(_ env: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        ["1", "TRUE", "YES", "ON", "Y"].contains((env["USE_MODELSCOPE_HUB"] ?? "").uppercased())
     }
 
     /// One `/` between two non-empty parts, not a path spelled relative to here or home, not a .gguf file.

@@ -27,6 +27,25 @@ final class HubDiskFullTests: XCTestCase {
         XCTAssertFalse(left.contains { !$0.hasSuffix(".incomplete") && $0 == SHA256.hex(HubFixture.weights) }, "no blob under its final name: \(left)")
     }
 
+    /// The same for a ModelScope download: the file the full disk stopped is deleted, none has its final name.
+    func testAFullDiskDuringAModelScopeDownload() async throws {
+        let fixture = try await HubFixture.start()
+        defer { Task { await fixture.stop() } }
+        let mountPoint = fixture.cache.deletingLastPathComponent().appendingPathComponent("small-ms", isDirectory: true)
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=128k", "tmpfs", mountPoint.path]) else { throw XCTSkip("cannot mount a tmpfs here (not root?)") }
+        defer { _ = run("/bin/umount", [mountPoint.path]) }
+        var settings = ModelScopeSettings(endpoint: fixture.hub.endpoint, cacheDirectory: mountPoint)
+        settings.retryDelay = 0.02
+        let error = await thrown { try await ModelScopeDownloader(settings: settings).download(try RepoID(HubFixture.repo)) }
+        guard case .modelScope(.diskFull(let path, _))? = error as? HubError else { return XCTFail("\(String(describing: error))") }
+        let snapshot = mountPoint.appendingPathComponent("models/tiny-org--tiny-llama/snapshots/master")
+        XCTAssertTrue(path.hasPrefix(snapshot.path + "/") && path.hasSuffix(".incomplete"), path)
+        XCTAssertTrue("\(error!)".contains("no space left") && "\(error!)".contains("MODELSCOPE_CACHE"), "\(error!)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "the partial file the full disk stopped is deleted: \(path)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: snapshot.appendingPathComponent("model.safetensors").path), "no weights under the final name")
+    }
+
     func run(_ tool: String, _ arguments: [String]) -> Bool {
         guard FileManager.default.isExecutableFile(atPath: tool) else { return false }
         let process = Process()

@@ -82,6 +82,15 @@ public final class BatchDecoder: @unchecked Sendable {
 
     var active: [Active] = []
     private var free: [Int]
+    /// Reuse of a repeated prefix's keys and values (vLLM's prefix caching, kept per slot): a finished request's
+    /// slot keeps its cache, and a request whose prompt starts with the same tokens under the same adapter takes
+    /// that slot and prefills only the rest. Off: every prompt is prefilled whole.
+    public var prefixCaching = true
+    /// What each free slot's cache still holds: the adapter it ran with and the tokens whose keys and values it has.
+    private var held: [Int: (adapter: String?, tokens: [Int32])] = [:]
+    /// Prompt tokens asked for, and those whose keys and values came from a slot's earlier request.
+    public private(set) var promptTokens = 0
+    public private(set) var reusedPromptTokens = 0
     /// Logits of each active request's next token, by request id (set by `add` and `step`).
     private var pending: [Int: [Float]] = [:]
 
@@ -125,24 +134,55 @@ public final class BatchDecoder: @unchecked Sendable {
     /// - Throws: `InferenceError` for a request `check` rejects or no free slot; model errors as `.model`.
     public func add(_ request: BatchRequest, id: Int) throws -> [BatchEvent] {
         try check(request)
-        guard let slot = free.popLast() else {
+        guard let (slot, reused) = takeSlot(for: request) else {
             throw InferenceError.badParameter(name: "batch", value: "\(slotCount) slots", problem: "are all in use; wait for a request to finish")
         }
-        cache.reset(slot: slot)
         let p = request.parameters
         let entry = Active(id: id, slot: slot, request: request, state: SequenceState(prompt: request.prompt, tokenizer: tokenizer),
                            sampler: Sampler(seed: p.seed ?? UInt64(monotonicSeconds() * 1e9)),  // allowed: monotonic time in ns is positive and below 2^64 for 584 years
                            eos: Set(p.eosTokenIds), stops: StopStringMatcher(p.stopStrings))
         do {
-            let logits = try runModel([(request.adapter, request.prompt, slot)], rows: [request.prompt.count - 1])
+            let logits = try runModel([(request.adapter, Array(request.prompt[reused...]), slot)], rows: [request.prompt.count - reused - 1])
             active.append(entry)
             pending[id] = logits[0]
+            promptTokens += request.prompt.count
+            reusedPromptTokens += reused
         } catch {
             cache.reset(slot: slot)
             free.append(slot)
             throw error
         }
         return chooseTokens(only: [id])
+    }
+
+    /// A free slot for `request` and how many of its prompt's tokens that slot's cache already holds: the slot
+    /// whose earlier request (same adapter) shares the longest prefix with the prompt, keeping at least the
+    /// prompt's last token to prefill (its logits pick the first new token); else the free slot freed longest
+    /// ago, emptied.
+    private func takeSlot(for request: BatchRequest) -> (slot: Int, reused: Int)? {
+        guard !free.isEmpty else { return nil }
+        var best: (index: Int, length: Int)? = nil
+        if prefixCaching {
+            for (index, slot) in free.enumerated() {
+                guard let kept = held[slot], kept.adapter == request.adapter else { continue }
+                let limit = min(kept.tokens.count, request.prompt.count - 1)
+                var length = 0
+                while length < limit && kept.tokens[length] == request.prompt[length] { length += 1 }
+                if length > (best?.length ?? 0) { best = (index, length) }
+            }
+        }
+        let index = best?.index ?? 0
+        let slot = free.remove(at: index)
+        held[slot] = nil
+        let reused = best?.length ?? 0
+        if reused > 0 { cache.truncate(slot: slot, to: reused) } else { cache.reset(slot: slot) }
+        return (slot, reused)
+    }
+
+    /// Forgets what the free slots hold (the model's weights or adapters changed, so their keys and values are stale).
+    public func forgetPrefixes() {
+        for slot in free { cache.reset(slot: slot) }
+        held = [:]
     }
 
     /// Drops request `id` (cancelled), freeing its slot at once. Unknown ids are ignored.
@@ -236,7 +276,14 @@ public final class BatchDecoder: @unchecked Sendable {
     private func release(at index: Int) {
         let entry = active.remove(at: index)
         pending[entry.id] = nil
-        cache.reset(slot: entry.slot)
+        // The cache holds the prompt and every generated token but the last (it was chosen, never fed back).
+        let length = cache.lengths[entry.slot]
+        let history = entry.state.history
+        if prefixCaching && length > 0 && length <= history.count {
+            held[entry.slot] = (entry.request.adapter, Array(history.prefix(length)))
+        } else {
+            cache.reset(slot: entry.slot)
+        }
         free.append(entry.slot)
         if active.isEmpty { cache.releaseScratch() }
     }

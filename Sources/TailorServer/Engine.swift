@@ -33,6 +33,7 @@ public final class Engine: @unchecked Sendable {
     private var accepting = true
     private var paused = false
     private var stopped = false
+    private var prefixCounts = (queries: 0, hits: 0)
     private var nextKey = 0
     private var nextJob = 0
     private var thread: Thread?
@@ -48,6 +49,8 @@ public final class Engine: @unchecked Sendable {
     public var queueDepth: Int { lock.withLock { waiting.count } }
     /// Rows in the running batch.
     public var runningCount: Int { lock.withLock { running.count } }
+    /// Prompt tokens asked for, and those whose keys and values a slot already held (`BatchDecoder.prefixCaching`).
+    public var prefixCacheCounts: (queries: Int, hits: Int) { lock.withLock { prefixCounts } }
     public var isAccepting: Bool { lock.withLock { accepting && !stopped } }
 
     /// Starts the engine thread.
@@ -168,6 +171,7 @@ public final class Engine: @unchecked Sendable {
             }
             guard keepGoing else { break }
             for command in work { command() }
+            if !work.isEmpty { decoder.forgetPrefixes() }  // a command may have changed an adapter's weights
             for key in drop { decoder.remove(id: key) }
             var events: [BatchEvent] = []
             for row in admit {
@@ -177,6 +181,10 @@ public final class Engine: @unchecked Sendable {
                     _ = lock.withLock { running.removeValue(forKey: row.key) }
                     deliver(.failed(choice: row.choice, "\(error)"), to: row)
                 }
+            }
+            if !admit.isEmpty {
+                let counts = (decoder.promptTokens, decoder.reusedPromptTokens)
+                lock.withLock { prefixCounts = counts }
             }
             if decoder.activeCount > 0 && !lock.withLock({ paused }) {
                 do {

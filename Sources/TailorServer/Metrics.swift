@@ -56,7 +56,7 @@ public final class Metrics: @unchecked Sendable {
     }
 
     /// The text GET /metrics answers; `waiting` and `running` are the engine's gauges now.
-    func prometheusText(waiting: Int, running: Int) -> String {
+    func prometheusText(waiting: Int, running: Int, prefixCache: (queries: Int, hits: Int) = (0, 0)) -> String {
         lock.withLock {
             var lines: [String] = []
             func metric(_ name: String, _ type: String, _ help: String) {
@@ -75,6 +75,10 @@ public final class Metrics: @unchecked Sendable {
             lines.append("tailor:request_cancelled_total \(cancelledRequests)")
             metric("prompt_tokens_total", "counter", "Prompt tokens processed.")
             lines.append("tailor:prompt_tokens_total \(promptTokens)")
+            metric("prefix_cache_queries_total", "counter", "Prompt tokens looked up in the slots' kept keys and values.")
+            lines.append("tailor:prefix_cache_queries_total \(prefixCache.queries)")
+            metric("prefix_cache_hits_total", "counter", "Prompt tokens whose keys and values a slot already held (not prefilled again).")
+            lines.append("tailor:prefix_cache_hits_total \(prefixCache.hits)")
             metric("generation_tokens_total", "counter", "Tokens generated.")
             lines.append("tailor:generation_tokens_total \(generationTokens)")
             let uptime = max(Self.monotonic() - started, 1e-9)

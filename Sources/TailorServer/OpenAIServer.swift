@@ -18,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     public var modelName: String
     /// Runtime adapter loading's root; nil = /v1/load_lora_adapter is refused.
     public var adapterRoot: AdapterRoot?
+    /// A finished request's slot keeps its keys and values for a later prompt with the same prefix and adapter
+    /// (vLLM's enable_prefix_caching).
+    public var prefixCaching = true
 
     public init(modelName: String) { self.modelName = modelName }
 }
@@ -54,6 +57,7 @@ public final class OpenAIServer: @unchecked Sendable {
         do {
             decoder = try BatchDecoder(model: model.model, tokenizer: model.tokenizer.tokenizer, adapters: model.adapters,
                                        slots: maxBatch, capacity: contextLength)
+            decoder.prefixCaching = configuration.prefixCaching
         } catch let error as ModelError {
             throw InferenceError.model(error, during: "allocating the KV cache (\(maxBatch) rows × \(contextLength) positions; lower --max-batch or --max-model-len)")
         }
@@ -100,7 +104,7 @@ public final class OpenAIServer: @unchecked Sendable {
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: page)))
         }
         router.get("/metrics") { [self] _, _ in
-            let text = metrics.prometheusText(waiting: engine.queueDepth, running: engine.runningCount)
+            let text = metrics.prometheusText(waiting: engine.queueDepth, running: engine.runningCount, prefixCache: engine.prefixCacheCounts)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.get("/v1/models") { [self] _, _ in Self.json(modelList()) }

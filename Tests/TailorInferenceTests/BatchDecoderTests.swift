@@ -86,6 +86,66 @@ final class BatchDecoderTests: XCTestCase {
         for i in prompts.indices { XCTAssertEqual(got[i], alone[i], "request \(i) (adapter \(adapters[i] ?? "none")) batched vs alone") }
     }
 
+    /// Runs `requests` (prompt, adapter) one after the other through `decoder`; the tokens and the first token's logprobs.
+    func serveInTurn(_ decoder: BatchDecoder, _ requests: [([Int32], String?)], tokens: Int) throws -> [(tokens: [Int32], first: TokenLogprobs?)] {
+        var answers: [(tokens: [Int32], first: TokenLogprobs?)] = []
+        for (index, (prompt, adapter)) in requests.enumerated() {
+            var request = BatchRequest(prompt: prompt, parameters: greedy(tokens), adapter: adapter)
+            request.topLogprobs = 3
+            var got: [Int32] = [], first: TokenLogprobs?
+            var events = try decoder.add(request, id: index)
+            while true {
+                for case let .token(_, token, _, logprobs) in events {
+                    if got.isEmpty { first = logprobs }
+                    got.append(token)
+                }
+                if events.contains(where: { if case .finished = $0 { return true } else { return false } }) { break }
+                events = try decoder.step()
+            }
+            answers.append((got, first))
+        }
+        return answers
+    }
+
+    /// A prompt that repeats an earlier one's prefix (a system prompt, a multi-turn chat) under the same adapter
+    /// prefills only what is new, and answers as with the cache off; another adapter, or a changed one, reuses nothing.
+    func testARepeatedPrefixReusesTheSlotsKeysAndValues() throws {
+        let loaded = try Self.loadModel()
+        let system: [Int32] = [1, 5, 9, 13, 17, 21, 25, 29]
+        func decoder(caching: Bool) throws -> BatchDecoder {
+            let decoder = try BatchDecoder(model: loaded.model, tokenizer: loaded.tokenizer.tokenizer, adapters: loaded.adapters, slots: 2, capacity: 64)
+            decoder.prefixCaching = caching
+            return decoder
+        }
+        // The second turn of a chat: the first turn's prompt, its answer, and a new message.
+        let firstAnswer = try serveInTurn(try decoder(caching: false), [(system + [50], "a")], tokens: 6)[0].tokens
+        let requests: [([Int32], String?)] = [
+            (system + [40, 41], "a"),
+            (system + [50], "a"),                      // shares the 8-token system prompt with request 0
+            (system + [50] + firstAnswer + [70], "a"), // request 1's prompt and answer: 9 + 5 tokens held (the 6th was never fed back)
+            (system + [50], "b"),                      // the same tokens under another adapter: nothing reused
+            (system + [50], nil),
+        ]
+        let plain = try decoder(caching: false), cached = try decoder(caching: true)
+        let expected = try serveInTurn(plain, requests, tokens: 6)
+        XCTAssertEqual(plain.reusedPromptTokens, 0)
+        let got = try serveInTurn(cached, requests, tokens: 6)
+        for index in requests.indices {
+            XCTAssertEqual(got[index].tokens, expected[index].tokens, "request \(index)")
+            let a = try XCTUnwrap(got[index].first), b = try XCTUnwrap(expected[index].first)
+            XCTAssertEqual(a.top.map(\.id), b.top.map(\.id), "request \(index)")
+            // The reused rows were computed by another prefill than a fresh one's packed attention: float32 rounding apart.
+            for (x, y) in zip(a.top, b.top) { XCTAssertEqual(x.logprob, y.logprob, accuracy: 5e-5, "request \(index)") }
+        }
+        XCTAssertEqual(cached.promptTokens, requests.reduce(0) { $0 + $1.0.count })
+        XCTAssertEqual(cached.reusedPromptTokens, 8 + 14, "requests 3 and 4 run other adapters and reuse nothing")
+
+        // New weights for an adapter (load, unload: the server's commands) make what the slots hold stale.
+        cached.forgetPrefixes()
+        _ = try serveInTurn(cached, [(system + [50], "a")], tokens: 2)
+        XCTAssertEqual(cached.reusedPromptTokens, 22, "nothing reused after forgetPrefixes")
+    }
+
     func testRemovedRequestLeavesAtOnceAndOthersGoOn() throws {
         let loaded = try Self.loadModel()
         let decoder = try BatchDecoder(model: loaded.model, tokenizer: nil, adapters: loaded.adapters, slots: 2, capacity: 64)

@@ -131,4 +131,19 @@ final class ServerEndpointTests: XCTestCase {
         XCTAssertEqual(try harness.metric("tailor:generation_tokens_total"), 3)
         await harness.stop()
     }
+
+    /// The same prompt twice: the second request's prompt comes from the first's slot but its last token, and
+    /// the answer is the same (prefix caching, counted as vLLM counts it).
+    func testARepeatedPromptIsServedFromTheKeptPrefix() async throws {
+        let harness = try await ServerHarness.start()
+        defer { Task { await harness.stop() } }
+        let body: JSONValue = ["model": "a", "prompt": "the cat sat on the mat and", "max_tokens": 4, "temperature": 0]
+        let first = try harness.post("/v1/completions", body).json, second = try harness.post("/v1/completions", body).json
+        XCTAssertEqual(first["choices"]?.arrayValue?.first?["text"], second["choices"]?.arrayValue?.first?["text"])
+        XCTAssertNotNil(first["choices"]?.arrayValue?.first?["text"]?.stringValue)
+        let prompt = harness.server.model.rawPrompt("the cat sat on the mat and").count
+        XCTAssertEqual(try harness.metric("tailor:prefix_cache_queries_total"), Double(2 * prompt))
+        XCTAssertEqual(try harness.metric("tailor:prefix_cache_hits_total"), Double(prompt - 1))
+        await harness.stop()
+    }
 }

@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Rows that may wait for a batch slot; beyond it requests get 429.")
     var maxQueue = 64
 
+    @Flag(inversion: .prefixedNo, help: "Keep a finished request's keys and values in its slot, so a later prompt with the same prefix (system prompt, earlier turns) and adapter prefills only the rest, as vLLM's prefix caching.")
+    var enablePrefixCaching = true
+
     @Option(parsing: .unconditional, help: "Positions per request, prompt and answer together (the KV cache holds --max-batch of them). Default: the model's max_position_embeddings, at most 4096.")
     var maxModelLen: Int?
 
@@ -93,6 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration(modelName: servedModelName ?? model)
         configuration.host = host
         configuration.port = port
+        configuration.prefixCaching = enablePrefixCaching
         configuration.apiKey = apiKey ?? ProcessInfo.processInfo.environment["TAILOR_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.maxBodyBytes = maxBodyBytes
         if let adapterRoot { configuration.adapterRoot = try AdapterRoot(folder: adapterRoot) }

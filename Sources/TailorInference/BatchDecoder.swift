@@ -235,6 +235,7 @@ public final class BatchDecoder: @unchecked Sendable {
     private func chooseTokens(only: [Int]?) -> [BatchEvent] {
         var events: [BatchEvent] = []
         var finished: [Int] = []
+        var failed: Set<Int> = []
         for index in active.indices {
             let id = active[index].id
             if let only, !only.contains(id) { continue }
@@ -244,6 +245,7 @@ public final class BatchDecoder: @unchecked Sendable {
             if let bad = scores.first(where: { !$0.isFinite }) {
                 events.append(.failed(request: id, .nonFiniteLogits(sequence: 0, step: entry.state.generated.count + 1, value: Double(bad))))
                 finished.append(index)
+                failed.insert(index)  // its keys and values may hold the same non-finite values: not kept for reuse
                 continue
             }
             let logprobs = entry.request.topLogprobs.map { Self.logprobs(scores, top: $0) }
@@ -269,17 +271,18 @@ public final class BatchDecoder: @unchecked Sendable {
                 finished.append(index)
             }
         }
-        for index in finished.sorted(by: >) { release(at: index) }
+        for index in finished.sorted(by: >) { release(at: index, keep: !failed.contains(index)) }
         return events
     }
 
-    private func release(at index: Int) {
+    /// Frees `index`'s slot; `keep`: its keys and values stay for a later prompt with the same prefix.
+    private func release(at index: Int, keep: Bool = true) {
         let entry = active.remove(at: index)
         pending[entry.id] = nil
         // The cache holds the prompt and every generated token but the last (it was chosen, never fed back).
         let length = cache.lengths[entry.slot]
         let history = entry.state.history
-        if prefixCaching && length > 0 && length <= history.count {
+        if keep && prefixCaching && length > 0 && length <= history.count {
             held[entry.slot] = (entry.request.adapter, Array(history.prefix(length)))
         } else {
             cache.reset(slot: entry.slot)

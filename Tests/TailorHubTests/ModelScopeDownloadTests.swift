@@ -7,14 +7,8 @@ import XCTest
 /// `ModelScopeDownloader` against the mock's ModelScope routes: the modelscope client's cache layout and lock names,
 /// resume, checks, errors, offline, the older layout, and two downloads at once.
 final class ModelScopeDownloadTests: XCTestCase {
-    func settings(_ fixture: HubFixture, token: String? = nil, offline: Bool = false) -> ModelScopeSettings {
-        var settings = ModelScopeSettings(endpoint: fixture.hub.endpoint, token: token, offline: offline, cacheDirectory: fixture.cache)
-        settings.retryDelay = 0.02
-        return settings
-    }
-
     func downloader(_ fixture: HubFixture, token: String? = nil, offline: Bool = false, events: EventLog? = nil) -> ModelScopeDownloader {
-        ModelScopeDownloader(settings: settings(fixture, token: token, offline: offline), events: { events?.append($0) })
+        ModelScopeDownloader(settings: fixture.settings(token: token, offline: offline), events: { events?.append($0) })
     }
 
     /// What modelscope_hub 0.5 names a file's lock (checked against the client's own files in scripts/peers/modelscope_cache.sh).
@@ -133,16 +127,16 @@ final class ModelScopeDownloadTests: XCTestCase {
     }
 
     func testSettingsFromTheEnvironment() {
-        let defaults = ModelScopeSettings.fromEnvironment(["HOME": "/home/u"])
+        let defaults = HubSettings.modelScope(["HOME": "/home/u"])
         XCTAssertEqual(defaults.endpoint, "https://modelscope.cn")
         XCTAssertEqual(defaults.cacheDirectory.path, "/home/u/.cache/modelscope")
         XCTAssertNil(defaults.token)
-        let set = ModelScopeSettings.fromEnvironment(["HOME": "/home/u", "MODELSCOPE_DOMAIN": "www.modelscope.ai/", "MODELSCOPE_API_TOKEN": "ms-1",
+        let set = HubSettings.modelScope(["HOME": "/home/u", "MODELSCOPE_DOMAIN": "www.modelscope.ai/", "MODELSCOPE_API_TOKEN": "ms-1",
                                                       "MODELSCOPE_CACHE": "~/ms"])
         XCTAssertEqual(set.endpoint, "https://www.modelscope.ai")
         XCTAssertEqual(set.token, "ms-1")
         XCTAssertEqual(set.cacheDirectory.path, "/home/u/ms")
-        XCTAssertEqual(ModelScopeSettings.fromEnvironment(["MODELSCOPE_ENDPOINT": "http://127.0.0.1:9", "MODELSCOPE_DOMAIN": "x.cn"]).endpoint,
+        XCTAssertEqual(HubSettings.modelScope(["MODELSCOPE_ENDPOINT": "http://127.0.0.1:9", "MODELSCOPE_DOMAIN": "x.cn"]).endpoint,
                        "http://127.0.0.1:9", "MODELSCOPE_ENDPOINT wins")
     }
 }

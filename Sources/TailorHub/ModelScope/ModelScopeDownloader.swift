@@ -12,13 +12,13 @@ import TailorJSON
 /// there), checked against the listing's size and sha256, then renamed; a file already there with that size and
 /// sha256 is kept, as the client keeps it.
 public struct ModelScopeDownloader: Sendable {
-    public let settings: ModelScopeSettings
-    let client: HubClient
+    public let client: HubClient
+    public var settings: HubSettings { client.settings }
 
-    public init(settings: ModelScopeSettings, transport: any HTTPTransport = URLSessionTransport(),
+    /// - Parameter settings: ModelScope's (`HubSettings.modelScope()`).
+    public init(settings: HubSettings, transport: any HTTPTransport = URLSessionTransport(),
                 events: @escaping @Sendable (HubEvent) -> Void = { _ in }) {
-        self.settings = settings
-        client = HubClient(settings: settings.hub, transport: transport, events: events)
+        client = HubClient(settings: settings, transport: transport, events: events)
     }
 
     var events: @Sendable (HubEvent) -> Void { client.events }

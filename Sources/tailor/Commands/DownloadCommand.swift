@@ -82,7 +82,7 @@ struct DownloadCommand: AsyncParsableCommand {
     }
 
     func runModelScope() async throws {
-        var settings = ModelScopeSettings.fromEnvironment()
+        var settings = HubSettings.modelScope()
         if offline { settings.offline = true }
         if let cacheDir { settings.cacheDirectory = URL(fileURLWithPath: cacheDir, isDirectory: true) }
         let id = try RepoID(repo, kind: RepoID.Kind(rawValue: repoType) ?? .model)

@@ -72,7 +72,7 @@ enum ModelArgument {
         let progress = DownloadProgress(quiet: false)
         defer { progress.finish() }
         if usesModelScope() {
-            var settings = ModelScopeSettings.fromEnvironment()
+            var settings = HubSettings.modelScope()
             if offline { settings.offline = true }
             // LLaMA-Factory's rule: the hub's default branch "main" is ModelScope's "master".
             return try await ModelScopeDownloader(settings: settings, events: { progress.handle($0) })

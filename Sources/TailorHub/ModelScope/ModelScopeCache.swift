@@ -1,47 +1,23 @@
 import Foundation
 import TailorDigest
 
-/// ModelScope (modelscope.cn), the second source, as its `modelscope` client (1.40, on modelscope_hub 0.5) reads
-/// its environment: `MODELSCOPE_ENDPOINT`, else the deprecated `MODELSCOPE_DOMAIN` (a host; https:// is added), else
-/// https://modelscope.cn; the token `MODELSCOPE_API_TOKEN`; the cache `MODELSCOPE_CACHE`, else ~/.cache/modelscope.
-/// ModelScope names no offline variable: `--offline` (or HF_HUB_OFFLINE=1, Tailor's one switch) keeps to the cache.
-public struct ModelScopeSettings: Sendable {
-    public var endpoint: String
-    public var token: String?
-    public var offline: Bool
-    public var cacheDirectory: URL
-    /// Files fetched at once (the client's max_workers default is 4).
-    public var parallelFiles: Int = 4
-    public var attempts: Int = 5
-    public var retryDelay: Double = 1
-
-    public init(endpoint: String = "https://modelscope.cn", token: String? = nil, offline: Bool = false, cacheDirectory: URL) {
-        var endpoint = endpoint.trimmingCharacters(in: .whitespaces)
-        if !endpoint.contains("://") { endpoint = "https://" + endpoint }
-        while endpoint.hasSuffix("/") { endpoint.removeLast() }
-        self.endpoint = endpoint
-        self.token = token
-        self.offline = offline
-        self.cacheDirectory = cacheDirectory
-    }
-
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> ModelScopeSettings {
+extension HubSettings {
+    /// ModelScope (modelscope.cn), the second source, as its `modelscope` client (1.40, on modelscope_hub 0.5) reads
+    /// its environment: `MODELSCOPE_ENDPOINT`, else the deprecated `MODELSCOPE_DOMAIN` (a host; https:// is added),
+    /// else https://modelscope.cn; the token `MODELSCOPE_API_TOKEN`; the cache `MODELSCOPE_CACHE`, else
+    /// ~/.cache/modelscope; 4 files at once (the client's max_workers). ModelScope names no offline variable:
+    /// `--offline` (or HF_HUB_OFFLINE=1, Tailor's one switch) keeps to the cache.
+    public static func modelScope(_ env: [String: String] = ProcessInfo.processInfo.environment) -> HubSettings {
         let home = env["HOME"] ?? NSHomeDirectory()
         func expand(_ path: String) -> String { path.hasPrefix("~/") ? home + path.dropFirst(1) : path }
-        let endpoint = [env["MODELSCOPE_ENDPOINT"], env["MODELSCOPE_DOMAIN"]].compactMap { $0?.trimmingCharacters(in: .whitespaces) }
+        var endpoint = [env["MODELSCOPE_ENDPOINT"], env["MODELSCOPE_DOMAIN"]].compactMap { $0?.trimmingCharacters(in: .whitespaces) }
             .first { !$0.isEmpty } ?? "https://modelscope.cn"
-        let token = env["MODELSCOPE_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if !endpoint.contains("://") { endpoint = "https://" + endpoint }
+        while endpoint.hasSuffix("/") { endpoint.removeLast() }
         let cache = expand(env["MODELSCOPE_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.cache/modelscope")
-        return ModelScopeSettings(endpoint: endpoint, token: token, offline: HubSettings.isTrue(env["HF_HUB_OFFLINE"]),
-                                  cacheDirectory: URL(fileURLWithPath: cache, isDirectory: true))
-    }
-
-    /// The settings the shared HTTP code (retries, Range resume, error mapping) reads.
-    var hub: HubSettings {
-        var settings = HubSettings(endpoint: endpoint, token: token, offline: offline, cacheDirectory: cacheDirectory)
-        settings.parallelFiles = parallelFiles
-        settings.attempts = attempts
-        settings.retryDelay = retryDelay
+        var settings = HubSettings(endpoint: endpoint, token: env["MODELSCOPE_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
+                                   offline: isTrue(env["HF_HUB_OFFLINE"]), cacheDirectory: URL(fileURLWithPath: cache, isDirectory: true))
+        settings.parallelFiles = 4
         return settings
     }
 }

@@ -91,7 +91,8 @@ final class LoRAPiSSAReferenceTests: XCTestCase {
                                                        steps: Self.steps, label: test.name, line: line)
         try assertFactors(adapters, final, signs: signs, backend: backend, rtol: 1e-4, atol: 2e-5, "\(test.name) final", line: line)
         let trainedLogits = try reference.floats("logits")
-        assertClose(try backend.download(model.logits(first)), trainedLogits, rtol: 1e-4, atol: 1e-5, "\(test.name) trained logits", line: line)
+        let ownLogits = try backend.download(model.logits(first))
+        assertClose(ownLogits, trainedLogits, rtol: 1e-4, atol: 1e-5, "\(test.name) trained logits", line: line)
 
         // Tailor's folder: peft's tensor names and init_lora_weights. TAILOR_KEEP_OUTPUT=DIR keeps DIR/<case>
         // (adapter/, converted/) for scripts/peers/check_pissa.py.
@@ -99,6 +100,12 @@ final class LoRAPiSSAReferenceTests: XCTestCase {
         let written = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("tailor-pissa-\(UUID().uuidString)")
         defer { if keep == nil { try? FileManager.default.removeItem(at: written) } }
         let adapterFolder = written.appendingPathComponent("adapter"), convertedFolder = written.appendingPathComponent("converted")
+        if keep != nil {
+            // Tailor's logits of the first sample with its trained adapter, for the peer check.
+            try FileManager.default.createDirectory(at: written, withIntermediateDirectories: true)
+            try SafetensorsWriter.write([SafetensorsWriter.Tensor(name: "logits", shape: [ownLogits.count / 96, 96], floats: ownLogits)],
+                                        metadata: [:], to: written.appendingPathComponent("tailor_logits.safetensors"))
+        }
         try PeftAdapterWriter.write(adapters, backend: backend, to: adapterFolder, baseModel: test.family)
         XCTAssertEqual(Set(try SafetensorsFile(url: adapterFolder.appendingPathComponent(PeftAdapterLayout.weightsFile)).tensorNames),
                        Set(final.tensorNames), line: line)

@@ -1,6 +1,5 @@
 import Foundation
 import TailorAdapters
-import TailorFormats
 import TailorModels
 import TailorTensor
 import TailorTestSupport

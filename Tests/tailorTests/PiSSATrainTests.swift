@@ -11,24 +11,8 @@ import XCTest
 final class PiSSATrainTests: XCTestCase {
     func train(_ keys: String, dryRun: Bool, in folder: URL) throws -> (Int32, String) {
         guard let binary = TestPaths.tailorBinary else { throw XCTSkip("the tailor executable is not built beside the tests") }
-        let data = folder.appendingPathComponent("data.json")
-        try #"[{"instruction": "Say hi", "output": "hi"}, {"instruction": "Say bye", "output": "bye"}]"#
-            .write(to: data, atomically: true, encoding: .utf8)
-        let recipe = """
-        model_name_or_path: \(TestPaths.fixture("generation/chat-llama").path)
-        dataset: \(data.path)
-        output_dir: \(folder.appendingPathComponent("out").path)
-        lora_rank: 4
-        lora_alpha: 8
-        lora_target: all
-        bf16: false
-        max_steps: 2
-        learning_rate: 0.01
-
-        """ + keys
-        let file = folder.appendingPathComponent("recipe.yaml")
-        try recipe.write(to: file, atomically: true, encoding: .utf8)
-        return try TestPaths.run(binary, ["train", file.path] + (dryRun ? ["--dry-run"] : []))
+        let recipe = try LoRAVariantsDryRunTests.writeRecipe(in: folder, keys: "max_steps: 2\nlearning_rate: 0.01\n" + keys)
+        return try TestPaths.run(binary, ["train", recipe.path] + (dryRun ? ["--dry-run"] : []))
     }
 
     func testDryRunCountsPeftsTrainableParameters() throws {

@@ -121,7 +121,7 @@ let package = Package(
                     dependencies: ["TailorTensor", "TailorFormats", "TailorTokenizers", "TailorModels", "TailorAdapters", "TailorExport",
                                    "TailorTestSupport"]),
         .testTarget(name: "tailorTests",
-                    dependencies: ["TailorTensor", "TailorData", "TailorAdapters", "TailorTraining", "TailorHub", "TailorMetrics", "tailor",
+                    dependencies: ["TailorTensor", "TailorModels", "TailorData", "TailorAdapters", "TailorTraining", "TailorHub", "TailorMetrics", "tailor",
                                    "TailorTestSupport", "TailorHubTestSupport",
                                    .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "TailorCUDATests",

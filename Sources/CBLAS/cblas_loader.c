@@ -12,11 +12,20 @@ typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int
 typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 typedef char *(*get_text_fn)(void);
+// LAPACK (Fortran calling convention: every argument by pointer, column-major matrices).
+typedef void (*sgesdd_fn)(const char *, const int *, const int *, float *, const int *, float *, float *,
+                          const int *, float *, const int *, float *, const int *, int *, int *);
+typedef void (*sgeqrf_fn)(const int *, const int *, float *, const int *, float *, float *, const int *, int *);
+typedef void (*sorgqr_fn)(const int *, const int *, const int *, float *, const int *, const float *, float *,
+                          const int *, int *);
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static sgemm_fn sgemm_ptr = NULL;
 static set_threads_fn set_threads_ptr = NULL;
 static get_threads_fn get_threads_ptr = NULL;
+static sgesdd_fn sgesdd_ptr = NULL;
+static sgeqrf_fn sgeqrf_ptr = NULL;
+static sorgqr_fn sorgqr_ptr = NULL;
 static char error_text[1024] = "";
 static char library_path[512] = "";
 static char library_config[256] = "";
@@ -148,6 +157,9 @@ static void load_once(void) {
         sgemm_ptr = fn;
         set_threads_ptr = (set_threads_fn)resolve(handle, "openblas_set_num_threads");
         get_threads_ptr = (get_threads_fn)resolve(handle, "openblas_get_num_threads");
+        sgesdd_ptr = (sgesdd_fn)resolve(handle, "sgesdd_");
+        sgeqrf_ptr = (sgeqrf_fn)resolve(handle, "sgeqrf_");
+        sorgqr_ptr = (sorgqr_fn)resolve(handle, "sorgqr_");
         get_text_fn config = (get_text_fn)resolve(handle, "openblas_get_config");
         get_text_fn corename = (get_text_fn)resolve(handle, "openblas_get_corename");
         if (config != NULL) snprintf(library_config, sizeof(library_config), "%s", config());
@@ -199,4 +211,29 @@ void tailor_cblas_set_num_threads(int n) {
 int tailor_cblas_get_num_threads(void) {
     if (tailor_cblas_load() && get_threads_ptr != NULL) return get_threads_ptr();
     return 1;
+}
+
+int tailor_lapack_available(void) {
+    return tailor_cblas_load() && sgesdd_ptr != NULL && sgeqrf_ptr != NULL && sorgqr_ptr != NULL;
+}
+
+const char *tailor_lapack_missing(void) {
+    if (!tailor_cblas_load()) return "cblas_sgemm (no OpenBLAS)";
+    if (sgesdd_ptr == NULL) return "sgesdd_";
+    if (sgeqrf_ptr == NULL) return "sgeqrf_";
+    if (sorgqr_ptr == NULL) return "sorgqr_";
+    return "";
+}
+
+void tailor_lapack_sgesdd(const char *jobz, int m, int n, float *a, int lda, float *s, float *u, int ldu, float *vt,
+                          int ldvt, float *work, int lwork, int *iwork, int *info) {
+    sgesdd_ptr(jobz, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, work, &lwork, iwork, info);
+}
+
+void tailor_lapack_sgeqrf(int m, int n, float *a, int lda, float *tau, float *work, int lwork, int *info) {
+    sgeqrf_ptr(&m, &n, a, &lda, tau, work, &lwork, info);
+}
+
+void tailor_lapack_sorgqr(int m, int n, int k, float *a, int lda, const float *tau, float *work, int lwork, int *info) {
+    sorgqr_ptr(&m, &n, &k, a, &lda, tau, work, &lwork, info);
 }

@@ -95,8 +95,9 @@ extension LoRAAdapters {
     /// With tied embeddings and a copy of only one of embed_tokens / lm_head, the other keeps
     /// the base table: the output layer becomes its own parameter "lm_head.weight", as peft's
     /// copy unties them (unless `ensure_weight_tying` shares one copy).
+    /// PiSSA / OLoRA `residuals` stand in for the adapted weights the same way.
     func install(on model: CausalLM) throws {
-        guard displaced == nil, !tensors.isEmpty else { return }
+        guard displaced == nil, !(tensors.isEmpty && residuals.isEmpty) else { return }
         var saved = Displaced(embedTokens: model.embedTokens, lmHead: model.lmHead, others: [])
         let current = Dictionary(model.namedParameters, uniquingKeysWith: { first, _ in first })
         for tensor in tensors {
@@ -115,6 +116,10 @@ extension LoRAAdapters {
                 if let original = current[tensor.name] { saved.others.append((tensor.name, original)) }
                 try model.replaceParameter(tensor.name, with: tensor.value)
             }
+        }
+        for residual in residuals {
+            if let original = current[residual.name] { saved.others.append((residual.name, original)) }
+            try model.replaceParameter(residual.name, with: residual.value)
         }
         displaced = saved
     }

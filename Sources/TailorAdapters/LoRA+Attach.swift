@@ -10,14 +10,21 @@ public final class LoRAAdapters: @unchecked Sendable {
     public let modules: [(name: String, lora: LoRA)]
     /// Full tensors trained beside A and B, in module order.
     public let tensors: [AdapterTensor]
+    /// PiSSA / OLoRA: the adjusted base weights W − scaling·B₀·A₀ by Hugging Face weight name
+    /// ("model.layers.0.self_attn.q_proj.weight"), in the base dtype. Not trained and not saved:
+    /// attached, they stand in for the model's own weights (which `detach` gives back); merged,
+    /// they are what B·A is added to.
+    public let residuals: [(name: String, value: Tensor)]
     /// The model's own tensors while `tensors` replace them (nil: not installed).
     var displaced: Displaced?
 
     /// Adapters from their parts, not attached (`make(for:config:)` and `PeftAdapterFolder.load` build them for a model).
-    public init(config: LoRAConfig, modules: [(name: String, lora: LoRA)], tensors: [AdapterTensor] = []) {
+    public init(config: LoRAConfig, modules: [(name: String, lora: LoRA)], tensors: [AdapterTensor] = [],
+                residuals: [(name: String, value: Tensor)] = []) {
         self.config = config
         self.modules = modules
         self.tensors = tensors
+        self.residuals = residuals
     }
 
     /// The tensors the adapters train, with their Hugging Face names: A, B (and DoRA's magnitude)
@@ -41,7 +48,8 @@ public final class LoRAAdapters: @unchecked Sendable {
     ///
     /// - Parameter initial: values of A, B (or a DoRA magnitude) by Hugging Face name (e.g. read
     ///   from a peft file); nil means `config.initLoraWeights` (peft's default: A kaiming-uniform,
-    ///   bound 1/√in, B zero; a magnitude ‖W + scaling·B·A‖ per row).
+    ///   bound 1/√in, B zero; a magnitude ‖W + scaling·B·A‖ per row). With PiSSA / OLoRA the
+    ///   adjusted base weights are computed from the model's weights either way (`residuals`).
     /// - Throws: `AdapterError` when r ≤ 0, an option is out of range, or nothing matches.
     public static func attach(to model: CausalLM, config: LoRAConfig, seed: UInt64 = 0,
                               initial: ((String, [Int]) throws -> [Float]?)? = nil) throws -> LoRAAdapters {
@@ -58,21 +66,29 @@ public final class LoRAAdapters: @unchecked Sendable {
         try check(config)
         var generator = SplitMix64(state: seed &+ 0x5EED)
         var modules: [(name: String, lora: LoRA)] = []
+        var residuals: [(name: String, value: Tensor)] = []
         let workspace = LoRAWorkspace()
-        for name in try targetedModules(of: model, config: config) {
+        for (index, name) in try targetedModules(of: model, config: config).enumerated() {
             guard let linear = model.linear(module: name) else { continue }
             let (inFeatures, outFeatures, r) = (linear.inFeatures, linear.outFeatures, config.rank(of: name))
             let aName = name + PeftAdapterLayout.loraASuffix, bName = name + PeftAdapterLayout.loraBSuffix
-            let aValues = try initial?(aName, [r, inFeatures]) ?? initialA(config.initLoraWeights, r: r, in: inFeatures, &generator)
-            let bValues = try initial?(bName, [outFeatures, r]) ?? initialB(config.initLoraWeights, out: outFeatures, r: r, &generator)
+            let scaling = config.scaling(of: name)
+            let decomposed = config.initLoraWeights.adjustsBase
+                ? try LoRA.decomposedInit(config.initLoraWeights, module: name, weight: linear.weight, r: r, scaling: scaling,
+                                          moduleIndex: index, backend: model.backend)
+                : nil
+            let aValues = try initial?(aName, [r, inFeatures]) ?? decomposed?.a ?? initialA(config.initLoraWeights, r: r, in: inFeatures, &generator)
+            let bValues = try initial?(bName, [outFeatures, r]) ?? decomposed?.b ?? initialB(config.initLoraWeights, out: outFeatures, r: r, &generator)
             let backend = model.backend
             let (a, b) = (try backend.upload(aValues, shape: [r, inFeatures], dtype: .f32),
                           try backend.upload(bValues, shape: [outFeatures, r], dtype: .f32))
-            let scaling = config.scaling(of: name)
+            if let residual = decomposed?.residual { residuals.append((linear.name, residual)) }
             var magnitude: Tensor?
             if config.useDora {
+                // With PiSSA / OLoRA the norm is of the adjusted base plus B·A, as peft computes it after its init.
                 let values = try initial?(name + PeftAdapterLayout.magnitudeSuffix, [outFeatures])
-                    ?? LoRA.initialMagnitude(module: name, weight: linear.weight, a: a, b: b, scaling: scaling, backend: backend)
+                    ?? LoRA.initialMagnitude(module: name, weight: decomposed?.residual ?? linear.weight, a: a, b: b, scaling: scaling,
+                                             backend: backend)
                 magnitude = try backend.upload(values, shape: [outFeatures], dtype: .f32)
             }
             let lora = LoRA(module: name, a: a, b: b, scaling: scaling, dropout: Float(config.loraDropout), magnitude: magnitude,
@@ -85,7 +101,7 @@ public final class LoRAAdapters: @unchecked Sendable {
             try model.backend.copy(plan.source, into: copy)
             return AdapterTensor(name: plan.name, peftKeys: plan.peftKeys, value: copy)
         }
-        return LoRAAdapters(config: config, modules: modules, tensors: tensors)
+        return LoRAAdapters(config: config, modules: modules, tensors: tensors, residuals: residuals)
     }
 
     /// Checks the settings `make` reads: r and lora_alpha positive (in the patterns too), the
@@ -135,12 +151,12 @@ public final class LoRAAdapters: @unchecked Sendable {
     /// used by `init_lora_weights: false`), or normal with std 1/r.
     static func initialA(_ kind: LoRAInit, r: Int, in inFeatures: Int, _ generator: inout SplitMix64) -> [Float] {
         switch kind {
-        case .kaiming, .linearDefault:
-            let bound = 1 / Float(inFeatures).squareRoot()
-            return (0..<(r * inFeatures)).map { _ in -bound + 2 * bound * generator.nextFloat() }
         case .gaussian:
             let std = 1 / Double(r)
             return (0..<(r * inFeatures)).map { _ in Float(std * generator.nextGaussian()) }
+        default:  // true, false (PiSSA and OLoRA take A from the weight: `decomposedInit`)
+            let bound = 1 / Float(inFeatures).squareRoot()
+            return (0..<(r * inFeatures)).map { _ in -bound + 2 * bound * generator.nextFloat() }
         }
     }
 
@@ -165,11 +181,11 @@ public final class LoRAAdapters: @unchecked Sendable {
     /// Attaches these adapters' side paths to `model` (replacing any adapters on those modules)
     /// and puts `tensors` in place of the model's own.
     public func attach(to model: CausalLM) throws {
+        try install(on: model)  // first: DoRA reads the base weight, which PiSSA / OLoRA adjust
         for module in modules {
             if module.lora.magnitude != nil { module.lora.baseWeight = model.linear(module: module.name)?.weight }
             try model.setAdapter(module.lora, module: module.name)
         }
-        try install(on: model)
     }
 
     /// Removes the side paths and gives the model back its own tensors (the base is unchanged).

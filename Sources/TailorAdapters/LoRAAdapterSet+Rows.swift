@@ -32,6 +32,10 @@ extension LoRAAdapterSet {
             throw AdapterError.badOption(name: "adapter '\(name)'", problem:
                 "trains full tensors (bias or modules_to_save), which cannot differ between the rows of one batch; merge it into the base with `tailor merge` to serve it, or serve it alone")
         }
+        for case let name? in names where !(adapters(named: name)?.residuals.isEmpty ?? true) {
+            throw AdapterError.badOption(name: "adapter '\(name)'", problem:
+                "is a PiSSA/OLoRA adapter (init_lora_weights \(adapters(named: name)?.config.initLoraWeights.name ?? "")), which runs on an adjusted base that cannot differ between the rows of one batch; serve its converted plain-LoRA form (the pissa_converted folder pissa_convert writes) to batch it with others, merge it with `tailor merge`, or serve it alone")
+        }
         if activeAdapter != nil { try setAdapter(nil) }
         selection.rows = runs
         defer { selection.rows = nil }
@@ -39,5 +43,8 @@ extension LoRAAdapterSet {
     }
 
     /// Whether adapter `name` can share a batch with other adapters (it replaces no full tensors).
-    public func canBatchPerRow(_ name: String) -> Bool { adapters(named: name)?.tensors.isEmpty ?? false }
+    public func canBatchPerRow(_ name: String) -> Bool {
+        guard let adapters = adapters(named: name) else { return false }
+        return adapters.tensors.isEmpty && adapters.residuals.isEmpty
+    }
 }

@@ -49,7 +49,9 @@ public final class LoRAAdapterSet: @unchecked Sendable {
             guard let linear = model.linear(module: module.name) else {
                 throw AdapterError.badOption(name: "adapter '\(name)'", problem: "adapts \(module.name), which this model does not have")
             }
-            if module.lora.magnitude != nil { module.lora.baseWeight = linear.weight }  // DoRA reads the base weight
+            if module.lora.magnitude != nil {  // DoRA reads the base weight (PiSSA / OLoRA: the adjusted one)
+                module.lora.baseWeight = adapters.residuals.first { $0.name == linear.name }?.value ?? linear.weight
+            }
             if let multi = linear.adapter as? MultiLoRA, multi.selection === selection {
                 multi.loras[name] = module.lora
             } else {

@@ -20,14 +20,75 @@ extension TargetModules: CustomStringConvertible {
 }
 
 /// How A and B start (peft's `init_lora_weights`).
-public enum LoRAInit: String, Sendable, Equatable, CaseIterable {
+public enum LoRAInit: Sendable, Equatable, Hashable {
     /// `true`, the default: A kaiming-uniform (a = √5, so U(±1/√in)), B zero.
-    case kaiming = "true"
+    case kaiming
     /// `"gaussian"`: A normal with std 1/r, B zero.
     case gaussian
     /// `false`: no LoRA init, both keep nn.Linear's default, A U(±1/√in) and B U(±1/√r),
     /// so the adapter changes the output from the start.
-    case linearDefault = "false"
+    case linearDefault
+    /// `"pissa"`: A and B from the top-r singular triplets of W (exact SVD), W ← W − scaling·B·A
+    /// (LoRA+PiSSA.swift).
+    case pissa
+    /// `"pissa_niter_K"`: PiSSA from torch.svd_lowrank's randomized SVD with K power iterations.
+    case pissaNiter(Int)
+    /// `"olora"`: A and B from the QR of W (B = Q[:, :r], A = R[:r]), W ← W − scaling·B·A.
+    case olora
+
+    /// peft's value as text: "true", "gaussian", "false", "pissa", "pissa_niter_K", "olora".
+    public var name: String {
+        switch self {
+        case .kaiming: return "true"
+        case .gaussian: return "gaussian"
+        case .linearDefault: return "false"
+        case .pissa: return "pissa"
+        case let .pissaNiter(iterations): return "pissa_niter_\(iterations)"
+        case .olora: return "olora"
+        }
+    }
+
+    /// Whether the init changes the base weights (PiSSA, OLoRA): the adapter then needs the
+    /// adjusted base, which peft recomputes from the original one when it loads the folder.
+    public var adjustsBase: Bool {
+        switch self {
+        case .pissa, .pissaNiter, .olora: return true
+        case .kaiming, .gaussian, .linearDefault: return false
+        }
+    }
+
+    /// The init peft's `init_lora_weights` text names, or nil when it names none Tailor builds.
+    /// "pissa_niter_K" needs a whole K ≥ 1 (`niterProblem` says what is wrong with another K).
+    public init?(name: String) {
+        switch name {
+        case "true": self = .kaiming
+        case "false": self = .linearDefault
+        case "gaussian": self = .gaussian
+        case "pissa": self = .pissa
+        case "olora": self = .olora
+        default:
+            guard let iterations = Self.niter(name), iterations >= 1 else { return nil }
+            self = .pissaNiter(iterations)
+        }
+    }
+
+    /// K of "pissa_niter_K" when K is a whole number, else nil.
+    static func niter(_ name: String) -> Int? {
+        let prefix = "pissa_niter_"
+        guard name.hasPrefix(prefix) else { return nil }
+        let digits = name.dropFirst(prefix.count)
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
+        return Int(digits)  // allowed: a String parse (optional)
+    }
+
+    /// What is wrong with a name that starts like PiSSA's but is not one Tailor builds, or nil.
+    public static func niterProblem(_ name: String) -> String? {
+        guard name.hasPrefix("pissa") || name.hasPrefix("olora") else { return nil }
+        if let iterations = niter(name), iterations < 1 {
+            return "pissa_niter_\(iterations) runs no power iteration of the randomized SVD (its r-dimensional random projection alone is not PiSSA's principal subspace); use pissa_niter_K with K ≥ 1 (LLaMA-Factory's default pissa_iter is 16), or pissa for the exact SVD"
+        }
+        return "'\(name)' is not a PiSSA/OLoRA init; peft names them pissa, pissa_niter_K (K a whole number of power iterations, e.g. pissa_niter_16) and olora"
+    }
 }
 
 /// Which biases train beside LoRA (peft's `bias`).

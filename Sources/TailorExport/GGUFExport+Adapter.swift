@@ -122,6 +122,9 @@ extension GGUFExport {
         if let dora = adapters.modules.first(where: { $0.lora.magnitude != nil }) {
             throw ExportError.adapterNotApplicable(adapter: adapter.path, what: "\(dora.name) is DoRA (use_dora: a magnitude vector llama.cpp's LoRA format has no place for)", hint: hint)
         }
+        if !adapters.residuals.isEmpty {
+            throw ExportError.adapterNotApplicable(adapter: adapter.path, what: "it is a PiSSA/OLoRA adapter (init_lora_weights \(adapters.config.initLoraWeights.name)), trained on an adjusted base that llama.cpp would not apply it to", hint: "export its converted plain-LoRA form (pissa_converted/, written with pissa_convert: true) with --lora-only, or " + hint)
+        }
         if let extra = adapters.tensors.first {
             throw ExportError.adapterNotApplicable(adapter: adapter.path, what: "it trains the full tensor \(extra.name) (modules_to_save or bias), which llama.cpp's LoRA format cannot carry", hint: hint)
         }

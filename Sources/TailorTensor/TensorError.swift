@@ -8,6 +8,10 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case foreignStorage(op: String, backend: String)
     /// The CPU GEMM library could not be loaded.
     case blasUnavailable(String)
+    /// The loaded BLAS library lacks a LAPACK routine a decomposition needs.
+    case lapackMissing(symbol: String, library: String)
+    /// A LAPACK decomposition reported an error (its `info`).
+    case decompositionFailed(op: String, info: Int)
     /// Memory could not be allocated.
     case allocationFailed(bytes: Int)
     /// Host data did not match the tensor it was meant for.
@@ -33,6 +37,10 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
             return "\(op): a tensor was not made by the \(backend) backend; move it there first"
         case let .blasUnavailable(message):
             return message
+        case let .lapackMissing(symbol, library):
+            return "the BLAS library \(library.isEmpty ? "loaded" : library) has no LAPACK routine \(symbol), which the SVD / QR of PiSSA and OLoRA need; install OpenBLAS with its LAPACK part (`apt-get install -y libopenblas-dev`, Debian's carries it) or point TAILOR_BLAS_LIBRARY at such a build"
+        case let .decompositionFailed(op, info):
+            return "LAPACK \(op) failed (info \(info)): \(info < 0 ? "argument \(-info) was invalid" : "the matrix holds NaN or infinite values, or the iteration did not converge"); check the weights"
         case let .allocationFailed(bytes):
             return "could not allocate \(bytes) bytes; reduce the batch size or sequence length"
         case let .hostDataMismatch(expected, got):

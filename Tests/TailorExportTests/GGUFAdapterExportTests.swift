@@ -88,6 +88,7 @@ final class GGUFAdapterExportTests: XCTestCase {
         }
         let refused: [(model: String, adapter: String, says: String)] = [
             ("models/llama", "lora-variants/dora-llama/final", "is DoRA (use_dora"),
+            ("models/llama", "lora-variants/pissa-llama/final", "is a PiSSA/OLoRA adapter (init_lora_weights pissa)"),
             ("models/qwen2", "lora-extras/qwen2-bias-all/final", "which llama.cpp's LoRA format cannot carry"),
             ("models/qwen2", "lora-extras/qwen2-embed-head/final", "which llama.cpp's LoRA format cannot carry"),
             ("models/llama-tied", "lora-extras/llama-tied-head/final", "which llama.cpp's LoRA format cannot carry"),

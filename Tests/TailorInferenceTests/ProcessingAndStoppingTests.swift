@@ -165,7 +165,7 @@ final class ProcessingAndStoppingTests: XCTestCase {
             try JSONSerialization.data(withJSONObject: config).write(to: folder.appendingPathComponent("adapter_config.json"))
             return folder
         }
-        for (field, value) in [("init_lora_weights", #""pissa""#), ("lora_bias", "true")] {
+        for (field, value) in [("init_lora_weights", #""loftq""#), ("init_lora_weights", #""pissa_niter_0""#), ("lora_bias", "true")] {
             XCTAssertThrowsError(try PeftAdapterFolder.load(folder: try variant(field, value), for: model)) { error in
                 XCTAssertTrue("\(error)".contains("field '\(field)'") && "\(error)".contains("does not implement"), "\(error)")
             }

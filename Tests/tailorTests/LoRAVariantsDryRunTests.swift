@@ -11,6 +11,12 @@ final class LoRAVariantsDryRunTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-variants-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
+        return try TestPaths.run(binary, ["train", try Self.writeRecipe(in: folder, keys: keys).path, "--dry-run"])
+    }
+
+    /// A recipe in `folder` (with two records of data beside it) training the tiny chat llama with
+    /// LoRA r 4, alpha 8 on every Linear into `folder`/out, plus `keys`.
+    static func writeRecipe(in folder: URL, keys: String) throws -> URL {
         let data = folder.appendingPathComponent("data.json")
         try #"[{"instruction": "Say hi", "output": "hi"}, {"instruction": "Say bye", "output": "bye"}]"#
             .write(to: data, atomically: true, encoding: .utf8)
@@ -26,7 +32,7 @@ final class LoRAVariantsDryRunTests: XCTestCase {
         """ + keys
         let file = folder.appendingPathComponent("recipe.yaml")
         try recipe.write(to: file, atomically: true, encoding: .utf8)
-        return try TestPaths.run(binary, ["train", file.path, "--dry-run"])
+        return file
     }
 
     func testTrainableParametersArePefts() throws {

@@ -51,6 +51,24 @@ void tailor_cblas_set_num_threads(int n);
 /// openblas_get_num_threads, or 1 when the library lacks it.
 int tailor_cblas_get_num_threads(void);
 
+/// 1 when the loaded library also carries the LAPACK routines below (OpenBLAS builds do; a
+/// BLAS-only library does not), 0 otherwise.
+int tailor_lapack_available(void);
+
+/// The first LAPACK symbol the loaded library lacks (empty when all are there).
+const char *tailor_lapack_missing(void);
+
+/// LAPACK sgesdd (singular value decomposition, divide and conquer), column-major.
+/// Precondition: tailor_lapack_available() returned 1. lwork = -1 asks for the workspace size in work[0].
+void tailor_lapack_sgesdd(const char *jobz, int m, int n, float *a, int lda, float *s, float *u, int ldu, float *vt,
+                          int ldvt, float *work, int lwork, int *iwork, int *info);
+
+/// LAPACK sgeqrf (Householder QR: R above the diagonal, the reflectors below it and in tau), column-major.
+void tailor_lapack_sgeqrf(int m, int n, float *a, int lda, float *tau, float *work, int lwork, int *info);
+
+/// LAPACK sorgqr (the first n columns of Q from sgeqrf's k reflectors), column-major.
+void tailor_lapack_sorgqr(int m, int n, int k, float *a, int lda, const float *tau, float *work, int lwork, int *info);
+
 #ifdef __cplusplus
 }
 #endif

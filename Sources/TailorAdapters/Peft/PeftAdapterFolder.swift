@@ -15,7 +15,9 @@ import TailorTensor
 /// DoRA folders (`use_dora`) bring `...lora_magnitude_vector` [out] per module; `rank_pattern`
 /// and `alpha_pattern` give modules their own r and lora_alpha. Every adapter_config field that
 /// changes the computation and that Tailor does not implement (`layer_replication`, `lora_bias`,
-/// ...) is an error naming it; nothing is silently ignored. (Writing folders is separate: `PeftAdapterWriter`; file and key names: `PeftAdapterLayout`.)
+/// ...) is an error naming it; nothing is silently ignored. A folder whose `init_lora_weights` is
+/// "pissa", "pissa_niter_K" or "olora" was trained on an adjusted base: loading it recomputes that
+/// base from the model's weights, as peft's `from_pretrained` does (`LoRAAdapters.residuals`). (Writing folders is separate: `PeftAdapterWriter`; file and key names: `PeftAdapterLayout`.)
 public enum PeftAdapterFolder {
     static let prefix = PeftAdapterLayout.keyPrefix
     static let aSuffix = PeftAdapterLayout.loraASuffix, bSuffix = PeftAdapterLayout.loraBSuffix
@@ -70,10 +72,13 @@ public enum PeftAdapterFolder {
         switch root["init_lora_weights"] {
         case nil, .null?: break
         case .bool(let flag)?: initKind = flag ? .kaiming : .linearDefault
-        case .string("gaussian")?: initKind = .gaussian
+        case .string(let name)? where name != "true" && name != "false" && LoRAInit(name: name) != nil:
+            // PiSSA and OLoRA: loading recomputes the adjusted base from the original one, as peft does.
+            initKind = LoRAInit(name: name) ?? .kaiming
         case let other?:
-            // PiSSA, OLoRA, LoftQ, EVA, CorDA, ... change the base weights too; loading one needs peft.
-            throw AdapterError.adapterConfig(file: file, field: "init_lora_weights", problem: "is \(other.text(.python)), which Tailor does not implement (it reads true, false and \"gaussian\"); convert the adapter with peft first")
+            // LoftQ, EVA, CorDA, ... change the base weights in ways Tailor does not compute.
+            let detail = other.stringValue.flatMap(LoRAInit.niterProblem).map { "; \($0)" } ?? ""
+            throw AdapterError.adapterConfig(file: file, field: "init_lora_weights", problem: "is \(other.text(.python)), which Tailor does not implement (it reads true, false, \"gaussian\", \"pissa\", \"pissa_niter_K\" and \"olora\")\(detail); convert the adapter with peft first (save_pretrained with path_initial_model_for_weight_conversion)")
         }
         var modulesToSave: [String] = []
         if let value = root["modules_to_save"], !value.isNull {
@@ -163,8 +168,9 @@ public enum PeftAdapterFolder {
         let order = model.linearModuleNames
         moduleNames.sort { (order.firstIndex(of: $0) ?? .max) < (order.firstIndex(of: $1) ?? .max) }
         var modules: [(name: String, lora: LoRA)] = []
+        var residuals: [(name: String, value: Tensor)] = []
         let workspace = LoRAWorkspace()
-        for module in moduleNames {
+        for (index, module) in moduleNames.enumerated() {
             guard let linear = model.linear(module: module) else {
                 throw AdapterError.adapterWeight(name: prefix + module + aSuffix, file: url.path,
                                                   problem: "adapts module '\(module)', which this model does not have; was the adapter made for another base model?")
@@ -184,6 +190,13 @@ public enum PeftAdapterFolder {
             let a = try tensor(aSuffix, [r, linear.inFeatures])
             let b = try tensor(bSuffix, [linear.outFeatures, r])
             let magnitude = config.useDora ? try tensor(PeftAdapterLayout.magnitudeSuffix, [linear.outFeatures]) : nil
+            if config.initLoraWeights.adjustsBase {
+                // As peft's from_pretrained: the init runs again on the original base, and its
+                // adjusted weight is what the saved A and B were trained on.
+                residuals.append((linear.name, try LoRA.decomposedInit(config.initLoraWeights, module: module, weight: linear.weight, r: r,
+                                                                       scaling: config.scaling(of: module), moduleIndex: index,
+                                                                       backend: model.backend).residual))
+            }
             modules.append((module, LoRA(module: module, a: a, b: b, scaling: config.scaling(of: module), magnitude: magnitude,
                                          workspace: workspace)))
         }
@@ -212,6 +225,6 @@ public enum PeftAdapterFolder {
             return AdapterTensor(name: plan.name, peftKeys: plan.peftKeys,
                                  value: try model.backend.upload(try file.floats(key), shape: info.shape, dtype: .f32))
         }
-        return LoRAAdapters(config: config, modules: modules, tensors: tensors)
+        return LoRAAdapters(config: config, modules: modules, tensors: tensors, residuals: residuals)
     }
 }

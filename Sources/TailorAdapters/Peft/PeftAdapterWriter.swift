@@ -75,12 +75,12 @@ public enum PeftAdapterWriter {
     /// A whole number as an int (16, not 16.0), as peft's LoraConfig holds lora_alpha.
     static func number(_ value: Double) -> JSONValue { Int(exactly: value).map { JSONValue.int($0) } ?? .double(value) }
 
-    /// init_lora_weights as peft writes it: true, false or "gaussian".
+    /// init_lora_weights as peft writes it: true, false, or its name ("gaussian", "pissa", "pissa_niter_16", "olora").
     static func initValue(_ kind: LoRAInit) -> JSONValue {
         switch kind {
         case .kaiming: return true
         case .linearDefault: return false
-        case .gaussian: return "gaussian"
+        default: return .string(kind.name)
         }
     }
 

@@ -52,7 +52,7 @@ public struct AdapterStart {
                                            scaling: module.lora.scaling, dropout: dropout, magnitude: module.lora.magnitude,
                                            workspace: workspace))
         }
-        let adapters = LoRAAdapters(config: config, modules: modules, tensors: loaded.tensors)
+        let adapters = LoRAAdapters(config: config, modules: modules, tensors: loaded.tensors, residuals: loaded.residuals)
         try adapters.attach(to: model)
         return adapters
     }
@@ -67,7 +67,7 @@ public struct AdapterStart {
             ("r", "\(settings.r)", "\(adapter.r)"),
             ("lora_alpha", number(settings.loraAlpha), number(adapter.loraAlpha)),
             ("use_rslora", "\(settings.useRslora)", "\(adapter.useRslora)"),
-            ("init_lora_weights", settings.initLoraWeights.rawValue, adapter.initLoraWeights.rawValue),
+            ("init_lora_weights", settings.initLoraWeights.name, adapter.initLoraWeights.name),
             ("bias", settings.bias.rawValue, adapter.bias.rawValue),
             ("ensure_weight_tying", "\(settings.ensureWeightTying)", "\(adapter.ensureWeightTying)"),
             ("use_dora", "\(settings.useDora)", "\(adapter.useDora)"),

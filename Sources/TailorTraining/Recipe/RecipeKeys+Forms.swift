@@ -70,7 +70,7 @@ extension RecipeKeys {
         }
     }
 
-    /// init_lora_weights: true, false or gaussian (peft's other methods change the base weights too).
+    /// init_lora_weights: true, false, gaussian, pissa, pissa_niter_K or olora (LoftQ, EVA, CorDA are not built).
     static func loraInit(_ value: RecipeValue, _ key: String) throws -> LoRAInit {
         switch value {
         case let .bool(flag): return flag ? .kaiming : .linearDefault
@@ -78,13 +78,14 @@ extension RecipeKeys {
             switch text.lowercased() {
             case "true", "yes": return .kaiming
             case "false", "no": return .linearDefault
-            case "gaussian": return .gaussian
-            default: break
+            case let name:
+                if let kind = LoRAInit(name: name) { return kind }
+                if let problem = LoRAInit.niterProblem(name) { throw TrainingError.invalidValue(key: key, problem: problem) }
             }
         default: break
         }
         throw TrainingError.invalidValue(key: key,
-                                         problem: "must be true (kaiming-uniform A, zero B), gaussian (normal A, zero B) or false (no LoRA init); got \(value). PiSSA, OLoRA, LoftQ, EVA and CorDA are not implemented")
+                                         problem: "must be true (kaiming-uniform A, zero B), gaussian (normal A, zero B), false (no LoRA init), pissa (A, B from the SVD of W, W adjusted), pissa_niter_K (the same from a randomized SVD with K power iterations) or olora (from the QR of W); got \(value). LoftQ, EVA and CorDA are not implemented")
     }
 
     /// loss_type / pref_loss: one of the built losses, or a list of them (DPO's, summed with loss_weights).

@@ -6,7 +6,7 @@ extension TrainRecipe {
     /// are values no run can use.
     /// - Throws: `TrainingError.conflictingKeys` / `.invalidValue` naming the key.
     func validateLoRAVariants() throws {
-        let loraOnly = ["use_dora", "rank_pattern", "alpha_pattern", "loraplus_lr_ratio", "loraplus_lr_embedding"]
+        let loraOnly = ["use_dora", "rank_pattern", "alpha_pattern", "loraplus_lr_ratio", "loraplus_lr_embedding", "pissa_init", "pissa_convert"]
         if finetuningType != .lora, let key = loraOnly.first(where: { givenKeys.contains($0) }) {
             throw TrainingError.conflictingKeys(key: key, other: "finetuning_type",
                                                 problem: "is a LoRA setting, but finetuning_type is \(finetuningType.rawValue), which trains every weight and has no adapter; remove \(key) or use finetuning_type lora")
@@ -20,5 +20,6 @@ extension TrainRecipe {
         do { try LoRAAdapters.check(lora) } catch AdapterError.badOption(let name, let problem) {
             throw TrainingError.invalidValue(key: name, problem: problem)
         }
+        try validatePiSSAKeys()
     }
 }

@@ -40,6 +40,9 @@ public struct TrainRecipe: Sendable, Equatable {
     /// A peft adapter folder to start LoRA training from (LLaMA-Factory's `adapter_name_or_path`);
     /// its adapter_config.json decides the adapter's shape. nil = a fresh adapter.
     public var adapterNameOrPath: String?
+    /// LLaMA-Factory's PiSSA keys (pissa_init, pissa_iter, pissa_convert); pissa_init sets
+    /// `lora.initLoraWeights` unless init_lora_weights is given (TrainRecipe+PiSSA.swift).
+    public var pissa = PiSSAKeys()
     public var training = TrainingArguments()
     public var resumeFromCheckpoint: String?
     public var device: Device = .cpu

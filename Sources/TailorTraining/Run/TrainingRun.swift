@@ -31,6 +31,9 @@ public final class TrainingRun {
     public var deviceUtilization: (() -> (gpu: Int, memory: Int)?)?
     /// output_dir's lock, held from before the model loads until `train` ends.
     private var lock: OutputFolder.Lock?
+    /// With pissa_convert: the adapter's A and B right after its PiSSA / OLoRA init, which the
+    /// converted adapter subtracts.
+    var initialFactors: [String: [Float]]?
 
     /// Checks output_dir (`OutputFolder.check`) and, with `lockOutput`, takes its lock and repairs
     /// what a run killed while saving left there; then loads the model from `modelFolder` (a
@@ -69,6 +72,9 @@ public final class TrainingRun {
             }
         case .full:
             trainable = .full(try FullFineTuning.prepare(model))
+        }
+        if recipe.pissa.convert, case let .lora(adapters) = trainable {
+            initialFactors = try adapters.initialFactors(backend: model.backend)
         }
         self.recipe = recipe
     }
@@ -135,6 +141,7 @@ public final class TrainingRun {
         trainer.systemSampler.deviceUtilization = deviceUtilization
         trainer.sinks = extraSinks + Self.fileSinks(outputDir: outputDir, args: recipe.training)
         let resume = try recipe.resumeFromCheckpoint.map { try Checkpoint.resolve($0, outputDir: outputDir) }
+        if resume == nil { try writePiSSAInitial(outputDir: outputDir) }
         if let resume {
             // trainer_state.json goes on from the checkpoint's log_history, as Trainer's does, and the
             // loss curve from its points.
@@ -149,6 +156,8 @@ public final class TrainingRun {
                 }
             }
         }
-        return try trainer.train(resumeFrom: resume)
+        let summary = try trainer.train(resumeFrom: resume)
+        try writePiSSAConverted(outputDir: outputDir)
+        return summary
     }
 }

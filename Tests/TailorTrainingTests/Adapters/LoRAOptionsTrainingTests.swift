@@ -23,7 +23,7 @@ final class LoRAOptionsTrainingTests: XCTestCase {
         XCTAssertThrowsError(try RecipeKeys.apply("bias", .string("some"), to: &recipe)) { error in
             XCTAssertTrue("\(error)".contains("none, all or lora_only"), "\(error)")
         }
-        XCTAssertThrowsError(try RecipeKeys.apply("init_lora_weights", .string("pissa"), to: &recipe)) { error in
+        XCTAssertThrowsError(try RecipeKeys.apply("init_lora_weights", .string("loftq"), to: &recipe)) { error in
             XCTAssertTrue("\(error)".contains("init_lora_weights") && "\(error)".contains("gaussian"), "\(error)")
         }
         let yaml = RecipeYAML.render(recipe)

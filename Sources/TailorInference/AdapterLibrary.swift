@@ -40,7 +40,11 @@ public final class AdapterLibrary: @unchecked Sendable {
         // Generation never changes A, B or a DoRA magnitude: DoRA's weight is computed once.
         for module in adapters.modules { module.lora.reusesDoRAWeight = true }
         if adapterSet.adapters(named: name) != nil { try adapterSet.deleteAdapter(name) }
+        // The set puts its paths on the Linears: an active IA³ adapter steps off them meanwhile.
+        let ia3Active = activeIA3.flatMap(ia3Adapters(named:))
+        try ia3Active?.detach(from: model)
         try adapterSet.addAdapter(name, adapters)
+        try ia3Active?.attach(to: model)
     }
 
     /// The adapters loaded under `name`.

@@ -22,8 +22,9 @@ extension TrainRecipe {
                   feedforwardModules: ia3.feedforwardModules, initIA3Weights: ia3.initIA3Weights, modulesToSave: lora.modulesToSave)
     }
 
-    /// Whether tailor_config.yaml leaves out key `name` for this recipe: LoRA's own keys in an IA³ run.
-    func omits(_ name: String) -> Bool { peftType == .ia3 && Self.loraOnlyKeys.contains(name) }
+    /// Whether tailor_config.yaml leaves out key `name` for this recipe: LoRA's own keys and
+    /// finetuning_type in an IA³ run (read back, either would disagree with peft_type IA3).
+    func omits(_ name: String) -> Bool { peftType == .ia3 && (name == "finetuning_type" || Self.loraOnlyKeys.contains(name)) }
 
     /// peft_type's keys: IA³'s keys only with IA3, LoRA's only without; IA³ with neither a
     /// finetuning_type (LLaMA-Factory has none for it), 4-bit weights, a preference stage, nor

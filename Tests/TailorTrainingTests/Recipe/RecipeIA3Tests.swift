@@ -1,3 +1,4 @@
+import Foundation
 import TailorAdapters
 import TailorTraining
 import XCTest
@@ -25,7 +26,18 @@ final class RecipeIA3Tests: XCTestCase {
         let yaml = RecipeYAML.render(recipe)
         XCTAssertTrue(yaml.contains("peft_type: IA3\n") && yaml.contains("feedforward_modules: [down_proj]\n")
                       && yaml.contains("init_ia3_weights: false\n"), yaml)
-        XCTAssertFalse(yaml.contains("lora_alpha") || yaml.contains("\nr: ") || yaml.contains("use_rslora"), yaml)
+        XCTAssertFalse(yaml.contains("lora_alpha") || yaml.contains("\nr: ") || yaml.contains("use_rslora") || yaml.contains("finetuning_type"), yaml)
+        var reread = TrainRecipe()
+        let pairs: [(String, RecipeValue)] = yaml.split(separator: "\n").compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            let key = String(line[..<colon]), text = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            if text.hasPrefix("[") { return (key, .list(text.dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })) }
+            return (key, .string(text.trimmingCharacters(in: CharacterSet(charactersIn: "\""))))
+        }
+        _ = try RecipeKeys.apply(pairs.filter { ["peft_type", "target_modules", "feedforward_modules", "init_ia3_weights", "modules_to_save",
+                                                 "model_name_or_path", "dataset"].contains($0.0) }, to: &reread)
+        try reread.validate()
+        XCTAssertEqual(reread.ia3Config, recipe.ia3Config, "tailor_config.yaml's IA³ keys read back")
         XCTAssertFalse(RecipeYAML.render(try self.recipe([])).contains("peft_type"), "LORA, the default, is not written")
     }
 

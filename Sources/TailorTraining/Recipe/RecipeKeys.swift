@@ -136,7 +136,7 @@ public enum RecipeKeys {
             RecipeKey("feedforward_modules", type: .forms("names | regex"),
                       help: "the targets that scale their input (peft's feedforward_modules): names a module's name ends with,"
                           + " or a regular expression matching its whole name; a subset of target_modules",
-                      unset: "peft's default for the model (down_proj)",
+                      unset: "peft's default for the model, down_proj",
                       read: { value, key, recipe in recipe.ia3.feedforwardModules = value == .null ? nil : try targetModules(value, key) },
                       yaml: { $0.ia3.feedforwardModules.map(targetModulesYAML) }),
             .bool("init_ia3_weights", \.ia3.initIA3Weights, "start every IA³ vector at ones (false: random normal, as peft's torch.randn)",

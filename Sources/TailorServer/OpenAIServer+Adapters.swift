@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TailorInference
 import TailorJSON
 
 /// POST /v1/load_lora_adapter and /v1/unload_lora_adapter (vLLM's runtime LoRA loading), only
@@ -18,6 +19,7 @@ extension OpenAIServer {
             throw ServerError.adapterRefused("an adapter named '\(name)' is already loaded; unload it first (POST /v1/unload_lora_adapter)")
         }
         let library = model.adapters
+        if AdapterLibrary.isIA3(folder: folder) { throw ServerError.adapterRefused(Self.ia3Refusal(name)) }
         try await engine.perform {
             do { try library.load(name: name, folder: folder) } catch {
                 throw ServerError.adapterRefused("cannot load adapter '\(name)' from \(folder.path): \(error)")
@@ -59,5 +61,12 @@ extension OpenAIServer {
         }
         guard let object = value.objectValue else { throw ServerError.wrongType(param: "(body)", expected: "a JSON object", got: value.typeName) }
         return Fields(object: object)
+    }
+}
+
+extension OpenAIServer {
+    /// Why `tailor serve` takes no IA³ adapter.
+    public static func ia3Refusal(_ name: String) -> String {
+        "adapter '\(name)' is an IA³ adapter (peft_type IA3), which scales the layers themselves, so it cannot differ between the rows of a batch as LoRA adapters do; merge it with `tailor merge` and serve the merged folder, or use it with `tailor generate` / `tailor chat --adapter`"
     }
 }

@@ -4,22 +4,27 @@ import TailorFormats
 import TailorModels
 import TailorTensor
 
-/// What a run trains: LoRA adapters on a frozen base, or (some of) the model's own parameters.
+/// What a run trains: LoRA or IA³ adapters on a frozen base, or (some of) the model's own parameters.
 public enum TrainableSet: @unchecked Sendable {
     case lora(LoRAAdapters)
+    /// IA³ vectors (peft_type IA3) on a frozen base.
+    case ia3(IA3Adapters)
     case full([TrainableParameter])
 
     public var parameters: [TrainableParameter] {
         switch self {
         case let .lora(adapters): return adapters.parameters
+        case let .ia3(adapters): return adapters.parameters
         case let .full(parameters): return parameters
         }
     }
 
     /// Whether the run trains adapters (the base stays as it was).
     public var isAdapter: Bool {
-        if case .lora = self { return true }
-        return false
+        switch self {
+        case .lora, .ia3: return true
+        case .full: return false
+        }
     }
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
@@ -27,7 +32,7 @@ public enum TrainableSet: @unchecked Sendable {
     /// Name of the weights file inside a checkpoint or output folder.
     var weightsFile: String {
         switch self {
-        case .lora: return PeftAdapterLayout.weightsFile
+        case .lora, .ia3: return PeftAdapterLayout.weightsFile
         case .full: return "model.safetensors"
         }
     }
@@ -36,6 +41,7 @@ public enum TrainableSet: @unchecked Sendable {
     func key(_ name: String) -> String {
         switch self {
         case let .lora(adapters): return adapters.peftKey(name)
+        case let .ia3(adapters): return adapters.peftKey(name)
         case .full: return name
         }
     }
@@ -47,6 +53,8 @@ public enum TrainableSet: @unchecked Sendable {
         switch self {
         case let .lora(adapters):
             try PeftAdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName, revision: baseRevision)
+        case let .ia3(adapters):
+            try IA3AdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName, revision: baseRevision)
         case .full:
             try ModelFolderWriter.write(model, baseFolder: baseFolder, to: folder)
         }

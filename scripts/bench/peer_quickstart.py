@@ -7,11 +7,14 @@ all-linear, no dropout) and schedule (3 epochs, batch 8, lr 1e-3 cosine, warmup 
 tokens), fp32 on 2 CPU threads, dynamic padding. Prints one JSON line: tokens/s over the real
 (non-padding) tokens, train seconds, peak RSS, final loss.
 
-    python3 scripts/bench/peer_quickstart.py ~/.cache/tailor/smollm2/hf [DATA] [--bf16]
+    python3 scripts/bench/peer_quickstart.py ~/.cache/tailor/smollm2/hf [DATA] [--bf16] [--ia3]
 
 --bf16 sets TrainingArguments(bf16=True), as a user of transformers does for speed on a CPU with
 AMX or AVX512-BF16 (torch.autocast bf16; LoRA weights and optimizer states stay fp32); compare
 Tailor against the faster of the two runs.
+
+--ia3 trains IA³ instead (IA3Config with peft's defaults for llama: k_proj, v_proj, down_proj
+feed-forward), 1 epoch at lr 3e-3, as scripts/bench/bench_ia3.sh runs `tailor train`.
 """
 import json
 import resource
@@ -20,11 +23,13 @@ import tempfile
 import time
 
 import torch
-from peft import LoraConfig, get_peft_model
+from peft import IA3Config, LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
 
 bf16 = "--bf16" in sys.argv[1:]
-positional = [a for a in sys.argv[1:] if a != "--bf16"]
+ia3 = "--ia3" in sys.argv[1:]
+epochs, lr = (1, 3e-3) if ia3 else (3, 1e-3)
+positional = [a for a in sys.argv[1:] if a not in ("--bf16", "--ia3")]
 folder = positional[0]
 data_path = positional[1] if len(positional) > 1 else "examples/persona/persona.jsonl"
 torch.set_num_threads(2)
@@ -40,7 +45,7 @@ for line in open(data_path, encoding="utf-8"):
     full = list(full)[:256]
     labels = [-100] * min(len(prompt), len(full)) + full[len(prompt):]
     samples.append({"input_ids": full, "labels": labels})
-real_tokens = sum(len(s["input_ids"]) for s in samples) * 3
+real_tokens = sum(len(s["input_ids"]) for s in samples) * epochs
 pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
 
@@ -58,10 +63,14 @@ def collate(batch):
 
 
 model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
-model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear",
-                                         task_type="CAUSAL_LM"))
+if ia3:
+    model = get_peft_model(model, IA3Config(task_type="CAUSAL_LM"))
+else:
+    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear",
+                                             task_type="CAUSAL_LM"))
+trainable = model.get_nb_trainable_parameters()[0]
 with tempfile.TemporaryDirectory() as out:
-    args = TrainingArguments(output_dir=out, num_train_epochs=3, per_device_train_batch_size=8, learning_rate=1e-3,
+    args = TrainingArguments(output_dir=out, num_train_epochs=epochs, per_device_train_batch_size=8, learning_rate=lr,
                              lr_scheduler_type="cosine", warmup_steps=0.1, logging_steps=5, save_strategy="no",
                              report_to=[], seed=42, use_cpu=True, remove_unused_columns=False, disable_tqdm=True,
                              bf16=bf16)
@@ -69,7 +78,7 @@ with tempfile.TemporaryDirectory() as out:
     start = time.perf_counter()
     result = trainer.train()
     seconds = time.perf_counter() - start
-print(json.dumps({"peer": "transformers+peft", "torch": torch.__version__, "dtype": "bf16" if bf16 else "fp32", "train_s": round(seconds, 1),
+print(json.dumps({"peer": "transformers+peft", "method": "IA3" if ia3 else "LORA", "trainable": trainable, "torch": torch.__version__, "dtype": "bf16" if bf16 else "fp32", "train_s": round(seconds, 1),
                   "tokens_per_s": round(real_tokens / seconds, 1), "steps": result.global_step,
                   "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
                   "train_loss": round(result.training_loss, 4)}))

@@ -53,7 +53,10 @@ public enum PeftAdapterFolder {
             }
         }
         if let type = root["peft_type"]?.stringValue, type != "LORA" {
-            throw AdapterError.adapterConfig(file: file, field: "peft_type", problem: "is '\(type)'; Tailor reads LORA adapters only")
+            let problem = type == "IA3"
+                ? "is 'IA3': an IA³ adapter, which tailor generate, chat, eval and merge take; this step takes LoRA adapters only (GGUF export and serving refuse IA³): merge it into its base with tailor merge first"
+                : "is '\(type)'; Tailor reads LORA adapters (and IA3 ones for generate, chat, eval and merge) only"
+            throw AdapterError.adapterConfig(file: file, field: "peft_type", problem: problem)
         }
         // Fields whose non-default values change the computation and that Tailor does not implement.
         for field in ["layer_replication", "use_qalora",

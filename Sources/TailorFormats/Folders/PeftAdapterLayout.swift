@@ -6,6 +6,7 @@
 ///     adapter_model.safetensors    base_model.model.<module>.lora_A.weight [r, in]
 ///                                  base_model.model.<module>.lora_B.weight [out, r]
 ///                                  base_model.model.<module>.lora_magnitude_vector [out] (DoRA)
+///                                  base_model.model.<module>.ia3_l [out, 1] or [1, in] (peft_type IA3)
 ///                                  base_model.model.<parameter> (full tensors: biases, modules_to_save)
 public enum PeftAdapterLayout {
     /// The settings file.
@@ -20,6 +21,9 @@ public enum PeftAdapterLayout {
     public static let loraBSuffix = ".lora_B.weight"
     /// The suffix of a DoRA module's magnitude vector [out] after its module name (peft saves it without `.weight`).
     public static let magnitudeSuffix = ".lora_magnitude_vector"
+    /// The suffix of an IA³ module's vector after its module name: [out, 1], or [1, in] for a
+    /// feed-forward module (peft saves it without `.weight`).
+    public static let ia3Suffix = ".ia3_l"
     /// What stands between an adapted module's name and its own parameters (`...q_proj.base_layer.bias`).
     public static let baseLayer = ".base_layer"
 
@@ -30,7 +34,7 @@ public enum PeftAdapterLayout {
 /// The fields of adapter_config.json (peft's `LoraConfig`) that Tailor writes or checks, by their
 /// names in the file: the file's schema. Values are JSON as peft writes them.
 public enum PeftAdapterConfigKey: String, CaseIterable, Sendable {
-    /// "LORA".
+    /// "LORA", or "IA3" for an IA³ adapter.
     case peftType = "peft_type"
     /// "CAUSAL_LM".
     case taskType = "task_type"
@@ -84,4 +88,10 @@ public enum PeftAdapterConfigKey: String, CaseIterable, Sendable {
     case arrowConfig = "arrow_config"
     /// A boolean.
     case useBdlora = "use_bdlora"
+    /// IA³: null, a list of module names, or a regular expression (a string).
+    case feedforwardModules = "feedforward_modules"
+    /// IA³: a boolean.
+    case initIA3Weights = "init_ia3_weights"
+    /// IA³: null, a list of module names, or a regular expression (a string).
+    case excludeModules = "exclude_modules"
 }

@@ -7,3 +7,12 @@ extension LoRAAdapters {
         trainableTensors.map { TrainableParameter(name: $0.name, value: $0.value, weightDecay: $0.isLoRA || FullFineTuning.decays($0.name)) }
     }
 }
+
+extension IA3Adapters {
+    /// The trainable tensors (each module's l, then `tensors`) with their Hugging Face names.
+    /// Weight decay as transformers.Trainer groups them: the vectors decay (their names hold no
+    /// "bias" or norm), biases and norms of `modules_to_save` copies do not.
+    public var parameters: [TrainableParameter] {
+        trainableTensors.map { TrainableParameter(name: $0.name, value: $0.value, weightDecay: $0.isIA3 || FullFineTuning.decays($0.name)) }
+    }
+}

@@ -11,6 +11,7 @@ public struct RecipeKey: Sendable {
         case data = "Data"
         case method = "Method"
         case lora = "LoRA adapter (finetuning_type lora)"
+        case ia3 = "IA³ adapter (peft_type IA3)"
         case preference = "Preference training (stage dpo or kto)"
         case training = "Training"
         case optimizer = "Optimizer and learning-rate schedule"
@@ -24,6 +25,7 @@ public struct RecipeKey: Sendable {
         public func applies(to recipe: TrainRecipe) -> Bool {
             switch self {
             case .lora: return recipe.finetuningType == .lora
+            case .ia3: return recipe.peftType == .ia3
             case .preference: return recipe.stage == .dpo || recipe.stage == .kto
             case .ignored: return false
             default: return true

@@ -95,6 +95,7 @@ extension TrainRecipe {
                                                 problem: "needs finetuning_type lora (got \(finetuningType.rawValue)); to fully fine-tune an adapted model, merge the adapter first (tailor merge)")
         }
         try validateLoRAVariants()
+        try validateIA3()
         if predictWithGenerate {
             guard stage == .sft else {
                 throw TrainingError.conflictingKeys(key: "predict_with_generate", other: "stage",

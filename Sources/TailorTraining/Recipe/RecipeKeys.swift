@@ -44,6 +44,11 @@ public enum RecipeKeys {
                       yaml: { $0.stage == .sft ? nil : $0.stage.rawValue }),
             .choice("finetuning_type", aliases: ["finetuning_method"], \.finetuningType,
                     "train an adapter beside the frozen model, or every weight"),
+            RecipeKey("peft_type", type: .choice(TrainRecipe.PeftType.allCases.map(\.rawValue)),
+                      help: "the adapter, as peft names it: LORA, or IA3 (IA³: a learned vector scales each target Linear's"
+                          + " output, or a feed-forward one's input; LLaMA-Factory has no finetuning_type for it)",
+                      unset: "LORA", read: { value, key, recipe in recipe.peftType = try peftType(value, key) },
+                      yaml: { $0.peftType == .lora ? nil : $0.peftType.rawValue }),
             RecipeKey("quantization_bit", type: .forms("4 | null | false"),
                       help: "LLaMA-Factory's QLoRA: 4 stores the frozen linears in 4 bits (bitsandbytes' NF4 with double"
                           + " quantization unless quantization_type / double_quantization say otherwise); 8 is not built yet",
@@ -142,6 +147,16 @@ public enum RecipeKeys {
                           + " with LoRA, so it has nothing to set", unset: "1e-6",
                       read: { value, key, recipe in recipe.training.loraPlusLREmbedding = try value.number(key) },
                       yaml: { "\($0.training.loraPlusLREmbedding)" }, written: { $0.training.loraPlusLRRatio != nil }),
+        ]),
+        section(.ia3, [
+            RecipeKey("feedforward_modules", type: .forms("names | regex"),
+                      help: "the targets that scale their input (peft's feedforward_modules): names a module's name ends with,"
+                          + " or a regular expression matching its whole name; a subset of target_modules",
+                      unset: "peft's default for the model, down_proj",
+                      read: { value, key, recipe in recipe.ia3.feedforwardModules = value == .null ? nil : try targetModules(value, key) },
+                      yaml: { $0.ia3.feedforwardModules.map(targetModulesYAML) }),
+            .bool("init_ia3_weights", \.ia3.initIA3Weights, "start every IA³ vector at ones (false: random normal, as peft's torch.randn)",
+                  written: { !$0.ia3.initIA3Weights }),
         ]),
         section(.preference, [
             .number("beta", aliases: ["pref_beta"], \.preference.beta,

@@ -5,7 +5,7 @@
 public enum RecipeYAML {
     public static func render(_ recipe: TrainRecipe) -> String {
         RecipeKeys.table.compactMap { key -> String? in
-            guard key.group.applies(to: recipe), key.written(recipe), let value = key.yaml(recipe) else { return nil }
+            guard key.group.applies(to: recipe), key.written(recipe), !recipe.omits(key.name), let value = key.yaml(recipe) else { return nil }
             return "\(key.name): \(value)\n"
         }.joined()
     }

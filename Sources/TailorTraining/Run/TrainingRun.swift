@@ -61,6 +61,8 @@ public final class TrainingRun {
         model.savedActivationDType = compute.savedActivationDType(bf16: recipe.bf16)
         data = try prepared ?? TrainingData.prepare(recipe: recipe, modelFolder: modelFolder)
         switch recipe.finetuningType {
+        case .lora where recipe.peftType == .ia3:
+            trainable = .ia3(try Self.attachIA3(&recipe, model: model))
         case .lora:
             if let path = recipe.adapterNameOrPath {
                 let start = try AdapterStart(folder: URL(fileURLWithPath: path), model: model, settings: recipe.lora,

@@ -8,14 +8,16 @@ import TailorTensor
 struct MergeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
-        abstract: "Fold a LoRA adapter into its base model and write a Hugging Face folder (peft's merge_and_unload).",
+        abstract: "Fold a LoRA or IA³ adapter into its base model and write a Hugging Face folder (peft's merge_and_unload).",
         discussion: """
         Reads the base folder (config.json + safetensors, any dtype) and a peft/Tailor adapter folder \
         (adapter_config.json + adapter_model.safetensors), and writes the merged weights tensor by tensor \
         from the memory-mapped base: W + (lora_alpha / r) · B·A computed in f32 for one adapted layer at a \
         time and stored in the base's dtype, every other tensor copied through as it is. Writes \
         model.safetensors (sharded above --max-shard-size), config.json, generation_config.json and the \
-        tokenizer files, each atomically. transformers' AutoModelForCausalLM loads the result.
+        tokenizer files, each atomically. transformers' AutoModelForCausalLM loads the result. An IA³ adapter \
+        (peft_type IA3) scales each target's weight rows (and bias) by its vector, or a feed-forward target's \
+        columns, as peft's merge does.
         """
     )
 
@@ -24,7 +26,7 @@ struct MergeCommand: AsyncParsableCommand {
 
     @OptionGroup var hub: HubOptions
 
-    @Option(help: "The LoRA adapter folder.")
+    @Option(help: "The adapter folder (LoRA or IA³).")
     var adapter: String
 
     @Option(name: [.short, .long], help: "Where to write the merged model folder.")
@@ -36,9 +38,16 @@ struct MergeCommand: AsyncParsableCommand {
     func run() async throws {
         let base = try await ModelArgument.folder(for: model, hub: hub)
         let loaded = try CausalLM.load(folder: base, backend: try CPUBackend())
+        let maxShardBytes = Int(exactly: (maxShardSize * 1e9).rounded(.down)) ?? Int.max
+        if IA3AdapterFolder.isIA3(folder: URL(fileURLWithPath: adapter)) {
+            let adapters = try IA3AdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
+            try adapters.writeMerged(loaded, baseFolder: base, to: URL(fileURLWithPath: output), maxShardBytes: maxShardBytes)
+            print("merged the IA³ vectors of \(adapters.modules.count) layers of \(adapter) into \(model); wrote \(output)")
+            return
+        }
         let adapters = try PeftAdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
         try adapters.writeMerged(loaded, baseFolder: base, to: URL(fileURLWithPath: output),
-                                 maxShardBytes: Int(exactly: (maxShardSize * 1e9).rounded(.down)) ?? Int.max)
+                                 maxShardBytes: maxShardBytes)
         print("merged \(adapters.modules.count) adapted layers of \(adapter) into \(model); wrote \(output)")
     }
 }

@@ -1,0 +1,76 @@
+import TailorAdapters
+
+extension TrainRecipe {
+    /// The adapter method as peft's `peft_type` names it.
+    public enum PeftType: String, Sendable, CaseIterable {
+        case lora = "LORA"
+        /// IA³ (peft's IA3Config): a learned vector per target Linear.
+        case ia3 = "IA3"
+    }
+
+    /// LoRA's keys, which an IA³ run has no use for (given with peft_type IA3 they are an error).
+    static let loraOnlyKeys = ["r", "lora_alpha", "lora_dropout", "use_rslora", "layers_to_transform", "init_lora_weights", "bias",
+                               "ensure_weight_tying", "use_dora", "rank_pattern", "alpha_pattern", "loraplus_lr_ratio",
+                               "loraplus_lr_embedding"]
+    /// IA³'s own keys (given without peft_type IA3 they are an error).
+    static let ia3OnlyKeys = ["feedforward_modules", "init_ia3_weights"]
+
+    /// The IA³ settings of this recipe: target_modules (peft's default for the architecture when
+    /// not given) and modules_to_save from the shared keys, feedforward_modules and init_ia3_weights from `ia3`.
+    public var ia3Config: IA3Config {
+        IA3Config(targetModules: givenKeys.contains("target_modules") ? lora.targetModules : nil,
+                  feedforwardModules: ia3.feedforwardModules, initIA3Weights: ia3.initIA3Weights, modulesToSave: lora.modulesToSave)
+    }
+
+    /// Whether tailor_config.yaml leaves out key `name` for this recipe: LoRA's own keys and
+    /// finetuning_type in an IA³ run (read back, either would disagree with peft_type IA3).
+    func omits(_ name: String) -> Bool { peftType == .ia3 && (name == "finetuning_type" || Self.loraOnlyKeys.contains(name)) }
+
+    /// peft_type's keys: IA³'s keys only with IA3, LoRA's only without; IA³ with neither a
+    /// finetuning_type (LLaMA-Factory has none for it), 4-bit weights, a preference stage, nor
+    /// settings peft refuses.
+    /// - Throws: `TrainingError.conflictingKeys` / `.invalidValue` naming the key.
+    func validateIA3() throws {
+        guard peftType == .ia3 else {
+            if let key = Self.ia3OnlyKeys.first(where: givenKeys.contains) {
+                throw TrainingError.conflictingKeys(key: key, other: "peft_type",
+                                                    problem: "is an IA³ setting, but peft_type is LORA (the default); set peft_type: IA3 to train IA³, or remove \(key)")
+            }
+            return
+        }
+        if givenKeys.contains("finetuning_type") {
+            throw TrainingError.conflictingKeys(key: "finetuning_type", other: "peft_type",
+                                                problem: "is \(finetuningType.rawValue), which disagrees with peft_type IA3 (LLaMA-Factory has no finetuning_type for IA³); remove finetuning_type to train IA³, or peft_type to train \(finetuningType.rawValue)")
+        }
+        if let key = Self.loraOnlyKeys.first(where: givenKeys.contains) {
+            throw TrainingError.conflictingKeys(key: key, other: "peft_type",
+                                                problem: "is a LoRA setting, but peft_type IA3 trains one IA³ vector per target Linear, which has no \(key); remove it, or use peft_type LORA")
+        }
+        if quantization.defaults != nil {
+            throw TrainingError.conflictingKeys(key: quantization.defaults == .llamaFactory ? "quantization_bit" : "load_in_4bit", other: "peft_type",
+                                                problem: "IA³ over 4-bit frozen weights is not built yet; train IA³ on an unquantized base, or LoRA (QLoRA) on this one")
+        }
+        if stage == .dpo || stage == .kto {
+            throw TrainingError.conflictingKeys(key: "stage", other: "peft_type",
+                                                problem: "\(stage.rawValue) with IA³ is not built yet (its reference model is the base under a disabled LoRA adapter); use stage sft or pt, or peft_type LORA")
+        }
+        do { try ia3Config.check() } catch AdapterError.badOption(let name, let problem) {
+            throw TrainingError.invalidValue(key: name, problem: problem)
+        }
+    }
+}
+
+extension RecipeKeys {
+    /// peft_type: LORA or IA3, in any letter case (peft's PeftType values are upper case).
+    static func peftType(_ value: RecipeValue, _ key: String) throws -> TrainRecipe.PeftType {
+        let text = try value.text(key)
+        guard let type = TrainRecipe.PeftType(rawValue: text.uppercased()) else {
+            let others = ["ADALORA", "PROMPT_TUNING", "PREFIX_TUNING", "P_TUNING", "LOHA", "LOKR", "OFT", "BOFT", "VERA"]
+            let problem = others.contains(text.uppercased())
+                ? "is \(text), a peft method Tailor does not train yet; use LORA or IA3"
+                : "must be LORA or IA3 (got \(text))"
+            throw TrainingError.invalidValue(key: key, problem: problem)
+        }
+        return type
+    }
+}

@@ -34,7 +34,7 @@ public enum PeftAdapterLayout {
 /// The fields of adapter_config.json (peft's `LoraConfig`) that Tailor writes or checks, by their
 /// names in the file: the file's schema. Values are JSON as peft writes them.
 public enum PeftAdapterConfigKey: String, CaseIterable, Sendable {
-    /// "LORA", or "IA3" for an IA³ adapter.
+    /// "LORA" (an IA³ folder says "IA3"; TailorAdapters' IA3AdapterFolder reads its fields).
     case peftType = "peft_type"
     /// "CAUSAL_LM".
     case taskType = "task_type"
@@ -88,10 +88,4 @@ public enum PeftAdapterConfigKey: String, CaseIterable, Sendable {
     case arrowConfig = "arrow_config"
     /// A boolean.
     case useBdlora = "use_bdlora"
-    /// IA³: null, a list of module names, or a regular expression (a string).
-    case feedforwardModules = "feedforward_modules"
-    /// IA³: a boolean.
-    case initIA3Weights = "init_ia3_weights"
-    /// IA³: null, a list of module names, or a regular expression (a string).
-    case excludeModules = "exclude_modules"
 }

@@ -78,7 +78,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// What the process holds on the CPU beyond the parts the formulas count, measured: the peak RSS of
     /// `tailor bench train` runs less their counted parts, on the configurations BENCHMARKS.md tables
     /// ("Memory: tailor plan against the measured peak").
-    public static let cpuRuntimeBytes = 160_000_000
+    public static let cpuRuntimeBytes = 80_000_000
 
     /// The estimate of a run of `shape`.
     public init(shape s: Shape) {
@@ -126,7 +126,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// The sum of the parts.
     public var total: Int { weights + trainable + activations + loss + runtime }
 
-    /// "1.23 GB (weights 0.50 GB, trainable state 0.01 GB, activations 0.70 GB, loss chunk 0.02 GB, runtime 0.16 GB)".
+    /// "1.23 GB (weights 0.50 GB, trainable state 0.01 GB, activations 0.70 GB, loss chunk 0.02 GB, runtime 0.08 GB)".
     public var summary: String {
         let gb = MemoryEstimate.gigabytes
         return "\(gb(total)) (weights \(gb(weights)), trainable state \(gb(trainable)), activations \(gb(activations)), loss chunk \(gb(loss)), "

@@ -1,6 +1,7 @@
 import Foundation
 import TailorAdapters
 import TailorModels
+import TailorTensor
 import TailorTestSupport
 import TailorTraining
 import XCTest
@@ -42,9 +43,15 @@ final class MemoryPlanTests: XCTestCase {
             XCTAssertLessThan(plan.rows[pair + 1].estimate.activations, plan.rows[pair].estimate.activations, "checkpointing keeps less")
         }
         let lora = plan.rows[2].estimate, qlora = plan.rows[4].estimate
-        XCTAssertLessThan(qlora.weights, lora.weights / 6, "4-bit linears against f32")
         let config = ModelPresets.all["smollm2-135m"]!
-        XCTAssertEqual(lora.loss, config.lossBytes(rows: config.defaultLossChunkRows), "512 tokens: one chunk of \(config.defaultLossChunkRows) rows")
+        XCTAssertEqual(lora.weights, 4 * config.parameterCount, "the preset's f32 weights as stored")
+        XCTAssertEqual(qlora.weights, config.weightBytes(dtype: .f32, quantization: FourBitQuantization(format: .nf4, doubleQuant: true)))
+        XCTAssertLessThan(qlora.weights, lora.weights / 3, "4-bit linears against f32 (the f32 embeddings stay)")
+        XCTAssertEqual(lora.loss, config.lossBytes(rows: 512), "512 tokens: fewer than the \(config.defaultLossChunkRows) rows of a chunk")
+        var long = try request("smollm2-135m", memory: 23 * Self.gb)
+        long.batch = 4
+        let chunked = try MemoryPlan(long).rows[2].estimate
+        XCTAssertEqual(chunked.loss, config.lossBytes(rows: config.defaultLossChunkRows), "2048 tokens: one chunk, never [2048, V]")
         XCTAssertTrue(plan.lines.contains { $0.hasPrefix("generation (tailor chat, serve)") && $0.contains("KV cache") })
     }
 

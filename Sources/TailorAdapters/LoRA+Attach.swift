@@ -132,8 +132,13 @@ public final class LoRAAdapters: @unchecked Sendable {
     ///   `.targetModuleNotFound` for a listed name that matches no Linear (a typo is not skipped),
     ///   `.noTargetModules` when nothing is picked (peft's "Target modules ... not found in the base model").
     public static func targetedModules(of model: CausalLM, config: LoRAConfig) throws -> [String] {
+        try targetedModules(among: model.linearModuleNames.filter { model.linear(module: $0) != nil }, config: config)
+    }
+
+    /// The names among `linears` (linear module names, e.g. `ModelConfig.linearModules`) that
+    /// `config` targets: what `targetedModules(of:config:)` picks on a model with those linears.
+    public static func targetedModules(among linears: [String], config: LoRAConfig) throws -> [String] {
         let matcher = try ModuleMatcher(config.targetModules)
-        let linears = model.linearModuleNames.filter { model.linear(module: $0) != nil }
         if case let .names(names) = config.targetModules,
            let missing = names.first(where: { name in !linears.contains { ModuleMatcher.module($0, isNamed: name) } }) {
             throw AdapterError.targetModuleNotFound(name: missing, targets: config.targetModules, available: linears)

@@ -51,8 +51,7 @@ public final class CausalLM: @unchecked Sendable {
         } else {
             self.lmHead = Linear(name: Self.lmHeadName, weight: lmHead!)
         }
-        // About 128 MB of f32 logits per chunk.
-        self.lossChunkRows = max(16, (32 << 20) / max(config.vocabSize, 1))
+        self.lossChunkRows = config.defaultLossChunkRows
     }
 
     /// Every parameter's Hugging Face name and shape, in module order (tied lm_head omitted).

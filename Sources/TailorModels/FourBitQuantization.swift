@@ -26,6 +26,16 @@ public struct FourBitQuantization: Sendable, Equatable {
         return doubleQuant ? 4 + 8 / b + 32 / (b * Double(FourBitFormat.nestedBlocksize)) : 4 + 32 / b
     }
 
+    /// Bytes a tensor of `elements` weights takes in these blocks (`FourBitBlocks.byteCount`): the
+    /// packed codes, and per block an f32 absmax, or with double quantization an 8-bit code plus an
+    /// f32 absmax per 256 codes, the offset and the 256-entry f32 code map.
+    public func byteCount(elements: Int) -> Int {
+        let packed = (elements + 1) / 2, blocks = (elements + blocksize - 1) / blocksize
+        guard doubleQuant else { return packed + 4 * blocks }
+        let nested = FourBitFormat.nestedBlocksize
+        return packed + blocks + 4 * ((blocks + nested - 1) / nested) + 4 + 4 * 256
+    }
+
     /// Whether the weight `name` (a Hugging Face weight name) is one transformers quantizes: the decoder's linears.
     public static func quantizes(_ name: String) -> Bool {
         name.hasPrefix("model.layers.") && name.hasSuffix("_proj.weight")

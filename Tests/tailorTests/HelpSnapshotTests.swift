@@ -60,7 +60,7 @@ final class HelpSnapshotTests: XCTestCase {
     /// `subcommands:` list would otherwise take its snapshot with it unnoticed).
     func testTheCommandTreeHasEveryKnownCommand() {
         let paths = Set(Self.commands().map { $0.path.joined(separator: " ") })
-        for expected in ["tailor", "tailor train", "tailor download", "tailor generate", "tailor chat", "tailor eval", "tailor merge", "tailor data",
+        for expected in ["tailor", "tailor train", "tailor download", "tailor plan", "tailor generate", "tailor chat", "tailor eval", "tailor merge", "tailor data",
                          "tailor data inspect", "tailor data preview", "tailor data clean", "tailor data split", "tailor data bench",
                          "tailor import", "tailor import gguf", "tailor export", "tailor export gguf", "tailor bench", "tailor bench step", "tailor bench train",
                          "tailor bench generate", "tailor bench tokenize", "tailor selftest", "tailor doctor"] {

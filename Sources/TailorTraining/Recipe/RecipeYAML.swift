@@ -10,6 +10,14 @@ public enum RecipeYAML {
         }.joined()
     }
 
+    /// Only the keys named in `keys` (canonical names, e.g. a recipe's `givenKeys`), in the table's order.
+    public static func render(_ recipe: TrainRecipe, keys: Set<String>) -> String {
+        RecipeKeys.table.compactMap { key -> String? in
+            guard keys.contains(key.name), key.group.applies(to: recipe), key.written(recipe), let value = key.yaml(recipe) else { return nil }
+            return "\(key.name): \(value)\n"
+        }.joined()
+    }
+
     /// A double-quoted YAML string.
     static func quote(_ text: String) -> String {
         var out = "\""

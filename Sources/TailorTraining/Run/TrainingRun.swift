@@ -96,9 +96,11 @@ public final class TrainingRun {
         return result
     }
 
-    /// Tokens in one micro-batch at most, for memory estimates.
+    /// Tokens in one micro-batch at most, for memory estimates: a preference micro-batch of B pairs
+    /// holds 2B sequences (`PairBatches`: the chosen, then the rejected).
     public var tokensPerMicroBatch: Int {
-        recipe.training.perDeviceTrainBatchSize * (recipe.packing ? recipe.maxSeqLength : min(recipe.maxSeqLength, data.longestSample))
+        let sequences = recipe.training.perDeviceTrainBatchSize * (recipe.stage == .dpo ? 2 : 1)
+        return sequences * (recipe.packing ? recipe.maxSeqLength : min(recipe.maxSeqLength, data.longestSample))
     }
 
     /// The sinks every run writes to output_dir: metrics.jsonl, TensorBoard events in runs/,

@@ -153,7 +153,7 @@ func pad(_ text: String, _ width: Int) -> String {
 struct BenchTrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Time real LoRA training steps (r 16, all linear layers, AdamW) on a preset with random weights.",
+        abstract: "Time real training steps (LoRA r 16 on all linear layers, or full fine-tuning; AdamW) on a preset with random weights.",
         discussion: """
         The end-to-end figure: forward, chunked cross-entropy over every token, backward with LoRA
         gradients, global-norm clipping and an AdamW step, as `tailor train` runs them. `bench step`
@@ -177,10 +177,14 @@ struct BenchTrainCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "LoRA rank.")
     var r: Int = 16
 
+    @Option(help: "What is trained: lora (rank --r on every linear layer) or full (every parameter, in f32).")
+    var method: String = "lora"
+
     @Flag(help: "Keep only layer inputs and recompute activations in the backward.")
     var gradientCheckpointing = false
 
     func validate() throws {
+        guard ["lora", "full"].contains(method) else { throw ValidationError("--method must be lora or full (got '\(method)')") }
         guard batch > 0, seq > 1, steps > 0, r > 0 else { throw ValidationError("--batch, --seq, --steps and --r must be positive (--seq at least 2)") }
     }
 
@@ -189,8 +193,9 @@ struct BenchTrainCommand: AsyncParsableCommand {
         let backend = try CPUBackend(kernels: .fast)
         let model = try CausalLM.random(config: config, backend: backend, seed: 0)
         model.gradientCheckpointing = gradientCheckpointing
-        let adapters = try LoRAAdapters.attach(to: model, config: LoRAConfig(r: r, loraAlpha: Double(2 * r), targetModules: .allLinear))
-        let runner = try StepRunner(model: model, parameters: adapters.parameters,
+        let trainable: TrainableSet = method == "full" ? .full(try FullFineTuning.prepare(model))
+            : .lora(try LoRAAdapters.attach(to: model, config: LoRAConfig(r: r, loraAlpha: Double(2 * r), targetModules: .allLinear)))
+        let runner = try StepRunner(model: model, parameters: trainable.parameters,
                                     schedule: LRSchedule(kind: .constant, baseLR: 2e-4, warmupSteps: 0, totalSteps: steps + 1),
                                     weightDecay: 0, maxGradNorm: 1)
         let tokens = try benchmarkBatch(config, rows: batch, length: seq)
@@ -199,7 +204,8 @@ struct BenchTrainCommand: AsyncParsableCommand {
         let median = times.sorted()[times.count / 2]
         let tokenCount = Double(batch * seq)
         let rss = Double(peakResidentBytes()) / 1e9
-        print("tailor bench train: \(preset), LoRA r\(r) all-linear (\(adapters.parameterCount) trainable), B\(batch)×T\(seq), \(backend.threadCount) threads, f32")
+        let what = method == "full" ? "full fine-tuning" : "LoRA r\(r) all-linear"
+        print("tailor bench train: \(preset), \(what) (\(trainable.parameterCount) trainable), B\(batch)×T\(seq), \(backend.threadCount) threads, f32")
         printCPUHeader()
         print("  step      \(fmt(median, 3)) s (median of \(steps))")
         print("  tokens/s  \(fmt(tokenCount / median, 1))")
@@ -207,7 +213,7 @@ struct BenchTrainCommand: AsyncParsableCommand {
         print("  loss      \(fmt(loss, 4))")
         let line: JSONValue = [
             "tool": "tailor", "bench": "train", "preset": .string(preset), "batch": .int(batch), "seq": .int(seq),
-            "r": .int(r), "tokens_per_s": rounded(tokenCount / median, 1), "step_s": rounded(median, 3),
+            "method": .string(method), "r": .int(r), "gradient_checkpointing": .bool(gradientCheckpointing), "tokens_per_s": rounded(tokenCount / median, 1), "step_s": rounded(median, 3),
             "peak_rss_gb": rounded(rss, 2), "loss": rounded(loss, 4),
         ]
         print(line.text(.python))

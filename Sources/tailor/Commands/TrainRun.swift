@@ -47,7 +47,8 @@ struct TrainRun {
         if dryRun { say("trainable params: \(trainable.parameterCount) || all params: \(total) || trainable%: \(fmt(share, 4))") }
         let estimate = MemoryEstimate(model: model, trainable: trainable, tokens: run.tokensPerMicroBatch,
                                       checkpointing: recipe.training.gradientCheckpointing,
-                                      optimizerStates: recipe.training.optimizerStatesPerParameter)
+                                      optimizerStates: recipe.training.optimizerStatesPerParameter,
+                                      runtimeBytes: compute.isAccelerator ? 0 : MemoryEstimate.cpuRuntimeBytes)
         say("estimated peak memory: \(estimate.summary)")
         if let q = run.recipe.quantization.fourBit {
             let linears = model.layers.flatMap(\.linears)

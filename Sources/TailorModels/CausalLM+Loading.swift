@@ -44,7 +44,9 @@ extension CausalLM {
                 throw ModelError.unsupportedWeightDType(name: name, source: source, dtype: info.dtype.rawValue)
             }
             if let quantization, FourBitQuantization.quantizes(name) {
-                return try quantization.quantize(try checkpoint.floats(name), name: name, shape: shape, source: source, backend: backend)
+                let quantized = try quantization.quantize(try checkpoint.floats(name), name: name, shape: shape, source: source, backend: backend)
+                checkpoint.releasePages(name)  // the f32 file pages read for it are not needed again
+                return quantized
             }
             let bytes = try checkpoint.bytes(name)
             let aligned = Int(bitPattern: bytes.baseAddress) % dtype.byteSize == 0

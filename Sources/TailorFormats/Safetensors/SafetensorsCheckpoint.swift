@@ -172,6 +172,9 @@ public final class SafetensorsCheckpoint: Sendable {
         return try file.bytes(name)
     }
 
+    /// Drops tensor `name`'s mapped pages from the resident set (see `SafetensorsFile.releasePages`).
+    public func releasePages(_ name: String) { file(containing: name)?.releasePages(name) }
+
     /// Tensor `name` as `Float`s (see `SafetensorsFile.floats`).
     public func floats(_ name: String) throws -> [Float] {
         guard let file = file(containing: name) else { throw FormatError.tensorNotFound(path: url.path, tensor: name) }

@@ -90,6 +90,13 @@ public final class SafetensorsFile: Sendable {
         return buffer
     }
 
+    /// Drops tensor `name`'s mapped pages from the resident set, once its values were copied out (a weight
+    /// quantized while loading): RSS then shows what the process holds, not the file pages it read.
+    public func releasePages(_ name: String) {
+        guard let buffer = try? bytes(name) else { return }
+        file.dropPages(buffer)
+    }
+
     /// Tensor `name` as `Float`s in row-major order: F32 copied; F16, BF16, F64 and the float8 types widened
     /// or narrowed; integer and BOOL types converted (exact up to 2^24).
     /// - Throws: `FormatError.tensorNotFound`, or `.unsupportedConversion` for C64 and the sub-byte types.

@@ -59,6 +59,16 @@ final class MappedFile: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: base + offset, count: count)
     }
 
+    /// Tells the kernel this process is done with `buffer`'s pages (madvise MADV_DONTNEED on the whole pages
+    /// inside it): they leave the resident set, and a later read faults them in again from the file.
+    func dropPages(_ buffer: UnsafeRawBufferPointer) {
+        guard let start = buffer.baseAddress, buffer.count > 0 else { return }
+        let page = max(sysconf(Int32(_SC_PAGESIZE)), 1)  // allowed: a small libc constant
+        let first = (Int(bitPattern: start) + page - 1) / page * page, end = (Int(bitPattern: start) + buffer.count) / page * page
+        guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(pointer, end - first, Int32(MADV_DONTNEED))  // allowed: a small libc constant
+    }
+
     static func errnoText() -> String {
         let code = errno
         if let text = strerror(code) { return String(cString: text) + " (errno \(code))" }

@@ -9,7 +9,7 @@ import TailorTensor
 ///     let adapters = try IA3Adapters.attach(to: model, config: IA3Config())   // peft's defaults
 ///     try IA3AdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: "…")
 ///     try IA3AdapterFolder.load(folder: folder, for: other).mergeAndUnload(into: other)
-public final class IA3Adapters: @unchecked Sendable {
+public final class IA3Adapters: AttachableAdapters, @unchecked Sendable {
     /// The settings, with peft's defaults for the model filled in (`IA3Config.resolved(for:)`).
     public let config: IA3Config
     /// Module name → IA³ module, in module order.
@@ -99,17 +99,5 @@ public final class IA3Adapters: @unchecked Sendable {
         for module in modules { try model.setAdapter(displacedPaths?[module.name] ?? nil, module: module.name) }
         displacedPaths = nil
         try extras.restore(on: model)
-    }
-
-    /// Runs `body` on the base model alone (peft's `with model.disable_adapter():`), then attaches again.
-    public func withDisabled<T>(on model: CausalLM, _ body: () throws -> T) throws -> T {
-        try detach(from: model)
-        let result: T
-        do { result = try body() } catch {
-            try attach(to: model)
-            throw error
-        }
-        try attach(to: model)
-        return result
     }
 }

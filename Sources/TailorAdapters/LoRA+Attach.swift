@@ -4,7 +4,7 @@ import TailorTensor
 
 /// The LoRA adapters of one model, by module name, with the full tensors trained beside them
 /// (biases with `bias` ≠ none, copies of `modules_to_save`).
-public final class LoRAAdapters: @unchecked Sendable {
+public final class LoRAAdapters: AttachableAdapters, @unchecked Sendable {
     public let config: LoRAConfig
     /// Module name → adapter, in module order.
     public let modules: [(name: String, lora: LoRA)]
@@ -197,19 +197,6 @@ public final class LoRAAdapters: @unchecked Sendable {
     public func detach(from model: CausalLM) throws {
         for module in modules { try model.setAdapter(nil, module: module.name) }
         try restore(on: model)
-    }
-
-    /// Runs `body` on the base model alone (peft's `with model.disable_adapter():`): detached,
-    /// then attached again, also when `body` throws.
-    public func withDisabled<T>(on model: CausalLM, _ body: () throws -> T) throws -> T {
-        try detach(from: model)
-        let result: T
-        do { result = try body() } catch {
-            try attach(to: model)
-            throw error
-        }
-        try attach(to: model)
-        return result
     }
 
     static func layerIndex(_ module: String) -> Int? {

@@ -147,11 +147,7 @@ public enum IA3AdapterWriter {
     ///   - baseModel: `base_model_name_or_path` (a hub id or the base folder).
     ///   - revision: `revision`, the hub revision of the base; nil writes null.
     public static func write(_ adapters: IA3Adapters, backend: Backend, to folder: URL, baseModel: String, revision: String? = nil) throws {
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            throw AdapterError.badOption(name: "output_dir", problem: "\(folder.path) cannot be created: \(error)")
-        }
+        try PeftAdapterWriter.makeFolder(folder)
         var tensors: [SafetensorsWriter.Tensor] = []
         for module in adapters.modules {
             tensors.append(SafetensorsWriter.Tensor(name: PeftAdapterLayout.key(module.ia3.name), shape: module.ia3.vector.shape,

@@ -9,17 +9,22 @@ import TailorTensor
 /// (`base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`), loadable by
 /// `peft.PeftModel.from_pretrained`.
 public enum PeftAdapterWriter {
+    /// Creates an adapter's output folder (and its parents), or says it cannot.
+    static func makeFolder(_ folder: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw AdapterError.badOption(name: "output_dir", problem: "\(folder.path) cannot be created: \(error)")
+        }
+    }
+
     /// Writes `adapters` into `folder` (created if needed); each file is written atomically.
     /// - Parameters:
     ///   - baseModel: `base_model_name_or_path` (a hub id or the base folder).
     ///   - revision: `revision`, the hub revision the base was taken at (peft records the one given to
     ///     `from_pretrained`); nil writes null.
     public static func write(_ adapters: LoRAAdapters, backend: Backend, to folder: URL, baseModel: String, revision: String? = nil) throws {
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            throw AdapterError.badOption(name: "output_dir", problem: "\(folder.path) cannot be created: \(error)")
-        }
+        try makeFolder(folder)
         var tensors: [SafetensorsWriter.Tensor] = []
         for module in adapters.modules {
             var parts = [(module.lora.aName, module.lora.a), (module.lora.bName, module.lora.b)]

@@ -45,6 +45,10 @@ extension TrainRecipe {
             throw TrainingError.conflictingKeys(key: "init_lora_weights", other: "quantization_bit",
                                                 problem: "is \(lora.initLoraWeights.name), which decomposes and adjusts each adapted weight, but quantization_bit 4 stores those weights as 4-bit blocks. peft refuses PiSSA on a quantized base (initialize under float32/bf16, then re-quantize the residual); Tailor builds neither PiSSA nor OLoRA over 4-bit weights: drop quantization_bit, or use a plain init")
         }
+        if pissa.convert, let start = adapterNameOrPath {
+            throw TrainingError.conflictingKeys(key: "pissa_convert", other: "adapter_name_or_path",
+                                                problem: "needs the adapter's initial PiSSA / OLoRA values, but with adapter_name_or_path the run continues \(start) and starts from that folder's trained ones, so the converted adapter would be wrong; convert when the adapter is first trained, or train without pissa_convert")
+        }
         if pissa.convert {
             do { try LoRAAdapters.checkConvertible(lora) } catch AdapterError.badOption(_, let problem) {
                 throw TrainingError.invalidValue(key: "pissa_convert", problem: problem)

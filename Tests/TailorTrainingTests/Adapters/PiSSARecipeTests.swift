@@ -66,6 +66,8 @@ final class PiSSARecipeTests: XCTestCase {
                       mentions: ["pissa_convert", "modules_to_save"])
         assertInvalid([("init_lora_weights", .string("olora")), ("pissa_convert", .bool(true)), ("use_rslora", .bool(true)),
                        ("rank_pattern", .string("q_proj=2"))], mentions: ["pissa_convert", "use_rslora"])
+        assertInvalid([("pissa_init", .bool(true)), ("pissa_convert", .bool(true)), ("adapter_name_or_path", .string("earlier"))],
+                      mentions: ["pissa_convert", "adapter_name_or_path", "initial"])
     }
 
     /// r above min(in, out) has no r singular vectors; a quantized base is refused by name.

@@ -11,18 +11,7 @@ final class IA3DryRunTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-ia3-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let data = folder.appendingPathComponent("data.json")
-        try #"[{"instruction": "Say hi", "output": "hi"}, {"instruction": "Say bye", "output": "bye"}]"#
-            .write(to: data, atomically: true, encoding: .utf8)
-        let recipe = """
-        model_name_or_path: \(TestPaths.fixture("generation/chat-llama").path)
-        dataset: \(data.path)
-        output_dir: \(folder.appendingPathComponent("out").path)
-        bf16: false
-
-        """ + keys
-        let file = folder.appendingPathComponent("recipe.yaml")
-        try recipe.write(to: file, atomically: true, encoding: .utf8)
+        let file = try LoRAVariantsDryRunTests.writeRecipe(in: folder, keys: keys, lora: false)
         return try TestPaths.run(binary, ["train", file.path, "--dry-run"])
     }
 

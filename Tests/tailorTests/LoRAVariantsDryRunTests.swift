@@ -14,9 +14,10 @@ final class LoRAVariantsDryRunTests: XCTestCase {
         return try TestPaths.run(binary, ["train", try Self.writeRecipe(in: folder, keys: keys).path, "--dry-run"])
     }
 
-    /// A recipe in `folder` (with two records of data beside it) training the tiny chat llama with
-    /// LoRA r 4, alpha 8 on every Linear into `folder`/out, plus `keys`.
-    static func writeRecipe(in folder: URL, keys: String) throws -> URL {
+    /// A recipe in `folder` (with two records of data beside it) training the tiny chat llama into
+    /// `folder`/out, with LoRA r 4, alpha 8 on every Linear unless `lora` is false (another method's
+    /// keys come in `keys`), plus `keys`.
+    static func writeRecipe(in folder: URL, keys: String, lora: Bool = true) throws -> URL {
         let data = folder.appendingPathComponent("data.json")
         try #"[{"instruction": "Say hi", "output": "hi"}, {"instruction": "Say bye", "output": "bye"}]"#
             .write(to: data, atomically: true, encoding: .utf8)
@@ -24,10 +25,7 @@ final class LoRAVariantsDryRunTests: XCTestCase {
         model_name_or_path: \(TestPaths.fixture("generation/chat-llama").path)
         dataset: \(data.path)
         output_dir: \(folder.appendingPathComponent("out").path)
-        lora_rank: 4
-        lora_alpha: 8
-        lora_target: all
-        bf16: false
+        \(lora ? "lora_rank: 4\nlora_alpha: 8\nlora_target: all\n" : "")bf16: false
 
         """ + keys
         let file = folder.appendingPathComponent("recipe.yaml")

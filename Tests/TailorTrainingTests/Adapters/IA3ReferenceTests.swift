@@ -14,21 +14,11 @@ import XCTest
 final class IA3ReferenceTests: XCTestCase {
     static let steps = 10
 
-    struct Case {
+    struct Case: AdapterFixtureCase {
         let name: String
         let family: String
         let config: IA3Config
         var folder: URL { TestPaths.fixture("ia3/\(name)") }
-        var modelFolder: URL { TestPaths.fixture("models/\(family)") }
-        func reference() throws -> SafetensorsFile { try SafetensorsFile(url: folder.appendingPathComponent("reference.safetensors")) }
-        func file(_ sub: String) throws -> SafetensorsFile {
-            try SafetensorsFile(url: folder.appendingPathComponent(sub).appendingPathComponent(PeftAdapterLayout.weightsFile))
-        }
-        func firstSample() throws -> TokenBatch {
-            let data = try SafetensorsFile(url: folder.appendingPathComponent("data.safetensors"))
-            let ids = try data.floats("input_ids").prefix(Int(try data.floats("lengths")[0])).map { Int32($0) }
-            return try TokenBatch(sequences: [(ids, [Int32](repeating: -100, count: ids.count))])
-        }
     }
 
     static let llama = Case(name: "ia3-llama", family: "llama", config: IA3Config())

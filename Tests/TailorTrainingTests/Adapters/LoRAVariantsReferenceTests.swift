@@ -16,21 +16,10 @@ final class LoRAVariantsReferenceTests: XCTestCase {
     static let steps = 10
 
     /// The fixture case `name`: its folder, model family and reference file.
-    struct Case {
+    struct Case: AdapterFixtureCase {
         let name: String
         let family: String
         var folder: URL { TestPaths.fixture("lora-variants/\(name)") }
-        var modelFolder: URL { TestPaths.fixture("models/\(family)") }
-        func reference() throws -> SafetensorsFile { try SafetensorsFile(url: folder.appendingPathComponent("reference.safetensors")) }
-        func file(_ sub: String) throws -> SafetensorsFile {
-            try SafetensorsFile(url: folder.appendingPathComponent(sub).appendingPathComponent(PeftAdapterLayout.weightsFile))
-        }
-        /// The first sample, unlabelled.
-        func firstSample() throws -> TokenBatch {
-            let data = try SafetensorsFile(url: folder.appendingPathComponent("data.safetensors"))
-            let ids = try data.floats("input_ids").prefix(Int(try data.floats("lengths")[0])).map { Int32($0) }
-            return try TokenBatch(sequences: [(ids, [Int32](repeating: -100, count: ids.count))])
-        }
     }
 
     /// Attaches `config`'s adapters with peft's initial A and B (and, unless `ownMagnitude`, its

@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, bottom to top (see DESIGN.md and docs/architecture.md): CBLAS, CIntrinsics, CCUDA, CZlib, TailorJSON -> TailorTensor
+// Layers, bottom to top (see DESIGN.md and docs/architecture.md): CBLAS, CIntrinsics, CCUDA, CMPI, CZlib, TailorJSON -> TailorTensor
 // -> TailorCUDA -> TailorFormats -> TailorTokenizers -> TailorModels -> TailorData -> TailorAdapters -> TailorTraining | TailorInference
 // -> TailorServer -> tailor, and TailorExport (GGUF export) beside them -> tailor. TailorServer (the OpenAI-compatible HTTP server,
 // on Hummingbird) stands on TailorInference and never imports TailorTraining. TailorJSON (the one JSON value, reader and writer)
@@ -63,9 +63,11 @@ let package = Package(
         .target(name: "TailorData", dependencies: ["TailorJSON", "TailorTokenizers"]),
         // LoRA and adapter sets, reading / writing peft folders, merge: shared by training and inference.
         .target(name: "TailorAdapters", dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels"]),
+        // Open MPI's libmpi, loaded with dlopen: data-parallel training across processes; builds and runs without it.
+        .target(name: "CMPI", path: "Sources/CMPI", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "TailorTraining",
                 dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters",
-                               "TailorMetrics"]),
+                               "TailorMetrics", "CMPI"]),
         .target(name: "TailorInference",
                 dependencies: ["TailorJSON", "TailorTensor", "TailorFormats", "TailorModels", "TailorTokenizers", "TailorData", "TailorAdapters",
                                "TailorMetrics"]),

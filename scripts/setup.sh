@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs what Tailor needs on a fresh Debian/Ubuntu machine: OpenBLAS (the CPU GEMM) and
-# zlib's headers (PNG output). Idempotent: does nothing when they are already there.
+# Installs what Tailor needs on a fresh Debian/Ubuntu machine: OpenBLAS (the CPU GEMM), zlib's
+# headers (PNG output) and Open MPI (data-parallel training: `tailor launch`, `mpirun ... tailor train`;
+# loaded at run time, so Tailor builds and trains in one process without it).
+# Idempotent: does nothing when they are already there.
 set -euo pipefail
 missing=()
 ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so' || missing+=(libopenblas-dev)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+command -v mpirun >/dev/null || missing+=(openmpi-bin)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

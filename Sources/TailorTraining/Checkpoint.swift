@@ -28,10 +28,13 @@ public enum Checkpoint {
     /// For tests: called after the weights are written and before the folder is renamed.
     nonisolated(unsafe) public static var testHookBeforeCommit: ((URL) throws -> Void)?
 
+    /// The folder checkpoint `step` is saved in.
+    public static func folder(step: Int, outputDir: URL) -> URL { outputDir.appendingPathComponent(prefix + "\(step)") }
+
     /// Writes `checkpoint-<step>` into `outputDir` and returns its URL.
     public static func save(step: Int, outputDir: URL, model: CausalLM, trainable: TrainableSet, optimizer: Optimizer,
                             state: State, baseFolder: URL?, baseName: String, baseRevision: String? = nil) throws -> URL {
-        let final = outputDir.appendingPathComponent(prefix + "\(step)")
+        let final = folder(step: step, outputDir: outputDir)
         let temporary = outputDir.appendingPathComponent(".\(prefix)\(step).tmp-\(getpid())")
         let files = FileManager.default
         try? files.removeItem(at: temporary)

@@ -71,6 +71,12 @@ public final class Trainer {
     /// Samples memory and CPU at each logging step (`TrainingEvent.system`); a program with a device sets
     /// its `deviceBytes`.
     public let systemSampler = SystemSampler()
+    /// The ranks training together (data parallel), or the world of one. Every rank runs this loop
+    /// over the same global order; rank 0 alone writes sinks, checkpoints and the trained weights.
+    public let communicator: Communicator
+    /// What every rank must agree on before the first step (`TrainingRun` puts the recipe here); the
+    /// trainer adds its own rows, steps and parameters.
+    public var agreement = ""
 
     let runner: StepRunner
     /// The current epoch's sample order (drawn once per epoch, not once per step).
@@ -86,7 +92,8 @@ public final class Trainer {
     /// - Parameter objective: what the steps minimise (SFT unless given); it also lays out each
     ///   micro-batch from its rows and evaluates.
     public init(model: CausalLM, trainable: TrainableSet, rows train: [TrainingRow], eval: [TrainingRow] = [],
-                args: TrainingArguments, baseName: String = "", objective: TrainingObjective = SFTObjective()) throws {
+                args: TrainingArguments, baseName: String = "", objective: TrainingObjective = SFTObjective(),
+                communicator: Communicator = SingleProcess()) throws {
         try args.validate()
         guard !train.isEmpty else { throw TrainingError.unusableData("the training set is empty; give more data or a smaller validation_split") }
         guard train.contains(where: { $0.labelTokens > 0 }) else {
@@ -103,13 +110,15 @@ public final class Trainer {
         self.trainRows = train
         self.evalRows = eval
         self.baseName = baseName
-        let total = Self.totalSteps(args: args, samples: train.count)
+        self.communicator = communicator
+        let total = Self.totalSteps(args: args, samples: train.count, worldSize: communicator.worldSize)
         let warmup = args.warmupSteps > 0 ? args.warmupSteps : LRSchedule.warmupSteps(ratio: args.warmupRatio, totalSteps: total)
         runner = try StepRunner(model: model, optimizer: try args.makeOptimizer(parameters: trainable.parameters, backend: model.backend),
                                 schedule: LRSchedule(kind: args.lrSchedulerType, baseLR: args.learningRate,
                                                      warmupSteps: warmup, totalSteps: total),
                                 maxGradNorm: args.maxGradNorm)
         runner.objective = objective
+        runner.communicator = communicator
         model.gradientCheckpointing = args.gradientCheckpointing
         if case let .lora(adapters) = trainable, adapters.hasDropout {
             // Masks from (seed, step, micro-batch): reproducible, and identical after a resume.
@@ -125,20 +134,25 @@ public final class Trainer {
         (samples + args.perDeviceTrainBatchSize - 1) / args.perDeviceTrainBatchSize
     }
 
-    /// Optimizer steps per epoch (a last, shorter accumulation counts as a step, as in transformers).
-    static func stepsPerEpoch(args: TrainingArguments, samples: Int) -> Int {
-        let micro = microBatchesPerEpoch(args: args, samples: samples)
-        return max(1, (micro + args.gradientAccumulationSteps - 1) / args.gradientAccumulationSteps)
+    /// Micro-batches per optimizer step over all ranks: gradient_accumulation_steps on each.
+    static func microBatchesPerStep(args: TrainingArguments, worldSize: Int) -> Int {
+        args.gradientAccumulationSteps * max(1, worldSize)
     }
 
-    static func totalSteps(args: TrainingArguments, samples: Int) -> Int {
+    /// Optimizer steps per epoch (a last, shorter accumulation counts as a step, as in transformers).
+    static func stepsPerEpoch(args: TrainingArguments, samples: Int, worldSize: Int = 1) -> Int {
+        let micro = microBatchesPerEpoch(args: args, samples: samples), perStep = microBatchesPerStep(args: args, worldSize: worldSize)
+        return max(1, (micro + perStep - 1) / perStep)
+    }
+
+    static func totalSteps(args: TrainingArguments, samples: Int, worldSize: Int = 1) -> Int {
         if args.maxSteps > 0 { return args.maxSteps }
         // Int(exactly:): a num_train_epochs of 1e300 (or NaN) is "no end" rather than a trap.
-        return Int(exactly: (args.numTrainEpochs * Double(stepsPerEpoch(args: args, samples: samples))).rounded(.up)) ?? Int.max
+        return Int(exactly: (args.numTrainEpochs * Double(stepsPerEpoch(args: args, samples: samples, worldSize: worldSize))).rounded(.up)) ?? Int.max
     }
 
-    public var stepsPerEpoch: Int { Self.stepsPerEpoch(args: args, samples: trainRows.count) }
-    public var totalSteps: Int { Self.totalSteps(args: args, samples: trainRows.count) }
+    public var stepsPerEpoch: Int { Self.stepsPerEpoch(args: args, samples: trainRows.count, worldSize: communicator.worldSize) }
+    public var totalSteps: Int { Self.totalSteps(args: args, samples: trainRows.count, worldSize: communicator.worldSize) }
 
     /// The row order of `epoch` (0-based), by train_sampling_strategy: file order, a seeded
     /// permutation, or that permutation grouped by length with transformers' LengthGroupedSampler,
@@ -156,7 +170,9 @@ public final class Trainer {
         }
     }
 
-    /// The micro-batches of global step `step` (0-based).
+    /// The micro-batches of global step `step` (0-based), of every rank: gradient_accumulation_steps ×
+    /// world size consecutive micro-batches of the epoch's order (the runner gives rank r those whose
+    /// index is r modulo the world size, as accelerate deals batches to ranks).
     func microBatches(step: Int) throws -> [TokenBatch] {
         let epoch = step / stepsPerEpoch, index = step % stepsPerEpoch
         let order: [Int]
@@ -166,7 +182,7 @@ public final class Trainer {
             order = self.order(epoch: epoch)
             epochOrder = (epoch, order)
         }
-        let batch = args.perDeviceTrainBatchSize, ga = args.gradientAccumulationSteps
+        let batch = args.perDeviceTrainBatchSize, ga = Self.microBatchesPerStep(args: args, worldSize: communicator.worldSize)
         let micro = Self.microBatchesPerEpoch(args: args, samples: trainRows.count)
         return try (index * ga..<min((index + 1) * ga, micro)).map { m in
             let members = order[(m * batch)..<min((m + 1) * batch, order.count)]
@@ -175,14 +191,50 @@ public final class Trainer {
     }
 
     /// Writes checkpoint-`step` (pruning beyond save_total_limit) and emits `.checkpointSaved`.
+    /// Data parallel, rank 0 writes it and the others only name it.
     private func saveCheckpoint(step: Int, state: inout Checkpoint.State, start: Double, outputDir: URL) throws -> URL {
         state.elapsedSeconds = monotonicSeconds() - start
+        guard communicator.isMain else { return Checkpoint.folder(step: step, outputDir: outputDir) }
         let url = try Checkpoint.save(step: step, outputDir: outputDir, model: model, trainable: trainable,
                                       optimizer: runner.optimizer, state: state, baseFolder: baseFolder, baseName: baseName,
                                       baseRevision: baseRevision)
         if let limit = args.saveTotalLimit { Checkpoint.prune(outputDir: outputDir, keep: limit) }
         try emit(.checkpointSaved(step: step, path: url.path))
         return url
+    }
+
+    /// The trained weights (adapter or full model) in output_dir, with the tokenizer beside an adapter.
+    private func saveTrained(outputDir: URL) throws {
+        try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, baseRevision: baseRevision, to: outputDir)
+        if trainable.isAdapter, let baseFolder {
+            // Inference renders prompts as training did: the adapter carries the tokenizer and template.
+            try ModelFolderWriter.copyFiles(ModelFolderWriter.tokenizerFiles, from: baseFolder, to: outputDir)
+        }
+    }
+
+    /// Whether a stop was requested on any rank after `step` (every rank then stops after the same step).
+    private func stopRequested(step: Int) throws -> Bool {
+        let here = stopRequest?.isRequested == true
+        guard communicator.isDistributed else { return here }
+        var flag = [here ? 1.0 : 0.0]
+        try communicator.allReduceSum(&flag, label: "step \(step)'s stop check")
+        return flag[0] > 0
+    }
+
+    /// Every rank's `agreement`, rows, steps and trainable parameters must be rank 0's; otherwise
+    /// every rank fails naming the first rank and line that differ.
+    func checkRanksAgree() throws {
+        guard communicator.isDistributed else { return }
+        let mine = agreement + "\ntraining rows: \(trainRows.count) (\(trainRows.reduce(0) { $0 + $1.labelTokens }) label tokens), evaluation rows: \(evalRows.count)"
+            + "\ntotal steps: \(totalSteps)\ntrainable: " + trainable.parameters.map { "\($0.name) \($0.value.shape)" }.joined(separator: ", ")
+        let all = try communicator.allGather(Array(mine.utf8), label: "the start-up check that every rank runs the same recipe")
+        for (rank, bytes) in all.enumerated() where bytes != all[0] {
+            let main = String(decoding: all[0], as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            let other = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            let line = zip(main, other).first { $0 != $1 } ?? (main.last ?? "", other.last ?? "")
+            throw TrainingError.distributed("rank \(rank) was started with another recipe or data than rank 0: `\(line.1)` where rank 0 has `\(line.0)`;"
+                                            + " start every rank with the same recipe and data files")
+        }
     }
 
     /// Fails before any step when `folder` cannot be created or written.
@@ -198,22 +250,35 @@ public final class Trainer {
     }
 
     func emit(_ event: TrainingEvent) throws {
+        guard communicator.isMain else { return }
         for sink in sinks { try sink.handle(event) }
     }
 
     /// The objective's loss and metrics over the evaluation rows (SFT: the mean cross-entropy per
-    /// label token; a preference loss: the mean per pair).
+    /// label token; a preference loss: the mean per pair). Data parallel, rank r evaluates the
+    /// batches whose index is r modulo the world size, and the sums are added over ranks.
     public func evaluate() throws -> (loss: Double, labelTokens: Int, metrics: [String: Double]) {
         if case let .lora(adapters) = trainable { adapters.setDropoutKey(nil) }  // no dropout in evaluation
         var lossSum = 0.0, weight = 0.0, labels = 0
         var metrics: [String: Double] = [:]
-        for start in stride(from: 0, to: evalRows.count, by: args.perDeviceEvalBatchSize) {
+        let (rank, world) = (communicator.rank, communicator.worldSize)
+        for (index, start) in stride(from: 0, to: evalRows.count, by: args.perDeviceEvalBatchSize).enumerated() where index % world == rank {
             let members = Array(evalRows[start..<min(start + args.perDeviceEvalBatchSize, evalRows.count)])
             let share = try runner.objective.evaluate(try runner.objective.batch(members), model: model)
             lossSum += share.lossSum
             weight += share.weight
             labels += share.labelTokens
             metrics.merge(share.metrics, uniquingKeysWith: +)
+        }
+        if communicator.isDistributed {
+            // The sums travel as a step's shares do: Σ loss, then each metric's Σ, with the weight and label count as metrics.
+            var mine = MetricShares()
+            mine.add(loss: lossSum, metrics: metrics.merging(["\u{0}weight": weight, "\u{0}labels": Double(labels)]) { a, _ in a })
+            let total = try mine.summed(over: communicator, label: "the evaluation's sums")
+            lossSum = total.loss
+            weight = total.metrics["\u{0}weight"]?.sum ?? 0
+            labels = Int(exactly: total.metrics["\u{0}labels"]?.sum ?? 0) ?? 0
+            metrics = total.metrics.filter { !$0.key.hasPrefix("\u{0}") }.mapValues(\.sum)
         }
         return (weight > 0 ? lossSum / weight : 0, labels, weight > 0 ? metrics.mapValues { $0 / weight } : [:])
     }
@@ -222,7 +287,7 @@ public final class Trainer {
         let (loss, labels, metrics) = try evaluate()
         var record = EvaluationRecord(step: step, epoch: Double(step) / Double(stepsPerEpoch), loss: loss, labelTokens: labels)
         record.metrics = metrics
-        if let generationMetrics { record.metrics.merge(try generationMetrics(model)) { _, generated in generated } }
+        if let generationMetrics, communicator.isMain { record.metrics.merge(try generationMetrics(model)) { _, generated in generated } }
         return record
     }
 
@@ -230,8 +295,11 @@ public final class Trainer {
     @discardableResult
     public func train(resumeFrom checkpoint: URL? = nil) throws -> TrainingSummary {
         let outputDir = URL(fileURLWithPath: args.outputDir)
-        try Self.checkWritable(outputDir)
-        Checkpoint.recover(outputDir: outputDir)  // what a run killed while saving left
+        if communicator.isMain {
+            try Self.checkWritable(outputDir)
+            Checkpoint.recover(outputDir: outputDir)  // what a run killed while saving left
+        }
+        try checkRanksAgree()
         let total = totalSteps
         var state = Checkpoint.State(globalStep: 0, totalSteps: total, seed: args.seed,
                                      parameterNames: trainable.parameters.map(\.name),
@@ -244,6 +312,9 @@ public final class Trainer {
                                                problem: "was written with seed \(loaded.seed) and \(loaded.totalSteps) total steps; this run has seed \(args.seed) and \(total) steps")
             }
             state = loaded
+        }
+        if communicator.isDistributed {  // every rank starts from rank 0's weights, as DDP does
+            try communicator.broadcastFromMain(trainable.parameters, backend: model.backend, label: "the start-up broadcast of the trainable weights")
         }
         // The mean loss of the whole run (transformers' train_loss); before lossSum was kept, of the steps run here.
         var lossSum = state.lossSum ?? 0, lossSteps = state.lossSum == nil ? 0 : state.globalStep
@@ -287,18 +358,17 @@ public final class Trainer {
             if (args.saveStrategy == .steps && step % args.saveSteps == 0) || (args.saveStrategy == .epoch && epochEnd) {
                 saved = try saveCheckpoint(step: step, state: &state, start: start, outputDir: outputDir)
             }
-            if stopRequest?.isRequested == true {
+            if try stopRequested(step: step) {
                 let url = try saved ?? saveCheckpoint(step: step, state: &state, start: start, outputDir: outputDir)
                 try emit(.interrupted(step: step, checkpoint: url.path))
                 throw TrainingError.interrupted(step: step, checkpoint: url.path)
             }
         }
         if case let .lora(adapters) = trainable { adapters.setDropoutKey(nil) }
-        try trainable.save(model: model, baseFolder: baseFolder, baseName: baseName, baseRevision: baseRevision, to: outputDir)
-        if trainable.isAdapter, let baseFolder {
-            // Inference renders prompts as training did: the adapter carries the tokenizer and template.
-            try ModelFolderWriter.copyFiles(ModelFolderWriter.tokenizerFiles, from: baseFolder, to: outputDir)
+        if communicator.isMain {
+            try saveTrained(outputDir: outputDir)
         }
+        try communicator.barrier(label: "the end of training (rank 0 saving the trained weights)")
         let seconds = monotonicSeconds() - start
         var summary = TrainingSummary(steps: total, seconds: seconds, finalLoss: lastLoss,
                                       tokensPerSecond: Double(tokensTotal) / max(seconds, 1e-9),

@@ -50,6 +50,9 @@ public struct TrainingArguments: Sendable, Equatable {
     public var saveSteps: Int = 500
     public var saveTotalLimit: Int? = nil
     public var gradientCheckpointing: Bool = false
+    /// Seconds a data-parallel collective waits for the other ranks before the run stops naming the
+    /// failure (transformers' `ddp_timeout`, 1800).
+    public var ddpTimeout: Double = 1800
     /// The order of training rows in each epoch (transformers' `train_sampling_strategy`).
     public var sampling: Sampling = .random
 
@@ -90,6 +93,9 @@ public struct TrainingArguments: Sendable, Equatable {
         guard warmupSteps >= 0 else { throw TrainingError.invalidValue(key: "warmup_steps", problem: "must not be negative") }
         if let limit = saveTotalLimit, limit < 1 {
             throw TrainingError.invalidValue(key: "save_total_limit", problem: "must be at least 1 (got \(limit))")
+        }
+        guard ddpTimeout > 0 else {
+            throw TrainingError.invalidValue(key: "ddp_timeout", problem: "must be a positive number of seconds (got \(ddpTimeout))")
         }
         try validateOptimizer()
     }

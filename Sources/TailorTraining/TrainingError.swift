@@ -34,6 +34,9 @@ public enum TrainingError: Error, CustomStringConvertible {
     case adapterWeight(name: String, file: String, problem: String)
     /// A feature that exists in peft/transformers but not in Tailor yet.
     case notImplemented(String)
+    /// Data-parallel training across processes failed: a rank died or hangs (a collective timed
+    /// out), the ranks disagree (another recipe), or MPI cannot be loaded. The text names the rank.
+    case distributed(String)
     /// The loss became NaN or infinite.
     case nonFiniteLoss(step: Int, value: Double)
     /// A token id or label of a sample is outside the model's vocabulary. `sample` names the data
@@ -68,6 +71,8 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "nothing to train: \(problem)"
         case let .adapterWeight(name, file, problem):
             return "\(file): adapter weight '\(name)' \(problem)"
+        case let .distributed(problem):
+            return "distributed training: \(problem)"
         case let .notImplemented(what):
             return "\(what) is not implemented in Tailor yet"
         case let .nonFiniteLoss(step, value):

@@ -21,6 +21,11 @@ public struct StepLog: Sendable, Equatable {
 /// the loss of every micro-batch is normalised over the whole step (SFT: by its label tokens, so
 /// GA=4×B1 equals B4), gradients are clipped on their global norm, then the optimizer (AdamW or
 /// SGD) steps at the scheduled rate. What the loss is comes from `objective` (SFT by default).
+///
+/// Data parallel (`communicator` of more than one rank): every rank is given all the step's
+/// micro-batches and runs those whose index is its rank modulo the world size; the normaliser is
+/// the whole step's, so the gradients summed over ranks, the loss and the metrics are those of
+/// the one-process step (up to the order of the sums), and every rank takes the same optimizer step.
 public final class StepRunner: @unchecked Sendable {
     public let model: CausalLM
     public let gradients: GradientStore
@@ -32,6 +37,8 @@ public final class StepRunner: @unchecked Sendable {
     public var beforeMicroBatch: ((Int, Int) -> Void)?
     /// What the step minimises.
     public var objective: TrainingObjective = SFTObjective()
+    /// The ranks that share each step (the world of one unless training is data parallel).
+    public var communicator: Communicator = SingleProcess()
 
     /// A runner stepping `optimizer`, with a gradient buffer for each of its parameters.
     public init(model: CausalLM, optimizer: Optimizer, schedule: LRSchedule, maxGradNorm: Double = 1) throws {
@@ -54,28 +61,31 @@ public final class StepRunner: @unchecked Sendable {
         try self.init(model: model, optimizer: adamw, schedule: schedule, maxGradNorm: maxGradNorm)
     }
 
-    /// Runs forward/backward over `microBatches`, clips, and steps the optimizer.
+    /// Runs forward/backward over `microBatches` (this rank's share of them), sums the gradients,
+    /// loss and metrics over the ranks, clips, and steps the optimizer.
     public func step(_ microBatches: [TokenBatch]) throws -> StepLog {
         let stepNumber = optimizer.stepCount + 1
         let normalizer = try objective.normalizer(of: microBatches, step: stepNumber)
         let labelTokens = microBatches.reduce(0) { $0 + $1.labelTokenCount }
         try gradients.zero(backend: model.backend)
-        var loss = 0.0
-        var metricSums: [String: Double] = [:], metricCounts: [String: Double] = [:]
-        for (index, batch) in microBatches.enumerated() {
+        var shares = MetricShares()
+        let (rank, world) = (communicator.rank, communicator.worldSize)
+        for (index, batch) in microBatches.enumerated() where index % world == rank {
             beforeMicroBatch?(stepNumber, index)
             let share = try objective.accumulate(batch, model: model, gradients: gradients, normalizer: normalizer)
-            loss += share.loss
-            metricSums.merge(share.metrics, uniquingKeysWith: +)
-            metricCounts.merge(share.metrics.mapValues { _ in 1 }, uniquingKeysWith: +)
+            shares.add(loss: share.loss, metrics: share.metrics)
         }
-        let metrics = metricSums.reduce(into: [String: Double]()) { $0[$1.key] = $1.value / (metricCounts[$1.key] ?? 1) }
+        if communicator.isDistributed {
+            try communicator.allReduceSum(gradients, backend: model.backend, label: "step \(stepNumber)'s gradient all-reduce")
+            shares = try shares.summed(over: communicator, label: "step \(stepNumber)'s loss and metrics")
+        }
+        let loss = shares.loss
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: stepNumber, value: loss) }
         let norm = try clipGradientNorm(gradients, maxNorm: maxGradNorm, backend: model.backend)
         let lr = schedule.lr(step: optimizer.stepCount)
         try optimizer.step(gradients: gradients, lr: lr)
         var log = StepLog(step: stepNumber, loss: loss, gradNorm: norm, learningRate: lr, labelTokens: labelTokens)
-        log.metrics = metrics
+        log.metrics = shares.means
         return log
     }
 }

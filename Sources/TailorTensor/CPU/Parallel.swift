@@ -2,10 +2,13 @@ import Synchronization
 
 /// Row-parallel loops for the CPU kernels, run on one `WorkerPool`.
 enum Parallel {
-    /// The pool: all cores unless TAILOR_NUM_THREADS says otherwise.
+    /// The pool: all cores unless TAILOR_NUM_THREADS says otherwise; in a process of an mpirun job
+    /// (OMPI_COMM_WORLD_LOCAL_SIZE ranks on this machine), the cores divided among its ranks, so the
+    /// spinning workers of several ranks do not oversubscribe the machine.
     static let pool: WorkerPool = {
         if let text = getenvString("TAILOR_NUM_THREADS"), let n = Int(text), n > 0 { return WorkerPool(size: n) }
-        return WorkerPool(size: max(1, systemCoreCount()))
+        let localRanks = getenvString("OMPI_COMM_WORLD_LOCAL_SIZE").flatMap { Int($0) } ?? 1  // allowed: a String parse (optional)
+        return WorkerPool(size: max(1, systemCoreCount() / max(1, localRanks)))
     }()
 
     /// Worker count (the pool's size).

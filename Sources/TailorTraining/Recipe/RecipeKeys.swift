@@ -217,6 +217,8 @@ public enum RecipeKeys {
             .bool("group_by_length", \.training.groupByLength, "transformers 4's train_sampling_strategy group_by_length",
                   written: { _ in false }),
             .integer("seed", \.training.seed, min: 0, "seeds the adapter's init, dropout, the row order and validation_split"),
+            .number("ddp_timeout", \.training.ddpTimeout,
+                    "seconds a data-parallel run (mpirun, tailor launch) waits in a collective for the other ranks before it stops, naming the failure"),
         ]),
         section(.optimizer, [
             .number("learning_rate", \.training.learningRate, "the peak learning rate"),
@@ -311,7 +313,6 @@ public enum RecipeKeys {
             .ignored("preprocessing_num_workers", "data is prepared on all cores"),
             .ignored("overwrite_cache", "no cache"),
             .ignored("plot_loss", "loss.png and loss.svg are always written"),
-            .ignored("ddp_timeout", "Tailor trains in one process: there is no process group to time out"),
             .ignored("save_only_model", "checkpoints always keep the optimizer and scheduler state, so resuming is exact"),
             .ignored("trust_remote_code", "no code is run from model folders"),
             .ignored("task_type", "CAUSAL_LM is the only task"),

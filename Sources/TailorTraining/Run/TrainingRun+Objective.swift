@@ -70,7 +70,7 @@ extension TrainingRun {
         case .full:
             values = try ReferenceLogProbs.compute(rows: rows, objective: layout, model: model, batchSize: batchSize)
         }
-        try values.save(rows: rows, to: outputDir)
+        if communicator.isMain { try values.save(rows: rows, to: outputDir) }  // every rank computed the same values
         return values.reference
     }
 }

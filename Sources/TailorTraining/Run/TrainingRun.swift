@@ -29,6 +29,9 @@ public final class TrainingRun {
     public var deviceBytes: (() -> Int)?
     /// The GPU's utilisation now (`SystemSampler.deviceUtilization`); nil on the CPU or without NVML.
     public var deviceUtilization: (() -> (gpu: Int, memory: Int)?)?
+    /// The ranks of a data-parallel run (every rank makes its own TrainingRun with the same recipe),
+    /// or the world of one. Only rank 0 checks, locks and writes output_dir.
+    public let communicator: Communicator
     /// output_dir's lock, held from before the model loads until `train` ends.
     private var lock: OutputFolder.Lock?
     /// With pissa_convert: the adapter's A and B right after its PiSSA / OLoRA init, which the
@@ -44,19 +47,23 @@ public final class TrainingRun {
     ///   the model, the data or the adapter.
     /// - Parameter data: this recipe's data, already prepared (a sweep's earlier run whose recipe
     ///   `encodesSameData(as:)` this one); nil prepares it.
-    public init(recipe: TrainRecipe, modelFolder: URL, compute: TrainingBackend, lockOutput: Bool = true, data prepared: TrainingData? = nil) throws {
+    public init(recipe: TrainRecipe, modelFolder: URL, compute: TrainingBackend, lockOutput: Bool = true, data prepared: TrainingData? = nil,
+                communicator: Communicator = SingleProcess()) throws {
         try recipe.validate()
         var recipe = recipe
         if recipe.stage == .kto { recipe.training.sampling = .sequential }  // TRL's KTOTrainer requires it (validate refuses another given one)
         self.compute = compute
         self.modelFolder = modelFolder
+        self.communicator = communicator
         let outputDir = URL(fileURLWithPath: recipe.training.outputDir)
-        try OutputFolder.checkWritable(outputDir)
-        if lockOutput {
-            lock = try OutputFolder.Lock(outputDir)
-            Checkpoint.recover(outputDir: outputDir)
+        if communicator.isMain {
+            try OutputFolder.checkWritable(outputDir)
+            if lockOutput {
+                lock = try OutputFolder.Lock(outputDir)
+                Checkpoint.recover(outputDir: outputDir)
+            }
+            try OutputFolder.check(outputDir, recipe: recipe, modelFolder: modelFolder)
         }
-        try OutputFolder.check(outputDir, recipe: recipe, modelFolder: modelFolder)
         model = try CausalLM.load(folder: modelFolder, backend: compute.backend, quantization: recipe.quantization.fourBit)
         model.savedActivationDType = compute.savedActivationDType(bf16: recipe.bf16)
         data = try prepared ?? TrainingData.prepare(recipe: recipe, modelFolder: modelFolder)
@@ -125,28 +132,34 @@ public final class TrainingRun {
     public func train(extraSinks: [TrainingSink] = []) throws -> TrainingSummary {
         defer { lock?.release() }
         let outputDir = URL(fileURLWithPath: recipe.training.outputDir)
-        if recipe.training.overwriteOutputDir && recipe.resumeFromCheckpoint == nil {
+        let main = communicator.isMain
+        if main && recipe.training.overwriteOutputDir && recipe.resumeFromCheckpoint == nil {
             try OutputFolder.clearPreviousRun(in: outputDir)
         }
-        do {
-            try FileManager.default.createDirectory(at: outputDir, withIntermediateDirectories: true)
-            try RecipeYAML.render(recipe).write(to: outputDir.appendingPathComponent("tailor_config.yaml"), atomically: true, encoding: .utf8)
-        } catch {
-            throw TrainingError.unwritableFolder(key: "output_dir", path: outputDir.path, reason: error.localizedDescription)
+        if main {
+            do {
+                try FileManager.default.createDirectory(at: outputDir, withIntermediateDirectories: true)
+                try RecipeYAML.render(recipe).write(to: outputDir.appendingPathComponent("tailor_config.yaml"), atomically: true, encoding: .utf8)
+            } catch {
+                throw TrainingError.unwritableFolder(key: "output_dir", path: outputDir.path, reason: error.localizedDescription)
+            }
         }
         let trainer = try Trainer(model: model, trainable: trainable, rows: data.train, eval: data.eval, args: recipe.training,
                                   baseName: recipe.modelNameOrPath,
-                                  objective: try objective(outputDir: outputDir, resuming: recipe.resumeFromCheckpoint != nil))
+                                  objective: try objective(outputDir: outputDir, resuming: recipe.resumeFromCheckpoint != nil),
+                                  communicator: communicator)
+        trainer.agreement = RecipeYAML.render(recipe)
         trainer.baseFolder = modelFolder
         if recipe.givenKeys.contains("model_revision") { trainer.baseRevision = recipe.modelRevision }
         trainer.stopRequest = stopRequest
         trainer.generationMetrics = generationMetrics
         trainer.systemSampler.deviceBytes = deviceBytes
         trainer.systemSampler.deviceUtilization = deviceUtilization
-        trainer.sinks = extraSinks + Self.fileSinks(outputDir: outputDir, args: recipe.training)
+        trainer.sinks = main ? extraSinks + Self.fileSinks(outputDir: outputDir, args: recipe.training) : []
+        try communicator.barrier(label: "rank 0's preparation of output_dir")  // its repairs and clean-up come before any rank reads it
         let resume = try recipe.resumeFromCheckpoint.map { try Checkpoint.resolve($0, outputDir: outputDir) }
-        if resume == nil { try writePiSSAInitial(outputDir: outputDir) }
-        if let resume {
+        if resume == nil && main { try writePiSSAInitial(outputDir: outputDir) }
+        if let resume, main {
             // trainer_state.json goes on from the checkpoint's log_history, as Trainer's does, and the
             // loss curve from its points.
             let saved = resume.appendingPathComponent("trainer_state.json")
@@ -161,7 +174,7 @@ public final class TrainingRun {
             }
         }
         let summary = try trainer.train(resumeFrom: resume)
-        try writePiSSAConverted(outputDir: outputDir)
+        if main { try writePiSSAConverted(outputDir: outputDir) }
         return summary
     }
 }

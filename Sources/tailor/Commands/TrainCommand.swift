@@ -167,5 +167,6 @@ struct TrainCommand: AsyncParsableCommand {
 
 /// Writes a line to standard error.
 func printError(_ line: String) {
+    guard !Console.quiet else { return }
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }

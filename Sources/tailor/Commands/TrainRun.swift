@@ -4,6 +4,7 @@ import TailorModels
 import TailorCUDA
 import TailorTensor
 import TailorTraining
+import Synchronization
 
 /// `tailor train`'s wiring: the backend (TailorCUDA's GPU backend offered to the library's
 /// choice), a GGUF file imported into a model folder, then `TrainingRun` with the console
@@ -17,13 +18,40 @@ struct TrainRun {
     var shared: (recipe: TrainRecipe, data: TrainingData)? = nil
 
     /// Trains (or, with dryRun, shows the plan); returns the recipe as run and its data, for a sweep's next run.
+    /// Started by mpirun (or `tailor launch`), this process is one rank of a data-parallel run: rank 0
+    /// prints and writes; an error on any rank ends every rank at once.
     @discardableResult
     func run() throws -> (recipe: TrainRecipe, data: TrainingData) {
         try recipe.validate()
-        try OutputFolder.checkWritable(URL(fileURLWithPath: recipe.training.outputDir))  // before any import or load
+        let world = try ProcessWorld.join(timeoutSeconds: recipe.training.ddpTimeout)
+        guard world.isDistributed else { return try run(world: world) }
+        Console.quiet = !world.isMain
+        do {
+            let result = try run(world: world)
+            world.finish()
+            return result
+        } catch let exit as ExitCode {  // interrupted: every rank stopped after the same step
+            world.finish()
+            throw exit
+        } catch {
+            let text = "\(error)", place = "rank \(world.rank) of \(world.worldSize)"
+            FileHandle.standardError.write(Data((text.contains(place) ? "error: \(text)\n" : "\(place): error: \(text)\n").utf8))
+            world.abort(code: 1)  // the other ranks may be waiting in a collective for this one
+            throw error
+        }
+    }
+
+    func run(world: Communicator) throws -> (recipe: TrainRecipe, data: TrainingData) {
+        if world.isMain { try OutputFolder.checkWritable(URL(fileURLWithPath: recipe.training.outputDir)) }  // before any import or load
         let compute = try DeviceOptions.trainingBackend(recipe.device, bf16: recipe.bf16)
         if let note = compute.note { printError(note) }
         say("device: \(compute.backend.name)")
+        if world.isDistributed {
+            let training = recipe.training
+            say("ranks: \(world.worldSize) (\(world.transport)), \(world.localSize) on this machine; global batch \(training.perDeviceTrainBatchSize)"
+                + " × \(training.gradientAccumulationSteps) accumulation × \(world.worldSize) ranks = "
+                + "\(training.perDeviceTrainBatchSize * training.gradientAccumulationSteps * world.worldSize) rows per step")
+        }
         if compute.backend is CPUBackend {
             let cpu = CPUReport.current()
             say("cpu: \(cpu.features.summary)")
@@ -35,7 +63,8 @@ struct TrainRun {
         let modelFolder = try self.modelFolder ?? GGUFImport.modelFolder(for: recipe.modelNameOrPath)
         let reused = shared.flatMap { $0.recipe.encodesSameData(as: recipe) ? $0.data : nil }
         if reused != nil { say("data: the sweep's earlier run encoded the same data; reused") }
-        let run = try TrainingRun(recipe: recipe, modelFolder: modelFolder, compute: compute, lockOutput: !dryRun, data: reused)
+        let run = try TrainingRun(recipe: recipe, modelFolder: modelFolder, compute: compute, lockOutput: !dryRun, data: reused,
+                                  communicator: world)
         let (model, data, trainable) = (run.model, run.data, run.trainable)
         for warning in data.warnings + run.warnings { printError("warning: \(warning)") }
         if let path = run.recipe.adapterNameOrPath, run.recipe.finetuningType == .lora {
@@ -92,12 +121,14 @@ struct TrainRun {
                 }
             }
         }
-        let interrupt = InterruptHandler(run.stopRequest)
+        let interrupt = InterruptHandler(run.stopRequest, alsoStopOn: world.isDistributed ? [SIGUSR1, SIGUSR2] : [])
         let summary: TrainingSummary
         do {
             summary = try run.train(extraSinks: [ConsoleProgressSink.standardError(lineEvery: recipe.training.loggingSteps)])
         } catch TrainingError.interrupted(_, let checkpoint) {
-            printError("to resume: \(Self.resumeCommand(checkpoint: checkpoint))")
+            let command = Self.resumeCommand(checkpoint: checkpoint)
+            // A rank's own command line is `tailor train ...`; the job is resumed as it was started.
+            printError("to resume: " + (world.isDistributed ? "tailor launch --nproc \(world.worldSize) -- " + command.dropFirst("tailor ".count) : command))
             printError("(or set resume_from_checkpoint: latest in the recipe)")
             throw ExitCode(130)
         }
@@ -120,33 +151,62 @@ extension TrainRun {
     }
 }
 
+/// Signals counted by `InterruptHandler`'s plain C handler (a lock-free add is all a handler may do).
+private let interruptCount = Atomic<Int>(0)
+
 /// SIGINT while training: the first asks the run to stop after the current step (it saves a
-/// checkpoint and says how to resume); a second exits at once with status 130.
+/// checkpoint and says how to resume); a second exits at once with status 130. A rank of a
+/// data-parallel run also takes SIGUSR1 and SIGUSR2 as the first (mpirun passes those on to every
+/// rank, where its own SIGINT would kill them: `tailor launch` turns Ctrl-C into SIGUSR1).
+/// The handler is a plain sigaction that counts; a watcher thread acts on the count. (A dispatch
+/// signal source blocks the signal in one thread only, and the MPI library's threads would take
+/// and drop it.)
 final class InterruptHandler {
-    private let source: DispatchSourceSignal
+    private let numbers: [Int32]
+    private let watcher: Thread
+    private let stopped = StopRequest()
 
-    init(_ stop: StopRequest) {
-        signal(SIGINT, SIG_IGN)  // delivered to the source instead
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        self.source = source
-        source.setEventHandler {
-            // Signals that arrive together come as one event: count each.
-            for _ in 0..<max(source.data, 1) where stop.request() { _exit(130) }
-            printError("\ninterrupt: stopping after this step to save a checkpoint (press Ctrl-C again to quit at once, saving nothing)")
+    init(_ stop: StopRequest, alsoStopOn extra: [Int32] = []) {
+        numbers = [SIGINT] + extra
+        let start = interruptCount.load(ordering: .relaxed)  // also runs the global's initializer here, not in the handler
+        for number in numbers {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { _ in interruptCount.wrappingAdd(1, ordering: .relaxed) }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(number, &action, nil)
         }
-        source.resume()
+        let stopped = self.stopped
+        watcher = Thread {
+            var seen = start
+            while !stopped.isRequested {
+                let now = interruptCount.load(ordering: .relaxed)
+                while seen < now {
+                    seen += 1
+                    if stop.request() { _exit(130) }
+                    printError("\ninterrupt: stopping after this step to save a checkpoint (press Ctrl-C again to quit at once, saving nothing)")
+                }
+                usleep(20_000)
+            }
+        }
+        watcher.start()
     }
 
-    /// Gives SIGINT its default meaning back.
+    /// Gives the signals their default meaning back.
     func cancel() {
-        source.setEventHandler(handler: nil)  // the handler holds the source
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
+        stopped.request()
+        for number in numbers { signal(number, SIG_DFL) }
     }
+}
+
+/// Whether this process keeps its lines to itself: a rank other than 0 of a data-parallel run.
+enum Console {
+    nonisolated(unsafe) static var quiet = false
 }
 
 /// A line on standard output, flushed at once so it keeps its place among the progress lines.
 func say(_ line: String) {
+    guard !Console.quiet else { return }
     print(line)
     fflush(nil)  // all output streams
 }

@@ -29,6 +29,7 @@ static struct {
     int (*ibcast)(void *, int, handle_t, int, handle_t, handle_t *);
     int (*ireduce_scatter_block)(const void *, void *, int, handle_t, handle_t, handle_t, handle_t *);
     int (*ibarrier)(handle_t, handle_t *);
+    int (*ireduce)(const void *, void *, int, handle_t, handle_t, int, handle_t, handle_t *);
     int (*test)(handle_t *, int *, void *);
     int (*isend)(const void *, int, handle_t, int, int, handle_t, handle_t *);
     int (*irecv)(void *, int, handle_t, int, int, handle_t, handle_t *);
@@ -93,6 +94,7 @@ int tailor_mpi_load(const char *path) {
     MPI_RESOLVE(ibcast, "MPI_Ibcast");
     MPI_RESOLVE(ireduce_scatter_block, "MPI_Ireduce_scatter_block");
     MPI_RESOLVE(ibarrier, "MPI_Ibarrier");
+    MPI_RESOLVE(ireduce, "MPI_Ireduce");
     MPI_RESOLVE(test, "MPI_Test");
     MPI_RESOLVE(isend, "MPI_Isend");
     MPI_RESOLVE(irecv, "MPI_Irecv");
@@ -253,6 +255,21 @@ int tailor_mpi_allreduce_sum_f32(float *data, int64_t count, double timeout_s) {
 
 int tailor_mpi_allreduce_sum_f64(double *data, int64_t count, double timeout_s) {
     return allreduce_sum(data, count, mpi.type_double, sizeof(double), timeout_s);
+}
+
+int tailor_mpi_reduce_sum_f32(float *data, int64_t count, int root, double timeout_s) {
+    if (!mpi.library) return -2;
+    for (int64_t offset = 0; offset < count; offset += PIECE) {
+        int n = (int)(count - offset < PIECE ? count - offset : PIECE);
+        handle_t request = NULL;
+        float *piece = data + offset;
+        arrive();
+        int result = arrivals.rank == root
+            ? mpi.ireduce(IN_PLACE, piece, n, mpi.type_float, mpi.op_sum, root, mpi.comm_world, &request)
+            : mpi.ireduce(piece, NULL, n, mpi.type_float, mpi.op_sum, root, mpi.comm_world, &request);
+        if (result != 0 || (result = wait_for(&request, timeout_s)) != 0) return result;
+    }
+    return 0;
 }
 
 int tailor_mpi_allgatherv_bytes(const void *send, int send_count, void *recv, const int *counts, const int *displs, double timeout_s) {

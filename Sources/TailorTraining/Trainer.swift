@@ -113,12 +113,20 @@ public final class Trainer {
         self.communicator = communicator
         let total = Self.totalSteps(args: args, samples: train.count, worldSize: communicator.worldSize)
         let warmup = args.warmupSteps > 0 ? args.warmupSteps : LRSchedule.warmupSteps(ratio: args.warmupRatio, totalSteps: total)
-        runner = try StepRunner(model: model, optimizer: try args.makeOptimizer(parameters: trainable.parameters, backend: model.backend),
+        let optimizer: Optimizer
+        if communicator.isDistributed && args.sharding.stage > 0 {
+            optimizer = try ShardedOptimizer(parameters: trainable.parameters, stage: args.sharding.stage, communicator: communicator,
+                                             backend: model.backend) { try args.makeOptimizer(parameters: $0, backend: model.backend) }
+        } else {
+            optimizer = try args.makeOptimizer(parameters: trainable.parameters, backend: model.backend)
+        }
+        runner = try StepRunner(model: model, optimizer: optimizer,
                                 schedule: LRSchedule(kind: args.lrSchedulerType, baseLR: args.learningRate,
                                                      warmupSteps: warmup, totalSteps: total),
                                 maxGradNorm: args.maxGradNorm)
         runner.objective = objective
         runner.communicator = communicator
+        if let elements = args.sharding.bucketElements { runner.bucketElements = elements }
         model.gradientCheckpointing = args.gradientCheckpointing
         if case let .lora(adapters) = trainable, adapters.hasDropout {
             // Masks from (seed, step, micro-batch): reproducible, and identical after a resume.
@@ -194,6 +202,9 @@ public final class Trainer {
     /// Data parallel, rank 0 writes it and the others only name it.
     private func saveCheckpoint(step: Int, state: inout Checkpoint.State, start: Double, outputDir: URL) throws -> URL {
         state.elapsedSeconds = monotonicSeconds() - start
+        let sharded = runner.optimizer as? ShardedOptimizer
+        try sharded?.gatherState()  // every rank takes part; rank 0 then writes the whole state
+        defer { sharded?.dropGathered() }
         guard communicator.isMain else { return Checkpoint.folder(step: step, outputDir: outputDir) }
         let url = try Checkpoint.save(step: step, outputDir: outputDir, model: model, trainable: trainable,
                                       optimizer: runner.optimizer, state: state, baseFolder: baseFolder, baseName: baseName,

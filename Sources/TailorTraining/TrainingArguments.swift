@@ -53,6 +53,11 @@ public struct TrainingArguments: Sendable, Equatable {
     /// Seconds a data-parallel collective waits for the other ranks before the run stops naming the
     /// failure (transformers' `ddp_timeout`, 1800).
     public var ddpTimeout: Double = 1800
+    /// ZeRO sharding of a data-parallel run (`deepspeed: ds_config.json` or `fsdp: shard_grad_op`).
+    public var sharding = ShardingSettings()
+    /// The DeepSpeed JSON file `sharding` was read from, or FSDP's words: written back into tailor_config.yaml.
+    public var deepspeed: String?
+    public var fsdp: String?
     /// The order of training rows in each epoch (transformers' `train_sampling_strategy`).
     public var sampling: Sampling = .random
 
@@ -94,6 +99,7 @@ public struct TrainingArguments: Sendable, Equatable {
         if let limit = saveTotalLimit, limit < 1 {
             throw TrainingError.invalidValue(key: "save_total_limit", problem: "must be at least 1 (got \(limit))")
         }
+        try sharding.validate(against: self)
         guard ddpTimeout > 0 else {
             throw TrainingError.invalidValue(key: "ddp_timeout", problem: "must be a positive number of seconds (got \(ddpTimeout))")
         }

@@ -39,6 +39,8 @@ public final class StepRunner: @unchecked Sendable {
     public var objective: TrainingObjective = SFTObjective()
     /// The ranks that share each step (the world of one unless training is data parallel).
     public var communicator: Communicator = SingleProcess()
+    /// Gradient elements per all-reduce or reduce (DDP's bucket_cap_mb of 25 MB, or DeepSpeed's reduce_bucket_size).
+    public var bucketElements = (25 << 20) / MemoryLayout<Float>.size
 
     /// A runner stepping `optimizer`, with a gradient buffer for each of its parameters.
     public init(model: CausalLM, optimizer: Optimizer, schedule: LRSchedule, maxGradNorm: Double = 1) throws {
@@ -75,13 +77,20 @@ public final class StepRunner: @unchecked Sendable {
             let share = try objective.accumulate(batch, model: model, gradients: gradients, normalizer: normalizer)
             shares.add(loss: share.loss, metrics: share.metrics)
         }
+        let zero2 = (optimizer as? ShardedOptimizer).flatMap { $0.stage >= 2 ? $0 : nil }
         if communicator.isDistributed {
-            try communicator.allReduceSum(gradients, backend: model.backend, label: "step \(stepNumber)'s gradient all-reduce")
+            if let zero2 {
+                try zero2.reduceGradients(gradients, bucketElements: bucketElements, label: "step \(stepNumber)'s gradient reduce")
+            } else {
+                try communicator.allReduceSum(gradients, backend: model.backend, label: "step \(stepNumber)'s gradient all-reduce",
+                                              bucketBytes: bucketElements * MemoryLayout<Float>.size)
+            }
             shares = try shares.summed(over: communicator, label: "step \(stepNumber)'s loss and metrics")
         }
         let loss = shares.loss
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: stepNumber, value: loss) }
-        let norm = try clipGradientNorm(gradients, maxNorm: maxGradNorm, backend: model.backend)
+        let norm = try zero2?.clipOwnedGradients(gradients, maxNorm: maxGradNorm, label: "step \(stepNumber)'s gradient norm")
+            ?? clipGradientNorm(gradients, maxNorm: maxGradNorm, backend: model.backend)
         let lr = schedule.lr(step: optimizer.stepCount)
         try optimizer.step(gradients: gradients, lr: lr)
         var log = StepLog(step: stepNumber, loss: loss, gradNorm: norm, learningRate: lr, labelTokens: labelTokens)

@@ -150,6 +150,48 @@ final class LaunchCommandTests: XCTestCase {
         try assertSameCurve("packed-one", "packed-two")
     }
 
+    /// LLaMA-Factory's DeepSpeed configs for ZeRO stages 1 and 2 ("auto" values, bucket sizes).
+    func deepSpeedConfig(stage: Int) throws -> String {
+        let file = folder.appendingPathComponent("ds_z\(stage)_config.json")
+        try """
+        {"train_batch_size": "auto", "train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": "auto",
+         "gradient_clipping": "auto", "zero_allow_untested_optimizer": true, "bf16": {"enabled": "auto"},
+         "zero_optimization": {"stage": \(stage), "allgather_partitions": true, "allgather_bucket_size": 5e8, "overlap_comm": false,
+                               "reduce_scatter": true, "reduce_bucket_size": 300, "contiguous_gradients": true}}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
+    func testZeROStages1And2GivePlainDataParallelism() throws {
+        _ = try train(recipe("plain", accumulation: 1), ranks: 4)
+        let one = try train(recipe("zero1", accumulation: 1, extra: ["--deepspeed", try deepSpeedConfig(stage: 1)]), ranks: 4)
+        XCTAssertTrue(one.contains("ZeRO stage 1 (optimizer state sharded)"), one)
+        let two = try train(recipe("zero2", accumulation: 1, extra: ["--deepspeed", try deepSpeedConfig(stage: 2)]), ranks: 4)
+        XCTAssertTrue(two.contains("ZeRO stage 2 (optimizer state and gradients sharded)"), two)
+        _ = try train(recipe("fsdp", accumulation: 1, extra: ["--fsdp", "shard_grad_op"]), ranks: 2)
+        _ = try train(recipe("plain2", accumulation: 1), ranks: 2)
+        try assertSameCurve("plain", "zero1")
+        try assertSameCurve("plain", "zero2")
+        try assertSameCurve("plain2", "fsdp")
+        let weights = "adapter_model.safetensors"
+        try assertSameWeights(folder.appendingPathComponent("plain/\(weights)"), folder.appendingPathComponent("zero1/\(weights)"))
+        try assertSameWeights(folder.appendingPathComponent("plain/\(weights)"), folder.appendingPathComponent("zero2/\(weights)"))
+    }
+
+    func testAZeRO2CheckpointHoldsTheWholeStateAndResumesInOneProcess() throws {
+        _ = try train(recipe("whole", accumulation: 2))
+        let saving = ["--save_strategy", "steps", "--save_steps", "3", "--deepspeed", try deepSpeedConfig(stage: 2)]
+        _ = try train(recipe("sharded", accumulation: 1, extra: saving), ranks: 2)
+        // The checkpoint has every parameter's AdamW moments (rank 0 gathered them), so one plain process resumes it.
+        let state = try tensors(folder.appendingPathComponent("sharded/checkpoint-3/optimizer.safetensors"))
+        let adapter = try tensors(folder.appendingPathComponent("sharded/checkpoint-3/adapter_model.safetensors"))
+        XCTAssertEqual(state.count, 2 * adapter.count, "exp_avg and exp_avg_sq of each of \(adapter.count) tensors: \(state.keys.sorted())")
+        XCTAssertTrue(state.values.allSatisfy { $0.contains { $0 != 0 } }, "no rank's moments are left out (all zeros)")
+        let checkpoint = folder.appendingPathComponent("sharded/checkpoint-3").path
+        _ = try train(recipe("sharded", accumulation: 2, extra: ["--save_strategy", "steps", "--save_steps", "3", "--resume_from_checkpoint", checkpoint]))
+        try assertSameCurve("whole", "sharded")
+    }
+
     func testACheckpointOfTwoRanksResumesWithFourOnTheSameCurve() throws {
         let saving = ["--save_strategy", "steps", "--save_steps", "3"]
         _ = try train(recipe("straight", accumulation: 4))

@@ -32,6 +32,8 @@ const char *tailor_mpi_error_string(int code);
 /// In-place sums over every rank.
 int tailor_mpi_allreduce_sum_f32(float *data, int64_t count, double timeout_s);
 int tailor_mpi_allreduce_sum_f64(double *data, int64_t count, double timeout_s);
+/// In-place sum over every rank into `root`'s `data` (the others' are left as they were).
+int tailor_mpi_reduce_sum_f32(float *data, int64_t count, int root, double timeout_s);
 /// `send_count` bytes from each rank, gathered in rank order: `recv` holds Σ counts bytes, rank r's at `displs[r]`.
 int tailor_mpi_allgatherv_bytes(const void *send, int send_count, void *recv, const int *counts, const int *displs, double timeout_s);
 /// One int64 from each rank, in rank order (`recv` has one slot per rank).

@@ -4,7 +4,7 @@ import TailorTensor
 extension Communicator {
     /// Every gradient of `gradients` replaced by its sum over ranks, in buckets of about
     /// `bucketBytes` (DDP's bucket_cap_mb, 25 MB), each one all-reduce.
-    func allReduceSum(_ gradients: GradientStore, backend: Backend, label: String, bucketBytes: Int = 25 << 20) throws {
+    func allReduceSum(_ gradients: GradientStore, backend: Backend, label: String, bucketBytes: Int) throws {
         var bucket: [(tensor: Tensor, count: Int)] = [], values: [Float] = []
         func flush() throws {
             guard !bucket.isEmpty else { return }

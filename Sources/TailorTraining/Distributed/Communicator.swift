@@ -18,6 +18,8 @@ public protocol Communicator: AnyObject, Sendable {
     /// Every rank's `values` replaced by their sum over ranks. `label` names the operation in errors.
     func allReduceSum(_ values: inout [Float], label: String) throws
     func allReduceSum(_ values: inout [Double], label: String) throws
+    /// The sum over ranks of `values`, on rank `root` (the others' values are left as they were).
+    func reduceSum(_ values: inout [Float], root: Int, label: String) throws
     /// Every rank's bytes, in rank order (the lengths may differ).
     func allGather(_ bytes: [UInt8], label: String) throws -> [[UInt8]]
     /// Rank `root`'s `values` on every rank (the others' must have the same count).
@@ -49,6 +51,7 @@ public final class SingleProcess: Communicator, @unchecked Sendable {
     public var transport: String { "single process" }
     public func allReduceSum(_ values: inout [Float], label: String) throws {}
     public func allReduceSum(_ values: inout [Double], label: String) throws {}
+    public func reduceSum(_ values: inout [Float], root: Int, label: String) throws {}
     public func allGather(_ bytes: [UInt8], label: String) throws -> [[UInt8]] { [bytes] }
     public func broadcast(_ values: inout [Float], root: Int, label: String) throws {}
     public func reduceScatterSum(_ values: [Float], label: String) throws -> [Float] { values }

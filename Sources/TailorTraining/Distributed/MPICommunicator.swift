@@ -90,6 +90,14 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         try check(result, label)
     }
 
+    public func reduceSum(_ values: inout [Float], root: Int, label: String) throws {
+        let timeout = timeoutSeconds
+        let result = values.withUnsafeMutableBufferPointer {
+            tailor_mpi_reduce_sum_f32($0.baseAddress, Int64($0.count), Int32(clamping: root), timeout)  // allowed: Int -> Int64 widens
+        }
+        try check(result, label)
+    }
+
     public func allGather(_ bytes: [UInt8], label: String) throws -> [[UInt8]] {
         var lengths = [Int64](repeating: 0, count: worldSize)
         try check(lengths.withUnsafeMutableBufferPointer { tailor_mpi_allgather_i64(Int64(bytes.count), $0.baseAddress, timeoutSeconds) },  // allowed: Int -> Int64 widens

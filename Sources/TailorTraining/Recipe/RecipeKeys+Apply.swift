@@ -145,6 +145,7 @@ extension TrainRecipe {
             result.append("loss_type simpo adds cpo_alpha \(preference.cpoAlpha) × the NLL of the chosen replies, as TRL's CPOTrainer does"
                           + " by default; LLaMA-Factory's pref_loss simpo has no such term: set cpo_alpha: 0 for pure SimPO")
         }
+        result += training.sharding.warnings
         if givenKeys.contains("max_steps") && training.maxSteps == 0 {
             result.append("max_steps: 0 means unset (only a value above 0 limits the steps, as in transformers), so the run trains"
                           + " num_train_epochs \(training.numTrainEpochs) epochs; give a positive max_steps, or -1 to say unset")

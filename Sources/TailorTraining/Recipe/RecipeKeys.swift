@@ -219,6 +219,25 @@ public enum RecipeKeys {
             .integer("seed", \.training.seed, min: 0, "seeds the adapter's init, dropout, the row order and validation_split"),
             .number("ddp_timeout", \.training.ddpTimeout,
                     "seconds a data-parallel run (mpirun, tailor launch) waits in a collective for the other ranks before it stops, naming the failure"),
+            RecipeKey("deepspeed", type: .text,
+                      help: "a DeepSpeed JSON config: its zero_optimization.stage 1 (optimizer state) or 2 (and gradients) shards a"
+                          + " data-parallel run over its ranks; stage 3 is not built; its other keys must be \"auto\" or equal the recipe's",
+                      unset: "none", read: { value, key, recipe in
+                          guard value != .null else { recipe.training.deepspeed = nil; recipe.training.sharding = ShardingSettings(); return }
+                          let path = try value.text(key)
+                          recipe.training.sharding = try ShardingSettings.deepSpeed(file: path, key: key)
+                          recipe.training.deepspeed = path
+                          recipe.training.fsdp = nil
+                      }, yaml: { $0.training.deepspeed.map(RecipeYAML.quote) }),
+            RecipeKey("fsdp", type: .text,
+                      help: "FSDP's sharding strategy, for a data-parallel run: shard_grad_op (= ZeRO stage 2) or no_shard;"
+                          + " full_shard (parameters sharded) is not built",
+                      unset: "none", read: { value, key, recipe in
+                          guard value != .null, let text = try? value.text(key), !text.isEmpty else { recipe.training.fsdp = nil; return }
+                          recipe.training.sharding = try ShardingSettings.fsdp(text, key: key)
+                          recipe.training.fsdp = text
+                          recipe.training.deepspeed = nil
+                      }, yaml: { $0.training.fsdp.map(RecipeYAML.quote) }),
         ]),
         section(.optimizer, [
             .number("learning_rate", \.training.learningRate, "the peak learning rate"),
@@ -299,7 +318,6 @@ public enum RecipeKeys {
             .ignored("push_to_hub", "Tailor does not upload"),
             .ignored("hub_model_id", "Tailor does not upload"),
             .ignored("ddp_find_unused_parameters", "not applicable"),
-            .ignored("deepspeed", "not applicable"),
             .ignored("torch_compile", "not applicable"),
             .ignored("remove_unused_columns", "not applicable"),
             .ignored("label_names", "not applicable"),

@@ -46,11 +46,16 @@ struct TrainRun {
         let compute = try DeviceOptions.trainingBackend(recipe.device, bf16: recipe.bf16)
         if let note = compute.note { printError(note) }
         say("device: \(compute.backend.name)")
+        if !world.isDistributed && recipe.training.sharding.stage > 0 {
+            printError("warning: ZeRO stage \(recipe.training.sharding.stage) (\(recipe.training.deepspeed.map { "deepspeed \($0)" } ?? "fsdp")) shards over"
+                       + " the ranks of a data-parallel run; in one process it changes nothing (start it with tailor launch --nproc N)")
+        }
         if world.isDistributed {
             let training = recipe.training
             say("ranks: \(world.worldSize) (\(world.transport)), \(world.localSize) on this machine; global batch \(training.perDeviceTrainBatchSize)"
                 + " × \(training.gradientAccumulationSteps) accumulation × \(world.worldSize) ranks = "
-                + "\(training.perDeviceTrainBatchSize * training.gradientAccumulationSteps * world.worldSize) rows per step")
+                + "\(training.perDeviceTrainBatchSize * training.gradientAccumulationSteps * world.worldSize) rows per step"
+                + (training.sharding.stage > 0 ? "; ZeRO stage \(training.sharding.stage) (\(training.sharding.stage == 1 ? "optimizer state" : "optimizer state and gradients") sharded)" : ""))
         }
         if compute.backend is CPUBackend {
             let cpu = CPUReport.current()

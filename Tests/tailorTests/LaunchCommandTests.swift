@@ -138,6 +138,28 @@ final class LaunchCommandTests: XCTestCase {
         XCTAssertFalse(written.contains { $0.hasPrefix(".tailor-write-test") }, "\(written)")
     }
 
+    /// transformers.Trainer + peft under torchrun (gloo, 2 ranks, average_tokens_across_devices=True;
+    /// scripts/reference/make_ddp_fixtures.py) and Tailor's 2-rank run from the same adapter and data.
+    func testTwoRanksGiveTheLossesOfTransformersUnderTorchrun() throws {
+        let fixture = TestPaths.fixture("ddp/llama")
+        let reference = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.appendingPathComponent("reference.json"))) as? [String: Any])
+        let losses = try XCTUnwrap(reference["loss"] as? [Double]), norms = try XCTUnwrap(reference["grad_norm"] as? [Double])
+        XCTAssertEqual(reference["world_size"] as? Int, 2)
+        _ = try train(["train", "--model_name_or_path", TestPaths.fixture("models/llama").path,
+                       "--adapter_name_or_path", fixture.appendingPathComponent("init").path,
+                       "--dataset", fixture.appendingPathComponent("train.jsonl").path, "--train_sampling_strategy", "sequential",
+                       "--per_device_train_batch_size", "2", "--gradient_accumulation_steps", "2", "--max_steps", "6",
+                       "--learning_rate", "5e-3", "--lr_scheduler_type", "linear", "--warmup_steps", "1", "--weight_decay", "0.01",
+                       "--max_grad_norm", "0.5", "--optim", "adamw_torch", "--logging_steps", "1", "--save_strategy", "no",
+                       "--output_dir", folder.appendingPathComponent("torchrun").path], ranks: 2)
+        let steps = try steps("torchrun")
+        XCTAssertEqual(steps.count, losses.count)
+        for (step, (loss, norm)) in zip(steps, zip(losses, norms)) {
+            XCTAssertEqual(step.loss, loss, accuracy: 1e-5 * loss + 1e-6, "step \(step.step) loss")
+            XCTAssertEqual(step.gradNorm, norm, accuracy: 1e-5 * norm + 1e-6, "step \(step.step) grad_norm")
+        }
+    }
+
     func testFullFineTuningAndPackingOverTwoRanksGiveTheOneProcessRun() throws {
         let full = ["--finetuning_type", "full", "--learning_rate", "0.001"]
         _ = try train(recipe("full-one", steps: 4, accumulation: 2, extra: full))

@@ -8,6 +8,7 @@ missing=()
 ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so' || missing+=(libopenblas-dev)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 command -v mpirun >/dev/null || missing+=(openmpi-bin)
+command -v ip >/dev/null || missing+=(iproute2)  # the two-host test makes network namespaces
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 
 // Open MPI's handles are pointers to globals of libmpi (mpi.h's OMPI_PREDEFINED_GLOBAL), requests
@@ -215,21 +216,26 @@ static double now_seconds(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-// Polls `request` until it completes or the deadline passes: spins for the first millisecond
-// (most collectives of a step finish in that time), then sleeps 50 µs between tests.
+// Polls `request` until it completes or the deadline passes. Open MPI moves a non-blocking
+// collective only inside MPI calls, so the test runs back to back (yielding the core to any other
+// rank on it) for the first second, then every millisecond: a wait that long is another rank's
+// slowness, where latency no longer matters.
 static int wait_for(handle_t *request, double timeout_s) {
     double start = now_seconds(), deadline = start + timeout_s;
     for (int polls = 0;; polls++) {
-        if ((polls & 255) == 255) collect_arrivals();
+        if ((polls & 1023) == 1023) collect_arrivals();
         int flag = 0;
         int result = mpi.test(request, &flag, NULL);
         if (result != 0) return result;
         if (flag) return 0;
+        if ((polls & 63) != 63) continue;  // read the clock every 64 tests
         double now = now_seconds();
         if (now > deadline) return TAILOR_MPI_TIMEOUT;
-        if (now - start > 1e-3) {
-            struct timespec pause = {0, 50000};
+        if (now - start > 1.0) {
+            struct timespec pause = {0, 1000000};
             nanosleep(&pause, NULL);
+        } else if (now - start > 1e-3) {
+            sched_yield();
         }
     }
 }

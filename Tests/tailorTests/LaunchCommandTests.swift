@@ -224,6 +224,14 @@ final class LaunchCommandTests: XCTestCase {
         try assertSameCurve("straight", "resumed")
     }
 
+    func testTheAllReduceBenchmarkChecksItsSumsOverFourRanks() throws {
+        let result = try TestPaths.run(binary, ["launch", "--nproc", "4", "--", "bench", "allreduce", "--sizes", "1000,70000", "--iterations", "2"])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("all-reduce over 4 ranks (Open MPI"), result.output)
+        XCTAssertEqual(result.output.components(separatedBy: #"{"bench": "allreduce", "ranks": 4"#).count, 2, "rank 0 alone prints: \(result.output)")
+        XCTAssertTrue(result.output.contains(#""floats": 70000"#), result.output)
+    }
+
     func testARankWithAnotherRecipeIsRefusedAtStartUp() throws {
         let mpirun = try XCTUnwrap(Self.mpirun)
         let a = recipe("mixed", accumulation: 1), b = recipe("mixed", accumulation: 1, extra: ["--learning_rate", "0.02"])

@@ -31,8 +31,8 @@ public struct MPILaunch: Equatable {
         guard let command = arguments.first else {
             throw TrainingError.distributed("nothing to launch: give the command after --, e.g. `tailor launch --nproc 2 -- train recipe.yaml`")
         }
-        guard command == "train" else {
-            throw TrainingError.distributed("`tailor launch` runs `train` on every rank (got `\(command)`); the other commands run in one process")
+        guard command == "train" || arguments.prefix(2) == ["bench", "allreduce"] else {
+            throw TrainingError.distributed("`tailor launch` runs `train` (or `bench allreduce`) on every rank (got `\(command)`); the other commands run in one process")
         }
         for host in hosts {
             let parts = host.split(separator: ":", omittingEmptySubsequences: false)

@@ -8,9 +8,9 @@ import TailorTraining
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure Tailor's speed: training and generation on built-in model presets (random weights, no download), tokenizing on a corpus; the memory of a merge.",
+        abstract: "Measure Tailor's speed: training and generation on built-in model presets (random weights, no download), tokenizing on a corpus; the memory of a merge; the data-parallel all-reduce.",
         subcommands: [BenchStepCommand.self, BenchTrainCommand.self, BenchGenerateCommand.self, BenchTokenizeCommand.self,
-                      BenchMergeCommand.self]
+                      BenchMergeCommand.self, BenchAllReduceCommand.self]
     )
 }
 

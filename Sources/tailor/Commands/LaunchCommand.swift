@@ -38,7 +38,7 @@ struct LaunchCommand: ParsableCommand {
     @Option(name: .customLong("rsh-agent"), help: ArgumentHelp("The program mpirun reaches other hosts with (default: ssh).", valueName: "CMD"))
     var rshAgent: String?
 
-    @Argument(parsing: .postTerminator, help: ArgumentHelp("The command each rank runs: train and its options.", valueName: "train ..."))
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The command each rank runs: train and its options (or bench allreduce).", valueName: "train ..."))
     var command: [String] = []
 
     func run() throws {

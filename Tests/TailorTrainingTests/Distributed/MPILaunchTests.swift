@@ -26,7 +26,8 @@ final class MPILaunchTests: XCTestCase {
         }
         XCTAssertTrue(message(MPILaunch(processes: 0, executable: tailor, arguments: ["train"])).contains("--nproc must be at least 1"))
         XCTAssertTrue(message(MPILaunch(processes: 2, executable: tailor, arguments: [])).contains("give the command after --"))
-        XCTAssertTrue(message(MPILaunch(processes: 2, executable: tailor, arguments: ["serve"])).contains("runs `train` on every rank (got `serve`)"))
+        XCTAssertTrue(message(MPILaunch(processes: 2, executable: tailor, arguments: ["serve"])).contains("runs `train` (or `bench allreduce`) on every rank (got `serve`)"))
+        XCTAssertNoThrow(try MPILaunch(processes: 2, executable: tailor, arguments: ["bench", "allreduce", "--iterations", "3"]).validate())
         XCTAssertTrue(message(MPILaunch(processes: 2, hosts: ["a:x"], executable: tailor, arguments: ["train"])).contains("`a:x` is not a host or host:slots"))
         XCTAssertTrue(message(MPILaunch(processes: 2, hosts: [":2"], executable: tailor, arguments: ["train"])).contains("is not a host"))
     }

@@ -67,9 +67,12 @@ final class LLaMAFactoryRecipeTests: XCTestCase {
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("data: 8 training rows (8 samples"), "max_samples 4 of each of the two named datasets:\n\(output)")
         for key in ["trust_remote_code", "do_train", "preprocessing_num_workers", "dataloader_num_workers", "plot_loss",
-                    "save_only_model", "report_to", "ddp_timeout"] {
+                    "save_only_model", "report_to"] {
             XCTAssertTrue(output.contains("warning: '\(key)' is accepted but has no effect: "), "\(key):\n\(output)")
         }
+        // ddp_timeout is the data-parallel collectives' timeout now: taken, not warned.
+        XCTAssertFalse(output.contains("'ddp_timeout' is accepted but has no effect"), output)
+        XCTAssertTrue(output.contains("ddp_timeout: 180000000"), "the resolved options keep it:\n\(output)")
         XCTAssertFalse(output.contains("is not a known option"), output)
         XCTAssertFalse(output.contains("'overwrite_output_dir' is accepted but has no effect"), "it has an effect now:\n\(output)")
 

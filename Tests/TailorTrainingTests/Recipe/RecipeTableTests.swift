@@ -29,7 +29,7 @@ final class RecipeTableTests: XCTestCase {
     ]
     static let earlierIgnored = [
         "report_to", "dataloader_num_workers", "dataloader_pin_memory", "fp16", "tf32", "logging_dir", "run_name",
-        "do_train", "do_eval", "push_to_hub", "hub_model_id", "ddp_find_unused_parameters", "deepspeed",
+        "do_train", "do_eval", "push_to_hub", "hub_model_id", "ddp_find_unused_parameters",
         "torch_compile", "remove_unused_columns", "label_names", "load_best_model_at_end", "metric_for_best_model",
         "greater_is_better", "logging_first_step", "save_safetensors", "gradient_checkpointing_kwargs", "lazy_preprocess",
         "preprocessing_num_workers", "overwrite_cache", "plot_loss", "trust_remote_code", "task_type", "inference_mode",
@@ -57,6 +57,12 @@ final class RecipeTableTests: XCTestCase {
         var recipe = TrainRecipe()
         XCTAssertNil(try RecipeKeys.apply("overwrite_output_dir", .bool(true), to: &recipe))
         XCTAssertTrue(recipe.training.overwriteOutputDir)
+        // Accepted without effect before; now a DeepSpeed config's ZeRO stage for a data-parallel run (a file it reads).
+        XCTAssertNil(RecipeKeys.ignored["deepspeed"])
+        XCTAssertNotNil(RecipeKeys.entry("deepspeed"))
+        XCTAssertThrowsError(try RecipeKeys.apply("deepspeed", .string("/nonexistent/ds_z2_config.json"), to: &recipe)) { error in
+            XCTAssertTrue("\(error)".contains("/nonexistent/ds_z2_config.json cannot be read"), "\(error)")
+        }
     }
 
     func testEachSpellingNamesOneEntry() {

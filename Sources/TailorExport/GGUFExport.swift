@@ -11,7 +11,7 @@ import TailorTokenizers
 /// presets (q4_k_s ...) choose a type per tensor as llama.cpp's `llama-quantize` does (`GGUFExport.presetType`).
 public enum GGUFOutType: String, CaseIterable, Sendable {
     case f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1
-    case q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k
+    case q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k
 
     /// The type of every 2-D weight (1-D tensors and norms stay F32); a preset's default type.
     public var tensorType: GGMLType {
@@ -24,6 +24,8 @@ public enum GGUFOutType: String, CaseIterable, Sendable {
         case .q4_1: return .q4_1
         case .q5_0: return .q5_0
         case .q5_1: return .q5_1
+        case .q2_k: return .q2_K
+        case .q3_k_s, .q3_k_m, .q3_k_l: return .q3_K
         case .q4_k_s, .q4_k_m: return .q4_K
         case .q5_k_s, .q5_k_m: return .q5_K
         case .q6_k: return .q6_K
@@ -31,7 +33,7 @@ public enum GGUFOutType: String, CaseIterable, Sendable {
     }
 
     /// Whether this is a llama-quantize preset with a per-tensor mix.
-    public var isKQuantPreset: Bool { [.q4_k_s, .q4_k_m, .q5_k_s, .q5_k_m, .q6_k].contains(self) }
+    public var isKQuantPreset: Bool { [.q2_k, .q3_k_s, .q3_k_m, .q3_k_l, .q4_k_s, .q4_k_m, .q5_k_s, .q5_k_m, .q6_k].contains(self) }
 
     /// `llama_ftype` (gguf-py's `LlamaFileType`).
     public var fileType: UInt32 {
@@ -43,6 +45,10 @@ public enum GGUFOutType: String, CaseIterable, Sendable {
         case .q8_0: return 7
         case .q5_0: return 8
         case .q5_1: return 9
+        case .q2_k: return 10
+        case .q3_k_s: return 11
+        case .q3_k_m: return 12
+        case .q3_k_l: return 13
         case .q4_k_s: return 14
         case .q4_k_m: return 15
         case .q5_k_s: return 16
@@ -51,10 +57,6 @@ public enum GGUFOutType: String, CaseIterable, Sendable {
         case .bf16: return 32
         }
     }
-
-    /// llama-quantize presets Tailor does not write: they need Q2_K / Q3_K (and IQ4_NL for rows that are not
-    /// multiples of 256), which Tailor cannot quantize yet.
-    public static let notBuilt = ["q2_k", "q3_k_s", "q3_k_m", "q3_k_l"]
 }
 
 /// What an export reports while it runs.

@@ -42,6 +42,13 @@ struct ExportGGUFCommand: AsyncParsableCommand {
         lora_b. DoRA, trained biases, modules_to_save and a LoRA on a tied lm_head \
         are refused (export the merged model instead).
 
+        Beside the file, an Ollama Modelfile (FILE.Modelfile: FROM, TEMPLATE in \
+        Ollama's Go-template form, PARAMETER stop, SYSTEM for a template's default \
+        system prompt) is written when the chat template renders test \
+        conversations exactly as the ChatML (Qwen, SmolLM) or Llama 3 form does; \
+        otherwise the summary says why not (--no-modelfile: never). Not checked \
+        against Ollama itself.
+
         Tensors are merged, converted and written one at a time; the file appears \
         under --output only when complete.
         """
@@ -70,6 +77,9 @@ struct ExportGGUFCommand: AsyncParsableCommand {
     @Option(help: "general.name (default: the model's folder or file name).")
     var name: String?
 
+    @Flag(inversion: .prefixedNo, help: "Write an Ollama Modelfile beside the GGUF (FILE.Modelfile), for ChatML and Llama 3 chat templates.")
+    var modelfile = true
+
     func validate() throws {
         guard let type = GGUFOutType(rawValue: outtype.lowercased()) else {
             throw ValidationError("--outtype must be one of \(GGUFOutType.allCases.map(\.rawValue).joined(separator: ", ")), not '\(outtype)'")
@@ -97,7 +107,8 @@ struct ExportGGUFCommand: AsyncParsableCommand {
             print(summary)
             return
         }
-        let options = GGUFExport.Options(outType: GGUFOutType(rawValue: outtype.lowercased()) ?? .f16, preTokenizer: preTokenizer, name: name)
+        let options = GGUFExport.Options(outType: GGUFOutType(rawValue: outtype.lowercased()) ?? .f16, preTokenizer: preTokenizer, name: name,
+                                         modelfile: modelfile)
         var total = 0
         let summary = try GGUFExport.run(model: folder, source: source, adapter: adapter.map { URL(fileURLWithPath: $0) },
                                          output: URL(fileURLWithPath: output), options: options) { event in

@@ -22,6 +22,8 @@ extension GGUFExport {
         var layerCount = 1
         /// The model has no output.weight (llama.cpp then treats token_embd as the output).
         var tied = false
+        /// Query heads per key/value head (`n_gqa()`, an integer division; q2_k gives attn_v Q4_K from 4 up).
+        var queryGroups = 1
     }
 
     /// llama-quant.cpp's `use_more_bits`: the first and last eighth of the layers and every third one between.
@@ -30,24 +32,49 @@ extension GGUFExport {
     }
 
     /// The type llama-quantize (`llama_tensor_get_type`, no imatrix, not pure) gives a 2-D weight of a llama, qwen2
-    /// or qwen3 model (no experts, not 70B) for the k-quant presets, fallbacks for rows that are not multiples of
-    /// 256 included: output.weight (or a tied token_embd) Q6_K (Q8_0 for such rows); attn_v Q6_K on the layers
-    /// `use_more_bits` picks (q4_k_m, q5_k_m) or the first four (Q5_K, q4_k_s); ffn_down the same by layer
-    /// (q4_k_m, q5_k_m), or Q5_K in the first eighth (q4_k_s); every other weight the preset's type. Then
-    /// Q4_K falls back to Q5_0, Q5_K to Q5_1, Q6_K to Q8_0 (F16 when a row is not a multiple of 32 either).
+    /// or qwen3 model (no experts, not Falcon, not 70B) for the k-quant presets, as the pinned llama.cpp
+    /// (llama-cpp-python 0.3.36) chooses it, fallbacks for rows that are not multiples of 256 included:
+    /// - output.weight (or a tied token_embd): Q6_K (Q8_0 for such rows);
+    /// - attn_v: q2_k Q4_K from 4 query heads per kv head, else Q3_K; q3_k_m Q5_K on the first two, then Q4_K;
+    ///   q3_k_l Q5_K; q4_k_m, q5_k_m Q6_K on the layers `use_more_bits` picks; q4_k_s Q5_K on the first four;
+    /// - ffn_down: q2_k Q3_K; q3_k_m Q5_K in the first sixteenth, then Q4_K; q3_k_l Q5_K; q4_k_m, q5_k_m Q6_K by
+    ///   `use_more_bits`; q4_k_s Q5_K in the first eighth;
+    /// - attn_output: q2_k Q3_K, q3_k_m Q4_K, q3_k_l Q5_K;
+    /// - every other weight the preset's type.
+    /// Then Q2_K and Q3_K fall back to Q4_0, Q4_K to Q5_0, Q5_K to Q5_1, Q6_K to Q8_0 (F16 when a row is not a
+    /// multiple of 32 either).
     static func presetType(name: String, rowLength: Int, preset: GGUFOutType, position p: MixPosition) -> GGMLType {
         var type = preset.tensorType
         if name == GGUFTensorNames.output || (p.tied && name == GGUFTensorNames.embedding) {
             type = rowLength % 256 != 0 ? .q8_0 : .q6_K
         } else if name.hasSuffix("attn_v.weight") {
-            if (preset == .q4_k_m || preset == .q5_k_m) && useMoreBits(p.layer, p.layerCount) { type = .q6_K }
-            else if preset == .q4_k_s && p.layer < 4 { type = .q5_K }
+            switch preset {
+            case .q2_k: type = p.queryGroups >= 4 ? .q4_K : .q3_K
+            case .q3_k_m: type = p.layer < 2 ? .q5_K : .q4_K
+            case .q3_k_l: type = .q5_K
+            case .q4_k_m, .q5_k_m: if useMoreBits(p.layer, p.layerCount) { type = .q6_K }
+            case .q4_k_s: if p.layer < 4 { type = .q5_K }
+            default: break
+            }
         } else if name.hasSuffix("ffn_down.weight") {
-            if (preset == .q4_k_m || preset == .q5_k_m) && useMoreBits(p.layer, p.layerCount) { type = .q6_K }
-            else if preset == .q4_k_s && p.layer < p.layerCount / 8 { type = .q5_K }
+            switch preset {
+            case .q2_k: type = .q3_K
+            case .q3_k_m: type = p.layer < p.layerCount / 16 ? .q5_K : .q4_K
+            case .q3_k_l: type = .q5_K
+            case .q4_k_m, .q5_k_m: if useMoreBits(p.layer, p.layerCount) { type = .q6_K }
+            case .q4_k_s: if p.layer < p.layerCount / 8 { type = .q5_K }
+            default: break
+            }
+        } else if name.hasSuffix("attn_output.weight") {
+            switch preset {
+            case .q2_k: type = .q3_K
+            case .q3_k_m: type = .q4_K
+            case .q3_k_l: type = .q5_K
+            default: break
+            }
         }
         guard let blockSize = type.blockSize, rowLength % blockSize != 0 else { return type }
-        let fallback: GGMLType = [GGMLType.q4_K: .q5_0, .q5_K: .q5_1, .q6_K: .q8_0][type] ?? type
+        let fallback: GGMLType = [GGMLType.q2_K: .q4_0, .q3_K: .q4_0, .q4_K: .q5_0, .q5_K: .q5_1, .q6_K: .q8_0][type] ?? type
         return rowLength % (fallback.blockSize ?? 1) == 0 ? fallback : .f16
     }
 
@@ -65,8 +92,7 @@ extension GGUFExport {
         for parameter in parameters {
             guard let name = GGUFTensorNames.ggufName(forHF: parameter.name) else { throw ExportError.unmappedTensor(name: parameter.name) }
             let shape = parameter.shape
-            var position = MixPosition(layerCount: config.layerCount, tied: !parameters.contains { $0.name == CausalLM.lmHeadName })
-            if let layer = GGUFExport.layerIndex(name) { position.layer = layer }
+            let position = mixPosition(of: name, config: config, tied: !parameters.contains { $0.name == CausalLM.lmHeadName })
             let type = tensorType(name: name, shape: shape, outType: outType, position: position)
             var heads: Int?
             if arch.arch.permutesQK {
@@ -81,6 +107,12 @@ extension GGUFExport {
             })
         }
         return tensors
+    }
+
+    /// Where the tensor `name` (llama.cpp's name) of a model with `config` stands for the preset mix.
+    static func mixPosition(of name: String, config: ModelConfig, tied: Bool) -> MixPosition {
+        MixPosition(layer: layerIndex(name) ?? 0, layerCount: config.layerCount, tied: tied,
+                    queryGroups: config.kvHeadCount > 0 ? config.headCount / config.kvHeadCount : 0)
     }
 
     /// N of a `blk.N.` tensor name.

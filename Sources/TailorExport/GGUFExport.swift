@@ -11,7 +11,7 @@ import TailorTokenizers
 /// presets (q4_k_s ...) choose a type per tensor as llama.cpp's `llama-quantize` does (`GGUFExport.presetType`).
 public enum GGUFOutType: String, CaseIterable, Sendable {
     case f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1
-    case q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k
+    case q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k
 
     /// The type of every 2-D weight (1-D tensors and norms stay F32); a preset's default type.
     public var tensorType: GGMLType {
@@ -24,6 +24,8 @@ public enum GGUFOutType: String, CaseIterable, Sendable {
         case .q4_1: return .q4_1
         case .q5_0: return .q5_0
         case .q5_1: return .q5_1
+        case .q2_k: return .q2_K
+        case .q3_k_s, .q3_k_m, .q3_k_l: return .q3_K
         case .q4_k_s, .q4_k_m: return .q4_K
         case .q5_k_s, .q5_k_m: return .q5_K
         case .q6_k: return .q6_K
@@ -31,7 +33,7 @@ public enum GGUFOutType: String, CaseIterable, Sendable {
     }
 
     /// Whether this is a llama-quantize preset with a per-tensor mix.
-    public var isKQuantPreset: Bool { [.q4_k_s, .q4_k_m, .q5_k_s, .q5_k_m, .q6_k].contains(self) }
+    public var isKQuantPreset: Bool { [.q2_k, .q3_k_s, .q3_k_m, .q3_k_l, .q4_k_s, .q4_k_m, .q5_k_s, .q5_k_m, .q6_k].contains(self) }
 
     /// `llama_ftype` (gguf-py's `LlamaFileType`).
     public var fileType: UInt32 {
@@ -43,6 +45,10 @@ public enum GGUFOutType: String, CaseIterable, Sendable {
         case .q8_0: return 7
         case .q5_0: return 8
         case .q5_1: return 9
+        case .q2_k: return 10
+        case .q3_k_s: return 11
+        case .q3_k_m: return 12
+        case .q3_k_l: return 13
         case .q4_k_s: return 14
         case .q4_k_m: return 15
         case .q5_k_s: return 16
@@ -51,10 +57,6 @@ public enum GGUFOutType: String, CaseIterable, Sendable {
         case .bf16: return 32
         }
     }
-
-    /// llama-quantize presets Tailor does not write: they need Q2_K / Q3_K (and IQ4_NL for rows that are not
-    /// multiples of 256), which Tailor cannot quantize yet.
-    public static let notBuilt = ["q2_k", "q3_k_s", "q3_k_m", "q3_k_l"]
 }
 
 /// What an export reports while it runs.
@@ -79,11 +81,14 @@ public enum GGUFExport {
         public var preTokenizer: String?
         /// `general.name` (default: the model folder's or source file's name).
         public var name: String?
+        /// Write an Ollama Modelfile beside the file (`OllamaModelfile`), when the chat template's form is known.
+        public var modelfile: Bool
 
-        public init(outType: GGUFOutType = .f16, preTokenizer: String? = nil, name: String? = nil) {
+        public init(outType: GGUFOutType = .f16, preTokenizer: String? = nil, name: String? = nil, modelfile: Bool = false) {
             self.outType = outType
             self.preTokenizer = preTokenizer
             self.name = name
+            self.modelfile = modelfile
         }
     }
 
@@ -102,6 +107,16 @@ public enum GGUFExport {
         public let hasChatTemplate: Bool
         public let adapted: Int
         public let seconds: Double
+        /// The Ollama Modelfile written (its path and chat format), or why none was; nil when not asked for.
+        public var modelfile: Result<(path: String, format: String), OllamaModelfile.Refusal>? = nil
+
+        var modelfileLine: String {
+            switch modelfile {
+            case .success(let written)?: return "  Ollama: \(written.path) (\(written.format)); ollama create NAME -f \(written.path)\n"
+            case .failure(let refusal)?: return "  \(refusal)\n"
+            case nil: return ""
+            }
+        }
 
         public var description: String {
             let types = typeCounts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.name)" }.joined(separator: ", ")
@@ -111,9 +126,14 @@ public enum GGUFExport {
               tokenizer: pre \(preTokenizer ?? "default"), eos \(eosTokenId.map(String.init) ?? "none"), \
             eot \(eotTokenId.map(String.init) ?? "none")\(hasChatTemplate ? ", chat template" : ", no chat template")\
             \(adapted > 0 ? "; \(adapted) adapted layers merged" : "")
-              \(String(format: "%.1f", seconds)) s
+            \(modelfileLine)  \(String(format: "%.1f", seconds)) s
             """
         }
+    }
+
+    /// The Modelfile the export wrote beside the file, or why not: `ollama create NAME -f PATH`.
+    public static func modelfileURL(for output: URL) -> URL {
+        output.deletingPathExtension().appendingPathExtension("Modelfile")
     }
 
     /// Exports the model folder `model` to `output`.
@@ -157,10 +177,27 @@ public enum GGUFExport {
             events(.wroteTensor(index: done, count: total, name: tensors[done - 1].name, type: tensors[done - 1].type, bytes: bytes))
         }
         let (size, counts) = written(output, tensors)
-        return Summary(output: output, architecture: arch.arch.rawValue, outType: options.outType, tensorCount: tensors.count,
-                       typeCounts: counts, fileBytes: size, preTokenizer: vocabulary.pre, eosTokenId: vocabulary.eosTokenId,
-                       eotTokenId: vocabulary.eotTokenId, hasChatTemplate: vocabulary.chatTemplate != nil, adapted: adapted,
-                       seconds: Date().timeIntervalSince(start))
+        var summary = Summary(output: output, architecture: arch.arch.rawValue, outType: options.outType, tensorCount: tensors.count,
+                              typeCounts: counts, fileBytes: size, preTokenizer: vocabulary.pre, eosTokenId: vocabulary.eosTokenId,
+                              eotTokenId: vocabulary.eotTokenId, hasChatTemplate: vocabulary.chatTemplate != nil, adapted: adapted,
+                              seconds: Date().timeIntervalSince(start))
+        if options.modelfile { summary.modelfile = try writeModelfile(vocabulary, beside: output) }
+        return summary
+    }
+
+    /// Writes the Ollama Modelfile for `vocabulary`'s chat template beside `output` (atomically), or says why not.
+    static func writeModelfile(_ vocabulary: GGUFVocabulary, beside output: URL) throws
+        -> Result<(path: String, format: String), OllamaModelfile.Refusal> {
+        func text(_ id: Int?) -> String? { id.flatMap { vocabulary.tokens.indices.contains($0) ? vocabulary.tokens[$0] : nil } }
+        switch OllamaModelfile.make(chatTemplate: vocabulary.chatTemplate, gguf: output.lastPathComponent,
+                                    bosToken: text(vocabulary.bosTokenId), eosToken: text(vocabulary.eosTokenId)) {
+        case .success(let modelfile):
+            let url = modelfileURL(for: output)
+            try Data(modelfile.text.utf8).write(to: url, options: .atomic)
+            return .success((url.path, modelfile.format.rawValue))
+        case .failure(let refusal):
+            return .failure(refusal)
+        }
     }
 
     /// - Throws: `ExportError.outputFolderMissing` when `output`'s folder does not exist.

@@ -317,9 +317,10 @@ final class GGUFEndOfTurnTests: XCTestCase {
 
 /// The per-tensor types of the k-quant presets, as llama-quant.cpp chooses them.
 final class GGUFPresetMixTests: XCTestCase {
-    func type(_ name: String, row: Int = 2048, _ preset: GGUFOutType, layer: Int = 0, of layers: Int = 24, tied: Bool = false) -> GGMLType {
+    func type(_ name: String, row: Int = 2048, _ preset: GGUFOutType, layer: Int = 0, of layers: Int = 24, tied: Bool = false,
+              groups: Int = 1) -> GGMLType {
         GGUFExport.presetType(name: name, rowLength: row, preset: preset,
-                              position: .init(layer: layer, layerCount: layers, tied: tied))
+                              position: .init(layer: layer, layerCount: layers, tied: tied, queryGroups: groups))
     }
 
     func testQ4KM() {
@@ -347,16 +348,71 @@ final class GGUFPresetMixTests: XCTestCase {
     func testTypesEqualLlamaQuantizeOnTheTinyModel() throws {
         struct Meta: Decodable { var types: [String: [String: String]] }
         let meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: TestPaths.fixture("formats/gguf/kquant.json")))
-        XCTAssertEqual(Set(meta.types.keys), ["q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q6_k"])
+        XCTAssertEqual(Set(meta.types.keys), ["q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q6_k", "q2_k", "q3_k_s", "q3_k_m", "q3_k_l"])
         for (preset, types) in meta.types {
             let outType = try XCTUnwrap(GGUFOutType(rawValue: preset))
             for (tensor, type) in types {
                 let shape = tensor.hasSuffix("_norm.weight") ? [256] : [32, 256]
                 let ours = GGUFExport.tensorType(name: tensor, shape: shape, outType: outType,
-                                                 position: .init(layer: 0, layerCount: 1, tied: false))
+                                                 position: .init(layer: 0, layerCount: 1, tied: false, queryGroups: 4))
                 XCTAssertEqual(ours.name, type, "\(preset) \(tensor)")
             }
         }
+    }
+
+    /// Every tensor of SmolLM2-135M and Qwen2.5-1.5B (Tailor's presets: 576- and 1536-wide rows, 30 and 28 layers,
+    /// 3 and 6 query heads per kv head, tied) for every preset, against the types llama.cpp's quantizer gave the
+    /// same shapes (formats/gguf/preset-mix.json, scripts/reference/make_gguf_preset_mix_fixtures.py).
+    func testTypesEqualLlamaQuantizeOnRealShapes() throws {
+        struct Model: Decodable { var shapes: [String: [Int]]; var types: [String: [String: String]] }
+        let models = try JSONDecoder().decode([String: Model].self, from: Data(contentsOf: TestPaths.fixture("formats/gguf/preset-mix.json")))
+        XCTAssertEqual(Set(models.keys), ["smollm2-135m", "qwen2.5-1.5b"])
+        for (name, model) in models.sorted(by: { $0.key < $1.key }) {
+            let config = try ModelPresets.config(named: name)
+            XCTAssertEqual(Set(model.types.keys), Set(GGUFOutType.allCases.filter(\.isKQuantPreset).map(\.rawValue)))
+            var compared = 0
+            for (preset, types) in model.types {
+                let outType = try XCTUnwrap(GGUFOutType(rawValue: preset))
+                for (tensor, expected) in types {
+                    let shape = try XCTUnwrap(model.shapes[tensor], tensor)
+                    let ours = GGUFExport.tensorType(name: tensor, shape: shape, outType: outType,
+                                                     position: GGUFExport.mixPosition(of: tensor, config: config, tied: true))
+                    XCTAssertEqual(ours.name, expected, "\(name) \(preset) \(tensor)")
+                    compared += 1
+                }
+            }
+            XCTAssertEqual(compared, model.shapes.count * 9, name)
+        }
+    }
+
+    /// q2_k and q3_k_*: llama-quant.cpp's rules for attn_v, ffn_down and attn_output, and Q4_0 for Q2_K / Q3_K on
+    /// rows that are not multiples of 256 (the pinned llama.cpp; older ones used IQ4_NL).
+    func testLowBitPresets() {
+        XCTAssertEqual(type("blk.0.attn_q.weight", .q2_k), .q2_K)
+        XCTAssertEqual(type("blk.0.attn_v.weight", .q2_k, groups: 3), .q3_K)
+        XCTAssertEqual(type("blk.0.attn_v.weight", .q2_k, groups: 4), .q4_K)
+        XCTAssertEqual(type("blk.7.ffn_down.weight", .q2_k, layer: 7), .q3_K)
+        XCTAssertEqual(type("blk.7.attn_output.weight", .q2_k, layer: 7), .q3_K)
+        XCTAssertEqual(type("output.weight", .q2_k), .q6_K)
+        XCTAssertEqual(type("token_embd.weight", .q2_k), .q2_K)
+        for preset in [GGUFOutType.q3_k_s, .q3_k_m, .q3_k_l] {
+            XCTAssertEqual(type("blk.3.attn_q.weight", preset, layer: 3), .q3_K)
+            XCTAssertEqual(type("blk.3.ffn_up.weight", row: 576, preset, layer: 3), .q4_0)
+            XCTAssertEqual(type("token_embd.weight", row: 576, preset, tied: true), .q8_0)
+        }
+        XCTAssertEqual(type("blk.0.attn_v.weight", .q3_k_s), .q3_K)
+        XCTAssertEqual(type("blk.0.ffn_down.weight", .q3_k_s), .q3_K)
+        XCTAssertEqual(type("blk.0.attn_output.weight", .q3_k_s), .q3_K)
+        XCTAssertEqual(type("blk.1.attn_v.weight", .q3_k_m, layer: 1), .q5_K)
+        XCTAssertEqual(type("blk.2.attn_v.weight", .q3_k_m, layer: 2), .q4_K)
+        // ffn_down: Q5_K in the first sixteenth of 32 layers (0 and 1), then Q4_K.
+        XCTAssertEqual(type("blk.1.ffn_down.weight", .q3_k_m, layer: 1, of: 32), .q5_K)
+        XCTAssertEqual(type("blk.2.ffn_down.weight", .q3_k_m, layer: 2, of: 32), .q4_K)
+        XCTAssertEqual(type("blk.2.attn_output.weight", .q3_k_m, layer: 2), .q4_K)
+        XCTAssertEqual(type("blk.9.attn_v.weight", .q3_k_l, layer: 9), .q5_K)
+        XCTAssertEqual(type("blk.9.ffn_down.weight", .q3_k_l, layer: 9), .q5_K)
+        XCTAssertEqual(type("blk.9.attn_output.weight", row: 576, .q3_k_l, layer: 9), .q5_1)
+        XCTAssertEqual(type("blk.9.attn_q.weight", row: 100, .q2_k, layer: 9), .f16)
     }
 
     func testOtherPresets() {

@@ -2,11 +2,12 @@
 """llama.cpp (llama-cpp-python) loads Tailor's GGUF exports and gives the logits and greedy tokens of the model folder
 they were exported from. Run by scripts/peers/gguf_llamacpp_check.sh, in two phases and two Pythons:
 
-    python gguf_llamacpp_check.py reference FOLDER OUT.json [--f16]  # transformers (torch) on the Hugging Face folder
+    python gguf_llamacpp_check.py reference FOLDER OUT.json [--f16 [--f16-activations]]  # transformers on the folder
     python gguf_llamacpp_check.py llamacpp FILE.gguf REF.json [--rtol R]   # llama.cpp on Tailor's export, compared
 
 Transformers is the reference Tailor's own forward pass is tested against (Tests/Fixtures, 1e-5); the checks are:
-logits of every prompt position within `rtol` of the maximum |logit| (1e-3 for f32 exports), 64 greedy tokens
+logits of every prompt position within `rtol` of the maximum |logit| (1e-3; for f16 exports against transformers
+with the weights narrowed to f16 and, with --f16-activations, each linear's input rounded to f16), 64 greedy tokens
 (argmax, no stopping) identical, llama.cpp's tokenizer giving transformers' ids for the prompt, and the chat
 template read back from the file equal to the folder's and rendering the same prompt.
 """
@@ -18,7 +19,7 @@ MESSAGES = [{"role": "system", "content": "You are brief."}, {"role": "user", "c
 STEPS = 64
 
 
-def reference(folder, out, f16=False):
+def reference(folder, out, f16=False, f16_activations=False):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -28,6 +29,10 @@ def reference(folder, out, f16=False):
         for p in model.parameters():
             if p.dim() == 2:
                 p.data = p.data.half().float()
+    if f16_activations:  # and each linear's input rounded to f16, as llama.cpp's CPU F16 mat-mul converts it
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear):
+                module.register_forward_pre_hook(lambda _, args: (args[0].half().float(),) + tuple(args[1:]))
     ids = tok(PROMPT)["input_ids"]
     with torch.no_grad():
         logits = model(input_ids=torch.tensor([ids])).logits[0]
@@ -91,7 +96,7 @@ def llamacpp(path, ref_path, rtol):
 
 if __name__ == "__main__":
     if sys.argv[1] == "reference":
-        reference(sys.argv[2], sys.argv[3], f16="--f16" in sys.argv)
+        reference(sys.argv[2], sys.argv[3], f16="--f16" in sys.argv, f16_activations="--f16-activations" in sys.argv)
     else:
         rtol = float(sys.argv[sys.argv.index("--rtol") + 1]) if "--rtol" in sys.argv else 1e-3
         sys.exit(llamacpp(sys.argv[2], sys.argv[3], rtol))

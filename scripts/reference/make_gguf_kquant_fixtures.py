@@ -5,7 +5,7 @@ mix's tests.
 
 Run from the repository root with a Python that has llama-cpp-python (0.3.36), numpy and gguf-py (0.19.0):
     PYTHONPATH=path/to/gguf-py python scripts/reference/make_gguf_kquant_fixtures.py
-Deterministic; about 200 KB.
+Deterministic; about 300 KB.
 
 kquant/<tensor>.f16            the input values of the committed tensors (float16-exact, stored as f16 LE; the
                                model file holds them as f32); shapes in kquant.json
@@ -25,7 +25,11 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tes
 COMMITTED = ["token_embd.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight", "output.weight"]
 PRESETS = {"q4_k_s": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_S, "q5_k_s": llama_cpp.LLAMA_FTYPE_MOSTLY_Q5_K_S,
            "q6_k": llama_cpp.LLAMA_FTYPE_MOSTLY_Q6_K, "q4_k_m": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
-           "q5_k_m": llama_cpp.LLAMA_FTYPE_MOSTLY_Q5_K_M}
+           "q5_k_m": llama_cpp.LLAMA_FTYPE_MOSTLY_Q5_K_M, "q2_k": llama_cpp.LLAMA_FTYPE_MOSTLY_Q2_K,
+           "q3_k_s": llama_cpp.LLAMA_FTYPE_MOSTLY_Q3_K_S, "q3_k_m": llama_cpp.LLAMA_FTYPE_MOSTLY_Q3_K_M,
+           "q3_k_l": llama_cpp.LLAMA_FTYPE_MOSTLY_Q3_K_L}
+# The presets whose bytes are committed: together every k-quant type on the committed tensors.
+BYTES = ("q2_k", "q3_k_s", "q4_k_s", "q5_k_s", "q6_k")
 
 
 def tensors():
@@ -93,7 +97,7 @@ def main():
         assert llama_cpp.llama_model_quantize(src.encode(), dst.encode(), ctypes.byref(params)) == 0
         r = gguf.GGUFReader(dst)
         meta["types"][preset] = {t.name: t.tensor_type.name for t in r.tensors}
-        if preset in ("q4_k_s", "q5_k_s", "q6_k"):
+        if preset in BYTES:
             for t in r.tensors:
                 if t.name in COMMITTED:
                     np.asarray(t.data).view(np.uint8).tofile(os.path.join(ROOT, f"{preset}-{t.name}.bin"))

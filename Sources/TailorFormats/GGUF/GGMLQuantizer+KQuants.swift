@@ -14,9 +14,9 @@ extension GGMLQuantizer {
         return Int32(bitPattern: bits & 0x007F_FFFF) - 0x0040_0000
     }
 
-    /// ggml's `make_qx_quants` with `rmse_type` 1 (weights x²) and no importance weights: the scale of `n` values for
-    /// signed levels -nmax ..< nmax, the levels (+ nmax) in `levels`, trying 18 scales around -nmax / max.
-    static func makeQXQuants(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int8>) -> Float {
+    /// The value of largest magnitude among `n` (the first on ties), or nil, with `levels` zeroed, when every |x| is
+    /// below `groupMaxEps` (an all-zero group: ggml's make_qx_quants / make_q3_quants return scale 0).
+    @inline(__always) static func groupMax(_ n: Int, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int8>) -> Float? {
         var max: Float = 0, amax: Float = 0
         for i in 0..<n {
             let ax = abs(x[i])
@@ -24,8 +24,15 @@ extension GGMLQuantizer {
         }
         if amax < groupMaxEps {
             for i in 0..<n { levels[i] = 0 }
-            return 0
+            return nil
         }
+        return max
+    }
+
+    /// ggml's `make_qx_quants` with `rmse_type` 1 (weights x²) and no importance weights: the scale of `n` values for
+    /// signed levels -nmax ..< nmax, the levels (+ nmax) in `levels`, trying 18 scales around -nmax / max.
+    static func makeQXQuants(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int8>) -> Float {
+        guard let max = groupMax(n, x, levels) else { return 0 }
         let fmax = Float(nmax)
         var iscale = -fmax / max
         var sumlx: Float = 0, suml2: Float = 0
@@ -108,11 +115,12 @@ extension GGMLQuantizer {
 }
 
 extension GGMLQuantizer {
-    /// ggml's `make_qkx2_quants` with `use_mad` false: scale and (negated) minimum of `n` values for unsigned levels
-    /// 0...nmax, weighted by `weights`, refined over `nstep` + 1 scales from (rmin + nmax) / range in rdelta steps.
+    /// ggml's `make_qkx2_quants`: scale and (negated) minimum of `n` values for unsigned levels 0...nmax, weighted by
+    /// `weights`, refined over `nstep` + 1 scales from (rmin + nmax) / range in rdelta steps; the error is the weighted
+    /// squared difference, or the weighted absolute one with `useMad` (Q2_K).
     static func makeQKX2Quants(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
                                _ levels: UnsafeMutablePointer<UInt8>, _ theMin: inout Float, _ aux: UnsafeMutablePointer<UInt8>,
-                               rmin: Float, rdelta: Float, nstep: Int) -> Float {
+                               rmin: Float, rdelta: Float, nstep: Int, useMad: Bool = false) -> Float {
         var min = x[0], max = x[0]
         var sumW = weights[0]
         var sumX = sumW * x[0]
@@ -137,7 +145,7 @@ extension GGMLQuantizer {
             let l = Swift.max(0, Swift.min(nmax, nearestInt(iscale * (x[i] - min))))
             levels[i] = UInt8(truncatingIfNeeded: l)
             let diff = scale * Float(levels[i]) + min - x[i]
-            bestError += weights[i] * (diff * diff)
+            bestError += weights[i] * (useMad ? abs(diff) : diff * diff)
         }
         if nstep < 1 {
             theMin = -min
@@ -165,7 +173,7 @@ extension GGMLQuantizer {
                 var error: Float = 0
                 for i in 0..<n {
                     let diff = thisScale * Float(aux[i]) + thisMin - x[i]
-                    error += weights[i] * (diff * diff)
+                    error += weights[i] * (useMad ? abs(diff) : diff * diff)
                 }
                 if error < bestError {
                     for i in 0..<n { levels[i] = aux[i] }

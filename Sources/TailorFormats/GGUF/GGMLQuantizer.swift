@@ -7,13 +7,13 @@ import Dispatch
 import TailorTensor
 
 /// Quantization of `Float` values to ggml tensor data: F32, F16, BF16 and the 32-value block types
-/// Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 (and the k-quants Q4_K, Q5_K, Q6_K, see `+KQuants`), computed in the same order of float32 operations as
+/// Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 (and the k-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, see `+KQuants`, `+LowKQuants`), computed in the same order of float32 operations as
 /// `gguf.quants.quantize` (gguf-py, which matches ggml's `quantize_row_*_ref`), so the bytes are the same
 /// (the fixture tests check equality). Values are in ggml order (row-major for a row-major shape);
 /// blocks run over the innermost dimension. Large inputs are split over all cores.
 public enum GGMLQuantizer {
     /// Types `quantize` writes.
-    public static let types: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
+    public static let types: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 
     /// Whether `quantize` can write `type`.
     public static func canQuantize(_ type: GGMLType) -> Bool { types.contains(type) }
@@ -67,6 +67,8 @@ public enum GGMLQuantizer {
         case .q4_1: for b in 0..<blocks { q4_1(x + 32 * b, y + 20 * b) }
         case .q5_0: for b in 0..<blocks { q5_0(x + 32 * b, y + 22 * b) }
         case .q5_1: for b in 0..<blocks { q5_1(x + 32 * b, y + 24 * b) }
+        case .q2_K: for b in 0..<blocks { q2_K(x + 256 * b, y + 84 * b) }
+        case .q3_K: for b in 0..<blocks { q3_K(x + 256 * b, y + 110 * b) }
         case .q4_K: for b in 0..<blocks { q4_K(x + 256 * b, y + 144 * b) }
         case .q5_K: for b in 0..<blocks { q5_K(x + 256 * b, y + 176 * b) }
         case .q6_K: for b in 0..<blocks { q6_K(x + 256 * b, y + 210 * b) }

@@ -28,11 +28,11 @@ struct ExportGGUFCommand: AsyncParsableCommand {
         are not whole blocks fall back to F16, as the converter does), and q4_0, \
         q4_1, q5_0, q5_1 for every 2-D weight (llama-quantize would put \
         output.weight in Q6_K); their bytes equal gguf-py's. The k-quant presets \
-        q4_k_s, q4_k_m, q5_k_s, q5_k_m and q6_k choose each tensor's type as \
-        llama-quantize does (Q6_K for output.weight, more bits for some attn_v and \
-        ffn_down layers, Q5_0/Q5_1/Q8_0 for rows that are not multiples of 256), \
-        without an importance matrix. q2_k and q3_k_* are not built (they need \
-        Q2_K/Q3_K).
+        q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m and q6_k \
+        choose each tensor's type as llama-quantize does (Q6_K for output.weight, \
+        more bits for some attn_v, attn_output and ffn_down layers, \
+        Q4_0/Q5_0/Q5_1/Q8_0 for rows that are not multiples of 256), without an \
+        importance matrix; their bytes equal llama.cpp's for the same values.
 
         --lora-only writes the --adapter alone as a llama.cpp LoRA adapter GGUF \
         (--outtype f32, f16, bf16 or q8_0), to apply with llama.cpp's --lora FILE \
@@ -41,6 +41,13 @@ struct ExportGGUFCommand: AsyncParsableCommand {
         included), per-layer scales of rank_pattern / alpha_pattern folded into \
         lora_b. DoRA, trained biases, modules_to_save and a LoRA on a tied lm_head \
         are refused (export the merged model instead).
+
+        Beside the file, an Ollama Modelfile (FILE.Modelfile: FROM, TEMPLATE in \
+        Ollama's Go-template form, PARAMETER stop, SYSTEM for a template's default \
+        system prompt) is written when the chat template renders test \
+        conversations exactly as the ChatML (Qwen, SmolLM) or Llama 3 form does; \
+        otherwise the summary says why not (--no-modelfile: never). Not checked \
+        against Ollama itself.
 
         Tensors are merged, converted and written one at a time; the file appears \
         under --output only when complete.
@@ -58,7 +65,7 @@ struct ExportGGUFCommand: AsyncParsableCommand {
     @Flag(help: "Write only the --adapter, as a llama.cpp LoRA adapter GGUF (--outtype f32, f16, bf16, q8_0).")
     var loraOnly = false
 
-    @Option(help: "Tensor type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, or a k-quant preset: q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k.")
+    @Option(help: "Tensor type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, or a k-quant preset: q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k.")
     var outtype: String = "f16"
 
     @Option(name: [.short, .long], help: "The .gguf file to write (its folder must exist).")
@@ -70,11 +77,10 @@ struct ExportGGUFCommand: AsyncParsableCommand {
     @Option(help: "general.name (default: the model's folder or file name).")
     var name: String?
 
+    @Flag(inversion: .prefixedNo, help: "Write an Ollama Modelfile beside the GGUF (FILE.Modelfile), for ChatML and Llama 3 chat templates.")
+    var modelfile = true
+
     func validate() throws {
-        if GGUFOutType.notBuilt.contains(outtype.lowercased()) {
-            throw ValidationError("--outtype \(outtype) is not built yet (it needs Q2_K/Q3_K, which Tailor cannot quantize); use q4_k_s, "
-                + "q4_k_m, q5_k_s, q5_k_m, q6_k, q8_0 ... or quantize a Tailor f16 export with llama.cpp's llama-quantize")
-        }
         guard let type = GGUFOutType(rawValue: outtype.lowercased()) else {
             throw ValidationError("--outtype must be one of \(GGUFOutType.allCases.map(\.rawValue).joined(separator: ", ")), not '\(outtype)'")
         }
@@ -101,7 +107,8 @@ struct ExportGGUFCommand: AsyncParsableCommand {
             print(summary)
             return
         }
-        let options = GGUFExport.Options(outType: GGUFOutType(rawValue: outtype.lowercased()) ?? .f16, preTokenizer: preTokenizer, name: name)
+        let options = GGUFExport.Options(outType: GGUFOutType(rawValue: outtype.lowercased()) ?? .f16, preTokenizer: preTokenizer, name: name,
+                                         modelfile: modelfile)
         var total = 0
         let summary = try GGUFExport.run(model: folder, source: source, adapter: adapter.map { URL(fileURLWithPath: $0) },
                                          output: URL(fileURLWithPath: output), options: options) { event in

@@ -23,54 +23,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import openai
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "peers"))
-from serve_load import QUESTIONS, LENGTHS, percentile, rss_kib  # noqa: E402
+from serve_load import QUESTIONS, LENGTHS, load, one, percentile, rss_kib  # noqa: E402
 from serve_process import free_port, wait_http  # noqa: E402
-
-
-async def one(client, request, counted):
-    start = time.perf_counter()
-    first = None
-    text = ""
-    chunks = 0
-    usage = None
-    stream = await client.chat.completions.create(model=request["model"], messages=[{"role": "user", "content": request["q"]}],
-                                                  temperature=0, max_tokens=request["n"], stream=True,
-                                                  stream_options={"include_usage": True})
-    async for chunk in stream:
-        if chunk.choices and chunk.choices[0].delta.content:
-            if first is None:
-                first = time.perf_counter() - start
-            text += chunk.choices[0].delta.content
-            chunks += 1
-        if getattr(chunk, "usage", None) and chunk.usage.completion_tokens:
-            usage = chunk.usage.completion_tokens
-    counted.add("usage" if usage is not None else "content chunks")
-    return {"text": text, "tokens": usage if usage is not None else chunks,
-            "ttft": first if first is not None else time.perf_counter() - start, "latency": time.perf_counter() - start}
-
-
-async def load(client, clients, per_client, requests, counted):
-    keys = list(requests)
-    errors, results = [], []
-
-    async def worker(index):
-        for r in range(per_client):
-            key = keys[(index * per_client + r) % len(keys)]
-            try:
-                results.append((key, await one(client, requests[key], counted)))
-            except Exception as error:  # every failure is counted and reported
-                errors.append(f"{key}: {error}")
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker(i) for i in range(clients)))
-    return results, errors, time.perf_counter() - start
 
 
 def measure(name, process, port, model, clients, per_client):
@@ -81,9 +41,11 @@ def measure(name, process, port, model, clients, per_client):
     alone = {}
     for key, request in requests.items():
         alone[key] = loop.run_until_complete(one(client, request, counted))
-    loop.run_until_complete(load(client, clients, 1, requests, counted))   # warm-up: every slot touched
+    def ask(c, r):
+        return one(c, r, counted)
+    loop.run_until_complete(load(client, clients, 1, requests, port, None, ask))   # warm-up: every slot touched
     warm_rss = rss_kib(process.pid)
-    results, errors, seconds = loop.run_until_complete(load(client, clients, per_client, requests, counted))
+    results, errors, seconds = loop.run_until_complete(load(client, clients, per_client, requests, port, None, ask))
     load_rss = rss_kib(process.pid)
     loop.run_until_complete(client.close())
     loop.close()

@@ -85,6 +85,8 @@ def main():
     parser.add_argument("--llama-server")
     parser.add_argument("--gguf")
     parser.add_argument("--transformers-python")
+    parser.add_argument("--transformers-flag", action="append", default=[],
+                        help="more flags for transformers serve, e.g. --transformers-flag=--cb-num-blocks=128 (its default sizes the KV cache from the machine's memory)")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--only", default="tailor,llama,transformers")
@@ -107,7 +109,7 @@ def main():
         port = free_port()
         runs.append(("transformers serve --continuous-batching",
                      [args.transformers_python, "-m", "transformers.cli.transformers", "serve", args.model, "--continuous-batching",
-                      "--device", "cpu", "--host", "127.0.0.1", "--port", str(port)], port, args.model, None))
+                      "--device", "cpu", "--host", "127.0.0.1", "--port", str(port), *args.transformers_flag], port, args.model, None))
     for name, command, port, model, env in runs:
         print(f"== {name}: {' '.join(command)}", flush=True)
         process = start(command, port, env=env)

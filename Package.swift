@@ -36,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // Hummingbird's own NIO: TailorServer watches a request's connection for its client going away.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
     ],
     targets: [
         // OpenBLAS, loaded with dlopen at run time so the binary starts where it is absent.
@@ -74,7 +76,7 @@ let package = Package(
         // `tailor serve`: OpenAI-compatible HTTP endpoints, the request queue and scheduler, on Hummingbird; Web/ is the chat page.
         .target(name: "TailorServer",
                 dependencies: ["TailorJSON", "TailorModels", "TailorTokenizers", "TailorInference",
-                               .product(name: "Hummingbird", package: "hummingbird")],
+                               .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio")],
                 resources: [.copy("Web")]),
         // Model files for other programs (llama.cpp's GGUF), written from a model folder with adapters merged on the fly.
         // tailor board: the runs table and curves in the browser; stands on the trainer's run reading.

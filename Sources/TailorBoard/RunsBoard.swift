@@ -34,8 +34,9 @@ public struct RunsBoard: Sendable {
     }
 
     /// The page at `prefix` (with or without a trailing slash) and its data at `prefix`/api/runs
-    /// (`prefix` "" or e.g. "/runs"); the page finds its data from its own path.
-    public func addRoutes(to router: Router<BasicRequestContext>, prefix: String = "") {
+    /// (`prefix` "" or e.g. "/runs"); the page finds its data from its own path. Any request context will do
+    /// (`tailor serve --runs` mounts it on the server's).
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>, prefix: String = "") {
         router.get(RouterPath(prefix.isEmpty ? "/" : prefix)) { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Self.page)))
         }

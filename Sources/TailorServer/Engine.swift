@@ -32,6 +32,7 @@ public final class Engine: @unchecked Sendable {
     private var commands: [() -> Void] = []
     private var accepting = true
     private var paused = false
+    private var admitWhilePaused = false
     private var stopped = false
     private var prefixCounts = (queries: 0, hits: 0)
     private var nextKey = 0
@@ -82,22 +83,40 @@ public final class Engine: @unchecked Sendable {
             lock.signal()
         }
         let rows = keys
+        let flag = CancelFlag()
         continuation.onTermination = { [weak self] _ in self?.cancel(rows) }
-        return Submission(events: stream, cancel: { [weak self] in self?.cancel(rows) })
+        return Submission(events: stream, cancel: { [weak self] in
+            flag.set()
+            self?.cancel(rows)
+            continuation.finish()   // whoever waits on the events stops now
+        }, flag: flag)
     }
 
     /// The events of submitted rows, and how to drop them (a client that went away).
     public struct Submission: Sendable {
         public let events: AsyncStream<EngineEvent>
+        /// Drops the rows (waiting ones at once, running ones before the next step) and ends `events`.
         public let cancel: @Sendable () -> Void
+        let flag: CancelFlag
+        /// Whether `cancel` was called (then `events` ended early).
+        public var isCancelled: Bool { flag.isSet }
     }
 
-    /// Drops rows (their client went away): waiting ones at once, running ones before the next step.
+    final class CancelFlag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.withLock { value = true } }
+        var isSet: Bool { lock.withLock { value } }
+    }
+
+    /// Drops rows (their client went away): waiting ones at once, running ones before the next step,
+    /// even while paused.
     func cancel(_ keys: [Int]) {
         lock.withLock {
             let set = Set(keys)
             waiting.removeAll { set.contains($0.key) }
-            for key in keys where running[key] != nil { cancelled.insert(key) }
+            // Running rows stop counting at once; the engine frees their slots before it admits or steps again.
+            for key in keys where running.removeValue(forKey: key) != nil { cancelled.insert(key) }
             lock.signal()
         }
     }
@@ -122,12 +141,21 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Holds admission and decoding (rows stay queued or in their slots) until `resume`; adapter
-    /// commands still run. For maintenance and for tests that need a full queue.
-    public func pause() { lock.withLock { paused = true } }
+    /// commands and cancellations still run. For maintenance and for tests that need a full queue.
+    /// `admitting`: waiting rows still take free slots (their prompt is prefilled and their first token
+    /// chosen) but no decode step runs, so a test can hold a request mid-answer.
+    public func pause(admitting: Bool = false) {
+        lock.withLock {
+            paused = true
+            admitWhilePaused = admitting
+            lock.signal()
+        }
+    }
 
     public func resume() {
         lock.withLock {
             paused = false
+            admitWhilePaused = false
             lock.signal()
         }
     }
@@ -154,14 +182,18 @@ public final class Engine: @unchecked Sendable {
             var drop: [Int] = []
             var work: [() -> Void] = []
             let keepGoing: Bool = lock.withLock {
-                while commands.isEmpty && cancelled.isEmpty && !stopped && (paused || (waiting.isEmpty && running.isEmpty)) { lock.wait() }
+                func idle() -> Bool {
+                    guard commands.isEmpty && cancelled.isEmpty && !stopped else { return false }
+                    if paused { return !admitWhilePaused || waiting.isEmpty || running.count >= decoder.slotCount }
+                    return waiting.isEmpty && running.isEmpty
+                }
+                while idle() { lock.wait() }
                 if stopped && waiting.isEmpty && running.isEmpty && commands.isEmpty { return false }
                 work = commands
                 commands = []
                 drop = Array(cancelled)
                 cancelled = []
-                for key in drop { running[key] = nil }
-                let room = paused ? 0 : decoder.slotCount - running.count
+                let room = paused && !admitWhilePaused ? 0 : decoder.slotCount - running.count
                 if room > 0 {
                     admit = Array(waiting.prefix(room))
                     waiting.removeFirst(admit.count)

@@ -71,7 +71,7 @@ public final class Metrics: @unchecked Sendable {
             for status in responses.keys.sorted() { lines.append("tailor:http_responses_total{status=\"\(status)\"} \(responses[status] ?? 0)") }
             metric("request_success_total", "counter", "Generation requests finished, by finish reason.")
             for reason in finished.keys.sorted() { lines.append("tailor:request_success_total{finished_reason=\"\(reason)\"} \(finished[reason] ?? 0)") }
-            metric("request_cancelled_total", "counter", "Streamed requests whose client went away before the end (their rows left the batch).")
+            metric("request_cancelled_total", "counter", "Requests (streamed or not) whose client went away before the end (their rows left the queue or the batch at once).")
             lines.append("tailor:request_cancelled_total \(cancelledRequests)")
             metric("prompt_tokens_total", "counter", "Prompt tokens processed.")
             lines.append("tailor:prompt_tokens_total \(promptTokens)")

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import TailorInference
 import TailorJSON
 import TailorTokenizers
@@ -18,18 +19,24 @@ extension OpenAIServer {
         let rows: [BatchRequest]
     }
 
-    func generate(_ http: Request, chat: Bool) async throws -> Response {
+    /// Answers one generation request from `connection`. A client that goes away (its connection's
+    /// input closes, or a write fails) cancels the request at once, streamed or not: its rows leave
+    /// the queue or the batch before the next decode step.
+    func generate(_ http: Request, chat: Bool, connection: any Channel) async throws -> Response {
         let received = Metrics.monotonic()
         let prepared = try prepare(try OpenAIRequest(body: try await body(http), chat: chat), chat: chat)
+        let watcher = try? await ConnectionWatcher.of(connection)
         let submission = try engine.submit(prepared.rows)
+        let watch = watcher?.onGone { submission.cancel() }
         let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let answer = Answer(server: self, prepared: prepared, id: id, received: received)
         if prepared.request.stream {
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                             body: ResponseBody { writer in
+                                defer { if let watch { watcher?.stop(watch) } }
                                 var answer = answer
                                 do {
-                                    try await answer.stream(submission.events) { try await writer.write(ByteBuffer(string: $0)) }
+                                    try await answer.stream(submission) { try await writer.write(ByteBuffer(string: $0)) }
                                     try await writer.finish(nil)
                                 } catch {
                                     submission.cancel()   // the client went away: its rows leave the batch now
@@ -39,8 +46,14 @@ extension OpenAIServer {
                                 }
                             })
         }
+        defer { if let watch { watcher?.stop(watch) } }
         var collector = answer
         for await event in submission.events { try collector.take(event) }
+        if submission.isCancelled {
+            metrics.cancelled()
+            collector.record(cancelled: true)
+            throw ServerError.clientClosed
+        }
         return OpenAIServer.json(try collector.whole())
     }
 
@@ -204,7 +217,8 @@ struct Answer {
 
     /// Streams the answer as server-sent events: chunks with the same id, the finish reason on
     /// each choice's last, a usage chunk when asked (stream_options.include_usage), then `[DONE]`.
-    mutating func stream(_ events: AsyncStream<EngineEvent>, write: (String) async throws -> Void) async throws {
+    /// - Throws: `ServerError.clientClosed` when the submission was cancelled (its client went away), and what `write` throws.
+    mutating func stream(_ submission: Engine.Submission, write: (String) async throws -> Void) async throws {
         let chunkObject = prepared.chat ? "chat.completion.chunk" : "text_completion"
         let includeUsage = prepared.request.includeUsage
         func chunk(_ choices: [JSONValue], usage: JSONValue? = nil) -> String {
@@ -230,7 +244,7 @@ struct Answer {
         if prepared.chat {
             try await write(chunk(prepared.rows.indices.map { choice($0, text: "", logprobs: [], finish: nil, role: true) }))
         }
-        for await event in events {
+        for await event in submission.events {
             let (index, delta, lp, reason) = try apply(event)
             if case .failed(_, let message) = event {
                 try await write("data: " + ServerError.internalError(message).json.text(.compact) + "\n\n")
@@ -239,6 +253,7 @@ struct Answer {
             guard !delta.isEmpty || reason != nil || lp != nil else { continue }
             try await write(chunk([choice(index, text: delta, logprobs: lp.map { [$0] } ?? [], finish: reason)]))
         }
+        if submission.isCancelled { throw ServerError.clientClosed }
         record()
         if includeUsage { try await write(chunk([], usage: usage)) }
         try await write("data: [DONE]\n\n")

@@ -41,7 +41,7 @@ public final class OpenAIServer: @unchecked Sendable {
     private var adapterFolders: [(name: String, folder: String)] = []
     /// More routes to serve beside the API (e.g. `tailor serve --runs DIR`'s runs board under /runs):
     /// each adds its own to the router. Set before `run`.
-    public var mounts: [@Sendable (Router<BasicRequestContext>) -> Void] = []
+    public var mounts: [@Sendable (Router<ServeRequestContext>) -> Void] = []
 
     /// A server for `model` (its adapters already loaded, named in `adapters` with their folders),
     /// with `maxBatch` rows decoded together, each of up to `contextLength` positions, and up to
@@ -93,8 +93,8 @@ public final class OpenAIServer: @unchecked Sendable {
         if handleSignals { try await app.runService() } else { try await app.run() }
     }
 
-    func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    func makeRouter() -> Router<ServeRequestContext> {
+        let router = Router(context: ServeRequestContext.self)
         router.add(middleware: OpenAIGuard(server: self))
         router.get("/health") { _, _ in Response(status: .ok) }
         router.get("/") { _, _ in
@@ -108,8 +108,8 @@ public final class OpenAIServer: @unchecked Sendable {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.get("/v1/models") { [self] _, _ in Self.json(modelList()) }
-        router.post("/v1/chat/completions") { [self] request, _ in try await generate(request, chat: true) }
-        router.post("/v1/completions") { [self] request, _ in try await generate(request, chat: false) }
+        router.post("/v1/chat/completions") { [self] request, context in try await generate(request, chat: true, connection: context.channel) }
+        router.post("/v1/completions") { [self] request, context in try await generate(request, chat: false, connection: context.channel) }
         router.post("/v1/load_lora_adapter") { [self] request, _ in try await loadAdapter(request) }
         router.post("/v1/unload_lora_adapter") { [self] request, _ in try await unloadAdapter(request) }
         for mount in mounts { mount(router) }
@@ -159,7 +159,7 @@ public final class OpenAIServer: @unchecked Sendable {
 /// Checks the API key on /v1 routes (compared in constant time), answers every error as an
 /// OpenAI error object, and counts responses by status.
 struct OpenAIGuard: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = ServeRequestContext
     let server: OpenAIServer
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -28,6 +28,9 @@ public enum ServerError: Error, CustomStringConvertible, Equatable {
     case adapterRefused(String)
     /// Generation failed inside the model (500).
     case internalError(String)
+    /// The client closed its connection before the answer was ready; its rows left the batch (499, nginx's
+    /// "client closed request": nobody reads it).
+    case clientClosed
 
     /// The HTTP status answered.
     public var status: Int {
@@ -40,6 +43,7 @@ public enum ServerError: Error, CustomStringConvertible, Equatable {
         case .queueFull: return 429
         case .unavailable: return 503
         case .internalError: return 500
+        case .clientClosed: return 499
         }
     }
 
@@ -51,6 +55,7 @@ public enum ServerError: Error, CustomStringConvertible, Equatable {
         case .queueFull: return "rate_limit_error"
         case .unavailable: return "service_unavailable"
         case .internalError: return "internal_server_error"
+        case .clientClosed: return "client_closed_request"
         default: return "invalid_request_error"
         }
     }
@@ -104,6 +109,8 @@ public enum ServerError: Error, CustomStringConvertible, Equatable {
             return why
         case let .internalError(why):
             return "generation failed: \(why)"
+        case .clientClosed:
+            return "the client closed the connection before the answer was ready; the request was cancelled"
         }
     }
 

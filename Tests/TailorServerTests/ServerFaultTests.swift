@@ -132,6 +132,41 @@ final class ServerFaultTests: XCTestCase {
         await harness.stop()
     }
 
+    /// A client that closes its connection while waiting for a non-streamed answer cancels it at once: mid-answer
+    /// (in its slot, with decoding held so only the cancellation can free it) and while still queued.
+    func testClientDroppingNonStreamedRequestFreesItsSlot() async throws {
+        let harness = try await ServerHarness.start(maxBatch: 1, maxQueue: 4)
+        defer { Task { await harness.stop() } }
+        let engine = harness.server.engine
+        func waitUntil(_ what: String, _ condition: () throws -> Bool) async throws {
+            let deadline = Date().addingTimeInterval(30)
+            while try !condition() && Date() < deadline { try await Task.sleep(nanoseconds: 5_000_000) }
+            XCTAssertTrue(try condition(), what)
+        }
+        let body = requestBytes(["model": "b", "messages": [["role": "user", "content": "hello"]], "max_tokens": 100, "temperature": 0])
+        // Mid-answer: admitted (prompt prefilled, first token chosen) but no decode step runs.
+        engine.pause(admitting: true)
+        var client: RawHTTPClient? = try RawHTTPClient(port: harness.port)
+        client?.send(method: "POST", path: "/v1/chat/completions", headers: ["Content-Type": "application/json"], body: body)
+        try await waitUntil("the request took the one slot") { engine.runningCount == 1 && engine.decoder.freeSlots == 0 }
+        client = nil   // closes the socket before any answer
+        try await waitUntil("the dropped row left its slot while decoding is held") { engine.runningCount == 0 && engine.decoder.freeSlots == 1 }
+        XCTAssertEqual(engine.decoder.activeCount, 0)
+        XCTAssertEqual(try harness.metric("tailor:request_cancelled_total"), 1)
+        // Queued: decoding and admission held; the dropped request leaves the queue.
+        engine.pause()
+        client = try RawHTTPClient(port: harness.port)
+        client?.send(method: "POST", path: "/v1/chat/completions", headers: ["Content-Type": "application/json"], body: body)
+        try await waitUntil("the request is queued") { engine.queueDepth == 1 }
+        client = nil
+        try await waitUntil("the dropped request left the queue") { engine.queueDepth == 0 && engine.runningCount == 0 }
+        try await waitUntil("both were counted as cancelled") { try harness.metric("tailor:request_cancelled_total") == 2 }
+        engine.resume()
+        XCTAssertLessThanOrEqual(try harness.metric("tailor:generation_tokens_total") ?? 0, 1, "only the first request's first token was made")
+        try stillUp(harness)
+        await harness.stop()
+    }
+
     func testRuntimeAdaptersStayInsideTheRoot() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-adapter-root-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)

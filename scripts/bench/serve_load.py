@@ -41,11 +41,14 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def one(client, request):
+async def one(client, request, counted=None):
+    """One greedy streamed chat request: its text, generated tokens (the usage the server reports, else its
+    content chunks; `counted` collects which), time to first token and latency."""
     start = time.perf_counter()
     first = None
     text = ""
-    tokens = 0
+    chunks = 0
+    usage = None
     stream = await client.chat.completions.create(model=request["model"], messages=[{"role": "user", "content": request["q"]}],
                                                   temperature=0, max_tokens=request["n"], stream=True,
                                                   stream_options={"include_usage": True})
@@ -54,10 +57,13 @@ async def one(client, request):
             if first is None:
                 first = time.perf_counter() - start
             text += chunk.choices[0].delta.content
-        if chunk.usage:
-            tokens = chunk.usage.completion_tokens
-    return {"text": text, "tokens": tokens, "ttft": first if first is not None else time.perf_counter() - start,
-            "latency": time.perf_counter() - start}
+            chunks += 1
+        if getattr(chunk, "usage", None) and chunk.usage.completion_tokens:
+            usage = chunk.usage.completion_tokens
+    if counted is not None:
+        counted.add("usage" if usage is not None else "content chunks")
+    return {"text": text, "tokens": usage if usage is not None else chunks,
+            "ttft": first if first is not None else time.perf_counter() - start, "latency": time.perf_counter() - start}
 
 
 async def run(port, clients, per_client, requests):
@@ -81,7 +87,9 @@ async def health_pings(port, stop, samples):
         await asyncio.sleep(0.1)
 
 
-async def load(client, clients, per_client, requests, port, health):
+async def load(client, clients, per_client, requests, port, health, ask=None):
+    """CLIENTS workers × PER_CLIENT requests each through `ask` (default `one`); GET /health pinged into `health` unless it is None."""
+    ask = ask or one
     keys = list(requests)
     errors = []
     results = []
@@ -90,17 +98,18 @@ async def load(client, clients, per_client, requests, port, health):
         for r in range(per_client):
             key = keys[(index * per_client + r) % len(keys)]
             try:
-                results.append((key, await one(client, requests[key])))
+                results.append((key, await ask(client, requests[key])))
             except Exception as error:  # every failure is counted and reported
                 errors.append(f"{key}: {error}")
 
     stop = asyncio.Event()
-    pinger = asyncio.ensure_future(health_pings(port, stop, health))
+    pinger = asyncio.ensure_future(health_pings(port, stop, health)) if health is not None else None
     start = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(clients)))
     seconds = time.perf_counter() - start
     stop.set()
-    await pinger
+    if pinger:
+        await pinger
     return results, errors, seconds
 
 

@@ -15,22 +15,26 @@ final class LaunchCommandTests: XCTestCase {
         guard Self.mpirun != nil else { throw XCTSkip("mpirun is not installed (scripts/setup.sh installs Debian's openmpi-bin)") }
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-launch-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        // 24 records of 5–13 tokens, the first three unlabelled; a seeded generator keeps them fixed.
-        var state: UInt64 = 7
-        func next(_ bound: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(bound))
-        }
-        let records = (0..<24).map { _ -> String in
-            let ids = [1] + (0..<(3 + next(9))).map { _ in 3 + next(58) } + [2]
-            let labels = ids.enumerated().map { $0.offset < 3 ? -100 : $0.element }
-            return #"{"input_ids": \#(ids), "labels": \#(labels)}"#
-        }
+        let records = Self.records(24, seed: 7, unlabelled: 3)
         try (records.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("train.jsonl"), atomically: true, encoding: .utf8)
         try (records.prefix(6).joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("eval.jsonl"), atomically: true, encoding: .utf8)
     }
 
     override func tearDownWithError() throws { if let folder { try? FileManager.default.removeItem(at: folder) } }
+
+    /// `count` pre-tokenized records of 5–13 tokens from a seeded generator, the first `unlabelled` tokens of each -100.
+    static func records(_ count: Int, seed: UInt64, unlabelled: Int) -> [String] {
+        var state = seed
+        func next(_ bound: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        return (0..<count).map { _ -> String in
+            let ids = [1] + (0..<(3 + next(9))).map { _ in 3 + next(58) } + [2]
+            let labels = ids.enumerated().map { $0.offset < unlabelled ? -100 : $0.element }
+            return #"{"input_ids": \#(ids), "labels": \#(labels)}"#
+        }
+    }
 
     static var mpirun: URL? {
         (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")

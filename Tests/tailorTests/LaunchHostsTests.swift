@@ -51,15 +51,7 @@ final class LaunchHostsTests: XCTestCase {
         """.write(to: agent, atomically: true, encoding: .utf8)
         chmod(agent.path, 0o755)
         self.agent = agent
-        var state: UInt64 = 11
-        func next(_ bound: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(bound))
-        }
-        let records = (0..<16).map { _ -> String in
-            let ids = [1] + (0..<(3 + next(9))).map { _ in 3 + next(58) } + [2]
-            return #"{"input_ids": \#(ids), "labels": \#(ids.enumerated().map { $0.offset < 2 ? -100 : $0.element })}"#
-        }
+        let records = LaunchCommandTests.records(16, seed: 11, unlabelled: 2)
         try (records.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("train.jsonl"), atomically: true, encoding: .utf8)
     }
 

@@ -21,8 +21,9 @@ import tempfile
 import torch
 import torch.distributed as dist
 from peft import LoraConfig, get_peft_model
-from torch.utils.data import Dataset, SequentialSampler
-from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
+from transformers import AutoModelForCausalLM, TrainingArguments
+
+from make_lora_fixtures import InOrder, Samples, collate  # the LoRA fixtures' samples, padding and file order
 
 HERE = os.path.dirname(__file__)
 MODEL = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "models", "llama")
@@ -30,41 +31,6 @@ FOLDER = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "ddp", "llama")
 STEPS, BATCH, ACCUMULATION = 6, 2, 2
 SETTINGS = dict(learning_rate=5e-3, lr_scheduler_type="linear", warmup_steps=1, weight_decay=0.01, max_grad_norm=0.5,
                 optim="adamw_torch")
-
-
-class Samples(Dataset):
-    def __init__(self, generator, count, vocab):
-        self.items = []
-        for _ in range(count):
-            length = int(torch.randint(5, 13, (1,), generator=generator))
-            ids = torch.randint(3, vocab, (length,), generator=generator)
-            labels = ids.clone()
-            labels[: int(torch.randint(1, length - 2, (1,), generator=generator))] = -100
-            self.items.append({"input_ids": ids.tolist(), "labels": labels.tolist()})
-
-    def __len__(self):
-        return len(self.items)
-
-    def __getitem__(self, i):
-        return self.items[i]
-
-
-def collate(batch):
-    width = max(len(b["input_ids"]) for b in batch)
-    ids = torch.zeros(len(batch), width, dtype=torch.long)
-    labels = torch.full((len(batch), width), -100, dtype=torch.long)
-    mask = torch.zeros(len(batch), width, dtype=torch.long)
-    for i, b in enumerate(batch):
-        n = len(b["input_ids"])
-        ids[i, :n] = torch.tensor(b["input_ids"])
-        labels[i, :n] = torch.tensor(b["labels"])
-        mask[i, :n] = 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
-
-
-class InOrder(Trainer):
-    def _get_train_sampler(self, train_dataset=None):
-        return SequentialSampler(train_dataset or self.train_dataset)
 
 
 def main():

@@ -31,12 +31,13 @@ for n in 2 4; do
 done
 out="$(mktemp -d)"
 common=(--model_name_or_path "$model" --dataset ../shared/datasets/alpaca_en_demo.json --cutoff_len 256 --max_steps "$steps"
-        --finetuning_type lora --lora_rank 16 --lora_target all --learning_rate 1e-4 --logging_steps 1000 --save_strategy no
+        --finetuning_type lora --lora_rank 16 --lora_target all --learning_rate 1e-4 --logging_steps 1 --save_strategy no
         --train_sampling_strategy sequential --seed 42)
 run() {  # name ranks batch accumulation
   local args=("${common[@]}" --per_device_train_batch_size "$3" --gradient_accumulation_steps "$4" --output_dir "$out/$1")
   local line
-  if [ "$2" -eq 1 ]; then line="$("$tailor" train "${args[@]}" | grep '^trained')"; else line="$("$tailor" launch --nproc "$2" -- train "${args[@]}" | grep '^trained')"; fi
+  if [ "$2" -eq 1 ]; then line="$("$tailor" train "${args[@]}" 2>/dev/null | grep '^trained')"
+  else line="$("$tailor" launch --nproc "$2" -- train "${args[@]}" 2>/dev/null | grep '^trained')"; fi
   echo "$1 ($2 rank(s), batch $3 × accumulation $4): $line"
 }
 echo "== LoRA training, global batch 4 rows, $steps steps"

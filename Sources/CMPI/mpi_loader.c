@@ -28,7 +28,6 @@ static struct {
     int (*iallgatherv)(const void *, int, handle_t, void *, const int *, const int *, handle_t, handle_t, handle_t *);
     int (*iallgather)(const void *, int, handle_t, void *, int, handle_t, handle_t, handle_t *);
     int (*ibcast)(void *, int, handle_t, int, handle_t, handle_t *);
-    int (*ireduce_scatter_block)(const void *, void *, int, handle_t, handle_t, handle_t, handle_t *);
     int (*ibarrier)(handle_t, handle_t *);
     int (*ireduce)(const void *, void *, int, handle_t, handle_t, int, handle_t, handle_t *);
     int (*test)(handle_t *, int *, void *);
@@ -93,7 +92,6 @@ int tailor_mpi_load(const char *path) {
     MPI_RESOLVE(iallgatherv, "MPI_Iallgatherv");
     MPI_RESOLVE(iallgather, "MPI_Iallgather");
     MPI_RESOLVE(ibcast, "MPI_Ibcast");
-    MPI_RESOLVE(ireduce_scatter_block, "MPI_Ireduce_scatter_block");
     MPI_RESOLVE(ibarrier, "MPI_Ibarrier");
     MPI_RESOLVE(ireduce, "MPI_Ireduce");
     MPI_RESOLVE(test, "MPI_Test");
@@ -304,30 +302,6 @@ int tailor_mpi_bcast_bytes(void *data, int64_t count, int root, double timeout_s
         if (result != 0 || (result = wait_for(&request, timeout_s)) != 0) return result;
     }
     return 0;
-}
-
-int tailor_mpi_reduce_scatter_sum_f32(const float *send, float *recv, int64_t count, double timeout_s) {
-    if (!mpi.library) return -2;
-    if (count > PIECE) {
-        snprintf(mpi_error, sizeof mpi_error, "a reduce-scatter block of %lld floats is longer than MPI's int count", (long long)count);
-        return -3;
-    }
-    handle_t request = NULL;
-    arrive();
-    int result = mpi.ireduce_scatter_block(send, recv, (int)count, mpi.type_float, mpi.op_sum, mpi.comm_world, &request);
-    return result != 0 ? result : wait_for(&request, timeout_s);
-}
-
-int tailor_mpi_allgather_f32(const float *send, float *recv, int64_t count, double timeout_s) {
-    if (!mpi.library) return -2;
-    if (count > PIECE) {
-        snprintf(mpi_error, sizeof mpi_error, "an all-gather block of %lld floats is longer than MPI's int count", (long long)count);
-        return -3;
-    }
-    handle_t request = NULL;
-    arrive();
-    int result = mpi.iallgather(send, (int)count, mpi.type_float, recv, (int)count, mpi.type_float, mpi.comm_world, &request);
-    return result != 0 ? result : wait_for(&request, timeout_s);
 }
 
 int tailor_mpi_barrier(double timeout_s) {

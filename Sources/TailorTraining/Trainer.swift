@@ -282,14 +282,14 @@ public final class Trainer {
             metrics.merge(share.metrics, uniquingKeysWith: +)
         }
         if communicator.isDistributed {
-            // The sums travel as a step's shares do: Σ loss, then each metric's Σ, with the weight and label count as metrics.
+            // Σ loss and each metric's Σ travel as a step's shares do; the weight and label count beside them.
             var mine = MetricShares()
-            mine.add(loss: lossSum, metrics: metrics.merging(["\u{0}weight": weight, "\u{0}labels": Double(labels)]) { a, _ in a })
+            mine.add(loss: lossSum, metrics: metrics)
             let total = try mine.summed(over: communicator, label: "the evaluation's sums")
-            lossSum = total.loss
-            weight = total.metrics["\u{0}weight"]?.sum ?? 0
-            labels = Int(exactly: total.metrics["\u{0}labels"]?.sum ?? 0) ?? 0
-            metrics = total.metrics.filter { !$0.key.hasPrefix("\u{0}") }.mapValues(\.sum)
+            var counts = [weight, Double(labels)]
+            try communicator.allReduceSum(&counts, label: "the evaluation's weights")
+            (lossSum, weight, labels) = (total.loss, counts[0], Int(exactly: counts[1]) ?? 0)
+            metrics = total.metrics.mapValues(\.sum)
         }
         return (weight > 0 ? lossSum / weight : 0, labels, weight > 0 ? metrics.mapValues { $0 / weight } : [:])
     }

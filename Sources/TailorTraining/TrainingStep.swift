@@ -83,7 +83,7 @@ public final class StepRunner: @unchecked Sendable {
                 try zero2.reduceGradients(gradients, bucketElements: bucketElements, label: "step \(stepNumber)'s gradient reduce")
             } else {
                 try communicator.allReduceSum(gradients, backend: model.backend, label: "step \(stepNumber)'s gradient all-reduce",
-                                              bucketBytes: bucketElements * MemoryLayout<Float>.size)
+                                              bucketElements: bucketElements)
             }
             shares = try shares.summed(over: communicator, label: "step \(stepNumber)'s loss and metrics")
         }

@@ -40,10 +40,6 @@ int tailor_mpi_allgatherv_bytes(const void *send, int send_count, void *recv, co
 int tailor_mpi_allgather_i64(int64_t value, int64_t *recv, double timeout_s);
 /// `count` bytes from `root` to every rank.
 int tailor_mpi_bcast_bytes(void *data, int64_t count, int root, double timeout_s);
-/// Each rank receives the sum over ranks of its `count`-float block of `send` (rank r's block at r × count).
-int tailor_mpi_reduce_scatter_sum_f32(const float *send, float *recv, int64_t count, double timeout_s);
-/// Each rank's `count` floats, gathered in rank order into `recv` (rank r's at r × count).
-int tailor_mpi_allgather_f32(const float *send, float *recv, int64_t count, double timeout_s);
 int tailor_mpi_barrier(double timeout_s);
 
 /// On rank 0 after a timeout: the ranks (up to `capacity`) that never reached the collective now

@@ -41,13 +41,11 @@ public struct AllReduceBenchmark: Sendable {
             guard buffer.allSatisfy({ $0 == expected }) else {
                 throw TrainingError.distributed("the all-reduce of \(floats) floats summed wrong on rank \(communicator.rank) (expected \(expected) everywhere)")
             }
-            var median = [times.sorted()[times.count / 2]]
             // The slowest rank's median: a collective is as fast as its slowest member.
-            var all = [Double](repeating: 0, count: communicator.worldSize)
-            all[communicator.rank] = median[0]
-            try communicator.allReduceSum(&all, label: "the all-reduce benchmark's timings")
-            median[0] = all.max() ?? median[0]
-            return Row(floats: floats, seconds: median[0])
+            var medians = [Double](repeating: 0, count: communicator.worldSize)
+            medians[communicator.rank] = times.sorted()[times.count / 2]
+            try communicator.allReduceSum(&medians, label: "the all-reduce benchmark's timings")
+            return Row(floats: floats, seconds: medians.max() ?? 0)
         }
     }
 }

@@ -24,10 +24,6 @@ public protocol Communicator: AnyObject, Sendable {
     func allGather(_ bytes: [UInt8], label: String) throws -> [[UInt8]]
     /// Rank `root`'s `values` on every rank (the others' must have the same count).
     func broadcast(_ values: inout [Float], root: Int, label: String) throws
-    /// `values` is worldSize blocks of equal length; returns the sum over ranks of block `rank`.
-    func reduceScatterSum(_ values: [Float], label: String) throws -> [Float]
-    /// Every rank's `block` (all of one length), end to end in rank order.
-    func allGather(_ block: [Float], label: String) throws -> [Float]
     func barrier(label: String) throws
     /// Ends every rank of the job at once (after an error on this one that the others cannot see).
     func abort(code: Int32)
@@ -54,8 +50,6 @@ public final class SingleProcess: Communicator, @unchecked Sendable {
     public func reduceSum(_ values: inout [Float], root: Int, label: String) throws {}
     public func allGather(_ bytes: [UInt8], label: String) throws -> [[UInt8]] { [bytes] }
     public func broadcast(_ values: inout [Float], root: Int, label: String) throws {}
-    public func reduceScatterSum(_ values: [Float], label: String) throws -> [Float] { values }
-    public func allGather(_ block: [Float], label: String) throws -> [Float] { block }
     public func barrier(label: String) throws {}
     public func abort(code: Int32) {}
     public func finish() {}

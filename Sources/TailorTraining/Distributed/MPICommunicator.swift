@@ -57,8 +57,6 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
                                             + " (ddp_timeout): \(missingRanks()); the job stops")
         case -2:
             throw TrainingError.internalError("an MPI collective was called before libmpi was loaded")
-        case -3:
-            throw TrainingError.distributed("rank \(rank): \(label): \(String(cString: tailor_mpi_error()))")
         default:
             throw TrainingError.distributed("rank \(rank) of \(worldSize): \(label) failed: \(String(cString: tailor_mpi_error_string(result)))")
         }
@@ -130,30 +128,6 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         let timeout = timeoutSeconds
         let result = values.withUnsafeMutableBytes { tailor_mpi_bcast_bytes($0.baseAddress, Int64($0.count), Int32(clamping: root), timeout) }  // allowed: Int -> Int64 widens
         try check(result, label)
-    }
-
-    public func reduceScatterSum(_ values: [Float], label: String) throws -> [Float] {
-        guard worldSize > 0, values.count % worldSize == 0 else {
-            throw TrainingError.internalError("\(label): \(values.count) values do not split into \(worldSize) equal blocks")
-        }
-        let block = values.count / worldSize
-        var result = [Float](repeating: 0, count: block)
-        let timeout = timeoutSeconds
-        let code = values.withUnsafeBufferPointer { send in
-            result.withUnsafeMutableBufferPointer { tailor_mpi_reduce_scatter_sum_f32(send.baseAddress, $0.baseAddress, Int64(block), timeout) }  // allowed: Int -> Int64 widens
-        }
-        try check(code, label)
-        return result
-    }
-
-    public func allGather(_ block: [Float], label: String) throws -> [Float] {
-        var result = [Float](repeating: 0, count: block.count * worldSize)
-        let timeout = timeoutSeconds
-        let code = block.withUnsafeBufferPointer { send in
-            result.withUnsafeMutableBufferPointer { tailor_mpi_allgather_f32(send.baseAddress, $0.baseAddress, Int64(block.count), timeout) }  // allowed: Int -> Int64 widens
-        }
-        try check(code, label)
-        return result
     }
 
     public func barrier(label: String) throws {

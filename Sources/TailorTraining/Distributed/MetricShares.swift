@@ -20,40 +20,26 @@ struct MetricShares: Equatable {
 
     var means: [String: Double] { metrics.mapValues { $0.sum / max($0.count, 1) } }
 
-    /// Bytes of the loss, then each metric (sorted by name): name length, UTF-8 name, Σ, count.
+    /// Bytes of the loss, then each metric (sorted by name): its name, Σ and count.
     var encoded: [UInt8] {
-        var bytes: [UInt8] = []
-        func append(_ value: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) } }  // allowed: shift is 0..<64
-        append(loss.bitPattern)
+        var writer = RankBytesWriter()
+        writer.append(loss)
         for (key, value) in metrics.sorted(by: { $0.key < $1.key }) {
-            let name = Array(key.utf8)
-            append(UInt64(name.count))  // allowed: Int -> UInt64 of a count
-            bytes += name
-            append(value.sum.bitPattern)
-            append(value.count.bitPattern)
+            writer.append(key)
+            writer.append(value.sum)
+            writer.append(value.count)
         }
-        return bytes
+        return writer.bytes
     }
 
     /// What `encoded` wrote; nil for bytes it did not write.
     init?(decoding bytes: [UInt8]) {
-        var offset = 0
-        func next() -> UInt64? {
-            guard offset + 8 <= bytes.count else { return nil }
-            var value: UInt64 = 0
-            for index in 0..<8 { value |= UInt64(bytes[offset + index]) << UInt64(8 * index) }  // allowed: UInt8 and 0..<64 widen
-            offset += 8
-            return value
-        }
-        guard let loss = next() else { return nil }
-        self.loss = Double(bitPattern: loss)
-        while offset < bytes.count {
-            guard let length = next(), length <= UInt64(bytes.count - offset) else { return nil }  // allowed: a non-negative count
-            let end = offset + Int(length)  // allowed: length is at most the bytes left, checked above
-            let key = String(decoding: bytes[offset..<end], as: UTF8.self)
-            offset = end
-            guard let sum = next(), let count = next() else { return nil }
-            metrics[key] = (Double(bitPattern: sum), Double(bitPattern: count))
+        var reader = RankBytesReader(bytes)
+        guard let loss = reader.double() else { return nil }
+        self.loss = loss
+        while !reader.atEnd {
+            guard let key = reader.string(), let sum = reader.double(), let count = reader.double() else { return nil }
+            metrics[key] = (sum, count)
         }
     }
 

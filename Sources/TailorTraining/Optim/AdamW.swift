@@ -88,10 +88,15 @@ public final class AdamW: Optimizer, @unchecked Sendable {
 @discardableResult
 public func clipGradientNorm(_ gradients: GradientStore, maxNorm: Double, backend: Backend) throws -> Double {
     let norm = try gradients.globalNorm(backend: backend)
-    guard maxNorm > 0 else { return norm }
-    let coefficient = Float(maxNorm) / (Float(norm) + 1e-6)
-    if coefficient < 1 {
-        for name in gradients.names { try backend.scale(gradients[name]!, by: coefficient) }
-    }
+    try clip(gradients.names.compactMap { gradients[$0] }, norm: norm, maxNorm: maxNorm, backend: backend)
     return norm
+}
+
+/// Scales `tensors` by clip_grad_norm_'s coefficient for a global norm `norm` (no-op when
+/// maxNorm ≤ 0 or the norm is within it). ZeRO-2 clips each rank's own gradients with it.
+func clip(_ tensors: [Tensor], norm: Double, maxNorm: Double, backend: Backend) throws {
+    guard maxNorm > 0 else { return }
+    let coefficient = Float(maxNorm) / (Float(norm) + 1e-6)
+    guard coefficient < 1 else { return }
+    for tensor in tensors { try backend.scale(tensor, by: coefficient) }
 }

@@ -31,6 +31,12 @@ final class LinearAlgebraTests: XCTestCase {
 
     static let shapes = [(7, 5), (5, 7), (16, 16), (64, 24), (24, 64), (1, 9)]
 
+    /// MᵀM = I for a rows × columns matrix M (row-major).
+    func assertOrthonormalColumns(_ m: [Float], rows: Int, columns: Int, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        assertClose(Self.product(Self.transpose(m, rows: rows, columns: columns), m, m: columns, k: rows, n: columns), Self.identity(columns),
+                    rtol: 0, atol: 1e-5, message, file: file, line: line)
+    }
+
     func testSVDReconstructsAndIsOrthonormal() throws {
         var rng = SeededRandom(seed: 5)
         for (rows, columns) in Self.shapes {
@@ -44,8 +50,7 @@ final class LinearAlgebraTests: XCTestCase {
             for i in 0..<rows { for j in 0..<k { us[i * k + j] *= svd.s[j] } }
             assertClose(Self.product(us, svd.vt, m: rows, k: k, n: columns), w, rtol: 1e-4, atol: 1e-5, "U S Vt = W for \(rows)x\(columns)")
             // UᵀU = I, V Vᵀ = I
-            assertClose(Self.product(Self.transpose(svd.u, rows: rows, columns: k), svd.u, m: k, k: rows, n: k), Self.identity(k),
-                        rtol: 0, atol: 1e-5, "UᵀU = I for \(rows)x\(columns)")
+            assertOrthonormalColumns(svd.u, rows: rows, columns: k, "UᵀU = I for \(rows)x\(columns)")
             assertClose(Self.product(svd.vt, Self.transpose(svd.vt, rows: k, columns: columns), m: k, k: columns, n: k), Self.identity(k),
                         rtol: 0, atol: 1e-5, "V Vᵀ = I for \(rows)x\(columns)")
             XCTAssertEqual(svd.s, svd.s.sorted(by: >), "singular values descend")
@@ -76,8 +81,7 @@ final class LinearAlgebraTests: XCTestCase {
             let k = min(rows, columns)
             XCTAssertEqual([qr.q.count, qr.r.count], [rows * k, k * columns])
             assertClose(Self.product(qr.q, qr.r, m: rows, k: k, n: columns), w, rtol: 1e-4, atol: 1e-5, "Q R = W for \(rows)x\(columns)")
-            assertClose(Self.product(Self.transpose(qr.q, rows: rows, columns: k), qr.q, m: k, k: rows, n: k), Self.identity(k),
-                        rtol: 0, atol: 1e-5, "QᵀQ = I for \(rows)x\(columns)")
+            assertOrthonormalColumns(qr.q, rows: rows, columns: k, "QᵀQ = I for \(rows)x\(columns)")
             for i in 0..<k { for j in 0..<min(i, columns) { XCTAssertEqual(qr.r[i * columns + j], 0, "R is upper triangular") } }
         }
     }

@@ -15,12 +15,14 @@ extension LoRAAdapterSet {
     /// batch requests for different adapters: every adapted Linear adds, to each run's rows, the
     /// product of that run's adapter (nothing for a base run). The base product is shared by all rows.
     ///
-    /// Every forward inside `body` must have exactly the runs' total row count in each Linear
-    /// (a decode step of one token per row); a Linear seeing another count uses the active adapter.
+    /// Every forward inside `body` must have exactly the runs' total row count in each Linear, or
+    /// `narrowed`'s (a decode step's last layer, which goes on with only the rows whose logits are
+    /// wanted: `narrowed` gives their adapters in the same way); a Linear seeing another count uses
+    /// the active adapter.
     /// - Throws: `AdapterError.unknownAdapter` for a name never added; `.badOption` when runs mix
     ///   adapters and one of them replaces full tensors (`bias`, `modules_to_save`), which cannot
     ///   differ per row; merge such an adapter (`tailor merge`) to serve it.
-    public func withRowAdapters<T>(_ runs: [AdapterRowRun], _ body: () throws -> T) throws -> T {
+    public func withRowAdapters<T>(_ runs: [AdapterRowRun], narrowed: [AdapterRowRun]? = nil, _ body: () throws -> T) throws -> T {
         let names = Set(runs.map(\.adapter))
         for case let name? in names where adapters(named: name) == nil { throw AdapterError.unknownAdapter(name, loaded: self.names) }
         if names.count == 1, let only = names.first {
@@ -38,7 +40,8 @@ extension LoRAAdapterSet {
         }
         if activeAdapter != nil { try setAdapter(nil) }
         selection.rows = runs
-        defer { selection.rows = nil }
+        selection.narrowedRows = narrowed
+        defer { selection.rows = nil; selection.narrowedRows = nil }
         return try body()
     }
 

@@ -129,6 +129,16 @@ public final class LoRAAdapterSet: @unchecked Sendable {
 final class ActiveAdapterName: @unchecked Sendable {
     var name: String?
     var rows: [AdapterRowRun]?
+    /// The same runs over the rows a forward narrows to (the rows whose logits are wanted, in a decode step's last layer).
+    var narrowedRows: [AdapterRowRun]?
+
+    /// The runs that cover exactly `count` rows: `rows`, else `narrowedRows`, else nil.
+    func runs(covering count: Int) -> [AdapterRowRun]? {
+        for runs in [rows, narrowedRows] {
+            if let runs, runs.reduce(0, { $0 + $1.count }) == count { return runs }
+        }
+        return nil
+    }
 }
 
 /// One Linear's side path in a `LoRAAdapterSet`: every adapter's LoRA for this module, of which
@@ -144,11 +154,11 @@ final class MultiLoRA: LinearAdapter, @unchecked Sendable {
 
     private var active: LoRA? { selection.name.flatMap { loras[$0] } }
 
-    /// out[N, out] += the active adapter's scaling · B·A·x; with per-row runs set (and covering
-    /// exactly the N rows), each run's rows get their own adapter's product, runs with no adapter
-    /// (or one that does not adapt this module) nothing.
+    /// out[N, out] += the active adapter's scaling · B·A·x; with per-row runs set (covering exactly
+    /// the N rows, or the narrowed rows' runs covering them), each run's rows get their own adapter's
+    /// product, runs with no adapter (or one that does not adapt this module) nothing.
     func forward(_ x: Tensor, addingTo out: Tensor, backend: Backend) throws {
-        if let runs = selection.rows, runs.reduce(0, { $0 + $1.count }) == x.rowCount {
+        if let runs = selection.runs(covering: x.rowCount) {
             var start = 0
             for run in runs {
                 defer { start += run.count }

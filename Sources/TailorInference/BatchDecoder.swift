@@ -52,10 +52,13 @@ public enum BatchEvent: Sendable {
 /// Continuous batching: requests join and leave a running batch between decode steps, each in
 /// its own slot of one KV cache and each with its own parameters, sampler and adapter.
 ///
-/// `add` prefills a prompt into a free slot and picks its first token; `step` runs one decode
-/// step of every active request together (one token per row), with a different LoRA adapter per
-/// run of rows (`LoRAAdapterSet.withRowAdapters`); `remove` drops a request at once. The model
-/// and its adapters are used by one caller at a time (not thread-safe).
+/// `admit` gives a request a free slot; `step` runs one forward over the newest token of every
+/// decoding request and the next chunks of the prompts being prefilled (chunked prefill, as vLLM
+/// schedules it: decode rows first, then prompt tokens up to `maxStepTokens` in all), with a
+/// different LoRA adapter per run of rows (`LoRAAdapterSet.withRowAdapters`); a prompt whose last
+/// chunk ran gets its first token in that step. `add` admits and prefills one request at once and
+/// picks its first token; `remove` drops a request at once. The model and its adapters are used
+/// by one caller at a time (not thread-safe).
 ///
 /// Rows are grouped by adapter in each step, so the product of one row can depend on which
 /// other rows share the step (the GEMM sees another row count): the kernels are not guaranteed
@@ -78,6 +81,9 @@ public final class BatchDecoder: @unchecked Sendable {
         let eos: Set<Int32>
         let stops: StopStringMatcher
         var counts: [Int32: Int] = [:]
+        /// Prompt tokens whose keys and values are in the cache: below the prompt's length while it is prefilled.
+        var prefilled: Int
+        var isPrefilling: Bool { prefilled < request.prompt.count }
     }
 
     var active: [Active] = []
@@ -93,6 +99,11 @@ public final class BatchDecoder: @unchecked Sendable {
     public private(set) var reusedPromptTokens = 0
     /// Logits of each active request's next token, by request id (set by `add` and `step`).
     private var pending: [Int: [Float]] = [:]
+    /// Most tokens one `step` sends through the model (vLLM's `max_num_batched_tokens`): every decoding
+    /// request's token, then chunks of the prompts being prefilled, oldest first, in what is left (at
+    /// least one token, so a prompt always moves on). Bigger steps use the products better; smaller
+    /// ones keep a long prompt from stalling the other rows' next tokens.
+    public var maxStepTokens = 256
 
     /// A decoder with `slots` rows of `capacity` positions each.
     /// - Throws: `ModelError.badBatch` for zero slots or capacity.
@@ -129,28 +140,41 @@ public final class BatchDecoder: @unchecked Sendable {
         }
     }
 
-    /// Prefills `request` into a free slot under `id` and chooses its first token.
-    /// - Returns: the first token's event, and `.finished` when one token already ends it.
-    /// - Throws: `InferenceError` for a request `check` rejects or no free slot; model errors as `.model`.
-    public func add(_ request: BatchRequest, id: Int) throws -> [BatchEvent] {
+    /// Gives `request` a free slot under `id` (and the keys and values of a prefix it shares with that slot's
+    /// earlier request); the next `step`s prefill its prompt and choose its first token.
+    /// - Throws: `InferenceError` for a request `check` rejects or no free slot.
+    public func admit(_ request: BatchRequest, id: Int) throws {
         try check(request)
         guard let (slot, reused) = takeSlot(for: request) else {
             throw InferenceError.badParameter(name: "batch", value: "\(slotCount) slots", problem: "are all in use; wait for a request to finish")
         }
         let p = request.parameters
-        let entry = Active(id: id, slot: slot, request: request, state: SequenceState(prompt: request.prompt, tokenizer: tokenizer),
-                           sampler: Sampler(seed: p.seed ?? UInt64(monotonicSeconds() * 1e9)),  // allowed: monotonic time in ns is positive and below 2^64 for 584 years
-                           eos: Set(p.eosTokenIds), stops: StopStringMatcher(p.stopStrings))
-        do {
-            let logits = try runModel([(request.adapter, Array(request.prompt[reused...]), slot)], rows: [request.prompt.count - reused - 1])
-            active.append(entry)
-            pending[id] = logits[0]
-            promptTokens += request.prompt.count
-            reusedPromptTokens += reused
-        } catch {
-            cache.reset(slot: slot)
-            free.append(slot)
-            throw error
+        active.append(Active(id: id, slot: slot, request: request, state: SequenceState(prompt: request.prompt, tokenizer: tokenizer),
+                             sampler: Sampler(seed: p.seed ?? UInt64(monotonicSeconds() * 1e9)),  // allowed: monotonic time in ns is positive and below 2^64 for 584 years
+                             eos: Set(p.eosTokenIds), stops: StopStringMatcher(p.stopStrings), prefilled: reused))
+        promptTokens += request.prompt.count
+        reusedPromptTokens += reused
+    }
+
+    /// Requests whose prompt is still being prefilled.
+    public var prefillingCount: Int { active.count { $0.isPrefilling } }
+
+    /// Prefills `request` into a free slot under `id` at once (no other row runs) and chooses its first token.
+    /// - Returns: the first token's event, and `.finished` when one token already ends it.
+    /// - Throws: `InferenceError` for a request `check` rejects or no free slot; model errors as `.model` (the
+    ///   request is dropped, its slot freed).
+    public func add(_ request: BatchRequest, id: Int) throws -> [BatchEvent] {
+        try admit(request, id: id)
+        let reused = active.last(where: { $0.id == id })?.prefilled ?? 0
+        while let index = active.firstIndex(where: { $0.id == id }), active[index].isPrefilling {
+            do {
+                try runStep(decoding: false, prefilling: id, budget: request.prompt.count)
+            } catch {
+                promptTokens -= request.prompt.count
+                reusedPromptTokens -= reused
+                release(at: index, keep: false)
+                throw error
+            }
         }
         return chooseTokens(only: [id])
     }
@@ -191,29 +215,62 @@ public final class BatchDecoder: @unchecked Sendable {
         release(at: index)
     }
 
-    /// One decode step: the newest token of every active request, rows grouped by adapter.
-    /// - Returns: each request's new token and the requests that finished.
-    public func step() throws -> [BatchEvent] {
+    /// One step: the newest token of every decoding request (`decoding`; off: only prompts move on) and the next
+    /// chunks of the prompts being prefilled, up to `maxStepTokens`, in one forward with rows grouped by adapter.
+    /// - Returns: each request's new token (a prompt's first when its last chunk ran) and the requests that finished.
+    public func step(decoding: Bool = true) throws -> [BatchEvent] {
         guard !active.isEmpty else { return [] }
-        // Rows in adapter order (base first), so each adapter's rows are one run.
-        let order = active.indices.sorted { (active[$0].request.adapter ?? "", $0) < (active[$1].request.adapter ?? "", $1) }
-        let rows = order.map { (active[$0].request.adapter, [active[$0].state.generated.last ?? 0], active[$0].slot) }
-        let logits = try runModel(rows, rows: Array(rows.indices))
-        for (row, index) in order.enumerated() { pending[active[index].id] = logits[row] }
+        try runStep(decoding: decoding, prefilling: nil)
         return chooseTokens(only: nil)
+    }
+
+    /// Runs one forward of the decode rows (when `decoding`) and prompt chunks (only `prefilling`'s when given)
+    /// and leaves the logits of each row that needs a next token in `pending`.
+    /// `budget`: the most prompt tokens to run (default: what `maxStepTokens` leaves beside the decode rows).
+    private func runStep(decoding: Bool, prefilling only: Int?, budget limit: Int? = nil) throws {
+        // (index into active, ids, whether its last token's logits pick a next token)
+        var parts: [(index: Int, ids: [Int32], picks: Bool)] = []
+        if decoding {
+            for index in active.indices where !active[index].isPrefilling {
+                parts.append((index, [active[index].state.generated.last ?? 0], true))
+            }
+        }
+        var budget = limit ?? max(maxStepTokens - parts.count, 1)
+        for index in active.indices where budget > 0 && active[index].isPrefilling && (only == nil || active[index].id == only) {
+            let entry = active[index], end = min(entry.request.prompt.count, entry.prefilled + budget)
+            parts.append((index, Array(entry.request.prompt[entry.prefilled..<end]), end == entry.request.prompt.count))
+            budget -= end - entry.prefilled
+        }
+        guard !parts.isEmpty else { return }
+        // Parts in adapter order (base first), so each adapter's rows are one run.
+        let order = parts.indices.sorted {
+            (active[parts[$0].index].request.adapter ?? "", $0) < (active[parts[$1].index].request.adapter ?? "", $1)
+        }
+        var rows: [Int] = [], picking: [Int] = [], offset = 0
+        for p in order {
+            offset += parts[p].ids.count
+            if parts[p].picks { rows.append(offset - 1); picking.append(parts[p].index) }
+        }
+        let logits = try runModel(order.map { (active[parts[$0].index].request.adapter, parts[$0].ids, active[parts[$0].index].slot) }, rows: rows)
+        for part in parts where active[part.index].isPrefilling { active[part.index].prefilled += part.ids.count }
+        for (row, index) in picking.enumerated() { pending[active[index].id] = logits[row] }
     }
 
     /// Runs the model on `parts` (adapter, ids, slot) in order and returns the logits of `rows`.
     private func runModel(_ parts: [(adapter: String?, ids: [Int32], slot: Int)], rows: [Int]) throws -> [[Float]] {
-        var ids: [Int32] = [], slots: [Int] = [], runs: [AdapterRowRun] = []
+        var ids: [Int32] = [], slots: [Int] = [], adapterOf: [String?] = []
         for part in parts {
             ids += part.ids
             slots += Array(repeating: part.slot, count: part.ids.count)
-            if let last = runs.last, last.adapter == part.adapter {
-                runs[runs.count - 1].count += part.ids.count
-            } else {
-                runs.append(AdapterRowRun(adapter: part.adapter, count: part.ids.count))
+            adapterOf += Array(repeating: part.adapter, count: part.ids.count)
+        }
+        // The adapters of all rows, and of the logit rows the model's last layer narrows to.
+        func runs(_ rowAdapters: [String?]) -> [AdapterRowRun] {
+            var runs: [AdapterRowRun] = []
+            for adapter in rowAdapters {
+                if let last = runs.last, last.adapter == adapter { runs[runs.count - 1].count += 1 } else { runs.append(AdapterRowRun(adapter: adapter, count: 1)) }
             }
+            return runs
         }
         let vocab = model.config.vocabSize
         do {
@@ -222,7 +279,11 @@ public final class BatchDecoder: @unchecked Sendable {
                 return try self.model.backend.download(logits)
             }
             let values: [Float]
-            if let adapters { values = try adapters.adapterSet.withRowAdapters(runs, forward) } else { values = try forward() }
+            if let adapters {
+                values = try adapters.adapterSet.withRowAdapters(runs(adapterOf), narrowed: runs(rows.map { adapterOf[$0] }), forward)
+            } else {
+                values = try forward()
+            }
             return rows.indices.map { Array(values[($0 * vocab)..<(($0 + 1) * vocab)]) }
         } catch let error as ModelError {
             throw InferenceError.model(error, during: "batched generation")

@@ -208,7 +208,7 @@ public final class Engine: @unchecked Sendable {
             var events: [BatchEvent] = []
             for row in admit {
                 do {
-                    events += try decoder.add(row.request, id: row.key)
+                    try decoder.admit(row.request, id: row.key)
                 } catch {
                     _ = lock.withLock { running.removeValue(forKey: row.key) }
                     deliver(.failed(choice: row.choice, "\(error)"), to: row)
@@ -218,9 +218,16 @@ public final class Engine: @unchecked Sendable {
                 let counts = (decoder.promptTokens, decoder.reusedPromptTokens)
                 lock.withLock { prefixCounts = counts }
             }
-            if decoder.activeCount > 0 && !lock.withLock({ paused }) {
+            if decoder.activeCount > 0 {
+                // One forward: every decoding row's next token and the admitted prompts' next chunks. Paused while
+                // admitting: prompts are prefilled and their first tokens chosen, but no row decodes.
+                let holding = lock.withLock { paused }
                 do {
-                    events += try decoder.step()
+                    if !holding {
+                        events += try decoder.step()
+                    } else {
+                        while decoder.prefillingCount > 0 { events += try decoder.step(decoding: false) }
+                    }
                 } catch {
                     // The whole step failed: every running row ends with the error.
                     for key in decoder.activeIds {

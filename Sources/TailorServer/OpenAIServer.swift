@@ -21,6 +21,9 @@ public struct ServerConfiguration: Sendable {
     /// A finished request's slot keeps its keys and values for a later prompt with the same prefix and adapter
     /// (vLLM's enable_prefix_caching).
     public var prefixCaching = true
+    /// Most tokens one engine step runs: every decoding row's token, then prompt chunks in what is left (vLLM's
+    /// max_num_batched_tokens, with chunked prefill).
+    public var maxNumBatchedTokens = 256
 
     public init(modelName: String) { self.modelName = modelName }
 }
@@ -58,6 +61,7 @@ public final class OpenAIServer: @unchecked Sendable {
             decoder = try BatchDecoder(model: model.model, tokenizer: model.tokenizer.tokenizer, adapters: model.adapters,
                                        slots: maxBatch, capacity: contextLength)
             decoder.prefixCaching = configuration.prefixCaching
+            decoder.maxStepTokens = configuration.maxNumBatchedTokens
         } catch let error as ModelError {
             throw InferenceError.model(error, during: "allocating the KV cache (\(maxBatch) rows × \(contextLength) positions; lower --max-batch or --max-model-len)")
         }

@@ -86,6 +86,56 @@ final class BatchDecoderTests: XCTestCase {
         for i in prompts.indices { XCTAssertEqual(got[i], alone[i], "request \(i) (adapter \(adapters[i] ?? "none")) batched vs alone") }
     }
 
+    /// Admitted prompts are prefilled in chunks of at most `maxStepTokens` tokens, in the same forwards as the
+    /// decode rows of requests already answering (chunked prefill), and each answer is still the request's alone.
+    func testChunkedPrefillBesideDecodingRowsEqualsEachRequestAlone() throws {
+        let loaded = try Self.loadModel()
+        let prompts: [[Int32]] = [[1, 5, 9, 13, 17, 21, 25, 29, 33], [1, 20, 21, 22, 23, 24, 25], [1, 40], [1, 7, 7, 7, 30, 31, 32, 33, 34, 35, 36]]
+        let adapters: [String?] = [nil, "a", "b", "a"]
+        let lengths = [8, 9, 6, 7]
+        var alone: [[Int32]] = []
+        for i in prompts.indices {
+            let selection: AdapterSelection = adapters[i].map { .named($0) } ?? .base
+            alone.append(try loaded.generator.generate(prompts: [prompts[i]], parameters: greedy(lengths[i]), adapter: selection)[0].tokens)
+        }
+        let decoder = try BatchDecoder(model: loaded.model, tokenizer: loaded.tokenizer.tokenizer, adapters: loaded.adapters, slots: 4, capacity: 64)
+        decoder.maxStepTokens = 4
+        var got = Array(repeating: [Int32](), count: prompts.count)
+        var done = Set<Int>()
+        func take(_ events: [BatchEvent]) {
+            for event in events {
+                switch event {
+                case let .token(id, token, _, _): got[id].append(token)
+                case let .finished(id, result):
+                    done.insert(id)
+                    XCTAssertEqual(result.tokens, got[id])
+                case let .failed(id, error): XCTFail("request \(id) failed: \(error)")
+                }
+            }
+        }
+        try decoder.admit(BatchRequest(prompt: prompts[0], parameters: greedy(lengths[0]), adapter: adapters[0]), id: 0)
+        try decoder.admit(BatchRequest(prompt: prompts[1], parameters: greedy(lengths[1]), adapter: adapters[1]), id: 1)
+        take(try decoder.step())
+        XCTAssertEqual(decoder.prefillingCount, 2, "16 prompt tokens do not fit one step of 4")
+        XCTAssertTrue(got[0].isEmpty && got[1].isEmpty, "no first token before a prompt's last chunk ran")
+        var mixedSteps = 0, steps = 0
+        while done.count < prompts.count {
+            if steps == 3 {
+                for i in 2..<4 { try decoder.admit(BatchRequest(prompt: prompts[i], parameters: greedy(lengths[i]), adapter: adapters[i]), id: i) }
+            }
+            let decodingBefore = decoder.activeCount - decoder.prefillingCount
+            let prefillingBefore = decoder.prefillingCount
+            take(try decoder.step())
+            if decodingBefore > 0 && prefillingBefore > 0 { mixedSteps += 1 }
+            steps += 1
+            XCTAssertLessThan(steps, 100)
+        }
+        XCTAssertGreaterThan(mixedSteps, 1, "some steps ran prompt chunks beside decode rows")
+        XCTAssertEqual(decoder.promptTokens, prompts.map(\.count).reduce(0, +))
+        XCTAssertEqual(decoder.freeSlots, 4)
+        for i in prompts.indices { XCTAssertEqual(got[i], alone[i], "request \(i) (adapter \(adapters[i] ?? "none")) chunked vs alone") }
+    }
+
     /// Runs `requests` (prompt, adapter) one after the other through `decoder`; the tokens and the first token's logprobs.
     func serveInTurn(_ decoder: BatchDecoder, _ requests: [([Int32], String?)], tokens: Int) throws -> [(tokens: [Int32], first: TokenLogprobs?)] {
         var answers: [(tokens: [Int32], first: TokenLogprobs?)] = []

@@ -49,6 +49,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Positions per request, prompt and answer together (the KV cache holds --max-batch of them). Default: the model's max_position_embeddings, at most 4096.")
     var maxModelLen: Int?
 
+    @Option(parsing: .unconditional, help: "Most tokens one engine step runs: each decoding request's next token, then chunks of the prompts being prefilled in what is left (chunked prefill; vLLM's name). Larger uses the products better; smaller keeps a long prompt from delaying the other streams' tokens.")
+    var maxNumBatchedTokens = 256
+
     @Option(parsing: .unconditional, help: "Largest request body in bytes; larger ones get 413.")
     var maxBodyBytes = 4 << 20
 
@@ -64,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard maxBatch > 0 else { throw ValidationError("--max-batch must be ≥ 1 (got \(maxBatch))") }
+        guard maxNumBatchedTokens > 0 else { throw ValidationError("--max-num-batched-tokens must be ≥ 1 (got \(maxNumBatchedTokens))") }
         guard maxQueue >= 0 else { throw ValidationError("--max-queue must be ≥ 0 (got \(maxQueue))") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535 (got \(port))") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be ≥ 1 (got \(maxBodyBytes))") }
@@ -98,6 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.prefixCaching = enablePrefixCaching
+        configuration.maxNumBatchedTokens = maxNumBatchedTokens
         configuration.apiKey = apiKey ?? ProcessInfo.processInfo.environment["TAILOR_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.maxBodyBytes = maxBodyBytes
         if let adapterRoot { configuration.adapterRoot = try AdapterRoot(folder: adapterRoot) }

@@ -87,6 +87,10 @@ def main():
     parser.add_argument("--transformers-python")
     parser.add_argument("--transformers-flag", action="append", default=[],
                         help="more flags for transformers serve, e.g. --transformers-flag=--cb-num-blocks=128 (its default sizes the KV cache from the machine's memory)")
+    parser.add_argument("--llama-flag", action="append", default=[],
+                        help="more flags for llama-server, e.g. --llama-flag=--threads-http=64")
+    parser.add_argument("--tailor-flag", action="append", default=[],
+                        help="more flags for tailor serve, e.g. --tailor-flag=--max-num-batched-tokens=512")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--only", default="tailor,llama,transformers")
@@ -98,13 +102,13 @@ def main():
     if "tailor" in wanted:
         port = free_port()
         runs.append(("tailor serve", [args.tailor, "serve", "--model", args.model, "--port", str(port), "--served-model-name", "base",
-                                      "--max-batch", str(args.clients), "--max-queue", str(args.clients * 4), "--max-model-len", "512"],
+                                      "--max-batch", str(args.clients), "--max-queue", str(args.clients * 4), "--max-model-len", "512", *args.tailor_flag],
                      port, "base", None))
     if "llama" in wanted and args.llama_server and args.gguf:
         port = free_port()
         runs.append(("llama-server -np %d -cb" % args.clients,
                      [args.llama_server, "-m", args.gguf, "--host", "127.0.0.1", "--port", str(port), "-np", str(args.clients), "-cb",
-                      "-c", str(512 * args.clients), "--jinja", "-t", str(cores), "--log-disable"], port, "base", None))
+                      "-c", str(512 * args.clients), "--jinja", "-t", str(cores), *args.llama_flag], port, "base", None))
     if "transformers" in wanted and args.transformers_python:
         port = free_port()
         runs.append(("transformers serve --continuous-batching",

@@ -99,7 +99,7 @@ struct ProtobufReader {
         while let byte = bytes.first {
             bytes = bytes.dropFirst()
             guard shift < 64 else { throw error("varint", "is longer than 10 bytes") }
-            value |= UInt64(byte & 0x7F) << shift
+            value |= UInt64(byte & 0x7F) << shift  // allowed: widening a byte
             if byte & 0x80 == 0 { return value }
             shift += 7
         }
@@ -109,14 +109,14 @@ struct ProtobufReader {
     mutating func fixed32() throws -> UInt32 {
         guard bytes.count >= 4 else { throw error("fixed32", "ends mid-field") }
         var value: UInt32 = 0
-        for (i, byte) in bytes.prefix(4).enumerated() { value |= UInt32(byte) << (8 * UInt32(i)) }
+        for (i, byte) in bytes.prefix(4).enumerated() { value |= UInt32(byte) << (8 * UInt32(i)) }  // allowed: widening a byte; i < 4
         bytes = bytes.dropFirst(4)
         return value
     }
 
     mutating func lengthDelimited() throws -> ArraySlice<UInt8> {
         let length = try varint()
-        guard length <= UInt64(bytes.count) else { throw error("length", "is \(length), past the end of the message") }
+        guard length <= UInt64(bytes.count) else { throw error("length", "is \(length), past the end of the message") }  // allowed: a count is never negative
         let count = Int(length)  // allowed: length <= bytes.count, an Int
         let field = bytes.prefix(count)
         bytes = bytes.dropFirst(count)

@@ -97,6 +97,7 @@ extension GGUFExport {
         }
         if let add = v.addBosToken { m.append(("tokenizer.ggml.add_bos_token", .bool(add))) }
         if let add = v.addEosToken { m.append(("tokenizer.ggml.add_eos_token", .bool(add))) }
+        if let add = v.addSepToken { m.append(("tokenizer.ggml.add_sep_token", .bool(add))) }
         if let add = v.addSpacePrefix { m.append(("tokenizer.ggml.add_space_prefix", .bool(add))) }
         if let template = v.chatTemplate { m.append(("tokenizer.chat_template", .string(template))) }
         return m

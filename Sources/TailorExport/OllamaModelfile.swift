@@ -3,7 +3,8 @@ import TailorTokenizers
 /// An Ollama Modelfile for an exported GGUF: `FROM ./file.gguf`, the chat template in Ollama's Go-template form,
 /// `PARAMETER stop` for the end-of-turn markers, and `SYSTEM` when the chat template writes a default system prompt.
 ///
-/// Written only for the chat formats whose Go-template form Tailor knows (ChatML — Qwen, SmolLM — and Llama 3), and
+/// Written only for the chat formats whose Go-template form Tailor knows (ChatML — Qwen, SmolLM —, Llama 3 and
+/// Mistral's [INST]), and
 /// only when the model's Jinja template renders test conversations exactly as that Go template would (with and
 /// without a system message, several turns); otherwise `make` says why not. The Go templates follow the structure of
 /// Ollama's own library templates; Tailor has no Go or Ollama to run them, so the equality is checked against
@@ -13,6 +14,9 @@ public struct OllamaModelfile: Sendable, Equatable {
     public enum Format: String, Sendable, CaseIterable {
         case chatML = "ChatML"
         case llama3 = "Llama 3"
+        /// Mistral instruct's `[INST] ... [/INST]` form as Tailor's builtin "mistral" template writes it: the system
+        /// prompt and a blank line open the first user turn, a reply follows `[/INST]` directly and ends with `</s>`.
+        case mistral = "Mistral"
 
         /// The TEMPLATE, in Ollama's Go-template syntax (`.System`, `.Messages` with `.Role` / `.Content`).
         public var goTemplate: String {
@@ -54,6 +58,21 @@ public struct OllamaModelfile: Sendable, Equatable {
                 {{ end }}
                 {{- end }}
                 """
+            case .mistral:
+                // Ollama's own mistral-instruct template ranges over .Messages the same way, but puts the system prompt
+                // into the last user turn and a space before each reply, which this template's form does not. Ollama
+                // keeps system messages in .Messages (and joins them into .System), so "first" is tracked in a variable.
+                return """
+                {{- $system := .System }}
+                {{- range .Messages }}
+                {{- if eq .Role "user" }}[INST] {{ if $system }}{{ $system }}
+
+                {{ end }}{{ .Content }}[/INST]
+                {{- $system = "" }}
+                {{- else if eq .Role "assistant" }}{{ .Content }}</s>
+                {{- end }}
+                {{- end }}
+                """
             }
         }
 
@@ -62,6 +81,7 @@ public struct OllamaModelfile: Sendable, Equatable {
             switch self {
             case .chatML: return "<|im_start|>system\n\(system)<|im_end|>\n"
             case .llama3: return "<|start_header_id|>system<|end_header_id|>\n\n\(system)<|eot_id|>"
+            case .mistral: return "[INST] \(system)\n\n"
             }
         }
 
@@ -75,6 +95,19 @@ public struct OllamaModelfile: Sendable, Equatable {
             case .llama3:
                 for turn in turns { text += "<|start_header_id|>\(turn.role)<|end_header_id|>\n\n\(turn.content)<|eot_id|>" }
                 return text + "<|start_header_id|>assistant<|end_header_id|>\n\n"
+            case .mistral:
+                // The system block is the first user turn's opening, not a block of its own.
+                text = ""
+                var system = system
+                for turn in turns {
+                    if turn.role == "user" {
+                        text += "[INST] " + (system.map { "\($0)\n\n" } ?? "") + turn.content + "[/INST]"
+                        system = nil
+                    } else {
+                        text += turn.content + "</s>"
+                    }
+                }
+                return text
             }
         }
 
@@ -83,6 +116,7 @@ public struct OllamaModelfile: Sendable, Equatable {
             switch self {
             case .chatML: return ["<|im_start|>", "<|im_end|>"]
             case .llama3: return ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+            case .mistral: return ["[INST]", "[/INST]"]
             }
         }
     }

@@ -42,9 +42,24 @@ final class OllamaModelfileTests: XCTestCase {
         XCTAssertTrue(modelfile.text.contains("PARAMETER stop \"<|eot_id|>\""))
     }
 
+    /// Tailor's builtin "mistral" [INST] template: the system prompt opens the first user turn, BOS is left to
+    /// llama.cpp, stops at [INST] / [/INST].
+    func testMistralWithoutItsBOS() throws {
+        let modelfile = try make("builtin-mistral", bos: "<s>", eos: "</s>").get()
+        XCTAssertEqual(modelfile.format, .mistral)
+        XCTAssertNil(modelfile.system)
+        XCTAssertTrue(modelfile.text.contains("PARAMETER stop \"[INST]\"\nPARAMETER stop \"[/INST]\"\n"))
+        XCTAssertTrue(modelfile.text.contains("{{- else if eq .Role \"assistant\" }}{{ .Content }}</s>"))
+        let format = OllamaModelfile.Format.mistral
+        XCTAssertEqual(format.render(system: "Be brief.", turns: [("user", "Hi"), ("assistant", "Hello."), ("user", "Bye")]),
+                       "[INST] Be brief.\n\nHi[/INST]Hello.</s>[INST] Bye[/INST]")
+        // A template whose reply does not end in </s> (another eos) renders otherwise: refused.
+        guard case .failure = try make("builtin-mistral", bos: "<s>", eos: "<|im_end|>") else { return XCTFail("eos <|im_end|> accepted") }
+    }
+
     func testTemplatesOfOtherFormsAreNotWritten() throws {
         // Llama 3.1 puts its knowledge and today's date into every system prompt: not the plain Llama 3 form.
-        for name in ["meta-llama-Llama-3.1-8B-Instruct", "builtin-llama2", "builtin-mistral"] {
+        for name in ["meta-llama-Llama-3.1-8B-Instruct", "builtin-llama2"] {
             guard case .failure(let refusal) = try make(name, bos: "<s>", eos: "</s>") else { XCTFail(name); continue }
             XCTAssertTrue(refusal.description.hasPrefix("no Ollama Modelfile written: its chat template is not one whose"), name)
         }

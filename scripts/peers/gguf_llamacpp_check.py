@@ -3,7 +3,7 @@
 they were exported from. Run by scripts/peers/gguf_llamacpp_check.sh, in two phases and two Pythons:
 
     python gguf_llamacpp_check.py reference FOLDER OUT.json [--f16 [--f16-activations]]  # transformers on the folder
-    python gguf_llamacpp_check.py llamacpp FILE.gguf REF.json [--rtol R]   # llama.cpp on Tailor's export, compared
+    python gguf_llamacpp_check.py llamacpp FILE.gguf REF.json [--rtol R] [--texts]  # llama.cpp on Tailor's export
 
 Transformers is the reference Tailor's own forward pass is tested against (Tests/Fixtures, 1e-5); the checks are:
 logits of every prompt position within `rtol` of the maximum |logit| (1e-3; for f16 exports against transformers
@@ -12,9 +12,13 @@ with the weights narrowed to f16 and, with --f16-activations, each linear's inpu
 template read back from the file equal to the folder's and rendering the same prompt.
 """
 import json
+import re
 import sys
 
 PROMPT = "Hello world, it's a test of 3 33 333 tokens!"
+# More texts for the tokenizer comparison (`llamacpp ... --texts` makes their ids part of the verdict): spaces,
+# tabs and newlines, characters outside a small vocabulary (SentencePiece byte fallback), special tokens in text.
+TEXTS = [PROMPT, "  leading spaces and\ttabs\nnew lines", "café 東京 🙂 <tool> and <ctrl>", "[INST] What is 2+2?[/INST] 4.</s>"]
 MESSAGES = [{"role": "system", "content": "You are brief."}, {"role": "user", "content": "What is 2+2?"}]
 STEPS = 64
 
@@ -43,12 +47,13 @@ def reference(folder, out, f16=False, f16_activations=False):
         seq = generated[0].tolist()
     template = tok.chat_template
     rendered = tok.apply_chat_template(MESSAGES, tokenize=False, add_generation_prompt=True) if template else None
-    json.dump({"folder": folder, "prompt_ids": ids, "logits": logits.tolist(), "greedy": seq[len(ids):],
+    json.dump({"folder": folder, "prompt_ids": ids, "texts_ids": [tok(t)["input_ids"] for t in TEXTS],
+               "logits": logits.tolist(), "greedy": seq[len(ids):],
                "chat_template": template, "rendered": rendered,
                "bos_token": tok.bos_token, "eos_token": tok.eos_token}, open(out, "w"))
 
 
-def llamacpp(path, ref_path, rtol):
+def llamacpp(path, ref_path, rtol, texts=False):
     import numpy as np
     import jinja2
     import llama_cpp
@@ -61,8 +66,14 @@ def llamacpp(path, ref_path, rtol):
     result = {"file": path, "loaded": True}
     ids = ref["prompt_ids"]
     # Tokenizer: llama.cpp's ids for the prompt (BOS as the file says) equal transformers'.
-    ours = llm.tokenize(PROMPT.encode(), add_bos=llm.metadata.get("tokenizer.ggml.add_bos_token", "false") == "true", special=True)
+    add_bos = llm.metadata.get("tokenizer.ggml.add_bos_token", "false") == "true"
+    ours = llm.tokenize(PROMPT.encode(), add_bos=add_bos, special=True)
     result["tokenizer_ids_equal"] = ours == ids
+    if "texts_ids" in ref:
+        got_texts = [llm.tokenize(t.encode(), add_bos=add_bos, special=True) for t in TEXTS]
+        result["texts_ids_equal"] = got_texts == ref["texts_ids"]
+        if not result["texts_ids_equal"]:
+            result["texts_ids_differ"] = [[t, a, b] for t, a, b in zip(TEXTS, got_texts, ref["texts_ids"]) if a != b]
     llm.reset()
     llm.eval(ids)
     got = np.array(llm.scores[: len(ids)], dtype=np.float64)
@@ -84,13 +95,16 @@ def llamacpp(path, ref_path, rtol):
     if template:
         env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
         env.globals["raise_exception"] = lambda m: (_ for _ in ()).throw(Exception(m))
-        rendered = env.from_string(template).render(messages=MESSAGES, add_generation_prompt=True,
+        # transformers' {% generation %} marks (Tailor's builtin templates have them) render as nothing.
+        plain = re.sub(r"{%-?\s*(end)?generation\s*-?%}", "", template)
+        rendered = env.from_string(plain).render(messages=MESSAGES, add_generation_prompt=True,
                                                     bos_token=ref["bos_token"] or "", eos_token=ref["eos_token"] or "")
         result["chat_rendered_equal"] = rendered == ref["rendered"]
     result["eos_token_id"] = llm.token_eos()
     result["eot_token_id"] = int(llm.metadata["tokenizer.ggml.eot_token_id"]) if "tokenizer.ggml.eot_token_id" in llm.metadata else None
     print(json.dumps(result))
     ok = result["logits_ok"] and result["greedy_equal"] and result["chat_template_equal"] and result["tokenizer_ids_equal"]
+    ok = ok and (not texts or result.get("texts_ids_equal", False))
     return 0 if ok else 1
 
 
@@ -99,4 +113,4 @@ if __name__ == "__main__":
         reference(sys.argv[2], sys.argv[3], f16="--f16" in sys.argv, f16_activations="--f16-activations" in sys.argv)
     else:
         rtol = float(sys.argv[sys.argv.index("--rtol") + 1]) if "--rtol" in sys.argv else 1e-3
-        sys.exit(llamacpp(sys.argv[2], sys.argv[3], rtol))
+        sys.exit(llamacpp(sys.argv[2], sys.argv[3], rtol, texts="--texts" in sys.argv))

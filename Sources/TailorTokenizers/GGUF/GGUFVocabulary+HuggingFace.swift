@@ -1,8 +1,9 @@
 import Foundation
 import TailorJSON
 
-/// The GGUF tokenizer of a Hugging Face folder, built the way llama.cpp's convert_hf_to_gguf.py builds it for a
-/// byte-level BPE tokenizer (`_set_vocab_gpt2`, `get_vocab_base`, gguf-py's `SpecialVocab`):
+/// The GGUF tokenizer of a Hugging Face folder, built the way llama.cpp's convert_hf_to_gguf.py builds it: for a
+/// SentencePiece tokenizer see `+SentencePiece`; for a byte-level BPE tokenizer (`_set_vocab_gpt2`,
+/// `get_vocab_base`, gguf-py's `SpecialVocab`):
 ///
 /// - tokens by id up to the model's vocabulary size; ids the tokenizer lacks become `[PAD<id>]` (unused);
 ///   added tokens are control tokens when special or when they look special (`<|...|>`), else user-defined;
@@ -32,20 +33,35 @@ extension GGUFVocabulary {
     /// - Parameters:
     ///   - vocabularySize: config.json's `vocab_size` (the token list is padded to it).
     ///   - preTokenizer: `tokenizer.ggml.pre` to write instead of the one the hash picks.
-    /// - Throws: `TokenizerError.invalidValue` for a tokenizer that is not byte-level BPE (SentencePiece-style
-    ///   byte_fallback ones are not exported yet) or has no merges (llama.cpp cannot load those), a pre-tokenizer hash the converter's table lacks (the message
-    ///   says to pass a name), a token id at or past `vocabularySize`; the loaders' errors for unreadable files.
+    ///
+    /// A folder with a SentencePiece tokenizer.model, or a byte_fallback tokenizer.json, gets the "llama" vocabulary
+    /// of `init(sentencePiece:vocabularySize:)` (tokenizer.ggml.pre "default" unless `preTokenizer` is given).
+    /// - Throws: `TokenizerError.invalidValue` for a byte-level BPE tokenizer without merges (llama.cpp cannot load
+    ///   those), a byte_fallback one the converter would not read as LlamaHfVocab, a pre-tokenizer hash the
+    ///   converter's table lacks (the message says to pass a name), a token id at or past `vocabularySize`; the
+    ///   loaders' errors for unreadable files.
     public init(huggingFace folder: URL, vocabularySize: Int, preTokenizer: String? = nil) throws {
-        let pretrained = try PretrainedTokenizer(folder: folder)
         let file = folder.appendingPathComponent("tokenizer.json").path
-        let root = try JSONValue.parse(contentsOf: folder.appendingPathComponent("tokenizer.json"))
+        let hasSentencePieceModel = FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.model").path)
+        let root = hasSentencePieceModel && !FileManager.default.fileExists(atPath: file)
+            ? JSONValue.null : try JSONValue.parse(contentsOf: folder.appendingPathComponent("tokenizer.json"))
         let model = root["model"]
+        // LlamaModel.set_vocab's order: tokenizer.model, else a byte_fallback BPE tokenizer.json with a Sequence
+        // decoder (LlamaHfVocab), else byte-level BPE.
+        if hasSentencePieceModel
+            || (model?["type"]?.stringValue == "BPE" && model?["byte_fallback"]?.boolValue == true
+                && root["decoder"]?["type"]?.stringValue == "Sequence") {
+            try self.init(sentencePiece: folder, vocabularySize: vocabularySize)
+            if let preTokenizer { pre = preTokenizer }
+            return
+        }
         if model?["byte_fallback"]?.boolValue == true {
             throw TokenizerError.invalidValue(
-                file: file, path: "model.byte_fallback", value: "true",
-                reason: "this is a SentencePiece-style tokenizer (byte_fallback BPE), which Tailor does not export to GGUF yet; "
-                    + "export a model that came from a GGUF file (its tokenizer is kept) or convert with llama.cpp's convert_hf_to_gguf.py")
+                file: file, path: "decoder.type", value: root["decoder"]?["type"]?.stringValue ?? "null",
+                reason: "a byte_fallback (SentencePiece-style) tokenizer.json is exported as convert_hf_to_gguf.py's LlamaHfVocab "
+                    + "does it, which needs a BPE model and a Sequence decoder; add the model's tokenizer.model to the folder instead")
         }
+        let pretrained = try PretrainedTokenizer(folder: folder)
         let tokenizer = pretrained.tokenizer
 
         // Tokens and their types.
@@ -158,6 +174,8 @@ extension GGUFVocabulary {
                   paddingTokenId: special(config.padToken ?? map?.padToken, "pad"),
                   addBosToken: addBos, addEosToken: addEos, chatTemplate: pretrained.chatTemplate)
         eotTokenId = try Self.endOfTurn(pretrained, types: types)
+        // gguf-py's SpecialVocab also writes add_sep_token from a TemplateProcessing's pair template (Llama 3's).
+        addSepToken = try GGUFSpecialVocabulary(folder: folder, vocabularySize: vocabularySize).addSep
     }
 
     /// convert_hf_to_gguf.py's `does_token_look_special`.

@@ -41,6 +41,8 @@ public struct GGUFVocabulary: Sendable, Equatable {
     public var eotTokenId: Int?
     public var addBosToken: Bool?
     public var addEosToken: Bool?
+    /// `tokenizer.ggml.add_sep_token` (gguf-py writes it from a TemplateProcessing's pair template).
+    public var addSepToken: Bool?
     /// `tokenizer.ggml.add_space_prefix` (SentencePiece's leading "▁").
     public var addSpacePrefix: Bool?
     /// `tokenizer.chat_template` (a Jinja template, kept as text).
@@ -99,6 +101,7 @@ public struct GGUFVocabulary: Sendable, Equatable {
                   chatTemplate: try optional("tokenizer.chat_template", m.string),
                   contextLength: try optional("\(arch).context_length", m.int))
         eotTokenId = try optional("tokenizer.ggml.eot_token_id", m.int)
+        addSepToken = try optional("tokenizer.ggml.add_sep_token", m.bool)
     }
 
     /// The type of token `id` (normal when the file has no types).

@@ -21,8 +21,10 @@ struct ExportGGUFCommand: AsyncParsableCommand {
         llama.cpp's order, the tokenizer (tokens, types, merges, the pre-tokenizer \
         the converter's hash picks, special token ids, add_bos/add_eos), the chat \
         template, and the end-of-turn token the template writes (Llama 3's \
-        <|eot_id|>, ChatML's <|im_end|>) so generation stops. A model given as a \
-        .gguf keeps that file's tokenizer as it is.
+        <|eot_id|>, ChatML's <|im_end|>) so generation stops. A SentencePiece \
+        tokenizer (Llama 2, Mistral) is read from tokenizer.model (scores and \
+        piece types), else from a byte_fallback tokenizer.json, as the converter \
+        reads them. A model given as a .gguf keeps that file's tokenizer as it is.
 
         --outtype: f32, f16, bf16, q8_0 (1-D tensors and norms stay F32, rows that \
         are not whole blocks fall back to F16, as the converter does), and q4_0, \
@@ -45,16 +47,16 @@ struct ExportGGUFCommand: AsyncParsableCommand {
         Beside the file, an Ollama Modelfile (FILE.Modelfile: FROM, TEMPLATE in \
         Ollama's Go-template form, PARAMETER stop, SYSTEM for a template's default \
         system prompt) is written when the chat template renders test \
-        conversations exactly as the ChatML (Qwen, SmolLM) or Llama 3 form does; \
-        otherwise the summary says why not (--no-modelfile: never). Not checked \
-        against Ollama itself.
+        conversations exactly as the ChatML (Qwen, SmolLM), Llama 3 or Mistral \
+        [INST] form does; otherwise the summary says why not (--no-modelfile: \
+        never). Not checked against Ollama itself.
 
         Tensors are merged, converted and written one at a time; the file appears \
         under --output only when complete.
         """
     )
 
-    @Option(help: "The model folder (config.json, safetensors, tokenizer.json), or a .gguf file, or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
+    @Option(help: "The model folder (config.json, safetensors, tokenizer.json or tokenizer.model), or a .gguf file, or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
     @OptionGroup var hub: HubOptions
@@ -77,7 +79,7 @@ struct ExportGGUFCommand: AsyncParsableCommand {
     @Option(help: "general.name (default: the model's folder or file name).")
     var name: String?
 
-    @Flag(inversion: .prefixedNo, help: "Write an Ollama Modelfile beside the GGUF (FILE.Modelfile), for ChatML and Llama 3 chat templates.")
+    @Flag(inversion: .prefixedNo, help: "Write an Ollama Modelfile beside the GGUF (FILE.Modelfile), for ChatML, Llama 3 and Mistral [INST] chat templates.")
     var modelfile = true
 
     func validate() throws {

@@ -31,6 +31,35 @@ final class BatchDecoderTests: XCTestCase {
         return folder
     }
 
+    /// Each request's greedy answer from the Generator, one prompt at a time with its adapter active.
+    func aloneAnswers(_ loaded: InferenceModel, _ prompts: [[Int32]], _ adapters: [String?], _ lengths: [Int]) throws -> [[Int32]] {
+        try prompts.indices.map { i in
+            let selection: AdapterSelection = adapters[i].map { .named($0) } ?? .base
+            return try loaded.generator.generate(prompts: [prompts[i]], parameters: greedy(lengths[i]), adapter: selection)[0].tokens
+        }
+    }
+
+    /// The tokens a decoder's events give each request, and the requests that finished (each by length, with
+    /// the tokens streamed before); a failed request fails the test.
+    final class Answers {
+        var got: [[Int32]]
+        var done = Set<Int>()
+        init(count: Int) { got = Array(repeating: [], count: count) }
+
+        func take(_ events: [BatchEvent], file: StaticString = #filePath, line: UInt = #line) {
+            for event in events {
+                switch event {
+                case let .token(id, token, _, _): got[id].append(token)
+                case let .finished(id, result):
+                    done.insert(id)
+                    XCTAssertEqual(result.tokens, got[id], file: file, line: line)
+                    XCTAssertEqual(result.finishReason, .length, file: file, line: line)
+                case let .failed(id, error): XCTFail("request \(id) failed: \(error)", file: file, line: line)
+                }
+            }
+        }
+    }
+
     func greedy(_ tokens: Int) -> GenerationParameters {
         var p = GenerationParameters()
         p.maxNewTokens = tokens
@@ -43,47 +72,30 @@ final class BatchDecoderTests: XCTestCase {
         let adapters: [String?] = [nil, "a", "b", "a", nil]
         let lengths = [12, 9, 15, 6, 10]
         // Alone: the Generator, one prompt at a time, with the adapter active.
-        var alone: [[Int32]] = []
-        for i in prompts.indices {
-            let selection: AdapterSelection = adapters[i].map { .named($0) } ?? .base
-            alone.append(try loaded.generator.generate(prompts: [prompts[i]], parameters: greedy(lengths[i]), adapter: selection)[0].tokens)
-        }
+        let alone = try aloneAnswers(loaded, prompts, adapters, lengths)
         XCTAssertNotEqual(alone[1], alone[2], "adapters a and b should answer differently (else the test shows nothing)")
         // Batched: three slots; requests 0-2 start, 3 joins after two steps, 4 when a slot frees.
         let decoder = try BatchDecoder(model: loaded.model, tokenizer: loaded.tokenizer.tokenizer, adapters: loaded.adapters, slots: 3, capacity: 64)
-        var got = Array(repeating: [Int32](), count: prompts.count)
-        var done = Set<Int>()
-        func take(_ events: [BatchEvent]) {
-            for event in events {
-                switch event {
-                case let .token(id, token, _, _): got[id].append(token)
-                case let .finished(id, result):
-                    done.insert(id)
-                    XCTAssertEqual(result.tokens, got[id])
-                    XCTAssertEqual(result.finishReason, .length)
-                case let .failed(id, error): XCTFail("request \(id) failed: \(error)")
-                }
-            }
-        }
+        let answers = Answers(count: prompts.count)
         for i in 0..<3 {
-            take(try decoder.add(BatchRequest(prompt: prompts[i], parameters: greedy(lengths[i]), adapter: adapters[i]), id: i))
+            answers.take(try decoder.add(BatchRequest(prompt: prompts[i], parameters: greedy(lengths[i]), adapter: adapters[i]), id: i))
         }
-        take(try decoder.step())
-        take(try decoder.step())
+        answers.take(try decoder.step())
+        answers.take(try decoder.step())
         var next = 3
         var steps = 0
-        while done.count < prompts.count {
+        while answers.done.count < prompts.count {
             while next < prompts.count && decoder.freeSlots > 0 {
-                take(try decoder.add(BatchRequest(prompt: prompts[next], parameters: greedy(lengths[next]), adapter: adapters[next]), id: next))
+                answers.take(try decoder.add(BatchRequest(prompt: prompts[next], parameters: greedy(lengths[next]), adapter: adapters[next]), id: next))
                 next += 1
             }
-            take(try decoder.step())
+            answers.take(try decoder.step())
             steps += 1
             XCTAssertLessThan(steps, 100)
         }
         XCTAssertEqual(decoder.activeCount, 0)
         XCTAssertEqual(decoder.freeSlots, 3)
-        for i in prompts.indices { XCTAssertEqual(got[i], alone[i], "request \(i) (adapter \(adapters[i] ?? "none")) batched vs alone") }
+        for i in prompts.indices { XCTAssertEqual(answers.got[i], alone[i], "request \(i) (adapter \(adapters[i] ?? "none")) batched vs alone") }
     }
 
     /// Admitted prompts are prefilled in chunks of at most `maxStepTokens` tokens, in the same forwards as the
@@ -93,39 +105,23 @@ final class BatchDecoderTests: XCTestCase {
         let prompts: [[Int32]] = [[1, 5, 9, 13, 17, 21, 25, 29, 33], [1, 20, 21, 22, 23, 24, 25], [1, 40], [1, 7, 7, 7, 30, 31, 32, 33, 34, 35, 36]]
         let adapters: [String?] = [nil, "a", "b", "a"]
         let lengths = [8, 9, 6, 7]
-        var alone: [[Int32]] = []
-        for i in prompts.indices {
-            let selection: AdapterSelection = adapters[i].map { .named($0) } ?? .base
-            alone.append(try loaded.generator.generate(prompts: [prompts[i]], parameters: greedy(lengths[i]), adapter: selection)[0].tokens)
-        }
+        let alone = try aloneAnswers(loaded, prompts, adapters, lengths)
         let decoder = try BatchDecoder(model: loaded.model, tokenizer: loaded.tokenizer.tokenizer, adapters: loaded.adapters, slots: 4, capacity: 64)
         decoder.maxStepTokens = 4
-        var got = Array(repeating: [Int32](), count: prompts.count)
-        var done = Set<Int>()
-        func take(_ events: [BatchEvent]) {
-            for event in events {
-                switch event {
-                case let .token(id, token, _, _): got[id].append(token)
-                case let .finished(id, result):
-                    done.insert(id)
-                    XCTAssertEqual(result.tokens, got[id])
-                case let .failed(id, error): XCTFail("request \(id) failed: \(error)")
-                }
-            }
-        }
+        let answers = Answers(count: prompts.count)
         try decoder.admit(BatchRequest(prompt: prompts[0], parameters: greedy(lengths[0]), adapter: adapters[0]), id: 0)
         try decoder.admit(BatchRequest(prompt: prompts[1], parameters: greedy(lengths[1]), adapter: adapters[1]), id: 1)
-        take(try decoder.step())
+        answers.take(try decoder.step())
         XCTAssertEqual(decoder.prefillingCount, 2, "16 prompt tokens do not fit one step of 4")
-        XCTAssertTrue(got[0].isEmpty && got[1].isEmpty, "no first token before a prompt's last chunk ran")
+        XCTAssertTrue(answers.got[0].isEmpty && answers.got[1].isEmpty, "no first token before a prompt's last chunk ran")
         var mixedSteps = 0, steps = 0
-        while done.count < prompts.count {
+        while answers.done.count < prompts.count {
             if steps == 3 {
                 for i in 2..<4 { try decoder.admit(BatchRequest(prompt: prompts[i], parameters: greedy(lengths[i]), adapter: adapters[i]), id: i) }
             }
             let decodingBefore = decoder.activeCount - decoder.prefillingCount
             let prefillingBefore = decoder.prefillingCount
-            take(try decoder.step())
+            answers.take(try decoder.step())
             if decodingBefore > 0 && prefillingBefore > 0 { mixedSteps += 1 }
             steps += 1
             XCTAssertLessThan(steps, 100)
@@ -133,7 +129,7 @@ final class BatchDecoderTests: XCTestCase {
         XCTAssertGreaterThan(mixedSteps, 1, "some steps ran prompt chunks beside decode rows")
         XCTAssertEqual(decoder.promptTokens, prompts.map(\.count).reduce(0, +))
         XCTAssertEqual(decoder.freeSlots, 4)
-        for i in prompts.indices { XCTAssertEqual(got[i], alone[i], "request \(i) (adapter \(adapters[i] ?? "none")) chunked vs alone") }
+        for i in prompts.indices { XCTAssertEqual(answers.got[i], alone[i], "request \(i) (adapter \(adapters[i] ?? "none")) chunked vs alone") }
     }
 
     /// Runs `requests` (prompt, adapter) one after the other through `decoder`; the tokens and the first token's logprobs.

@@ -32,7 +32,10 @@ extension GGUFVocabulary {
         let addedFile = folder.appendingPathComponent("added_tokens.json")
         if FileManager.default.fileExists(atPath: addedFile.path) {
             for (text, id) in try JSONValue.parse(contentsOf: addedFile).objectValue ?? JSONObject() {
-                guard let id = id.intValue, id >= 0, id < vocabularySize else { continue }
+                guard let id = id.intValue, id >= 0 else {
+                    throw TokenizerError.invalidValue(file: addedFile.path, path: text, value: "\(id)", reason: "is not a token id (a non-negative integer)")
+                }
+                guard id < vocabularySize else { continue }  // as the converter does: ids past the model's vocab_size are left out
                 tokens[id] = text
                 scores[id] = -1000
                 types[id] = TokenType.userDefined.rawValue
@@ -42,7 +45,11 @@ extension GGUFVocabulary {
         if FileManager.default.fileExists(atPath: configFile.path) {
             let decoder = try JSONValue.parse(contentsOf: configFile)["added_tokens_decoder"]?.objectValue ?? JSONObject()
             for (key, entry) in decoder {
-                guard let id = Int(key), id >= 0, id < vocabularySize else { continue }
+                guard let id = Int(key), id >= 0 else {
+                    throw TokenizerError.invalidValue(file: configFile.path, path: "added_tokens_decoder", value: key,
+                                                      reason: "is not a token id (a non-negative integer)")
+                }
+                guard id < vocabularySize else { continue }  // as the converter does: ids past the model's vocab_size are left out
                 guard let text = entry["content"]?.stringValue else {
                     throw TokenizerError.missingField(file: configFile.path, path: "added_tokens_decoder.\(key).content")
                 }

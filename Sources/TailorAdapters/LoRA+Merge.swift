@@ -51,8 +51,10 @@ extension LoRAAdapters {
     /// model's own in the base dtype (peft's `merge_and_unload`). An output layer untied by a copy
     /// stays untied: the merged folder has both embed_tokens and lm_head.
     /// (`writeMerged(_:baseFolder:to:maxShardBytes:)` writes the same folder without changing the model.)
-    public func mergeAndUnload(into model: CausalLM) throws {
-        let parameters = try mergedParameters(installingOn: model)
+    /// A 4-bit base weight (QLoRA) is dequantized as bitsandbytes does, merged in f32 and kept in
+    /// `dequantizedDType`; peft's merge instead quantizes the sum to 4 bits again.
+    public func mergeAndUnload(into model: CausalLM, dequantizedDType: DType = .f32) throws {
+        let parameters = try mergedParameters(installingOn: model, dequantizedDType: dequantizedDType)
         displaced = nil  // the tensors are the model's own from now on
         for module in modules where model.linear(module: module.name) != nil {
             try model.setAdapter(nil, module: module.name)
@@ -65,7 +67,7 @@ extension LoRAAdapters {
     /// The merged model's parameters in `model.namedParameters` order. Puts `tensors` in place of
     /// the model's own first (`install`, which unties an output layer given a copy), and leaves
     /// them there; the base dtype of each replaced parameter is remembered from the tensor it displaced.
-    func mergedParameters(installingOn model: CausalLM) throws -> [MergedParameter] {
+    func mergedParameters(installingOn model: CausalLM, dequantizedDType: DType = .f32) throws -> [MergedParameter] {
         try install(on: model)
         var baseDTypes: [String: DType] = [:]
         if let saved = displaced {
@@ -85,7 +87,8 @@ extension LoRAAdapters {
             updates[linear.name] = (module.lora.a, module.lora.b, module.lora.scaling, module.lora.magnitude)
         }
         return model.namedParameters.map { name, tensor in
-            MergedParameter(name: name, source: tensor, update: updates[name], dtype: baseDTypes[name] ?? tensor.dtype)
+            let base = baseDTypes[name] ?? tensor.dtype
+            return MergedParameter(name: name, source: tensor, update: updates[name], dtype: base.isBlockQuantized ? dequantizedDType : base)
         }
     }
 }

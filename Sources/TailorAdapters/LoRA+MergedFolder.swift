@@ -5,6 +5,7 @@ import Foundation
 #endif
 import TailorFormats
 import TailorModels
+import TailorTensor
 
 extension LoRAAdapters {
     /// Writes `model` with these adapters merged as a Hugging Face folder — the folder that
@@ -17,16 +18,20 @@ extension LoRAAdapters {
     /// - Parameters:
     ///   - baseFolder: where config.json and the companion files are copied from (nil: none).
     ///   - maxShardBytes: shard above this many bytes.
+    ///   - dequantizedDType: the dtype of weights that are 4-bit in the base (a QLoRA merge): dequantized
+    ///     exactly in f32 (bitsandbytes' code · absmax), merged, then narrowed to it. The written config.json
+    ///     then has no quantization_config, so transformers loads the folder as an ordinary model.
     /// - Throws: the writers' errors (`FormatError`), the backend's.
     public func writeMerged(_ model: CausalLM, baseFolder: URL?, to output: URL,
-                            maxShardBytes: Int = ModelFolderWriter.defaultMaxShardBytes) throws {
-        let (merged, untied) = try mergedTensors(of: model)
+                            maxShardBytes: Int = ModelFolderWriter.defaultMaxShardBytes, dequantizedDType: DType = .f32) throws {
+        let (merged, untied) = try mergedTensors(of: model, dequantizedDType: dequantizedDType)
+        let dequantized = model.namedParameters.contains { $0.tensor.dtype.isBlockQuantized }
         let backend = model.backend
         let tensors = try merged.map { parameter in
             try SafetensorsWriter.Tensor(name: parameter.name, shape: parameter.shape, dtype: parameter.dtype,
                                          backend: backend) { try parameter.make(on: backend) }
         }
         try ModelFolderWriter.write(tensors, baseFolder: baseFolder, untieEmbeddings: untied, to: output,
-                                    maxShardBytes: maxShardBytes)
+                                    maxShardBytes: maxShardBytes, dequantizedTo: dequantized ? dequantizedDType.torchName : nil)
     }
 }

@@ -30,9 +30,10 @@ extension LoRAAdapters {
     /// adapters' tensors are put in place only while they are listed, and the model is left as it was).
     /// - Returns: the tensors, and whether an output layer tied to the embeddings is untied by a
     ///   `modules_to_save` copy (then the list has both embed_tokens and lm_head).
-    public func mergedTensors(of model: CausalLM) throws -> (tensors: [MergedTensor], untiesOutput: Bool) {
+    /// A 4-bit base weight is dequantized and kept in `dequantizedDType`.
+    public func mergedTensors(of model: CausalLM, dequantizedDType: DType = .f32) throws -> (tensors: [MergedTensor], untiesOutput: Bool) {
         let wasInstalled = displaced != nil
-        let parameters = try mergedParameters(installingOn: model)
+        let parameters = try mergedParameters(installingOn: model, dequantizedDType: dequantizedDType)
         let untied = model.config.tieWordEmbeddings && model.lmHead.name == CausalLM.lmHeadName
         if !wasInstalled { try restore(on: model) }
         return (parameters.map { MergedTensor(name: $0.name, parameter: $0) }, untied)

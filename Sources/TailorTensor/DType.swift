@@ -53,5 +53,18 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
+    /// torch's name of the dtype (config.json's `dtype`): float32, float16, bfloat16, int32, int64, uint8
+    /// (the 4-bit types are stored in uint8, as bitsandbytes stores them).
+    public var torchName: String {
+        switch self {
+        case .f32: return "float32"
+        case .f16: return "float16"
+        case .bf16: return "bfloat16"
+        case .i32: return "int32"
+        case .i64: return "int64"
+        case .u8, .nf4, .fp4: return "uint8"
+        }
+    }
+
     public var description: String { rawValue }
 }

@@ -33,9 +33,11 @@ public enum ModelFolderWriter {
     ///   - baseFolder: where config.json and the companion files are copied from (nil: none).
     ///   - untieEmbeddings: the output layer has a weight of its own although the base config ties it
     ///     to the embeddings; the copied config.json then says `tie_word_embeddings: false`.
+    ///   - dequantizedTo: the base's 4-bit weights are written dequantized in this torch dtype
+    ///     ("float32"): the copied config.json loses its quantization_config and says so in `dtype`.
     /// - Throws: `FormatError.cannotWrite` when `output` cannot be created; the writers' errors.
     public static func write(_ tensors: [SafetensorsWriter.Tensor], baseFolder: URL?, untieEmbeddings: Bool,
-                             to output: URL, maxShardBytes: Int = defaultMaxShardBytes) throws {
+                             to output: URL, maxShardBytes: Int = defaultMaxShardBytes, dequantizedTo: String? = nil) throws {
         do {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         } catch {
@@ -47,6 +49,9 @@ public enum ModelFolderWriter {
             if untieEmbeddings {
                 try untieConfig(output.appendingPathComponent("config.json"))
             }
+            if let dequantizedTo {
+                try dequantizeConfig(output.appendingPathComponent("config.json"), dtype: dequantizedTo)
+            }
         }
     }
 
@@ -54,9 +59,22 @@ public enum ModelFolderWriter {
     /// given its own weight (a `modules_to_save` copy), which transformers would otherwise
     /// replace by the embeddings on loading.
     static func untieConfig(_ url: URL) throws {
+        try editConfig(url) { $0["tie_word_embeddings"] = false }
+    }
+
+    /// Removes quantization_config from `url` (when present) and sets `dtype`: the weights are no longer
+    /// 4-bit, and transformers would otherwise try to load them as bitsandbytes tensors.
+    static func dequantizeConfig(_ url: URL, dtype: String) throws {
+        try editConfig(url) { object in
+            object["quantization_config"] = nil
+            object["dtype"] = .string(dtype)
+        }
+    }
+
+    static func editConfig(_ url: URL, _ edit: (inout JSONObject) -> Void) throws {
         guard let data = FileManager.default.contents(atPath: url.path),
               var object = (try? JSONValue(parsing: [UInt8](data), file: url.path))?.objectValue else { return }
-        object["tie_word_embeddings"] = false
+        edit(&object)
         // As transformers writes config.json: json.dumps(config, indent=2, sort_keys=True) + "\n".
         try AtomicWrite.write(Data(JSONValue.object(object).bytes(.pythonIndented.sortingKeys()) + [0x0A]), to: url)
     }

@@ -17,7 +17,9 @@ struct MergeCommand: AsyncParsableCommand {
         model.safetensors (sharded above --max-shard-size), config.json, generation_config.json and the \
         tokenizer files, each atomically. transformers' AutoModelForCausalLM loads the result. An IA³ adapter \
         (peft_type IA3) scales each target's weight rows (and bias) by its vector, or a feed-forward target's \
-        columns, as peft's merge does.
+        columns, as peft's merge does. A 4-bit base (a folder transformers + bitsandbytes saved, QLoRA) is \
+        dequantized exactly as bitsandbytes does, merged in f32 and written in --dtype, with config.json's \
+        quantization_config removed; peft's merge_and_unload would quantize the sum to 4 bits again.
         """
     )
 
@@ -35,11 +37,22 @@ struct MergeCommand: AsyncParsableCommand {
     @Option(help: "Largest shard in GB before the weights are split into model-0000i-of-0000N files (transformers 5's save_pretrained default).")
     var maxShardSize: Double = Double(ModelFolderWriter.defaultMaxShardBytes) / 1e9
 
+    @Option(help: "The dtype of weights that are 4-bit in the base (f32|bf16|f16): f32 holds the dequantized values exactly.")
+    var dtype: MergeDType = .f32
+
+    enum MergeDType: String, ExpressibleByArgument, CaseIterable {
+        case f32, bf16, f16
+        var dtype: DType { self == .f32 ? .f32 : self == .bf16 ? .bf16 : .f16 }
+    }
+
     func run() async throws {
         let base = try await ModelArgument.folder(for: model, hub: hub)
         let loaded = try CausalLM.load(folder: base, backend: try CPUBackend())
         let maxShardBytes = Int(exactly: (maxShardSize * 1e9).rounded(.down)) ?? Int.max
         if IA3AdapterFolder.isIA3(folder: URL(fileURLWithPath: adapter)) {
+            guard !loaded.namedParameters.contains(where: { $0.tensor.dtype.isBlockQuantized }) else {
+                throw ValidationError("--model \(model) holds 4-bit weights: merging an IA³ adapter into them is not built yet; merge into the unquantized base folder")
+            }
             let adapters = try IA3AdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
             try adapters.writeMerged(loaded, baseFolder: base, to: URL(fileURLWithPath: output), maxShardBytes: maxShardBytes)
             print("merged the IA³ vectors of \(adapters.modules.count) layers of \(adapter) into \(model); wrote \(output)")
@@ -47,7 +60,9 @@ struct MergeCommand: AsyncParsableCommand {
         }
         let adapters = try PeftAdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
         try adapters.writeMerged(loaded, baseFolder: base, to: URL(fileURLWithPath: output),
-                                 maxShardBytes: maxShardBytes)
-        print("merged \(adapters.modules.count) adapted layers of \(adapter) into \(model); wrote \(output)")
+                                 maxShardBytes: maxShardBytes, dequantizedDType: dtype.dtype)
+        let fourBit = loaded.namedParameters.filter { $0.tensor.dtype.isBlockQuantized }.count
+        print("merged \(adapters.modules.count) adapted layers of \(adapter) into \(model)"
+              + (fourBit > 0 ? " (its \(fourBit) 4-bit weights dequantized, written in \(dtype.rawValue))" : "") + "; wrote \(output)")
     }
 }

@@ -88,7 +88,10 @@ extension CausalLM {
 
     /// A model with random weights (benchmarks, tests): normal(0, 0.02)-like uniform values for
     /// matrices, ones for norms, zeros for biases, in `dtype`.
-    public static func random(config: ModelConfig, backend: Backend, seed: UInt64 = 0, dtype: DType = .f32) throws -> CausalLM {
+    /// With `quantization`, the decoder linears are quantized to 4 bits as they are made (QLoRA benchmarks).
+    public static func random(config: ModelConfig, backend: Backend, seed: UInt64 = 0, dtype: DType = .f32,
+                              quantization: FourBitQuantization? = nil) throws -> CausalLM {
+        try quantization?.validate(source: "random weights")
         var generator = SplitMix64(state: seed)
         return try assemble(config: config, backend: backend) { name, shape in
             let count = shape.reduce(1, *)
@@ -102,6 +105,9 @@ extension CausalLM {
             let limit: Float = 0.02 * 1.732_050_8
             var values = [Float](repeating: 0, count: count)
             for i in 0..<count { values[i] = generator.nextFloat() * 2 * limit - limit }
+            if let quantization, FourBitQuantization.quantizes(name) {
+                return try quantization.quantize(values, name: name, shape: shape, source: "random weights", backend: backend)
+            }
             return try backend.upload(values, shape: shape, dtype: dtype)
         }
     }

@@ -14,6 +14,11 @@ public enum ModelPresets {
             architecture: .qwen2, vocabSize: 151_936, hiddenSize: 1536, intermediateSize: 8960, layerCount: 28,
             headCount: 12, kvHeadCount: 2, rmsNormEps: 1e-6, ropeTheta: 1_000_000, maxPositionEmbeddings: 32768,
             tieWordEmbeddings: true, bosTokenId: 151_643, eosTokenIds: [151_645]),
+        // Qwen2.5-7B-Instruct's config.json: untied output layer, 4 kv heads.
+        "qwen2.5-7b": ModelConfig(
+            architecture: .qwen2, vocabSize: 152_064, hiddenSize: 3584, intermediateSize: 18944, layerCount: 28,
+            headCount: 28, kvHeadCount: 4, rmsNormEps: 1e-6, ropeTheta: 1_000_000, maxPositionEmbeddings: 32768,
+            tieWordEmbeddings: false, bosTokenId: 151_643, eosTokenIds: [151_645]),
     ]
 
     /// Preset names, sorted.

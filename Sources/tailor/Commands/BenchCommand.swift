@@ -177,21 +177,28 @@ struct BenchTrainCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "LoRA rank.")
     var r: Int = 16
 
-    @Option(help: "What is trained: lora (rank --r on every linear layer) or full (every parameter, in f32).")
+    @Option(help: "What is trained: lora (rank --r on every linear layer), qlora (the same on linears stored in nf4 with double quantization) or full (every parameter, in f32).")
     var method: String = "lora"
+
+    @Option(help: "How the frozen weights are stored (f32 or bf16; with qlora, the ones left unquantized).")
+    var dtype: String = "f32"
 
     @Flag(help: "Keep only layer inputs and recompute activations in the backward.")
     var gradientCheckpointing = false
 
     func validate() throws {
-        guard ["lora", "full"].contains(method) else { throw ValidationError("--method must be lora or full (got '\(method)')") }
+        guard ["lora", "qlora", "full"].contains(method) else { throw ValidationError("--method must be lora, qlora or full (got '\(method)')") }
+        guard ["f32", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32 or bf16 (got '\(dtype)')") }
+        guard method != "full" || dtype == "f32" else { throw ValidationError("--method full trains f32 weights: --dtype bf16 does not apply") }
         guard batch > 0, seq > 1, steps > 0, r > 0 else { throw ValidationError("--batch, --seq, --steps and --r must be positive (--seq at least 2)") }
     }
 
     func run() async throws {
         let config = try ModelPresets.config(named: preset)
         let backend = try CPUBackend(kernels: .fast)
-        let model = try CausalLM.random(config: config, backend: backend, seed: 0)
+        let quantization = method == "qlora" ? FourBitQuantization(format: .nf4, doubleQuant: true) : nil
+        let model = try CausalLM.random(config: config, backend: backend, seed: 0, dtype: dtype == "bf16" ? .bf16 : .f32,
+                                        quantization: quantization)
         model.gradientCheckpointing = gradientCheckpointing
         let trainable: TrainableSet = method == "full" ? .full(try FullFineTuning.prepare(model))
             : .lora(try LoRAAdapters.attach(to: model, config: LoRAConfig(r: r, loraAlpha: Double(2 * r), targetModules: .allLinear)))
@@ -204,8 +211,10 @@ struct BenchTrainCommand: AsyncParsableCommand {
         let median = times.sorted()[times.count / 2]
         let tokenCount = Double(batch * seq)
         let rss = Double(peakResidentBytes()) / 1e9
-        let what = method == "full" ? "full fine-tuning" : "LoRA r\(r) all-linear"
-        print("tailor bench train: \(preset), \(what) (\(trainable.parameterCount) trainable), B\(batch)×T\(seq), \(backend.threadCount) threads, f32")
+        let what = method == "full" ? "full fine-tuning" : method == "qlora" ? "QLoRA (nf4, double quant) r\(r) all-linear" : "LoRA r\(r) all-linear"
+        let weightBytes = model.namedParameters.reduce(0) { $0 + $1.tensor.byteCount }
+        print("tailor bench train: \(preset), \(what) (\(trainable.parameterCount) trainable), B\(batch)×T\(seq), \(backend.threadCount) threads,"
+              + " frozen weights \(dtype)\(method == "qlora" ? " + nf4" : "") (\(fmt(Double(weightBytes) / 1e9, 2)) GB), f32 compute")
         printCPUHeader()
         print("  step      \(fmt(median, 3)) s (median of \(steps))")
         print("  tokens/s  \(fmt(tokenCount / median, 1))")
@@ -213,7 +222,7 @@ struct BenchTrainCommand: AsyncParsableCommand {
         print("  loss      \(fmt(loss, 4))")
         let line: JSONValue = [
             "tool": "tailor", "bench": "train", "preset": .string(preset), "batch": .int(batch), "seq": .int(seq),
-            "method": .string(method), "r": .int(r), "gradient_checkpointing": .bool(gradientCheckpointing), "tokens_per_s": rounded(tokenCount / median, 1), "step_s": rounded(median, 3),
+            "method": .string(method), "dtype": .string(dtype), "weight_gb": rounded(Double(weightBytes) / 1e9, 2), "r": .int(r), "gradient_checkpointing": .bool(gradientCheckpointing), "tokens_per_s": rounded(tokenCount / median, 1), "step_s": rounded(median, 3),
             "peak_rss_gb": rounded(rss, 2), "loss": rounded(loss, 4),
         ]
         print(line.text(.python))

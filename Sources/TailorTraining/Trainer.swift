@@ -128,6 +128,9 @@ public final class Trainer {
         runner.communicator = communicator
         if let elements = args.sharding.bucketElements { runner.bucketElements = elements }
         model.gradientCheckpointing = args.gradientCheckpointing
+        if case let .adalora(adapters) = trainable {
+            try runner.train(adaLoRA: adapters, totalSteps: total, seed: args.seed)
+        }
         if case let .lora(adapters) = trainable, adapters.hasDropout {
             // Masks from (seed, step, micro-batch): reproducible, and identical after a resume.
             let seed = args.seed
@@ -270,6 +273,7 @@ public final class Trainer {
     /// batches whose index is r modulo the world size, and the sums are added over ranks.
     public func evaluate() throws -> (loss: Double, labelTokens: Int, metrics: [String: Double]) {
         if case let .lora(adapters) = trainable { adapters.setDropoutKey(nil) }  // no dropout in evaluation
+        if case let .adalora(adapters) = trainable { adapters.setDropoutKey(nil) }
         var lossSum = 0.0, weight = 0.0, labels = 0
         var metrics: [String: Double] = [:]
         let (rank, world) = (communicator.rank, communicator.worldSize)
@@ -376,6 +380,7 @@ public final class Trainer {
             }
         }
         if case let .lora(adapters) = trainable { adapters.setDropoutKey(nil) }
+        if case let .adalora(adapters) = trainable { adapters.setDropoutKey(nil) }
         if communicator.isMain {
             try saveTrained(outputDir: outputDir)
         }

@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(name: "MockHub", dependencies: ["TailorHubTestSupport"], path: "Tests/MockHub"),
         .testTarget(name: "TailorJSONTests", dependencies: ["TailorJSON"]),
         .testTarget(name: "TailorDigestTests", dependencies: ["TailorDigest"]),
-        .testTarget(name: "TailorHubTests", dependencies: ["TailorDigest", "TailorHub", "TailorHubTestSupport"]),
+        .testTarget(name: "TailorHubTests", dependencies: ["TailorDigest", "TailorHub", "TailorHubTestSupport", "TailorTestSupport"]),
         .testTarget(name: "TailorMetricsTests", dependencies: ["TailorMetrics", "TailorTestSupport"]),
         .testTarget(name: "TailorTensorTests", dependencies: ["TailorTensor", "TailorTestSupport"]),
         .testTarget(name: "TailorFormatsTests", dependencies: ["CZlib", "TailorTensor", "TailorFormats", "TailorTestSupport"]),

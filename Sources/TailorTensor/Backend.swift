@@ -148,6 +148,10 @@ public protocol Backend: AnyObject, Sendable {
     /// (a GPU makes it one launch). `hyper.weightDecay` applies to the parameters whose
     /// `decays` is true; the others take the step with weight decay 0.
     func adamw(_ parameters: [AdamWTensors], hyper: AdamWHyper, step: Int) throws
+    /// One step of bitsandbytes' AdamW as its CPU kernels compute it (bitsandbytes 0.50): 8-bit states
+    /// dequantized, updated and quantized again blockwise, or its own 32-bit update (`BnbAdamWTensors`).
+    /// `hyper.weightDecay` applies to the parameters whose `decays` is true. `step` counts from 1.
+    func bnbAdamW(_ parameters: [BnbAdamWTensors], hyper: AdamWHyper, step: Int) throws
 
     /// One SGD step with torch.optim.SGD semantics (coupled weight decay, momentum with dampening,
     /// optional Nesterov) over same-shaped f32 tensors param and grad. `momentumBuffer` (same shape)

@@ -113,6 +113,9 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public func adamw(_ parameters: [AdamWTensors], hyper: AdamWHyper, step: Int) throws {
         try timed("adamw") { try base.adamw(parameters, hyper: hyper, step: step) }
     }
+    public func bnbAdamW(_ parameters: [BnbAdamWTensors], hyper: AdamWHyper, step: Int) throws {
+        try timed("bnbAdamW") { try base.bnbAdamW(parameters, hyper: hyper, step: step) }
+    }
     public func sgd(param: Tensor, grad: Tensor, momentumBuffer: Tensor?, hyper: SGDHyper, initializeBuffer: Bool) throws {
         try timed("sgd") {
             try base.sgd(param: param, grad: grad, momentumBuffer: momentumBuffer, hyper: hyper, initializeBuffer: initializeBuffer)

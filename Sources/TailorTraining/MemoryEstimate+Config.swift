@@ -22,7 +22,7 @@ extension MemoryEstimate {
     ///   - quantization: qlora's 4-bit format (nil: LLaMA-Factory's `quantization_bit: 4`, nf4 with double quantization).
     /// - Throws: `AdapterError` when the adapter's target_modules pick none of the model's linears.
     public init(config: ModelConfig, method: Method, weightDType: DType, lora: LoRAConfig, quantization: FourBitQuantization? = nil,
-                tokens: Int, checkpointing: Bool, optimizerStates: Int, savedActivationBytes: Int = 4,
+                tokens: Int, checkpointing: Bool, optimizerStates: Int, optimizerStateBytes: Double = 4, savedActivationBytes: Int = 4,
                 runtimeBytes: Int = MemoryEstimate.cpuRuntimeBytes) throws {
         let weightBytes: Int, trained: Int, modules: [Shape.AdapterModule]
         switch method {
@@ -41,6 +41,7 @@ extension MemoryEstimate {
         }
         self.init(shape: Shape(config: config, weightBytes: weightBytes, trainedValues: trained, adapterModules: modules,
                                adapterDropout: !modules.isEmpty && lora.loraDropout > 0, tokens: tokens, checkpointing: checkpointing,
-                               optimizerStates: optimizerStates, savedActivationBytes: savedActivationBytes, runtimeBytes: runtimeBytes))
+                               optimizerStates: optimizerStates, optimizerStateBytes: optimizerStateBytes,
+                               savedActivationBytes: savedActivationBytes, runtimeBytes: runtimeBytes))
     }
 }

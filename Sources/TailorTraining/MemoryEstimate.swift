@@ -47,8 +47,10 @@ public struct MemoryEstimate: Sendable, Equatable {
         /// Tokens of one micro-batch (a preference micro-batch counts chosen and rejected sequences).
         public var tokens: Int
         public var checkpointing: Bool
-        /// f32 states per trained value (`TrainingArguments.optimizerStatesPerParameter`).
+        /// States per trained value (`TrainingArguments.optimizerStatesPerParameter`).
         public var optimizerStates: Int
+        /// Bytes of one state value (`TrainingArguments.optimizerStateBytes`: 4 in f32, about 1 in 8 bits).
+        public var optimizerStateBytes: Double
         /// Bytes per value of the saved gate/up activations (`CausalLM.savedActivationDType`).
         public var savedActivationBytes: Int
         /// `CausalLM.lossChunkRows`.
@@ -57,8 +59,8 @@ public struct MemoryEstimate: Sendable, Equatable {
         public var runtimeBytes: Int
 
         public init(config: ModelConfig, weightBytes: Int, trainedValues: Int, adapterModules: [AdapterModule], adapterDropout: Bool,
-                    tokens: Int, checkpointing: Bool, optimizerStates: Int, savedActivationBytes: Int = 4, lossChunkRows: Int? = nil,
-                    runtimeBytes: Int = MemoryEstimate.cpuRuntimeBytes) {
+                    tokens: Int, checkpointing: Bool, optimizerStates: Int, optimizerStateBytes: Double = 4, savedActivationBytes: Int = 4,
+                    lossChunkRows: Int? = nil, runtimeBytes: Int = MemoryEstimate.cpuRuntimeBytes) {
             self.config = config
             self.weightBytes = weightBytes
             self.trainedValues = trainedValues
@@ -67,6 +69,7 @@ public struct MemoryEstimate: Sendable, Equatable {
             self.tokens = tokens
             self.checkpointing = checkpointing
             self.optimizerStates = optimizerStates
+            self.optimizerStateBytes = optimizerStateBytes
             self.savedActivationBytes = savedActivationBytes
             self.lossChunkRows = lossChunkRows ?? config.defaultLossChunkRows
             self.runtimeBytes = runtimeBytes
@@ -84,7 +87,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     public init(shape s: Shape) {
         weights = s.weightBytes
         gradients = 4 * s.trainedValues
-        optimizer = 4 * s.optimizerStates * s.trainedValues
+        optimizer = Int((s.optimizerStateBytes * Double(s.optimizerStates * s.trainedValues)).rounded(.up))  // allowed: bytes of host memory, far below 2^53
         adapterValues = s.isAdapter ? 4 * s.trainedValues : 0
         activations = s.config.activationBytes(tokens: s.tokens, checkpointing: s.checkpointing, savedBytes: s.savedActivationBytes)
             + Self.adapterActivationBytes(s.adapterModules, dropout: s.adapterDropout, tokens: s.tokens)
@@ -98,7 +101,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     ///   - optimizerStates: f32 states per trained value (AdamW: 2, exp_avg and exp_avg_sq).
     ///   - runtimeBytes: `runtime` (0 where the estimate is of device memory).
     public init(model: CausalLM, trainable set: TrainableSet, tokens: Int, checkpointing: Bool, optimizerStates: Int,
-                runtimeBytes: Int = MemoryEstimate.cpuRuntimeBytes) {
+                optimizerStateBytes: Double = 4, runtimeBytes: Int = MemoryEstimate.cpuRuntimeBytes) {
         var modules: [Shape.AdapterModule] = [], dropout = false
         if case let .lora(adapters) = set {
             modules = adapters.modules.map { Shape.AdapterModule(rank: $0.lora.rank, inFeatures: $0.lora.a.shape[1]) }
@@ -106,7 +109,7 @@ public struct MemoryEstimate: Sendable, Equatable {
         }
         self.init(shape: Shape(config: model.config, weightBytes: model.namedParameters.reduce(0) { $0 + $1.tensor.byteCount },
                                trainedValues: set.parameterCount, adapterModules: modules, adapterDropout: dropout, tokens: tokens,
-                               checkpointing: checkpointing, optimizerStates: optimizerStates,
+                               checkpointing: checkpointing, optimizerStates: optimizerStates, optimizerStateBytes: optimizerStateBytes,
                                savedActivationBytes: model.savedActivationDType.byteSize, lossChunkRows: model.lossChunkRows,
                                runtimeBytes: runtimeBytes))
     }

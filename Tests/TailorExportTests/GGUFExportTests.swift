@@ -234,6 +234,22 @@ final class GGUFExportTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: target), before)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path), ["keep.gguf"])
     }
+
+    /// A real full disk: the tiny llama's f32 export (about 100 kB of weights) into a 64 kB tmpfs fails with the
+    /// output path and the system's reason, and leaves nothing on that disk (the temporary file is deleted too).
+    /// Needs root (mount); skipped elsewhere.
+    func testAFullDiskMidWriteIsAClearErrorAndLeavesNoFile() throws {
+        let folder = try modelFolder("llama")
+        let disk = try temporaryFolder().appendingPathComponent("small")
+        guard SmallDisk.mount(at: disk, kilobytes: 64) else { throw XCTSkip("cannot mount a tmpfs here (not root?)") }
+        defer { SmallDisk.unmount(disk) }
+        let output = disk.appendingPathComponent("model.gguf")
+        XCTAssertThrowsError(try GGUFExport.run(model: folder, output: output, options: .init(outType: .f32, preTokenizer: "gpt-2"))) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains(output.path) && text.contains("No space left on device"), text)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: disk.path), [])
+    }
 }
 
 /// The real SmolLM2-135M-Instruct (its GGUF imported into a Hugging Face folder): the pre-tokenizer hash picks

@@ -2,6 +2,7 @@ import Foundation
 import TailorDigest
 import TailorHub
 import TailorHubTestSupport
+import TailorTestSupport
 import XCTest
 
 /// A cache on a 128 kB tmpfs: the 300 kB weights do not fit. Needs root (mount); skipped elsewhere.
@@ -9,9 +10,8 @@ final class HubDiskFullTests: XCTestCase {
     /// A 128 kB tmpfs under the fixture's folder, unmounted after `body`.
     func withSmallDisk(_ fixture: HubFixture, _ name: String, _ body: (URL) async throws -> Void) async throws {
         let mountPoint = fixture.cache.deletingLastPathComponent().appendingPathComponent(name, isDirectory: true)
-        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
-        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=128k", "tmpfs", mountPoint.path]) else { throw XCTSkip("cannot mount a tmpfs here (not root?)") }
-        defer { _ = run("/bin/umount", [mountPoint.path]) }
+        guard SmallDisk.mount(at: mountPoint, kilobytes: 128) else { throw XCTSkip("cannot mount a tmpfs here (not root?)") }
+        defer { SmallDisk.unmount(mountPoint) }
         try await body(mountPoint)
     }
 
@@ -49,16 +49,5 @@ final class HubDiskFullTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: path), "the partial file the full disk stopped is deleted: \(path)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: snapshot.appendingPathComponent("model.safetensors").path), "no weights under the final name")
         }
-    }
-
-    func run(_ tool: String, _ arguments: [String]) -> Bool {
-        guard FileManager.default.isExecutableFile(atPath: tool) else { return false }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
     }
 }

@@ -113,6 +113,11 @@ extension CUDABackend {
     /// Elements per block of the multi-tensor AdamW step.
     static let adamwChunk = 8192
 
+    public func bnbAdamW(_ parameters: [BnbAdamWTensors], hyper: AdamWHyper, step: Int) throws {
+        throw TensorError.notBuilt(what: "bitsandbytes' AdamW (optim adamw_8bit, adamw_bnb_8bit, paged_adamw_8bit, paged_adamw_32bit)",
+                                   backend: name, instead: "use optim adamw_torch on this device, or train on the CPU")
+    }
+
     public func sgd(param: Tensor, grad: Tensor, momentumBuffer: Tensor?, hyper: SGDHyper, initializeBuffer: Bool) throws {
         let op = "sgd"
         try OperandChecks.requireShape(grad, param.shape, op: op, "grad")

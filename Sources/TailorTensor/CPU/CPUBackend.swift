@@ -104,8 +104,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         case .i32:
             let src = base.assumingMemoryBound(to: Int32.self)
             return (0..<tensor.count).map { Float(src[$0]) }
-        case .i64, .u8, .nf4, .fp4:
-            throw TensorError.unsupportedDType(op: "download", argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
+        case .u8:
+            let src = base.assumingMemoryBound(to: UInt8.self)
+            return (0..<tensor.count).map { Float(src[$0]) }
+        case .i64, .nf4, .fp4:
+            throw TensorError.unsupportedDType(op: "download", argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32, .u8])
         }
     }
 

@@ -77,16 +77,30 @@ public enum BlockwiseDynamicQuantizer {
         let blocks = (values.count + blocksize - 1) / blocksize
         var codes = [UInt8](repeating: 0, count: values.count)
         var absmax = [Float](repeating: 0, count: blocks)
-        for b in 0..<blocks {
-            let start = b * blocksize, end = min(start + blocksize, values.count)
-            var m: Float = 0
-            for i in start..<end { m = max(m, abs(values[i])) }
-            absmax[b] = m
-            guard m != 0 else { continue }
-            let inverse = 1 / m
-            for i in start..<end { codes[i] = table[bin(values[i] * inverse)] }
+        values.withUnsafeBufferPointer { v in
+            codes.withUnsafeMutableBufferPointer { c in
+                absmax.withUnsafeMutableBufferPointer { a in
+                    for b in 0..<blocks { quantizeBlock(b, v, table: table, blocksize: blocksize, codes: c, absmax: a) }
+                }
+            }
         }
         return (codes, absmax)
+    }
+
+    /// Block `block` of `values` into `codes` and `absmax[block]`, with `table` = `binTable(code)`.
+    @inline(__always)
+    static func quantizeBlock(_ block: Int, _ values: UnsafeBufferPointer<Float>, table: [UInt8], blocksize: Int,
+                              codes: UnsafeMutableBufferPointer<UInt8>, absmax: UnsafeMutableBufferPointer<Float>) {
+        let start = block * blocksize, end = min(start + blocksize, values.count)
+        var m: Float = 0
+        for i in start..<end { m = max(m, abs(values[i])) }
+        absmax[block] = m
+        guard m != 0 else {
+            for i in start..<end { codes[i] = 0 }
+            return
+        }
+        let inverse = 1 / m
+        for i in start..<end { codes[i] = table[bin(values[i] * inverse)] }
     }
 
     /// The bin of a value in [-1, 1]: (v + 1) · 0.5 · 65535 + 0.5, truncated.

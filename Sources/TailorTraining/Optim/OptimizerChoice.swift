@@ -2,11 +2,28 @@ import TailorModels
 import TailorTensor
 
 /// TrainingArguments.optim: the optimizer names of transformers 5.23 that Tailor implements.
-/// Both adamw spellings are torch.optim.AdamW (fused only changes the kernel, not the numbers).
+/// Both adamw_torch spellings are torch.optim.AdamW (fused only changes the kernel, not the numbers);
+/// the bitsandbytes names are `bitsandbytes.optim.AdamW` with optim_bits 8 or 32 (`BnbAdamW`).
 public enum OptimizerName: String, Sendable, CaseIterable {
     case adamwTorch = "adamw_torch"
     case adamwTorchFused = "adamw_torch_fused"
     case sgd
+    case adamw8bit = "adamw_8bit"
+    case adamwBnb8bit = "adamw_bnb_8bit"
+    case pagedAdamw8bit = "paged_adamw_8bit"
+    case pagedAdamw32bit = "paged_adamw_32bit"
+
+    /// bitsandbytes' optim_bits for its AdamW names; nil for the others.
+    public var bitsAndBytesBits: Int? {
+        switch self {
+        case .adamw8bit, .adamwBnb8bit, .pagedAdamw8bit: return 8
+        case .pagedAdamw32bit: return 32
+        case .adamwTorch, .adamwTorchFused, .sgd: return nil
+        }
+    }
+
+    /// Whether bitsandbytes would page this optimizer's states (nothing to page on the CPU).
+    public var isPaged: Bool { self == .pagedAdamw8bit || self == .pagedAdamw32bit }
 
     /// "adamw_torch, adamw_torch_fused, sgd", for messages.
     public static var supportedList: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -96,6 +113,10 @@ extension TrainingArguments {
             let settings = try SGDSettings(optimArgs: optimArgs)
             return try SGD(parameters: parameters, backend: backend, momentum: settings.momentum, dampening: settings.dampening,
                            nesterov: settings.nesterov, weightDecay: weightDecay)
+        case .adamw8bit, .adamwBnb8bit, .pagedAdamw8bit, .pagedAdamw32bit:
+            try checkNoOptimArgs()
+            return try BnbAdamW(parameters: parameters, backend: backend, optimBits: optim.bitsAndBytesBits ?? 32,
+                                beta1: adamBeta1, beta2: adamBeta2, eps: adamEpsilon, weightDecay: weightDecay)
         }
     }
 
@@ -103,9 +124,15 @@ extension TrainingArguments {
     /// moments, SGD's momentum buffer (none without momentum).
     public var optimizerStatesPerParameter: Int {
         switch optim {
-        case .adamwTorch, .adamwTorchFused: return 2
+        case .adamwTorch, .adamwTorchFused, .adamw8bit, .adamwBnb8bit, .pagedAdamw8bit, .pagedAdamw32bit: return 2
         case .sgd: return ((try? SGDSettings(optimArgs: optimArgs))?.momentum ?? 0) != 0 ? 1 : 0
         }
+    }
+
+    /// Bytes of one optimizer state value: 4 (f32), or with 8-bit states one code plus a quarter of an f32
+    /// absmax per 256 (tensors under 4096 values keep f32 states; the estimate counts all as 8-bit).
+    public var optimizerStateBytes: Double {
+        optim.bitsAndBytesBits == 8 ? 1 + 4.0 / Double(BnbAdamWState.blocksize) : 4
     }
 
     /// transformers reads optim_args only for some optimizers; for AdamW it would be silently
@@ -120,7 +147,7 @@ extension TrainingArguments {
     /// Checks optim and optim_args before a run starts (the same rules makeOptimizer applies).
     func validateOptimizer() throws {
         switch optim {
-        case .adamwTorch, .adamwTorchFused: try checkNoOptimArgs()
+        case .adamwTorch, .adamwTorchFused, .adamw8bit, .adamwBnb8bit, .pagedAdamw8bit, .pagedAdamw32bit: try checkNoOptimArgs()
         case .sgd:
             let settings = try SGDSettings(optimArgs: optimArgs)
             try SGD.validate(momentum: settings.momentum, dampening: settings.dampening, nesterov: settings.nesterov,

@@ -12,7 +12,7 @@ extension MemoryPlan {
         out.append("budget: \(r.budget.summary); a recommended run fills at most \(Self.headroomPercent)% of it")
         let shown = r.batch ?? 1, sequences = shown * (r.stage == .dpo ? 2 : 1)
         out.append("memory by part, GB (stage \(r.stage.rawValue), \(sequences) sequence\(sequences == 1 ? "" : "s") of \(r.seq) tokens per micro-batch,"
-                   + " \(r.optimizerStates) optimizer state\(r.optimizerStates == 1 ? "" : "s") per trained value, device \(r.device.rawValue)):")
+                   + " \(r.optimizerStates)\(r.optimizerStateBytes < 4 ? " 8-bit" : "") optimizer state\(r.optimizerStates == 1 ? "" : "s") per trained value, device \(r.device.rawValue)):")
         let header = ["method", "checkpointing", "weights", "gradients", "optimizer", "adapters", "activations", "loss chunk", "runtime", "total", "fits"]
         var table = [header]
         for row in rows {

@@ -25,6 +25,8 @@ public struct MemoryPlan: Sendable {
         public var lora = TrainRecipe().lora
         /// TrainingArguments.optim's f32 states per trained value (AdamW: 2).
         public var optimizerStates: Int = 2
+        /// Bytes of one state value (`TrainingArguments.optimizerStateBytes`).
+        public var optimizerStateBytes: Double = 4
         public var budget: MemoryBudget
         /// Data files for the recipe's dataset key (none: the recipe asks for them).
         public var datasets: [String] = []
@@ -117,6 +119,7 @@ public struct MemoryPlan: Sendable {
         let sequences = batch * (request.stage == .dpo ? 2 : 1)
         return try MemoryEstimate(config: request.model.config, method: method, weightDType: request.model.weightDType, lora: request.lora,
                                   tokens: sequences * seq, checkpointing: checkpointing, optimizerStates: request.optimizerStates,
+                                  optimizerStateBytes: request.optimizerStateBytes,
                                   savedActivationBytes: onDevice ? 2 : 4, runtimeBytes: onDevice ? 0 : MemoryEstimate.cpuRuntimeBytes)
     }
 

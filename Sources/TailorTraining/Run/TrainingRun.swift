@@ -102,6 +102,11 @@ public final class TrainingRun {
                           + " max_position_embeddings \(limit): positions past \(limit) were never trained, so the model may not learn"
                           + " or answer well there; lower max_seq_length (cutoff_len) to \(limit) unless the model is meant to go past it")
         }
+        if recipe.training.optim.isPaged && !compute.isAccelerator {
+            result.append("optim \(recipe.training.optim.rawValue): on the CPU there is nothing to page, so the states stay in host memory"
+                          + " (bitsandbytes does the same there); the numbers are those of "
+                          + (recipe.training.optim.bitsAndBytesBits == 8 ? "adamw_8bit" : "bitsandbytes' 32-bit AdamW"))
+        }
         return result
     }
 

@@ -103,6 +103,7 @@ struct PlanCommand: AsyncParsableCommand {
             if !base.givenKeys.contains("lora_alpha") { request.lora.loraAlpha = Double(2 * rank) }
         }
         request.optimizerStates = base.training.optimizerStatesPerParameter
+        request.optimizerStateBytes = base.training.optimizerStateBytes
         request.datasets = dataset.isEmpty ? base.datasets : dataset
         let plan = try MemoryPlan(request)
         for line in plan.lines { print(line) }

@@ -82,6 +82,7 @@ struct TrainRun {
         let estimate = MemoryEstimate(model: model, trainable: trainable, tokens: run.tokensPerMicroBatch,
                                       checkpointing: recipe.training.gradientCheckpointing,
                                       optimizerStates: recipe.training.optimizerStatesPerParameter,
+                                      optimizerStateBytes: recipe.training.optimizerStateBytes,
                                       runtimeBytes: compute.isAccelerator ? 0 : MemoryEstimate.cpuRuntimeBytes)
         say("estimated peak memory: \(estimate.summary)")
         if let q = run.recipe.quantization.fourBit {

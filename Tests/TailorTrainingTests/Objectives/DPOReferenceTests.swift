@@ -70,7 +70,9 @@ final class DPOReferenceTests: XCTestCase {
                     // Only where the margins are clear of rounding: at steps 1-2 the adapter's B is 0 and every reward is exactly 0.
                     if abs(Double(try reference.floats("metric.rewards/margins")[step])) > 1e-4 { XCTAssertEqual(actual, expected, "\(id) \(name) at step \(step + 1)") }
                 } else {
-                    XCTAssertEqual(actual, expected, accuracy: 1e-4 * abs(expected) + 1e-6, "\(id) \(name) at step \(step + 1)")
+                    let accuracy = try PreferenceMetricTolerance.accuracy(name, expected: expected, beta: try reference.floats("beta")[0].asDouble,
+                                                                          reference: reference, step: step)
+                    XCTAssertEqual(actual, expected, accuracy: accuracy, "\(id) \(name) at step \(step + 1)")
                 }
             }
         }

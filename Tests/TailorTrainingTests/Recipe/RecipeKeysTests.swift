@@ -68,10 +68,13 @@ final class RecipeKeysTests: XCTestCase {
         XCTAssertEqual(recipe.training.optimArgs, "momentum=0.9,nesterov=True")
         XCTAssertTrue(warnings.isEmpty, "\(warnings)")
         XCTAssertEqual(try apply([("optim", .string("adamw_torch_fused"))]).0.training.optim, .adamwTorchFused)
-        for name in ["adamw_8bit", "adafactor", "paged_adamw_32bit", "adamw_hf"] {
+        for name in ["adamw_8bit", "adamw_bnb_8bit", "paged_adamw_8bit", "paged_adamw_32bit"] {
+            XCTAssertEqual(try apply([("optim", .string(name))]).0.training.optim.rawValue, name)
+        }
+        for name in ["adafactor", "adamw_hf", "lion_8bit"] {
             var recipe = TrainRecipe()
             XCTAssertThrowsError(try RecipeKeys.apply("optim", .string(name), to: &recipe)) { error in
-                XCTAssertTrue("\(error)".contains(name) && "\(error)".contains("adamw_torch, adamw_torch_fused, sgd"), "\(error)")
+                XCTAssertTrue("\(error)".contains(name) && "\(error)".contains("adamw_torch, adamw_torch_fused, sgd, adamw_8bit"), "\(error)")
             }
         }
         var malformed = TrainRecipe()

@@ -89,7 +89,9 @@ final class DPOTrainingRunTests: XCTestCase {
             for name in DPOReferenceTests.metrics where name != "rewards/accuracies" {
                 let expected = Double(try reference.floats("metric." + name)[step])
                 let value = try XCTUnwrap(entry[name]?.doubleValue, "\(id) \(name) in log_history")
-                XCTAssertEqual(value, expected, accuracy: 1e-4 * abs(expected) + 1e-6, "\(id) \(name) at step \(step + 1)")
+                let accuracy = try PreferenceMetricTolerance.accuracy(name, expected: expected, beta: Double(try reference.floats("beta")[0]),
+                                                                      reference: reference, step: step)
+                XCTAssertEqual(value, expected, accuracy: accuracy, "\(id) \(name) at step \(step + 1)")
             }
         }
         try checkTrained(recipe, reference: reference, full: full, steps: logs.count, id: id)
@@ -220,8 +222,9 @@ final class DPOTrainingRunTests: XCTestCase {
                     let value = try XCTUnwrap(entry[name]?.doubleValue, "\(family) \(name) at step \(step + 1)")
                     // kl is a mean of differences of log-probability sums of size ~10: float32 rounding of those
                     // sums (~1e-6 relative) leaves ~1e-5 absolute in it, whatever its own size, on every CPU's GEMM.
-                    let floor = name == "kl" ? 2e-5 : 1e-6
-                    XCTAssertEqual(value, expected, accuracy: 1e-4 * abs(expected) + floor, "\(family) kto \(name) at step \(step + 1)")
+                    let accuracy = name == "kl" ? 1e-4 * abs(expected) + 2e-5
+                        : try PreferenceMetricTolerance.accuracy(name, expected: expected, beta: 0.5, reference: reference, step: step)
+                    XCTAssertEqual(value, expected, accuracy: accuracy, "\(family) kto \(name) at step \(step + 1)")
                 }
             }
             try checkTrained(recipe, reference: reference, full: full, steps: logs.count, id: fixture.lastPathComponent)

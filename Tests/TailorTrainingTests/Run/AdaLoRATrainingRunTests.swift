@@ -1,6 +1,7 @@
 import Foundation
 import TailorAdapters
 import TailorFormats
+import TailorModels
 import TailorTensor
 import TailorTestSupport
 import TailorTraining
@@ -63,5 +64,25 @@ final class AdaLoRATrainingRunTests: XCTestCase {
                                              compute: try TrainingBackend.choose(short.device, accelerator: nil)).train()) {
             XCTAssertTrue("\($0)".contains("tinit"), "\($0)")
         }
+    }
+
+    /// The evaluation loss carries the orthogonal regulariser, as peft's forward adds it to every loss:
+    /// it is the cross-entropy of the same model (AdaLoRA as the LoRA it computes) plus R.
+    func testTheEvaluationLossCarriesTheRegulariser() throws {
+        let recipe = try recipe([("max_steps", .number(4)), ("validation_split", .number(0.25))])
+        let run = try TrainingRun(recipe: recipe, modelFolder: TestPaths.fixture("models/llama"),
+                                  compute: try TrainingBackend.choose(recipe.device, accelerator: nil))
+        guard case let .adalora(adapters) = run.trainable else { return XCTFail("\(run.trainable)") }
+        XCTAssertFalse(run.data.eval.isEmpty)
+        let withAdaLoRA = try Trainer(model: run.model, trainable: run.trainable, rows: run.data.train, eval: run.data.eval,
+                                      args: run.recipe.training).evaluate().loss
+        let regulariser = try adapters.addOrthogonalRegularizer(gradients: GradientStore(), backend: run.model.backend)
+        XCTAssertGreaterThan(regulariser, 0.1, "0.5 · ‖A·Aᵀ − I‖ is about 0.5 · √init_r at the start")
+        try adapters.detach(from: run.model)
+        let lora = try adapters.asLoRA(backend: run.model.backend)
+        try lora.attach(to: run.model)
+        let crossEntropy = try Trainer(model: run.model, trainable: .lora(lora), rows: run.data.train, eval: run.data.eval,
+                                       args: run.recipe.training).evaluate().loss
+        XCTAssertEqual(withAdaLoRA, crossEntropy + regulariser, accuracy: 1e-5)
     }
 }

@@ -6,7 +6,8 @@ import TailorModels
 /// the inference face of `LoRAAdapterSet`. Switching flips which adapter the side paths run;
 /// the base weights are never reloaded or changed. IA³ adapters (peft_type IA3) load beside them:
 /// activating one attaches its vectors to the Linears (in place of the set's paths until switched
-/// away); they take no part in per-row batches (`tailor serve` refuses them).
+/// away); they take no part in per-row batches (`tailor serve` refuses them). AdaLoRA adapters
+/// (peft_type ADALORA) load as the LoRA adapters they compute (`AdaLoRAAdapters.asLoRA`).
 public final class AdapterLibrary: @unchecked Sendable {
     public let model: CausalLM
     /// The adapters and which one is active.
@@ -26,7 +27,7 @@ public final class AdapterLibrary: @unchecked Sendable {
     /// The active adapter's name; nil = the base model.
     public var active: String? { activeIA3 ?? adapterSet.activeAdapter }
 
-    /// Loads the peft adapter folder `folder` (Tailor's or peft's) under `name`, without activating it.
+    /// Loads the peft adapter folder `folder` (Tailor's or peft's: LoRA, IA³ or AdaLoRA) under `name`, without activating it.
     /// - Throws: `AdapterError` naming the config field or tensor that does not fit this model.
     public func load(name: String, folder: URL) throws {
         if IA3AdapterFolder.isIA3(folder: folder) {
@@ -35,7 +36,10 @@ public final class AdapterLibrary: @unchecked Sendable {
             ia3.append((name, adapters))
             return
         }
-        let adapters = try PeftAdapterFolder.load(folder: folder, for: model)
+        // AdaLoRA (peft_type ADALORA) computes as a LoRA of A ⊙ E and B: it loads as one.
+        let adapters = AdaLoRAAdapterFolder.isAdaLoRA(folder: folder)
+            ? try AdaLoRAAdapterFolder.load(folder: folder, for: model).asLoRA(backend: model.backend)
+            : try PeftAdapterFolder.load(folder: folder, for: model)
         if ia3.contains(where: { $0.name == name }) { try remove(name) }
         // Generation never changes A, B or a DoRA magnitude: DoRA's weight is computed once.
         for module in adapters.modules { module.lora.reusesDoRAWeight = true }

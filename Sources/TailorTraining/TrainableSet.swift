@@ -4,17 +4,20 @@ import TailorFormats
 import TailorModels
 import TailorTensor
 
-/// What a run trains: LoRA or IA³ adapters on a frozen base, or (some of) the model's own parameters.
+/// What a run trains: LoRA, IA³ or AdaLoRA adapters on a frozen base, or (some of) the model's own parameters.
 public enum TrainableSet: @unchecked Sendable {
     case lora(LoRAAdapters)
     /// IA³ vectors (peft_type IA3) on a frozen base.
     case ia3(IA3Adapters)
+    /// AdaLoRA updates (peft_type ADALORA) on a frozen base, with their rank allocator.
+    case adalora(AdaLoRAAdapters)
     case full([TrainableParameter])
 
     public var parameters: [TrainableParameter] {
         switch self {
         case let .lora(adapters): return adapters.parameters
         case let .ia3(adapters): return adapters.parameters
+        case let .adalora(adapters): return adapters.parameters
         case let .full(parameters): return parameters
         }
     }
@@ -22,7 +25,7 @@ public enum TrainableSet: @unchecked Sendable {
     /// Whether the run trains adapters (the base stays as it was).
     public var isAdapter: Bool {
         switch self {
-        case .lora, .ia3: return true
+        case .lora, .ia3, .adalora: return true
         case .full: return false
         }
     }
@@ -32,7 +35,7 @@ public enum TrainableSet: @unchecked Sendable {
     /// Name of the weights file inside a checkpoint or output folder.
     var weightsFile: String {
         switch self {
-        case .lora, .ia3: return PeftAdapterLayout.weightsFile
+        case .lora, .ia3, .adalora: return PeftAdapterLayout.weightsFile
         case .full: return "model.safetensors"
         }
     }
@@ -42,6 +45,7 @@ public enum TrainableSet: @unchecked Sendable {
         switch self {
         case let .lora(adapters): return adapters.peftKey(name)
         case let .ia3(adapters): return adapters.peftKey(name)
+        case let .adalora(adapters): return adapters.peftKey(name)
         case .full: return name
         }
     }
@@ -55,6 +59,8 @@ public enum TrainableSet: @unchecked Sendable {
             try PeftAdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName, revision: baseRevision)
         case let .ia3(adapters):
             try IA3AdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName, revision: baseRevision)
+        case let .adalora(adapters):
+            try AdaLoRAAdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName, revision: baseRevision)
         case .full:
             try ModelFolderWriter.write(model, baseFolder: baseFolder, to: folder)
         }

@@ -128,6 +128,9 @@ public final class Trainer {
         runner.communicator = communicator
         if let elements = args.sharding.bucketElements { runner.bucketElements = elements }
         model.gradientCheckpointing = args.gradientCheckpointing
+        if case let .adalora(adapters) = trainable {
+            try runner.train(adaLoRA: adapters, totalSteps: total, seed: args.seed)
+        }
         if case let .lora(adapters) = trainable, adapters.hasDropout {
             // Masks from (seed, step, micro-batch): reproducible, and identical after a resume.
             let seed = args.seed
@@ -266,10 +269,12 @@ public final class Trainer {
     }
 
     /// The objective's loss and metrics over the evaluation rows (SFT: the mean cross-entropy per
-    /// label token; a preference loss: the mean per pair). Data parallel, rank r evaluates the
+    /// label token; a preference loss: the mean per pair), with AdaLoRA's orthogonal regulariser added
+    /// as peft adds it to every forward's loss. Data parallel, rank r evaluates the
     /// batches whose index is r modulo the world size, and the sums are added over ranks.
     public func evaluate() throws -> (loss: Double, labelTokens: Int, metrics: [String: Double]) {
         if case let .lora(adapters) = trainable { adapters.setDropoutKey(nil) }  // no dropout in evaluation
+        if case let .adalora(adapters) = trainable { adapters.setDropoutKey(nil) }
         var lossSum = 0.0, weight = 0.0, labels = 0
         var metrics: [String: Double] = [:]
         let (rank, world) = (communicator.rank, communicator.worldSize)
@@ -291,7 +296,12 @@ public final class Trainer {
             (lossSum, weight, labels) = (total.loss, counts[0], Int(exactly: counts[1]) ?? 0)
             metrics = total.metrics.mapValues(\.sum)
         }
-        return (weight > 0 ? lossSum / weight : 0, labels, weight > 0 ? metrics.mapValues { $0 / weight } : [:])
+        // peft's AdaLoraModel.forward adds the orthogonal regulariser to every loss, evaluation's too.
+        var regularizer = 0.0
+        if case let .adalora(adapters) = trainable {
+            regularizer = try adapters.addOrthogonalRegularizer(gradients: GradientStore(), backend: model.backend)
+        }
+        return (weight > 0 ? lossSum / weight + regularizer : 0, labels, weight > 0 ? metrics.mapValues { $0 / weight } : [:])
     }
 
     func evaluationRecord(step: Int) throws -> EvaluationRecord {
@@ -376,6 +386,7 @@ public final class Trainer {
             }
         }
         if case let .lora(adapters) = trainable { adapters.setDropoutKey(nil) }
+        if case let .adalora(adapters) = trainable { adapters.setDropoutKey(nil) }
         if communicator.isMain {
             try saveTrained(outputDir: outputDir)
         }

@@ -35,6 +35,12 @@ public final class StepRunner: @unchecked Sendable {
     public var maxGradNorm: Double
     /// Called before each micro-batch with (step number, micro-batch index): sets dropout masks.
     public var beforeMicroBatch: ((Int, Int) -> Void)?
+    /// A term added to every micro-batch's loss (AdaLoRA's orthogonal regulariser, which peft adds
+    /// to each forward's loss): accumulates its gradient and returns its value.
+    public var regularizer: ((GradientStore) throws -> Double)?
+    /// Called after the optimizer step with (step number, the gradients it used, clipped), before
+    /// they are zeroed: transformers' `on_optimizer_step` callback (AdaLoRA's rank allocation).
+    public var afterOptimizerStep: ((Int, GradientStore) throws -> Void)?
     /// What the step minimises.
     public var objective: TrainingObjective = SFTObjective()
     /// The ranks that share each step (the world of one unless training is data parallel).
@@ -75,7 +81,8 @@ public final class StepRunner: @unchecked Sendable {
         for (index, batch) in microBatches.enumerated() where index % world == rank {
             beforeMicroBatch?(stepNumber, index)
             let share = try objective.accumulate(batch, model: model, gradients: gradients, normalizer: normalizer)
-            shares.add(loss: share.loss, metrics: share.metrics)
+            let extra = try regularizer?(gradients) ?? 0
+            shares.add(loss: share.loss + extra, metrics: share.metrics)
         }
         let zero2 = (optimizer as? ShardedOptimizer).flatMap { $0.stage >= 2 ? $0 : nil }
         if communicator.isDistributed {
@@ -93,6 +100,7 @@ public final class StepRunner: @unchecked Sendable {
             ?? clipGradientNorm(gradients, maxNorm: maxGradNorm, backend: model.backend)
         let lr = schedule.lr(step: optimizer.stepCount)
         try optimizer.step(gradients: gradients, lr: lr)
+        try afterOptimizerStep?(stepNumber, gradients)
         var log = StepLog(step: stepNumber, loss: loss, gradNorm: norm, learningRate: lr, labelTokens: labelTokens)
         log.metrics = shares.means
         return log

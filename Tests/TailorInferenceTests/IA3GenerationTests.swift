@@ -22,26 +22,7 @@ final class IA3GenerationTests: XCTestCase {
             XCTAssertNotNil(library.ia3Adapters(named: "ia3"))
             try library.activate("ia3")
             XCTAssertEqual(library.active, "ia3")
-            let data = try SafetensorsFile(url: folder.appendingPathComponent("data.safetensors"))
-            let ids = try data.floats("input_ids").prefix(Int(try data.floats("lengths")[0])).map { Int32($0) }
-            let reference = try SafetensorsFile(url: folder.appendingPathComponent("reference.safetensors"))
-            let expected = try reference.floats("logits")
-            let vocab = model.config.vocabSize
-            let cache = try KVCache(config: model.config, slots: 1, capacity: ids.count, backend: backend)
-            for (position, id) in ids.enumerated() {
-                let logits = try backend.download(model.decode(ids: [id], slots: [0], logitRows: [0], cache: cache))
-                // 1e-5 relative to the largest logit (f32 sums in another order differ by a few ulps of it).
-                assertClose(logits, Array(expected[(position * vocab)..<((position + 1) * vocab)]), rtol: 1e-5,
-                            atol: 1e-5 * (expected.map(abs).max() ?? 1),
-                            "\(name): decoded logits at position \(position)")
-            }
-            // Greedy generation with the KV cache, as generate() with peft gives it.
-            let greedy = try reference.floats("greedy").map { Int32($0) }
-            let generator = Generator(model: model, adapters: library)
-            var parameters = GenerationParameters()
-            parameters.maxNewTokens = greedy.count
-            let result = try generator.generate(prompts: [Array(ids.prefix(5))], parameters: parameters, adapter: .named("ia3"))
-            XCTAssertEqual(result.first?.tokens, greedy, "\(name): greedy tokens")
+            let ids = try assertDecodesAndGeneratesAsPeft(model, library: library, adapter: "ia3", fixture: folder, label: name)
             // The base again: switching away takes the vectors (and lm_head's copy) off.
             try library.activate(nil)
             let base = try CausalLM.load(folder: TestPaths.fixture("models/\(family)"), backend: backend)

@@ -7,7 +7,7 @@ all-linear, no dropout) and schedule (3 epochs, batch 8, lr 1e-3 cosine, warmup 
 tokens), fp32 on 2 CPU threads, dynamic padding. Prints one JSON line: tokens/s over the real
 (non-padding) tokens, train seconds, peak RSS, final loss.
 
-    python3 scripts/bench/peer_quickstart.py ~/.cache/tailor/smollm2/hf [DATA] [--bf16] [--ia3]
+    python3 scripts/bench/peer_quickstart.py ~/.cache/tailor/smollm2/hf [DATA] [--bf16] [--ia3 | --adalora]
 
 --bf16 sets TrainingArguments(bf16=True), as a user of transformers does for speed on a CPU with
 AMX or AVX512-BF16 (torch.autocast bf16; LoRA weights and optimizer states stay fp32); compare
@@ -15,6 +15,10 @@ Tailor against the faster of the two runs.
 
 --ia3 trains IA³ instead (IA3Config with peft's defaults for llama: k_proj, v_proj, down_proj
 feed-forward), 1 epoch at lr 3e-3, as scripts/bench/bench_ia3.sh runs `tailor train`.
+
+--adalora trains AdaLoRA instead (AdaLoraConfig with peft's defaults for llama: q_proj, v_proj;
+init_r 12, target_r 4, tinit 2, tfinal 4, total_step the run's steps; update_and_allocate from a
+callback's on_optimizer_step), 1 epoch at lr 2e-3, as scripts/bench/bench_adalora.sh runs `tailor train`.
 """
 import json
 import resource
@@ -23,13 +27,14 @@ import tempfile
 import time
 
 import torch
-from peft import IA3Config, LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
+from peft import AdaLoraConfig, IA3Config, LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainerCallback, TrainingArguments
 
 bf16 = "--bf16" in sys.argv[1:]
 ia3 = "--ia3" in sys.argv[1:]
-epochs, lr = (1, 3e-3) if ia3 else (3, 1e-3)
-positional = [a for a in sys.argv[1:] if a not in ("--bf16", "--ia3")]
+adalora = "--adalora" in sys.argv[1:]
+epochs, lr = (1, 3e-3) if ia3 else (1, 2e-3) if adalora else (3, 1e-3)
+positional = [a for a in sys.argv[1:] if a not in ("--bf16", "--ia3", "--adalora")]
 folder = positional[0]
 data_path = positional[1] if len(positional) > 1 else "examples/persona/persona.jsonl"
 torch.set_num_threads(2)
@@ -63,8 +68,18 @@ def collate(batch):
 
 
 model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+callbacks = []
 if ia3:
     model = get_peft_model(model, IA3Config(task_type="CAUSAL_LM"))
+elif adalora:
+    total = -(-len(samples) // 8) * epochs
+    model = get_peft_model(model, AdaLoraConfig(task_type="CAUSAL_LM", init_r=12, target_r=4, tinit=2, tfinal=4, total_step=total))
+
+    class Allocate(TrainerCallback):
+        def on_optimizer_step(self, args, state, control, **kwargs):
+            model.base_model.update_and_allocate(state.global_step)
+
+    callbacks.append(Allocate())
 else:
     model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear",
                                              task_type="CAUSAL_LM"))
@@ -74,11 +89,11 @@ with tempfile.TemporaryDirectory() as out:
                              lr_scheduler_type="cosine", warmup_steps=0.1, logging_steps=5, save_strategy="no",
                              report_to=[], seed=42, use_cpu=True, remove_unused_columns=False, disable_tqdm=True,
                              bf16=bf16)
-    trainer = Trainer(model=model, args=args, train_dataset=samples, data_collator=collate)
+    trainer = Trainer(model=model, args=args, train_dataset=samples, data_collator=collate, callbacks=callbacks)
     start = time.perf_counter()
     result = trainer.train()
     seconds = time.perf_counter() - start
-print(json.dumps({"peer": "transformers+peft", "method": "IA3" if ia3 else "LORA", "trainable": trainable, "torch": torch.__version__, "dtype": "bf16" if bf16 else "fp32", "train_s": round(seconds, 1),
+print(json.dumps({"peer": "transformers+peft", "method": "IA3" if ia3 else "ADALORA" if adalora else "LORA", "trainable": trainable, "torch": torch.__version__, "dtype": "bf16" if bf16 else "fp32", "train_s": round(seconds, 1),
                   "tokens_per_s": round(real_tokens / seconds, 1), "steps": result.global_step,
                   "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
                   "train_loss": round(result.training_loss, 4)}))

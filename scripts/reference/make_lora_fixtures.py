@@ -82,11 +82,12 @@ def save_samples(data, folder):
               os.path.join(folder, "data.safetensors"))
 
 
-def train_in_order(model, data, steps, optimizer=None, **settings):
+def train_in_order(model, data, steps, optimizer=None, callbacks=(), **settings):
     """`steps` Trainer steps over `data` in file order (batch 2, gradient accumulation 2, logging
     every step). `settings` override lr 1e-3, linear schedule, warmup 1, weight decay 0.1,
     max_grad_norm 1.0, adamw_torch; `optimizer` (e.g. peft's create_loraplus_optimizer) replaces
-    Trainer's own, with Trainer's schedule over its groups. Returns the trainer, the names in
+    Trainer's own, with Trainer's schedule over its groups; `callbacks` are more TrainerCallbacks
+    (e.g. AdaLoRA's rank allocation after each optimizer step). Returns the trainer, the names in
     Trainer's weight-decay group, and the per-step loss, grad norm and learning rate (of the
     first group) as float64 tensors."""
     options = dict(learning_rate=1e-3, lr_scheduler_type="linear", warmup_steps=1, weight_decay=0.1,
@@ -98,7 +99,7 @@ def train_in_order(model, data, steps, optimizer=None, **settings):
             output_dir=out, per_device_train_batch_size=BATCH, gradient_accumulation_steps=ACCUMULATION,
             max_steps=steps, logging_steps=1, save_strategy="no", report_to=[], seed=0, use_cpu=True,
             dataloader_num_workers=0, remove_unused_columns=False, disable_tqdm=True, **options)
-        trainer = InOrder(model=model, args=args, train_dataset=data, data_collator=collate, callbacks=[record],
+        trainer = InOrder(model=model, args=args, train_dataset=data, data_collator=collate, callbacks=[record, *callbacks],
                           optimizers=(optimizer, None))
         decay = set(trainer.get_decay_parameter_names(model))
         trainer.train()

@@ -116,26 +116,9 @@ public enum IA3AdapterFolder {
             modules.append((module, IA3(module: module, vector: try model.backend.upload(try file.floats(key), shape: shape, dtype: .f32),
                                         isFeedforward: feedforward)))
         }
-        let plans: [(name: String, peftKeys: [String], source: Tensor)]
-        do {
-            plans = try AdapterTensor.plan(for: model, config: config.selection, adapted: modules.map(\.name))
-        } catch AdapterError.badOption(let field, let problem) {
-            throw AdapterError.adapterConfig(file: folder.appendingPathComponent(PeftAdapterLayout.configFile).path, field: field, problem: problem)
-        }
-        let expected = Set(plans.flatMap(\.peftKeys))
-        if let stray = others.first(where: { !expected.contains($0) }) {
-            throw AdapterError.adapterWeight(name: stray, file: url.path, problem: "is neither an IA³ vector (base_model.model.<module>.ia3_l) nor a tensor that adapter_config.json's modules_to_save asks for; Tailor cannot apply it")
-        }
-        let tensors = try plans.map { plan in
-            let key = plan.peftKeys[0]
-            guard let info = file.info(key), info.shape == plan.source.shape else {
-                throw AdapterError.adapterWeight(name: key, file: url.path, problem: file.info(key) == nil
-                    ? "is missing, but adapter_config.json's modules_to_save asks for it"
-                    : "has shape \(file.info(key)?.shape ?? []) but this model's \(plan.name) is \(plan.source.shape); was the adapter made for another base model?")
-            }
-            return AdapterTensor(name: plan.name, peftKeys: plan.peftKeys,
-                                 value: try model.backend.upload(try file.floats(key), shape: info.shape, dtype: .f32))
-        }
+        let tensors = try AdapterTensor.loadSaved(for: model, selection: config.selection, adapted: modules.map(\.name), from: file,
+                                                  url: url, folder: folder, others: others,
+                                                  kind: "an IA³ vector (base_model.model.<module>.ia3_l)")
         return IA3Adapters(config: config, modules: modules, tensors: tensors)
     }
 }

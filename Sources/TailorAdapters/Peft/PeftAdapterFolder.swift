@@ -53,7 +53,9 @@ public enum PeftAdapterFolder {
             }
         }
         if let type = root["peft_type"]?.stringValue, type != "LORA" {
-            let problem = type == "IA3"
+            let problem = type == "ADALORA"
+                ? "is 'ADALORA': an AdaLoRA adapter, which tailor generate, chat, eval, serve and merge take (as the LoRA it computes); this step takes LoRA adapters only: merge it into its base with tailor merge first"
+                : type == "IA3"
                 ? "is 'IA3': an IA³ adapter, which tailor generate, chat, eval and merge take; this step takes LoRA adapters only (GGUF export and serving refuse IA³): merge it into its base with tailor merge first"
                 : "is '\(type)'; Tailor reads LORA adapters (and IA3 ones for generate, chat, eval and merge) only"
             throw AdapterError.adapterConfig(file: file, field: "peft_type", problem: problem)

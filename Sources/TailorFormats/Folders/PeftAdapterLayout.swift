@@ -7,6 +7,8 @@
 ///                                  base_model.model.<module>.lora_B.weight [out, r]
 ///                                  base_model.model.<module>.lora_magnitude_vector [out] (DoRA)
 ///                                  base_model.model.<module>.ia3_l [out, 1] or [1, in] (peft_type IA3)
+///                                  base_model.model.<module>.lora_A [r, in], .lora_E [r, 1], .lora_B [out, r]
+///                                  (peft_type ADALORA: no `.weight`)
 ///                                  base_model.model.<parameter> (full tensors: biases, modules_to_save)
 public enum PeftAdapterLayout {
     /// The settings file.
@@ -24,6 +26,9 @@ public enum PeftAdapterLayout {
     /// The suffix of an IA³ module's vector after its module name: [out, 1], or [1, in] for a
     /// feed-forward module (peft saves it without `.weight`).
     public static let ia3Suffix = ".ia3_l"
+    /// The suffixes of an AdaLoRA module's A [r, in], E [r, 1] and B [out, r] after its module
+    /// name (peft saves them without `.weight`).
+    public static let adaLoRAASuffix = ".lora_A", adaLoRAESuffix = ".lora_E", adaLoRABSuffix = ".lora_B"
     /// What stands between an adapted module's name and its own parameters (`...q_proj.base_layer.bias`).
     public static let baseLayer = ".base_layer"
 

@@ -16,3 +16,12 @@ extension IA3Adapters {
         trainableTensors.map { TrainableParameter(name: $0.name, value: $0.value, weightDecay: $0.isIA3 || FullFineTuning.decays($0.name)) }
     }
 }
+
+extension AdaLoRAAdapters {
+    /// The trainable tensors (each module's A, B and E, then `tensors`) with their Hugging Face
+    /// names. Weight decay as transformers.Trainer groups them: A, E and B decay, biases and norms
+    /// of `modules_to_save` copies do not.
+    public var parameters: [TrainableParameter] {
+        trainableTensors.map { TrainableParameter(name: $0.name, value: $0.value, weightDecay: $0.isAdaLoRA || FullFineTuning.decays($0.name)) }
+    }
+}

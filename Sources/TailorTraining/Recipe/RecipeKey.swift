@@ -12,6 +12,7 @@ public struct RecipeKey: Sendable {
         case method = "Method"
         case lora = "LoRA adapter (finetuning_type lora)"
         case ia3 = "IA³ adapter (peft_type IA3)"
+        case adalora = "AdaLoRA adapter (peft_type ADALORA)"
         case preference = "Preference training (stage dpo or kto)"
         case training = "Training"
         case optimizer = "Optimizer and learning-rate schedule"
@@ -26,6 +27,7 @@ public struct RecipeKey: Sendable {
             switch self {
             case .lora: return recipe.finetuningType == .lora
             case .ia3: return recipe.peftType == .ia3
+            case .adalora: return recipe.peftType == .adalora
             case .preference: return recipe.stage == .dpo || recipe.stage == .kto
             case .ignored: return false
             default: return true

@@ -96,6 +96,7 @@ extension TrainRecipe {
         }
         try validateLoRAVariants()
         try validateIA3()
+        try validateAdaLoRA()
         if predictWithGenerate {
             guard stage == .sft else {
                 throw TrainingError.conflictingKeys(key: "predict_with_generate", other: "stage",

@@ -45,8 +45,9 @@ public enum RecipeKeys {
             .choice("finetuning_type", aliases: ["finetuning_method"], \.finetuningType,
                     "train an adapter beside the frozen model, or every weight"),
             RecipeKey("peft_type", type: .choice(TrainRecipe.PeftType.allCases.map(\.rawValue)),
-                      help: "the adapter, as peft names it: LORA, or IA3 (IA³: a learned vector scales each target Linear's"
-                          + " output, or a feed-forward one's input; LLaMA-Factory has no finetuning_type for it)",
+                      help: "the adapter, as peft names it: LORA, IA3 (IA³: a learned vector scales each target Linear's"
+                          + " output, or a feed-forward one's input; LLaMA-Factory has no finetuning_type for it), or ADALORA"
+                          + " (AdaLoRA: an SVD-shaped update per target whose ranks are pruned while training)",
                       unset: "LORA", read: { value, key, recipe in recipe.peftType = try peftType(value, key) },
                       yaml: { $0.peftType == .lora ? nil : $0.peftType.rawValue }),
             RecipeKey("quantization_bit", type: .forms("4 | null | false"),
@@ -157,6 +158,18 @@ public enum RecipeKeys {
                       yaml: { $0.ia3.feedforwardModules.map(targetModulesYAML) }),
             .bool("init_ia3_weights", \.ia3.initIA3Weights, "start every IA³ vector at ones (false: random normal, as peft's torch.randn)",
                   written: { !$0.ia3.initIA3Weights }),
+        ]),
+        section(.adalora, [
+            .integer("init_r", \.adalora.initR, min: 1, "AdaLoRA: the rank every target starts with"),
+            .integer("target_r", \.adalora.targetR, min: 0, "AdaLoRA: the average rank per target after the budget schedule (at most init_r)"),
+            .integer("tinit", \.adalora.tinit, min: 0, "AdaLoRA: warm-up steps before ranks are pruned"),
+            .integer("tfinal", \.adalora.tfinal, min: 0, "AdaLoRA: last steps with the final ranks fixed"),
+            .integer("deltaT", \.adalora.deltaT, min: 1, "AdaLoRA: steps between two rank allocations while the budget falls"),
+            .number("beta1", \.adalora.beta1, "AdaLoRA: EMA factor of the sensitivity scores"),
+            .number("beta2", \.adalora.beta2, "AdaLoRA: EMA factor of their uncertainty"),
+            .number("orth_reg_weight", \.adalora.orthRegWeight, "AdaLoRA: weight of the orthogonal regulariser added to the loss"),
+            .integer("total_step", \.adalora.totalStep, min: 1, unset: "the run's step count",
+                     "AdaLoRA: the total optimizer steps the budget schedule plans for (peft requires it)"),
         ]),
         section(.preference, [
             .number("beta", aliases: ["pref_beta"], \.preference.beta,

@@ -6,6 +6,8 @@ extension TrainRecipe {
         case lora = "LORA"
         /// IA³ (peft's IA3Config): a learned vector per target Linear.
         case ia3 = "IA3"
+        /// AdaLoRA (peft's AdaLoraConfig): an SVD-shaped update per target Linear whose ranks are pruned while training.
+        case adalora = "ADALORA"
     }
 
     /// LoRA's keys, which an IA³ run has no use for (given with peft_type IA3 they are an error).
@@ -23,8 +25,15 @@ extension TrainRecipe {
     }
 
     /// Whether tailor_config.yaml leaves out key `name` for this recipe: LoRA's own keys and
-    /// finetuning_type in an IA³ run (read back, either would disagree with peft_type IA3).
-    func omits(_ name: String) -> Bool { peftType == .ia3 && (name == "finetuning_type" || Self.loraOnlyKeys.contains(name)) }
+    /// finetuning_type in an IA³ run, those AdaLoRA does not take in an AdaLoRA run (read back,
+    /// either would disagree with peft_type).
+    func omits(_ name: String) -> Bool {
+        switch peftType {
+        case .lora: return false
+        case .ia3: return name == "finetuning_type" || Self.loraOnlyKeys.contains(name)
+        case .adalora: return name == "finetuning_type" || Self.loraKeysAdaLoRARefuses.contains(name)
+        }
+    }
 
     /// peft_type's keys: IA³'s keys only with IA3, LoRA's only without; IA³ with neither a
     /// finetuning_type (LLaMA-Factory has none for it), 4-bit weights, a preference stage, nor
@@ -32,11 +41,15 @@ extension TrainRecipe {
     /// - Throws: `TrainingError.conflictingKeys` / `.invalidValue` naming the key.
     func validateIA3() throws {
         guard peftType == .ia3 else {
-            if let key = Self.ia3OnlyKeys.first(where: givenKeys.contains) {
+            if peftType == .lora, let key = Self.ia3OnlyKeys.first(where: givenKeys.contains) {
                 throw TrainingError.conflictingKeys(key: key, other: "peft_type",
                                                     problem: "is an IA³ setting, but peft_type is LORA (the default); set peft_type: IA3 to train IA³, or remove \(key)")
             }
             return
+        }
+        if let key = Self.adaLoRAOnlyKeys.first(where: givenKeys.contains) {
+            throw TrainingError.conflictingKeys(key: key, other: "peft_type",
+                                                problem: "is an AdaLoRA setting, but peft_type is IA3; set peft_type: ADALORA to train AdaLoRA, or remove \(key)")
         }
         if givenKeys.contains("finetuning_type") {
             throw TrainingError.conflictingKeys(key: "finetuning_type", other: "peft_type",
@@ -61,14 +74,14 @@ extension TrainRecipe {
 }
 
 extension RecipeKeys {
-    /// peft_type: LORA or IA3, in any letter case (peft's PeftType values are upper case).
+    /// peft_type: LORA, IA3 or ADALORA, in any letter case (peft's PeftType values are upper case).
     static func peftType(_ value: RecipeValue, _ key: String) throws -> TrainRecipe.PeftType {
         let text = try value.text(key)
         guard let type = TrainRecipe.PeftType(rawValue: text.uppercased()) else {
-            let others = ["ADALORA", "PROMPT_TUNING", "PREFIX_TUNING", "P_TUNING", "LOHA", "LOKR", "OFT", "BOFT", "VERA"]
+            let others = ["PROMPT_TUNING", "PREFIX_TUNING", "P_TUNING", "LOHA", "LOKR", "OFT", "BOFT", "VERA"]
             let problem = others.contains(text.uppercased())
-                ? "is \(text), a peft method Tailor does not train yet; use LORA or IA3"
-                : "must be LORA or IA3 (got \(text))"
+                ? "is \(text), a peft method Tailor does not train yet; use LORA, IA3 or ADALORA"
+                : "must be LORA, IA3 or ADALORA (got \(text))"
             throw TrainingError.invalidValue(key: key, problem: problem)
         }
         return type

@@ -37,11 +37,15 @@ public struct TrainRecipe: Sendable, Equatable {
     /// beta, loss_type, label_smoothing, precompute_ref_log_probs: read with stage dpo.
     public var preference = PreferenceSettings()
     public var lora = LoRAConfig(r: 8, loraAlpha: 16, targetModules: .allLinear)
-    /// peft's `peft_type`: LORA (the default) or IA3 (TrainRecipe+IA3.swift).
+    /// peft's `peft_type`: LORA (the default), IA3 (TrainRecipe+IA3.swift) or ADALORA (TrainRecipe+AdaLoRA.swift).
     public var peftType: PeftType = .lora
     /// IA³'s own keys (feedforward_modules, init_ia3_weights); its target_modules and
     /// modules_to_save are the shared keys' (`ia3Config`).
     public var ia3 = IA3Config()
+    /// AdaLoRA's own keys (init_r, target_r, tinit, tfinal, deltaT, beta1, beta2, orth_reg_weight,
+    /// total_step); its target_modules, lora_alpha, lora_dropout and modules_to_save are the shared
+    /// keys' (`adaLoRAConfig`).
+    public var adalora = AdaLoRAConfig()
     /// A peft adapter folder to start LoRA training from (LLaMA-Factory's `adapter_name_or_path`);
     /// its adapter_config.json decides the adapter's shape. nil = a fresh adapter.
     public var adapterNameOrPath: String?

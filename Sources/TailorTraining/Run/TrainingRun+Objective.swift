@@ -63,6 +63,10 @@ extension TrainingRun {
         case let .lora(adapters):
             adapters.setDropoutKey(nil)  // the starting adapter, without dropout, is the reference
             values = try ReferenceLogProbs.compute(rows: rows, objective: layout, model: model, batchSize: batchSize)
+        case let .adalora(adapters):
+            values = try adapters.withDisabled(on: model) {
+                try ReferenceLogProbs.compute(rows: rows, objective: layout, model: model, batchSize: batchSize)
+            }
         case let .ia3(adapters):
             values = try adapters.withDisabled(on: model) {
                 try ReferenceLogProbs.compute(rows: rows, objective: layout, model: model, batchSize: batchSize)

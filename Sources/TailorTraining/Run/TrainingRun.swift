@@ -70,6 +70,8 @@ public final class TrainingRun {
         switch recipe.finetuningType {
         case .lora where recipe.peftType == .ia3:
             trainable = .ia3(try Self.attachIA3(&recipe, model: model))
+        case .lora where recipe.peftType == .adalora:
+            trainable = .adalora(try Self.attachAdaLoRA(&recipe, model: model))
         case .lora:
             if let path = recipe.adapterNameOrPath {
                 let start = try AdapterStart(folder: URL(fileURLWithPath: path), model: model, settings: recipe.lora,

@@ -8,7 +8,7 @@ import TailorTensor
 struct MergeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
-        abstract: "Fold a LoRA or IA³ adapter into its base model and write a Hugging Face folder (peft's merge_and_unload).",
+        abstract: "Fold a LoRA, IA³ or AdaLoRA adapter into its base model and write a Hugging Face folder (peft's merge_and_unload).",
         discussion: """
         Reads the base folder (config.json + safetensors, any dtype) and a peft/Tailor adapter folder \
         (adapter_config.json + adapter_model.safetensors), and writes the merged weights tensor by tensor \
@@ -17,7 +17,8 @@ struct MergeCommand: AsyncParsableCommand {
         model.safetensors (sharded above --max-shard-size), config.json, generation_config.json and the \
         tokenizer files, each atomically. transformers' AutoModelForCausalLM loads the result. An IA³ adapter \
         (peft_type IA3) scales each target's weight rows (and bias) by its vector, or a feed-forward target's \
-        columns, as peft's merge does. A 4-bit base (a folder transformers + bitsandbytes saved, QLoRA) is \
+        columns, as peft's merge does. An AdaLoRA adapter (peft_type ADALORA) adds B·(A ⊙ E) · lora_alpha / \
+        (init_r + 1e-5), as peft's merge does. A 4-bit base (a folder transformers + bitsandbytes saved, QLoRA) is \
         dequantized exactly as bitsandbytes does, merged in f32 and written in --dtype, with config.json's \
         quantization_config removed; peft's merge_and_unload would quantize the sum to 4 bits again.
         """
@@ -28,7 +29,7 @@ struct MergeCommand: AsyncParsableCommand {
 
     @OptionGroup var hub: HubOptions
 
-    @Option(help: "The adapter folder (LoRA or IA³).")
+    @Option(help: "The adapter folder (LoRA, IA³ or AdaLoRA).")
     var adapter: String
 
     @Option(name: [.short, .long], help: "Where to write the merged model folder.")
@@ -56,6 +57,13 @@ struct MergeCommand: AsyncParsableCommand {
             let adapters = try IA3AdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
             try adapters.writeMerged(loaded, baseFolder: base, to: URL(fileURLWithPath: output), maxShardBytes: maxShardBytes)
             print("merged the IA³ vectors of \(adapters.modules.count) layers of \(adapter) into \(model); wrote \(output)")
+            return
+        }
+        if AdaLoRAAdapterFolder.isAdaLoRA(folder: URL(fileURLWithPath: adapter)) {
+            let adapters = try AdaLoRAAdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)
+            try adapters.asLoRA(backend: loaded.backend).writeMerged(loaded, baseFolder: base, to: URL(fileURLWithPath: output),
+                                                                     maxShardBytes: maxShardBytes, dequantizedDType: dtype.dtype)
+            print("merged the AdaLoRA updates of \(adapters.modules.count) layers of \(adapter) into \(model); wrote \(output)")
             return
         }
         let adapters = try PeftAdapterFolder.load(folder: URL(fileURLWithPath: adapter), for: loaded)

@@ -70,22 +70,11 @@ final class IA3ReferenceTests: XCTestCase {
 
         // Tailor's folder holds what peft's holds and reads back the same settings.
         // TAILOR_KEEP_OUTPUT=DIR keeps DIR/<case> (the adapter, merged/) for scripts/peers/check_ia3.py.
-        let keep = ProcessInfo.processInfo.environment["TAILOR_KEEP_OUTPUT"].map { URL(fileURLWithPath: $0).appendingPathComponent(test.name) }
-        let written = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("tailor-ia3-\(UUID().uuidString)")
-        defer { if keep == nil { try? FileManager.default.removeItem(at: written) } }
+        let output = PeftTrainerFixture.outputFolder(case: test.name), written = output.url
+        defer { if !output.kept { try? FileManager.default.removeItem(at: written) } }
         try IA3AdapterWriter.write(adapters, backend: backend, to: written, baseModel: test.family)
-        if keep != nil {
-            let logits = try backend.download(model.logits(first))
-            try SafetensorsWriter.write([SafetensorsWriter.Tensor(name: "logits", shape: [logits.count / model.config.vocabSize, model.config.vocabSize],
-                                                                  floats: logits)],
-                                        metadata: [:], to: written.appendingPathComponent("tailor_logits.safetensors"))
-        }
-        let writtenFile = try SafetensorsFile(url: written.appendingPathComponent(PeftAdapterLayout.weightsFile))
-        XCTAssertEqual(Set(writtenFile.tensorNames), Set(final.tensorNames), "\(test.name): keys of Tailor's adapter_model.safetensors",
-                       file: file, line: line)
-        for name in final.tensorNames {
-            XCTAssertEqual(writtenFile.info(name)?.shape, final.info(name)?.shape, "\(test.name): shape of \(name)", file: file, line: line)
-        }
+        try PeftTrainerFixture.assertFolderMatchesPeft(output, peft: final, logits: try backend.download(model.logits(first)),
+                                                       vocab: model.config.vocabSize, label: test.name, file: file, line: line)
         XCTAssertEqual(try IA3AdapterFolder.peftType(folder: written), "IA3", file: file, line: line)
         let reread = try IA3AdapterFolder.load(folder: written, for: try CausalLM.load(folder: test.modelFolder, backend: backend))
         XCTAssertEqual(reread.modules.map(\.name), adapters.modules.map(\.name), file: file, line: line)

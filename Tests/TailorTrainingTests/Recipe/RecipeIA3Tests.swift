@@ -60,7 +60,7 @@ final class RecipeIA3Tests: XCTestCase {
                 XCTAssertTrue("\(error)".contains("finetuning_type") && "\(error)".contains("IA3"), "\(error)")
             }
         }
-        XCTAssertThrowsError(try recipe([("peft_type", .string("ADALORA"))])) { XCTAssertTrue("\($0)".contains("does not train yet"), "\($0)") }
+        XCTAssertThrowsError(try recipe([("peft_type", .string("LOHA"))])) { XCTAssertTrue("\($0)".contains("does not train yet"), "\($0)") }
         XCTAssertThrowsError(try recipe([("peft_type", .string("IA3")), ("quantization_bit", .number(4))]).validate()) {
             XCTAssertTrue("\($0)".contains("IA³") && "\($0)".contains("quantization_bit"), "\($0)")
         }

@@ -100,6 +100,10 @@ extension CPUBackend {
             CPUFast.gemvRows(pa, m: m, k: k, weight: try raw(b, op: "gemm"), bf16: b.dtype == .bf16, n: n, pc, alpha: alpha, beta: beta)
             return
         }
+        if fast, b.dtype == .bf16 || b.dtype == .f16, b.count > Self.widenBlockElements, m > 0, n > 0, k > 0 {
+            try gemmWideningInBlocks(pa, transposeA: transposeA, b, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
+            return
+        }
         try withFloats(b, op: "gemm", "b") { pb in
             if fast {
                 CPUFast.gemm(pa, transposeA: transposeA, pb, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)

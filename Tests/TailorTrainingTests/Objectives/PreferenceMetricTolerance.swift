@@ -5,7 +5,7 @@ import TailorFormats
 /// Rewards are β × a difference of two float32 sums of label log-probabilities (policy and
 /// reference). Each sum is only known to an ulp or two of its size, and another CPU's GEMM sums
 /// in another order: at the steps where policy and reference are still the same adapter, TRL
-/// logs exactly 0 and Tailor a few ulps of the sums (seen on an Intel Xeon: 1.4e-6 with β 0.5 and
+/// logs exactly 0 and Tailor a few ulps of the sums (seen in CI on another CPU: 1.4e-6 with β 0.5 and
 /// sums near -28). So a reward's floor is β × 4 ulps of the step's largest |log-probability sum|
 /// (twice that for margins, a difference of two rewards); every other metric keeps 1e-6.
 enum PreferenceMetricTolerance {

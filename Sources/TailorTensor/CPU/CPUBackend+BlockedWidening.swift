@@ -24,14 +24,7 @@ extension CPUBackend {
         var r0 = 0
         while r0 < rowsOfB {
             let rows = min(blockRows, rowsOfB - r0)
-            let from = source + r0 * rowLength
-            Parallel.forEachChunk(rows * rowLength, costPerItem: 1) { range in
-                if isBF16 {
-                    for i in range { widened[i] = HalfPrecision.bf16ToFloat(from[i]) }
-                } else {
-                    for i in range { widened[i] = HalfPrecision.f16ToFloat(from[i]) }
-                }
-            }
+            Self.widen(source + r0 * rowLength, bf16: isBF16, count: rows * rowLength, into: widened)
             if transposeB {
                 // c[:, r0 ..< r0 + rows] through side [m, rows]
                 if beta != 0 {

@@ -179,18 +179,21 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             let count = tensor.count
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
             defer { scratch.deallocate() }
-            let src = base.assumingMemoryBound(to: UInt16.self)
-            let isBF16 = tensor.dtype == .bf16
-            Parallel.forEachChunk(count, costPerItem: 1) { range in
-                if isBF16 {
-                    for i in range { scratch[i] = HalfPrecision.bf16ToFloat(src[i]) }
-                } else {
-                    for i in range { scratch[i] = HalfPrecision.f16ToFloat(src[i]) }
-                }
-            }
+            Self.widen(base.assumingMemoryBound(to: UInt16.self), bf16: tensor.dtype == .bf16, count: count, into: scratch)
             return try body(scratch)
         case .i32, .i64, .u8, .nf4, .fp4:
             throw TensorError.unsupportedDType(op: op, argument: argument, dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .nf4, .fp4])
+        }
+    }
+
+    /// `count` bf16 (or f16) values widened to f32, in parallel chunks.
+    static func widen(_ source: UnsafePointer<UInt16>, bf16: Bool, count: Int, into out: UnsafeMutablePointer<Float>) {
+        Parallel.forEachChunk(count, costPerItem: 1) { range in
+            if bf16 {
+                for i in range { out[i] = HalfPrecision.bf16ToFloat(source[i]) }
+            } else {
+                for i in range { out[i] = HalfPrecision.f16ToFloat(source[i]) }
+            }
         }
     }
 

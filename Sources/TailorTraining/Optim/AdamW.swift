@@ -72,10 +72,8 @@ public final class AdamW: Optimizer, @unchecked Sendable {
         }
         stepCount += 1
         // One multi-tensor step per learning rate (torch's groups; one group without LoRA+).
-        var scales: [Double] = []
-        for parameter in parameters where !scales.contains(parameter.learningRateScale) { scales.append(parameter.learningRateScale) }
-        for scale in scales {
-            let group = parameters.indices.filter { parameters[$0].learningRateScale == scale }.map { tensors[$0] }
+        for (scale, indices) in learningRateGroups() {
+            let group = indices.map { tensors[$0] }
             try backend.adamw(group, hyper: AdamWHyper(lr: lr * scale, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay),
                               step: stepCount)
         }

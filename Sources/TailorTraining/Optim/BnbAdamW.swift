@@ -105,10 +105,8 @@ public final class BnbAdamW: Optimizer, @unchecked Sendable {
                             state: states[index], decays: parameters[index].weightDecay)
         }
         stepCount += 1
-        var scales: [Double] = []
-        for parameter in parameters where !scales.contains(parameter.learningRateScale) { scales.append(parameter.learningRateScale) }
-        for scale in scales {
-            let group = parameters.indices.filter { parameters[$0].learningRateScale == scale }.map { tensors[$0] }
+        for (scale, indices) in learningRateGroups() {
+            let group = indices.map { tensors[$0] }
             try backend.bnbAdamW(group, hyper: AdamWHyper(lr: lr * scale, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay),
                                  step: stepCount)
         }

@@ -27,6 +27,20 @@ extension Optimizer {
         return grad
     }
 
+    /// The indices of `parameters` by learning-rate scale, in order of first appearance: torch's parameter
+    /// groups (one without LoRA+), each stepped as one multi-tensor step at lr × its scale.
+    func learningRateGroups() -> [(scale: Double, indices: [Int])] {
+        var groups: [(scale: Double, indices: [Int])] = []
+        for (index, parameter) in parameters.enumerated() {
+            if let g = groups.firstIndex(where: { $0.scale == parameter.learningRateScale }) {
+                groups[g].indices.append(index)
+            } else {
+                groups.append((parameter.learningRateScale, [index]))
+            }
+        }
+        return groups
+    }
+
     /// Copies `values` into `tensor`, or fails naming the checkpoint tensor that is missing.
     func load(_ name: String, into tensor: Tensor, from saved: (String) throws -> [Float]?, backend: Backend) throws {
         guard let values = try saved(name) else {

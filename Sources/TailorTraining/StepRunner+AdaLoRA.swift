@@ -31,7 +31,7 @@ extension StepRunner {
         }
         if adapters.hasDropout {
             beforeMicroBatch = { step, micro in
-                adapters.setDropoutKey(seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step) &* 1_000_003 &+ UInt64(micro))  // allowed: step and micro are non-negative counters (Int -> UInt64 widens)
+                adapters.setDropoutKey(StepRunner.dropoutKey(seed: seed, step: step, micro: micro))
             }
         }
     }

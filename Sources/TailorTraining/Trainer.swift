@@ -135,7 +135,7 @@ public final class Trainer {
             // Masks from (seed, step, micro-batch): reproducible, and identical after a resume.
             let seed = args.seed
             runner.beforeMicroBatch = { step, micro in
-                adapters.setDropoutKey(seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step) &* 1_000_003 &+ UInt64(micro))  // allowed: step and micro are non-negative counters (Int -> UInt64 widens)
+                adapters.setDropoutKey(StepRunner.dropoutKey(seed: seed, step: step, micro: micro))
             }
         }
     }

@@ -35,6 +35,7 @@ public final class StepRunner: @unchecked Sendable {
     public var maxGradNorm: Double
     /// Called before each micro-batch with (step number, micro-batch index): sets dropout masks.
     public var beforeMicroBatch: ((Int, Int) -> Void)?
+
     /// A term added to every micro-batch's loss (AdaLoRA's orthogonal regulariser, which peft adds
     /// to each forward's loss): accumulates its gradient and returns its value.
     public var regularizer: ((GradientStore) throws -> Double)?
@@ -104,5 +105,13 @@ public final class StepRunner: @unchecked Sendable {
         var log = StepLog(step: stepNumber, loss: loss, gradNorm: norm, learningRate: lr, labelTokens: labelTokens)
         log.metrics = shares.means
         return log
+    }
+}
+
+extension StepRunner {
+    /// The dropout key of micro-batch `micro` of optimizer step `step`: masks from (seed, step, micro-batch),
+    /// reproducible, and identical after a resume.
+    static func dropoutKey(seed: UInt64, step: Int, micro: Int) -> UInt64 {
+        seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step) &* 1_000_003 &+ UInt64(micro)  // allowed: step and micro are non-negative counters (Int -> UInt64 widens)
     }
 }

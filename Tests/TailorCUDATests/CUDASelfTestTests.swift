@@ -15,7 +15,7 @@ final class CUDASelfTestTests: XCTestCase {
     func testHalfWeightProductsPassTheirToleranceInBF16Mode() throws {
         let backends = try EmulatedBackends(matmul: .halfInputs)
         let checks = BackendSelfTest.halfInputProductChecks()
-        XCTAssertEqual(checks.count, 15, "12 gemm and 2 gemmBatched products, and the gemm operand-error check")
+        XCTAssertEqual(checks.count, 39, "36 gemm (4 shapes) and 2 gemmBatched products, and the gemm operand-error check")
         for result in BackendSelfTest(candidate: backends.cuda, reference: backends.reference, checks: checks).run() {
             XCTAssertTrue(result.passed, "\(result)")
         }

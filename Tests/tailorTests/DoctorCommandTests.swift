@@ -34,7 +34,10 @@ final class DoctorCommandTests: XCTestCase {
             XCTAssertTrue(squeezed(output).contains("blas core: \(expected.lowercased()): cpuid: "), output)
         }
         XCTAssertTrue(output.contains("blas library:") && output.contains(info.library), output)
-        XCTAssertTrue(output.contains("bf16:") && output.contains("fp32 products"), output)
+        switch BF16ProductInfo.load() {
+        case let .success(info): XCTAssertTrue(output.contains("bf16:") && output.contains("bf16 products on \(info.summary)"), output)
+        case let .failure(why): XCTAssertTrue(output.contains("bf16:") && output.contains("fp32 products (\(why.reason))"), output)
+        }
         XCTAssertTrue(output.contains("cuda:"), output)
     }
 
@@ -56,5 +59,27 @@ final class DoctorCommandTests: XCTestCase {
         let (status, output) = try TestPaths.run(try binary(), ["selftest", "--device", "cpu", "--ops-only"], environment: ["TAILOR_BLAS_CORETYPE": "SkylakeX"])
         XCTAssertNotEqual(status, 0, output)
         XCTAssertTrue(output.contains("TAILOR_BLAS_CORETYPE=SkylakeX needs AVX-512 (F, BW, DQ, VL), which this CPU (or its OS) does not offer"), output)
+    }
+
+    /// Without oneDNN, `bf16` means fp32 products and doctor says why; the selftest then skips the
+    /// bf16 mode, saying so. With it (this CPU has bf16 products), the selftest checks that mode.
+    func testBF16ProductsFallBackWithoutOneDNN() throws {
+        let binary = try binary()
+        let missing = ["TAILOR_DNNL_LIBRARY": "/nonexistent/libdnnl.so.2"]
+        let doctor = try TestPaths.run(binary, ["doctor", "--no-measure"], environment: missing)
+        XCTAssertEqual(doctor.status, 0, doctor.output)
+        XCTAssertTrue(doctor.output.contains("bf16:") && doctor.output.contains("fp32 products ("), doctor.output)
+        let selftest = try TestPaths.run(binary, ["selftest", "--device", "cpu", "--ops-only"], environment: missing)
+        XCTAssertEqual(selftest.status, 0, selftest.output)
+        XCTAssertTrue(selftest.output.contains("cpu bf16 mode: not checked, bf16 products run in fp32 here"), selftest.output)
+        let cpu = CPUFeatures.current
+        if cpu.avx512BF16 || (cpu.amxBF16 && cpu.amxPermitted) {
+            XCTAssertTrue(doctor.output.contains("oneDNN was not found (/nonexistent/libdnnl.so.2"), doctor.output)
+            if case .success = BF16ProductInfo.load() {
+                let granted = try TestPaths.run(binary, ["selftest", "--device", "cpu", "--ops-only"])
+                XCTAssertEqual(granted.status, 0, granted.output)
+                XCTAssertTrue(granted.output.contains("== cpu bf16 mode: products against the reference with rounded activations"), granted.output)
+            }
+        }
     }
 }

@@ -97,7 +97,8 @@ extension TrainRecipe {
     }
 }
 
-/// `tailor train`'s header names the CPU path, and says when an explicit bf16: true computes in fp32.
+/// `tailor train`'s header names the CPU path and how products run, and says when an explicit
+/// bf16: true computes in fp32.
 final class TrainHeaderTests: XCTestCase {
     func testDryRunHeaderNamesTheCPUPathAndWarnsForAnExplicitBF16() throws {
         guard let binary = TestPaths.tailorBinary else { throw XCTSkip("the tailor executable is not built beside the tests") }
@@ -115,6 +116,17 @@ final class TrainHeaderTests: XCTestCase {
         XCTAssertFalse(quiet.output.contains("warning: bf16"), quiet.output)
         let explicit = try TestPaths.run(binary, common + ["--bf16", "true"])
         XCTAssertEqual(explicit.status, 0, explicit.output)
-        XCTAssertTrue(explicit.output.contains("warning: bf16: true computes in fp32 on the CPU"), explicit.output)
+        switch BF16ProductInfo.load() {
+        case .success:
+            XCTAssertTrue(explicit.output.contains("products: bf16 (bf16: true;"), explicit.output)
+            XCTAssertFalse(explicit.output.contains("warning: bf16"), explicit.output)
+        case let .failure(why):
+            XCTAssertTrue(explicit.output.contains("warning: bf16: true computes in fp32 on this CPU (\(why.reason))"), explicit.output)
+        }
+        // Without oneDNN an explicit bf16: true warns on every CPU.
+        let missing = try TestPaths.run(binary, common + ["--bf16", "true"], environment: ["TAILOR_DNNL_LIBRARY": "/nonexistent/libdnnl.so.2"])
+        XCTAssertEqual(missing.status, 0, missing.output)
+        XCTAssertTrue(missing.output.contains("warning: bf16: true computes in fp32 on this CPU ("), missing.output)
+        XCTAssertTrue(missing.output.contains("products: fp32 (bf16 products unavailable: "), missing.output)
     }
 }

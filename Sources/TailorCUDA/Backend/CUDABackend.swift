@@ -10,10 +10,7 @@ import TailorTensor
 /// backend up to summation order), `.halfInputs` narrows the activation to the weight's dtype and
 /// lets cuBLAS multiply 16-bit inputs with f32 accumulation (the speed mode, as peft's bf16 runs).
 public final class CUDABackend: Backend, @unchecked Sendable {
-    public enum MatmulPrecision: String, Sendable {
-        case fp32
-        case halfInputs = "bf16"
-    }
+    public typealias MatmulPrecision = TailorTensor.MatmulPrecision
 
     public let device: any CUDADevice
     public let allocator: DeviceAllocator

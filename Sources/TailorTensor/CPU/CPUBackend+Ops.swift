@@ -95,9 +95,30 @@ extension CPUBackend {
                      alpha: Float, beta: Float) throws {
         let (m, n, k) = try OperandChecks.gemmShape(a, transposeA: transposeA, b, transposeB: transposeB, c)
         let pa = try f32(a, op: "gemm", "a"), pc = try f32(c, op: "gemm", "c")
+        // bf16 products: the activation rounded to bf16, f32 accumulation (MatmulPrecision.halfInputs).
+        let bf16Products = matmul == .halfInputs && b.dtype == .bf16
         if fast, !transposeA, transposeB, m <= CPUFast.gemvMaxRows, b.dtype == .f32 || b.dtype == .bf16 {
             // A few rows (decoding): read the weight once, bf16 widened in registers.
-            CPUFast.gemvRows(pa, m: m, k: k, weight: try raw(b, op: "gemm"), bf16: b.dtype == .bf16, n: n, pc, alpha: alpha, beta: beta)
+            let weight = try raw(b, op: "gemm"), isBF16 = b.dtype == .bf16
+            let product = { (x: UnsafePointer<Float>) in
+                CPUFast.gemvRows(x, m: m, k: k, weight: weight, bf16: isBF16, n: n, pc, alpha: alpha, beta: beta)
+            }
+            if bf16Products, m * k > 0 {
+                Self.roundedToBF16(pa, count: m * k).withUnsafeBufferPointer { if let x = $0.baseAddress { product(x) } }
+            } else {
+                product(pa)
+            }
+            return
+        }
+        if bf16Products, m > 0, n > 0, k > 0 {
+            if fast {
+                try gemmBF16Products(pa, transposeA: transposeA, b, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
+            } else {
+                let rounded = Self.roundedToBF16(pa, count: m * k)
+                try withFloats(b, op: "gemm", "b") { pb in
+                    CPUReference.gemm(rounded, transposeA: transposeA, pb, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
+                }
+            }
             return
         }
         if fast, b.dtype == .bf16 || b.dtype == .f16, b.count > Self.widenBlockElements, m > 0, n > 0, k > 0 {

@@ -12,10 +12,18 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public let kernels: Kernels
+    /// How products with a bf16 weight run. `.halfInputs` (bf16 products) is granted to the fast
+    /// kernels only where oneDNN's AMX / AVX512-BF16 matmul loads; the reference kernels always
+    /// grant it (round the activation, multiply in plain loops), as the yardstick of that mode.
+    public let matmul: MatmulPrecision
+    /// Why bf16 products were asked for and products run in fp32 instead (nil otherwise).
+    public let matmulFallback: BF16Unavailable?
     public var name: String { kernels == .fast ? "cpu" : "cpu-reference" }
 
+    /// - Parameter matmul: `.halfInputs` asks for bf16 products; on a CPU or machine that cannot
+    ///   run them fast, `matmul` is `.fp32` and `matmulFallback` says why.
     /// - Throws: `TensorError.blasUnavailable` when fast kernels are asked for and OpenBLAS is missing.
-    public init(kernels: Kernels = .fast) throws {
+    public init(kernels: Kernels = .fast, matmul: MatmulPrecision = .fp32) throws {
         self.kernels = kernels
         if kernels == .fast {
             guard tailor_cblas_load() == 1 else {
@@ -23,6 +31,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             }
             // Tailor splits GEMMs across its own workers; OpenBLAS runs each piece on one thread.
             tailor_cblas_set_num_threads(1)
+        }
+        if matmul == .halfInputs, kernels == .fast, case let .failure(why) = BF16ProductInfo.load() {
+            (self.matmul, self.matmulFallback) = (.fp32, why)
+        } else {
+            (self.matmul, self.matmulFallback) = (matmul, nil)
         }
     }
 

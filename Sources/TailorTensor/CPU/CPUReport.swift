@@ -18,27 +18,35 @@ public struct CPUReport: Sendable {
     public var memoryAvailable: Int?
     /// sgemm GFLOP/s on all of Tailor's threads, when measured.
     public var gemmRate: Double?
+    /// What bf16 products run on, or why this machine multiplies in fp32.
+    public var bf16Products: Result<BF16ProductInfo, BF16Unavailable>
+    /// bf16-product GFLOP/s on all of Tailor's threads, when measured and available.
+    public var bf16GemmRate: Double?
 
     /// Reads the machine (no measurement).
     public static func current() -> CPUReport {
         let memory = procFieldBytes("/proc/meminfo") ?? [:]
         return CPUReport(features: .current, blas: BLASInfo.load(), threads: Parallel.workerCount, onlineCores: systemCoreCount(),
-                         memoryTotal: memory["MemTotal"], memoryAvailable: memory["MemAvailable"])
+                         memoryTotal: memory["MemTotal"], memoryAvailable: memory["MemAvailable"], bf16Products: BF16ProductInfo.load())
     }
 
-    /// Times sgemm on the fast backend (about a second) into `gemmRate`; a no-op without BLAS.
+    /// Times sgemm (and bf16 products, where available) on the fast backend, about a second
+    /// each, into `gemmRate` and `bf16GemmRate`; a no-op without BLAS.
     public mutating func measureGemm() throws {
         guard case .success = blas else { return }
         gemmRate = try CPUBackend(kernels: .fast).measureGemmRate(seconds: 0.3, rounds: 3)
+        if case .success = bf16Products {
+            bf16GemmRate = try CPUBackend(kernels: .fast, matmul: .halfInputs).measureGemmRate(weights: .bf16, seconds: 0.3, rounds: 3)
+        }
     }
 
-    /// How `bf16: true` computes on this CPU. bf16 products on the CPU are not built yet, so
-    /// it is fp32 everywhere; the line says which bf16 instructions the CPU would offer.
+    /// How `bf16: true` (and `--matmul bf16`) computes on this CPU: bf16 products on oneDNN's
+    /// kernel, or fp32 with the reason.
     public var bf16Summary: String {
-        let offered = [features.amxBF16 ? "AMX-BF16" + (features.amxPermitted ? "" : " (tile permission refused)") : nil,
-                       features.avx512BF16 ? "AVX512-BF16" : nil].compactMap { $0 }
-        let cpu = offered.isEmpty ? "this CPU has no bf16 product instructions" : "this CPU offers \(offered.joined(separator: ", "))"
-        return "fp32 products (bf16 products on the CPU are not built yet; \(cpu))"
+        switch bf16Products {
+        case let .success(info): return "bf16 products on \(info.summary)"
+        case let .failure(why): return "fp32 products (\(why.reason))"
+        }
     }
 
     /// One line for run headers: "GEMM OpenBLAS 0.3.21 ..., core Haswell (cpuid: AVX2 + FMA); 2 threads".
@@ -71,6 +79,7 @@ public struct CPUReport: Sendable {
             rows.append(("blas library", "none: \(error)"))
         }
         if let rate = gemmRate { rows.append(("sgemm fp32", "\(format(rate)) GFLOP/s on \(threads) thread\(threads == 1 ? "" : "s") (1024×1024 · 1024×2048)")) }
+        if let rate = bf16GemmRate { rows.append(("gemm bf16", "\(format(rate)) GFLOP/s on \(threads) thread\(threads == 1 ? "" : "s") (the same shape, bf16 weights)")) }
         rows.append(("bf16", bf16Summary))
         rows.append(("own kernels", "Swift SIMD compiled for baseline \(features.isX86 ? "x86-64" : "arm64") (no run-time ISA paths yet)"))
         return rows

@@ -36,21 +36,26 @@ extension BackendSelfTest {
         func f32(_ b: any Backend, _ v: [Float], _ shape: [Int]) throws -> Tensor { try b.upload(v, shape: shape, dtype: .f32) }
 
         // MARK: Matrix products
-        let (m, n, k) = (67, 45, 133)
-        for transposeA in [false, true] {
-            for transposeB in [false, true] {
-                for dtype in [DType.f32, .bf16, .f16] {
-                    let tolerance: Tolerance = halfInputGemm && dtype != .f32 ? .bf16Inputs(k: k) : .f32
-                    checks.append(Check("gemm \(transposeA ? "Aᵀ" : "A")·\(transposeB ? "Bᵀ" : "B") b \(dtype) [\(m), \(n), \(k)]",
-                                        tolerance: tolerance) { b in
-                        var x = Inputs(1)
-                        let a = x.floats(m * k), w = x.floats(k * n), c0 = x.floats(m * n)
-                        let c = try f32(b, c0, [m, n])
-                        try b.gemm(f32(b, a, transposeA ? [k, m] : [m, k]), transposeA: transposeA,
-                                   b.upload(w, shape: transposeB ? [n, k] : [k, n], dtype: dtype), transposeB: transposeB,
-                                   into: c, alpha: 0.5, beta: 0.25)
-                        return try b.download(c)
-                    })
+        // An odd shape; then with f32 and bf16 weights, a few rows (the decode GEMV), a product the
+        // fast kernels split by rows and one they split by columns.
+        let shapes = [(67, 45, 133, [DType.f32, .bf16, .f16]), (5, 64, 96, [.f32, .bf16]), (260, 96, 160, [.f32, .bf16]),
+                      (40, 600, 100, [.f32, .bf16])]
+        for (m, n, k, dtypes) in shapes {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    for dtype in dtypes {
+                        let tolerance: Tolerance = halfInputGemm && dtype != .f32 ? .bf16Inputs(k: k) : .f32
+                        checks.append(Check("gemm \(transposeA ? "Aᵀ" : "A")·\(transposeB ? "Bᵀ" : "B") b \(dtype) [\(m), \(n), \(k)]",
+                                            tolerance: tolerance) { b in
+                            var x = Inputs(1)
+                            let a = x.floats(m * k), w = x.floats(k * n), c0 = x.floats(m * n)
+                            let c = try f32(b, c0, [m, n])
+                            try b.gemm(f32(b, a, transposeA ? [k, m] : [m, k]), transposeA: transposeA,
+                                       b.upload(w, shape: transposeB ? [n, k] : [k, n], dtype: dtype), transposeB: transposeB,
+                                       into: c, alpha: 0.5, beta: 0.25)
+                            return try b.download(c)
+                        })
+                    }
                 }
             }
         }

@@ -17,13 +17,16 @@ public struct TrainingBackend {
     }
 
     /// cpu: the fast CPU backend; cuda: `accelerator()`; auto: `accelerator()`, or the CPU when
-    /// it throws or the program has none (`note` says why).
+    /// it throws or the program has none (`note` says why). `matmul` is how the CPU backend runs
+    /// products with bf16 weights (bf16 products where the CPU has them, else fp32).
     /// - Throws: `TrainingError.invalidValue` for `device: cuda` in a program without a GPU
     ///   backend; the accelerator's error when it cannot start.
-    public static func choose(_ device: TrainRecipe.Device, accelerator: (() throws -> any Backend)?) throws -> TrainingBackend {
+    public static func choose(_ device: TrainRecipe.Device, matmul: MatmulPrecision = .fp32,
+                              accelerator: (() throws -> any Backend)?) throws -> TrainingBackend {
+        let cpu = { try CPUBackend(kernels: .fast, matmul: matmul) }
         switch device {
         case .cpu:
-            return TrainingBackend(backend: try CPUBackend(kernels: .fast), isAccelerator: false)
+            return TrainingBackend(backend: try cpu(), isAccelerator: false)
         case .cuda:
             guard let accelerator else {
                 throw TrainingError.invalidValue(key: "device", problem: "is cuda, but this program has no GPU backend; use device cpu or auto")
@@ -31,13 +34,13 @@ public struct TrainingBackend {
             return TrainingBackend(backend: try accelerator(), isAccelerator: true)
         case .auto:
             guard let accelerator else {
-                return TrainingBackend(backend: try CPUBackend(kernels: .fast), isAccelerator: false,
+                return TrainingBackend(backend: try cpu(), isAccelerator: false,
                                        note: "--device auto: using the CPU (this program has no GPU backend)")
             }
             do {
                 return TrainingBackend(backend: try accelerator(), isAccelerator: true)
             } catch {
-                return TrainingBackend(backend: try CPUBackend(kernels: .fast), isAccelerator: false,
+                return TrainingBackend(backend: try cpu(), isAccelerator: false,
                                        note: "--device auto: using the CPU (\(error))")
             }
         }

@@ -183,6 +183,9 @@ struct BenchTrainCommand: AsyncParsableCommand {
     @Option(help: "How the frozen weights are stored (f32 or bf16; with qlora, the ones left unquantized).")
     var dtype: String = "f32"
 
+    @Option(help: "How products with bf16 frozen weights (--dtype bf16) run: bf16 (activations rounded to bf16, f32 accumulation, on oneDNN's AMX or AVX512-BF16 kernels; fp32 on a CPU with neither, saying so) or fp32.")
+    var matmul: MatmulPrecision = .halfInputs
+
     @Flag(help: "Keep only layer inputs and recompute activations in the backward.")
     var gradientCheckpointing = false
 
@@ -195,7 +198,7 @@ struct BenchTrainCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try ModelPresets.config(named: preset)
-        let backend = try CPUBackend(kernels: .fast)
+        let backend = try CPUBackend(kernels: .fast, matmul: matmul)
         let quantization = method == "qlora" ? FourBitQuantization(format: .nf4, doubleQuant: true) : nil
         let model = try CausalLM.random(config: config, backend: backend, seed: 0, dtype: dtype == "bf16" ? .bf16 : .f32,
                                         quantization: quantization)
@@ -213,16 +216,18 @@ struct BenchTrainCommand: AsyncParsableCommand {
         let rss = Double(peakResidentBytes()) / 1e9
         let what = method == "full" ? "full fine-tuning" : method == "qlora" ? "QLoRA (nf4, double quant) r\(r) all-linear" : "LoRA r\(r) all-linear"
         let weightBytes = model.namedParameters.reduce(0) { $0 + $1.tensor.byteCount }
+        let products = dtype == "bf16" && backend.matmul == .halfInputs ? "bf16" : "fp32"
         print("tailor bench train: \(preset), \(what) (\(trainable.parameterCount) trainable), B\(batch)×T\(seq), \(backend.threadCount) threads,"
-              + " frozen weights \(dtype)\(method == "qlora" ? " + nf4" : "") (\(fmt(Double(weightBytes) / 1e9, 2)) GB), f32 compute")
+              + " frozen weights \(dtype)\(method == "qlora" ? " + nf4" : "") (\(fmt(Double(weightBytes) / 1e9, 2)) GB), \(products) products")
         printCPUHeader()
+        if let why = backend.matmulFallback, dtype == "bf16" { print("  note      --matmul bf16 runs fp32 here: \(why.reason)") }
         print("  step      \(fmt(median, 3)) s (median of \(steps))")
         print("  tokens/s  \(fmt(tokenCount / median, 1))")
         print("  peak RSS  \(fmt(rss, 2)) GB")
         print("  loss      \(fmt(loss, 4))")
         let line: JSONValue = [
             "tool": "tailor", "bench": "train", "preset": .string(preset), "batch": .int(batch), "seq": .int(seq),
-            "method": .string(method), "dtype": .string(dtype), "weight_gb": rounded(Double(weightBytes) / 1e9, 2), "r": .int(r), "gradient_checkpointing": .bool(gradientCheckpointing), "tokens_per_s": rounded(tokenCount / median, 1), "step_s": rounded(median, 3),
+            "method": .string(method), "dtype": .string(dtype), "products": .string(products), "weight_gb": rounded(Double(weightBytes) / 1e9, 2), "r": .int(r), "gradient_checkpointing": .bool(gradientCheckpointing), "tokens_per_s": rounded(tokenCount / median, 1), "step_s": rounded(median, 3),
             "peak_rss_gb": rounded(rss, 2), "loss": rounded(loss, 4),
         ]
         print(line.text(.python))

@@ -3,28 +3,31 @@ import TailorCUDA
 import TailorTensor
 import TailorTraining
 
-/// `--device auto|cpu|cuda` and `--cuda-matmul`: which backend a command computes on.
+/// `--device auto|cpu|cuda` and `--matmul`: which backend a command computes on, and how its
+/// products with bf16 weights run.
 struct DeviceOptions: ParsableArguments {
     @Option(help: "Where to compute: cpu (OpenBLAS), cuda (an NVIDIA GPU: the driver, cuBLAS and NVRTC are loaded at run time), or auto (cuda when a GPU is usable, else cpu, saying why).")
     var device: TrainRecipe.Device = .cpu
 
-    @Option(help: "On cuda, how products with bf16/f16 weights run: fp32 (weights widened, the CPU's numbers) or bf16 (activations rounded to the weight dtype, f32 accumulation, as peft's bf16 runs).")
-    var cudaMatmul: CUDABackend.MatmulPrecision = .halfInputs
+    @Option(name: [.customLong("matmul"), .customLong("cuda-matmul")],
+            help: "How products with bf16 weights run: bf16 (activations rounded to bf16, f32 accumulation, as peft's bf16 runs: cuBLAS on cuda; on the CPU oneDNN's AMX or AVX512-BF16 kernels, or fp32 where the CPU has neither) or fp32 (weights widened: the reference numbers). --cuda-matmul is the old name.")
+    var matmul: MatmulPrecision = .halfInputs
 
     /// The backend, and a note for stderr when `auto` fell back to the CPU.
     func backend() throws -> (backend: any Backend, note: String?) {
-        try Self.backend(device, matmul: cudaMatmul)
+        try Self.backend(device, matmul: matmul)
     }
 
-    static func backend(_ device: TrainRecipe.Device, matmul: CUDABackend.MatmulPrecision) throws -> (backend: any Backend, note: String?) {
-        let choice = try TrainingBackend.choose(device, accelerator: cuda(matmul))
+    static func backend(_ device: TrainRecipe.Device, matmul: MatmulPrecision) throws -> (backend: any Backend, note: String?) {
+        let choice = try TrainingBackend.choose(device, matmul: matmul, accelerator: cuda(matmul))
         return (choice.backend, choice.note)
     }
 
-    /// The backend a recipe's device and bf16 ask for (bf16: products with half weights take
-    /// bf16 activations on cuda).
+    /// The backend a recipe's device and bf16 ask for (bf16: products with bf16 weights take
+    /// bf16 activations, on cuda and on a CPU with bf16 products).
     static func trainingBackend(_ device: TrainRecipe.Device, bf16: Bool) throws -> TrainingBackend {
-        try TrainingBackend.choose(device, accelerator: cuda(bf16 ? .halfInputs : .fp32))
+        let matmul: MatmulPrecision = bf16 ? .halfInputs : .fp32
+        return try TrainingBackend.choose(device, matmul: matmul, accelerator: cuda(matmul))
     }
 
     /// Makes the CUDA backend on the first GPU, for `TrainingBackend.choose`.
@@ -41,5 +44,5 @@ struct DeviceOptions: ParsableArguments {
     }
 }
 
-extension CUDABackend.MatmulPrecision: ExpressibleByArgument {}
+extension MatmulPrecision: ExpressibleByArgument {}
 extension TrainRecipe.Device: ExpressibleByArgument {}

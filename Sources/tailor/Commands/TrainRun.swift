@@ -57,12 +57,14 @@ struct TrainRun {
                 + "\(training.perDeviceTrainBatchSize * training.gradientAccumulationSteps * world.worldSize) rows per step"
                 + (training.sharding.stage > 0 ? "; ZeRO stage \(training.sharding.stage) (\(training.sharding.stage == 1 ? "optimizer state" : "optimizer state and gradients") sharded)" : ""))
         }
-        if compute.backend is CPUBackend {
+        if let backend = compute.backend as? CPUBackend {
             let cpu = CPUReport.current()
             say("cpu: \(cpu.features.summary)")
             say("cpu path: \(cpu.pathSummary)")
-            if recipe.bf16 && recipe.givenKeys.contains("bf16") {
-                printError("warning: bf16: true computes in fp32 on the CPU (bf16 products on the CPU are not built yet); set bf16: false to silence this")
+            say("products: " + (backend.matmul == .halfInputs ? "bf16 (bf16: true; bf16 weights multiply bf16 activations, f32 accumulation)"
+                                 : "fp32" + (recipe.bf16 ? " (bf16 products unavailable: \(backend.matmulFallback?.reason ?? "?"))" : " (bf16: false)")))
+            if recipe.bf16, recipe.givenKeys.contains("bf16"), let why = backend.matmulFallback {
+                printError("warning: bf16: true computes in fp32 on this CPU (\(why.reason)); set bf16: false to silence this")
             }
         }
         let modelFolder = try self.modelFolder ?? GGUFImport.modelFolder(for: recipe.modelNameOrPath)

@@ -3,7 +3,7 @@ import CBLAS
 extension CPUBackend {
     /// c[m, n] = alpha · op(a) · op(b) + beta · c with a bf16 `b` and bf16 products: a rounded to
     /// bf16 (nearest even) into a scratch copy, then oneDNN's bf16 matmul (f32 accumulation), split
-    /// across Tailor's workers by rows of c (or by columns when c is wide and short), one
+    /// across Tailor's workers as the fp32 GEMM is (`CPUFast.forEachProductPiece`), one
     /// single-threaded oneDNN call per piece.
     /// - Throws: `TensorError.notBuilt` naming oneDNN's status if a call fails.
     func gemmBF16Products(_ pa: UnsafePointer<Float>, transposeA: Bool, _ b: Tensor, transposeB: Bool,
@@ -18,26 +18,17 @@ extension CPUBackend {
             for i in range { rounded[i] = HalfPrecision.floatToBF16(pa[i]) }
         }
         let lda = transposeA ? m : k, ldb = transposeB ? k : n
-        let workers = Parallel.workerCount
-        // One status per piece (at most `workers` pieces), each written by its own worker.
-        let statuses = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(workers, 1))
+        // One status per piece (at most one piece per worker), each written by its own piece.
+        let statuses = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(Parallel.workerCount, 1))
         defer { statuses.deallocate() }
         statuses.initialize(repeating: 0)
-        let piece = { (index: Int, r0: Int, rows: Int, c0: Int, cols: Int) in
-            let aStart = transposeA ? rounded + r0 : rounded + r0 * lda
-            let bStart = transposeB ? pb + c0 * ldb : pb + c0
-            let status = tailor_dnnl_gemm_bf16(transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(rows), Int32(cols), Int32(k), alpha,  // allowed: dims checked < 2^31 above
-                                               aStart, Int32(lda), bStart, Int32(ldb), beta, pc + r0 * n + c0, Int32(n))  // allowed: dims checked < 2^31 above
-            statuses[index] = status
-        }
-        if workers <= 1 || m * n * k < 1 << 21 {
-            piece(0, 0, m, 0, n)
-        } else if m >= n || m >= 64 * workers {
-            let chunk = ((m + workers - 1) / workers + 7) / 8 * 8
-            Parallel.forEach((m + chunk - 1) / chunk) { w in piece(w, w * chunk, min(m, w * chunk + chunk) - w * chunk, 0, n) }
-        } else {
-            let chunk = ((n + workers - 1) / workers + 15) / 16 * 16
-            Parallel.forEach((n + chunk - 1) / chunk) { w in piece(w, 0, m, w * chunk, min(n, w * chunk + chunk) - w * chunk) }
+        CPUFast.forEachProductPiece(m: m, n: n, k: k) { index, rows, cols in
+            let aStart = transposeA ? rounded + rows.lowerBound : rounded + rows.lowerBound * lda
+            let bStart = transposeB ? pb + cols.lowerBound * ldb : pb + cols.lowerBound
+            statuses[index] = tailor_dnnl_gemm_bf16(transposeA ? 1 : 0, transposeB ? 1 : 0,
+                                                    Int32(rows.count), Int32(cols.count), Int32(k), alpha,  // allowed: dims checked < 2^31 above
+                                                    aStart, Int32(lda), bStart, Int32(ldb), beta,  // allowed: dims checked < 2^31 above
+                                                    pc + rows.lowerBound * n + cols.lowerBound, Int32(n))  // allowed: dims checked < 2^31 above
         }
         if let status = statuses.first(where: { $0 != 0 }) {
             throw TensorError.notBuilt(what: "a bf16 product of [\(m), \(k)] · [\(k), \(n)] (oneDNN status \(status))", backend: name,

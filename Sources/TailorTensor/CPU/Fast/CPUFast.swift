@@ -23,35 +23,33 @@ enum CPUFast {
     }
 
     /// c[M, N] = alpha · op(a) · op(b) + beta · c on contiguous operands, split across workers
-    /// along the larger of M and N (a fixed split: results are reproducible run to run).
+    /// by `forEachProductPiece`.
     static func gemm(_ a: UnsafePointer<Float>, transposeA: Bool, _ b: UnsafePointer<Float>, transposeB: Bool,
                      _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, alpha: Float, beta: Float) {
         let lda = transposeA ? m : k
         let ldb = transposeB ? k : n
+        forEachProductPiece(m: m, n: n, k: k) { _, rows, cols in
+            sgemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: cols.count, k: k, alpha: alpha,
+                  transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda, lda: lda,
+                  transposeB ? b + cols.lowerBound * ldb : b + cols.lowerBound, ldb: ldb,
+                  beta: beta, c + rows.lowerBound * n + cols.lowerBound, ldc: n)
+        }
+    }
+
+    /// Splits a product c[m, n] (inner dimension k) across workers: one piece, the whole, when it
+    /// is small or there is one worker; else rows of c (chunks a multiple of 8) when m ≥ n, columns
+    /// (a multiple of 16) otherwise. `piece(index, rows, columns)`: at most `Parallel.workerCount`
+    /// pieces, indexed from 0; a fixed split, so results are reproducible run to run.
+    static func forEachProductPiece(m: Int, n: Int, k: Int, _ piece: (_ index: Int, _ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
         let workers = Parallel.workerCount
         if workers <= 1 || m * n * k < 1 << 21 {
-            sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                  a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: n)
-            return
-        }
-        if m >= n {
-            // Split rows of c (and of op(a)).
+            piece(0, 0..<m, 0..<n)
+        } else if m >= n {
             let chunk = ((m + workers - 1) / workers + 7) / 8 * 8
-            Parallel.forEach((m + chunk - 1) / chunk) { w in
-                let r0 = w * chunk, rows = min(m, r0 + chunk) - r0
-                let aStart = transposeA ? a + r0 : a + r0 * lda
-                sgemm(transposeA: transposeA, transposeB: transposeB, m: rows, n: n, k: k, alpha: alpha,
-                      aStart, lda: lda, b, ldb: ldb, beta: beta, c + r0 * n, ldc: n)
-            }
+            Parallel.forEach((m + chunk - 1) / chunk) { w in piece(w, w * chunk..<min(m, w * chunk + chunk), 0..<n) }
         } else {
-            // Split columns of c (and of op(b)).
             let chunk = ((n + workers - 1) / workers + 15) / 16 * 16
-            Parallel.forEach((n + chunk - 1) / chunk) { w in
-                let c0 = w * chunk, cols = min(n, c0 + chunk) - c0
-                let bStart = transposeB ? b + c0 * ldb : b + c0
-                sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: cols, k: k, alpha: alpha,
-                      a, lda: lda, bStart, ldb: ldb, beta: beta, c + c0, ldc: n)
-            }
+            Parallel.forEach((n + chunk - 1) / chunk) { w in piece(w, 0..<m, w * chunk..<min(n, w * chunk + chunk)) }
         }
     }
 

@@ -24,9 +24,11 @@ public final class InferenceModel: @unchecked Sendable {
 
     /// Loads `folder` (config.json, safetensors weights, tokenizer.json, and when present
     /// tokenizer_config.json and generation_config.json) on `backend`.
+    /// `rounding` rounds the frozen f32 product weights to bf16 as they load (`ProductWeightRounding`:
+    /// what `--matmul bf16` multiplies on a CPU with bf16 products).
     /// - Throws: `ModelError`, `TokenizerError`, `TemplateError` or `InferenceError`, each naming the file at fault.
-    public convenience init(folder: URL, backend: Backend) throws {
-        try self.init(folder: folder, model: try CausalLM.load(folder: folder, backend: backend))
+    public convenience init(folder: URL, backend: Backend, rounding: ProductWeightRounding? = nil) throws {
+        try self.init(folder: folder, model: try CausalLM.load(folder: folder, backend: backend, rounding: rounding))
     }
 
     /// `folder`'s tokenizer, template and generation defaults beside a model already loaded from it

@@ -15,17 +15,27 @@ extension CausalLM {
     ///
     /// A folder saved by transformers + bitsandbytes in 4 bits (`quantization_config`, `*.quant_state.*`
     /// tensors) loads its linears as they are stored; `quantization` quantizes the linears of a
-    /// f32/bf16/f16 folder while loading (transformers' `load_in_4bit=True`).
-    public static func load(folder: URL, backend: Backend, quantization: FourBitQuantization? = nil) throws -> CausalLM {
+    /// f32/bf16/f16 folder while loading (transformers' `load_in_4bit=True`); `rounding` rounds the
+    /// frozen f32 product weights to bf16 (`ProductWeightRounding`; `roundedProductWeights` counts them).
+    public static func load(folder: URL, backend: Backend, quantization: FourBitQuantization? = nil,
+                            rounding: ProductWeightRounding? = nil) throws -> CausalLM {
         let config = try ModelConfig(contentsOf: folder.appendingPathComponent("config.json"))
         let checkpoint = try SafetensorsCheckpoint(folder: folder)
-        return try load(config: config, checkpoint: checkpoint, backend: backend, quantization: quantization)
+        return try load(config: config, checkpoint: checkpoint, backend: backend, quantization: quantization, rounding: rounding)
     }
 
     /// Builds the model from an opened checkpoint, checking every weight's presence and shape.
     public static func load(config: ModelConfig, checkpoint: SafetensorsCheckpoint, backend: Backend,
-                            quantization: FourBitQuantization? = nil) throws -> CausalLM {
+                            quantization: FourBitQuantization? = nil, rounding: ProductWeightRounding? = nil) throws -> CausalLM {
         let source = checkpoint.indexURL?.path ?? checkpoint.url.path
+        var rounded = 0
+        // An f32 weight rounded as it loads: the f32 file pages read for it are not needed again.
+        func round(_ name: String, _ shape: [Int], to dtype: DType) throws -> Tensor {
+            let narrow = try backend.upload(try checkpoint.floats(name), shape: shape, dtype: dtype)
+            checkpoint.releasePages(name)
+            rounded += 1
+            return narrow
+        }
         try quantization?.validate(source: source)
         func weight(_ name: String, _ shape: [Int]) throws -> Tensor {
             if FourBitQuantization.quantizes(name), BitsAndBytesLayout.isFourBit(name, in: checkpoint) {
@@ -48,12 +58,19 @@ extension CausalLM {
                 checkpoint.releasePages(name)  // the f32 file pages read for it are not needed again
                 return quantized
             }
+            if let rounding, dtype == .f32, rounding.rounds(name) { return try round(name, shape, to: rounding.dtype) }
             let bytes = try checkpoint.bytes(name)
             let aligned = Int(bitPattern: bytes.baseAddress) % dtype.byteSize == 0
             // Alias the mapped file when the data is aligned; copy otherwise.
             return try backend.upload(bytes: bytes, shape: shape, dtype: dtype, owner: aligned ? checkpoint : nil)
         }
-        return try assemble(config: config, backend: backend, weight: weight)
+        let model = try assemble(config: config, backend: backend, weight: weight)
+        // A tied output layer: the lookup keeps the f32 table, the products get a rounded copy.
+        if let rounding, model.lmHead.name == embedName, model.embedTokens.dtype == .f32, rounding.rounds(lmHeadName) {
+            model.lmHead.weight = try round(embedName, model.embedTokens.shape, to: rounding.dtype)  // [V, C]
+        }
+        model.roundedProductWeights = rounded
+        return model
     }
 
     /// Builds the module tree, asking `weight(name, shape)` for each parameter.

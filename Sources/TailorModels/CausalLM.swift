@@ -29,6 +29,9 @@ public final class CausalLM: @unchecked Sendable {
         didSet { precondition([.f32, .bf16, .f16].contains(savedActivationDType), "saved activations are f32, bf16 or f16") }
     }
 
+    /// How many frozen f32 product weights `load(…, rounding:)` rounded to bf16 (0: none).
+    public internal(set) var roundedProductWeights = 0
+
     var workspace: Workspace?
     var lossScratchStorage: LossScratch?
     var ropeTables: (positions: Int, cos: Tensor, sin: Tensor)?

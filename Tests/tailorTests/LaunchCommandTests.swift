@@ -155,6 +155,7 @@ final class LaunchCommandTests: XCTestCase {
                        "--per_device_train_batch_size", "2", "--gradient_accumulation_steps", "2", "--max_steps", "6",
                        "--learning_rate", "5e-3", "--lr_scheduler_type", "linear", "--warmup_steps", "1", "--weight_decay", "0.01",
                        "--max_grad_norm", "0.5", "--optim", "adamw_torch", "--logging_steps", "1", "--save_strategy", "no",
+                       "--bf16", "false",  // torchrun's fp32 numbers, also on a CPU with bf16 products
                        "--output_dir", folder.appendingPathComponent("torchrun").path], ranks: 2)
         let steps = try steps("torchrun")
         XCTAssertEqual(steps.count, losses.count)

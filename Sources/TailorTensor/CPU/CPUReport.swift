@@ -50,13 +50,17 @@ public struct CPUReport: Sendable {
     }
 
     /// One line for run headers: "GEMM OpenBLAS 0.3.21 ..., core Haswell (cpuid: AVX2 + FMA); 2 threads".
-    public var pathSummary: String {
+    public var pathSummary: String { "\(gemmSummary); \(bf16Summary)" }
+
+    /// "GEMM OpenBLAS … (core …); 2 threads": `pathSummary` without bf16 products, for a header
+    /// that states how its own products run.
+    public var gemmSummary: String {
         let gemm: String
         switch blas {
         case let .success(info): gemm = info.summary
         case let .failure(error): gemm = "none (\(error))"
         }
-        return "GEMM \(gemm); \(threads) thread\(threads == 1 ? "" : "s"); \(bf16Summary)"
+        return "GEMM \(gemm); \(threads) thread\(threads == 1 ? "" : "s")"
     }
 
     /// "key: value" lines.

@@ -315,8 +315,10 @@ public enum RecipeKeys {
             RecipeKey("use_cpu", aliases: ["no_cuda"], type: .bool, help: "true means device cpu", unset: "false",
                       read: { value, key, recipe in if try value.bool(key) { recipe.device = .cpu } },
                       yaml: { _ in nil }, written: { _ in false }),
-            .bool("bf16", \.bf16, "on cuda, products with bf16 weights take bf16 activations (f32 accumulation) and the MLP's"
-                  + " gate/up activations are kept as bf16; false: fp32, the CPU's numbers"),
+            .bool("bf16", \.bf16, "products with bf16 weights take bf16 activations (f32 accumulation), on cuda and on a CPU with"
+                  + " AMX or AVX512-BF16 (elsewhere fp32, said in the header); there an adapter run rounds an f32 folder's frozen"
+                  + " linears to bf16 at load, as autocast does at each product; on cuda the MLP's gate/up activations are kept"
+                  + " as bf16; false: fp32, the reference numbers"),
         ]),
         section(.ignored, [
             .ignored("report_to", "Tailor always writes metrics.jsonl and TensorBoard events"),

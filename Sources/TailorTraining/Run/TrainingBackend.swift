@@ -51,4 +51,13 @@ public struct TrainingBackend {
     public func savedActivationDType(bf16: Bool) -> DType {
         bf16 && isAccelerator ? .bf16 : .f32
     }
+
+    /// Whether a bf16 run rounds its frozen f32 product weights to bf16 once at load
+    /// (`CausalLM.roundFrozenProductWeights`): on a CPU whose products run in bf16, so that an
+    /// f32 folder gets the bf16 products `bf16: true` asks for, as autocast gives a transformers
+    /// user. The CUDA backend multiplies f32 weights in fp32 (not measured on a GPU yet).
+    public func roundsFrozenWeights(bf16: Bool) -> Bool {
+        guard bf16, !isAccelerator, let cpu = backend as? CPUBackend else { return false }
+        return cpu.matmul == .halfInputs
+    }
 }

@@ -64,7 +64,8 @@ public final class TrainingRun {
             }
             try OutputFolder.check(outputDir, recipe: recipe, modelFolder: modelFolder)
         }
-        model = try CausalLM.load(folder: modelFolder, backend: compute.backend, quantization: recipe.quantization.fourBit)
+        model = try CausalLM.load(folder: modelFolder, backend: compute.backend, quantization: recipe.quantization.fourBit,
+                                  rounding: Self.productRounding(recipe, compute: compute))
         model.savedActivationDType = compute.savedActivationDType(bf16: recipe.bf16)
         data = try prepared ?? TrainingData.prepare(recipe: recipe, modelFolder: modelFolder)
         switch recipe.finetuningType {
@@ -88,6 +89,18 @@ public final class TrainingRun {
             initialFactors = try adapters.initialFactors(backend: model.backend)
         }
         self.recipe = recipe
+    }
+
+    /// How a bf16 run on a CPU with bf16 products loads an f32 folder's frozen product weights:
+    /// rounded to bf16 once (`ProductWeightRounding`), for adapter training whose adapters start
+    /// from no decomposition of the base (PiSSA and OLoRA read the f32 weights), keeping the
+    /// modules_to_save modules as stored. nil: every weight as stored.
+    static func productRounding(_ recipe: TrainRecipe, compute: TrainingBackend) -> ProductWeightRounding? {
+        guard compute.roundsFrozenWeights(bf16: recipe.bf16), recipe.finetuningType == .lora else { return nil }
+        switch recipe.lora.initLoraWeights {
+        case .kaiming, .gaussian, .linearDefault: return ProductWeightRounding(dtype: .bf16, keep: recipe.lora.modulesToSave)
+        default: return nil
+        }
     }
 
     /// What the run will do that its settings may not mean: `TrainRecipe.warnings`, and rows longer

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TailorCUDA
+import TailorModels
 import TailorTensor
 import TailorTraining
 
@@ -10,7 +11,7 @@ struct DeviceOptions: ParsableArguments {
     var device: TrainRecipe.Device = .cpu
 
     @Option(name: [.customLong("matmul"), .customLong("cuda-matmul")],
-            help: "How products with bf16 weights run: bf16 (activations rounded to bf16, f32 accumulation, as peft's bf16 runs: cuBLAS on cuda; on the CPU oneDNN's AMX or AVX512-BF16 kernels, or fp32 where the CPU has neither) or fp32 (weights widened: the reference numbers). --cuda-matmul is the old name.")
+            help: "How products with bf16 weights run: bf16 (activations rounded to bf16, f32 accumulation, as peft's bf16 runs: cuBLAS on cuda; on the CPU oneDNN's AMX or AVX512-BF16 kernels, with an f32 folder's linears rounded to bf16 at load as autocast rounds them, or fp32 where the CPU has neither) or fp32 (weights widened: the reference numbers). --cuda-matmul is the old name.")
     var matmul: MatmulPrecision = .halfInputs
 
     /// The backend, and a note for stderr when `auto` fell back to the CPU.
@@ -28,6 +29,20 @@ struct DeviceOptions: ParsableArguments {
     static func trainingBackend(_ device: TrainRecipe.Device, bf16: Bool) throws -> TrainingBackend {
         let matmul: MatmulPrecision = bf16 ? .halfInputs : .fp32
         return try TrainingBackend.choose(device, matmul: matmul, accelerator: cuda(matmul))
+    }
+
+    /// How an inference command loads an f32 folder: with bf16 products on the CPU, its product
+    /// weights rounded to bf16 once (what training with `bf16: true` multiplies, and autocast);
+    /// nil (as stored) with fp32 products, on cuda and where the CPU has no bf16 products.
+    static func productRounding(_ backend: any Backend) -> ProductWeightRounding? {
+        guard let cpu = backend as? CPUBackend, cpu.matmul == .halfInputs else { return nil }
+        return ProductWeightRounding(dtype: .bf16)
+    }
+
+    /// The stderr note for a model whose f32 product weights were rounded as it loaded; nil when none were.
+    static func roundingNote(_ model: CausalLM) -> String? {
+        guard model.roundedProductWeights > 0 else { return nil }
+        return "products: bf16 (\(model.roundedProductWeights) f32 product weights rounded to bf16 at load; --matmul fp32 multiplies the file's values)"
     }
 
     /// Makes the CUDA backend on the first GPU, for `TrainingBackend.choose`.

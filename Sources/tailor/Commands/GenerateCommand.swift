@@ -62,7 +62,9 @@ struct GenerationOptions: ParsableArguments {
     func load() async throws -> InferenceModel {
         let (backend, note) = try compute.backend()
         if let note { printError(note) }
-        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend)
+        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend,
+                                        rounding: DeviceOptions.productRounding(backend))
+        if let note = DeviceOptions.roundingNote(loaded.model) { printError(note) }
         if let adapter { try loaded.adapters.load(name: "adapter", folder: URL(fileURLWithPath: adapter)) }
         return loaded
     }

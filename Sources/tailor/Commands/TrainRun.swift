@@ -60,7 +60,7 @@ struct TrainRun {
         if let backend = compute.backend as? CPUBackend {
             let cpu = CPUReport.current()
             say("cpu: \(cpu.features.summary)")
-            say("cpu path: \(cpu.pathSummary)")
+            say("cpu path: \(cpu.gemmSummary)")
             say("products: " + (backend.matmul == .halfInputs ? "bf16 (bf16: true; bf16 weights multiply bf16 activations, f32 accumulation)"
                                  : "fp32" + (recipe.bf16 ? " (bf16 products unavailable: \(backend.matmulFallback?.reason ?? "?"))" : " (bf16: false)")))
             if recipe.bf16, recipe.givenKeys.contains("bf16"), let why = backend.matmulFallback {
@@ -73,6 +73,10 @@ struct TrainRun {
         let run = try TrainingRun(recipe: recipe, modelFolder: modelFolder, compute: compute, lockOutput: !dryRun, data: reused,
                                   communicator: world)
         let (model, data, trainable) = (run.model, run.data, run.trainable)
+        if model.roundedProductWeights > 0 {
+            say("frozen weights: \(model.roundedProductWeights) f32 product weights rounded to bf16 at load (autocast rounds them at"
+                + " every product; embeddings, norms, biases and what trains stay f32)")
+        }
         for warning in data.warnings + run.warnings { printError("warning: \(warning)") }
         if let path = run.recipe.adapterNameOrPath, run.recipe.finetuningType == .lora {
             say("adapter: starting from \(path) (r \(run.recipe.lora.r), lora_alpha \(fmt(run.recipe.lora.loraAlpha, 1)))"

@@ -1,4 +1,5 @@
 import Foundation
+import TailorModels
 import TailorTensor
 import TailorTestSupport
 @testable import TailorTraining
@@ -51,6 +52,30 @@ final class TrainingRunTests: XCTestCase {
         }
         let yaml = try String(contentsOf: out.appendingPathComponent("tailor_config.yaml"), encoding: .utf8)
         XCTAssertEqual(yaml, RecipeYAML.render(run.recipe))
+    }
+
+    /// bf16: true on a CPU with bf16 products rounds an f32 folder's frozen linears and output
+    /// layer to bf16 at load (autocast's values); what trains, or what PiSSA decomposes, stays f32.
+    func testBF16RunsRoundFrozenProductWeightsOnlyWhereTheyStayFrozen() throws {
+        let half = TrainingBackend(backend: try CPUBackend(kernels: .reference, matmul: .halfInputs), isAccelerator: false)
+        let exact = TrainingBackend(backend: try CPUBackend(kernels: .reference), isAccelerator: false)
+        let lora = try recipe([])
+        XCTAssertEqual(TrainingRun.productRounding(lora, compute: half), ProductWeightRounding(dtype: .bf16, keep: []))
+        XCTAssertNil(TrainingRun.productRounding(lora, compute: exact), "fp32 products: nothing to round for")
+        XCTAssertNil(TrainingRun.productRounding(try recipe([("bf16", .bool(false))]), compute: half))
+        XCTAssertNil(TrainingRun.productRounding(try recipe([("finetuning_type", .string("full"))]), compute: half))
+        XCTAssertNil(TrainingRun.productRounding(try recipe([("init_lora_weights", .string("pissa"))]), compute: half))
+        XCTAssertEqual(TrainingRun.productRounding(try recipe([("modules_to_save", .list(["lm_head"]))]), compute: half)?.keep, ["lm_head"])
+
+        let run = try TrainingRun(recipe: lora, modelFolder: TestPaths.fixture("models/llama"), compute: half, lockOutput: false)
+        XCTAssertEqual(run.model.roundedProductWeights, 7 * run.model.layers.count + 1)
+        XCTAssertEqual(run.model.layers[0].qProj.weight.dtype, .bf16)
+        XCTAssertEqual(run.model.embedTokens.dtype, .f32)
+        XCTAssertTrue(run.trainable.parameters.allSatisfy { $0.value.dtype == .f32 }, "LoRA factors stay f32")
+        let full = try TrainingRun(recipe: try recipe([("finetuning_type", .string("full"))]), modelFolder: TestPaths.fixture("models/llama"),
+                                   compute: half, lockOutput: false)
+        XCTAssertEqual(full.model.roundedProductWeights, 0)
+        XCTAssertTrue(full.model.layers.allSatisfy { $0.linears.allSatisfy { $0.weight.dtype == .f32 } })
     }
 
     func testARecipeThatCannotRunFailsBeforeTheModelLoads() throws {

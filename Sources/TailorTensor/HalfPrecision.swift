@@ -19,6 +19,18 @@ public enum HalfPrecision {
         return UInt16(truncatingIfNeeded: rounded >> 16)
     }
 
+    /// `floatToBF16` of `count` values: the same bits (nearest even, NaN kept quiet), written
+    /// without a branch so the compiler vectorizes the loop.
+    public static func floatsToBF16(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<UInt16>, count: Int) {
+        let bits = UnsafeRawPointer(x).assumingMemoryBound(to: UInt32.self)
+        for i in 0..<count {
+            let b = bits[i]
+            let rounded = (b &+ 0x7FFF &+ ((b &>> 16) & 1)) &>> 16
+            let quietNaN = (b &>> 16) | 0x0040
+            out[i] = UInt16(truncatingIfNeeded: (b & 0x7FFF_FFFF) > 0x7F80_0000 ? quietNaN : rounded)
+        }
+    }
+
     /// Widens an IEEE half bit pattern to `Float` (exact).
     @inlinable
     public static func f16ToFloat(_ bits: UInt16) -> Float {

@@ -15,7 +15,7 @@ extension CPUBackend {
         let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: max(m * k, 1))  // op(a) stored as a is, in bf16
         defer { rounded.deallocate() }
         Parallel.forEachChunk(m * k, costPerItem: 1) { range in
-            for i in range { rounded[i] = HalfPrecision.floatToBF16(pa[i]) }
+            HalfPrecision.floatsToBF16(pa + range.lowerBound, rounded + range.lowerBound, count: range.count)
         }
         let lda = transposeA ? m : k, ldb = transposeB ? k : n
         // One status per piece (at most one piece per worker), each written by its own piece.

@@ -26,6 +26,9 @@ struct BenchGenerateCommand: AsyncParsableCommand {
     @Option(help: "Weight storage: f32 or bf16.")
     var dtype: String = "f32"
 
+    @Option(help: "How products with bf16 weights (--dtype bf16) run: bf16 (activations rounded to bf16, f32 accumulation, on oneDNN's AMX or AVX512-BF16 kernels; fp32 on a CPU with neither, saying so) or fp32.")
+    var matmul: MatmulPrecision = .halfInputs
+
     @Option(parsing: .unconditional, help: "Prompt tokens.")
     var promptTokens: Int = 128
 
@@ -47,7 +50,8 @@ struct BenchGenerateCommand: AsyncParsableCommand {
         var config = try ModelPresets.config(named: preset)
         config.maxPositionEmbeddings = max(config.maxPositionEmbeddings, promptTokens + newTokens)
         let storage: DType = dtype == "bf16" ? .bf16 : .f32
-        let cpu = try CPUBackend(kernels: .fast)
+        let cpu = try CPUBackend(kernels: .fast, matmul: matmul)
+        let products = storage == .bf16 && cpu.matmul == .halfInputs ? "bf16" : "fp32"
         let profiler = profile ? ProfilingBackend(cpu) : nil
         let backend: Backend = profiler ?? cpu
         let model = try CausalLM.random(config: config, backend: backend, seed: 0, dtype: storage)
@@ -73,8 +77,10 @@ struct BenchGenerateCommand: AsyncParsableCommand {
         let bytesPerToken = Double(decodeBytesPerToken(config, weightBytes: storage.byteSize, context: promptTokens + newTokens / 2))
         let limit = bandwidth / bytesPerToken
         let decode = best.decodeTokensPerSecond
-        print("tailor bench generate: \(preset), \(dtype) weights, prompt \(promptTokens), \(newTokens) new tokens, \(cpu.threadCount) threads")
+        print("tailor bench generate: \(preset), \(dtype) weights, prompt \(promptTokens), \(newTokens) new tokens, \(cpu.threadCount) threads,"
+              + " \(products) products")
         printCPUHeader()
+        if let why = cpu.matmulFallback, storage == .bf16 { print("  note      --matmul bf16 runs fp32 here: \(why.reason)") }
         print("  prefill   \(fmt(best.prefillTokensPerSecond, 1)) tok/s  (\(fmt(best.prefillSeconds, 3)) s)")
         print("  decode    \(fmt(decode, 1)) tok/s  (\(fmt(100 * decode / limit, 1))% of the bandwidth limit \(fmt(limit, 1)) tok/s = \(fmt(bandwidth / 1e9, 1)) GB/s ÷ \(fmt(bytesPerToken / 1e6, 1)) MB/token)")
         print("  peak RSS  \(fmt(rss, 2)) GB")
@@ -86,7 +92,7 @@ struct BenchGenerateCommand: AsyncParsableCommand {
             }
         }
         let line: JSONValue = [
-            "tool": "tailor", "bench": "generate", "preset": .string(preset), "dtype": .string(dtype),
+            "tool": "tailor", "bench": "generate", "preset": .string(preset), "dtype": .string(dtype), "products": .string(products),
             "prompt": .int(promptTokens), "new": .int(newTokens), "threads": .int(cpu.threadCount),
             "prefill_tokens_per_s": rounded(best.prefillTokensPerSecond, 1), "decode_tokens_per_s": rounded(decode, 1),
             "bandwidth_gb_s": rounded(bandwidth / 1e9, 2), "bandwidth_limit_tokens_per_s": rounded(limit, 1),

@@ -166,8 +166,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         case .f32:
             values.withUnsafeBufferPointer { base.copyMemory(from: $0.baseAddress!, byteCount: values.count * 4) }
         case .bf16:
-            let out = base.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<values.count { out[i] = HalfPrecision.floatToBF16(values[i]) }
+            values.withUnsafeBufferPointer { source in
+                if let first = source.baseAddress { HalfPrecision.floatsToBF16(first, base.assumingMemoryBound(to: UInt16.self), count: values.count) }
+            }
         case .f16:
             let out = base.assumingMemoryBound(to: UInt16.self)
             for i in 0..<values.count { out[i] = HalfPrecision.floatToF16(values[i]) }

@@ -1,3 +1,4 @@
+import TailorModels
 import TailorTensor
 
 /// The backend a run computes on, chosen from a recipe's `device`. TailorTraining links only the
@@ -52,12 +53,13 @@ public struct TrainingBackend {
         bf16 && isAccelerator ? .bf16 : .f32
     }
 
-    /// Whether a bf16 run rounds its frozen f32 product weights to bf16 once at load
-    /// (`CausalLM.roundFrozenProductWeights`): on a CPU whose products run in bf16, so that an
-    /// f32 folder gets the bf16 products `bf16: true` asks for, as autocast gives a transformers
-    /// user. The CUDA backend multiplies f32 weights in fp32 (not measured on a GPU yet).
-    public func roundsFrozenWeights(bf16: Bool) -> Bool {
-        guard bf16, !isAccelerator, let cpu = backend as? CPUBackend else { return false }
-        return cpu.matmul == .halfInputs
+    /// How a model loads for `backend`'s products: with bf16 products on the CPU
+    /// (`MatmulPrecision.halfInputs` granted), an f32 folder's frozen product weights rounded to
+    /// bf16 once (`ProductWeightRounding`, keeping `keep`), as autocast rounds them at every
+    /// product; else nil, the weights as stored (the CUDA backend multiplies f32 weights in fp32,
+    /// not measured on a GPU yet). Training (`TrainingRun`) and the inference commands ask this one rule.
+    public static func productRounding(for backend: any Backend, keep: [String] = []) -> ProductWeightRounding? {
+        guard let cpu = backend as? CPUBackend, cpu.matmul == .halfInputs else { return nil }
+        return ProductWeightRounding(dtype: .bf16, keep: keep)
     }
 }

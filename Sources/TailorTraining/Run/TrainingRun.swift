@@ -96,9 +96,9 @@ public final class TrainingRun {
     /// from no decomposition of the base (PiSSA and OLoRA read the f32 weights), keeping the
     /// modules_to_save modules as stored. nil: every weight as stored.
     static func productRounding(_ recipe: TrainRecipe, compute: TrainingBackend) -> ProductWeightRounding? {
-        guard compute.roundsFrozenWeights(bf16: recipe.bf16), recipe.finetuningType == .lora else { return nil }
+        guard recipe.bf16, !compute.isAccelerator, recipe.finetuningType == .lora else { return nil }
         switch recipe.lora.initLoraWeights {
-        case .kaiming, .gaussian, .linearDefault: return ProductWeightRounding(dtype: .bf16, keep: recipe.lora.modulesToSave)
+        case .kaiming, .gaussian, .linearDefault: return TrainingBackend.productRounding(for: compute.backend, keep: recipe.lora.modulesToSave)
         default: return nil
         }
     }

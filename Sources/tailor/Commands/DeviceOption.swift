@@ -1,6 +1,7 @@
 import ArgumentParser
+import Foundation
 import TailorCUDA
-import TailorModels
+import TailorInference
 import TailorTensor
 import TailorTraining
 
@@ -31,18 +32,16 @@ struct DeviceOptions: ParsableArguments {
         return try TrainingBackend.choose(device, matmul: matmul, accelerator: cuda(matmul))
     }
 
-    /// How an inference command loads an f32 folder: with bf16 products on the CPU, its product
-    /// weights rounded to bf16 once (what training with `bf16: true` multiplies, and autocast);
-    /// nil (as stored) with fp32 products, on cuda and where the CPU has no bf16 products.
-    static func productRounding(_ backend: any Backend) -> ProductWeightRounding? {
-        guard let cpu = backend as? CPUBackend, cpu.matmul == .halfInputs else { return nil }
-        return ProductWeightRounding(dtype: .bf16)
-    }
-
-    /// The stderr note for a model whose f32 product weights were rounded as it loaded; nil when none were.
-    static func roundingNote(_ model: CausalLM) -> String? {
-        guard model.roundedProductWeights > 0 else { return nil }
-        return "products: bf16 (\(model.roundedProductWeights) f32 product weights rounded to bf16 at load; --matmul fp32 multiplies the file's values)"
+    /// An inference command's model: with bf16 products on the CPU, an f32 folder's product
+    /// weights rounded to bf16 once as they load (`TrainingBackend.productRounding`: what
+    /// training with `bf16: true` multiplies, and autocast), saying so on stderr; as stored otherwise.
+    static func inferenceModel(folder: URL, backend: any Backend) throws -> InferenceModel {
+        let loaded = try InferenceModel(folder: folder, backend: backend, rounding: TrainingBackend.productRounding(for: backend))
+        let rounded = loaded.model.roundedProductWeights
+        if rounded > 0 {
+            printError("products: bf16 (\(rounded) f32 product weights rounded to bf16 at load; --matmul fp32 multiplies the file's values)")
+        }
+        return loaded
     }
 
     /// Makes the CUDA backend on the first GPU, for `TrainingBackend.choose`.

@@ -150,9 +150,7 @@ struct EvalCommand: AsyncParsableCommand {
         }
         let (backend, deviceNote) = try compute.backend()
         if let deviceNote { printError(deviceNote) }
-        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend,
-                                        rounding: DeviceOptions.productRounding(backend))
-        if let note = DeviceOptions.roundingNote(loaded.model) { printError(note) }
+        let loaded = try DeviceOptions.inferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend)
         let adapters = try adapterFolders()
         for (name, path) in adapters { try loaded.adapters.load(name: name, folder: URL(fileURLWithPath: path)) }
         if metricList.contains(.rewards) { return try finish(try scorePairs(loaded, adapters: adapters.map(\.name))) }

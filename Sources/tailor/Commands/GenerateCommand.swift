@@ -62,9 +62,7 @@ struct GenerationOptions: ParsableArguments {
     func load() async throws -> InferenceModel {
         let (backend, note) = try compute.backend()
         if let note { printError(note) }
-        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend,
-                                        rounding: DeviceOptions.productRounding(backend))
-        if let note = DeviceOptions.roundingNote(loaded.model) { printError(note) }
+        let loaded = try DeviceOptions.inferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend)
         if let adapter { try loaded.adapters.load(name: "adapter", folder: URL(fileURLWithPath: adapter)) }
         return loaded
     }

@@ -87,9 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let (backend, deviceNote) = try compute.backend()
         if let deviceNote { note(deviceNote) }
-        let loaded = try InferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend,
-                                        rounding: DeviceOptions.productRounding(backend))
-        if let note = DeviceOptions.roundingNote(loaded.model) { printError(note) }
+        let loaded = try DeviceOptions.inferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend)
         var served: [(name: String, folder: String)] = []
         for pair in adapters {
             let (name, folder) = try Self.adapterPair(pair)

@@ -24,8 +24,7 @@ public struct ProductWeightRounding: Sendable, Equatable {
 
     /// Whether the weight `name` (a Hugging Face name) is rounded when stored in f32.
     func rounds(_ name: String) -> Bool {
-        let isProduct = (name.hasPrefix("model.layers.") && name.hasSuffix("_proj.weight")) || name == CausalLM.lmHeadName
-        guard isProduct else { return false }
+        guard FourBitQuantization.quantizes(name) || name == CausalLM.lmHeadName else { return false }  // the layers' linears, the output layer
         let module = String(name.dropLast(".weight".count))
         let modules = name == CausalLM.lmHeadName ? [module, "model.embed_tokens"] : [module]
         return !modules.contains { module in keep.contains { module == $0 || module.hasSuffix("." + $0) } }

@@ -8,7 +8,7 @@ import XCTest
 /// `CausalLM.load(…, rounding:)`: the frozen f32 product weights become bf16 at load, holding
 /// exactly the values torch.autocast multiplies (nearest-even bf16 of each f32 weight), and
 /// nothing else changes.
-final class CausalLMProductWeightsTests: XCTestCase {
+final class ProductWeightRoundingTests: XCTestCase {
     private func temporaryFolder() throws -> URL {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-rounding-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)

@@ -15,6 +15,10 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
     case nf4
     /// bitsandbytes' 4-bit float blocks (1 sign, 2 exponent, 1 mantissa bit), stored like `nf4`.
     case fp4
+    /// llama.cpp's block quantizations (`GGMLBlockType`): a frozen weight kept as a GGUF file stores it, each row
+    /// a whole number of blocks (`CPUGGMLStorage`). Read only as a GEMM's `b` operand, by `gatherRows` or by
+    /// `download` (decoded).
+    case q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K
 
     /// Bytes per element; 0 for the block-quantized types, whose elements take no whole number of
     /// bytes: a tensor of those counts its storage's bytes (codes plus scales, `Tensor.byteCount`).
@@ -24,12 +28,31 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
         case .f16, .bf16: return 2
         case .i64: return 8
         case .u8: return 1
-        case .nf4, .fp4: return 0
+        case .nf4, .fp4, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return 0
         }
     }
 
-    /// Whether elements are stored in blocks with shared scales (`nf4`, `fp4`).
-    public var isBlockQuantized: Bool { fourBitFormat != nil }
+    /// Whether elements are stored in blocks with shared scales (`nf4`, `fp4`, the ggml block types).
+    public var isBlockQuantized: Bool { fourBitFormat != nil || ggmlBlockType != nil }
+
+    /// The llama.cpp block type of `q4_0` ... `q6_K`.
+    public var ggmlBlockType: GGMLBlockType? { GGMLBlockType(rawValue: rawValue.uppercased()) }
+
+    /// The dtype of a llama.cpp block type.
+    public init(_ block: GGMLBlockType) {
+        switch block {
+        case .q4_0: self = .q4_0
+        case .q4_1: self = .q4_1
+        case .q5_0: self = .q5_0
+        case .q5_1: self = .q5_1
+        case .q8_0: self = .q8_0
+        case .q2_K: self = .q2_K
+        case .q3_K: self = .q3_K
+        case .q4_K: self = .q4_K
+        case .q5_K: self = .q5_K
+        case .q6_K: self = .q6_K
+        }
+    }
 
     /// The bitsandbytes 4-bit format of `nf4` / `fp4`.
     public var fourBitFormat: FourBitFormat? {
@@ -49,12 +72,12 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
     public var isFloatingPoint: Bool {
         switch self {
         case .f32, .f16, .bf16: return true
-        case .i32, .i64, .u8, .nf4, .fp4: return false
+        default: return false
         }
     }
 
     /// torch's name of the dtype (config.json's `dtype`): float32, float16, bfloat16, int32, int64, uint8
-    /// (the 4-bit types are stored in uint8, as bitsandbytes stores them).
+    /// (the block-quantized types are stored in uint8, as bitsandbytes stores its 4-bit ones).
     public var torchName: String {
         switch self {
         case .f32: return "float32"
@@ -62,7 +85,7 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
         case .bf16: return "bfloat16"
         case .i32: return "int32"
         case .i64: return "int64"
-        case .u8, .nf4, .fp4: return "uint8"
+        default: return "uint8"
         }
     }
 

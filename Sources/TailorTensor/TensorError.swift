@@ -26,6 +26,8 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case unknownQuantType(String)
     /// A part of a quantized tensor (codes, absmax, nested absmax) has the wrong number of entries.
     case quantizedDataMismatch(part: String, expected: Int, got: Int)
+    /// A tensor in ggml blocks whose rows (last dimension) are not a whole number of blocks.
+    case rowsNotWholeBlocks(dtype: DType, rowLength: Int, blockSize: Int)
 
     public var description: String {
         switch self {
@@ -55,6 +57,9 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
             return "unknown 4-bit quant type '\(name)'; use nf4 or fp4"
         case let .quantizedDataMismatch(part, expected, got):
             return "the quantized tensor's \(part) has \(got) entries, its shape and blocksize need \(expected); the file is damaged or was written for another shape"
+        case let .rowsNotWholeBlocks(dtype, rowLength, blockSize):
+            return "a \(dtype) tensor stores each row in blocks of \(blockSize) values, but its rows have \(rowLength); "
+                + "the file is damaged, or import it dequantized (tailor import gguf --dtype f32) and train the folder"
         }
     }
 }

@@ -14,7 +14,7 @@ extension CUDABackend {
             let bits = tensor.dtype == .bf16 ? HalfPrecision.floatToBF16(value) : HalfPrecision.floatToF16(value)
             try launchElementwise("tailor_fill_u16", count: tensor.count,
                                   [.pointer(try address(tensor)), .int32(Int32(bits)), .int64(Int64(tensor.count))])  // allowed: CUDA launch sizes and tensor counts of tensors allocated on the device, each far below 2^31; CUDA driver values widen
-        case .i64, .u8, .nf4, .fp4:
+        default:
             throw TensorError.unsupportedDType(op: op, argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
         }
     }

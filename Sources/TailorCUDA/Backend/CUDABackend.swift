@@ -76,6 +76,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     }
 
     public func upload(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType, owner: AnyObject?) throws -> Tensor {
+        if let block = dtype.ggmlBlockType {
+            throw TensorError.notBuilt(what: "a \(block) frozen weight (LoRA on a quantized GGUF's blocks)", backend: name,
+                                       instead: "import the file dequantized (tailor import gguf FILE --output DIR --dtype bf16) and train that folder")
+        }
         let tensor = try empty(shape, dtype: dtype)
         guard bytes.count == tensor.byteCount else {
             throw TensorError.hostDataMismatch(expected: tensor.count, got: bytes.count / max(dtype.byteSize, 1))
@@ -102,7 +106,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             return bits.map { tensor.dtype == .bf16 ? HalfPrecision.bf16ToFloat($0) : HalfPrecision.f16ToFloat($0) }
         case .i32:
             return try downloadInt32(tensor).map(Float.init)
-        case .i64, .u8, .nf4, .fp4:
+        default:
             throw TensorError.unsupportedDType(op: "download", argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
         }
     }

@@ -1,3 +1,5 @@
+import TailorTensor
+
 /// A ggml tensor element type (`ggml_type`): a plain number type, or a block quantization that stores
 /// `blockSize` values in `typeSize` bytes.
 ///
@@ -62,11 +64,14 @@ public struct GGMLType: RawRepresentable, Hashable, Sendable, CustomStringConver
     /// Bytes per block, nil when unknown.
     public var typeSize: Int? { GGMLType.table[rawValue]?.typeSize }
 
-    /// Whether `GGMLDequantizer` can turn this type into `Float`s.
+    /// Whether `GGMLDequantizer` can turn this type into `Float`s: the plain number types and the block types
+    /// TailorTensor decodes (`blockType`).
     public var canDequantize: Bool {
-        [.f32, .f16, .bf16, .f64, .i8, .i16, .i32, .i64, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1,
-         .q2_K, .q3_K, .q4_K, .q5_K, .q6_K].contains(self)
+        blockType != nil || [.f32, .f16, .bf16, .f64, .i8, .i16, .i32, .i64].contains(self)
     }
+
+    /// The block quantization TailorTensor decodes (and keeps as frozen weights) for this type, or nil.
+    public var blockType: GGMLBlockType? { GGMLBlockType(rawValue: name) }
 
     /// Bytes that `elements` values occupy, or nil when the type is unknown, `elements` is not a whole
     /// number of blocks, or the size overflows.

@@ -24,14 +24,50 @@ extension CausalLM {
 
     /// Builds the model from an opened GGUF file.
     public static func load(gguf file: GGUFFile, backend: Backend, dtype: DType = .f32) throws -> CausalLM {
+        try load(gguf: file, backend: backend, dtype: dtype, blocks: nil)
+    }
+
+    /// Loads a GGUF file keeping the weights it stores in ggml blocks (`GGUFWeights.blocks`) as they are:
+    /// products decode them as they go (LoRA on a quantized GGUF, with no f32 copy of the base). The
+    /// weights of the modules `blocks.decoding` names (modules_to_save, which train) and every tensor
+    /// stored in a plain type (norms, biases, f32/f16 weights) are decoded to f32.
+    public static func load(gguf url: URL, backend: Backend, blocks: GGUFBlockWeights) throws -> CausalLM {
+        try load(gguf: try GGUFFile(url: url), backend: backend, dtype: .f32, blocks: blocks)
+    }
+
+    static func load(gguf file: GGUFFile, backend: Backend, dtype: DType, blocks: GGUFBlockWeights?) throws -> CausalLM {
         guard dtype == .f32 || dtype == .bf16 else {
             throw ModelError.badConfig(file: file.url.path, field: "dtype", problem: "is \(dtype); GGUF weights load as f32 or bf16")
         }
         let config = try ModelConfig(gguf: file)
         let weights = GGUFWeights(file: file, config: config)
         return try assemble(config: config, backend: backend) { name, shape in
-            try backend.upload(try weights.floats(hf: name, shape: shape), shape: shape, dtype: dtype)
+            if let blocks, blocks.keeps(name), let tensor = try weights.blocks(hf: name, shape: shape, backend: backend) { return tensor }
+            return try backend.upload(try weights.floats(hf: name, shape: shape), shape: shape, dtype: dtype)
         }
+    }
+
+    /// Whether a GGUF file stores any decoder linear in ggml blocks (a quantized model, which LoRA trains on its
+    /// blocks as they are), rather than in f32 / f16 / bf16.
+    public static func storesBlocks(gguf file: GGUFFile) -> Bool {
+        file.tensors.contains { $0.type.blockType != nil && $0.name.hasPrefix("blk.") && $0.dims.count == 2 }
+    }
+}
+
+/// Which weights of a GGUF file stay in its ggml blocks (`CausalLM.load(gguf:backend:blocks:)`).
+public struct GGUFBlockWeights: Sendable, Equatable {
+    /// Module names (or their last parts, as peft matches modules_to_save: "lm_head", "embed_tokens")
+    /// whose weights are decoded to f32 though stored in blocks. Either of lm_head / embed_tokens decodes a
+    /// tied embedding.
+    public var decoding: [String]
+
+    public init(decoding: [String] = []) { self.decoding = decoding }
+
+    /// Whether the weight `name` (a Hugging Face name) stays in blocks when the file stores it so.
+    func keeps(_ name: String) -> Bool {
+        let module = name.hasSuffix(".weight") ? String(name.dropLast(".weight".count)) : name
+        let modules = name == CausalLM.embedName ? [module, "lm_head"] : [module]
+        return !modules.contains { module in decoding.contains { module == $0 || module.hasSuffix("." + $0) } }
     }
 }
 

@@ -80,6 +80,35 @@ public struct GGUFWeights: Sendable {
         return values
     }
 
+    /// Weight `name` as the file stores it when that is in ggml blocks TailorTensor decodes (`GGMLBlockType`):
+    /// a tensor of dtype `q4_0` ... `q6_K` aliasing the mapped file (q/k rows of llama files copied back into
+    /// Hugging Face order, whole rows of blocks at a time); nil for a tensor stored in f32, f16 or another
+    /// plain type, which `floats(hf:shape:)` reads.
+    /// - Throws: `ModelError` naming the GGUF tensor when it is missing, of another shape, or its rows are not
+    ///   whole blocks.
+    public func blocks(hf name: String, shape: [Int], backend: Backend) throws -> Tensor? {
+        let path = file.url.path
+        guard let ggufName = GGUFTensorNames.ggufName(forHF: name), let info = file.tensor(ggufName) else {
+            throw ModelError.missingWeight(name: GGUFTensorNames.ggufName(forHF: name) ?? name, source: path, expectedShape: shape)
+        }
+        guard info.shape == shape else {
+            throw ModelError.weightShapeMismatch(name: ggufName, source: path, expected: shape, got: info.shape)
+        }
+        guard let block = info.type.blockType, shape.count == 2 else { return nil }
+        let bytes = try file.bytes(ggufName)
+        do {
+            let heads = name.contains("self_attn.q_proj.") ? config.headCount : name.contains("self_attn.k_proj.") ? config.kvHeadCount : nil
+            guard permutesQK, let heads else {
+                return try backend.upload(bytes: bytes, shape: shape, dtype: DType(block), owner: file)
+            }
+            let rowBytes = bytes.count / max(shape[0], 1)
+            let reordered = Self.reorderRows(bytes.assumingMemoryBound(to: UInt8.self), heads: heads, rowLength: rowBytes, toLlamaCpp: false)
+            return try reordered.withUnsafeBytes { try backend.upload(bytes: $0, shape: shape, dtype: DType(block), owner: nil) }
+        } catch let error as TensorError {
+            throw ModelError.tensor(error, during: "\(path): loading \(ggufName) (\(block))")
+        }
+    }
+
     /// Undoes llama.cpp's `permute(w, n_head)`: [heads, D/2, 2, rowLength] -> [heads, 2, D/2, rowLength].
     static func unpermuteRows(_ values: [Float], heads: Int, rowLength: Int) -> [Float] {
         reorderRows(values, heads: heads, rowLength: rowLength, toLlamaCpp: false)
@@ -92,26 +121,29 @@ public struct GGUFWeights: Sendable {
     }
 
     /// Within each head of D rows, GGUF row 2i + j is Hugging Face row j·D/2 + i; copies one order into the other.
-    static func reorderRows(_ values: [Float], heads: Int, rowLength: Int, toLlamaCpp: Bool) -> [Float] {
+    /// `rowLength` counts elements of `values` (floats, or a row's bytes of ggml blocks).
+    static func reorderRows<Element>(_ values: UnsafeBufferPointer<Element>, heads: Int, rowLength: Int, toLlamaCpp: Bool) -> [Element] {
         let rows = values.count / rowLength
         let headRows = rows / heads
         let half = headRows / 2
-        var out = [Float](repeating: 0, count: values.count)
-        values.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for h in 0..<heads {
-                    for i in 0..<half {
-                        for j in 0..<2 {
-                            let gguf = (h * headRows + 2 * i + j) * rowLength
-                            let hf = (h * headRows + j * half + i) * rowLength
-                            let (from, to) = toLlamaCpp ? (hf, gguf) : (gguf, hf)
-                            for k in 0..<rowLength { dst[to + k] = src[from + k] }
-                        }
+        return [Element](unsafeUninitializedCapacity: values.count) { dst, initialized in
+            guard let out = dst.baseAddress, let src = values.baseAddress else { initialized = 0; return }
+            for h in 0..<heads {
+                for i in 0..<half {
+                    for j in 0..<2 {
+                        let gguf = (h * headRows + 2 * i + j) * rowLength
+                        let hf = (h * headRows + j * half + i) * rowLength
+                        let (from, to) = toLlamaCpp ? (hf, gguf) : (gguf, hf)
+                        (out + to).initialize(from: src + from, count: rowLength)
                     }
                 }
             }
+            initialized = values.count
         }
-        return out
+    }
+
+    static func reorderRows(_ values: [Float], heads: Int, rowLength: Int, toLlamaCpp: Bool) -> [Float] {
+        values.withUnsafeBufferPointer { reorderRows($0, heads: heads, rowLength: rowLength, toLlamaCpp: toLlamaCpp) }
     }
 }
 
@@ -137,6 +169,11 @@ extension GGUFWeights {
             }
         }
         try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent("model.safetensors"))
+        try writeConfig(to: folder, dtype: dtype, padTokenId: padTokenId)
+    }
+
+    /// Writes config.json (the model's config, `dtype` f32 or bf16) into `folder`, atomically.
+    public func writeConfig(to folder: URL, dtype: DType, padTokenId: Int?) throws {
         let json = try config.huggingFaceJSON(dtype: dtype == .bf16 ? "bfloat16" : "float32", padTokenId: padTokenId)
         let url = folder.appendingPathComponent("config.json")
         do { try json.write(to: url, options: .atomic) } catch {

@@ -8,10 +8,16 @@ extension CPUBackend {
     /// - Throws: `TensorError.notBuilt` naming oneDNN's status if a call fails.
     func gemmBF16Products(_ pa: UnsafePointer<Float>, transposeA: Bool, _ b: Tensor, transposeB: Bool,
                           _ pc: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, alpha: Float, beta: Float) throws {
+        try gemmBF16Products(pa, transposeA: transposeA, try raw(b, op: "gemm").assumingMemoryBound(to: UInt16.self), transposeB: transposeB,
+                             pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
+    }
+
+    /// The same with `b`'s bf16 values at `pb` (op(b) [k, n], rows contiguous: ldb k with transposeB, else n).
+    func gemmBF16Products(_ pa: UnsafePointer<Float>, transposeA: Bool, _ pb: UnsafePointer<UInt16>, transposeB: Bool,
+                          _ pc: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, alpha: Float, beta: Float) throws {
         guard max(m, n, k) < Int(Int32.max) else {
             throw TensorError.shapeMismatch(op: "gemm", argument: "bf16 product", expected: "every dimension below 2^31", got: [m, n, k])
         }
-        let pb = try raw(b, op: "gemm").assumingMemoryBound(to: UInt16.self)
         let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: max(m * k, 1))  // op(a) stored as a is, in bf16
         defer { rounded.deallocate() }
         Parallel.forEachChunk(m * k, costPerItem: 1) { range in

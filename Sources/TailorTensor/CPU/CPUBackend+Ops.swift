@@ -14,7 +14,7 @@ extension CPUBackend {
         case .bf16, .f16:
             let bits = tensor.dtype == .bf16 ? HalfPrecision.floatToBF16(value) : HalfPrecision.floatToF16(value)
             try raw(tensor, op: "fill").assumingMemoryBound(to: UInt16.self).update(repeating: bits, count: tensor.count)
-        case .i64, .u8, .nf4, .fp4:
+        default:
             throw TensorError.unsupportedDType(op: "fill", argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
         }
     }
@@ -61,14 +61,18 @@ extension CPUBackend {
     public func gatherRows(_ source: Tensor, indices: Tensor, into out: Tensor) throws {
         let (rows, cols) = matrix(source)
         try requireShape(out, [indices.count, cols], op: "gatherRows", "out")
-        let (src, idx, dst) = (try f32(source, op: "gatherRows", "source"), try i32(indices, op: "gatherRows", "indices"),
-                               try f32(out, op: "gatherRows", "out"))
+        let (idx, dst) = (try i32(indices, op: "gatherRows", "indices"), try f32(out, op: "gatherRows", "out"))
         for i in 0..<indices.count {
             let r = Int(idx[i])  // allowed: Int32 ids, positions and offsets widen to Int
             guard r >= 0 && r < rows else {
                 throw TensorError.shapeMismatch(op: "gatherRows", argument: "indices[\(i)] = \(r)", expected: "0..<\(rows)", got: source.shape)
             }
         }
+        if let block = source.dtype.ggmlBlockType {
+            try gatherDecodedRows(source, block: block, indices: idx, count: indices.count, into: dst)
+            return
+        }
+        let src = try f32(source, op: "gatherRows", "source")
         Parallel.forEachChunk(indices.count, costPerItem: fast ? cols : 0) { range in
             for i in range { (dst + i * cols).update(from: src + Int(idx[i]) * cols, count: cols) }  // allowed: Int32 ids, positions and offsets widen to Int
         }
@@ -110,6 +114,12 @@ extension CPUBackend {
             }
             return
         }
+        if b.dtype.ggmlBlockType != nil, m > 0, n > 0, k > 0 {
+            // ggml blocks decoded a block of rows at a time; with bf16 products the decoded values are rounded to
+            // bf16, as an f32 weight is at load (ProductWeightRounding).
+            try gemmDecodingGGML(pa, transposeA: transposeA, b, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
+            return
+        }
         if bf16Products, m > 0, n > 0, k > 0 {
             if fast {
                 try gemmBF16Products(pa, transposeA: transposeA, b, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
@@ -125,6 +135,7 @@ extension CPUBackend {
             try gemmWideningInBlocks(pa, transposeA: transposeA, b, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
             return
         }
+
         try withFloats(b, op: "gemm", "b") { pb in
             if fast {
                 CPUFast.gemm(pa, transposeA: transposeA, pb, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
@@ -159,6 +170,10 @@ extension CPUBackend {
         for n in 0..<ids.count where pid[n] < 0 || Int(pid[n]) >= vocab {  // allowed: Int32 ids, positions and offsets widen to Int
             throw TensorError.shapeMismatch(op: "embeddingForward", argument: "ids[\(n)] = \(pid[n])",
                                             expected: "a token id in 0..<\(vocab)", got: table.shape)
+        }
+        if let block = table.dtype.ggmlBlockType {
+            try gatherDecodedRows(table, block: block, indices: pid, count: ids.count, into: po)
+            return
         }
         let base = try raw(table, op: "embeddingForward")
         let dtype = table.dtype

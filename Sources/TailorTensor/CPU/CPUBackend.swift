@@ -80,15 +80,22 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func upload(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType, owner: AnyObject?) throws -> Tensor {
-        try OperandChecks.requireNotBlockQuantized(dtype, op: "upload(bytes:)")
-        let expected = shape.reduce(1, *) * dtype.byteSize
-        guard bytes.count == expected else {
-            throw TensorError.hostDataMismatch(expected: expected / max(dtype.byteSize, 1), got: bytes.count / max(dtype.byteSize, 1))
+        let expected: Int
+        if let block = dtype.ggmlBlockType {
+            expected = try Self.ggmlByteCount(block, shape: shape)
+            guard bytes.count == expected else { throw TensorError.quantizedDataMismatch(part: "\(block) bytes", expected: expected, got: bytes.count) }
+        } else {
+            try OperandChecks.requireNotBlockQuantized(dtype, op: "upload(bytes:)")
+            expected = shape.reduce(1, *) * dtype.byteSize
+            guard bytes.count == expected else {
+                throw TensorError.hostDataMismatch(expected: expected / max(dtype.byteSize, 1), got: bytes.count / max(dtype.byteSize, 1))
+            }
         }
         if let owner {
             return Tensor(storage: CPUStorage(aliasing: bytes, owner: owner), dtype: dtype, shape: shape)
         }
-        let tensor = try empty(shape, dtype: dtype)
+        let tensor = dtype.isBlockQuantized ? Tensor(storage: try CPUStorage(byteCount: expected), dtype: dtype, shape: shape)
+            : try empty(shape, dtype: dtype)
         if expected > 0, let source = bytes.baseAddress {
             try raw(tensor, op: "upload").copyMemory(from: source, byteCount: expected)
         }
@@ -101,6 +108,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func download(_ tensor: Tensor) throws -> [Float] {
+        if let block = tensor.dtype.ggmlBlockType {
+            return try withDecoded(tensor, block: block, op: "download") { Array(UnsafeBufferPointer(start: $0, count: tensor.count)) }
+        }
         if tensor.dtype.isBlockQuantized {
             return try fourBit(tensor, op: "download").blocks.dequantized(oddLastDimension: (tensor.shape.last ?? 0) % 2 == 1)
         }
@@ -120,7 +130,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         case .u8:
             let src = base.assumingMemoryBound(to: UInt8.self)
             return (0..<tensor.count).map { Float(src[$0]) }
-        case .i64, .nf4, .fp4:
+        default:
             throw TensorError.unsupportedDType(op: "download", argument: "tensor", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32, .u8])
         }
     }
@@ -175,7 +185,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         case .i32:
             let out = base.assumingMemoryBound(to: Int32.self)
             for i in 0..<values.count { out[i] = Int32(values[i]) }  // allowed: upload of i32 tensors takes Int32-range values (ids, positions) built by Tailor
-        case .i64, .u8, .nf4, .fp4:
+        default:
             throw TensorError.unsupportedDType(op: op, argument: "destination", dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .i32])
         }
     }
@@ -184,6 +194,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// f32, otherwise a temporary widened copy (a frozen bf16/f16 weight).
     func withFloats<R>(_ tensor: Tensor, op: String, _ argument: String,
                        _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
+        if let block = tensor.dtype.ggmlBlockType { return try withDecoded(tensor, block: block, op: op, body) }
         if tensor.dtype.isBlockQuantized { return try withDequantized(tensor, op: op, body) }
         let base = try raw(tensor, op: op)
         switch tensor.dtype {
@@ -195,8 +206,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             defer { scratch.deallocate() }
             Self.widen(base.assumingMemoryBound(to: UInt16.self), bf16: tensor.dtype == .bf16, count: count, into: scratch)
             return try body(scratch)
-        case .i32, .i64, .u8, .nf4, .fp4:
-            throw TensorError.unsupportedDType(op: op, argument: argument, dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .nf4, .fp4])
+        default:
+            throw TensorError.unsupportedDType(op: op, argument: argument, dtype: tensor.dtype, supported: [.f32, .bf16, .f16, .nf4, .fp4] + GGMLBlockType.allCases.map(DType.init))
         }
     }
 

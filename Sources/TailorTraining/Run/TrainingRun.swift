@@ -17,6 +17,9 @@ public final class TrainingRun {
     public private(set) var recipe: TrainRecipe
     public let compute: TrainingBackend
     public let modelFolder: URL
+    /// The quantized GGUF file whose ggml blocks the frozen weights are (`ggufBlocksPlan`); nil: the
+    /// weights come from `modelFolder`.
+    public let ggufBlocks: URL?
     public let model: CausalLM
     public let data: TrainingData
     public let trainable: TrainableSet
@@ -47,13 +50,17 @@ public final class TrainingRun {
     ///   the model, the data or the adapter.
     /// - Parameter data: this recipe's data, already prepared (a sweep's earlier run whose recipe
     ///   `encodesSameData(as:)` this one); nil prepares it.
+    /// - Parameter ggufBlocks: a quantized GGUF file whose weights load as their ggml blocks (when
+    ///   `ggufBlocksPlan` says the run can train on them); `modelFolder` then holds its config and tokenizer
+    ///   (`GGUFImport.filesFolder`).
     public init(recipe: TrainRecipe, modelFolder: URL, compute: TrainingBackend, lockOutput: Bool = true, data prepared: TrainingData? = nil,
-                communicator: Communicator = SingleProcess()) throws {
+                communicator: Communicator = SingleProcess(), ggufBlocks: URL? = nil) throws {
         try recipe.validate()
         var recipe = recipe
         if recipe.stage == .kto { recipe.training.sampling = .sequential }  // TRL's KTOTrainer requires it (validate refuses another given one)
         self.compute = compute
         self.modelFolder = modelFolder
+        self.ggufBlocks = ggufBlocks
         self.communicator = communicator
         let outputDir = URL(fileURLWithPath: recipe.training.outputDir)
         if communicator.isMain {
@@ -64,8 +71,17 @@ public final class TrainingRun {
             }
             try OutputFolder.check(outputDir, recipe: recipe, modelFolder: modelFolder)
         }
-        model = try CausalLM.load(folder: modelFolder, backend: compute.backend, quantization: recipe.quantization.fourBit,
-                                  rounding: Self.productRounding(recipe, compute: compute))
+        if let ggufBlocks {
+            let plan = try Self.ggufBlocksPlan(recipe, compute: compute, gguf: ggufBlocks)
+            guard plan.trainsOnBlocks else {
+                throw TrainingError.invalidValue(key: "model_name_or_path", problem: "\(ggufBlocks.path): this run cannot train on the file's"
+                    + " ggml blocks (\(plan.why)); import it first (tailor import gguf FILE --output DIR) and train that folder")
+            }
+            model = try CausalLM.load(gguf: ggufBlocks, backend: compute.backend, blocks: GGUFBlockWeights(decoding: recipe.lora.modulesToSave))
+        } else {
+            model = try CausalLM.load(folder: modelFolder, backend: compute.backend, quantization: recipe.quantization.fourBit,
+                                      rounding: Self.productRounding(recipe, compute: compute))
+        }
         model.savedActivationDType = compute.savedActivationDType(bf16: recipe.bf16)
         data = try prepared ?? TrainingData.prepare(recipe: recipe, modelFolder: modelFolder)
         switch recipe.finetuningType {

@@ -32,7 +32,8 @@ extension SweepCommand {
             if let producer = producers.first(where: { $0.recipe.encodesSameData(as: run.recipe) }) {
                 environment[sharedDataVariable] = producer.file.path
             } else {
-                let modelFolder = try run.modelFolder ?? GGUFImport.modelFolder(for: run.recipe.modelNameOrPath)
+                // Only the tokenizer and template are read here: a .gguf model needs no f32 import for that.
+                let modelFolder = try run.modelFolder ?? GGUFImport.filesFolder(for: run.recipe.modelNameOrPath) { printError($0.description) }
                 let data = try TrainingData.prepare(recipe: run.recipe, modelFolder: modelFolder)
                 let file = work.appendingPathComponent("\(run.name).data")
                 try data.write(to: file)

@@ -41,6 +41,20 @@ struct TrainRun {
         }
     }
 
+    /// The folder the run reads its config and tokenizer from, and a quantized GGUF whose ggml blocks are the
+    /// frozen weights (`TrainingRun.ggufBlocksPlan`): for a .gguf model_name_or_path either its cached files
+    /// folder and the file, or its cached f32 import (saying why) and nil; otherwise the folder and nil.
+    func modelSource(compute: TrainingBackend) throws -> (folder: URL, ggufBlocks: URL?) {
+        if let modelFolder { return (modelFolder, nil) }
+        guard case let .gguf(url) = ModelSource(path: recipe.modelNameOrPath) else { return (URL(fileURLWithPath: recipe.modelNameOrPath), nil) }
+        let plan = try TrainingRun.ggufBlocksPlan(recipe, compute: compute, gguf: url)
+        if plan.trainsOnBlocks {
+            return (try GGUFImport.filesFolder(for: recipe.modelNameOrPath) { printError($0.description) }, url)
+        }
+        if !plan.why.isEmpty { say("weights: \(url.lastPathComponent) imported to f32 first: \(plan.why)") }
+        return (try GGUFImport.modelFolder(for: recipe.modelNameOrPath), nil)
+    }
+
     func run(world: Communicator) throws -> (recipe: TrainRecipe, data: TrainingData) {
         if world.isMain { try OutputFolder.checkWritable(URL(fileURLWithPath: recipe.training.outputDir)) }  // before any import or load
         let compute = try DeviceOptions.trainingBackend(recipe.device, bf16: recipe.bf16)
@@ -67,12 +81,18 @@ struct TrainRun {
                 printError("warning: bf16: true computes in fp32 on this CPU (\(why.reason)); set bf16: false to silence this")
             }
         }
-        let modelFolder = try self.modelFolder ?? GGUFImport.modelFolder(for: recipe.modelNameOrPath)
+        let (modelFolder, ggufBlocks) = try modelSource(compute: compute)
         let reused = shared.flatMap { $0.recipe.encodesSameData(as: recipe) ? $0.data : nil }
         if reused != nil { say("data: the sweep's earlier run encoded the same data; reused") }
         let run = try TrainingRun(recipe: recipe, modelFolder: modelFolder, compute: compute, lockOutput: !dryRun, data: reused,
-                                  communicator: world)
+                                  communicator: world, ggufBlocks: ggufBlocks)
         let (model, data, trainable) = (run.model, run.data, run.trainable)
+        if let file = run.ggufBlocks {
+            let blocks = run.ggufBlockTensors
+            say("frozen weights: \(file.lastPathComponent)'s ggml blocks as stored, "
+                + blocks.map { "\($0.count) \($0.type) tensor\($0.count == 1 ? "" : "s") (\(fmt(Double($0.bytes) / 1_048_576, 1)) MiB)" }.joined(separator: ", ")
+                + ", decoded inside each product (no f32 copy; `tailor import gguf FILE --output DIR` writes a dequantized folder)")
+        }
         if model.roundedProductWeights > 0 {
             say("frozen weights: \(model.roundedProductWeights) f32 product weights rounded to bf16 at load (autocast rounds them at"
                 + " every product; embeddings, norms, biases and what trains stay f32)")

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import TailorFormats
+import TailorTensor
 import TailorTestSupport
 
 /// Dequantization checked bit for bit against `gguf.quants.dequantize` (fixtures in formats/gguf/dequant).
@@ -69,5 +70,19 @@ final class GGMLDequantizerTests: XCTestCase {
         }
         XCTAssertFalse(GGMLType(rawValue: 999).isKnown)
         XCTAssertEqual(GGMLType(rawValue: 999).name, "type 999")
+    }
+
+    /// The block types TailorTensor decodes (and keeps as frozen weights) are the file table's, with its sizes.
+    func testBlockTypesAgreeWithTheFileTable() throws {
+        for block in GGMLBlockType.allCases {
+            let type = try XCTUnwrap(GGMLType(name: block.rawValue), block.rawValue)
+            XCTAssertEqual(type.blockType, block)
+            XCTAssertEqual(type.blockSize, block.blockSize, block.rawValue)
+            XCTAssertEqual(type.typeSize, block.typeSize, block.rawValue)
+            XCTAssertTrue(type.canDequantize)
+        }
+        XCTAssertEqual(GGMLQuantizer.types.compactMap(\.blockType).count, GGMLBlockType.allCases.count, "every decoded block type can be written")
+        XCTAssertNil(GGMLType.iq4_NL.blockType)
+        XCTAssertNil(GGMLType.f16.blockType)
     }
 }

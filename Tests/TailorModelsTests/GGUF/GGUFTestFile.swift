@@ -11,6 +11,8 @@ struct GGUFTestFile {
 
     var metadata: [(String, Value)] = []
     var tensors: [(name: String, shape: [Int], values: [Float], rawType: UInt32)] = []
+    /// The data of tensors written as given bytes (ggml blocks) instead of their F32 `values`.
+    var data: [String: [UInt8]] = [:]
 
     mutating func set(_ key: String, _ value: Value) {
         metadata.removeAll { $0.0 == key }
@@ -19,6 +21,13 @@ struct GGUFTestFile {
 
     mutating func add(_ name: String, shape: [Int], _ values: [Float], rawType: UInt32 = 0) {
         tensors.append((name, shape, values, rawType))
+    }
+
+    /// Replaces tensor `name`'s data by `bytes` of ggml type `rawType` (blocks made by GGMLQuantizer).
+    mutating func store(_ name: String, bytes: [UInt8], rawType: UInt32) {
+        guard let index = tensors.firstIndex(where: { $0.name == name }) else { return }
+        tensors[index].rawType = rawType
+        data[name] = bytes
     }
 
     func bytes() -> [UInt8] {
@@ -50,11 +59,11 @@ struct GGUFTestFile {
             for d in t.shape.reversed() { u64(UInt64(d)) }
             u32(t.rawType)
             u64(UInt64(offset))
-            offset += (t.values.count * 4 + 31) / 32 * 32
+            offset += ((data[t.name]?.count ?? t.values.count * 4) + 31) / 32 * 32
         }
         while out.count % 32 != 0 { out.append(0) }
         for t in tensors {
-            for v in t.values { u32(v.bitPattern) }
+            if let bytes = data[t.name] { out += bytes } else { for v in t.values { u32(v.bitPattern) } }
             while out.count % 32 != 0 { out.append(0) }
         }
         return out

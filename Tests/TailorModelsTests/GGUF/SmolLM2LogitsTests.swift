@@ -17,9 +17,22 @@ final class SmolLM2LogitsTests: XCTestCase {
 
     func testLogitsMatchTransformers() throws {
         let url = try SmolLM2File.locate()
-        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: TestPaths.fixture("smollm2/logits.json")))
         let backend = try CPUBackend(kernels: .fast)
-        let model = try CausalLM.load(gguf: url, backend: backend)
+        try check(try CausalLM.load(gguf: url, backend: backend), backend: backend, label: "decoded to f32")
+    }
+
+    /// The same file with its Q4_1 / Q8_0 blocks kept as the frozen weights (LoRA on the GGUF as it is).
+    func testLogitsFromTheBlocksAsStoredMatchTransformers() throws {
+        let url = try SmolLM2File.locate()
+        let backend = try CPUBackend(kernels: .fast)
+        let model = try CausalLM.load(gguf: url, backend: backend, blocks: GGUFBlockWeights())
+        let types = Dictionary(grouping: model.namedParameters.compactMap(\.tensor.dtype.ggmlBlockType), by: { $0 }).mapValues(\.count)
+        XCTAssertEqual(types, [.q4_1: 210, .q8_0: 1], "the file's 210 Q4_1 linears and its Q8_0 token embedding")
+        try check(model, backend: backend, label: "ggml blocks")
+    }
+
+    func check(_ model: CausalLM, backend: CPUBackend, label: String) throws {
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: TestPaths.fixture("smollm2/logits.json")))
         XCTAssertEqual(model.config.layerCount, 30)
         XCTAssertEqual(model.config.kvHeadCount, 3)
         XCTAssertTrue(model.config.tieWordEmbeddings)
@@ -35,9 +48,9 @@ final class SmolLM2LogitsTests: XCTestCase {
                 }
                 let relative = Double(maxDelta / row.max_abs)
                 worst = max(worst, relative)
-                XCTAssertLessThanOrEqual(relative, 1e-4, "\(c.name) position \(row.position): max |Δ| \(maxDelta), max |ref| \(row.max_abs)")
+                XCTAssertLessThanOrEqual(relative, 1e-4, "\(label) \(c.name) position \(row.position): max |Δ| \(maxDelta), max |ref| \(row.max_abs)")
             }
         }
-        print("SmolLM2 logits vs transformers: worst max|Δ|/max|ref| = \(worst)")
+        print("SmolLM2 logits (\(label)) vs transformers: worst max|Δ|/max|ref| = \(worst)")
     }
 }

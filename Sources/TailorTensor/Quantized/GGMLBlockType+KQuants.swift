@@ -3,7 +3,7 @@
 /// Index arithmetic shared by the types: within a super-block, value `i` of a 2-bit plane stored as
 /// `[half][32 bytes]` is `(qs[half * 32 + l] >> (2 * s)) & 3` with `i = half * 128 + s * 32 + l`; a bit plane
 /// `[32 bytes]` gives bit `i / 32` of byte `i % 32`.
-extension GGMLDequantizer {
+extension GGMLBlockType {
     /// Q2_K (84 bytes): scales[16] (low nibble scale, high nibble min per 16 values), qs[64] (2-bit), f16 d,
     /// f16 dmin. y = (d * scale) * q - (dmin * min).
     static func q2_K(_ x: UnsafePointer<UInt8>, _ y: UnsafeMutablePointer<Float>) {

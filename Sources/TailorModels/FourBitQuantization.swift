@@ -11,8 +11,10 @@ public struct FourBitQuantization: Sendable, Equatable {
     public var blocksize: Int
     /// `bnb_4bit_use_double_quant`: the absmax values quantized again (~4.127 bits per weight instead of 4.5).
     public var doubleQuant: Bool
-    /// `bnb_4bit_compute_dtype`: the dtype products are computed in. The CPU computes in float32 for
-    /// f32 and bf16 (bf16 products would only round more); f16 is refused (no f16 math on the CPU).
+    /// `bnb_4bit_compute_dtype`: the dtype products are computed in. On the CPU 4-bit products follow the
+    /// backend's `MatmulPrecision` as every product does (the `bf16` recipe key: bf16 products where the CPU
+    /// has them, the dequantized weight rounded to bf16 as bitsandbytes' bfloat16 compute does), for f32 and
+    /// bf16 alike; f16 is refused (no f16 math on the CPU).
     public var computeDType: DType
 
     public init(format: FourBitFormat = .nf4, blocksize: Int = 64, doubleQuant: Bool = false, computeDType: DType = .f32) {

@@ -114,10 +114,10 @@ extension CPUBackend {
             }
             return
         }
-        if b.dtype.ggmlBlockType != nil, m > 0, n > 0, k > 0 {
-            // ggml blocks decoded a block of rows at a time; with bf16 products the decoded values are rounded to
-            // bf16, as an f32 weight is at load (ProductWeightRounding).
-            try gemmDecodingGGML(pa, transposeA: transposeA, b, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
+        if b.dtype.isBlockQuantized, m > 0, n > 0, k > 0 {
+            // ggml or 4-bit blocks decoded a block of rows at a time; with bf16 products the decoded values are
+            // rounded to bf16, as an f32 weight is at load (ProductWeightRounding).
+            try gemmDecodingBlocks(pa, transposeA: transposeA, b, transposeB: transposeB, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
             return
         }
         if bf16Products, m > 0, n > 0, k > 0 {

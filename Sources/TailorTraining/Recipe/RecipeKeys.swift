@@ -73,7 +73,7 @@ public enum RecipeKeys {
                       read: { value, key, recipe in recipe.quantization.doubleQuant = try value.bool(key) },
                       yaml: { $0.quantization.doubleQuant.map { "\($0)" } }),
             RecipeKey("bnb_4bit_compute_dtype", type: .choice(["float32", "bfloat16", "float16"]),
-                      help: "the dtype 4-bit products compute in: the CPU computes float32 and bfloat16 in float32; float16 is refused",
+                      help: "the dtype 4-bit products compute in; on the CPU they follow bf16 as every product does (bf16 where the CPU has bf16 products, else float32) for float32 and bfloat16 alike; float16 is refused",
                       unset: "float32", read: { value, key, recipe in recipe.quantization.computeDType = try computeDType(value, key) },
                       yaml: { $0.quantization.computeDType.map { $0 == .f32 ? "float32" : $0 == .bf16 ? "bfloat16" : "float16" } }),
             RecipeKey("bnb_4bit_quant_storage", type: .choice(["uint8", "float16", "bfloat16", "float32"]),
@@ -221,7 +221,8 @@ public enum RecipeKeys {
             .integer("per_device_eval_batch_size", \.training.perDeviceEvalBatchSize, min: 1, "samples per evaluation batch"),
             .integer("gradient_accumulation_steps", \.training.gradientAccumulationSteps, min: 1, "micro-batches per optimizer step"),
             .bool("gradient_checkpointing", \.training.gradientCheckpointing,
-                  "keep only each layer's input and recompute the rest in the backward pass"),
+                  "keep only each layer's input and recompute the rest in the backward pass (a 4-bit model turns it on unless"
+                    + " given, as peft's prepare_model_for_kbit_training does)"),
             .choice("train_sampling_strategy", \.training.sampling, invalid: { name in
                 "'\(name)' is not supported; use one of \(TrainingArguments.Sampling.allCases.map(\.rawValue).joined(separator: ", "))"
                     + " (batch_rebalance balances data-parallel ranks, which Tailor does not run)"

@@ -58,6 +58,8 @@ public final class TrainingRun {
         try recipe.validate()
         var recipe = recipe
         if recipe.stage == .kto { recipe.training.sampling = .sequential }  // TRL's KTOTrainer requires it (validate refuses another given one)
+        // peft's prepare_model_for_kbit_training(use_gradient_checkpointing=True), which every QLoRA recipe calls.
+        if recipe.quantization.fourBit != nil, !recipe.givenKeys.contains("gradient_checkpointing") { recipe.training.gradientCheckpointing = true }
         self.compute = compute
         self.modelFolder = modelFolder
         self.ggufBlocks = ggufBlocks

@@ -106,11 +106,14 @@ struct TrainRun {
         let share = 100 * Double(trainable.parameterCount) / Double(total)
         if dryRun { say("trainable params: \(trainable.parameterCount) || all params: \(total) || trainable%: \(fmt(share, 4))") }
         let estimate = MemoryEstimate(model: model, trainable: trainable, tokens: run.tokensPerMicroBatch,
-                                      checkpointing: recipe.training.gradientCheckpointing,
+                                      checkpointing: run.recipe.training.gradientCheckpointing,
                                       optimizerStates: recipe.training.optimizerStatesPerParameter,
                                       optimizerStateBytes: recipe.training.optimizerStateBytes,
                                       runtimeBytes: compute.isAccelerator ? 0 : MemoryEstimate.cpuRuntimeBytes)
         say("estimated peak memory: \(estimate.summary)")
+        if run.recipe.training.gradientCheckpointing != recipe.training.gradientCheckpointing {
+            say("gradient checkpointing: on for the 4-bit model, as peft's prepare_model_for_kbit_training does (gradient_checkpointing: false turns it off)")
+        }
         if let q = run.recipe.quantization.fourBit {
             let linears = model.layers.flatMap(\.linears)
             let bytes = linears.reduce(0) { $0 + $1.weight.byteCount }, count = max(linears.reduce(0) { $0 + $1.weight.count }, 1)

@@ -59,59 +59,82 @@ final class CPUGGMLBlocksTests: XCTestCase {
         }
     }
 
+    /// A block-quantized `b` of `shape` as each backend uploads it, and its decoded values.
+    typealias Operand = (upload: (CPUBackend) throws -> Tensor, values: [Float])
+
     /// Every transpose, beta 0 and 1, blocks of rows that do not divide the rows, fp32 and bf16 products.
-    func testProductsEqualTheProductOfTheDecodedValues() throws {
+    func checkProducts(_ label: String, k: Int, n: Int, _ make: (_ shape: [Int]) throws -> Operand) throws {
         let h = try KernelHarness()
         var rng = SeededRandom(seed: 9)
         let half = try CPUBackend(kernels: .fast, matmul: .halfInputs)
         let roundedReference = try CPUBackend(kernels: .reference, matmul: .halfInputs)
-        for block in [GGMLBlockType.q4_1, .q8_0, .q5_0, .q4_K, .q6_K] {
-            let k = block.blockSize  // b [n, k] (transposeB) or [k, n]: rows are whole blocks either way
-            let (m, n) = (9, 2 * block.blockSize)
-            for (transposeA, transposeB) in [(false, false), (false, true), (true, false), (true, true)] {
-                let bShape = transposeB ? [n, k] : [k, n]
-                let bytes = Self.randomBlocks(block, rows: bShape[0], rowLength: bShape[1], rng: &rng)
-                let values = Self.decoded(bytes, block)
-                for beta in [Float(0), 1] {
-                    let a = rng.floats(m * k), c0 = rng.floats(m * n)
-                    let aShape = transposeA ? [k, m] : [m, k]
-                    // fp32: the fast path decodes in blocks of rows; the reference decodes all of it.
-                    let expected = try h.reference.f32(c0, [m, n])
-                    try h.reference.gemm(h.reference.f32(a, aShape), transposeA: transposeA, h.reference.f32(values, bShape),
-                                         transposeB: transposeB, into: expected, alpha: 0.5, beta: beta)
-                    for backend in [h.fast, h.reference] {
-                        let b = try bytes.withUnsafeBytes { try backend.upload(bytes: $0, shape: bShape, dtype: DType(block), owner: nil) }
-                        let c = try backend.upload(c0, shape: [m, n], dtype: .f32)
-                        try backend.gemm(try backend.upload(a, shape: aShape, dtype: .f32), transposeA: transposeA, b, transposeB: transposeB,
-                                         into: c, alpha: 0.5, beta: beta)
-                        assertClose(try backend.download(c), try h.reference.values(expected), rtol: 1e-5, atol: 1e-5,
-                                    "\(block) \(backend.kernels) transposeA \(transposeA) transposeB \(transposeB) beta \(beta)")
-                    }
-                    let b = try bytes.withUnsafeBytes { try h.fast.upload(bytes: $0, shape: bShape, dtype: DType(block), owner: nil) }
-                    for blockElements in [1, 3 * bShape[1], 1 << 20] {
-                        var c = c0
-                        try a.withUnsafeBufferPointer { pa in
-                            try c.withUnsafeMutableBufferPointer { pc in
-                                try h.fast.gemmWideningInBlocks(pa.baseAddress!, transposeA: transposeA, b, transposeB: transposeB,
-                                                                pc.baseAddress!, m: m, n: n, k: k, alpha: 0.5, beta: beta, blockElements: blockElements)
-                            }
-                        }
-                        assertClose(c, try h.reference.values(expected), rtol: 1e-5, atol: 1e-5,
-                                    "\(block) transposeA \(transposeA) transposeB \(transposeB) beta \(beta) block \(blockElements)")
-                    }
-                    // bf16 products: both operands rounded to bf16, as for a bf16 weight; f32 accumulation.
-                    guard half.matmulFallback == nil else { continue }
-                    for backend in [half, roundedReference] {
-                        let b = try bytes.withUnsafeBytes { try backend.upload(bytes: $0, shape: bShape, dtype: DType(block), owner: nil) }
-                        let bf16 = try backend.upload(values, shape: bShape, dtype: .bf16)  // the decoded values rounded once
-                        let (c, viaBF16) = (try backend.upload(c0, shape: [m, n], dtype: .f32), try backend.upload(c0, shape: [m, n], dtype: .f32))
-                        let aTensor = try backend.upload(a, shape: aShape, dtype: .f32)
-                        try backend.gemm(aTensor, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: 0.5, beta: beta)
-                        try backend.gemm(aTensor, transposeA: transposeA, bf16, transposeB: transposeB, into: viaBF16, alpha: 0.5, beta: beta)
-                        assertClose(try backend.download(c), try backend.download(viaBF16), rtol: 1e-5, atol: 1e-5,
-                                    "\(block) bf16 products \(backend.kernels) transposeA \(transposeA) transposeB \(transposeB) beta \(beta)")
-                    }
+        let m = 9
+        for (transposeA, transposeB) in [(false, false), (false, true), (true, false), (true, true)] {
+            let bShape = transposeB ? [n, k] : [k, n]
+            let (upload, values) = try make(bShape)
+            for beta in [Float(0), 1] {
+                let a = rng.floats(m * k), c0 = rng.floats(m * n)
+                let aShape = transposeA ? [k, m] : [m, k]
+                let where_ = "\(label) transposeA \(transposeA) transposeB \(transposeB) beta \(beta)"
+                // fp32: the fast path decodes in blocks of rows; the reference decodes all of it.
+                let expected = try h.reference.f32(c0, [m, n])
+                try h.reference.gemm(h.reference.f32(a, aShape), transposeA: transposeA, h.reference.f32(values, bShape),
+                                     transposeB: transposeB, into: expected, alpha: 0.5, beta: beta)
+                for backend in [h.fast, h.reference] {
+                    let c = try backend.upload(c0, shape: [m, n], dtype: .f32)
+                    try backend.gemm(try backend.upload(a, shape: aShape, dtype: .f32), transposeA: transposeA, try upload(backend),
+                                     transposeB: transposeB, into: c, alpha: 0.5, beta: beta)
+                    assertClose(try backend.download(c), try h.reference.values(expected), rtol: 1e-5, atol: 1e-5, "\(where_) \(backend.kernels)")
                 }
+                let b = try upload(h.fast)
+                for blockElements in [1, 3 * bShape[1], 1 << 20] {
+                    var c = c0
+                    try a.withUnsafeBufferPointer { pa in
+                        try c.withUnsafeMutableBufferPointer { pc in
+                            try h.fast.gemmWideningInBlocks(pa.baseAddress!, transposeA: transposeA, b, transposeB: transposeB,
+                                                            pc.baseAddress!, m: m, n: n, k: k, alpha: 0.5, beta: beta, blockElements: blockElements)
+                        }
+                    }
+                    assertClose(c, try h.reference.values(expected), rtol: 1e-5, atol: 1e-5, "\(where_) block \(blockElements)")
+                }
+                // bf16 products: both operands rounded to bf16, as for a bf16 weight; f32 accumulation.
+                guard half.matmulFallback == nil else { continue }
+                for backend in [half, roundedReference] {
+                    let bf16 = try backend.upload(values, shape: bShape, dtype: .bf16)  // the decoded values rounded once
+                    let (c, viaBF16) = (try backend.upload(c0, shape: [m, n], dtype: .f32), try backend.upload(c0, shape: [m, n], dtype: .f32))
+                    let aTensor = try backend.upload(a, shape: aShape, dtype: .f32)
+                    try backend.gemm(aTensor, transposeA: transposeA, try upload(backend), transposeB: transposeB, into: c, alpha: 0.5, beta: beta)
+                    try backend.gemm(aTensor, transposeA: transposeA, bf16, transposeB: transposeB, into: viaBF16, alpha: 0.5, beta: beta)
+                    assertClose(try backend.download(c), try backend.download(viaBF16), rtol: 1e-5, atol: 1e-5,
+                                "\(where_) bf16 products \(backend.kernels)")
+                }
+            }
+        }
+    }
+
+    func testProductsEqualTheProductOfTheDecodedValues() throws {
+        var rng = SeededRandom(seed: 9)
+        for block in [GGMLBlockType.q4_1, .q8_0, .q5_0, .q4_K, .q6_K] {
+            // b [n, k] (transposeB) or [k, n]: rows are whole blocks either way.
+            try checkProducts("\(block)", k: block.blockSize, n: 2 * block.blockSize) { shape in
+                let bytes = Self.randomBlocks(block, rows: shape[0], rowLength: shape[1], rng: &rng)
+                return ({ backend in try bytes.withUnsafeBytes { try backend.upload(bytes: $0, shape: shape, dtype: DType(block), owner: nil) } },
+                        Self.decoded(bytes, block))
+            }
+        }
+    }
+
+    /// bitsandbytes' 4-bit blocks go through the same blocked products (their blocks need not start at a row: 4-bit
+    /// blocks of 64 over rows of 37 values, an odd last dimension, double quantization).
+    func testFourBitProductsEqualTheProductOfTheDequantizedValues() throws {
+        var rng = SeededRandom(seed: 10)
+        for (format, doubleQuant) in [(FourBitFormat.nf4, true), (.fp4, false)] {
+            try checkProducts("\(format) dq \(doubleQuant)", k: 37, n: 45) { shape in
+                let blocks = try rng.floats(shape[0] * shape[1]).withUnsafeBufferPointer {
+                    try FourBitQuantizer.quantize($0, format: format, blocksize: 64, doubleQuant: doubleQuant)
+                }
+                let values = blocks.dequantized(oddLastDimension: shape[1] % 2 == 1)
+                return ({ backend in try backend.upload(fourBit: blocks, shape: shape) }, values)
             }
         }
     }

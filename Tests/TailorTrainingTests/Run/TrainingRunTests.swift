@@ -78,6 +78,20 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertTrue(full.model.layers.allSatisfy { $0.linears.allSatisfy { $0.weight.dtype == .f32 } })
     }
 
+    /// A 4-bit model trains with gradient checkpointing unless the recipe says otherwise, as peft's
+    /// prepare_model_for_kbit_training turns it on; other runs keep TrainingArguments' default (off).
+    func testFourBitModelsCheckpointUnlessTold() throws {
+        let compute = try TrainingBackend.choose(.cpu, accelerator: nil)
+        let model = TestPaths.fixture("models/llama")
+        let qlora = try TrainingRun(recipe: try recipe([("load_in_4bit", .bool(true))]), modelFolder: model, compute: compute, lockOutput: false)
+        XCTAssertTrue(qlora.recipe.training.gradientCheckpointing)
+        XCTAssertTrue(RecipeYAML.render(qlora.recipe).contains("gradient_checkpointing: true"))
+        let told = try TrainingRun(recipe: try recipe([("load_in_4bit", .bool(true)), ("gradient_checkpointing", .bool(false))]),
+                                   modelFolder: model, compute: compute, lockOutput: false)
+        XCTAssertFalse(told.recipe.training.gradientCheckpointing)
+        XCTAssertFalse(try TrainingRun(recipe: try recipe([]), modelFolder: model, compute: compute, lockOutput: false).recipe.training.gradientCheckpointing)
+    }
+
     func testARecipeThatCannotRunFailsBeforeTheModelLoads() throws {
         var recipe = try recipe([("finetuning_type", .string("full")), ("adapter_name_or_path", .string("a"))])
         XCTAssertThrowsError(try TrainingRun(recipe: recipe, modelFolder: folder.appendingPathComponent("no model"),

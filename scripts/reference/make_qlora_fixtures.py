@@ -15,7 +15,12 @@ Variants: nf4-dq (nf4, double quant, the QLoRA paper's recipe) and fp4 (fp4, no 
 Also Tests/Fixtures/lora/llama-qlora/: 20 QLoRA steps with transformers.Trainer + peft + bitsandbytes on the CPU
 (bitsandbytes trains there: its 4-bit matmul dequantizes and runs fp32), on the nf4-dq model after peft's
 prepare_model_for_kbit_training, with make_lora_fixtures.py's settings, data and initial adapter
-(init/, data.safetensors, reference.safetensors as there).
+(init/, data.safetensors, reference.safetensors as there), and Tests/Fixtures/lora/llama-qlora-bf16/: the same
+run with bnb_4bit_compute_dtype=torch.bfloat16 (each 4-bit linear multiplies bf16 activations by its weight
+dequantized to bf16; the LoRA path, attention and lm_head stay fp32, with no autocast).
+`--bf16-only` writes only llama-qlora-bf16, leaving the other fixtures as committed. (On a CPU with AVX512-BF16,
+bitsandbytes 0.50.2 repacks 4-bit weights for inference under no_grad and fails there on layers narrower than a
+block, as the tiny Llama's are: main() needs a CPU without AVX512-BF16; training is unaffected.)
 """
 import os
 import shutil
@@ -47,23 +52,25 @@ def sequences(ref):
     return [(ref["input_ids"][a:b], ref["position_ids"][a:b]) for a, b in zip(bounds, bounds[1:])]
 
 
-def qlora_training():
+def qlora_training(bf16=False):
     sys.path.insert(0, HERE)
     from make_lora_fixtures import BATCH, ACCUMULATION, STEPS, Samples, save_samples, train_lora_reference
 
     torch.manual_seed(7)
-    config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.float32, **VARIANTS["nf4-dq"])
+    compute = torch.bfloat16 if bf16 else torch.float32
+    config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=compute, **VARIANTS["nf4-dq"])
     model = AutoModelForCausalLM.from_pretrained(BASE, quantization_config=config, device_map="cpu", dtype=torch.float32)
     model.config._attn_implementation = "eager"
     model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     lora = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
     model = get_peft_model(model, lora)
-    folder = os.path.join(FIXTURES, "lora", "llama-qlora")
+    folder = os.path.join(FIXTURES, "lora", "llama-qlora-bf16" if bf16 else "llama-qlora")
     shutil.rmtree(folder, ignore_errors=True)
     model.save_pretrained(os.path.join(folder, "init"))
     data = Samples(torch.Generator().manual_seed(99), STEPS * BATCH * ACCUMULATION, model.config.vocab_size)
     save_samples(data, folder)
-    tensors = train_lora_reference(model, data, folder, "QLoRA (nf4, double quant, fp32 compute): Trainer log_history per step")
+    note = "QLoRA (nf4, double quant, %s compute): Trainer log_history per step" % ("bf16" if bf16 else "fp32")
+    tensors = train_lora_reference(model, data, folder, note)
     print("qlora losses", [round(x, 4) for x in tensors["loss"].tolist()][:5], "...", tensors["loss"].tolist()[-1])
 
 
@@ -91,4 +98,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if "--bf16-only" in sys.argv:
+        qlora_training(bf16=True)
+    else:
+        main()
+        qlora_training(bf16=True)

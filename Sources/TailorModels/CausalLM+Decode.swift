@@ -18,7 +18,8 @@ extension CausalLM {
     ///   - ids: token ids [N].
     ///   - slots: the cache slot of each token [N].
     ///   - logitRows: indices into `ids` whose logits are returned, in this order [R].
-    /// - Returns: logits [R, V] (f32).
+    /// - Returns: logits [R, V] (f32), in the cache's logits buffer: valid until the next `decode` on `cache`
+    ///   (read them, e.g. `download`, before the next step).
     /// - Throws: `ModelError.badBatch` for an id outside the vocabulary, a slot outside the
     ///   cache, or a slot that would exceed the cache's capacity.
     public func decode(ids: [Int32], slots: [Int], logitRows: [Int], cache: KVCache) throws -> Tensor {
@@ -106,8 +107,8 @@ extension CausalLM {
         }
         cache.lengths = next
         // The output layer on the requested rows only (narrowed above; the last layer normed them).
-        let logits = try backend.empty([r, c.vocabSize], dtype: .f32)   // [R, V]
-        guard r > 0 else { return logits }
+        guard r > 0 else { return try backend.empty([0, c.vocabSize], dtype: .f32) }
+        let logits = try cache.logits(rows: r, vocab: c.vocabSize, backend: backend)   // [R, V]
         try lmHead.forward(out.normed.rows(0..<r), into: logits, backend: backend)
         return logits
     }

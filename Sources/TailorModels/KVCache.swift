@@ -19,6 +19,9 @@ public final class KVCache: @unchecked Sendable {
     public internal(set) var lengths: [Int]
     /// Scratch of the cached forward, sized for the largest step so far.
     var buffers: DecodeBuffers?
+    /// The logits of the last step, [rows, V] for the most rows so far: reused, so a decode step of a served batch
+    /// (32 rows × a 49152-token vocabulary: 6.3 MB) does not fault in and zero fresh pages every token.
+    var logitsBuffer: Tensor?
 
     /// Allocates a cache for `slots` sequences of up to `capacity` tokens each.
     public init(config c: ModelConfig, slots: Int, capacity: Int, backend: Backend) throws {
@@ -45,8 +48,16 @@ public final class KVCache: @unchecked Sendable {
         return fresh
     }
 
+    /// Logits [rows, vocab] (f32): a view of the cache's logits buffer, grown when a step wants more rows.
+    func logits(rows: Int, vocab: Int, backend: Backend) throws -> Tensor {
+        if let logitsBuffer, logitsBuffer.rowCount >= rows, logitsBuffer.rowLength == vocab { return logitsBuffer.rows(0..<rows) }
+        let fresh = try backend.empty([rows, vocab], dtype: .f32)  // [R, V]
+        logitsBuffer = fresh
+        return fresh
+    }
+
     /// Frees the scratch buffers (a long prompt's prefill leaves large ones behind).
-    public func releaseScratch() { buffers = nil }
+    public func releaseScratch() { buffers = nil; logitsBuffer = nil }
 
     /// Forgets slot `slot`'s tokens (the memory is reused).
     public func reset(slot: Int) { lengths[slot] = 0 }

@@ -140,7 +140,7 @@ public final class LoRAAdapters: AttachableAdapters, @unchecked Sendable {
     public static func targetedModules(among linears: [String], config: LoRAConfig) throws -> [String] {
         let matcher = try ModuleMatcher(config.targetModules)
         if case let .names(names) = config.targetModules,
-           let missing = names.first(where: { name in !linears.contains { ModuleMatcher.module($0, isNamed: name) } }) {
+           let missing = names.first(where: { name in !linears.contains { ModuleNames.module($0, isNamed: name) } }) {
             throw AdapterError.targetModuleNotFound(name: missing, targets: config.targetModules, available: linears)
         }
         let picked = linears.filter { name in
@@ -227,13 +227,8 @@ struct ModuleMatcher {
     func matches(_ module: String) -> Bool {
         switch targets {
         case .allLinear: return true
-        case let .names(names): return names.contains { Self.module(module, isNamed: $0) }
+        case let .names(names): return names.contains { ModuleNames.module(module, isNamed: $0) }
         case .regex: return regex.map { (try? $0.wholeMatch(in: module)) != nil } ?? false
         }
-    }
-
-    /// peft's rule for a listed name: the module's whole name, or its last dotted parts.
-    static func module(_ module: String, isNamed name: String) -> Bool {
-        module == name || module.hasSuffix("." + name)
     }
 }

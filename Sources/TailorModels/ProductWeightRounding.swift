@@ -27,6 +27,6 @@ public struct ProductWeightRounding: Sendable, Equatable {
         guard FourBitQuantization.quantizes(name) || name == CausalLM.lmHeadName else { return false }  // the layers' linears, the output layer
         let module = String(name.dropLast(".weight".count))
         let modules = name == CausalLM.lmHeadName ? [module, "model.embed_tokens"] : [module]
-        return !modules.contains { module in keep.contains { module == $0 || module.hasSuffix("." + $0) } }
+        return !ModuleNames.any(modules, isNamedIn: keep)
     }
 }

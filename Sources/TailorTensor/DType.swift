@@ -16,7 +16,7 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
     /// bitsandbytes' 4-bit float blocks (1 sign, 2 exponent, 1 mantissa bit), stored like `nf4`.
     case fp4
     /// llama.cpp's block quantizations (`GGMLBlockType`): a frozen weight kept as a GGUF file stores it, each row
-    /// a whole number of blocks (`CPUGGMLStorage`). Read only as a GEMM's `b` operand, by `gatherRows` or by
+    /// a whole number of blocks (a `CPUStorage` of the file's bytes, `CPUBackend+GGMLBlocks`). Read only as a GEMM's `b` operand, by `gatherRows` or by
     /// `download` (decoded).
     case q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K
 
@@ -35,10 +35,24 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Whether elements are stored in blocks with shared scales (`nf4`, `fp4`, the ggml block types).
     public var isBlockQuantized: Bool { fourBitFormat != nil || ggmlBlockType != nil }
 
-    /// The llama.cpp block type of `q4_0` ... `q6_K`.
-    public var ggmlBlockType: GGMLBlockType? { GGMLBlockType(rawValue: rawValue.uppercased()) }
+    /// The llama.cpp block type of `q4_0` ... `q6_K` (a switch: every tensor view and product asks it).
+    public var ggmlBlockType: GGMLBlockType? {
+        switch self {
+        case .q4_0: return .q4_0
+        case .q4_1: return .q4_1
+        case .q5_0: return .q5_0
+        case .q5_1: return .q5_1
+        case .q8_0: return .q8_0
+        case .q2_K: return .q2_K
+        case .q3_K: return .q3_K
+        case .q4_K: return .q4_K
+        case .q5_K: return .q5_K
+        case .q6_K: return .q6_K
+        default: return nil
+        }
+    }
 
-    /// The dtype of a llama.cpp block type.
+    /// The dtype of a llama.cpp block type (the inverse of `ggmlBlockType`).
     public init(_ block: GGMLBlockType) {
         switch block {
         case .q4_0: self = .q4_0

@@ -67,7 +67,7 @@ public struct GGUFBlockWeights: Sendable, Equatable {
     func keeps(_ name: String) -> Bool {
         let module = name.hasSuffix(".weight") ? String(name.dropLast(".weight".count)) : name
         let modules = name == CausalLM.embedName ? [module, "lm_head"] : [module]
-        return !modules.contains { module in decoding.contains { module == $0 || module.hasSuffix("." + $0) } }
+        return !ModuleNames.any(modules, isNamedIn: decoding)
     }
 }
 

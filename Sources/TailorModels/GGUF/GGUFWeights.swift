@@ -59,6 +59,15 @@ public struct GGUFWeights: Sendable {
     /// - Throws: `ModelError.missingWeight` / `.weightShapeMismatch` naming the GGUF tensor, `FormatError` for a
     ///   type that cannot be dequantized.
     public func floats(hf name: String, shape: [Int]) throws -> [Float] {
+        let (ggufName, _) = try tensor(hf: name, shape: shape)
+        let values = try file.floats(ggufName)
+        guard let heads = permutedHeads(hf: name) else { return values }
+        return Self.unpermuteRows(values, heads: heads, rowLength: shape.count == 2 ? shape[1] : 1)
+    }
+
+    /// The GGUF name and entry of weight `name`, checked to exist with `shape`.
+    /// - Throws: `ModelError.missingWeight` / `.weightShapeMismatch` naming the GGUF tensor.
+    func tensor(hf name: String, shape: [Int]) throws -> (name: String, info: GGUFTensorInfo) {
         let path = file.url.path
         guard let ggufName = GGUFTensorNames.ggufName(forHF: name) else {
             throw ModelError.missingWeight(name: name, source: path, expectedShape: shape)
@@ -69,15 +78,13 @@ public struct GGUFWeights: Sendable {
         guard info.shape == shape else {
             throw ModelError.weightShapeMismatch(name: ggufName, source: path, expected: shape, got: info.shape)
         }
-        var values = try file.floats(ggufName)
-        if permutesQK {
-            if name.contains("self_attn.q_proj.") {
-                values = Self.unpermuteRows(values, heads: config.headCount, rowLength: shape.count == 2 ? shape[1] : 1)
-            } else if name.contains("self_attn.k_proj.") {
-                values = Self.unpermuteRows(values, heads: config.kvHeadCount, rowLength: shape.count == 2 ? shape[1] : 1)
-            }
-        }
-        return values
+        return (ggufName, info)
+    }
+
+    /// The heads whose rows llama.cpp permuted in weight (or bias) `name`: q_proj's and k_proj's of a llama file; nil otherwise.
+    func permutedHeads(hf name: String) -> Int? {
+        guard permutesQK else { return nil }
+        return name.contains("self_attn.q_proj.") ? config.headCount : name.contains("self_attn.k_proj.") ? config.kvHeadCount : nil
     }
 
     /// Weight `name` as the file stores it when that is in ggml blocks TailorTensor decodes (`GGMLBlockType`):
@@ -87,25 +94,18 @@ public struct GGUFWeights: Sendable {
     /// - Throws: `ModelError` naming the GGUF tensor when it is missing, of another shape, or its rows are not
     ///   whole blocks.
     public func blocks(hf name: String, shape: [Int], backend: Backend) throws -> Tensor? {
-        let path = file.url.path
-        guard let ggufName = GGUFTensorNames.ggufName(forHF: name), let info = file.tensor(ggufName) else {
-            throw ModelError.missingWeight(name: GGUFTensorNames.ggufName(forHF: name) ?? name, source: path, expectedShape: shape)
-        }
-        guard info.shape == shape else {
-            throw ModelError.weightShapeMismatch(name: ggufName, source: path, expected: shape, got: info.shape)
-        }
+        let (ggufName, info) = try tensor(hf: name, shape: shape)
         guard let block = info.type.blockType, shape.count == 2 else { return nil }
         let bytes = try file.bytes(ggufName)
         do {
-            let heads = name.contains("self_attn.q_proj.") ? config.headCount : name.contains("self_attn.k_proj.") ? config.kvHeadCount : nil
-            guard permutesQK, let heads else {
+            guard let heads = permutedHeads(hf: name) else {
                 return try backend.upload(bytes: bytes, shape: shape, dtype: DType(block), owner: file)
             }
             let rowBytes = bytes.count / max(shape[0], 1)
             let reordered = Self.reorderRows(bytes.assumingMemoryBound(to: UInt8.self), heads: heads, rowLength: rowBytes, toLlamaCpp: false)
             return try reordered.withUnsafeBytes { try backend.upload(bytes: $0, shape: shape, dtype: DType(block), owner: nil) }
         } catch let error as TensorError {
-            throw ModelError.tensor(error, during: "\(path): loading \(ggufName) (\(block))")
+            throw ModelError.tensor(error, during: "\(file.url.path): loading \(ggufName) (\(block))")
         }
     }
 

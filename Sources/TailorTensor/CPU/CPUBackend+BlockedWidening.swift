@@ -93,6 +93,17 @@ extension CPUBackend {
         return { r, out in blocks.dequantize((r * rowLength)..<((r + 1) * rowLength), absmax: absmax, oddLastDimension: odd, into: out) }
     }
 
+    /// Calls `body` with all of a block-quantized tensor (ggml or 4-bit) decoded to f32 in a scratch buffer,
+    /// as its `download` reads, freed when `body` returns.
+    func withDecoded<R>(_ tensor: Tensor, op: String, _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
+        let rowLength = max(tensor.shape.last ?? 1, 1), count = tensor.count
+        let decoder = try rowDecoder(tensor, rowLength: rowLength, op: op)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))  // [rows, rowLength]
+        defer { scratch.deallocate() }
+        Self.decodeRows(decoder, rowLength: rowLength, rows: 0..<(count / rowLength), into: scratch)
+        return try body(scratch)
+    }
+
     /// Decodes rows `rows` into `out` ([rows.count, rowLength] f32), in parallel chunks of rows.
     static func decodeRows(_ decoder: RowDecoder, rowLength: Int, rows: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         Parallel.forEachChunk(rows.count, costPerItem: rowLength) { chunk in

@@ -13,27 +13,13 @@ extension CPUBackend {
         return rows * (rowLength / block.blockSize) * block.typeSize
     }
 
-    /// Calls `body` with all of a ggml-block tensor decoded to f32 in a scratch buffer, freed when `body` returns.
-    func withDecoded<R>(_ tensor: Tensor, block: GGMLBlockType, op: String, _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
-        let rowLength = tensor.shape.last ?? 1, count = tensor.count
-        let decoder = try rowDecoder(tensor, rowLength: rowLength, op: op)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))  // [rows, rowLength]
-        defer { scratch.deallocate() }
-        Self.decodeRows(decoder, rowLength: rowLength, rows: 0..<(count / max(rowLength, 1)), into: scratch)
-        return try body(scratch)
-    }
-
     /// Rows `indices` of a ggml-block matrix `source` [rows, cols] decoded into `dst` [indices.count, cols]
     /// (an embedding lookup of a quantized token embedding).
-    func gatherDecodedRows(_ source: Tensor, block: GGMLBlockType, indices: UnsafePointer<Int32>, count: Int,
-                           into dst: UnsafeMutablePointer<Float>) throws {
-        let base = UnsafePointer(try raw(source, op: "gatherRows").assumingMemoryBound(to: UInt8.self))
+    func gatherDecodedRows(_ source: Tensor, indices: UnsafePointer<Int32>, count: Int, into dst: UnsafeMutablePointer<Float>) throws {
         let cols = source.shape.last ?? 1
-        let blocksPerRow = cols / block.blockSize, rowBytes = blocksPerRow * block.typeSize
+        let decoder = try rowDecoder(source, rowLength: cols, op: "gatherRows")
         Parallel.forEachChunk(count, costPerItem: cols) { range in
-            for i in range {
-                block.decode(base + Int(indices[i]) * rowBytes, blocks: blocksPerRow, into: dst + i * cols)  // allowed: Int32 ids widen to Int
-            }
+            for i in range { decoder(Int(indices[i]), dst + i * cols) }  // allowed: Int32 ids widen to Int
         }
     }
 }

@@ -68,8 +68,8 @@ extension CPUBackend {
                 throw TensorError.shapeMismatch(op: "gatherRows", argument: "indices[\(i)] = \(r)", expected: "0..<\(rows)", got: source.shape)
             }
         }
-        if let block = source.dtype.ggmlBlockType {
-            try gatherDecodedRows(source, block: block, indices: idx, count: indices.count, into: dst)
+        if source.dtype.ggmlBlockType != nil {
+            try gatherDecodedRows(source, indices: idx, count: indices.count, into: dst)
             return
         }
         let src = try f32(source, op: "gatherRows", "source")
@@ -171,8 +171,8 @@ extension CPUBackend {
             throw TensorError.shapeMismatch(op: "embeddingForward", argument: "ids[\(n)] = \(pid[n])",
                                             expected: "a token id in 0..<\(vocab)", got: table.shape)
         }
-        if let block = table.dtype.ggmlBlockType {
-            try gatherDecodedRows(table, block: block, indices: pid, count: ids.count, into: po)
+        if table.dtype.ggmlBlockType != nil {
+            try gatherDecodedRows(table, indices: pid, count: ids.count, into: po)
             return
         }
         let base = try raw(table, op: "embeddingForward")

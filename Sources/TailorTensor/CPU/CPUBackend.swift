@@ -108,11 +108,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func download(_ tensor: Tensor) throws -> [Float] {
-        if let block = tensor.dtype.ggmlBlockType {
-            return try withDecoded(tensor, block: block, op: "download") { Array(UnsafeBufferPointer(start: $0, count: tensor.count)) }
-        }
         if tensor.dtype.isBlockQuantized {
-            return try fourBit(tensor, op: "download").blocks.dequantized(oddLastDimension: (tensor.shape.last ?? 0) % 2 == 1)
+            return try withDecoded(tensor, op: "download") { Array(UnsafeBufferPointer(start: $0, count: tensor.count)) }
         }
         let base = try raw(tensor, op: "download")
         switch tensor.dtype {
@@ -194,8 +191,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// f32, otherwise a temporary widened copy (a frozen bf16/f16 weight).
     func withFloats<R>(_ tensor: Tensor, op: String, _ argument: String,
                        _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
-        if let block = tensor.dtype.ggmlBlockType { return try withDecoded(tensor, block: block, op: op, body) }
-        if tensor.dtype.isBlockQuantized { return try withDequantized(tensor, op: op, body) }
+        if tensor.dtype.isBlockQuantized { return try withDecoded(tensor, op: op, body) }
         let base = try raw(tensor, op: op)
         switch tensor.dtype {
         case .f32:

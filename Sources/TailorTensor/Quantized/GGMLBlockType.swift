@@ -3,7 +3,7 @@
 ///
 /// Each type decodes in the same order of float32 operations as `gguf.quants.dequantize`, so values match
 /// it bit for bit. TailorFormats' `GGMLDequantizer` reads files with these; a frozen weight kept in these
-/// blocks (`DType.ggml`, `CPUGGMLStorage`) is decoded with them inside products.
+/// blocks (`DType.q4_0` ... `.q6_K`, `CPUBackend+GGMLBlocks`) is decoded with them inside products.
 public enum GGMLBlockType: String, Sendable, CaseIterable, CustomStringConvertible {
     case q4_0 = "Q4_0", q4_1 = "Q4_1", q5_0 = "Q5_0", q5_1 = "Q5_1", q8_0 = "Q8_0"
     case q2_K = "Q2_K", q3_K = "Q3_K", q4_K = "Q4_K", q5_K = "Q5_K", q6_K = "Q6_K"
@@ -35,9 +35,6 @@ public enum GGMLBlockType: String, Sendable, CaseIterable, CustomStringConvertib
     /// ggml's name (`Q4_K`).
     public var description: String { rawValue }
 
-    /// Bits one value takes, its block's scales included (4.5 for Q4_0).
-    public var bitsPerValue: Double { Double(8 * typeSize) / Double(blockSize) }
-
     /// Decodes `blocks` whole blocks at `x` into `blocks · blockSize` floats at `y`.
     public func decode(_ x: UnsafePointer<UInt8>, blocks: Int, into y: UnsafeMutablePointer<Float>) {
         let kernel: (UnsafePointer<UInt8>, UnsafeMutablePointer<Float>) -> Void
@@ -63,7 +60,6 @@ public enum GGMLBlockType: String, Sendable, CaseIterable, CustomStringConvertib
     @inline(__always) static func u32(_ p: UnsafePointer<UInt8>) -> UInt32 {
         UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24  // allowed: bytes and 4/5-bit quants widen; shift counts are loop indices below 32
     }
-    @inline(__always) static func u64(_ p: UnsafePointer<UInt8>) -> UInt64 { UInt64(u32(p)) | UInt64(u32(p + 4)) << 32 }  // allowed: bytes and 4/5-bit quants widen; shift counts are loop indices below 32
     @inline(__always) static func f16(_ p: UnsafePointer<UInt8>) -> Float { HalfPrecision.f16ToFloat(u16(p)) }
 
     // MARK: - 32-value blocks
@@ -71,7 +67,7 @@ public enum GGMLBlockType: String, Sendable, CaseIterable, CustomStringConvertib
     /// Q8_0: f16 scale d, 32 int8 q. y = q * d.
     static func q8_0(_ x: UnsafePointer<UInt8>, _ y: UnsafeMutablePointer<Float>) {
         let d = f16(x)
-        for j in 0..<32 { y[j] = Float(Int8(bitPattern: x[2 + j])) * d }
+        for j in 0..<32 { y[j] = Float(Int8(bitPattern: x[2 + j])) * d }  // allowed: a byte reinterpreted as int8 (bitPattern), which cannot trap
     }
 
     /// Q4_0: f16 d, 16 bytes of nibbles (low nibbles are values 0..<16, high nibbles 16..<32). y = d * (q - 8).

@@ -1,4 +1,4 @@
-import TailorTensor
+@testable import TailorTensor
 import TailorTestSupport
 import XCTest
 
@@ -46,6 +46,34 @@ final class CPUDecodeAttentionTests: XCTestCase {
             results.append(try backend.values(out))
         }
         assertClose(results[1], results[0], rtol: 1e-5, atol: 1e-6)
+    }
+
+    /// Every copy of the products this CPU can run (AVX-512, AVX2 + FMA, portable SIMD) against the
+    /// reference kernel, on head dims and group sizes of real models (SmolLM2: 64 × 3, Qwen2.5-0.5B:
+    /// 64 × 7, Llama 3: 128 × 4) and ones the C kernels hand back to the portable path (head dim 20,
+    /// a group of 9).
+    func testEveryInstructionSetPathMatchesTheReference() throws {
+        var rng = SeededRandom(seed: 13)
+        let paths = CPUFast.DecodeAttentionPath.allCases.filter(\.isAvailable)
+        XCTAssertTrue(paths.contains(.portable))
+        for (kvHeads, group, d) in [(3, 3, 64), (2, 7, 64), (2, 4, 128), (1, 8, 16), (2, 2, 24), (1, 3, 20), (1, 9, 32)] {
+            let heads = kvHeads * group, (tokens, slots, capacity) = (4, 3, 41)
+            let q = rng.floats(tokens * heads * d)
+            let kc = rng.floats(slots * capacity * kvHeads * d), vc = rng.floats(slots * capacity * kvHeads * d)
+            let slotIds: [Int32] = [2, 0, 2, 1], lengths: [Int32] = [41, 1, 17, 8]
+            var expected = [Float](repeating: 0, count: tokens * heads * d)
+            CPUReference.attentionDecode(q: q, kCache: kc, vCache: vc, slots: slotIds, lengths: lengths, scale: 0.125,
+                                         out: &expected, tokens: tokens, heads: heads, kvHeads: kvHeads, headDim: d,
+                                         capacity: capacity)
+            for path in paths {
+                var out = [Float](repeating: .nan, count: tokens * heads * d)
+                CPUFast.attentionDecode(q: q, kCache: kc, vCache: vc, slots: slotIds, lengths: lengths, scale: 0.125,
+                                        out: &out, tokens: tokens,
+                                        shape: CPUFast.AttentionShape(heads: heads, kvHeads: kvHeads, headDim: d),
+                                        capacity: capacity, path: path)
+                assertClose(out, expected, rtol: 1e-5, atol: 1e-6, "\(path) heads \(heads) kv \(kvHeads) d \(d)")
+            }
+        }
     }
 
     func testBadSlotOrLengthIsAnError() throws {

@@ -22,6 +22,8 @@ final class WorkerPool: @unchecked Sendable {
     private(set) var size: Int
     /// Spin iterations (atomic loads) before a worker parks: roughly 100–300 µs.
     private static let spinLimit = 100_000
+    /// Spins before a waiting worker starts offering its core to other threads, and how often it offers.
+    private static let yieldAfter = 2_000, yieldEvery = 256
 
     /// Bumped once per region; workers wait for it to change.
     private let generation = Atomic<Int>(0)
@@ -99,6 +101,9 @@ final class WorkerPool: @unchecked Sendable {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
+                // Past the first stretch, let any other runnable thread on this core go first (a server's
+                // event loop, its clients): sched_yield returns at once when there is none.
+                if spins > Self.yieldAfter && spins % Self.yieldEvery == 0 { sched_yield() }
                 guard spins > Self.spinLimit else { continue }
                 parking.parked.store(true, ordering: .sequentiallyConsistent)
                 if generation.load(ordering: .sequentiallyConsistent) == seen { parking.wakeup.wait() }

@@ -20,7 +20,8 @@ import Darwin
 final class WorkerPool: @unchecked Sendable {
     /// Participants, the caller included (fewer than asked for if a thread could not start).
     private(set) var size: Int
-    /// Spin iterations (atomic loads) before a worker parks: roughly 100–300 µs.
+    /// Spin iterations (atomic loads) before a worker parks: roughly 100–300 µs, plus the yields below
+    /// (each returns at once when no other thread wants the core).
     private static let spinLimit = 100_000
     /// Spins before a waiting worker starts offering its core to other threads, and how often it offers.
     private static let yieldAfter = 2_000, yieldEvery = 256

@@ -154,9 +154,10 @@ def main():
         health = []
         results, errors, seconds = loop.run_until_complete(load(client, clients, per_client, requests, port, health))
         load_rss = rss_kib(server.pid)
-        mismatched = [key for key, r in results if r["text"] != alone[key]["text"]]
+        differing = [(key, r) for key, r in results if r["text"] != alone[key]["text"]]
+        mismatched = [key for key, _ in differing]
         # A differing answer is allowed only where it leaves the alone one at a near tie (top-2 logits < 1e-4 apart).
-        gaps = [divergence_gap(alone[key], r["text"]) for key, r in results if r["text"] != alone[key]["text"]]
+        gaps = [divergence_gap(alone[key], r["text"]) for key, r in differing]
         beyond = [g for g in gaps if g >= 1e-4]
         tokens = sum(r["tokens"] for _, r in results)
         ttft = [r["ttft"] for _, r in results]

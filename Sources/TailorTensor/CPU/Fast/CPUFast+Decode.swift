@@ -8,11 +8,8 @@ extension CPUFast {
     enum DecodeAttentionPath: CaseIterable, Sendable {
         case avx512, avx2, portable
 
-        static let chosen: DecodeAttentionPath = {
-            let cpu = CPUFeatures.current
-            guard tailor_decode_attention_x86() == 1 else { return .portable }
-            return cpu.avx512f ? .avx512 : cpu.avx2 && cpu.fma ? .avx2 : .portable
-        }()
+        /// The widest path this CPU can run.
+        static let chosen = allCases.first(where: \.isAvailable) ?? .portable
 
         static let maxGroup = Int(TAILOR_DECODE_MAX_GROUP)  // allowed: a small C constant widens
 

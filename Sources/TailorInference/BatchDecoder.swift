@@ -60,10 +60,11 @@ public enum BatchEvent: Sendable {
 /// picks its first token; `remove` drops a request at once. The model and its adapters are used
 /// by one caller at a time (not thread-safe).
 ///
-/// Rows are grouped by adapter in each step, so the product of one row can depend on which
-/// other rows share the step (the GEMM sees another row count): the kernels are not guaranteed
-/// batch-invariant, and greedy answers can differ from a request alone where its top two logits
-/// nearly tie.
+/// Rows are grouped by adapter in each step, so each product sees another row count from step to
+/// step. On a backend with batch-invariant products (`CPUBackend.batchInvariant`: bf16 products on
+/// AVX512-BF16, what `tailor serve` asks for) a request's logits are bit for bit the ones it gets
+/// alone; elsewhere they can differ in last bits, and greedy answers can part where a request's top
+/// two logits nearly tie.
 public final class BatchDecoder: @unchecked Sendable {
     public let model: CausalLM
     public let tokenizer: Tokenizer?

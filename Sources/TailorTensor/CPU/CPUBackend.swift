@@ -18,12 +18,22 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public let matmul: MatmulPrecision
     /// Why bf16 products were asked for and products run in fp32 instead (nil otherwise).
     public let matmulFallback: BF16Unavailable?
+    /// Products whose rows do not depend on the other rows of a call (inference: a request batched
+    /// with others gets the numbers it gets alone). With bf16 products on a CPU with AVX512-BF16,
+    /// every x · Wᵀ runs a per-row kernel for any row count (bf16 weights in the C row kernel,
+    /// f32 ones such as adapters in `CPUFast.gemvRows`) instead of oneDNN and OpenBLAS, whose
+    /// blocking follows the row count. False when asked for where that does not hold.
+    public let batchInvariant: Bool
     public var name: String { kernels == .fast ? "cpu" : "cpu-reference" }
 
-    /// - Parameter matmul: `.halfInputs` asks for bf16 products; on a CPU or machine that cannot
-    ///   run them fast, `matmul` is `.fp32` and `matmulFallback` says why.
+    /// - Parameters:
+    ///   - matmul: `.halfInputs` asks for bf16 products; on a CPU or machine that cannot run them
+    ///     fast, `matmul` is `.fp32` and `matmulFallback` says why.
+    ///   - batchInvariant: asks for batch-invariant products (`batchInvariant`): granted to the fast
+    ///     kernels with bf16 products where the row kernel runs, and always to the reference kernels
+    ///     (plain loops, one row at a time).
     /// - Throws: `TensorError.blasUnavailable` when fast kernels are asked for and OpenBLAS is missing.
-    public init(kernels: Kernels = .fast, matmul: MatmulPrecision = .fp32) throws {
+    public init(kernels: Kernels = .fast, matmul: MatmulPrecision = .fp32, batchInvariant: Bool = false) throws {
         self.kernels = kernels
         if kernels == .fast {
             guard tailor_cblas_load() == 1 else {
@@ -37,6 +47,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         } else {
             (self.matmul, self.matmulFallback) = (matmul, nil)
         }
+        self.batchInvariant = batchInvariant && (kernels == .reference || (self.matmul == .halfInputs && CPUFast.rowProductsAvailable))
     }
 
     /// Number of worker threads the fast kernels use.

@@ -19,12 +19,13 @@ public struct TrainingBackend {
 
     /// cpu: the fast CPU backend; cuda: `accelerator()`; auto: `accelerator()`, or the CPU when
     /// it throws or the program has none (`note` says why). `matmul` is how the CPU backend runs
-    /// products with bf16 weights (bf16 products where the CPU has them, else fp32).
+    /// products with bf16 weights (bf16 products where the CPU has them, else fp32);
+    /// `batchInvariant` asks the CPU backend for batch-invariant products (`CPUBackend.batchInvariant`).
     /// - Throws: `TrainingError.invalidValue` for `device: cuda` in a program without a GPU
     ///   backend; the accelerator's error when it cannot start.
-    public static func choose(_ device: TrainRecipe.Device, matmul: MatmulPrecision = .fp32,
+    public static func choose(_ device: TrainRecipe.Device, matmul: MatmulPrecision = .fp32, batchInvariant: Bool = false,
                               accelerator: (() throws -> any Backend)?) throws -> TrainingBackend {
-        let cpu = { try CPUBackend(kernels: .fast, matmul: matmul) }
+        let cpu = { try CPUBackend(kernels: .fast, matmul: matmul, batchInvariant: batchInvariant) }
         switch device {
         case .cpu:
             return TrainingBackend(backend: try cpu(), isAccelerator: false)

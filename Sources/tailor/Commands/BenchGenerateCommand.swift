@@ -50,7 +50,7 @@ struct BenchGenerateCommand: AsyncParsableCommand {
         var config = try ModelPresets.config(named: preset)
         config.maxPositionEmbeddings = max(config.maxPositionEmbeddings, promptTokens + newTokens)
         let storage: DType = dtype == "bf16" ? .bf16 : .f32
-        let cpu = try CPUBackend(kernels: .fast, matmul: matmul)
+        let cpu = try CPUBackend(kernels: .fast, matmul: matmul, batchInvariant: true)  // as tailor generate runs
         let products = storage == .bf16 && cpu.matmul == .halfInputs ? "bf16" : "fp32"
         let profiler = profile ? ProfilingBackend(cpu) : nil
         let backend: Backend = profiler ?? cpu

@@ -15,13 +15,16 @@ struct DeviceOptions: ParsableArguments {
             help: "How products with bf16 weights run: bf16 (activations rounded to bf16, f32 accumulation, as peft's bf16 runs: cuBLAS on cuda; on the CPU oneDNN's AMX or AVX512-BF16 kernels, with an f32 folder's linears rounded to bf16 at load as autocast rounds them, or fp32 where the CPU has neither) or fp32 (weights widened: the reference numbers). --cuda-matmul is the old name.")
     var matmul: MatmulPrecision = .halfInputs
 
-    /// The backend, and a note for stderr when `auto` fell back to the CPU.
-    func backend() throws -> (backend: any Backend, note: String?) {
-        try Self.backend(device, matmul: matmul)
+    /// The backend, and a note for stderr when `auto` fell back to the CPU. `batchInvariant`: a
+    /// generating command's CPU products, each row's numbers independent of the batch
+    /// (`CPUBackend.batchInvariant`).
+    func backend(batchInvariant: Bool = false) throws -> (backend: any Backend, note: String?) {
+        try Self.backend(device, matmul: matmul, batchInvariant: batchInvariant)
     }
 
-    static func backend(_ device: TrainRecipe.Device, matmul: MatmulPrecision) throws -> (backend: any Backend, note: String?) {
-        let choice = try TrainingBackend.choose(device, matmul: matmul, accelerator: cuda(matmul))
+    static func backend(_ device: TrainRecipe.Device, matmul: MatmulPrecision,
+                        batchInvariant: Bool = false) throws -> (backend: any Backend, note: String?) {
+        let choice = try TrainingBackend.choose(device, matmul: matmul, batchInvariant: batchInvariant, accelerator: cuda(matmul))
         return (choice.backend, choice.note)
     }
 
@@ -42,6 +45,13 @@ struct DeviceOptions: ParsableArguments {
             printError("products: bf16 (\(rounded) f32 product weights rounded to bf16 at load; --matmul fp32 multiplies the file's values)")
         }
         return loaded
+    }
+
+    /// "products bf16, batch-invariant" (or "products bf16", "products fp32") for a CPU backend: how its
+    /// products with bf16 weights run and whether a row's numbers are independent of its batch; nil on a GPU.
+    static func productsNote(_ backend: any Backend) -> String? {
+        guard let cpu = backend as? CPUBackend else { return nil }
+        return "products \(cpu.matmul.rawValue)" + (cpu.batchInvariant ? ", batch-invariant" : "")
     }
 
     /// Makes the CUDA backend on the first GPU, for `TrainingBackend.choose`.

@@ -60,7 +60,7 @@ struct GenerationOptions: ParsableArguments {
 
     /// Loads the model folder and the adapter (as "adapter"), as the options say.
     func load() async throws -> InferenceModel {
-        let (backend, note) = try compute.backend()
+        let (backend, note) = try compute.backend(batchInvariant: true)
         if let note { printError(note) }
         let loaded = try DeviceOptions.inferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend)
         if let adapter { try loaded.adapters.load(name: "adapter", folder: URL(fileURLWithPath: adapter)) }

@@ -43,6 +43,14 @@ struct SelfTestCommand: ParsableCommand {
                 suites.append(("cpu bf16 mode: products against the reference with rounded activations",
                                BackendSelfTest(candidate: half, reference: roundedReference,
                                                checks: BackendSelfTest.opChecks().filter { $0.name.hasPrefix("gemm") })))
+                let invariant = try CPUBackend(kernels: .fast, matmul: .halfInputs, batchInvariant: true)
+                if invariant.batchInvariant {
+                    suites.append(("cpu bf16 batch-invariant products (generate, serve) against the reference with rounded activations",
+                                   BackendSelfTest(candidate: invariant, reference: roundedReference,
+                                                   checks: BackendSelfTest.opChecks().filter { $0.name.hasPrefix("gemm") })))
+                } else {
+                    print("cpu bf16 batch-invariant products: not checked, this CPU has no AVX512-BF16 row kernel")
+                }
             }
         case .cuda:
             let gpu = try DriverDevice()

@@ -85,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (backend, deviceNote) = try compute.backend()
+        let (backend, deviceNote) = try compute.backend(batchInvariant: true)
         if let deviceNote { note(deviceNote) }
         let loaded = try DeviceOptions.inferenceModel(folder: try await ModelArgument.folder(for: model, hub: hub), backend: backend)
         var served: [(name: String, folder: String)] = []
@@ -118,7 +118,7 @@ struct ServeCommand: AsyncParsableCommand {
             server.mounts.append { router in board.addRoutes(to: router, prefix: "/runs") }
         }
         let name = configuration.modelName
-        let summary = "model \(name)\(served.isEmpty ? "" : ", adapters \(served.map(\.name).joined(separator: ", "))"); batch \(maxBatch), queue \(maxQueue), context \(context)"
+        let summary = "model \(name)\(served.isEmpty ? "" : ", adapters \(served.map(\.name).joined(separator: ", "))"); batch \(maxBatch), queue \(maxQueue), context \(context)\(DeviceOptions.productsNote(backend).map { "; " + $0 } ?? "")"
         try await server.run(handleSignals: true) { host, port in
             note("tailor serve: listening on http://\(host):\(port) (\(summary))")
         }

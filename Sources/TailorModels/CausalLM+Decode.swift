@@ -54,7 +54,9 @@ extension CausalLM {
         if let window = c.slidingWindow, maxPosition >= window {
             throw ModelError.badBatch("position \(maxPosition) exceeds sliding_window \(window), which Tailor does not implement; keep prompt plus new tokens within \(window)")
         }
-        let fresh = Self.isFreshPrefill(slots: slots, lengths: cache.lengths)
+        // A batch-invariant backend reads the cache for fresh prompts too: the packed causal attention's
+        // blocking follows the prompt length, and a reused prefix or a chunk would read the cache.
+        let fresh = !backend.batchInvariant && Self.isFreshPrefill(slots: slots, lengths: cache.lengths)
         let (cos, sin) = try rope(positions: maxPosition + 1)
         let b = try cache.buffers(tokens: n, config: c, backend: backend)
         let idsTensor = try backend.upload(ids, shape: [n])             // [N]

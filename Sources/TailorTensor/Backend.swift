@@ -13,6 +13,11 @@
 public protocol Backend: AnyObject, Sendable {
     /// A short name for messages ("cpu", "cpu-reference", "cuda:0").
     var name: String { get }
+    /// Whether each row's results are independent of the other rows of a call, bit for bit (every
+    /// product and attention row summed alike whatever the row count). Decoding then reads the KV
+    /// cache for fresh prompts too, so a request batched, chunked or with a reused prefix gets the
+    /// numbers it gets alone. Default false.
+    var batchInvariant: Bool { get }
 
     // MARK: Memory
 
@@ -208,4 +213,8 @@ public struct SGDHyper: Sendable, Equatable {
         self.nesterov = nesterov
         self.weightDecay = weightDecay
     }
+}
+
+extension Backend {
+    public var batchInvariant: Bool { false }
 }

@@ -4,6 +4,7 @@
 public final class ProfilingBackend: Backend, @unchecked Sendable {
     public let base: Backend
     public var name: String { base.name + "+profile" }
+    public var batchInvariant: Bool { base.batchInvariant }
     /// Seconds and call counts per operation name.
     public private(set) var totals: [String: (seconds: Double, calls: Int)] = [:]
 

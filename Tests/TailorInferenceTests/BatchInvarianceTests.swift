@@ -32,17 +32,9 @@ final class BatchInvarianceTests: XCTestCase {
         }
     }
 
-    func invariantBackend() throws -> CPUBackend {
-        let backend = try CPUBackend(kernels: .fast, matmul: .halfInputs, batchInvariant: true)
-        guard backend.batchInvariant else {
-            throw XCTSkip("batch-invariant bf16 products need AVX512-BF16 and oneDNN: \(backend.matmulFallback?.reason ?? "no AVX512-BF16 here")")
-        }
-        return backend
-    }
-
     /// The chat fixture with adapters "a" and "b" on rows beside base rows.
     func testBatchedLogprobsEqualAloneBitForBit() throws {
-        let backend = try invariantBackend()
+        let backend = try batchInvariantBF16Backend()
         let loaded = try InferenceModel(folder: GenerationFixtures.chatModel, backend: backend, rounding: ProductWeightRounding(dtype: .bf16))
         try loaded.adapters.load(name: "a", folder: GenerationFixtures.adapter("llama"))
         try loaded.adapters.load(name: "b", folder: try BatchDecoderTests.scaledAdapter())
@@ -53,7 +45,7 @@ final class BatchInvarianceTests: XCTestCase {
     /// enough that oneDNN's blocking for another row count changes last bits (this test fails with
     /// `batchInvariant: false`, measured on an AVX512-BF16 Zen 5), base rows only.
     func testAWideModelsBatchedLogprobsEqualAloneBitForBit() throws {
-        let backend = try invariantBackend()
+        let backend = try batchInvariantBF16Backend()
         var config = try ModelConfig(contentsOf: GenerationFixtures.chatModel.appendingPathComponent("config.json"))
         (config.hiddenSize, config.intermediateSize, config.headCount, config.kvHeadCount, config.headDim) = (576, 1536, 9, 3, 64)
         let model = try CausalLM.random(config: config, backend: backend, seed: 11, dtype: .bf16)
@@ -66,7 +58,7 @@ final class BatchInvarianceTests: XCTestCase {
     /// attention for fresh prompts (OpenBLAS blocks that follow the prompt length) this test fails: the
     /// random models above do not show it.
     func testSmolLM2ReusedPrefixAndBatchedChunksGiveTheAloneLogprobs() throws {
-        let backend = try invariantBackend()
+        let backend = try batchInvariantBF16Backend()
         let model = try CausalLM.load(gguf: try SmolLM2File.locate(), backend: backend, dtype: .bf16)
         // Three real chat prompts (Tests/Fixtures/smollm2/greedy.json's ids: English, Chinese, code).
         struct Fixture: Decodable {

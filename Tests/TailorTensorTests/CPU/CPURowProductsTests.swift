@@ -6,14 +6,6 @@ import XCTest
 /// equals the rounded reference, and every row is bit for bit the same whatever other rows share
 /// the call and however the workers split the columns.
 final class CPURowProductsTests: XCTestCase {
-    func invariantBackend() throws -> CPUBackend {
-        let backend = try CPUBackend(kernels: .fast, matmul: .halfInputs, batchInvariant: true)
-        guard backend.batchInvariant else {
-            throw XCTSkip("batch-invariant bf16 products need AVX512-BF16 and oneDNN: \(backend.matmulFallback?.reason ?? "no AVX512-BF16 here")")
-        }
-        return backend
-    }
-
     /// Granted with bf16 products where the row kernel runs, always to the reference kernels, never
     /// to fp32 products on the fast kernels (their OpenBLAS blocking follows the row count).
     func testGrantedOnlyWhereItHolds() throws {
@@ -29,7 +21,7 @@ final class CPURowProductsTests: XCTestCase {
     /// Odd shapes (k not a multiple of the kernel's 32, partial 4 × 4 blocks), alpha and beta: the
     /// rounded reference's numbers up to summation order (a product of two bf16 values is exact in f32).
     func testRowKernelMatchesTheRoundedReference() throws {
-        let fast = try invariantBackend(), reference = try CPUBackend(kernels: .reference, matmul: .halfInputs)
+        let fast = try batchInvariantBF16Backend(), reference = try CPUBackend(kernels: .reference, matmul: .halfInputs)
         var rng = SeededRandom(seed: 41)
         for (m, k, n) in [(1, 37, 53), (3, 64, 129), (5, 200, 70), (17, 577, 9), (33, 31, 300)] {
             let a = rng.floats(m * k), w = rng.floats(n * k), c0 = rng.floats(m * n)
@@ -50,7 +42,7 @@ final class CPURowProductsTests: XCTestCase {
     /// call, with bf16 weights (the row kernel) and f32 weights (adapters, `gemvRows` for any row
     /// count): bit for bit the same. The columns are many enough that the workers split them.
     func testEveryRowIsTheSameWhateverTheBatch() throws {
-        let fast = try invariantBackend()
+        let fast = try batchInvariantBF16Backend()
         var rng = SeededRandom(seed: 43)
         let (m, k, n) = (37, 200, 300)
         let a = rng.floats(m * k), w = rng.floats(n * k)

@@ -18,11 +18,15 @@ extension CPUBackend {
         guard max(m, n, k) < Int(Int32.max) else {
             throw TensorError.shapeMismatch(op: "gemm", argument: "bf16 product", expected: "every dimension below 2^31", got: [m, n, k])
         }
-        let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: max(m * k, 1))  // op(a) stored as a is, in bf16
-        defer { rounded.deallocate() }
-        Parallel.forEachChunk(m * k, costPerItem: 1) { range in
-            HalfPrecision.floatsToBF16(pa + range.lowerBound, rounded + range.lowerBound, count: range.count)
+        try Self.withBF16Copy(pa, count: m * k) { rounded in  // op(a) stored as a is, in bf16
+            try gemmRoundedBF16Products(rounded, transposeA: transposeA, pb, transposeB: transposeB, pc, m: m, n: n, k: k,
+                                        alpha: alpha, beta: beta)
         }
+    }
+
+    /// The oneDNN calls, `rounded` being op(a) rounded to bf16.
+    private func gemmRoundedBF16Products(_ rounded: UnsafePointer<UInt16>, transposeA: Bool, _ pb: UnsafePointer<UInt16>, transposeB: Bool,
+                                         _ pc: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, alpha: Float, beta: Float) throws {
         let lda = transposeA ? m : k, ldb = transposeB ? k : n
         // One status per piece (at most one piece per worker), each written by its own piece.
         let statuses = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(Parallel.workerCount, 1))
@@ -44,6 +48,26 @@ extension CPUBackend {
 }
 
 extension CPUBackend {
+    /// c[m, n] = alpha · a[m, k] · Wᵀ + beta · c with W [n, k] in bf16 and bf16 products, every row summed
+    /// alike whatever `m` (`batchInvariant`; CPUFast+RowProducts).
+    func gemmRowInvariantBF16Products(_ pa: UnsafePointer<Float>, _ b: Tensor, _ pc: UnsafeMutablePointer<Float>,
+                                      m: Int, n: Int, k: Int, alpha: Float, beta: Float) throws {
+        let weight = try raw(b, op: "gemm").assumingMemoryBound(to: UInt16.self)
+        Self.withBF16Copy(pa, count: m * k) { rounded in
+            CPUFast.rowProductsBF16(rounded, m: m, k: k, weight: weight, n: n, pc, alpha: alpha, beta: beta)
+        }
+    }
+
+    /// `count` values rounded to bf16 (nearest even), in parallel chunks, into a scratch copy `body` reads.
+    static func withBF16Copy<T>(_ x: UnsafePointer<Float>, count: Int, _ body: (UnsafePointer<UInt16>) throws -> T) rethrows -> T {
+        let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
+        defer { rounded.deallocate() }
+        Parallel.forEachChunk(count, costPerItem: 1) { range in
+            HalfPrecision.floatsToBF16(x + range.lowerBound, rounded + range.lowerBound, count: range.count)
+        }
+        return try body(rounded)
+    }
+
     /// `count` values rounded to bf16 (nearest even) and widened back: what a bf16 product
     /// multiplies, for the decode GEMV and the reference kernels.
     static func roundedToBF16(_ x: UnsafePointer<Float>, count: Int) -> [Float] {

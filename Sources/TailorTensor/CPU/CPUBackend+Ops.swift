@@ -102,14 +102,8 @@ extension CPUBackend {
         // bf16 products: the activation rounded to bf16, f32 accumulation (MatmulPrecision.halfInputs).
         let bf16Products = matmul == .halfInputs && b.dtype == .bf16
         if fast, batchInvariant, !transposeA, transposeB, bf16Products, m > 0, n > 0, k > 0 {
-            // Inference with bf16 products: every row summed alike whatever the batch (CPUFast+RowProducts).
-            let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: m * k)
-            defer { rounded.deallocate() }
-            Parallel.forEachChunk(m * k, costPerItem: 1) { range in
-                HalfPrecision.floatsToBF16(pa + range.lowerBound, rounded + range.lowerBound, count: range.count)
-            }
-            CPUFast.rowProductsBF16(rounded, m: m, k: k, weight: try raw(b, op: "gemm").assumingMemoryBound(to: UInt16.self), n: n,
-                                    pc, alpha: alpha, beta: beta)
+            // Inference with bf16 products: every row summed alike whatever the batch.
+            try gemmRowInvariantBF16Products(pa, b, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
             return
         }
         let gemvRows = m <= CPUFast.gemvMaxRows || (batchInvariant && b.dtype == .f32)

@@ -22,7 +22,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// with others gets the numbers it gets alone). With bf16 products on a CPU with AVX512-BF16,
     /// every x · Wᵀ runs a per-row kernel for any row count (bf16 weights in the C row kernel,
     /// f32 ones such as adapters in `CPUFast.gemvRows`) instead of oneDNN and OpenBLAS, whose
-    /// blocking follows the row count. False when asked for where that does not hold.
+    /// blocking follows the row count. False when asked for where that does not hold. Weights in
+    /// 4-bit or ggml blocks are not covered: they decode into oneDNN's products as before.
     public let batchInvariant: Bool
     public var name: String { kernels == .fast ? "cpu" : "cpu-reference" }
 

@@ -106,6 +106,11 @@ extension CPUBackend {
             try gemmRowInvariantBF16Products(pa, b, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
             return
         }
+        if fast, batchInvariant, !transposeA, transposeB, b.dtype == .f32, k <= CPUFast.narrowProductMaxK, m > 0, n > 0, k > 0 {
+            // A batch-invariant product with a narrow f32 weight (LoRA's B): rows of Wᵀ summed in k order.
+            CPUFast.rowProductsNarrowF32(pa, m: m, k: k, weight: try f32(b, op: "gemm", "b"), n: n, pc, alpha: alpha, beta: beta)
+            return
+        }
         let gemvRows = m <= CPUFast.gemvMaxRows || (batchInvariant && b.dtype == .f32)
         if fast, !transposeA, transposeB, gemvRows, b.dtype == .f32 || b.dtype == .bf16 {
             // A few rows (decoding), or any number of rows with an f32 weight when batch-invariant (adapters):

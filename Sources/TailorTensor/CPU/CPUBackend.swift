@@ -21,7 +21,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// Products whose rows do not depend on the other rows of a call (inference: a request batched
     /// with others gets the numbers it gets alone). With bf16 products on a CPU with AVX512-BF16,
     /// every x · Wᵀ runs a per-row kernel for any row count (bf16 weights in the C row kernel,
-    /// f32 ones such as adapters in `CPUFast.gemvRows`) instead of oneDNN and OpenBLAS, whose
+    /// f32 ones such as adapters in `CPUFast.gemvRows` or `rowProductsNarrowF32`) instead of oneDNN and OpenBLAS, whose
     /// blocking follows the row count. False when asked for where that does not hold. Weights in
     /// 4-bit or ggml blocks are not covered: they decode into oneDNN's products as before.
     public let batchInvariant: Bool

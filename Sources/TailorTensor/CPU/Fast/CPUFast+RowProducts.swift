@@ -22,3 +22,39 @@ extension CPUFast {
         }
     }
 }
+
+extension CPUFast {
+    /// Largest K sent to `rowProductsNarrowF32` (LoRA's B product: K is the rank).
+    static let narrowProductMaxK = 64
+
+    /// c[M, N] = alpha · a[M, K] · Wᵀ + beta · c for an f32 W [N, K] with a small K (LoRA's B, K the
+    /// rank): Wᵀ copied once, then each row a sum of K scaled rows of it in k order, vectorized over
+    /// the outputs, so a row's numbers do not depend on M (batch-invariant, as `gemvRows` is, without
+    /// its N × M dot products of K values and their horizontal sums). Parallel over rows.
+    static func rowProductsNarrowF32(_ a: UnsafePointer<Float>, m: Int, k: Int, weight w: UnsafePointer<Float>, n: Int,
+                                     _ c: UnsafeMutablePointer<Float>, alpha: Float, beta: Float) {
+        let transposed = UnsafeMutablePointer<Float>.allocate(capacity: max(k * n, 1))  // Wᵀ [K, N]
+        defer { transposed.deallocate() }
+        for j in 0..<n {
+            for t in 0..<k { transposed[t * n + j] = w[j * k + t] }
+        }
+        Parallel.forEachChunk(m, costPerItem: 2 * k * n) { rows in
+            let sum = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))  // [N]
+            defer { sum.deallocate() }
+            for i in rows {
+                sum.update(repeating: 0, count: n)
+                for t in 0..<k {
+                    let s = a[i * k + t], scale = Vec(repeating: s), row = UnsafePointer(transposed + t * n)
+                    var j = 0
+                    while j + 8 <= n {
+                        sum.setVec(j, sum.vec(j) + scale * row.vec(j))
+                        j += 8
+                    }
+                    while j < n { sum[j] = sum[j] + s * row[j]; j += 1 }
+                }
+                let out = c + i * n
+                for j in 0..<n { out[j] = beta == 0 ? alpha * sum[j] : alpha * sum[j] + beta * out[j] }
+            }
+        }
+    }
+}

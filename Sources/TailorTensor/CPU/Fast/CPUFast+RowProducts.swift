@@ -28,8 +28,8 @@ extension CPUFast {
     static let narrowProductMaxK = 64
 
     /// c[M, N] = alpha · a[M, K] · Wᵀ + beta · c for an f32 W [N, K] with a small K (LoRA's B, K the
-    /// rank): Wᵀ copied once, then each row a sum of K scaled rows of it in k order, vectorized over
-    /// the outputs, so a row's numbers do not depend on M (batch-invariant, as `gemvRows` is, without
+    /// rank): Wᵀ copied once, then each output Σ_t a[i, t]·Wᵀ[t, j] in t order, 32 outputs to four
+    /// registers, so a row's numbers do not depend on M (batch-invariant, as `gemvRows` is, without
     /// its N × M dot products of K values and their horizontal sums). Parallel over rows.
     static func rowProductsNarrowF32(_ a: UnsafePointer<Float>, m: Int, k: Int, weight w: UnsafePointer<Float>, n: Int,
                                      _ c: UnsafeMutablePointer<Float>, alpha: Float, beta: Float) {
@@ -39,21 +39,36 @@ extension CPUFast {
             for t in 0..<k { transposed[t * n + j] = w[j * k + t] }
         }
         Parallel.forEachChunk(m, costPerItem: 2 * k * n) { rows in
-            let sum = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))  // [N]
-            defer { sum.deallocate() }
             for i in rows {
-                sum.update(repeating: 0, count: n)
-                for t in 0..<k {
-                    let s = a[i * k + t], scale = Vec(repeating: s), row = UnsafePointer(transposed + t * n)
-                    var j = 0
-                    while j + 8 <= n {
-                        sum.setVec(j, sum.vec(j) + scale * row.vec(j))
-                        j += 8
-                    }
-                    while j < n { sum[j] = sum[j] + s * row[j]; j += 1 }
+                let x = a + i * k, out = c + i * n
+                @inline(__always) func finish(_ j: Int, _ sum: Vec) {
+                    out.setVec(j, beta == 0 ? alpha * sum : alpha * sum + beta * out.vec(j))
                 }
-                let out = c + i * n
-                for j in 0..<n { out[j] = beta == 0 ? alpha * sum[j] : alpha * sum[j] + beta * out[j] }
+                // 32 outputs in four registers, then 8 in one, then one at a time: each output
+                // Σ_t x[t]·Wᵀ[t, j] in t order, multiply then add, whichever block holds it.
+                var j = 0
+                while j + 32 <= n {
+                    var s0 = Vec.zero, s1 = Vec.zero, s2 = Vec.zero, s3 = Vec.zero
+                    for t in 0..<k {
+                        let scale = Vec(repeating: x[t]), row = UnsafePointer(transposed + t * n + j)
+                        s0 = s0 + scale * row.vec(0); s1 = s1 + scale * row.vec(8)
+                        s2 = s2 + scale * row.vec(16); s3 = s3 + scale * row.vec(24)
+                    }
+                    finish(j, s0); finish(j + 8, s1); finish(j + 16, s2); finish(j + 24, s3)
+                    j += 32
+                }
+                while j + 8 <= n {
+                    var s0 = Vec.zero
+                    for t in 0..<k { s0 = s0 + Vec(repeating: x[t]) * UnsafePointer(transposed + t * n + j).vec(0) }
+                    finish(j, s0)
+                    j += 8
+                }
+                while j < n {
+                    var sum: Float = 0
+                    for t in 0..<k { sum = sum + x[t] * transposed[t * n + j] }
+                    out[j] = beta == 0 ? alpha * sum : alpha * sum + beta * out[j]
+                    j += 1
+                }
             }
         }
     }

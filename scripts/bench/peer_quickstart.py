@@ -7,7 +7,7 @@ all-linear, no dropout) and schedule (3 epochs, batch 8, lr 1e-3 cosine, warmup 
 tokens), fp32 on 2 CPU threads, dynamic padding. Prints one JSON line: tokens/s over the real
 (non-padding) tokens, train seconds, peak RSS, final loss.
 
-    python3 scripts/bench/peer_quickstart.py ~/.cache/tailor/smollm2/hf [DATA] [--bf16] [--ia3 | --adalora]
+    python3 scripts/bench/peer_quickstart.py ~/.cache/tailor/smollm2/hf [DATA] [--bf16] [--ia3 | --adalora | --dora | --pissa | --loraplus]
 
 --bf16 sets TrainingArguments(bf16=True), as a user of transformers does for speed on a CPU with
 AMX or AVX512-BF16 (torch.autocast bf16; LoRA weights and optimizer states stay fp32); compare
@@ -19,6 +19,11 @@ feed-forward), 1 epoch at lr 3e-3, as scripts/bench/bench_ia3.sh runs `tailor tr
 --adalora trains AdaLoRA instead (AdaLoraConfig with peft's defaults for llama: q_proj, v_proj;
 init_r 12, target_r 4, tinit 2, tfinal 4, total_step the run's steps; update_and_allocate from a
 callback's on_optimizer_step), 1 epoch at lr 2e-3, as scripts/bench/bench_adalora.sh runs `tailor train`.
+
+--dora, --pissa and --loraplus train the quick start's LoRA (r 16, alpha 32, all-linear, 3 epochs, lr
+1e-3) as DoRA (use_dora=True), from PiSSA's start (init_lora_weights="pissa": an exact SVD of each weight),
+or with LoRA+'s optimizer (peft's create_loraplus_optimizer, loraplus_lr_ratio 16: the B matrices at 16× the
+learning rate), as scripts/bench/bench_peft_methods.sh runs `tailor train`.
 """
 import json
 import resource
@@ -33,8 +38,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainerCa
 bf16 = "--bf16" in sys.argv[1:]
 ia3 = "--ia3" in sys.argv[1:]
 adalora = "--adalora" in sys.argv[1:]
+dora, pissa, loraplus = ("--dora" in sys.argv[1:]), ("--pissa" in sys.argv[1:]), ("--loraplus" in sys.argv[1:])
 epochs, lr = (1, 3e-3) if ia3 else (1, 2e-3) if adalora else (3, 1e-3)
-positional = [a for a in sys.argv[1:] if a not in ("--bf16", "--ia3", "--adalora")]
+positional = [a for a in sys.argv[1:] if a not in ("--bf16", "--ia3", "--adalora", "--dora", "--pissa", "--loraplus")]
 folder = positional[0]
 data_path = positional[1] if len(positional) > 1 else "examples/persona/persona.jsonl"
 torch.set_num_threads(2)
@@ -82,18 +88,24 @@ elif adalora:
     callbacks.append(Allocate())
 else:
     model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear",
-                                             task_type="CAUSAL_LM"))
+                                             task_type="CAUSAL_LM", use_dora=dora,
+                                             init_lora_weights="pissa" if pissa else True))
+optimizers = (None, None)
+if loraplus:
+    from peft.optimizers import create_loraplus_optimizer
+    optimizers = (create_loraplus_optimizer(model=model, optimizer_cls=torch.optim.AdamW, lr=lr, loraplus_lr_ratio=16), None)
 trainable = model.get_nb_trainable_parameters()[0]
 with tempfile.TemporaryDirectory() as out:
     args = TrainingArguments(output_dir=out, num_train_epochs=epochs, per_device_train_batch_size=8, learning_rate=lr,
                              lr_scheduler_type="cosine", warmup_steps=0.1, logging_steps=5, save_strategy="no",
                              report_to=[], seed=42, use_cpu=True, remove_unused_columns=False, disable_tqdm=True,
                              bf16=bf16)
-    trainer = Trainer(model=model, args=args, train_dataset=samples, data_collator=collate, callbacks=callbacks)
+    trainer = Trainer(model=model, args=args, train_dataset=samples, data_collator=collate, callbacks=callbacks,
+                      optimizers=optimizers)
     start = time.perf_counter()
     result = trainer.train()
     seconds = time.perf_counter() - start
-print(json.dumps({"peer": "transformers+peft", "method": "IA3" if ia3 else "ADALORA" if adalora else "LORA", "trainable": trainable, "torch": torch.__version__, "dtype": "bf16" if bf16 else "fp32", "train_s": round(seconds, 1),
+print(json.dumps({"peer": "transformers+peft", "method": "IA3" if ia3 else "ADALORA" if adalora else "DORA" if dora else "PISSA" if pissa else "LORA+" if loraplus else "LORA", "trainable": trainable, "torch": torch.__version__, "dtype": "bf16" if bf16 else "fp32", "train_s": round(seconds, 1),
                   "tokens_per_s": round(real_tokens / seconds, 1), "steps": result.global_step,
                   "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
                   "train_loss": round(result.training_loss, 4)}))

@@ -48,16 +48,6 @@ extension CPUBackend {
 }
 
 extension CPUBackend {
-    /// c[m, n] = alpha · a[m, k] · Wᵀ + beta · c with W [n, k] in bf16 and bf16 products, every row summed
-    /// alike whatever `m` (`batchInvariant`; CPUFast+RowProducts).
-    func gemmRowInvariantBF16Products(_ pa: UnsafePointer<Float>, _ b: Tensor, _ pc: UnsafeMutablePointer<Float>,
-                                      m: Int, n: Int, k: Int, alpha: Float, beta: Float) throws {
-        let weight = try raw(b, op: "gemm").assumingMemoryBound(to: UInt16.self)
-        Self.withBF16Copy(pa, count: m * k) { rounded in
-            CPUFast.rowProductsBF16(rounded, m: m, k: k, weight: weight, n: n, pc, alpha: alpha, beta: beta)
-        }
-    }
-
     /// `count` values rounded to bf16 (nearest even), in parallel chunks, into a scratch copy `body` reads.
     static func withBF16Copy<T>(_ x: UnsafePointer<Float>, count: Int, _ body: (UnsafePointer<UInt16>) throws -> T) rethrows -> T {
         let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))

@@ -101,20 +101,12 @@ extension CPUBackend {
         let pa = try f32(a, op: "gemm", "a"), pc = try f32(c, op: "gemm", "c")
         // bf16 products: the activation rounded to bf16, f32 accumulation (MatmulPrecision.halfInputs).
         let bf16Products = matmul == .halfInputs && b.dtype == .bf16
-        if fast, batchInvariant, !transposeA, transposeB, bf16Products, m > 0, n > 0, k > 0 {
-            // Inference with bf16 products: every row summed alike whatever the batch.
-            try gemmRowInvariantBF16Products(pa, b, pc, m: m, n: n, k: k, alpha: alpha, beta: beta)
+        if fast, batchInvariant, !transposeA, transposeB, m > 0, n > 0, k > 0,
+           try gemmBatchInvariant(pa, b, pc, m: m, n: n, k: k, alpha: alpha, beta: beta) {
             return
         }
-        if fast, batchInvariant, !transposeA, transposeB, b.dtype == .f32, k <= CPUFast.narrowProductMaxK, m > 0, n > 0, k > 0 {
-            // A batch-invariant product with a narrow f32 weight (LoRA's B): rows of Wᵀ summed in k order.
-            CPUFast.rowProductsNarrowF32(pa, m: m, k: k, weight: try f32(b, op: "gemm", "b"), n: n, pc, alpha: alpha, beta: beta)
-            return
-        }
-        let gemvRows = m <= CPUFast.gemvMaxRows || (batchInvariant && b.dtype == .f32)
-        if fast, !transposeA, transposeB, gemvRows, b.dtype == .f32 || b.dtype == .bf16 {
-            // A few rows (decoding), or any number of rows with an f32 weight when batch-invariant (adapters):
-            // read the weight once, bf16 widened in registers.
+        if fast, !transposeA, transposeB, m <= CPUFast.gemvMaxRows, b.dtype == .f32 || b.dtype == .bf16 {
+            // A few rows (decoding): read the weight once, bf16 widened in registers.
             let weight = try raw(b, op: "gemm"), isBF16 = b.dtype == .bf16
             let product = { (x: UnsafePointer<Float>) in
                 CPUFast.gemvRows(x, m: m, k: k, weight: weight, bf16: isBF16, n: n, pc, alpha: alpha, beta: beta)

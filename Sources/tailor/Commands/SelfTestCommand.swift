@@ -38,16 +38,15 @@ struct SelfTestCommand: ParsableCommand {
                 print("cpu bf16 mode: not checked, bf16 products run in fp32 here (\(why.reason))")
             } else {
                 let roundedReference = try CPUBackend(kernels: .reference, matmul: .halfInputs)
+                let gemmChecks = BackendSelfTest.opChecks().filter { $0.name.hasPrefix("gemm") }
                 suites.append(("cpu bf16 mode: products against the fp32 reference",
                                BackendSelfTest(candidate: half, reference: reference, checks: BackendSelfTest.halfInputProductChecks())))
                 suites.append(("cpu bf16 mode: products against the reference with rounded activations",
-                               BackendSelfTest(candidate: half, reference: roundedReference,
-                                               checks: BackendSelfTest.opChecks().filter { $0.name.hasPrefix("gemm") })))
+                               BackendSelfTest(candidate: half, reference: roundedReference, checks: gemmChecks)))
                 let invariant = try CPUBackend(kernels: .fast, matmul: .halfInputs, batchInvariant: true)
                 if invariant.batchInvariant {
                     suites.append(("cpu bf16 batch-invariant products (generate, serve) against the reference with rounded activations",
-                                   BackendSelfTest(candidate: invariant, reference: roundedReference,
-                                                   checks: BackendSelfTest.opChecks().filter { $0.name.hasPrefix("gemm") })))
+                                   BackendSelfTest(candidate: invariant, reference: roundedReference, checks: gemmChecks)))
                 } else {
                     print("cpu bf16 batch-invariant products: not checked, this CPU has no AVX512-BF16 row kernel")
                 }

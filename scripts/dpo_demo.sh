@@ -9,7 +9,7 @@
 # The first TRAIN pairs train, the last HELD pairs are held back (pairs whose prompt alone fills
 # MAX_LENGTH are dropped, as TRL drops them). Two runs, both LoRA r16 / alpha 32 on every linear
 # layer, EPOCHS epochs, 4 pairs (or records) per micro-batch, gradient accumulation 2, lr LR cosine
-# with warmup 0.1, seed 42:
+# with warmup 0.1, seed 42 (FTX: LLaMA-Factory's pref_ftx, the DPO run's SFT term; default 0):
 #   OUT/sft   stage sft on the training pairs' prompt + chosen reply (the SFT-only adapter)
 #   OUT/dpo   stage dpo (sigmoid, beta 0.1) on the training pairs, evaluated on the held pairs each epoch
 # It prints how the DPO run's rewards/accuracies and margins moved, then `tailor eval --metrics
@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-runs/dpo-demo}"
 train_pairs="${TRAIN:-220}" held_pairs="${HELD:-80}"
-epochs="${EPOCHS:-2}" max_length="${MAX_LENGTH:-512}" lr="${LR:-2e-4}"
+epochs="${EPOCHS:-2}" max_length="${MAX_LENGTH:-512}" lr="${LR:-2e-4}" ftx="${FTX:-0}"
 model="${TAILOR_CACHE:-$HOME/.cache/tailor}/smollm2/hf"
 [ -f "$model/config.json" ] || { echo "run ./scripts/quickstart.sh first (no $model)" >&2; exit 2; }
 tailor="${TAILOR_BIN:-.build/release/tailor}"
@@ -40,7 +40,7 @@ common=(--model_name_or_path "$model" --finetuning_type lora --lora_rank 16 --lo
         --num_train_epochs "$epochs" --per_device_train_batch_size 4 --gradient_accumulation_steps 2 --learning_rate "$lr"
         --lr_scheduler_type cosine --warmup_ratio 0.1 --logging_steps 1 --save_strategy no --seed 42)
 "$tailor" train "${common[@]}" --stage sft --dataset "$out/data/train_sft.json" --cutoff_len "$max_length" --output_dir "$out/sft" | grep "^trained"
-"$tailor" train "${common[@]}" --stage dpo --pref_beta 0.1 --pref_loss sigmoid --max_length "$max_length" --dataset "$out/data/train.json" \
+"$tailor" train "${common[@]}" --stage dpo --pref_beta 0.1 --pref_loss sigmoid --pref_ftx "$ftx" --max_length "$max_length" --dataset "$out/data/train.json" \
   --eval_dataset "$out/data/held.json" --eval_strategy epoch --per_device_eval_batch_size 4 --output_dir "$out/dpo" | grep "^trained"
 python3 - "$out" <<'PY'
 import json, sys

@@ -18,6 +18,8 @@ import TailorModels
 /// - `sigmoid_norm`: −log σ(β(ū − v̄));
 /// - `sft`: the NLL of the micro-batch's chosen reply tokens (one token-weighted mean, no reference).
 /// `loss_type` may list several, each weighted by `loss_weights` (default 1 each), as TRL sums them.
+/// `ftx` (LLaMA-Factory's `pref_ftx`) adds ftx × each pair's mean NLL per chosen reply token
+/// (−log πθ(chosen) / chosen tokens, per pair, then the pair mean, as LLaMA-Factory's DPO trainer).
 /// Rewards are βu and βv, as TRL logs them whatever the loss; `logits/chosen|rejected` are the
 /// mean logit over the vocabulary at the reply tokens. Each loss is the mean over a
 /// micro-batch's pairs, divided by the step's micro-batch count, as transformers' Trainer averages
@@ -45,6 +47,8 @@ public struct DPOObjective: TrainingObjective {
     public var beta: Double
     public var losses: [Term]
     public var labelSmoothing: Double
+    /// LLaMA-Factory's `pref_ftx`: the weight of each pair's per-token NLL of its chosen reply (0: none).
+    public var ftx: Double
     /// The reference model's label log-probabilities of a batch.
     public typealias Reference = @Sendable (CausalLM, TokenBatch) throws -> SequenceLogProbs
     public var reference: Reference
@@ -55,10 +59,11 @@ public struct DPOObjective: TrainingObjective {
         { model, batch in try adapters.withDisabled(on: model) { try model.labelLogProbs(batch) } }
     }
 
-    public init(beta: Double = 0.1, losses: [Term], labelSmoothing: Double = 0, reference: @escaping Reference) {
+    public init(beta: Double = 0.1, losses: [Term], labelSmoothing: Double = 0, ftx: Double = 0, reference: @escaping Reference) {
         self.beta = beta
         self.losses = losses
         self.labelSmoothing = labelSmoothing
+        self.ftx = ftx
         self.reference = reference
     }
 
@@ -149,6 +154,11 @@ public struct DPOObjective: TrainingObjective {
                 result.loss += term.weight * loss
                 result.gradients[c] += term.weight * du
                 result.gradients[r] += term.weight * dv
+            }
+            if ftx != 0, policy.counts[c] > 0 {
+                let tokens = Double(policy.counts[c])
+                result.loss += ftx * -policy.sums[c] / tokens
+                result.gradients[c] -= ftx / tokens
             }
             let rc = beta * u, rr = beta * v
             chosenReward += rc

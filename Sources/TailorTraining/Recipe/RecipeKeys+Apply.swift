@@ -131,6 +131,15 @@ extension TrainRecipe {
             if preference.losses.contains(.exoPair), !(preference.labelSmoothing > 0 && preference.labelSmoothing < 1) {
                 throw TrainingError.invalidValue(key: "label_smoothing", problem: "must lie in (0, 1) for loss_type exo_pair (got \(preference.labelSmoothing)); the EXO paper uses 1e-3")
             }
+            if preference.ftx != 0 {
+                guard preference.ftx > 0, preference.ftx.isFinite else {
+                    throw TrainingError.invalidValue(key: "pref_ftx", problem: "must be a number of at least 0 (got \(preference.ftx))")
+                }
+                guard preference.usesReference else {
+                    throw TrainingError.conflictingKeys(key: "pref_ftx", other: "loss_type",
+                                                        problem: "adds an NLL term to DPO's losses; loss_type \(preference.loss.rawValue) has its own (\(preference.loss == .simpo ? "cpo_alpha" : "ORPO's NLL, weight 1")): remove pref_ftx")
+                }
+            }
             if let weights = preference.lossWeights, weights.count != preference.losses.count {
                 throw TrainingError.conflictingKeys(key: "loss_weights", other: "loss_type",
                                                     problem: "has \(weights.count) weights for \(preference.losses.count) losses; give one per loss")

@@ -197,6 +197,9 @@ public enum RecipeKeys {
                       yaml: { $0.preference.lossWeights.map { "[" + $0.map { "\($0)" }.joined(separator: ", ") + "]" } }),
             .number("label_smoothing", aliases: ["dpo_label_smoothing"], \.preference.labelSmoothing,
                     "robust DPO's ε: the chance a pair's preference is flipped, in [0, 0.5)"),
+            .number("pref_ftx", \.preference.ftx,
+                    "DPO: add this weight × each pair's mean NLL per chosen reply token, as LLaMA-Factory's pref_ftx (0: none;"
+                    + " ORPO and SimPO have their own NLL terms)"),
             .number("simpo_gamma", \.preference.simpoGamma, "SimPO's target reward margin γ"),
             .number("cpo_alpha", \.preference.cpoAlpha,
                     "SimPO: weight of CPOTrainer's NLL term on the chosen replies (TRL's default 1.0; 0 is pure SimPO, as"

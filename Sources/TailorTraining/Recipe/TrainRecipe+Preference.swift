@@ -54,6 +54,8 @@ public struct PreferenceSettings: Sendable, Equatable {
     /// Always so with full fine-tuning and when starting from an adapter, where the reference is the
     /// model as it starts and no second copy of it is kept.
     public var precomputeRefLogProbs = false
+    /// `pref_ftx` (LLaMA-Factory): DPO plus this weight × each pair's per-token NLL of its chosen reply.
+    public var ftx: Double = 0
     /// `simpo_gamma`: SimPO's target reward margin γ.
     public var simpoGamma: Double = 0.5
     /// `cpo_alpha`: the weight of CPOTrainer's NLL term on the chosen replies (SimPO); 0 is pure SimPO.

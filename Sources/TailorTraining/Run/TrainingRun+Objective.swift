@@ -35,7 +35,7 @@ extension TrainingRun {
             return DPOObjective.Term(type, weight: settings.lossWeights?[index] ?? 1)
         }
         func dpo(_ reference: @escaping DPOObjective.Reference) -> DPOObjective {
-            DPOObjective(beta: settings.beta, losses: terms, labelSmoothing: settings.labelSmoothing, reference: reference)
+            DPOObjective(beta: settings.beta, losses: terms, labelSmoothing: settings.labelSmoothing, ftx: settings.ftx, reference: reference)
         }
         return dpo(try reference(outputDir: outputDir, resuming: resuming, layout: dpo { _, _ in
             throw TrainingError.internalError("the layout objective has no reference")

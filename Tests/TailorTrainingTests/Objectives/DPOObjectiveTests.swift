@@ -54,6 +54,28 @@ final class DPOObjectiveTests: XCTestCase {
                        "IPO's target margin is 1/(2β) on per-token log-ratios")
     }
 
+    /// LLaMA-Factory's pref_ftx: ftx × each pair's −log p(chosen) / chosen tokens, averaged over pairs
+    /// (not TRL's token-weighted `sft` over the micro-batch; the two agree for one pair).
+    func testPrefFtxAddsEachPairsPerTokenNLL() throws {
+        let policy = SequenceLogProbs(sums: [-6, -2, -9, -5], counts: [3, 4, 4, 2])
+        let reference = SequenceLogProbs(sums: [-6.5, -2.1, -8.7, -5.4], counts: [3, 4, 4, 2])
+        let plain = try lossOnly(beta: 0.3).pairSums(policy: policy, reference: reference)
+        var mixed = lossOnly(beta: 0.3)
+        mixed.ftx = 0.5
+        let sums = try mixed.pairSums(policy: policy, reference: reference)
+        XCTAssertEqual(sums.loss - plain.loss, 0.5 * (6.0 / 3 + 2.0 / 4), accuracy: 1e-12, "Σ over pairs of ftx × per-token NLL")
+        XCTAssertEqual(sums.gradients[0] - plain.gradients[0], -0.5 / 3, accuracy: 1e-12)
+        XCTAssertEqual(sums.gradients[1] - plain.gradients[1], -0.5 / 4, accuracy: 1e-12)
+        XCTAssertEqual(Array(sums.gradients[2...]), Array(plain.gradients[2...]), "the rejected replies are untouched")
+        XCTAssertEqual(sums.metrics, plain.metrics, "rewards and log-probabilities are the policy's, whatever the loss")
+        // One pair: the same as TRL's loss_type [sigmoid, sft] with loss_weights [1, ftx].
+        let one = SequenceLogProbs(sums: [-6, -9], counts: [3, 4]), oneRef = SequenceLogProbs(sums: [-6.5, -8.7], counts: [3, 4])
+        let trl = DPOObjective(beta: 0.3, losses: [.init(.sigmoid), .init(.sft, weight: 0.5)], reference: { _, _ in oneRef })
+        let (a, b) = (try mixed.pairSums(policy: one, reference: oneRef), try trl.pairSums(policy: one, reference: oneRef))
+        XCTAssertEqual(a.loss, b.loss, accuracy: 1e-12)
+        for (x, y) in zip(a.gradients, b.gradients) { XCTAssertEqual(x, y, accuracy: 1e-12) }
+    }
+
     /// The gradient `accumulate` leaves equals central differences of the loss it reports, for
     /// the largest gradient elements of a few parameters of the tiny Llama (all trained).
     func testStepGradientMatchesFiniteDifferences() throws {

@@ -265,6 +265,16 @@ final class RecipeTableTests: XCTestCase {
         recipe.preference.lossWeights = nil
         recipe.preference.losses = [.exoPair]
         XCTAssertThrowsError(try recipe.validate()) { error in XCTAssertTrue("\(error)".contains("(0, 1) for loss_type exo_pair"), "\(error)") }
+        // LLaMA-Factory's pref_ftx: DPO's losses only, at least 0.
+        recipe.preference.losses = [.sigmoid]
+        XCTAssertNil(try RecipeKeys.apply("pref_ftx", .string("0.5"), to: &recipe))
+        XCTAssertEqual(recipe.preference.ftx, 0.5)
+        XCTAssertNoThrow(try recipe.validate())
+        recipe.preference.ftx = -1
+        XCTAssertThrowsError(try recipe.validate()) { error in XCTAssertTrue("\(error)".contains("'pref_ftx' must be a number of at least 0 (got -1.0)"), "\(error)") }
+        recipe.preference.ftx = 1
+        recipe.preference.loss = .simpo
+        XCTAssertThrowsError(try recipe.validate()) { error in XCTAssertTrue("\(error)".contains("has its own (cpo_alpha)"), "\(error)") }
     }
 
     func testLLaMAFactoryRunKeysAreKnown() throws {

@@ -97,7 +97,9 @@ public final class Generator: @unchecked Sendable {
         try adapters?.select(adapter)
         if adapters == nil, case .named(let name) = adapter { throw InferenceError.unknownAdapter(name, loaded: []) }
         let config = model.config
-        let limit = config.maxPositionEmbeddings
+        // Virtual tokens (prompt tuning) take the first positions of every sequence.
+        let virtualCount = model.virtualTokens?.count ?? 0
+        let limit = config.maxPositionEmbeddings - virtualCount
         var inputs: [[Int32]] = []
         for (index, prompt) in prompts.enumerated() {
             guard !prompt.isEmpty else { throw InferenceError.emptyPrompt(index: index) }
@@ -115,7 +117,7 @@ public final class Generator: @unchecked Sendable {
         }
         guard !inputs.isEmpty else { return [] }
         var sequences = inputs.map { SequenceState(prompt: $0, tokenizer: tokenizer) }
-        let capacity = (inputs.map(\.count).max() ?? 0) + parameters.maxNewTokens
+        let capacity = virtualCount + (inputs.map(\.count).max() ?? 0) + parameters.maxNewTokens
         var stats = GenerationStats()
         var sampler = Sampler(seed: parameters.seed ?? UInt64(monotonicSeconds() * 1e9))  // allowed: monotonic time in ns is positive and below 2^64 for 584 years
         let eos = Set(parameters.eosTokenIds)

@@ -46,8 +46,9 @@ extension CausalLM {
             dk = dkPre
         }
         try backend.rmsNormForward(acts.x, weight: layer.inputNorm, eps: c.rmsNormEps, into: ws.normed, rstd: acts.rstd1)
-        // Below the first layer only the embedding and this norm's weight could use ∂L/∂x.
+        // Below the first layer only the embedding, the virtual tokens and this norm's weight could use ∂L/∂x.
         let needsInputGradient = layer.index > 0 || gradients[Self.embedName] != nil || gradients[layer.inputNormName] != nil
+            || (!batch.virtual.isEmpty && gradients[VirtualTokens.gradientName] != nil)
         let dNormed = needsInputGradient ? ws.dNormed : nil
         try layer.qProj.backward(dq.reshaped([n, c.qDim]), input: ws.normed, dx: dNormed, accumulate: false, gradients: gradients, backend: backend)
         try layer.kProj.backward(dk.reshaped([n, c.kvDim]), input: ws.normed, dx: dNormed, accumulate: true, gradients: gradients, backend: backend)

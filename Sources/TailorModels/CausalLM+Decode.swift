@@ -22,15 +22,41 @@ extension CausalLM {
     ///   (read them, e.g. `download`, before the next step).
     /// - Throws: `ModelError.badBatch` for an id outside the vocabulary, a slot outside the
     ///   cache, or a slot that would exceed the cache's capacity.
+    ///
+    /// With `virtualTokens`, a slot that starts in this step (empty in the cache) takes the virtual
+    /// tokens before its first token: they fill its first P positions; `ids` and `logitRows` never
+    /// name them.
     public func decode(ids: [Int32], slots: [Int], logitRows: [Int], cache: KVCache) throws -> Tensor {
+        guard let virtualTokens else { return try decodeStep(ids: ids, slots: slots, logitRows: logitRows, cache: cache) }
+        guard slots.count == ids.count else {
+            throw ModelError.badBatch("decode needs one slot per token (got \(ids.count) ids and \(slots.count) slots)")
+        }
+        for row in logitRows where row < 0 || row >= ids.count {
+            throw ModelError.badBatch("logit row \(row) is outside the step's \(ids.count) tokens")
+        }
+        let virtualIds = (0..<virtualTokens.count).map { Int32(config.vocabSize + $0) }  // allowed: vocab_size + P fits Int32 (vocab_size is checked to when config.json is read; P is below the context)
+        var expandedIds: [Int32] = [], expandedSlots: [Int] = [], rowOf: [Int] = []
+        var started = Set<Int>()
+        for (t, slot) in slots.enumerated() {
+            if cache.lengths.indices.contains(slot), cache.lengths[slot] == 0, started.insert(slot).inserted {
+                expandedIds += virtualIds
+                expandedSlots += [Int](repeating: slot, count: virtualIds.count)
+            }
+            rowOf.append(expandedIds.count)
+            expandedIds.append(ids[t])
+            expandedSlots.append(slot)
+        }
+        return try decodeStep(ids: expandedIds, slots: expandedSlots, logitRows: logitRows.map { rowOf[$0] }, cache: cache)
+    }
+
+    /// `decode` of ids that may name virtual tokens.
+    private func decodeStep(ids: [Int32], slots: [Int], logitRows: [Int], cache: KVCache) throws -> Tensor {
         let c = config
         let n = ids.count
         guard n > 0, slots.count == n else {
             throw ModelError.badBatch("decode needs one slot per token (got \(n) ids and \(slots.count) slots)")
         }
-        for (t, id) in ids.enumerated() where id < 0 || Int(id) >= c.vocabSize {  // allowed: Int32 ids and positions widen to Int; slot and row indices and positions are below the KV cache capacity (max_position_embeddings, checked to fit Int32 in the batch)
-            throw ModelError.badBatch("token \(t) has id \(id), outside the vocabulary 0..<\(c.vocabSize)")
-        }
+        let (embeddingIds, virtual) = try embeddingIds(ids)
         guard logitRows.count <= n else {
             throw ModelError.badBatch("\(logitRows.count) logit rows asked for a step of \(n) tokens")
         }
@@ -59,7 +85,7 @@ extension CausalLM {
         let fresh = !backend.batchInvariant && Self.isFreshPrefill(slots: slots, lengths: cache.lengths)
         let (cos, sin) = try rope(positions: maxPosition + 1)
         let b = try cache.buffers(tokens: n, config: c, backend: backend)
-        let idsTensor = try backend.upload(ids, shape: [n])             // [N]
+        let idsTensor = try backend.upload(embeddingIds, shape: [n])    // [N]
         let positionsTensor = try backend.upload(positions, shape: [n]) // [N]
         // Fresh prompts run the packed causal attention; later steps read the cache.
         let seqStart: Tensor? = fresh ? try backend.upload(Self.sequenceStarts(slots), shape: [n]) : nil
@@ -67,7 +93,7 @@ extension CausalLM {
         let lengthsTensor = try backend.upload(positions.map { $0 + 1 }, shape: [n]) // [N]
         let runs = Self.runs(slots: slots, positions: positions)
 
-        try backend.embeddingForward(ids: idsTensor, table: embedTokens, into: b.x)
+        try embed(ids: idsTensor, virtual: virtual, into: b.x)
         // In the last layer only the rows whose logits are wanted go on past their keys and
         // values (a prefill wants one row of its whole prompt): they attend to the cache.
         let r = logitRows.count

@@ -7,29 +7,29 @@ struct DeviceBatch {
     let seqStart: Tensor   // [N] i32
     let cos: Tensor        // [P, D/2]
     let sin: Tensor        // [P, D/2]
+    /// The rows that take virtual tokens' embeddings (none without `CausalLM.virtualTokens`).
+    let virtual: [VirtualRun]
 }
 
 extension CausalLM {
     func upload(_ batch: TokenBatch) throws -> DeviceBatch {
         let n = batch.tokenCount
-        for (t, id) in batch.inputIds.enumerated() where id < 0 || Int(id) >= config.vocabSize {  // allowed: Int32 ids and positions widen to Int
-            throw ModelError.badBatch("token \(t) has id \(id), outside the vocabulary 0..<\(config.vocabSize)")
-        }
+        let (ids, virtual) = try embeddingIds(batch.inputIds)
         let maxPosition = Int(batch.positions.max() ?? 0)  // allowed: Int32 ids and positions widen to Int
         if let window = config.slidingWindow, maxPosition >= window {
             throw ModelError.badBatch("a sequence of \(maxPosition + 1) tokens exceeds sliding_window \(window), which Tailor does not implement; use sequences of at most \(window) tokens")
         }
         let (cos, sin) = try rope(positions: maxPosition + 1)
-        return DeviceBatch(ids: try backend.upload(batch.inputIds, shape: [n]),
+        return DeviceBatch(ids: try backend.upload(ids, shape: [n]),
                            positions: try backend.upload(batch.positions, shape: [n]),
                            seqStart: try backend.upload(batch.seqStart, shape: [n]),
-                           cos: cos, sin: sin)
+                           cos: cos, sin: sin, virtual: virtual)
     }
 
     /// Embedding and all layers; leaves the last layer's output in `ws.finalX` and its final
     /// norm in `ws.normed` (rstd in `ws.finalRstd`).
     func forwardLayers(_ batch: DeviceBatch, _ ws: Workspace) throws {
-        try backend.embeddingForward(ids: batch.ids, table: embedTokens, into: ws.layers[0].x)
+        try embed(ids: batch.ids, virtual: batch.virtual, into: ws.layers[0].x)
         try backend.rmsNormForward(ws.layers[0].x, weight: layers[0].inputNorm, eps: config.rmsNormEps, into: ws.normed,
                                    rstd: ws.layers[0].rstd1)
         for (index, layer) in layers.enumerated() {
@@ -94,13 +94,21 @@ extension CausalLM {
     var attentionScale: Float { Float(1.0 / Double(config.headDim).squareRoot()) }
 
     /// Logits of every token [N, V] (inference and tests; training never builds this whole).
+    /// With virtual tokens, the rows of the batch's own tokens only.
     public func logits(_ batch: TokenBatch) throws -> Tensor {
         pendingLogProbs = nil
-        let device = try upload(batch)
-        let ws = try workspace(tokens: batch.tokenCount)
+        let expanded = try withVirtualTokens(batch)
+        let device = try upload(expanded)
+        let ws = try workspace(tokens: expanded.tokenCount)
         try forwardLayers(device, ws)
+        var hidden = ws.normed                                                     // [N', C]
+        if !device.virtual.isEmpty {
+            let own = (0..<expanded.tokenCount).filter { row in !device.virtual.contains { $0.rows.contains(row) } }
+            hidden = try backend.empty([batch.tokenCount, config.hiddenSize], dtype: .f32)  // [N, C]
+            try backend.gatherRows(ws.normed, indices: try backend.upload(own.map { Int32($0) }, shape: [own.count]), into: hidden)  // allowed: row indices of a batch held in memory
+        }
         let out = try backend.empty([batch.tokenCount, config.vocabSize], dtype: .f32)
-        try lmHead.forward(ws.normed, into: out, backend: backend)
+        try lmHead.forward(hidden, into: out, backend: backend)
         return out
     }
 }

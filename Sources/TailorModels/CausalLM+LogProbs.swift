@@ -45,8 +45,8 @@ extension CausalLM {
     /// must come next for the gradient (any other forward in between discards them).
     /// Logits are computed only at label positions, `lossChunkRows` rows at a time.
     public func labelLogProbs(_ batch: TokenBatch) throws -> SequenceLogProbs {
-        let (targets, labeled, device, ws) = try forwardToFinalNorm(batch)
-        let sequenceOfToken = batch.sequenceIndices                       // [N]
+        let (targets, labeled, device, ws, expanded) = try forwardToFinalNorm(batch)
+        let sequenceOfToken = expanded.sequenceIndices                    // [N]
         let sequences = (sequenceOfToken.last ?? -1) + 1
         var rows = [Range<Int>](repeating: 0..<0, count: sequences)
         var counts = [Int](repeating: 0, count: sequences)
@@ -97,7 +97,7 @@ extension CausalLM {
             throw ModelError.badBatch("the token weights do not have one value per label token of each of the batch's \(pending.sequenceRows.count) sequences")
         }
         pendingLogProbs = nil
-        let ws = try workspace(tokens: batch.tokenCount)
+        let ws = try workspace(tokens: pending.device.ids.count)  // the batch's tokens, virtual ones included
         guard !pending.labeled.isEmpty else { return }
         // Row r carries CE = −log p, so its gradient scale is minus its token's weight.
         var rowScales = [Float](repeating: 0, count: pending.labeled.count)

@@ -44,7 +44,7 @@ extension CausalLM {
     /// Logits are computed only at label positions, `lossChunkRows` rows at a time.
     @discardableResult
     public func forwardBackward(_ batch: TokenBatch, gradients: GradientStore, lossNormalizer: Int? = nil) throws -> LossResult {
-        let (targets, labeled, device, ws) = try forwardToFinalNorm(batch)
+        let (targets, labeled, device, ws, _) = try forwardToFinalNorm(batch)
         guard !labeled.isEmpty else { return LossResult(lossSum: 0, labelCount: 0) }
         let normalizer = Float(lossNormalizer ?? labeled.count)
         // dNormed [N, C] collects the loss gradient at the labeled rows.
@@ -67,24 +67,28 @@ extension CausalLM {
         if let dEmbed = gradients[Self.embedName] {
             try backend.embeddingBackward(ids: device.ids, dOut: ws.dX, dTable: dEmbed)
         }
+        try virtualTokensBackward(device.virtual, dX: ws.dX, gradients: gradients)
     }
 
     /// What every loss starts with: the batch's shifted targets, the positions that have one, its
     /// device copy, and the workspace after the forward through every layer (`ws.normed`: the
     /// final norm's output). Discards a pending `labelLogProbs`.
-    func forwardToFinalNorm(_ batch: TokenBatch) throws -> (targets: [Int32], labeled: [Int], device: DeviceBatch, ws: Workspace) {
-        let targets = batch.shiftedTargets                                // [N]
+    /// With virtual tokens the rows are those of `withVirtualTokens(batch)`, which `expanded` is.
+    func forwardToFinalNorm(_ batch: TokenBatch) throws -> (targets: [Int32], labeled: [Int], device: DeviceBatch, ws: Workspace,
+                                                            expanded: TokenBatch) {
+        let expanded = try withVirtualTokens(batch)
+        let targets = expanded.shiftedTargets                             // [N]
         let labeled = targets.indices.filter { targets[$0] != -100 }      // [L]
-        let device = try upload(batch)
-        let ws = try workspace(tokens: batch.tokenCount)
+        let device = try upload(expanded)
+        let ws = try workspace(tokens: expanded.tokenCount)
         pendingLogProbs = nil
         try forwardLayers(device, ws)
-        return (targets, labeled, device, ws)
+        return (targets, labeled, device, ws, expanded)
     }
 
     /// The loss of a batch without gradients (evaluation).
     public func loss(_ batch: TokenBatch) throws -> LossResult {
-        let (targets, labeled, device, ws) = try forwardToFinalNorm(batch)
+        let (targets, labeled, _, ws, _) = try forwardToFinalNorm(batch)
         let lossSum = try chunkedCrossEntropy(hidden: ws.normed, labeled: labeled, targets: targets,
                                               scales: .uniform(0), dHidden: nil, gradients: GradientStore())
             .reduce(0.0) { $0 + Double($1) }

@@ -18,6 +18,14 @@ public final class CausalLM: @unchecked Sendable {
     public var finalNorm: Tensor
     /// [V, C]; shares `embedTokens` (and its name) when the embeddings are tied.
     public var lmHead: Linear
+    /// Virtual tokens put before every sequence (prompt tuning, P-tuning); nil: none.
+    public var virtualTokens: VirtualTokens? {
+        didSet {
+            if let table = virtualTokens?.table {
+                precondition(table.shape == [table.rowCount, config.hiddenSize], "virtual tokens are a [P, hidden_size] table")
+            }
+        }
+    }
     /// Keep only each layer's input and recompute the rest in the backward.
     public var gradientCheckpointing = false
     /// Rows of logits computed at once in the loss ([rows, V] is the largest buffer).

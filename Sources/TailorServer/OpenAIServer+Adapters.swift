@@ -19,7 +19,7 @@ extension OpenAIServer {
             throw ServerError.adapterRefused("an adapter named '\(name)' is already loaded; unload it first (POST /v1/unload_lora_adapter)")
         }
         let library = model.adapters
-        if AdapterLibrary.isIA3(folder: folder) { throw ServerError.adapterRefused(Self.ia3Refusal(name)) }
+        if let refusal = Self.unbatchedRefusal(name, folder: folder) { throw ServerError.adapterRefused(refusal) }
         try await engine.perform {
             do { try library.load(name: name, folder: folder) } catch {
                 throw ServerError.adapterRefused("cannot load adapter '\(name)' from \(folder.path): \(error)")
@@ -65,8 +65,15 @@ extension OpenAIServer {
 }
 
 extension OpenAIServer {
-    /// Why `tailor serve` takes no IA³ adapter.
-    public static func ia3Refusal(_ name: String) -> String {
-        "adapter '\(name)' is an IA³ adapter (peft_type IA3), which scales the layers themselves, so it cannot differ between the rows of a batch as LoRA adapters do; merge it with `tailor merge` and serve the merged folder, or use it with `tailor generate` / `tailor chat --adapter`"
+    /// Why `tailor serve` does not take the adapter in `folder` (IA³ and prompt tuning act on the whole
+    /// model, not per row of a batch); nil when it may.
+    public static func unbatchedRefusal(_ name: String, folder: URL) -> String? {
+        if AdapterLibrary.isIA3(folder: folder) {
+            return "adapter '\(name)' is an IA³ adapter (peft_type IA3), which scales the layers themselves, so it cannot differ between the rows of a batch as LoRA adapters do; merge it with `tailor merge` and serve the merged folder, or use it with `tailor generate` / `tailor chat --adapter`"
+        }
+        if AdapterLibrary.isPromptTuning(folder: folder) {
+            return "adapter '\(name)' is a prompt-tuning adapter (virtual tokens before every sequence), which batched serving does not take (its rows share one layout of the KV cache); use it with `tailor generate` / `tailor chat --adapter`"
+        }
+        return nil
     }
 }

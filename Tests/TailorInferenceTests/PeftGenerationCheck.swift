@@ -7,7 +7,7 @@ import TailorTestSupport
 import XCTest
 
 /// What a reference fixture's peft adapter gives in generation (make_ia3_fixtures.py,
-/// make_adalora_fixtures.py): with `adapter` active in `library`, the KV-cache decode one token at
+/// make_adalora_fixtures.py, make_prompt_learning_fixtures.py): with `adapter` active in `library`, the KV-cache decode one token at
 /// a time gives the fixture's logits of its first sample, and greedy generation after its first 5
 /// tokens gives transformers + peft's tokens. Returns the first sample's ids.
 @discardableResult
@@ -19,7 +19,8 @@ func assertDecodesAndGeneratesAsPeft(_ model: CausalLM, library: AdapterLibrary,
     let reference = try SafetensorsFile(url: folder.appendingPathComponent("reference.safetensors"))
     let expected = try reference.floats("logits")
     let vocab = model.config.vocabSize
-    let cache = try KVCache(config: model.config, slots: 1, capacity: ids.count, backend: backend)
+    // Virtual tokens (prompt tuning) take the first positions of the slot.
+    let cache = try KVCache(config: model.config, slots: 1, capacity: ids.count + (model.virtualTokens?.count ?? 0), backend: backend)
     for (position, id) in ids.enumerated() {
         let logits = try backend.download(model.decode(ids: [id], slots: [0], logitRows: [0], cache: cache))
         // 1e-5 relative to the largest logit (f32 sums in another order differ by a few ulps of it).

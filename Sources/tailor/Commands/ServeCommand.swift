@@ -91,7 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
         var served: [(name: String, folder: String)] = []
         for pair in adapters {
             let (name, folder) = try Self.adapterPair(pair)
-            if AdapterLibrary.isIA3(folder: URL(fileURLWithPath: folder)) { throw ValidationError("--adapter \(name): " + OpenAIServer.ia3Refusal(name)) }
+            if let refusal = OpenAIServer.unbatchedRefusal(name, folder: URL(fileURLWithPath: folder)) { throw ValidationError("--adapter \(name): " + refusal) }
             try loaded.adapters.load(name: name, folder: URL(fileURLWithPath: folder))
             guard loaded.adapters.adapterSet.canBatchPerRow(name) else {
                 throw ValidationError("--adapter \(name): it trains full tensors (bias or modules_to_save), which cannot differ between the rows of a batch; merge it with `tailor merge` and serve the merged folder")

@@ -1,0 +1,114 @@
+import Foundation
+import TailorFormats
+import TailorJSON
+import TailorModels
+import TailorTensor
+
+/// Reading and writing a peft prompt-tuning folder: adapter_config.json with `peft_type:
+/// "PROMPT_TUNING"` and adapter_model.safetensors holding one tensor, `prompt_embeddings`
+/// [num_virtual_tokens, token_dim], as `save_pretrained` writes it and `PeftModel.from_pretrained`
+/// reads it. A P-tuning folder (`P_TUNING`) saves the same tensor (its prompt encoder's output,
+/// the encoder itself is not saved), so it reads as prompt tuning for generation.
+public enum PromptTuningFolder {
+    /// The peft types whose saved folder is a table of virtual-token embeddings.
+    public static let peftTypes = ["PROMPT_TUNING", "P_TUNING"]
+
+    /// Whether `folder` holds a prompt-tuning (or P-tuning) adapter.
+    public static func isPromptTuning(folder: URL) -> Bool {
+        guard let type = try? IA3AdapterFolder.peftType(folder: folder) else { return false }
+        return peftTypes.contains(type)
+    }
+
+    /// Loads the folder's table for `model` without attaching it.
+    /// - Throws: `AdapterError.adapterConfig` naming the field that does not fit this model,
+    ///   `.adapterWeight` for a missing or mis-shaped `prompt_embeddings`.
+    public static func load(folder: URL, for model: CausalLM) throws -> PromptTuning {
+        let (root, file) = try IA3AdapterFolder.root(folder: folder)
+        let type = root["peft_type"]?.stringValue ?? ""
+        guard peftTypes.contains(type) else {
+            throw AdapterError.adapterConfig(file: file, field: "peft_type", problem: "is \(root["peft_type"]?.text(.python) ?? "missing"); a prompt-tuning folder says \"PROMPT_TUNING\" (or \"P_TUNING\")")
+        }
+        func integer(_ field: String) throws -> Int? {
+            guard let value = root[field], !value.isNull else { return nil }
+            guard let number = value.intValue else {
+                throw AdapterError.adapterConfig(file: file, field: field, problem: "is \(value.text(.python)); it must be a whole number")
+            }
+            return number
+        }
+        guard let count = try integer("num_virtual_tokens") else {
+            throw AdapterError.adapterConfig(file: file, field: "num_virtual_tokens", problem: "is missing; peft writes the number of virtual tokens there")
+        }
+        let c = model.config.hiddenSize
+        if let tokenDim = try integer("token_dim"), tokenDim != c {
+            throw AdapterError.adapterConfig(file: file, field: "token_dim", problem: "is \(tokenDim), but this model's hidden_size is \(c); was the adapter made for another base model?")
+        }
+        if let submodules = try integer("num_transformer_submodules"), submodules != 1 {
+            throw AdapterError.adapterConfig(file: file, field: "num_transformer_submodules", problem: "is \(submodules); a causal LM has 1 (an encoder-decoder adapter has 2)")
+        }
+        var initialization = PromptTuningConfig.Initialization.random
+        switch root["prompt_tuning_init"]?.stringValue {
+        case "TEXT"?: initialization = .text(root["prompt_tuning_init_text"]?.stringValue ?? "")
+        case "SAMPLE_VOCAB"?: initialization = .sampleVocab
+        default: break
+        }
+        let config = PromptTuningConfig(numVirtualTokens: count, initialization: initialization,
+                                        tokenizerNameOrPath: root["tokenizer_name_or_path"]?.stringValue)
+        do { try config.check(for: model.config) } catch AdapterError.badOption(let field, let problem) {
+            throw AdapterError.adapterConfig(file: file, field: field, problem: problem)
+        }
+        let url = folder.appendingPathComponent(PeftAdapterLayout.weightsFile)
+        let weights = try SafetensorsFile(url: url)
+        let key = PromptTuning.tensorName
+        guard let info = weights.info(key) else {
+            throw AdapterError.adapterWeight(name: key, file: url.path, problem: "is missing; a prompt-tuning folder holds the virtual tokens' embeddings under that name")
+        }
+        guard info.shape == [count, c] else {
+            throw AdapterError.adapterWeight(name: key, file: url.path, problem: "has shape \(info.shape) but num_virtual_tokens \(count) and this model's hidden_size \(c) need [\(count), \(c)]; was the adapter made for another base model?")
+        }
+        if let other = weights.tensorNames.first(where: { $0 != key }) {
+            throw AdapterError.adapterWeight(name: other, file: url.path, problem: "is not a prompt-tuning tensor (only \(key) is); modules_to_save beside prompt tuning is not built")
+        }
+        let table = try model.backend.upload(try weights.floats(key), shape: [count, c], dtype: .f32)
+        return PromptTuning(config: config, virtualTokens: VirtualTokens(table: table))
+    }
+}
+
+/// Writes prompt tuning as a peft adapter folder, loadable by `peft.PeftModel.from_pretrained`.
+public enum PromptTuningWriter {
+    /// Writes `prompt` into `folder` (created if needed); each file is written atomically.
+    /// - Parameters:
+    ///   - baseModel: `base_model_name_or_path` (a hub id or the base folder).
+    ///   - revision: `revision`, the hub revision of the base; nil writes null.
+    public static func write(_ prompt: PromptTuning, model: CausalLM, to folder: URL, baseModel: String, revision: String? = nil) throws {
+        try PeftAdapterWriter.makeFolder(folder)
+        let table = prompt.virtualTokens.table
+        let tensors = [SafetensorsWriter.Tensor(name: PromptTuning.tensorName, shape: table.shape, floats: try model.backend.download(table))]
+        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent(PeftAdapterLayout.weightsFile))
+        try PeftAdapterWriter.writeJSON(configObject(prompt.config, model: model.config, baseModel: baseModel, revision: revision),
+                                        to: folder.appendingPathComponent(PeftAdapterLayout.configFile))
+    }
+
+    /// adapter_config.json's fields, as peft's PromptTuningConfig writes them for a causal LM.
+    static func configObject(_ config: PromptTuningConfig, model: ModelConfig, baseModel: String, revision: String?) -> JSONValue {
+        var text = JSONValue.null
+        if case .text(let value) = config.initialization { text = .string(value) }
+        return [
+            "peft_type": "PROMPT_TUNING",
+            "task_type": "CAUSAL_LM",
+            "auto_mapping": .null,
+            "base_model_name_or_path": .string(baseModel),
+            "revision": revision.map { .string($0) } ?? .null,
+            "inference_mode": true,
+            "modules_to_save": .null,
+            "num_virtual_tokens": .int(config.numVirtualTokens),
+            "token_dim": .int(model.hiddenSize),
+            "num_transformer_submodules": 1,
+            "num_attention_heads": .int(model.headCount),
+            "num_layers": .int(model.layerCount),
+            "prompt_tuning_init": .string(config.initialization.peftName),
+            "prompt_tuning_init_text": text,
+            "tokenizer_name_or_path": config.tokenizerNameOrPath.map { .string($0) } ?? .null,
+            "tokenizer_kwargs": .null,
+        ]
+    }
+}

@@ -4,13 +4,15 @@ import TailorFormats
 import TailorModels
 import TailorTensor
 
-/// What a run trains: LoRA, IA³ or AdaLoRA adapters on a frozen base, or (some of) the model's own parameters.
+/// What a run trains: LoRA, IA³, AdaLoRA adapters or prompt tuning on a frozen base, or (some of) the model's own parameters.
 public enum TrainableSet: @unchecked Sendable {
     case lora(LoRAAdapters)
     /// IA³ vectors (peft_type IA3) on a frozen base.
     case ia3(IA3Adapters)
     /// AdaLoRA updates (peft_type ADALORA) on a frozen base, with their rank allocator.
     case adalora(AdaLoRAAdapters)
+    /// Prompt tuning (peft_type PROMPT_TUNING): the virtual tokens' table on a frozen base.
+    case promptTuning(PromptTuning)
     case full([TrainableParameter])
 
     public var parameters: [TrainableParameter] {
@@ -18,6 +20,8 @@ public enum TrainableSet: @unchecked Sendable {
         case let .lora(adapters): return adapters.parameters
         case let .ia3(adapters): return adapters.parameters
         case let .adalora(adapters): return adapters.parameters
+        // Trainer puts the table in its weight-decay group (it is neither a bias nor a norm).
+        case let .promptTuning(prompt): return [TrainableParameter(name: VirtualTokens.gradientName, value: prompt.virtualTokens.table, weightDecay: true)]
         case let .full(parameters): return parameters
         }
     }
@@ -25,7 +29,7 @@ public enum TrainableSet: @unchecked Sendable {
     /// Whether the run trains adapters (the base stays as it was).
     public var isAdapter: Bool {
         switch self {
-        case .lora, .ia3, .adalora: return true
+        case .lora, .ia3, .adalora, .promptTuning: return true
         case .full: return false
         }
     }
@@ -35,7 +39,7 @@ public enum TrainableSet: @unchecked Sendable {
     /// Name of the weights file inside a checkpoint or output folder.
     var weightsFile: String {
         switch self {
-        case .lora, .ia3, .adalora: return PeftAdapterLayout.weightsFile
+        case .lora, .ia3, .adalora, .promptTuning: return PeftAdapterLayout.weightsFile
         case .full: return "model.safetensors"
         }
     }
@@ -46,7 +50,7 @@ public enum TrainableSet: @unchecked Sendable {
         case let .lora(adapters): return adapters.peftKey(name)
         case let .ia3(adapters): return adapters.peftKey(name)
         case let .adalora(adapters): return adapters.peftKey(name)
-        case .full: return name
+        case .promptTuning, .full: return name
         }
     }
 
@@ -61,6 +65,8 @@ public enum TrainableSet: @unchecked Sendable {
             try IA3AdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName, revision: baseRevision)
         case let .adalora(adapters):
             try AdaLoRAAdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName, revision: baseRevision)
+        case let .promptTuning(prompt):
+            try PromptTuningWriter.write(prompt, model: model, to: folder, baseModel: baseName, revision: baseRevision)
         case .full:
             try ModelFolderWriter.write(model, baseFolder: baseFolder, to: folder)
         }

@@ -97,6 +97,7 @@ extension TrainRecipe {
         try validateLoRAVariants()
         try validateIA3()
         try validateAdaLoRA()
+        try validatePromptTuning()
         if predictWithGenerate {
             guard stage == .sft else {
                 throw TrainingError.conflictingKeys(key: "predict_with_generate", other: "stage",

@@ -46,8 +46,9 @@ public enum RecipeKeys {
                     "train an adapter beside the frozen model, or every weight"),
             RecipeKey("peft_type", type: .choice(TrainRecipe.PeftType.allCases.map(\.rawValue)),
                       help: "the adapter, as peft names it: LORA, IA3 (IA³: a learned vector scales each target Linear's"
-                          + " output, or a feed-forward one's input; LLaMA-Factory has no finetuning_type for it), or ADALORA"
-                          + " (AdaLoRA: an SVD-shaped update per target whose ranks are pruned while training)",
+                          + " output, or a feed-forward one's input; LLaMA-Factory has no finetuning_type for it), ADALORA"
+                          + " (AdaLoRA: an SVD-shaped update per target whose ranks are pruned while training), or PROMPT_TUNING"
+                          + " (learned embeddings of num_virtual_tokens virtual tokens put before every sequence)",
                       unset: "LORA", read: { value, key, recipe in recipe.peftType = try peftType(value, key) },
                       yaml: { $0.peftType == .lora ? nil : $0.peftType.rawValue }),
             RecipeKey("quantization_bit", type: .forms("4 | null | false"),
@@ -170,6 +171,16 @@ public enum RecipeKeys {
             .number("orth_reg_weight", \.adalora.orthRegWeight, "AdaLoRA: weight of the orthogonal regulariser added to the loss"),
             .integer("total_step", \.adalora.totalStep, min: 1, unset: "the run's step count",
                      "AdaLoRA: the total optimizer steps the budget schedule plans for (peft requires it)"),
+        ]),
+        section(.promptTuning, [
+            .integer("num_virtual_tokens", \.promptTuning.numVirtualTokens, min: 1, unset: "required",
+                     "the virtual tokens put before every sequence (their positions come first; the sequence's own follow)"),
+            .choice("prompt_tuning_init", \.promptTuning.initialization,
+                    "where their embeddings start: RANDOM (normal, std 1, as torch.nn.Embedding), TEXT (the embeddings of"
+                    + " prompt_tuning_init_text's tokens, cut or repeated to num_virtual_tokens), SAMPLE_VOCAB (of random vocabulary tokens)"),
+            .text("prompt_tuning_init_text", \.promptTuning.initText, unset: "none", "TEXT's text"),
+            .text("tokenizer_name_or_path", \.promptTuning.tokenizerNameOrPath, unset: "the model's",
+                  "the tokenizer folder TEXT tokenizes with (recorded in adapter_config.json)"),
         ]),
         section(.preference, [
             .number("beta", aliases: ["pref_beta"], \.preference.beta,

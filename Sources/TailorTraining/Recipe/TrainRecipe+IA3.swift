@@ -8,6 +8,8 @@ extension TrainRecipe {
         case ia3 = "IA3"
         /// AdaLoRA (peft's AdaLoraConfig): an SVD-shaped update per target Linear whose ranks are pruned while training.
         case adalora = "ADALORA"
+        /// Prompt tuning (peft's PromptTuningConfig): learned embeddings of virtual tokens put before every sequence.
+        case promptTuning = "PROMPT_TUNING"
     }
 
     /// LoRA's keys, which an IA³ run has no use for (given with peft_type IA3 they are an error).
@@ -32,6 +34,8 @@ extension TrainRecipe {
         case .lora: return false
         case .ia3: return name == "finetuning_type" || Self.loraOnlyKeys.contains(name)
         case .adalora: return name == "finetuning_type" || Self.loraKeysAdaLoRARefuses.contains(name)
+        case .promptTuning: return ["finetuning_type", "target_modules", "modules_to_save", "lora_alpha", "lora_dropout"].contains(name)
+            || Self.loraOnlyKeys.contains(name)
         }
     }
 
@@ -74,14 +78,14 @@ extension TrainRecipe {
 }
 
 extension RecipeKeys {
-    /// peft_type: LORA, IA3 or ADALORA, in any letter case (peft's PeftType values are upper case).
+    /// peft_type: LORA, IA3, ADALORA or PROMPT_TUNING, in any letter case (peft's PeftType values are upper case).
     static func peftType(_ value: RecipeValue, _ key: String) throws -> TrainRecipe.PeftType {
         let text = try value.text(key)
         guard let type = TrainRecipe.PeftType(rawValue: text.uppercased()) else {
-            let others = ["PROMPT_TUNING", "PREFIX_TUNING", "P_TUNING", "LOHA", "LOKR", "OFT", "BOFT", "VERA"]
+            let others = ["PREFIX_TUNING", "P_TUNING", "LOHA", "LOKR", "OFT", "BOFT", "VERA"]
             let problem = others.contains(text.uppercased())
-                ? "is \(text), a peft method Tailor does not train yet; use LORA, IA3 or ADALORA"
-                : "must be LORA, IA3 or ADALORA (got \(text))"
+                ? "is \(text), a peft method Tailor does not train yet; use LORA, IA3, ADALORA or PROMPT_TUNING"
+                : "must be LORA, IA3, ADALORA or PROMPT_TUNING (got \(text))"
             throw TrainingError.invalidValue(key: key, problem: problem)
         }
         return type

@@ -37,7 +37,8 @@ public struct TrainRecipe: Sendable, Equatable {
     /// beta, loss_type, label_smoothing, precompute_ref_log_probs: read with stage dpo.
     public var preference = PreferenceSettings()
     public var lora = LoRAConfig(r: 8, loraAlpha: 16, targetModules: .allLinear)
-    /// peft's `peft_type`: LORA (the default), IA3 (TrainRecipe+IA3.swift) or ADALORA (TrainRecipe+AdaLoRA.swift).
+    /// peft's `peft_type`: LORA (the default), IA3 (TrainRecipe+IA3.swift), ADALORA (TrainRecipe+AdaLoRA.swift)
+    /// or PROMPT_TUNING (TrainRecipe+PromptTuning.swift).
     public var peftType: PeftType = .lora
     /// IA³'s own keys (feedforward_modules, init_ia3_weights); its target_modules and
     /// modules_to_save are the shared keys' (`ia3Config`).
@@ -46,6 +47,9 @@ public struct TrainRecipe: Sendable, Equatable {
     /// total_step); its target_modules, lora_alpha, lora_dropout and modules_to_save are the shared
     /// keys' (`adaLoRAConfig`).
     public var adalora = AdaLoRAConfig()
+    /// Prompt tuning's keys (num_virtual_tokens, prompt_tuning_init, prompt_tuning_init_text,
+    /// tokenizer_name_or_path; TrainRecipe+PromptTuning.swift).
+    public var promptTuning = PromptTuningSettings()
     /// A peft adapter folder to start LoRA training from (LLaMA-Factory's `adapter_name_or_path`);
     /// its adapter_config.json decides the adapter's shape. nil = a fresh adapter.
     public var adapterNameOrPath: String?

@@ -91,6 +91,8 @@ public final class TrainingRun {
             trainable = .ia3(try Self.attachIA3(&recipe, model: model))
         case .lora where recipe.peftType == .adalora:
             trainable = .adalora(try Self.attachAdaLoRA(&recipe, model: model))
+        case .lora where recipe.peftType == .promptTuning:
+            trainable = .promptTuning(try Self.attachPromptTuning(&recipe, model: model, modelFolder: modelFolder))
         case .lora:
             if let path = recipe.adapterNameOrPath {
                 let start = try AdapterStart(folder: URL(fileURLWithPath: path), model: model, settings: recipe.lora,

@@ -12,7 +12,7 @@ struct GenerationOptions: ParsableArguments {
     @Option(help: "Hugging Face model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json), or a .gguf file (imported once into ~/.cache/tailor, dequantized to f32), or a hub id ORG/NAME (from the Hugging Face cache, downloaded into it when missing).")
     var model: String
 
-    @Option(help: "peft/Tailor LoRA adapter folder to apply (adapter_config.json + adapter_model.safetensors). Default: none, the base model.")
+    @Option(help: "peft/Tailor adapter folder to apply (adapter_config.json + adapter_model.safetensors): LoRA, DoRA, AdaLoRA, IA³ or prompt tuning. Default: none, the base model.")
     var adapter: String?
 
     @Option(parsing: .unconditional, help: "Most new tokens. Default: generation_config.json's max_new_tokens, else 256.")

@@ -1,0 +1,43 @@
+import Foundation
+import TailorAdapters
+import TailorModels
+import TailorTokenizers
+
+extension TrainingRun {
+    /// The prompt tuning of a peft_type PROMPT_TUNING run, attached to `model`: fresh (RANDOM,
+    /// SAMPLE_VOCAB, or TEXT from the tokens of prompt_tuning_init_text as peft tokenizes it, special
+    /// tokens included), or the table of the folder adapter_name_or_path names; the recipe then
+    /// records its num_virtual_tokens.
+    /// - Throws: `TrainingError.invalidValue` for settings that do not fit the model, the adapter
+    ///   layer's errors for a folder that is not a prompt-tuning adapter of this model.
+    static func attachPromptTuning(_ recipe: inout TrainRecipe, model: CausalLM, modelFolder: URL) throws -> PromptTuning {
+        let prompt: PromptTuning
+        if let path = recipe.adapterNameOrPath {
+            let folder = URL(fileURLWithPath: path)
+            guard (try? IA3AdapterFolder.peftType(folder: folder)) == TrainRecipe.PeftType.promptTuning.rawValue else {
+                throw TrainingError.conflictingKeys(key: "adapter_name_or_path", other: "peft_type",
+                                                    problem: "\(path) is not a prompt-tuning folder (its adapter_config.json's peft_type is not PROMPT_TUNING); give one, or the peft_type of the folder")
+            }
+            prompt = try PromptTuningFolder.load(folder: folder, for: model)
+            if recipe.givenKeys.contains("num_virtual_tokens"), recipe.promptTuning.numVirtualTokens != prompt.config.numVirtualTokens {
+                throw TrainingError.conflictingKeys(key: "num_virtual_tokens", other: "adapter_name_or_path",
+                                                    problem: "is \(recipe.promptTuning.numVirtualTokens ?? 0), but the folder \(path) holds \(prompt.config.numVirtualTokens) virtual tokens; remove the key or make them agree")
+            }
+        } else {
+            let config = recipe.promptTuningConfig
+            var ids: [Int32] = []
+            if case .text(let text) = config.initialization {
+                let folder = recipe.promptTuning.tokenizerNameOrPath.map { URL(fileURLWithPath: $0) } ?? modelFolder
+                ids = try PretrainedTokenizer(folder: folder).tokenizer.encodeInt32(text, addSpecialTokens: true)
+            }
+            do {
+                prompt = try PromptTuning.make(for: model, config: config, initTokenIds: ids, seed: recipe.training.seed)
+            } catch AdapterError.badOption(let name, let problem) {
+                throw TrainingError.invalidValue(key: name, problem: problem)
+            }
+        }
+        try prompt.attach(to: model)
+        recipe.promptTuning.numVirtualTokens = prompt.config.numVirtualTokens  // tailor_config.yaml records what the run trains
+        return prompt
+    }
+}

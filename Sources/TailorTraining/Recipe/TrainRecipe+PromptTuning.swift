@@ -1,0 +1,80 @@
+import TailorAdapters
+
+/// peft's PromptTuningConfig keys (`peft_type: PROMPT_TUNING`).
+public struct PromptTuningSettings: Sendable, Equatable {
+    /// `num_virtual_tokens` (required with PROMPT_TUNING, as peft has no default).
+    public var numVirtualTokens: Int?
+    /// `prompt_tuning_init`, as peft names its values.
+    public enum Initialization: String, Sendable, CaseIterable {
+        case random = "RANDOM", text = "TEXT", sampleVocab = "SAMPLE_VOCAB"
+    }
+
+    /// `prompt_tuning_init`: RANDOM (peft's default), TEXT or SAMPLE_VOCAB.
+    public var initialization = Initialization.random
+    /// `prompt_tuning_init_text`: TEXT's text.
+    public var initText: String?
+    /// `tokenizer_name_or_path`: the tokenizer folder TEXT tokenizes with (the model's own when unset).
+    public var tokenizerNameOrPath: String?
+
+    public init() {}
+}
+
+extension TrainRecipe {
+    /// Prompt tuning's own keys (given without peft_type PROMPT_TUNING they are an error).
+    static let promptTuningOnlyKeys = ["num_virtual_tokens", "prompt_tuning_init", "prompt_tuning_init_text", "tokenizer_name_or_path"]
+
+    /// The prompt-tuning settings of this recipe, as the adapter layer takes them (TEXT's text as given).
+    public var promptTuningConfig: PromptTuningConfig {
+        let initialization: PromptTuningConfig.Initialization
+        switch promptTuning.initialization {
+        case .text: initialization = .text(promptTuning.initText ?? "")
+        case .sampleVocab: initialization = .sampleVocab
+        case .random: initialization = .random
+        }
+        return PromptTuningConfig(numVirtualTokens: promptTuning.numVirtualTokens ?? 0, initialization: initialization,
+                                  tokenizerNameOrPath: promptTuning.initialization == .text ? (promptTuning.tokenizerNameOrPath ?? modelNameOrPath) : nil)
+    }
+
+    /// Prompt tuning's keys only with PROMPT_TUNING; PROMPT_TUNING with num_virtual_tokens, TEXT
+    /// with its text, and none of the adapter keys of the Linear methods (it adapts no Linear),
+    /// finetuning_type, 4-bit weights or a preference stage (not built yet).
+    /// - Throws: `TrainingError.conflictingKeys` / `.invalidValue` / `.missingKey` naming the key.
+    func validatePromptTuning() throws {
+        guard peftType == .promptTuning else {
+            if let key = Self.promptTuningOnlyKeys.first(where: givenKeys.contains) {
+                throw TrainingError.conflictingKeys(key: key, other: "peft_type",
+                                                    problem: "is a prompt-tuning setting, but peft_type is \(peftType.rawValue); set peft_type: PROMPT_TUNING to train prompt tuning, or remove \(key)")
+            }
+            return
+        }
+        func refuse(_ key: String, _ problem: String) -> TrainingError { .conflictingKeys(key: key, other: "peft_type", problem: problem) }
+        if givenKeys.contains("finetuning_type") {
+            throw refuse("finetuning_type", "is \(finetuningType.rawValue), which disagrees with peft_type PROMPT_TUNING (LLaMA-Factory has no finetuning_type for prompt tuning); remove finetuning_type to train prompt tuning")
+        }
+        let linearKeys = Self.loraOnlyKeys + Self.ia3OnlyKeys + Self.adaLoRAOnlyKeys + ["target_modules", "modules_to_save"]
+        if let key = linearKeys.first(where: givenKeys.contains) {
+            throw refuse(key, "adapts Linear modules, but peft_type PROMPT_TUNING trains only the virtual tokens' embeddings; remove \(key), or use peft_type LORA, IA3 or ADALORA")
+        }
+        // A folder to start from says how many virtual tokens it holds.
+        guard let count = promptTuning.numVirtualTokens ?? (adapterNameOrPath == nil ? nil : 1) else {
+            throw TrainingError.missingKey("num_virtual_tokens", hint: "peft_type PROMPT_TUNING needs the number of virtual tokens put before every sequence (peft's examples use 8 to 20)")
+        }
+        guard count >= 1 else { throw TrainingError.invalidValue(key: "num_virtual_tokens", problem: "must be at least 1 (got \(count))") }
+        if promptTuning.initialization == .text {
+            guard let text = promptTuning.initText, !text.isEmpty else {
+                throw TrainingError.missingKey("prompt_tuning_init_text", hint: "prompt_tuning_init TEXT starts the virtual tokens from this text's token embeddings")
+            }
+        } else if givenKeys.contains("prompt_tuning_init_text") || givenKeys.contains("tokenizer_name_or_path") {
+            throw TrainingError.conflictingKeys(key: givenKeys.contains("prompt_tuning_init_text") ? "prompt_tuning_init_text" : "tokenizer_name_or_path",
+                                                other: "prompt_tuning_init", problem: "is read only with prompt_tuning_init TEXT (got \(promptTuning.initialization.rawValue)), as peft refuses it otherwise")
+        }
+        if quantization.defaults != nil {
+            throw refuse(quantization.defaults == .llamaFactory ? "quantization_bit" : "load_in_4bit",
+                         "prompt tuning over 4-bit frozen weights is not built yet; prompt-tune an unquantized base, or train LoRA (QLoRA) on this one")
+        }
+        if stage == .dpo || stage == .kto {
+            throw TrainingError.conflictingKeys(key: "stage", other: "peft_type",
+                                                problem: "\(stage.rawValue) with prompt tuning is not built yet; use stage sft or pt, or peft_type LORA")
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import TailorAdapters
+import TailorTraining
+import XCTest
+
+/// The recipe keys of prompt tuning: peft_type PROMPT_TUNING, num_virtual_tokens, prompt_tuning_init
+/// (with its text and tokenizer), and the errors for keys of another method.
+final class RecipePromptTuningTests: XCTestCase {
+    func recipe(_ pairs: [(String, RecipeValue)]) throws -> TrainRecipe {
+        var recipe = TrainRecipe()
+        _ = try RecipeKeys.apply([("model_name_or_path", .string("m")), ("dataset", .string("d.json"))] + pairs, to: &recipe)
+        return recipe
+    }
+
+    func testKeysAreRead() throws {
+        let recipe = try recipe([("peft_type", .string("prompt_tuning")), ("num_virtual_tokens", .number(8)),
+                                 ("prompt_tuning_init", .string("TEXT")), ("prompt_tuning_init_text", .string("Answer as Zhen Huan."))])
+        try recipe.validate()
+        XCTAssertEqual(recipe.peftType, .promptTuning)
+        XCTAssertEqual(recipe.promptTuningConfig, PromptTuningConfig(numVirtualTokens: 8, initialization: .text("Answer as Zhen Huan."),
+                                                                     tokenizerNameOrPath: "m"))
+        let yaml = RecipeYAML.render(recipe)
+        XCTAssertTrue(yaml.contains("peft_type: PROMPT_TUNING\n") && yaml.contains("num_virtual_tokens: 8\n")
+                      && yaml.contains("prompt_tuning_init: TEXT\n"), yaml)
+        XCTAssertFalse(yaml.contains("lora_alpha") || yaml.contains("target_modules") || yaml.contains("finetuning_type"), yaml)
+        let random = try self.recipe([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4))])
+        try random.validate()
+        XCTAssertEqual(random.promptTuningConfig, PromptTuningConfig(numVirtualTokens: 4))
+    }
+
+    func testBadKeysAreErrors() throws {
+        for (pairs, expected) in [
+            ([("peft_type", RecipeValue.string("PROMPT_TUNING"))], "num_virtual_tokens"),
+            ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("lora_rank", .number(8))], "'r'"),
+            ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("target_modules", .list(["q_proj"]))], "adapts Linear modules"),
+            ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("finetuning_type", .string("lora"))], "LLaMA-Factory has no finetuning_type for prompt tuning"),
+            ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("prompt_tuning_init", .string("TEXT"))], "prompt_tuning_init_text"),
+            ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("prompt_tuning_init_text", .string("hi"))], "read only with prompt_tuning_init TEXT"),
+            ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("stage", .string("dpo"))], "dpo with prompt tuning is not built yet"),
+            ([("num_virtual_tokens", RecipeValue.number(4))], "is a prompt-tuning setting, but peft_type is LORA"),
+        ] {
+            XCTAssertThrowsError(try recipe(pairs).validate(), "\(pairs)") { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(pairs): \(error)")
+            }
+        }
+        XCTAssertThrowsError(try recipe([("peft_type", .string("PREFIX_TUNING"))])) { error in
+            XCTAssertTrue("\(error)".contains("a peft method Tailor does not train yet"), "\(error)")
+        }
+    }
+}

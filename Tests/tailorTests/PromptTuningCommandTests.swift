@@ -1,0 +1,50 @@
+import Foundation
+import TailorTestSupport
+import XCTest
+
+/// `tailor train` with peft_type PROMPT_TUNING end to end: the dry run prints peft's trainable count
+/// (P × hidden_size, as print_trainable_parameters for Tests/Fixtures/prompt-learning/prompt-llama,
+/// whose tiny llama has generation/chat-llama's shapes), a real run writes a peft prompt-tuning
+/// folder, and `tailor generate --adapter` reads it; a prefix as long as the context is refused.
+final class PromptTuningCommandTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-prompt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func binary() throws -> URL {
+        guard let binary = TestPaths.tailorBinary else { throw XCTSkip("the tailor executable is not built beside the tests") }
+        return binary
+    }
+
+    func testDryRunTrainGenerate() throws {
+        let tailor = try binary()
+        let recipe = try LoRAVariantsDryRunTests.writeRecipe(in: folder, keys: "peft_type: PROMPT_TUNING\nnum_virtual_tokens: 4\nmax_steps: 3\nlearning_rate: 0.01\nlogging_steps: 1\n", lora: false)
+        let (dryStatus, dry) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run"])
+        XCTAssertEqual(dryStatus, 0, dry)
+        XCTAssertTrue(dry.contains("trainable params: 128 ||"), "peft prints trainable params: 128 for P 4 × C 32\n\(dry)")
+        XCTAssertTrue(dry.contains("peft_type: PROMPT_TUNING"), dry)
+
+        let (status, output) = try TestPaths.run(tailor, ["train", recipe.path])
+        XCTAssertEqual(status, 0, output)
+        let out = folder.appendingPathComponent("out")
+        let config = try String(contentsOf: out.appendingPathComponent("adapter_config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\"peft_type\": \"PROMPT_TUNING\"") && config.contains("\"num_virtual_tokens\": 4"), config)
+        let (genStatus, generated) = try TestPaths.run(tailor, ["generate", "--model", TestPaths.fixture("generation/chat-llama").path,
+                                                                "--adapter", out.path, "--prompt", "Say hi", "--greedy",
+                                                                "--max-new-tokens", "4"])
+        XCTAssertEqual(genStatus, 0, generated)
+    }
+
+    func testAPrefixAsLongAsTheContextIsRefused() throws {
+        let tailor = try binary()
+        let recipe = try LoRAVariantsDryRunTests.writeRecipe(in: folder, keys: "peft_type: PROMPT_TUNING\nnum_virtual_tokens: 4096\n", lora: false)
+        let (status, output) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run"])
+        XCTAssertNotEqual(status, 0, output)
+        XCTAssertTrue(output.contains("num_virtual_tokens") && output.contains("max_position_embeddings"), output)
+    }
+}

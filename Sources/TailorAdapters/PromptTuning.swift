@@ -59,19 +59,21 @@ public struct PromptTuningConfig: Sendable, Equatable {
 ///     try PromptTuningWriter.write(prompt, backend: model.backend, to: folder, baseModel: "…")
 public final class PromptTuning: AttachableAdapters, @unchecked Sendable {
     public let config: PromptTuningConfig
-    /// The table [P, C] the model reads while attached.
+    /// The table [P, C] the model reads while attached (`virtualTokens.embeddings`).
+    public let table: Tensor
     public let virtualTokens: VirtualTokens
 
-    public init(config: PromptTuningConfig, virtualTokens: VirtualTokens) {
+    public init(config: PromptTuningConfig, table: Tensor) {
         self.config = config
-        self.virtualTokens = virtualTokens
+        self.table = table
+        virtualTokens = VirtualTokens(embeddings: table)
     }
 
     /// peft's name of the one tensor trained and saved.
     public static let tensorName = VirtualTokens.gradientName
 
     /// Number of trainable parameters (peft's `get_nb_trainable_parameters()[0]`): P × C.
-    public var parameterCount: Int { virtualTokens.table.count }
+    public var parameterCount: Int { table.count }
 
     /// A fresh table for `model` as `config` starts it.
     /// - Parameter initTokenIds: TEXT initialization's token ids (`tokenizer(prompt_tuning_init_text)["input_ids"]`,
@@ -100,7 +102,7 @@ public final class PromptTuning: AttachableAdapters, @unchecked Sendable {
             let ids = (0..<p).map { _ in Int32(generator.next() % UInt64(vocab)) }  // allowed: below vocab_size, which fits Int32
             table = try embeddingRows(ids, of: model)
         }
-        return PromptTuning(config: config, virtualTokens: VirtualTokens(table: table))
+        return PromptTuning(config: config, table: table)
     }
 
     /// Rows `ids` of embed_tokens, in f32 (the table trains in f32 whatever the base's dtype).
@@ -117,8 +119,8 @@ public final class PromptTuning: AttachableAdapters, @unchecked Sendable {
         if let current = model.virtualTokens, current !== virtualTokens {
             throw AdapterError.badOption(name: "adapter", problem: "cannot attach prompt tuning: the model already carries other virtual tokens; detach them first")
         }
-        guard virtualTokens.table.shape == [config.numVirtualTokens, model.config.hiddenSize] else {
-            throw AdapterError.badOption(name: "token_dim", problem: "is \(virtualTokens.table.shape.last ?? 0), but this model's hidden_size is \(model.config.hiddenSize); was the adapter made for another base model?")
+        guard table.shape == [config.numVirtualTokens, model.config.hiddenSize] else {
+            throw AdapterError.badOption(name: "token_dim", problem: "is \(table.shape.last ?? 0), but this model's hidden_size is \(model.config.hiddenSize); was the adapter made for another base model?")
         }
         model.virtualTokens = virtualTokens
     }

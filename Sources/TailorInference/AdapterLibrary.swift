@@ -8,8 +8,8 @@ import TailorModels
 /// activating one attaches its vectors to the Linears (in place of the set's paths until switched
 /// away); they take no part in per-row batches (`tailor serve` refuses them). AdaLoRA adapters
 /// (peft_type ADALORA) load as the LoRA adapters they compute (`AdaLoRAAdapters.asLoRA`).
-/// Prompt-tuning folders (PROMPT_TUNING, and P_TUNING's saved table) load as IA³ ones do:
-/// activating one puts its virtual tokens before every sequence.
+/// Prompt-tuning folders (PROMPT_TUNING, and P_TUNING's saved table) and prefix-tuning ones
+/// (PREFIX_TUNING) load as IA³ ones do: activating one puts its virtual tokens before every sequence.
 public final class AdapterLibrary: @unchecked Sendable {
     public let model: CausalLM
     /// The adapters and which one is active.
@@ -34,7 +34,8 @@ public final class AdapterLibrary: @unchecked Sendable {
     /// - Throws: `AdapterError` naming the config field or tensor that does not fit this model.
     public func load(name: String, folder: URL) throws {
         let own: (any AttachableAdapters)? = IA3AdapterFolder.isIA3(folder: folder) ? try IA3AdapterFolder.load(folder: folder, for: model)
-            : PromptTuningFolder.isPromptTuning(folder: folder) ? try PromptTuningFolder.load(folder: folder, for: model) : nil
+            : PromptTuningFolder.isPromptTuning(folder: folder) ? try PromptTuningFolder.load(folder: folder, for: model)
+            : PrefixTuningFolder.isPrefixTuning(folder: folder) ? try PrefixTuningFolder.load(folder: folder, for: model) : nil
         if let own {
             try remove(name)
             attached.append((name, own))
@@ -81,8 +82,10 @@ public final class AdapterLibrary: @unchecked Sendable {
     /// Whether `folder` holds an IA³ adapter (peft_type IA3), which batched serving refuses.
     public static func isIA3(folder: URL) -> Bool { IA3AdapterFolder.isIA3(folder: folder) }
 
-    /// Whether `folder` holds a prompt-tuning table (peft_type PROMPT_TUNING or P_TUNING), which batched serving refuses.
-    public static func isPromptTuning(folder: URL) -> Bool { PromptTuningFolder.isPromptTuning(folder: folder) }
+    /// Whether `folder` holds virtual tokens (peft_type PROMPT_TUNING, P_TUNING or PREFIX_TUNING), which batched serving refuses.
+    public static func isPromptTuning(folder: URL) -> Bool {
+        PromptTuningFolder.isPromptTuning(folder: folder) || PrefixTuningFolder.isPrefixTuning(folder: folder)
+    }
 
     /// The IA³ adapters loaded under `name`.
     public func ia3Adapters(named name: String) -> IA3Adapters? { attachedAdapters(named: name) as? IA3Adapters }

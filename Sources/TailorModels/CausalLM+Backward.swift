@@ -31,6 +31,7 @@ extension CausalLM {
                                  gradients: gradients, backend: backend)
         try backend.attentionBackward(dOut: ws.dAttention, q: acts.q, k: acts.k, v: acts.v, out: acts.attention, lse: acts.lse,
                                       seqStart: batch.seqStart, scale: attentionScale, dq: ws.dq, dk: ws.dk, dv: ws.dv)
+        try prefixBackward(layer: layer.index, virtual: batch.virtual, dk: ws.dk, dv: ws.dv, gradients: gradients)
         try backend.rope(ws.dq, positions: batch.positions, cos: batch.cos, sin: batch.sin, inverse: true)
         try backend.rope(ws.dk, positions: batch.positions, cos: batch.cos, sin: batch.sin, inverse: true)
         var dq = ws.dq, dk = ws.dk
@@ -48,7 +49,7 @@ extension CausalLM {
         try backend.rmsNormForward(acts.x, weight: layer.inputNorm, eps: c.rmsNormEps, into: ws.normed, rstd: acts.rstd1)
         // Below the first layer only the embedding, the virtual tokens and this norm's weight could use ∂L/∂x.
         let needsInputGradient = layer.index > 0 || gradients[Self.embedName] != nil || gradients[layer.inputNormName] != nil
-            || (!batch.virtual.isEmpty && gradients[VirtualTokens.gradientName] != nil)
+            || (!batch.virtual.isEmpty && virtualTokens?.embeddings != nil && gradients[VirtualTokens.gradientName] != nil)
         let dNormed = needsInputGradient ? ws.dNormed : nil
         try layer.qProj.backward(dq.reshaped([n, c.qDim]), input: ws.normed, dx: dNormed, accumulate: false, gradients: gradients, backend: backend)
         try layer.kProj.backward(dk.reshaped([n, c.kvDim]), input: ws.normed, dx: dNormed, accumulate: true, gradients: gradients, backend: backend)

@@ -103,7 +103,7 @@ extension CausalLM {
         try backend.rmsNormForward(b.x, weight: layers[0].inputNorm, eps: c.rmsNormEps, into: b.normed, rstd: b.rstd)
         for (index, layer) in layers.enumerated() {
             try storeKeysValues(layer: layer, index: index, buffers: b, positions: positionsTensor, runs: runs,
-                                cos: cos, sin: sin, cache: cache)
+                                virtual: virtual, cos: cos, sin: sin, cache: cache)
             if narrowLast && index == layers.count - 1 {
                 guard r > 0 else { break }
                 let rowIndices = try backend.upload(logitRows.map { Int32($0) }, shape: [r])  // [R]  // allowed: Int32 ids and positions widen to Int; slot and row indices and positions are below the KV cache capacity (max_position_embeddings, checked to fit Int32 in the batch)
@@ -142,10 +142,10 @@ extension CausalLM {
     }
 
     /// Keys and values of every row of `b.normed` (the layer's normed input): projected,
-    /// k-normed (Qwen3), rotated, and stored in the layer's cache, one copy per run of
+    /// k-normed (Qwen3), rotated (a prefix's virtual tokens' replaced), and stored in the layer's cache, one copy per run of
     /// consecutive positions of one slot.
     private func storeKeysValues(layer: DecoderLayer, index: Int, buffers b: DecodeBuffers, positions: Tensor,
-                                 runs: [(slot: Int, position: Int, tokens: Range<Int>)], cos: Tensor, sin: Tensor,
+                                 runs: [(slot: Int, position: Int, tokens: Range<Int>)], virtual: [VirtualRun], cos: Tensor, sin: Tensor,
                                  cache: KVCache) throws {
         let c = config, n = b.tokens
         let kTarget = b.kPre ?? b.k
@@ -157,6 +157,7 @@ extension CausalLM {
                                        rstd: rstd.rows(0..<(n * c.kvHeadCount)))
         }
         try backend.rope(b.k, positions: positions, cos: cos, sin: sin, inverse: false)
+        try placePrefix(layer: index, virtual: virtual, k: b.k, v: b.v)
         let keyRows = cache.keys[index].reshaped([cache.slotCount * cache.capacity, c.kvDim])   // [S·L, Hkv·D]
         let valueRows = cache.values[index].reshaped([cache.slotCount * cache.capacity, c.kvDim]) // [S·L, Hkv·D]
         let kFlat = b.k.reshaped([n, c.kvDim]), vFlat = b.v.reshaped([n, c.kvDim])

@@ -68,6 +68,7 @@ extension CausalLM {
         }
         try backend.rope(acts.q, positions: batch.positions, cos: batch.cos, sin: batch.sin, inverse: false)
         try backend.rope(acts.k, positions: batch.positions, cos: batch.cos, sin: batch.sin, inverse: false)
+        try placePrefix(layer: layer.index, virtual: batch.virtual, k: acts.k, v: acts.v)
         try backend.attentionForward(q: acts.q, k: acts.k, v: acts.v, seqStart: batch.seqStart,
                                      scale: attentionScale, into: acts.attention, lse: acts.lse)
         try layer.oProj.forward(acts.attention.reshaped([n, c.qDim]), into: ws.projection, backend: backend)

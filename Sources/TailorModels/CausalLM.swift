@@ -18,11 +18,15 @@ public final class CausalLM: @unchecked Sendable {
     public var finalNorm: Tensor
     /// [V, C]; shares `embedTokens` (and its name) when the embeddings are tied.
     public var lmHead: Linear
-    /// Virtual tokens put before every sequence (prompt tuning, P-tuning); nil: none.
+    /// Virtual tokens put before every sequence (prompt tuning, P-tuning, prefix tuning); nil: none.
     public var virtualTokens: VirtualTokens? {
         didSet {
-            if let table = virtualTokens?.table {
-                precondition(table.shape == [table.rowCount, config.hiddenSize], "virtual tokens are a [P, hidden_size] table")
+            if let table = virtualTokens?.embeddings {
+                precondition(table.shape == [table.rowCount, config.hiddenSize], "virtual tokens' embeddings are a [P, hidden_size] table")
+            }
+            if let prefix = virtualTokens?.prefix {
+                precondition(prefix.count == config.layerCount && prefix.allSatisfy { $0.key.shape.last == config.kvDim },
+                             "a prefix is [P, Hkv·D] keys and values for each layer")
             }
         }
     }

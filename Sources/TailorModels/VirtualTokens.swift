@@ -1,27 +1,61 @@
 import TailorTensor
 
-/// Learned embeddings of P virtual tokens that the model puts before every sequence (peft's prompt
-/// tuning and P-tuning): sequence s of a batch runs as [v₀ … v_{P−1}, s₀ … s_{n−1}] with positions
-/// 0 ..< P + n and no label on the virtual tokens, so attention, masking, packing (each packed
-/// sequence gets them) and the KV cache take them like any other token.
+/// P virtual tokens that the model puts before every sequence (peft's prompt learning): sequence s
+/// of a batch runs as [v₀ … v_{P−1}, s₀ … s_{n−1}] with positions 0 ..< P + n and no label on the
+/// virtual tokens, so attention, masking, packing (each packed sequence gets them) and the KV cache
+/// take them like any other token. What they carry is one of:
+/// - `embeddings` [P, C] (prompt tuning, P-tuning): the virtual tokens' input embeddings;
+/// - `prefix` (prefix tuning): per layer, keys and values [P, Hkv·D] that replace the virtual
+///   tokens' own after the rotary embedding, so they enter attention (and the cache) as peft puts
+///   `past_key_values` there: unrotated, un-normed. The virtual tokens' hidden states then reach
+///   nothing, and their input embedding is embed_tokens' row 0.
 ///
-/// Inside the model a virtual token i has the id `vocabSize + i`; only its embedding differs: the
-/// row i of `table` instead of a row of embed_tokens. Callers never see those ids: batches and
-/// decode steps are given and answered without them.
+/// Inside the model a virtual token i has the id `vocabSize + i`. Callers never see those ids:
+/// batches and decode steps are given and answered without them.
 public final class VirtualTokens: @unchecked Sendable {
-    /// [P, C]: the virtual tokens' input embeddings (trained as they are, or computed by a prompt encoder).
-    public var table: Tensor
+    /// One layer's prefix: keys and values [P, Hkv·D] each.
+    public struct LayerPrefix: @unchecked Sendable {
+        public let key: Tensor
+        public let value: Tensor
 
-    /// The name of `table`'s gradient in a `GradientStore` (peft's saved tensor name).
-    public static let gradientName = "prompt_embeddings"
-
-    public init(table: Tensor) {
-        precondition(table.rank == 2 && table.rowCount > 0, "virtual tokens are a [P, C] table")
-        self.table = table
+        public init(key: Tensor, value: Tensor) {
+            self.key = key
+            self.value = value
+        }
     }
 
     /// P.
-    public var count: Int { table.rowCount }
+    public let count: Int
+    /// [P, C]: the virtual tokens' input embeddings; nil for a prefix.
+    public let embeddings: Tensor?
+    /// One prefix per layer, in layer order; nil for embeddings.
+    public let prefix: [LayerPrefix]?
+
+    /// The name of `embeddings`' gradient in a `GradientStore` (peft's saved tensor name).
+    public static let gradientName = "prompt_embeddings"
+
+    /// The names of layer `layer`'s prefix gradients in a `GradientStore`.
+    public static func prefixGradientNames(layer: Int) -> (key: String, value: String) {
+        ("prefix.layers.\(layer).key", "prefix.layers.\(layer).value")
+    }
+
+    /// Prompt tuning's virtual tokens: input embeddings [P, C].
+    public init(embeddings: Tensor) {
+        precondition(embeddings.rank == 2 && embeddings.rowCount > 0, "virtual tokens' embeddings are a [P, C] table")
+        count = embeddings.rowCount
+        self.embeddings = embeddings
+        prefix = nil
+    }
+
+    /// Prefix tuning's virtual tokens: per layer, keys and values [P, Hkv·D].
+    public init(prefix: [LayerPrefix]) {
+        let count = prefix.first?.key.rowCount ?? 0
+        precondition(count > 0 && prefix.allSatisfy { $0.key.rank == 2 && $0.key.shape == $0.value.shape && $0.key.rowCount == count },
+                     "a prefix is [P, Hkv·D] keys and values per layer")
+        self.count = count
+        embeddings = nil
+        self.prefix = prefix
+    }
 }
 
 /// Where a batch's virtual tokens are: rows `rows` of the flattened batch take rows `first ..<
@@ -94,7 +128,7 @@ extension CausalLM {
     /// the virtual tokens' rows of the table in place.
     func embed(ids: Tensor, virtual: [VirtualRun], into x: Tensor) throws {
         try backend.embeddingForward(ids: ids, table: embedTokens, into: x)
-        guard let table = virtualTokens?.table, !virtual.isEmpty else { return }
+        guard let table = virtualTokens?.embeddings, !virtual.isEmpty else { return }
         for run in virtual {
             try backend.copy(table.rows(run.first..<(run.first + run.rows.count)), into: x.rows(run.rows))
         }
@@ -106,6 +140,38 @@ extension CausalLM {
         guard let dTable = gradients[VirtualTokens.gradientName] else { return }
         for run in virtual {
             try backend.axpy(1, dX.rows(run.rows), dTable.rows(run.first..<(run.first + run.rows.count)))
+        }
+    }
+}
+
+extension CausalLM {
+    /// Puts layer `layer`'s prefix keys and values into the virtual tokens' rows of `k` and `v`
+    /// [N, Hkv, D] (after the rotary embedding; nothing without a prefix).
+    func placePrefix(layer: Int, virtual: [VirtualRun], k: Tensor, v: Tensor) throws {
+        guard let prefix = virtualTokens?.prefix?[layer], !virtual.isEmpty else { return }
+        let n = k.shape[0], kvDim = config.kvDim
+        let kRows = k.reshaped([n, kvDim]), vRows = v.reshaped([n, kvDim])
+        for run in virtual {
+            let source = run.first..<(run.first + run.rows.count)
+            try backend.copy(prefix.key.rows(source), into: kRows.rows(run.rows))
+            try backend.copy(prefix.value.rows(source), into: vRows.rows(run.rows))
+        }
+    }
+
+    /// Accumulates layer `layer`'s prefix gradients from the virtual tokens' rows of `dk` and `dv`
+    /// [N, Hkv, D] (∂L/∂ the keys and values attention read, before the inverse rotary embedding)
+    /// when the store holds them, and zeroes those rows: the virtual tokens' own projections reach nothing.
+    func prefixBackward(layer: Int, virtual: [VirtualRun], dk: Tensor, dv: Tensor, gradients: GradientStore) throws {
+        guard virtualTokens?.prefix != nil, !virtual.isEmpty else { return }
+        let names = VirtualTokens.prefixGradientNames(layer: layer)
+        let n = dk.shape[0], kvDim = config.kvDim
+        let dkRows = dk.reshaped([n, kvDim]), dvRows = dv.reshaped([n, kvDim])
+        for run in virtual {
+            let target = run.first..<(run.first + run.rows.count)
+            if let dKey = gradients[names.key] { try backend.axpy(1, dkRows.rows(run.rows), dKey.rows(target)) }
+            if let dValue = gradients[names.value] { try backend.axpy(1, dvRows.rows(run.rows), dValue.rows(target)) }
+            try backend.fill(dkRows.rows(run.rows), value: 0)
+            try backend.fill(dvRows.rows(run.rows), value: 0)
         }
     }
 }

@@ -72,7 +72,7 @@ extension OpenAIServer {
             return "adapter '\(name)' is an IA³ adapter (peft_type IA3), which scales the layers themselves, so it cannot differ between the rows of a batch as LoRA adapters do; merge it with `tailor merge` and serve the merged folder, or use it with `tailor generate` / `tailor chat --adapter`"
         }
         if AdapterLibrary.isPromptTuning(folder: folder) {
-            return "adapter '\(name)' is a prompt-tuning adapter (virtual tokens before every sequence), which batched serving does not take (its rows share one layout of the KV cache); use it with `tailor generate` / `tailor chat --adapter`"
+            return "adapter '\(name)' is a prompt- or prefix-tuning adapter (virtual tokens before every sequence), which batched serving does not take (its rows share one layout of the KV cache); use it with `tailor generate` / `tailor chat --adapter`"
         }
         return nil
     }

@@ -4,7 +4,7 @@ import TailorFormats
 import TailorModels
 import TailorTensor
 
-/// What a run trains: LoRA, IA³, AdaLoRA adapters or prompt tuning on a frozen base, or (some of) the model's own parameters.
+/// What a run trains: LoRA, IA³, AdaLoRA adapters, prompt or prefix tuning on a frozen base, or (some of) the model's own parameters.
 public enum TrainableSet: @unchecked Sendable {
     case lora(LoRAAdapters)
     /// IA³ vectors (peft_type IA3) on a frozen base.
@@ -13,6 +13,8 @@ public enum TrainableSet: @unchecked Sendable {
     case adalora(AdaLoRAAdapters)
     /// Prompt tuning (peft_type PROMPT_TUNING): the virtual tokens' table on a frozen base.
     case promptTuning(PromptTuning)
+    /// Prefix tuning (peft_type PREFIX_TUNING): every layer's prefix keys and values on a frozen base.
+    case prefixTuning(PrefixTuning)
     case full([TrainableParameter])
 
     public var parameters: [TrainableParameter] {
@@ -21,7 +23,8 @@ public enum TrainableSet: @unchecked Sendable {
         case let .ia3(adapters): return adapters.parameters
         case let .adalora(adapters): return adapters.parameters
         // Trainer puts the table in its weight-decay group (it is neither a bias nor a norm).
-        case let .promptTuning(prompt): return [TrainableParameter(name: VirtualTokens.gradientName, value: prompt.virtualTokens.table, weightDecay: true)]
+        case let .promptTuning(prompt): return [TrainableParameter(name: VirtualTokens.gradientName, value: prompt.table, weightDecay: true)]
+        case let .prefixTuning(prefix): return prefix.trainableTensors.map { TrainableParameter(name: $0.name, value: $0.value, weightDecay: true) }
         case let .full(parameters): return parameters
         }
     }
@@ -29,7 +32,7 @@ public enum TrainableSet: @unchecked Sendable {
     /// Whether the run trains adapters (the base stays as it was).
     public var isAdapter: Bool {
         switch self {
-        case .lora, .ia3, .adalora, .promptTuning: return true
+        case .lora, .ia3, .adalora, .promptTuning, .prefixTuning: return true
         case .full: return false
         }
     }
@@ -39,7 +42,7 @@ public enum TrainableSet: @unchecked Sendable {
     /// Name of the weights file inside a checkpoint or output folder.
     var weightsFile: String {
         switch self {
-        case .lora, .ia3, .adalora, .promptTuning: return PeftAdapterLayout.weightsFile
+        case .lora, .ia3, .adalora, .promptTuning, .prefixTuning: return PeftAdapterLayout.weightsFile
         case .full: return "model.safetensors"
         }
     }
@@ -50,7 +53,7 @@ public enum TrainableSet: @unchecked Sendable {
         case let .lora(adapters): return adapters.peftKey(name)
         case let .ia3(adapters): return adapters.peftKey(name)
         case let .adalora(adapters): return adapters.peftKey(name)
-        case .promptTuning, .full: return name
+        case .promptTuning, .prefixTuning, .full: return name
         }
     }
 
@@ -67,6 +70,8 @@ public enum TrainableSet: @unchecked Sendable {
             try AdaLoRAAdapterWriter.write(adapters, backend: model.backend, to: folder, baseModel: baseName, revision: baseRevision)
         case let .promptTuning(prompt):
             try PromptTuningWriter.write(prompt, model: model, to: folder, baseModel: baseName, revision: baseRevision)
+        case let .prefixTuning(prefix):
+            try PrefixTuningWriter.write(prefix, model: model, to: folder, baseModel: baseName, revision: baseRevision)
         case .full:
             try ModelFolderWriter.write(model, baseFolder: baseFolder, to: folder)
         }
@@ -83,6 +88,15 @@ public enum TrainableSet: @unchecked Sendable {
         let file: SafetensorsCheckpoint
         do { file = try SafetensorsCheckpoint(url) } catch {
             throw TrainingError.adapterWeight(name: weightsFile, file: folder.path, problem: "cannot be read: \(error)")
+        }
+        if case let .prefixTuning(prefix) = self {
+            // peft's one table, split into the layers' tensors.
+            let key = PrefixTuning.tensorName, shape = [prefix.numVirtualTokens, prefix.parameterCount / prefix.numVirtualTokens]
+            guard file.info(key)?.shape == shape else {
+                throw TrainingError.adapterWeight(name: key, file: url.path, problem: "is missing or not \(shape); was this checkpoint written for another model or adapter?")
+            }
+            try prefix.load(peftTable: try file.floats(key), backend: backend)
+            return
         }
         for parameter in parameters {
             let key = key(parameter.name)

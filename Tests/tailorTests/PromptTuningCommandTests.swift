@@ -40,6 +40,37 @@ final class PromptTuningCommandTests: XCTestCase {
         XCTAssertEqual(genStatus, 0, generated)
     }
 
+    /// PREFIX_TUNING: peft's count (P × layers × 2 × Hkv·D = 4 × 2 × 2 × 16), a folder peft's
+    /// reader takes, generation from it, and a resume from a mid-run checkpoint that ends where the
+    /// whole run ends, byte for byte (peft's one table split into the layers' tensors and back).
+    func testPrefixTuningTrainsResumesAndGenerates() throws {
+        let tailor = try binary()
+        let keys = "peft_type: PREFIX_TUNING\nnum_virtual_tokens: 4\nmax_steps: 4\nlearning_rate: 0.01\nper_device_train_batch_size: 1\n"
+            + "save_strategy: steps\nsave_steps: 2\n"
+        let recipe = try LoRAVariantsDryRunTests.writeRecipe(in: folder, keys: keys, lora: false)
+        let (dryStatus, dry) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run"])
+        XCTAssertEqual(dryStatus, 0, dry)
+        XCTAssertTrue(dry.contains("trainable params: 256 ||"), "peft prints trainable params: 256\n\(dry)")
+        let (status, output) = try TestPaths.run(tailor, ["train", recipe.path])
+        XCTAssertEqual(status, 0, output)
+        let out = folder.appendingPathComponent("out")
+        let config = try String(contentsOf: out.appendingPathComponent("adapter_config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\"peft_type\": \"PREFIX_TUNING\"") && config.contains("\"token_dim\": 16"), config)
+        let resumed = folder.appendingPathComponent("resumed")
+        let (resumeStatus, resumeOutput) = try TestPaths.run(tailor, ["train", recipe.path, "--output_dir", resumed.path,
+                                                                      "--resume_from_checkpoint", out.appendingPathComponent("checkpoint-2").path])
+        XCTAssertEqual(resumeStatus, 0, resumeOutput)
+        XCTAssertEqual(try Data(contentsOf: resumed.appendingPathComponent("adapter_model.safetensors")),
+                       try Data(contentsOf: out.appendingPathComponent("adapter_model.safetensors")), "resumed = whole run")
+        let (genStatus, generated) = try TestPaths.run(tailor, ["generate", "--model", TestPaths.fixture("generation/chat-llama").path,
+                                                                "--adapter", out.path, "--prompt", "Say hi", "--greedy",
+                                                                "--max-new-tokens", "4"])
+        XCTAssertEqual(genStatus, 0, generated)
+        let (refusedStatus, refused) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run", "--prefix_projection", "true"])
+        XCTAssertNotEqual(refusedStatus, 0, refused)
+        XCTAssertTrue(refused.contains("prefix_projection") && refused.contains("not built yet"), refused)
+    }
+
     func testAPrefixAsLongAsTheContextIsRefused() throws {
         let tailor = try binary()
         let recipe = try LoRAVariantsDryRunTests.writeRecipe(in: folder, keys: "peft_type: PROMPT_TUNING\nnum_virtual_tokens: 4096\n", lora: false)

@@ -53,6 +53,7 @@ CASES = {
     "ptuning-llama": ("llama", PromptEncoderConfig, dict(num_virtual_tokens=4, encoder_hidden_size=16)),
     "ptuning-qwen2": ("qwen2", PromptEncoderConfig, dict(num_virtual_tokens=3, encoder_hidden_size=24)),
     "prefix-llama": ("llama", PrefixTuningConfig, dict(num_virtual_tokens=4)),
+    "prefix-qwen2-plain": ("qwen2", PrefixTuningConfig, dict(num_virtual_tokens=5)),
     "prefix-qwen2": ("qwen2", PrefixTuningConfig, dict(num_virtual_tokens=3, prefix_projection=True, encoder_hidden_size=16)),
 }
 

@@ -57,9 +57,9 @@ public enum PeftAdapterFolder {
                 ? "is 'ADALORA': an AdaLoRA adapter, which tailor generate, chat, eval, serve and merge take (as the LoRA it computes); this step takes LoRA adapters only: merge it into its base with tailor merge first"
                 : type == "IA3"
                 ? "is 'IA3': an IA³ adapter, which tailor generate, chat, eval and merge take; this step takes LoRA adapters only (GGUF export and serving refuse IA³): merge it into its base with tailor merge first"
-                : PromptTuningFolder.peftTypes.contains(type)
+                : PromptTuningFolder.peftTypes.contains(type) || type == PrefixTuningFolder.peftType
                 ? "is '\(type)': virtual tokens put before every sequence, which tailor generate, chat and eval take; peft has no merge for them (they are not weights), and this step takes LoRA adapters only"
-                : "is '\(type)'; Tailor reads LORA adapters (IA3 ones for generate, chat, eval and merge; PROMPT_TUNING and P_TUNING ones for generate, chat and eval) only"
+                : "is '\(type)'; Tailor reads LORA adapters (IA3 ones for generate, chat, eval and merge; PROMPT_TUNING, P_TUNING and PREFIX_TUNING ones for generate, chat and eval) only"
             throw AdapterError.adapterConfig(file: file, field: "peft_type", problem: problem)
         }
         // Fields whose non-default values change the computation and that Tailor does not implement.

@@ -69,7 +69,7 @@ public enum PromptTuningFolder {
             throw AdapterError.adapterWeight(name: other, file: url.path, problem: "is not a prompt-tuning tensor (only \(key) is); modules_to_save beside prompt tuning is not built")
         }
         let table = try model.backend.upload(try weights.floats(key), shape: [count, c], dtype: .f32)
-        return PromptTuning(config: config, virtualTokens: VirtualTokens(table: table))
+        return PromptTuning(config: config, table: table)
     }
 }
 
@@ -81,7 +81,7 @@ public enum PromptTuningWriter {
     ///   - revision: `revision`, the hub revision of the base; nil writes null.
     public static func write(_ prompt: PromptTuning, model: CausalLM, to folder: URL, baseModel: String, revision: String? = nil) throws {
         try PeftAdapterWriter.makeFolder(folder)
-        let table = prompt.virtualTokens.table
+        let table = prompt.table
         let tensors = [SafetensorsWriter.Tensor(name: PromptTuning.tensorName, shape: table.shape, floats: try model.backend.download(table))]
         try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent(PeftAdapterLayout.weightsFile))
         try PeftAdapterWriter.writeJSON(configObject(prompt.config, model: model.config, baseModel: baseModel, revision: revision),

@@ -41,3 +41,32 @@ extension TrainingRun {
         return prompt
     }
 }
+
+extension TrainingRun {
+    /// The prefix of a peft_type PREFIX_TUNING run, attached to `model`: fresh (normal, as peft's
+    /// embedding starts), or the folder adapter_name_or_path names; the recipe then records its num_virtual_tokens.
+    static func attachPrefixTuning(_ recipe: inout TrainRecipe, model: CausalLM) throws -> PrefixTuning {
+        let prefix: PrefixTuning
+        if let path = recipe.adapterNameOrPath {
+            let folder = URL(fileURLWithPath: path)
+            guard PrefixTuningFolder.isPrefixTuning(folder: folder) else {
+                throw TrainingError.conflictingKeys(key: "adapter_name_or_path", other: "peft_type",
+                                                    problem: "\(path) is not a prefix-tuning folder (its adapter_config.json's peft_type is not PREFIX_TUNING); give one, or the peft_type of the folder")
+            }
+            prefix = try PrefixTuningFolder.load(folder: folder, for: model)
+            if recipe.givenKeys.contains("num_virtual_tokens"), recipe.promptTuning.numVirtualTokens != prefix.numVirtualTokens {
+                throw TrainingError.conflictingKeys(key: "num_virtual_tokens", other: "adapter_name_or_path",
+                                                    problem: "is \(recipe.promptTuning.numVirtualTokens ?? 0), but the folder \(path) holds \(prefix.numVirtualTokens) virtual tokens; remove the key or make them agree")
+            }
+        } else {
+            do {
+                prefix = try PrefixTuning.make(for: model, numVirtualTokens: recipe.promptTuning.numVirtualTokens ?? 0, seed: recipe.training.seed)
+            } catch AdapterError.badOption(let name, let problem) {
+                throw TrainingError.invalidValue(key: name, problem: problem)
+            }
+        }
+        try prefix.attach(to: model)
+        recipe.promptTuning.numVirtualTokens = prefix.numVirtualTokens
+        return prefix
+    }
+}

@@ -13,7 +13,7 @@ public struct RecipeKey: Sendable {
         case lora = "LoRA adapter (finetuning_type lora)"
         case ia3 = "IA³ adapter (peft_type IA3)"
         case adalora = "AdaLoRA adapter (peft_type ADALORA)"
-        case promptTuning = "Prompt tuning (peft_type PROMPT_TUNING)"
+        case promptTuning = "Prompt and prefix tuning (peft_type PROMPT_TUNING, PREFIX_TUNING)"
         case preference = "Preference training (stage dpo or kto)"
         case training = "Training"
         case optimizer = "Optimizer and learning-rate schedule"
@@ -29,7 +29,7 @@ public struct RecipeKey: Sendable {
             case .lora: return recipe.finetuningType == .lora
             case .ia3: return recipe.peftType == .ia3
             case .adalora: return recipe.peftType == .adalora
-            case .promptTuning: return recipe.peftType == .promptTuning
+            case .promptTuning: return recipe.peftType.isPromptLearning
             case .preference: return recipe.stage == .dpo || recipe.stage == .kto
             case .ignored: return false
             default: return true

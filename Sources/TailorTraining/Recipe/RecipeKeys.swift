@@ -47,8 +47,9 @@ public enum RecipeKeys {
             RecipeKey("peft_type", type: .choice(TrainRecipe.PeftType.allCases.map(\.rawValue)),
                       help: "the adapter, as peft names it: LORA, IA3 (IA³: a learned vector scales each target Linear's"
                           + " output, or a feed-forward one's input; LLaMA-Factory has no finetuning_type for it), ADALORA"
-                          + " (AdaLoRA: an SVD-shaped update per target whose ranks are pruned while training), or PROMPT_TUNING"
-                          + " (learned embeddings of num_virtual_tokens virtual tokens put before every sequence)",
+                          + " (AdaLoRA: an SVD-shaped update per target whose ranks are pruned while training), PROMPT_TUNING"
+                          + " (learned embeddings of num_virtual_tokens virtual tokens put before every sequence) or PREFIX_TUNING"
+                          + " (learned keys and values of num_virtual_tokens positions in front of every layer's)",
                       unset: "LORA", read: { value, key, recipe in recipe.peftType = try peftType(value, key) },
                       yaml: { $0.peftType == .lora ? nil : $0.peftType.rawValue }),
             RecipeKey("quantization_bit", type: .forms("4 | null | false"),
@@ -174,13 +175,17 @@ public enum RecipeKeys {
         ]),
         section(.promptTuning, [
             .integer("num_virtual_tokens", \.promptTuning.numVirtualTokens, min: 1, unset: "required",
-                     "the virtual tokens put before every sequence (their positions come first; the sequence's own follow)"),
+                     "the virtual tokens put before every sequence (their positions come first; the sequence's own follow)"
+                     + " — PROMPT_TUNING's embeddings, PREFIX_TUNING's keys and values"),
             .choice("prompt_tuning_init", \.promptTuning.initialization,
-                    "where their embeddings start: RANDOM (normal, std 1, as torch.nn.Embedding), TEXT (the embeddings of"
+                    "PROMPT_TUNING: where their embeddings start: RANDOM (normal, std 1, as torch.nn.Embedding), TEXT (the embeddings of"
                     + " prompt_tuning_init_text's tokens, cut or repeated to num_virtual_tokens), SAMPLE_VOCAB (of random vocabulary tokens)"),
             .text("prompt_tuning_init_text", \.promptTuning.initText, unset: "none", "TEXT's text"),
             .text("tokenizer_name_or_path", \.promptTuning.tokenizerNameOrPath, unset: "the model's",
                   "the tokenizer folder TEXT tokenizes with (recorded in adapter_config.json)"),
+            .bool("prefix_projection", \.promptTuning.prefixProjection,
+                  "PREFIX_TUNING: compute the prefix with an MLP while training (not built yet: false trains it as it is)",
+                  written: { $0.promptTuning.prefixProjection }),
         ]),
         section(.preference, [
             .number("beta", aliases: ["pref_beta"], \.preference.beta,

@@ -10,6 +10,11 @@ extension TrainRecipe {
         case adalora = "ADALORA"
         /// Prompt tuning (peft's PromptTuningConfig): learned embeddings of virtual tokens put before every sequence.
         case promptTuning = "PROMPT_TUNING"
+        /// Prefix tuning (peft's PrefixTuningConfig): learned keys and values in every layer put before every sequence's.
+        case prefixTuning = "PREFIX_TUNING"
+
+        /// Whether the method puts virtual tokens before every sequence (prompt or prefix tuning).
+        public var isPromptLearning: Bool { self == .promptTuning || self == .prefixTuning }
     }
 
     /// LoRA's keys, which an IA³ run has no use for (given with peft_type IA3 they are an error).
@@ -34,7 +39,7 @@ extension TrainRecipe {
         case .lora: return false
         case .ia3: return name == "finetuning_type" || Self.loraOnlyKeys.contains(name)
         case .adalora: return name == "finetuning_type" || Self.loraKeysAdaLoRARefuses.contains(name)
-        case .promptTuning: return ["finetuning_type", "target_modules", "modules_to_save", "lora_alpha", "lora_dropout"].contains(name)
+        case .promptTuning, .prefixTuning: return ["finetuning_type", "target_modules", "modules_to_save", "lora_alpha", "lora_dropout"].contains(name)
             || Self.loraOnlyKeys.contains(name)
         }
     }
@@ -78,14 +83,14 @@ extension TrainRecipe {
 }
 
 extension RecipeKeys {
-    /// peft_type: LORA, IA3, ADALORA or PROMPT_TUNING, in any letter case (peft's PeftType values are upper case).
+    /// peft_type: LORA, IA3, ADALORA, PROMPT_TUNING or PREFIX_TUNING, in any letter case (peft's PeftType values are upper case).
     static func peftType(_ value: RecipeValue, _ key: String) throws -> TrainRecipe.PeftType {
         let text = try value.text(key)
         guard let type = TrainRecipe.PeftType(rawValue: text.uppercased()) else {
-            let others = ["PREFIX_TUNING", "P_TUNING", "LOHA", "LOKR", "OFT", "BOFT", "VERA"]
+            let others = ["P_TUNING", "LOHA", "LOKR", "OFT", "BOFT", "VERA"]
             let problem = others.contains(text.uppercased())
-                ? "is \(text), a peft method Tailor does not train yet; use LORA, IA3, ADALORA or PROMPT_TUNING"
-                : "must be LORA, IA3, ADALORA or PROMPT_TUNING (got \(text))"
+                ? "is \(text), a peft method Tailor does not train yet; use LORA, IA3, ADALORA, PROMPT_TUNING or PREFIX_TUNING"
+                : "must be LORA, IA3, ADALORA, PROMPT_TUNING or PREFIX_TUNING (got \(text))"
             throw TrainingError.invalidValue(key: key, problem: problem)
         }
         return type

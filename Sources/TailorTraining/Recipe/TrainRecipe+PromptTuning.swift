@@ -1,8 +1,8 @@
 import TailorAdapters
 
-/// peft's PromptTuningConfig keys (`peft_type: PROMPT_TUNING`).
+/// peft's PromptTuningConfig and PrefixTuningConfig keys (`peft_type: PROMPT_TUNING | PREFIX_TUNING`).
 public struct PromptTuningSettings: Sendable, Equatable {
-    /// `num_virtual_tokens` (required with PROMPT_TUNING, as peft has no default).
+    /// `num_virtual_tokens` (required with PROMPT_TUNING and PREFIX_TUNING, as peft has no default).
     public var numVirtualTokens: Int?
     /// `prompt_tuning_init`, as peft names its values.
     public enum Initialization: String, Sendable, CaseIterable {
@@ -15,13 +15,17 @@ public struct PromptTuningSettings: Sendable, Equatable {
     public var initText: String?
     /// `tokenizer_name_or_path`: the tokenizer folder TEXT tokenizes with (the model's own when unset).
     public var tokenizerNameOrPath: String?
+    /// `prefix_projection` (PREFIX_TUNING): the prefix computed by an MLP (not built yet; false trains it as it is).
+    public var prefixProjection = false
 
     public init() {}
 }
 
 extension TrainRecipe {
     /// Prompt tuning's own keys (given without peft_type PROMPT_TUNING they are an error).
-    static let promptTuningOnlyKeys = ["num_virtual_tokens", "prompt_tuning_init", "prompt_tuning_init_text", "tokenizer_name_or_path"]
+    static let promptTuningOnlyKeys = ["prompt_tuning_init", "prompt_tuning_init_text", "tokenizer_name_or_path"]
+    /// Prefix tuning's own keys (given without peft_type PREFIX_TUNING they are an error).
+    static let prefixTuningOnlyKeys = ["prefix_projection"]
 
     /// The prompt-tuning settings of this recipe, as the adapter layer takes them (TEXT's text as given).
     public var promptTuningConfig: PromptTuningConfig {
@@ -40,24 +44,31 @@ extension TrainRecipe {
     /// finetuning_type, 4-bit weights or a preference stage (not built yet).
     /// - Throws: `TrainingError.conflictingKeys` / `.invalidValue` / `.missingKey` naming the key.
     func validatePromptTuning() throws {
-        guard peftType == .promptTuning else {
-            if let key = Self.promptTuningOnlyKeys.first(where: givenKeys.contains) {
+        for (keys, type, method) in [(Self.promptTuningOnlyKeys, PeftType.promptTuning, "prompt-tuning"),
+                                     (Self.prefixTuningOnlyKeys, .prefixTuning, "prefix-tuning"),
+                                     (["num_virtual_tokens"], peftType.isPromptLearning ? peftType : .promptTuning, "prompt- and prefix-tuning")]
+        where peftType != type {
+            if let key = keys.first(where: givenKeys.contains) {
                 throw TrainingError.conflictingKeys(key: key, other: "peft_type",
-                                                    problem: "is a prompt-tuning setting, but peft_type is \(peftType.rawValue); set peft_type: PROMPT_TUNING to train prompt tuning, or remove \(key)")
+                                                    problem: "is a \(method) setting, but peft_type is \(peftType.rawValue); set peft_type: \(type.rawValue), or remove \(key)")
             }
-            return
+        }
+        guard peftType.isPromptLearning else { return }
+        if peftType == .prefixTuning, promptTuning.prefixProjection {
+            throw TrainingError.conflictingKeys(key: "prefix_projection", other: "peft_type",
+                                                problem: "true (the prefix computed by an MLP while training) is not built yet; train the prefix as it is (false); a folder peft trained with it loads for generation")
         }
         func refuse(_ key: String, _ problem: String) -> TrainingError { .conflictingKeys(key: key, other: "peft_type", problem: problem) }
         if givenKeys.contains("finetuning_type") {
-            throw refuse("finetuning_type", "is \(finetuningType.rawValue), which disagrees with peft_type PROMPT_TUNING (LLaMA-Factory has no finetuning_type for prompt tuning); remove finetuning_type to train prompt tuning")
+            throw refuse("finetuning_type", "is \(finetuningType.rawValue), which disagrees with peft_type \(peftType.rawValue) (LLaMA-Factory has no finetuning_type for prompt or prefix tuning); remove finetuning_type")
         }
         let linearKeys = Self.loraOnlyKeys + Self.ia3OnlyKeys + Self.adaLoRAOnlyKeys + ["target_modules", "modules_to_save"]
         if let key = linearKeys.first(where: givenKeys.contains) {
-            throw refuse(key, "adapts Linear modules, but peft_type PROMPT_TUNING trains only the virtual tokens' embeddings; remove \(key), or use peft_type LORA, IA3 or ADALORA")
+            throw refuse(key, "adapts Linear modules, but peft_type \(peftType.rawValue) trains only the virtual tokens; remove \(key), or use peft_type LORA, IA3 or ADALORA")
         }
         // A folder to start from says how many virtual tokens it holds.
         guard let count = promptTuning.numVirtualTokens ?? (adapterNameOrPath == nil ? nil : 1) else {
-            throw TrainingError.missingKey("num_virtual_tokens", hint: "peft_type PROMPT_TUNING needs the number of virtual tokens put before every sequence (peft's examples use 8 to 20)")
+            throw TrainingError.missingKey("num_virtual_tokens", hint: "peft_type \(peftType.rawValue) needs the number of virtual tokens put before every sequence (peft's examples use 8 to 30)")
         }
         guard count >= 1 else { throw TrainingError.invalidValue(key: "num_virtual_tokens", problem: "must be at least 1 (got \(count))") }
         if promptTuning.initialization == .text {
@@ -70,11 +81,11 @@ extension TrainRecipe {
         }
         if quantization.defaults != nil {
             throw refuse(quantization.defaults == .llamaFactory ? "quantization_bit" : "load_in_4bit",
-                         "prompt tuning over 4-bit frozen weights is not built yet; prompt-tune an unquantized base, or train LoRA (QLoRA) on this one")
+                         "\(peftType.rawValue) over 4-bit frozen weights is not built yet; use an unquantized base, or train LoRA (QLoRA) on this one")
         }
         if stage == .dpo || stage == .kto {
             throw TrainingError.conflictingKeys(key: "stage", other: "peft_type",
-                                                problem: "\(stage.rawValue) with prompt tuning is not built yet; use stage sft or pt, or peft_type LORA")
+                                                problem: "\(stage.rawValue) with \(peftType.rawValue) is not built yet; use stage sft or pt, or peft_type LORA")
         }
     }
 }

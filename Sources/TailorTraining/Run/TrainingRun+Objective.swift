@@ -67,7 +67,8 @@ extension TrainingRun {
             values = try adapters.withDisabled(on: model) {
                 try ReferenceLogProbs.compute(rows: rows, objective: layout, model: model, batchSize: batchSize)
             }
-        case let .promptTuning(adapters as any AttachableAdapters), let .ia3(adapters as any AttachableAdapters):
+        case let .promptTuning(adapters as any AttachableAdapters), let .prefixTuning(adapters as any AttachableAdapters),
+             let .ia3(adapters as any AttachableAdapters):
             values = try adapters.withDisabled(on: model) {
                 try ReferenceLogProbs.compute(rows: rows, objective: layout, model: model, batchSize: batchSize)
             }

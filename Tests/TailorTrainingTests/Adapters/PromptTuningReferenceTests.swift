@@ -32,17 +32,17 @@ final class PromptTuningReferenceTests: XCTestCase {
         try prompt.attach(to: model)
         let reference = try test.reference(), initial = try test.file("init"), final = try test.file("final")
         XCTAssertEqual(initial.tensorNames, [PromptTuning.tensorName], file: file, line: line)
-        XCTAssertEqual(try backend.download(prompt.virtualTokens.table), try initial.floats(PromptTuning.tensorName), file: file, line: line)
+        XCTAssertEqual(try backend.download(prompt.table), try initial.floats(PromptTuning.tensorName), file: file, line: line)
         XCTAssertEqual(prompt.parameterCount, Int(try XCTUnwrap(reference.metadata["trainable"])),
                        "\(test.name): trainable parameters as peft's print_trainable_parameters", file: file, line: line)
 
-        let parameters = [TrainableParameter(name: VirtualTokens.gradientName, value: prompt.virtualTokens.table, weightDecay: true)]
+        let parameters = [TrainableParameter(name: VirtualTokens.gradientName, value: prompt.table, weightDecay: true)]
         let batches = try PeftTrainerFixture.microBatches(test.folder)
         let schedule = LRSchedule(kind: .linear, baseLR: 1e-2, warmupSteps: 1, totalSteps: Self.steps)
         let runner = try StepRunner(model: model, parameters: parameters, schedule: schedule, weightDecay: 0.1, maxGradNorm: 1.0)
         try PeftTrainerFixture.assertStepsMatchTrainer(runner, batches: batches, reference: reference, steps: Self.steps,
                                                        label: test.name, file: file, line: line)
-        assertClose(try backend.download(prompt.virtualTokens.table), try final.floats(PromptTuning.tensorName), rtol: 1e-4, atol: 1e-5,
+        assertClose(try backend.download(prompt.table), try final.floats(PromptTuning.tensorName), rtol: 1e-4, atol: 1e-5,
                     "\(test.name) final prompt_embeddings", file: file, line: line)
         let first = try test.firstSample()
         let logits = try backend.download(model.logits(first))
@@ -59,7 +59,7 @@ final class PromptTuningReferenceTests: XCTestCase {
         XCTAssertTrue(PromptTuningFolder.isPromptTuning(folder: written), file: file, line: line)
         let reread = try PromptTuningFolder.load(folder: written, for: base)
         XCTAssertEqual(reread.config, prompt.config, file: file, line: line)
-        XCTAssertEqual(try backend.download(reread.virtualTokens.table), try backend.download(prompt.virtualTokens.table), file: file, line: line)
+        XCTAssertEqual(try backend.download(reread.table), try backend.download(prompt.table), file: file, line: line)
 
         // peft's trained folder, read by Tailor, computes peft's logits; detached, the base is back.
         let baseLogits = try backend.download(base.logits(first))
@@ -95,7 +95,7 @@ final class PromptTuningReferenceTests: XCTestCase {
         let second = try backend.download(model.logits(try TokenBatch(sequences: [(two, two.map { _ in -100 })])))
         assertClose(Array(packed[(one.count * vocab)...]), second, rtol: 1e-4, atol: 1e-5, "the second sequence gets its own virtual tokens")
         // The same rows as real tokens: SAMPLE_VOCAB copied embed_tokens rows, so the ids it drew reproduce them.
-        let table = try backend.download(prompt.virtualTokens.table), embed = try backend.download(model.embedTokens)
+        let table = try backend.download(prompt.table), embed = try backend.download(model.embedTokens)
         let c = model.config.hiddenSize
         func row(_ values: [Float], _ index: Int) -> [Float] { Array(values[(index * c)..<((index + 1) * c)]) }
         var drawn: [Int32] = []
@@ -124,7 +124,7 @@ final class PromptTuningReferenceTests: XCTestCase {
         }
         // TEXT: the text's tokens cut or repeated to P, as peft does.
         let text = try PromptTuning.make(for: model, config: PromptTuningConfig(numVirtualTokens: 5, initialization: .text("hi")), initTokenIds: [7, 11])
-        let table = try model.backend.download(text.virtualTokens.table), embed = try model.backend.download(model.embedTokens)
+        let table = try model.backend.download(text.table), embed = try model.backend.download(model.embedTokens)
         let c = model.config.hiddenSize
         for (row, id) in [7, 11, 7, 11, 7].enumerated() {
             XCTAssertEqual(Array(table[(row * c)..<((row + 1) * c)]), Array(embed[(id * c)..<((id + 1) * c)]), "row \(row) is token \(id)'s embedding")

@@ -33,18 +33,35 @@ final class RecipePromptTuningTests: XCTestCase {
             ([("peft_type", RecipeValue.string("PROMPT_TUNING"))], "num_virtual_tokens"),
             ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("lora_rank", .number(8))], "'r'"),
             ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("target_modules", .list(["q_proj"]))], "adapts Linear modules"),
-            ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("finetuning_type", .string("lora"))], "LLaMA-Factory has no finetuning_type for prompt tuning"),
+            ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("finetuning_type", .string("lora"))], "LLaMA-Factory has no finetuning_type for prompt or prefix tuning"),
             ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("prompt_tuning_init", .string("TEXT"))], "prompt_tuning_init_text"),
             ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("prompt_tuning_init_text", .string("hi"))], "read only with prompt_tuning_init TEXT"),
-            ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("stage", .string("dpo"))], "dpo with prompt tuning is not built yet"),
-            ([("num_virtual_tokens", RecipeValue.number(4))], "is a prompt-tuning setting, but peft_type is LORA"),
+            ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("stage", .string("dpo"))], "dpo with PROMPT_TUNING is not built yet"),
+            ([("num_virtual_tokens", RecipeValue.number(4))], "is a prompt- and prefix-tuning setting, but peft_type is LORA"),
         ] {
             XCTAssertThrowsError(try recipe(pairs).validate(), "\(pairs)") { error in
                 XCTAssertTrue("\(error)".contains(expected), "\(pairs): \(error)")
             }
         }
-        XCTAssertThrowsError(try recipe([("peft_type", .string("PREFIX_TUNING"))])) { error in
+        XCTAssertThrowsError(try recipe([("peft_type", .string("P_TUNING"))])) { error in
             XCTAssertTrue("\(error)".contains("a peft method Tailor does not train yet"), "\(error)")
+        }
+        // PREFIX_TUNING shares num_virtual_tokens; prompt tuning's keys and prefix_projection true are refused.
+        let prefix = try recipe([("peft_type", .string("PREFIX_TUNING")), ("num_virtual_tokens", .number(10))])
+        try prefix.validate()
+        XCTAssertEqual(prefix.peftType, .prefixTuning)
+        XCTAssertTrue(RecipeYAML.render(prefix).contains("num_virtual_tokens: 10\n"))
+        for (pairs, expected) in [
+            ([("peft_type", RecipeValue.string("PREFIX_TUNING")), ("num_virtual_tokens", .number(4)), ("prompt_tuning_init", .string("TEXT"))],
+             "is a prompt-tuning setting, but peft_type is PREFIX_TUNING"),
+            ([("peft_type", .string("PREFIX_TUNING")), ("num_virtual_tokens", .number(4)), ("prefix_projection", .bool(true))], "not built yet"),
+            ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("prefix_projection", .bool(false))],
+             "is a prefix-tuning setting, but peft_type is PROMPT_TUNING"),
+            ([("peft_type", .string("PREFIX_TUNING"))], "num_virtual_tokens"),
+        ] {
+            XCTAssertThrowsError(try recipe(pairs).validate(), "\(pairs)") { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(pairs): \(error)")
+            }
         }
     }
 }

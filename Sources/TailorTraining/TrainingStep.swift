@@ -39,6 +39,9 @@ public final class StepRunner: @unchecked Sendable {
     /// A term added to every micro-batch's loss (AdaLoRA's orthogonal regulariser, which peft adds
     /// to each forward's loss): accumulates its gradient and returns its value.
     public var regularizer: ((GradientStore) throws -> Double)?
+    /// Called after the micro-batches' backward, before the gradients are summed over the ranks,
+    /// clipped and stepped: P-tuning's encoder backward from the virtual tokens' gradient.
+    public var afterBackward: ((GradientStore) throws -> Void)?
     /// Called after the optimizer step with (step number, the gradients it used, clipped), before
     /// they are zeroed: transformers' `on_optimizer_step` callback (AdaLoRA's rank allocation).
     public var afterOptimizerStep: ((Int, GradientStore) throws -> Void)?
@@ -85,6 +88,7 @@ public final class StepRunner: @unchecked Sendable {
             let extra = try regularizer?(gradients) ?? 0
             shares.add(loss: share.loss + extra, metrics: share.metrics)
         }
+        try afterBackward?(gradients)
         let zero2 = (optimizer as? ShardedOptimizer).flatMap { $0.stage >= 2 ? $0 : nil }
         if communicator.isDistributed {
             if let zero2 {

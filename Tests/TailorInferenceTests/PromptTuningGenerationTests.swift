@@ -6,13 +6,14 @@ import TailorTensor
 import TailorTestSupport
 import XCTest
 
-/// A peft prompt-tuning folder in generation (scripts/reference/make_prompt_learning_fixtures.py):
+/// peft prompt-tuning and P-tuning folders in generation (scripts/reference/make_prompt_learning_fixtures.py):
 /// AdapterLibrary loads it, the KV-cache decode one token at a time (the virtual tokens filling the
 /// slot's first positions) gives peft's logits, greedy generation gives transformers + peft's
 /// tokens, and switching back gives the base model.
 final class PromptTuningGenerationTests: XCTestCase {
     func testPromptTuningDecodesAndGeneratesAsPeft() throws {
-        for (name, family) in [("prompt-llama", "llama"), ("prompt-qwen2", "qwen2")] {
+        // P-tuning's folders hold the encoder's output, the same table.
+        for (name, family) in [("prompt-llama", "llama"), ("prompt-qwen2", "qwen2"), ("ptuning-llama", "llama"), ("ptuning-qwen2", "qwen2")] {
             let folder = TestPaths.fixture("prompt-learning/\(name)")
             let backend = try CPUBackend()
             let model = try CausalLM.load(folder: TestPaths.fixture("models/\(family)"), backend: backend)
@@ -20,7 +21,7 @@ final class PromptTuningGenerationTests: XCTestCase {
             try library.load(name: "prompt", folder: folder.appendingPathComponent("final"))
             XCTAssertNotNil(library.promptTuning(named: "prompt"))
             try library.activate("prompt")
-            XCTAssertEqual(model.virtualTokens?.count, name == "prompt-llama" ? 4 : 3)
+            XCTAssertEqual(model.virtualTokens?.count, family == "llama" ? 4 : 3)
             let ids = try assertDecodesAndGeneratesAsPeft(model, library: library, adapter: "prompt", fixture: folder, label: name)
             try library.activate(nil)
             XCTAssertNil(model.virtualTokens, "\(name): deactivated, no virtual tokens")

@@ -71,6 +71,30 @@ final class PromptTuningCommandTests: XCTestCase {
         XCTAssertTrue(refused.contains("prefix_projection") && refused.contains("not built yet"), refused)
     }
 
+    /// P_TUNING: peft's count (the encoder: 4·32 + 16·32 + 16 + 16·16 + 16 + 32·16 + 32), a run writes
+    /// peft's folder (the encoder's output) that generation reads; going on from it is refused.
+    func testPTuningTrainsAndGenerates() throws {
+        let tailor = try binary()
+        let recipe = try LoRAVariantsDryRunTests.writeRecipe(in: folder, keys: "peft_type: P_TUNING\nnum_virtual_tokens: 4\nencoder_hidden_size: 16\nmax_steps: 3\nlearning_rate: 0.01\n", lora: false)
+        let (dryStatus, dry) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run"])
+        XCTAssertEqual(dryStatus, 0, dry)
+        XCTAssertTrue(dry.contains("trainable params: 1472 ||"), "peft prints trainable params: 1472\n\(dry)")
+        let (status, output) = try TestPaths.run(tailor, ["train", recipe.path])
+        XCTAssertEqual(status, 0, output)
+        let out = folder.appendingPathComponent("out")
+        let config = try String(contentsOf: out.appendingPathComponent("adapter_config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\"peft_type\": \"P_TUNING\"") && config.contains("\"encoder_reparameterization_type\": \"MLP\""), config)
+        let (genStatus, generated) = try TestPaths.run(tailor, ["generate", "--model", TestPaths.fixture("generation/chat-llama").path,
+                                                                "--adapter", out.path, "--prompt", "Say hi", "--greedy", "--max-new-tokens", "4"])
+        XCTAssertEqual(genStatus, 0, generated)
+        let (refusedStatus, refused) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run", "--adapter_name_or_path", out.path])
+        XCTAssertNotEqual(refusedStatus, 0, refused)
+        XCTAssertTrue(refused.contains("its folders hold the encoder's output"), refused)
+        let (lstmStatus, lstm) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run", "--encoder_reparameterization_type", "LSTM"])
+        XCTAssertNotEqual(lstmStatus, 0, lstm)
+        XCTAssertTrue(lstm.contains("LSTM one is not built yet"), lstm)
+    }
+
     func testAPrefixAsLongAsTheContextIsRefused() throws {
         let tailor = try binary()
         let recipe = try LoRAVariantsDryRunTests.writeRecipe(in: folder, keys: "peft_type: PROMPT_TUNING\nnum_virtual_tokens: 4096\n", lora: false)

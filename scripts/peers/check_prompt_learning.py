@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""peft loads the prompt- and prefix-tuning folders Tailor trained (PeftModel.from_pretrained) and gives
+"""peft loads the prompt-, prefix- and P-tuning folders Tailor trained (PeftModel.from_pretrained) and gives
 the logits Tailor computed with them (make_prompt_learning_fixtures.py's cases), within 1e-5 of the
 largest logit.
 
-    TAILOR_KEEP_OUTPUT=/tmp/tailor-prompt swift test --filter "PromptTuningReferenceTests|PrefixTuningReferenceTests"
+    TAILOR_KEEP_OUTPUT=/tmp/tailor-prompt swift test --filter "PromptTuningReferenceTests|PrefixTuningReferenceTests|PTuningReferenceTests"
     python3 scripts/peers/check_prompt_learning.py /tmp/tailor-prompt
 """
 import os
@@ -17,7 +17,8 @@ from transformers import AutoModelForCausalLM
 
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, "..", "..", "Tests", "Fixtures")
-FAMILY = {"prompt-llama": "llama", "prompt-qwen2": "qwen2", "prefix-llama": "llama", "prefix-qwen2-plain": "qwen2"}
+FAMILY = {"prompt-llama": "llama", "prompt-qwen2": "qwen2", "prefix-llama": "llama", "prefix-qwen2-plain": "qwen2",
+          "ptuning-llama": "llama", "ptuning-qwen2": "qwen2"}
 
 warnings.filterwarnings("ignore")
 kept = sys.argv[1]
@@ -28,7 +29,7 @@ for case, family in FAMILY.items():
     ids = data["input_ids"][: int(data["lengths"][0])].long()[None]
     tailor = load_file(os.path.join(folder, "tailor_logits.safetensors"))["logits"]
     config = PeftConfig.from_pretrained(folder)
-    assert config.peft_type in ("PROMPT_TUNING", "PREFIX_TUNING"), config.peft_type
+    assert config.peft_type in ("PROMPT_TUNING", "PREFIX_TUNING", "P_TUNING"), config.peft_type
     base = AutoModelForCausalLM.from_pretrained(os.path.join(FIXTURES, "models", family), dtype=torch.float32)
     adapted = PeftModel.from_pretrained(base, folder).eval()
     trainable, total = adapted.get_nb_trainable_parameters()

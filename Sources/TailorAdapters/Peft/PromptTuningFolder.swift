@@ -88,6 +88,24 @@ public enum PromptTuningWriter {
                                         to: folder.appendingPathComponent(PeftAdapterLayout.configFile))
     }
 
+    /// Writes P-tuning as peft saves it: the encoder's output as `prompt_embeddings` (peft saves no
+    /// encoder), with PromptEncoderConfig's fields.
+    public static func write(_ encoder: PTuning, model: CausalLM, to folder: URL, baseModel: String, revision: String? = nil) throws {
+        try encoder.refresh(backend: model.backend)
+        try PeftAdapterWriter.makeFolder(folder)
+        let tensors = [SafetensorsWriter.Tensor(name: PromptTuning.tensorName, shape: encoder.table.shape,
+                                                floats: try model.backend.download(encoder.table))]
+        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent(PeftAdapterLayout.weightsFile))
+        guard case var .object(config) = configObject(encoder.asPromptTuning.config, model: model.config, baseModel: baseModel, revision: revision) else { return }
+        for key in ["prompt_tuning_init", "prompt_tuning_init_text", "tokenizer_name_or_path", "tokenizer_kwargs"] { config[key] = nil }
+        config["peft_type"] = "P_TUNING"
+        config["encoder_reparameterization_type"] = "MLP"
+        config["encoder_hidden_size"] = .int(encoder.encoderHiddenSize)
+        config["encoder_num_layers"] = 2
+        config["encoder_dropout"] = .double(0)
+        try PeftAdapterWriter.writeJSON(.object(config), to: folder.appendingPathComponent(PeftAdapterLayout.configFile))
+    }
+
     /// adapter_config.json's fields, as peft's PromptTuningConfig writes them for a causal LM.
     static func configObject(_ config: PromptTuningConfig, model: ModelConfig, baseModel: String, revision: String?) -> JSONValue {
         var text = JSONValue.null

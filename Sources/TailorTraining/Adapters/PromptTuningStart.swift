@@ -70,3 +70,19 @@ extension TrainingRun {
         return prefix
     }
 }
+
+extension TrainingRun {
+    /// The MLP prompt encoder of a peft_type P_TUNING run, fresh (torch's default starts), attached to `model`.
+    static func attachPTuning(_ recipe: TrainRecipe, model: CausalLM) throws -> PTuning {
+        let encoder: PTuning
+        do {
+            encoder = try PTuning.make(for: model, numVirtualTokens: recipe.promptTuning.numVirtualTokens ?? 0,
+                                       encoderHiddenSize: recipe.promptTuning.encoderHiddenSize ?? model.config.hiddenSize,
+                                       seed: recipe.training.seed)
+        } catch AdapterError.badOption(let name, let problem) {
+            throw TrainingError.invalidValue(key: name, problem: problem)
+        }
+        try encoder.attach(to: model)
+        return encoder
+    }
+}

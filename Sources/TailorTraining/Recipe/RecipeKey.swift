@@ -13,7 +13,7 @@ public struct RecipeKey: Sendable {
         case lora = "LoRA adapter (finetuning_type lora)"
         case ia3 = "IA³ adapter (peft_type IA3)"
         case adalora = "AdaLoRA adapter (peft_type ADALORA)"
-        case promptTuning = "Prompt and prefix tuning (peft_type PROMPT_TUNING, PREFIX_TUNING)"
+        case promptTuning = "Prompt, prefix and P-tuning (peft_type PROMPT_TUNING, PREFIX_TUNING, P_TUNING)"
         case preference = "Preference training (stage dpo or kto)"
         case training = "Training"
         case optimizer = "Optimizer and learning-rate schedule"

@@ -49,7 +49,8 @@ public enum RecipeKeys {
                           + " output, or a feed-forward one's input; LLaMA-Factory has no finetuning_type for it), ADALORA"
                           + " (AdaLoRA: an SVD-shaped update per target whose ranks are pruned while training), PROMPT_TUNING"
                           + " (learned embeddings of num_virtual_tokens virtual tokens put before every sequence) or PREFIX_TUNING"
-                          + " (learned keys and values of num_virtual_tokens positions in front of every layer's)",
+                          + " (learned keys and values of num_virtual_tokens positions in front of every layer's) or P_TUNING"
+                          + " (the virtual tokens' embeddings computed by a trained MLP prompt encoder)",
                       unset: "LORA", read: { value, key, recipe in recipe.peftType = try peftType(value, key) },
                       yaml: { $0.peftType == .lora ? nil : $0.peftType.rawValue }),
             RecipeKey("quantization_bit", type: .forms("4 | null | false"),
@@ -176,13 +177,19 @@ public enum RecipeKeys {
         section(.promptTuning, [
             .integer("num_virtual_tokens", \.promptTuning.numVirtualTokens, min: 1, unset: "required",
                      "the virtual tokens put before every sequence (their positions come first; the sequence's own follow)"
-                     + " — PROMPT_TUNING's embeddings, PREFIX_TUNING's keys and values"),
+                     + " — PROMPT_TUNING's and P_TUNING's embeddings, PREFIX_TUNING's keys and values"),
             .choice("prompt_tuning_init", \.promptTuning.initialization,
                     "PROMPT_TUNING: where their embeddings start: RANDOM (normal, std 1, as torch.nn.Embedding), TEXT (the embeddings of"
                     + " prompt_tuning_init_text's tokens, cut or repeated to num_virtual_tokens), SAMPLE_VOCAB (of random vocabulary tokens)"),
             .text("prompt_tuning_init_text", \.promptTuning.initText, unset: "none", "TEXT's text"),
             .text("tokenizer_name_or_path", \.promptTuning.tokenizerNameOrPath, unset: "the model's",
                   "the tokenizer folder TEXT tokenizes with (recorded in adapter_config.json)"),
+            .integer("encoder_hidden_size", \.promptTuning.encoderHiddenSize, min: 1, unset: "the model's hidden_size",
+                     "P_TUNING: the width of the MLP prompt encoder that computes the virtual tokens' embeddings"),
+            RecipeKey("encoder_reparameterization_type", type: .choice(["MLP", "LSTM"]),
+                      help: "P_TUNING: the prompt encoder, MLP (peft's default: Linear, ReLU, Linear, ReLU, Linear); LSTM is not built yet",
+                      unset: "MLP", read: { value, key, recipe in recipe.promptTuning.encoderReparameterizationType = try value.text(key).uppercased() },
+                      yaml: { $0.promptTuning.encoderReparameterizationType == "MLP" ? nil : $0.promptTuning.encoderReparameterizationType }),
             .bool("prefix_projection", \.promptTuning.prefixProjection,
                   "PREFIX_TUNING: compute the prefix with an MLP while training (not built yet: false trains it as it is)",
                   written: { $0.promptTuning.prefixProjection }),

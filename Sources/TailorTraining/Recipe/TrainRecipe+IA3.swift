@@ -12,9 +12,11 @@ extension TrainRecipe {
         case promptTuning = "PROMPT_TUNING"
         /// Prefix tuning (peft's PrefixTuningConfig): learned keys and values in every layer put before every sequence's.
         case prefixTuning = "PREFIX_TUNING"
+        /// P-tuning (peft's PromptEncoderConfig): the virtual tokens' embeddings computed by a trained MLP.
+        case pTuning = "P_TUNING"
 
-        /// Whether the method puts virtual tokens before every sequence (prompt or prefix tuning).
-        public var isPromptLearning: Bool { self == .promptTuning || self == .prefixTuning }
+        /// Whether the method puts virtual tokens before every sequence (prompt, prefix or P-tuning).
+        public var isPromptLearning: Bool { self == .promptTuning || self == .prefixTuning || self == .pTuning }
     }
 
     /// LoRA's keys, which an IA³ run has no use for (given with peft_type IA3 they are an error).
@@ -39,7 +41,7 @@ extension TrainRecipe {
         case .lora: return false
         case .ia3: return name == "finetuning_type" || Self.loraOnlyKeys.contains(name)
         case .adalora: return name == "finetuning_type" || Self.loraKeysAdaLoRARefuses.contains(name)
-        case .promptTuning, .prefixTuning: return ["finetuning_type", "target_modules", "modules_to_save", "lora_alpha", "lora_dropout"].contains(name)
+        case .promptTuning, .prefixTuning, .pTuning: return ["finetuning_type", "target_modules", "modules_to_save", "lora_alpha", "lora_dropout"].contains(name)
             || Self.loraOnlyKeys.contains(name)
         }
     }
@@ -83,14 +85,14 @@ extension TrainRecipe {
 }
 
 extension RecipeKeys {
-    /// peft_type: LORA, IA3, ADALORA, PROMPT_TUNING or PREFIX_TUNING, in any letter case (peft's PeftType values are upper case).
+    /// peft_type: LORA, IA3, ADALORA, PROMPT_TUNING, PREFIX_TUNING or P_TUNING, in any letter case (peft's PeftType values are upper case).
     static func peftType(_ value: RecipeValue, _ key: String) throws -> TrainRecipe.PeftType {
         let text = try value.text(key)
         guard let type = TrainRecipe.PeftType(rawValue: text.uppercased()) else {
-            let others = ["P_TUNING", "LOHA", "LOKR", "OFT", "BOFT", "VERA"]
+            let others = ["LOHA", "LOKR", "OFT", "BOFT", "VERA", "MULTITASK_PROMPT_TUNING"]
             let problem = others.contains(text.uppercased())
-                ? "is \(text), a peft method Tailor does not train yet; use LORA, IA3, ADALORA, PROMPT_TUNING or PREFIX_TUNING"
-                : "must be LORA, IA3, ADALORA, PROMPT_TUNING or PREFIX_TUNING (got \(text))"
+                ? "is \(text), a peft method Tailor does not train yet; use LORA, IA3, ADALORA, PROMPT_TUNING, PREFIX_TUNING or P_TUNING"
+                : "must be LORA, IA3, ADALORA, PROMPT_TUNING, PREFIX_TUNING or P_TUNING (got \(text))"
             throw TrainingError.invalidValue(key: key, problem: problem)
         }
         return type

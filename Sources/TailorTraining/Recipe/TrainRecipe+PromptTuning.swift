@@ -17,6 +17,10 @@ public struct PromptTuningSettings: Sendable, Equatable {
     public var tokenizerNameOrPath: String?
     /// `prefix_projection` (PREFIX_TUNING): the prefix computed by an MLP (not built yet; false trains it as it is).
     public var prefixProjection = false
+    /// `encoder_hidden_size` (P_TUNING): the prompt encoder's width (peft: the model's hidden_size when unset).
+    public var encoderHiddenSize: Int?
+    /// `encoder_reparameterization_type` (P_TUNING): MLP (peft's default) or LSTM (not built yet).
+    public var encoderReparameterizationType = "MLP"
 
     public init() {}
 }
@@ -26,6 +30,8 @@ extension TrainRecipe {
     static let promptTuningOnlyKeys = ["prompt_tuning_init", "prompt_tuning_init_text", "tokenizer_name_or_path"]
     /// Prefix tuning's own keys (given without peft_type PREFIX_TUNING they are an error).
     static let prefixTuningOnlyKeys = ["prefix_projection"]
+    /// P-tuning's own keys (given without peft_type P_TUNING they are an error).
+    static let pTuningOnlyKeys = ["encoder_hidden_size", "encoder_reparameterization_type"]
 
     /// The prompt-tuning settings of this recipe, as the adapter layer takes them (TEXT's text as given).
     public var promptTuningConfig: PromptTuningConfig {
@@ -46,7 +52,8 @@ extension TrainRecipe {
     func validatePromptTuning() throws {
         for (keys, type, method) in [(Self.promptTuningOnlyKeys, PeftType.promptTuning, "prompt-tuning"),
                                      (Self.prefixTuningOnlyKeys, .prefixTuning, "prefix-tuning"),
-                                     (["num_virtual_tokens"], peftType.isPromptLearning ? peftType : .promptTuning, "prompt- and prefix-tuning")]
+                                     (Self.pTuningOnlyKeys, .pTuning, "P-tuning"),
+                                     (["num_virtual_tokens"], peftType.isPromptLearning ? peftType : .promptTuning, "prompt-learning")]
         where peftType != type {
             if let key = keys.first(where: givenKeys.contains) {
                 throw TrainingError.conflictingKeys(key: key, other: "peft_type",
@@ -54,6 +61,19 @@ extension TrainRecipe {
             }
         }
         guard peftType.isPromptLearning else { return }
+        if peftType == .pTuning {
+            guard promptTuning.encoderReparameterizationType.uppercased() == "MLP" else {
+                throw TrainingError.conflictingKeys(key: "encoder_reparameterization_type", other: "peft_type",
+                                                    problem: "is \(promptTuning.encoderReparameterizationType); Tailor trains P-tuning's MLP encoder (peft's default, MLP); the LSTM one is not built yet")
+            }
+            if let size = promptTuning.encoderHiddenSize, size < 1 {
+                throw TrainingError.invalidValue(key: "encoder_hidden_size", problem: "must be at least 1 (got \(size))")
+            }
+            for (key, given) in [("adapter_name_or_path", adapterNameOrPath != nil), ("resume_from_checkpoint", resumeFromCheckpoint != nil)] where given {
+                throw TrainingError.conflictingKeys(key: key, other: "peft_type",
+                                                    problem: "cannot go on with P_TUNING: its folders hold the encoder's output, not the encoder (as peft saves them); start a fresh run, or train the saved table as peft_type PROMPT_TUNING")
+            }
+        }
         if peftType == .prefixTuning, promptTuning.prefixProjection {
             throw TrainingError.conflictingKeys(key: "prefix_projection", other: "peft_type",
                                                 problem: "true (the prefix computed by an MLP while training) is not built yet; train the prefix as it is (false); a folder peft trained with it loads for generation")

@@ -95,6 +95,8 @@ public final class TrainingRun {
             trainable = .promptTuning(try Self.attachPromptTuning(&recipe, model: model, modelFolder: modelFolder))
         case .lora where recipe.peftType == .prefixTuning:
             trainable = .prefixTuning(try Self.attachPrefixTuning(&recipe, model: model))
+        case .lora where recipe.peftType == .pTuning:
+            trainable = .pTuning(try Self.attachPTuning(recipe, model: model))
         case .lora:
             if let path = recipe.adapterNameOrPath {
                 let start = try AdapterStart(folder: URL(fileURLWithPath: path), model: model, settings: recipe.lora,

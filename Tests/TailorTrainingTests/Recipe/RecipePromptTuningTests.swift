@@ -37,14 +37,20 @@ final class RecipePromptTuningTests: XCTestCase {
             ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("prompt_tuning_init", .string("TEXT"))], "prompt_tuning_init_text"),
             ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("prompt_tuning_init_text", .string("hi"))], "read only with prompt_tuning_init TEXT"),
             ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("stage", .string("dpo"))], "dpo with PROMPT_TUNING is not built yet"),
-            ([("num_virtual_tokens", RecipeValue.number(4))], "is a prompt- and prefix-tuning setting, but peft_type is LORA"),
+            ([("num_virtual_tokens", RecipeValue.number(4))], "is a prompt-learning setting, but peft_type is LORA"),
         ] {
             XCTAssertThrowsError(try recipe(pairs).validate(), "\(pairs)") { error in
                 XCTAssertTrue("\(error)".contains(expected), "\(pairs): \(error)")
             }
         }
-        XCTAssertThrowsError(try recipe([("peft_type", .string("P_TUNING"))])) { error in
+        XCTAssertThrowsError(try recipe([("peft_type", .string("LOHA"))])) { error in
             XCTAssertTrue("\(error)".contains("a peft method Tailor does not train yet"), "\(error)")
+        }
+        let ptuning = try recipe([("peft_type", .string("P_TUNING")), ("num_virtual_tokens", .number(8)), ("encoder_hidden_size", .number(64))])
+        try ptuning.validate()
+        XCTAssertEqual(ptuning.promptTuning.encoderHiddenSize, 64)
+        XCTAssertThrowsError(try recipe([("encoder_hidden_size", .number(64))]).validate()) { error in
+            XCTAssertTrue("\(error)".contains("is a P-tuning setting, but peft_type is LORA"), "\(error)")
         }
         // PREFIX_TUNING shares num_virtual_tokens; prompt tuning's keys and prefix_projection true are refused.
         let prefix = try recipe([("peft_type", .string("PREFIX_TUNING")), ("num_virtual_tokens", .number(10))])

@@ -7,8 +7,9 @@ import TailorTensor
 /// and the encoder's tensors are what trains. peft saves only `table` (as prompt tuning's
 /// `prompt_embeddings`), so a saved folder reads back as prompt tuning for generation.
 ///
-/// The encoder runs on the host: P rows through three [≤ C, ≤ H] products once per optimizer step
-/// (`refresh`) and once backward (`backward`), against a whole model's forward and backward per micro-batch.
+/// The encoder runs on the host (`LinearAlgebra.matmul`): P rows through three [≤ C, ≤ H] products once
+/// per optimizer step (`refresh`) and once backward (`backward`), against a whole model's forward and
+/// backward per micro-batch.
 public final class PTuning: AttachableAdapters, @unchecked Sendable {
     /// `num_virtual_tokens` (P) and `encoder_hidden_size` (H).
     public let numVirtualTokens: Int
@@ -78,9 +79,9 @@ public final class PTuning: AttachableAdapters, @unchecked Sendable {
     public func refresh(backend: Backend) throws {
         let (p, h, c) = (numVirtualTokens, encoderHiddenSize, table.shape[1])
         let v = try tensors.map { try backend.download($0.value) }
-        let first = Self.linear(v[0], rows: p, inputs: c, weight: v[1], bias: v[2], outputs: h).map { max($0, 0) }
-        let second = Self.linear(first, rows: p, inputs: h, weight: v[3], bias: v[4], outputs: h).map { max($0, 0) }
-        let out = Self.linear(second, rows: p, inputs: h, weight: v[5], bias: v[6], outputs: c)
+        let first = try Self.linear(v[0], rows: p, inputs: c, weight: v[1], bias: v[2], outputs: h).map { max($0, 0) }
+        let second = try Self.linear(first, rows: p, inputs: h, weight: v[3], bias: v[4], outputs: h).map { max($0, 0) }
+        let out = try Self.linear(second, rows: p, inputs: h, weight: v[5], bias: v[6], outputs: c)
         hidden = (first, second)
         try backend.copy(try backend.upload(out, shape: [p, c], dtype: .f32), into: table)
     }
@@ -94,60 +95,38 @@ public final class PTuning: AttachableAdapters, @unchecked Sendable {
         let dOut = try backend.download(dTable)
         // out = h₂·W₃ᵀ + b₃; h₂ = relu(h₁·W₂ᵀ + b₂); h₁ = relu(E·W₁ᵀ + b₁).
         var d: [[Float]] = Array(repeating: [], count: 7)
-        d[5] = Self.weightGradient(dOut, rows: p, outputs: c, input: hidden.second, inputs: h)
+        d[5] = try Self.weightGradient(dOut, rows: p, outputs: c, input: hidden.second, inputs: h)
         d[6] = Self.columnSums(dOut, rows: p, columns: c)
-        var dSecond = Self.inputGradient(dOut, rows: p, outputs: c, weight: v[5], inputs: h)
+        var dSecond = try Self.inputGradient(dOut, rows: p, outputs: c, weight: v[5], inputs: h)
         for i in dSecond.indices where hidden.second[i] <= 0 { dSecond[i] = 0 }
-        d[3] = Self.weightGradient(dSecond, rows: p, outputs: h, input: hidden.first, inputs: h)
+        d[3] = try Self.weightGradient(dSecond, rows: p, outputs: h, input: hidden.first, inputs: h)
         d[4] = Self.columnSums(dSecond, rows: p, columns: h)
-        var dFirst = Self.inputGradient(dSecond, rows: p, outputs: h, weight: v[3], inputs: h)
+        var dFirst = try Self.inputGradient(dSecond, rows: p, outputs: h, weight: v[3], inputs: h)
         for i in dFirst.indices where hidden.first[i] <= 0 { dFirst[i] = 0 }
-        d[1] = Self.weightGradient(dFirst, rows: p, outputs: h, input: v[0], inputs: c)
+        d[1] = try Self.weightGradient(dFirst, rows: p, outputs: h, input: v[0], inputs: c)
         d[2] = Self.columnSums(dFirst, rows: p, columns: h)
-        d[0] = Self.inputGradient(dFirst, rows: p, outputs: h, weight: v[1], inputs: c)
+        d[0] = try Self.inputGradient(dFirst, rows: p, outputs: h, weight: v[1], inputs: c)
         for (index, tensor) in tensors.enumerated() {
             guard let gradient = gradients[tensor.name] else { continue }
             try backend.axpy(1, try backend.upload(d[index], shape: tensor.value.shape, dtype: .f32), gradient)
         }
     }
 
-    // x [rows, inputs] · Wᵀ (W [outputs, inputs]) + b, summed in input order in Double.
-    static func linear(_ x: [Float], rows: Int, inputs: Int, weight: [Float], bias: [Float], outputs: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: rows * outputs)
-        for r in 0..<rows {
-            for o in 0..<outputs {
-                var sum = Double(bias[o])
-                for i in 0..<inputs { sum += Double(x[r * inputs + i]) * Double(weight[o * inputs + i]) }
-                out[r * outputs + o] = Float(sum)
-            }
-        }
+    // x [rows, inputs] · Wᵀ (W [outputs, inputs]) + b.
+    static func linear(_ x: [Float], rows: Int, inputs: Int, weight: [Float], bias: [Float], outputs: Int) throws -> [Float] {
+        var out = try LinearAlgebra.matmul(x, weight, transposeB: true, m: rows, n: outputs, k: inputs)
+        for r in 0..<rows { for o in 0..<outputs { out[r * outputs + o] += bias[o] } }
         return out
     }
 
     // dW [outputs, inputs] = dYᵀ · x.
-    static func weightGradient(_ dY: [Float], rows: Int, outputs: Int, input x: [Float], inputs: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: outputs * inputs)
-        for o in 0..<outputs {
-            for i in 0..<inputs {
-                var sum = 0.0
-                for r in 0..<rows { sum += Double(dY[r * outputs + o]) * Double(x[r * inputs + i]) }
-                out[o * inputs + i] = Float(sum)
-            }
-        }
-        return out
+    static func weightGradient(_ dY: [Float], rows: Int, outputs: Int, input x: [Float], inputs: Int) throws -> [Float] {
+        try LinearAlgebra.matmul(dY, transposeA: true, x, m: outputs, n: inputs, k: rows)
     }
 
     // dX [rows, inputs] = dY · W.
-    static func inputGradient(_ dY: [Float], rows: Int, outputs: Int, weight: [Float], inputs: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: rows * inputs)
-        for r in 0..<rows {
-            for i in 0..<inputs {
-                var sum = 0.0
-                for o in 0..<outputs { sum += Double(dY[r * outputs + o]) * Double(weight[o * inputs + i]) }
-                out[r * inputs + i] = Float(sum)
-            }
-        }
-        return out
+    static func inputGradient(_ dY: [Float], rows: Int, outputs: Int, weight: [Float], inputs: Int) throws -> [Float] {
+        try LinearAlgebra.matmul(dY, weight, m: rows, n: inputs, k: outputs)
     }
 
     static func columnSums(_ x: [Float], rows: Int, columns: Int) -> [Float] {

@@ -19,32 +19,13 @@ public enum PrefixTuningFolder {
     /// - Throws: `AdapterError.adapterConfig` naming the field that does not fit this model,
     ///   `.adapterWeight` for a missing or mis-shaped `prompt_embeddings`.
     public static func load(folder: URL, for model: CausalLM) throws -> PrefixTuning {
-        let (root, file) = try IA3AdapterFolder.root(folder: folder)
-        guard root["peft_type"]?.stringValue == peftType else {
-            throw AdapterError.adapterConfig(file: file, field: "peft_type", problem: "is \(root["peft_type"]?.text(.python) ?? "missing"); a prefix-tuning folder says \"PREFIX_TUNING\"")
-        }
-        func integer(_ field: String) throws -> Int? {
-            guard let value = root[field], !value.isNull else { return nil }
-            guard let number = value.intValue else {
-                throw AdapterError.adapterConfig(file: file, field: field, problem: "is \(value.text(.python)); it must be a whole number")
-            }
-            return number
-        }
-        guard let count = try integer("num_virtual_tokens") else {
-            throw AdapterError.adapterConfig(file: file, field: "num_virtual_tokens", problem: "is missing; peft writes the number of virtual tokens there")
-        }
-        let c = model.config
-        if let layers = try integer("num_layers"), layers != c.layerCount {
+        let config = try PromptLearningConfig(folder: folder, types: [peftType], model: model.config)
+        let (file, count, c) = (config.file, config.numVirtualTokens, model.config)
+        if let layers = try config.integer("num_layers"), layers != c.layerCount {
             throw AdapterError.adapterConfig(file: file, field: "num_layers", problem: "is \(layers), but this model has \(c.layerCount) layers; was the adapter made for another base model?")
         }
-        if let tokenDim = try integer("token_dim"), tokenDim != c.kvDim {
+        if let tokenDim = try config.integer("token_dim"), tokenDim != c.kvDim {
             throw AdapterError.adapterConfig(file: file, field: "token_dim", problem: "is \(tokenDim), but this model's keys and values are \(c.kvDim) wide (num_key_value_heads × head_dim, peft's token_dim for prefix tuning); was the adapter made for another base model?")
-        }
-        if let submodules = try integer("num_transformer_submodules"), submodules != 1 {
-            throw AdapterError.adapterConfig(file: file, field: "num_transformer_submodules", problem: "is \(submodules); a causal LM has 1 (an encoder-decoder adapter has 2)")
-        }
-        do { try PromptTuningConfig(numVirtualTokens: count).check(for: c) } catch AdapterError.badOption(let field, let problem) {
-            throw AdapterError.adapterConfig(file: file, field: field, problem: problem)
         }
         let url = folder.appendingPathComponent(PeftAdapterLayout.weightsFile)
         let weights = try SafetensorsFile(url: url)
@@ -59,7 +40,7 @@ public enum PrefixTuningFolder {
             throw AdapterError.adapterWeight(name: other, file: url.path, problem: "is not a prefix-tuning tensor (only \(key) is)")
         }
         return try PrefixTuning.fromPeftTable(try weights.floats(key), numVirtualTokens: count, model: model,
-                                              encoderHiddenSize: try integer("encoder_hidden_size"))
+                                              encoderHiddenSize: try config.integer("encoder_hidden_size"))
     }
 }
 

@@ -23,27 +23,11 @@ public enum PromptTuningFolder {
     /// - Throws: `AdapterError.adapterConfig` naming the field that does not fit this model,
     ///   `.adapterWeight` for a missing or mis-shaped `prompt_embeddings`.
     public static func load(folder: URL, for model: CausalLM) throws -> PromptTuning {
-        let (root, file) = try IA3AdapterFolder.root(folder: folder)
-        let type = root["peft_type"]?.stringValue ?? ""
-        guard peftTypes.contains(type) else {
-            throw AdapterError.adapterConfig(file: file, field: "peft_type", problem: "is \(root["peft_type"]?.text(.python) ?? "missing"); a prompt-tuning folder says \"PROMPT_TUNING\" (or \"P_TUNING\")")
-        }
-        func integer(_ field: String) throws -> Int? {
-            guard let value = root[field], !value.isNull else { return nil }
-            guard let number = value.intValue else {
-                throw AdapterError.adapterConfig(file: file, field: field, problem: "is \(value.text(.python)); it must be a whole number")
-            }
-            return number
-        }
-        guard let count = try integer("num_virtual_tokens") else {
-            throw AdapterError.adapterConfig(file: file, field: "num_virtual_tokens", problem: "is missing; peft writes the number of virtual tokens there")
-        }
+        let config = try PromptLearningConfig(folder: folder, types: peftTypes, model: model.config)
+        let (root, file, count) = (config.root, config.file, config.numVirtualTokens)
         let c = model.config.hiddenSize
-        if let tokenDim = try integer("token_dim"), tokenDim != c {
+        if let tokenDim = try config.integer("token_dim"), tokenDim != c {
             throw AdapterError.adapterConfig(file: file, field: "token_dim", problem: "is \(tokenDim), but this model's hidden_size is \(c); was the adapter made for another base model?")
-        }
-        if let submodules = try integer("num_transformer_submodules"), submodules != 1 {
-            throw AdapterError.adapterConfig(file: file, field: "num_transformer_submodules", problem: "is \(submodules); a causal LM has 1 (an encoder-decoder adapter has 2)")
         }
         var initialization = PromptTuningConfig.Initialization.random
         switch root["prompt_tuning_init"]?.stringValue {
@@ -51,11 +35,8 @@ public enum PromptTuningFolder {
         case "SAMPLE_VOCAB"?: initialization = .sampleVocab
         default: break
         }
-        let config = PromptTuningConfig(numVirtualTokens: count, initialization: initialization,
-                                        tokenizerNameOrPath: root["tokenizer_name_or_path"]?.stringValue)
-        do { try config.check(for: model.config) } catch AdapterError.badOption(let field, let problem) {
-            throw AdapterError.adapterConfig(file: file, field: field, problem: problem)
-        }
+        let settings = PromptTuningConfig(numVirtualTokens: count, initialization: initialization,
+                                          tokenizerNameOrPath: root["tokenizer_name_or_path"]?.stringValue)
         let url = folder.appendingPathComponent(PeftAdapterLayout.weightsFile)
         let weights = try SafetensorsFile(url: url)
         let key = PromptTuning.tensorName
@@ -69,7 +50,45 @@ public enum PromptTuningFolder {
             throw AdapterError.adapterWeight(name: other, file: url.path, problem: "is not a prompt-tuning tensor (only \(key) is); modules_to_save beside prompt tuning is not built")
         }
         let table = try model.backend.upload(try weights.floats(key), shape: [count, c], dtype: .f32)
-        return PromptTuning(config: config, table: table)
+        return PromptTuning(config: settings, table: table)
+    }
+}
+
+/// The fields every peft prompt-learning adapter_config.json shares (PROMPT_TUNING, P_TUNING,
+/// PREFIX_TUNING), read and checked against a model: peft_type among `types`, num_virtual_tokens
+/// present and fitting the context, num_transformer_submodules 1.
+struct PromptLearningConfig {
+    let root: JSONObject
+    let file: String
+    let numVirtualTokens: Int
+
+    init(folder: URL, types: [String], model: ModelConfig) throws {
+        (root, file) = try IA3AdapterFolder.root(folder: folder)
+        guard let type = root["peft_type"]?.stringValue, types.contains(type) else {
+            throw AdapterError.adapterConfig(file: file, field: "peft_type",
+                                             problem: "is \(root["peft_type"]?.text(.python) ?? "missing"); this reader takes \(types.map { "\"\($0)\"" }.joined(separator: " or "))")
+        }
+        guard let count = try Self.integer(root, "num_virtual_tokens", file: file) else {
+            throw AdapterError.adapterConfig(file: file, field: "num_virtual_tokens", problem: "is missing; peft writes the number of virtual tokens there")
+        }
+        numVirtualTokens = count
+        if let submodules = try Self.integer(root, "num_transformer_submodules", file: file), submodules != 1 {
+            throw AdapterError.adapterConfig(file: file, field: "num_transformer_submodules", problem: "is \(submodules); a causal LM has 1 (an encoder-decoder adapter has 2)")
+        }
+        do { try PromptTuningConfig(numVirtualTokens: count).check(for: model) } catch AdapterError.badOption(let field, let problem) {
+            throw AdapterError.adapterConfig(file: file, field: field, problem: problem)
+        }
+    }
+
+    /// Field `field` as a whole number, or nil when it is absent or null.
+    func integer(_ field: String) throws -> Int? { try Self.integer(root, field, file: file) }
+
+    static func integer(_ root: JSONObject, _ field: String, file: String) throws -> Int? {
+        guard let value = root[field], !value.isNull else { return nil }
+        guard let number = value.intValue else {
+            throw AdapterError.adapterConfig(file: file, field: field, problem: "is \(value.text(.python)); it must be a whole number")
+        }
+        return number
     }
 }
 
@@ -109,7 +128,7 @@ public enum PromptTuningWriter {
     /// adapter_config.json's fields, as peft's PromptTuningConfig writes them for a causal LM.
     static func configObject(_ config: PromptTuningConfig, model: ModelConfig, baseModel: String, revision: String?) -> JSONValue {
         var text = JSONValue.null
-        if case .text(let value) = config.initialization { text = .string(value) }
+        if case .text(let value) = config.initialization { text = .string(value) }  // TEXT's text
         return [
             "peft_type": "PROMPT_TUNING",
             "task_type": "CAUSAL_LM",

@@ -7,7 +7,7 @@ all-linear, no dropout) and schedule (3 epochs, batch 8, lr 1e-3 cosine, warmup 
 tokens), fp32 on 2 CPU threads, dynamic padding. Prints one JSON line: tokens/s over the real
 (non-padding) tokens, train seconds, peak RSS, final loss.
 
-    python3 scripts/bench/peer_quickstart.py ~/.cache/tailor/smollm2/hf [DATA] [--bf16] [--ia3 | --adalora | --dora | --pissa | --loraplus | --prompt-tuning | --prefix-tuning]
+    python3 scripts/bench/peer_quickstart.py ~/.cache/tailor/smollm2/hf [DATA] [--bf16] [--ia3 | --adalora | --dora | --pissa | --olora | --loraplus | --prompt-tuning | --prefix-tuning | --p-tuning]
 
 --bf16 sets TrainingArguments(bf16=True), as a user of transformers does for speed on a CPU with
 AMX or AVX512-BF16 (torch.autocast bf16; LoRA weights and optimizer states stay fp32); compare
@@ -27,7 +27,9 @@ learning rate), as scripts/bench/bench_peft_methods.sh runs `tailor train`.
 
 --prompt-tuning trains prompt tuning instead (PromptTuningConfig: 20 virtual tokens, prompt_tuning_init
 TEXT from PROMPT_TEXT with the model's tokenizer), 1 epoch at lr 3e-2, as bench_peft_methods.sh runs it;
---prefix-tuning prefix tuning (PrefixTuningConfig: 20 virtual tokens), 1 epoch at lr 1e-2.
+--prefix-tuning prefix tuning (PrefixTuningConfig: 20 virtual tokens), 1 epoch at lr 1e-2; --p-tuning P-tuning
+(PromptEncoderConfig: 20 virtual tokens, the MLP encoder at the model's width), 1 epoch at lr 1e-3; --olora the
+quick start's LoRA from OLoRA's start (init_lora_weights="olora": a QR of each weight).
 """
 import json
 import resource
@@ -36,7 +38,7 @@ import tempfile
 import time
 
 import torch
-from peft import AdaLoraConfig, IA3Config, LoraConfig, PrefixTuningConfig, PromptTuningConfig, get_peft_model
+from peft import AdaLoraConfig, IA3Config, LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainerCallback, TrainingArguments
 
 bf16 = "--bf16" in sys.argv[1:]
@@ -44,9 +46,10 @@ ia3 = "--ia3" in sys.argv[1:]
 adalora = "--adalora" in sys.argv[1:]
 dora, pissa, loraplus = ("--dora" in sys.argv[1:]), ("--pissa" in sys.argv[1:]), ("--loraplus" in sys.argv[1:])
 prompt_tuning, prefix_tuning = ("--prompt-tuning" in sys.argv[1:]), ("--prefix-tuning" in sys.argv[1:])
+p_tuning, olora = ("--p-tuning" in sys.argv[1:]), ("--olora" in sys.argv[1:])
 PROMPT_TEXT = "Answer as the assistant this persona describes."
-epochs, lr = (1, 3e-3) if ia3 else (1, 2e-3) if adalora else (1, 3e-2) if prompt_tuning else (1, 1e-2) if prefix_tuning else (3, 1e-3)
-positional = [a for a in sys.argv[1:] if a not in ("--bf16", "--ia3", "--adalora", "--dora", "--pissa", "--loraplus", "--prompt-tuning", "--prefix-tuning")]
+epochs, lr = (1, 3e-3) if ia3 else (1, 2e-3) if adalora else (1, 3e-2) if prompt_tuning else (1, 1e-2) if prefix_tuning else (1, 1e-3) if p_tuning else (3, 1e-3)
+positional = [a for a in sys.argv[1:] if a not in ("--bf16", "--ia3", "--adalora", "--dora", "--pissa", "--loraplus", "--prompt-tuning", "--prefix-tuning", "--p-tuning", "--olora")]
 folder = positional[0]
 data_path = positional[1] if len(positional) > 1 else "examples/persona/persona.jsonl"
 torch.set_num_threads(2)
@@ -88,6 +91,8 @@ elif prompt_tuning:
                                                      prompt_tuning_init_text=PROMPT_TEXT, tokenizer_name_or_path=folder))
 elif prefix_tuning:
     model = get_peft_model(model, PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=20))
+elif p_tuning:
+    model = get_peft_model(model, PromptEncoderConfig(task_type="CAUSAL_LM", num_virtual_tokens=20))
 elif adalora:
     total = -(-len(samples) // 8) * epochs
     model = get_peft_model(model, AdaLoraConfig(task_type="CAUSAL_LM", init_r=12, target_r=4, tinit=2, tfinal=4, total_step=total))
@@ -100,7 +105,7 @@ elif adalora:
 else:
     model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear",
                                              task_type="CAUSAL_LM", use_dora=dora,
-                                             init_lora_weights="pissa" if pissa else True))
+                                             init_lora_weights="pissa" if pissa else "olora" if olora else True))
 optimizers = (None, None)
 if loraplus:
     from peft.optimizers import create_loraplus_optimizer
@@ -116,7 +121,7 @@ with tempfile.TemporaryDirectory() as out:
     start = time.perf_counter()
     result = trainer.train()
     seconds = time.perf_counter() - start
-print(json.dumps({"peer": "transformers+peft", "method": "IA3" if ia3 else "PROMPT_TUNING" if prompt_tuning else "PREFIX_TUNING" if prefix_tuning else "ADALORA" if adalora else "DORA" if dora else "PISSA" if pissa else "LORA+" if loraplus else "LORA", "trainable": trainable, "torch": torch.__version__, "dtype": "bf16" if bf16 else "fp32", "train_s": round(seconds, 1),
+print(json.dumps({"peer": "transformers+peft", "method": "IA3" if ia3 else "PROMPT_TUNING" if prompt_tuning else "PREFIX_TUNING" if prefix_tuning else "P_TUNING" if p_tuning else "OLORA" if olora else "ADALORA" if adalora else "DORA" if dora else "PISSA" if pissa else "LORA+" if loraplus else "LORA", "trainable": trainable, "torch": torch.__version__, "dtype": "bf16" if bf16 else "fp32", "train_s": round(seconds, 1),
                   "tokens_per_s": round(real_tokens / seconds, 1), "steps": result.global_step,
                   "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
                   "train_loss": round(result.training_loss, 4)}))

@@ -90,6 +90,9 @@ extension RecipeKeys {
         let text = try value.text(key)
         guard let type = TrainRecipe.PeftType(rawValue: text.uppercased()) else {
             let others = ["LOHA", "LOKR", "OFT", "BOFT", "VERA", "MULTITASK_PROMPT_TUNING"]
+            if text.uppercased() == "BOTTLENECK" {
+                throw TrainingError.invalidValue(key: key, problem: "is BOTTLENECK (bottleneck adapters, from LLM-Adapters' fork of peft), which Tailor does not train yet (docs/peft-methods.md says why); use LORA, which trains a similar share of the same layers")
+            }
             let problem = others.contains(text.uppercased())
                 ? "is \(text), a peft method Tailor does not train yet; use LORA, IA3, ADALORA, PROMPT_TUNING, PREFIX_TUNING or P_TUNING"
                 : "must be LORA, IA3, ADALORA, PROMPT_TUNING, PREFIX_TUNING or P_TUNING (got \(text))"

@@ -46,6 +46,9 @@ final class RecipePromptTuningTests: XCTestCase {
         XCTAssertThrowsError(try recipe([("peft_type", .string("LOHA"))])) { error in
             XCTAssertTrue("\(error)".contains("a peft method Tailor does not train yet"), "\(error)")
         }
+        XCTAssertThrowsError(try recipe([("peft_type", .string("bottleneck"))])) { error in
+            XCTAssertTrue("\(error)".contains("bottleneck adapters") && "\(error)".contains("use LORA"), "\(error)")
+        }
         let ptuning = try recipe([("peft_type", .string("P_TUNING")), ("num_virtual_tokens", .number(8)), ("encoder_hidden_size", .number(64))])
         try ptuning.validate()
         XCTAssertEqual(ptuning.promptTuning.encoderHiddenSize, 64)

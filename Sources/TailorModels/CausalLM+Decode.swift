@@ -34,6 +34,7 @@ extension CausalLM {
         for row in logitRows where row < 0 || row >= ids.count {
             throw ModelError.badBatch("logit row \(row) is outside the step's \(ids.count) tokens")
         }
+        try checkVocabulary(ids)
         let virtualIds = (0..<virtualTokens.count).map { Int32(config.vocabSize + $0) }  // allowed: vocab_size + P fits Int32 (vocab_size is checked to when config.json is read; P is below the context)
         var expandedIds: [Int32] = [], expandedSlots: [Int] = [], rowOf: [Int] = []
         var started = Set<Int>()

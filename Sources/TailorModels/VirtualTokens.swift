@@ -95,9 +95,18 @@ extension TokenBatch {
 
 extension CausalLM {
     /// The batch the layers run: `batch` itself, or with the virtual tokens put before each sequence.
+    /// - Throws: `ModelError.badBatch` for a caller's id outside the vocabulary (the ids above it are the virtual tokens' own).
     func withVirtualTokens(_ batch: TokenBatch) throws -> TokenBatch {
         guard let virtualTokens else { return batch }
+        try checkVocabulary(batch.inputIds)
         return try batch.prependingVirtualTokens(count: virtualTokens.count, firstId: Int32(config.vocabSize))  // allowed: vocab_size is checked to fit Int32 when config.json is read
+    }
+
+    /// Throws `ModelError.badBatch` naming the first of `ids` outside 0 ..< vocab_size.
+    func checkVocabulary(_ ids: [Int32]) throws {
+        if let (t, id) = ids.enumerated().first(where: { $0.element < 0 || Int($0.element) >= config.vocabSize }) {  // allowed: Int32 widens
+            throw ModelError.badBatch("token \(t) has id \(id), outside the vocabulary 0..<\(config.vocabSize)")
+        }
     }
 
     /// Checks `ids` against the vocabulary (and the virtual tokens' ids above it) and returns them

@@ -122,6 +122,17 @@ final class PromptTuningReferenceTests: XCTestCase {
                                                    initTokenIds: [3, 500])) {
             XCTAssertTrue("\($0)".contains("token id 500, outside this model's vocabulary of 96"), "\($0)")
         }
+        // With virtual tokens attached, the ids above the vocabulary are still refused from callers.
+        let attached = try PromptTuning.make(for: model, config: PromptTuningConfig(numVirtualTokens: 4))
+        try attached.attach(to: model)
+        XCTAssertThrowsError(try model.logits(try TokenBatch(sequences: [([3, 97], [-100, -100])]))) {
+            XCTAssertTrue("\($0)".contains("id 97, outside the vocabulary 0..<96"), "\($0)")
+        }
+        let cache = try KVCache(config: model.config, slots: 1, capacity: 8, backend: model.backend)
+        XCTAssertThrowsError(try model.decode(ids: [96], slots: [0], logitRows: [0], cache: cache)) {
+            XCTAssertTrue("\($0)".contains("id 96, outside the vocabulary"), "\($0)")
+        }
+        try attached.detach(from: model)
         // TEXT: the text's tokens cut or repeated to P, as peft does.
         let text = try PromptTuning.make(for: model, config: PromptTuningConfig(numVirtualTokens: 5, initialization: .text("hi")), initTokenIds: [7, 11])
         let table = try model.backend.download(text.table), embed = try model.backend.download(model.embedTokens)

@@ -53,24 +53,14 @@ public enum PrefixTuningWriter {
         let tensors = [SafetensorsWriter.Tensor(name: PrefixTuning.tensorName, shape: [prefix.numVirtualTokens, c.layerCount * 2 * c.kvDim],
                                                 floats: try prefix.peftTable(backend: model.backend))]
         try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent(PeftAdapterLayout.weightsFile))
-        let config: JSONValue = [
-            "peft_type": .string(PrefixTuningFolder.peftType),
-            "task_type": "CAUSAL_LM",
-            "auto_mapping": .null,
-            "base_model_name_or_path": .string(baseModel),
-            "revision": revision.map { .string($0) } ?? .null,
-            "inference_mode": true,
-            "modules_to_save": .null,
-            "num_virtual_tokens": .int(prefix.numVirtualTokens),
-            // peft's token_dim and num_attention_heads for prefix tuning: the key/value width and heads.
-            "token_dim": .int(c.kvDim),
-            "num_attention_heads": .int(c.kvHeadCount),
-            "num_layers": .int(c.layerCount),
-            "num_transformer_submodules": 1,
-            "encoder_hidden_size": .int(prefix.encoderHiddenSize ?? c.kvDim),
-            "prefix_projection": false,
-            "init_weights": .null,
-        ]
-        try PeftAdapterWriter.writeJSON(config, to: folder.appendingPathComponent(PeftAdapterLayout.configFile))
+        var config = PromptLearningConfig.fields(peftType: PrefixTuningFolder.peftType, numVirtualTokens: prefix.numVirtualTokens,
+                                                 model: c, baseModel: baseModel, revision: revision)
+        // peft's token_dim and num_attention_heads for prefix tuning: the key/value width and heads.
+        config["token_dim"] = .int(c.kvDim)
+        config["num_attention_heads"] = .int(c.kvHeadCount)
+        config["encoder_hidden_size"] = .int(prefix.encoderHiddenSize ?? c.kvDim)
+        config["prefix_projection"] = false
+        config["init_weights"] = .null
+        try PeftAdapterWriter.writeJSON(.object(config), to: folder.appendingPathComponent(PeftAdapterLayout.configFile))
     }
 }

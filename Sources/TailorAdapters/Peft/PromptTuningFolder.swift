@@ -80,6 +80,23 @@ struct PromptLearningConfig {
         }
     }
 
+    /// The fields peft writes for every prompt-learning method of a causal LM (the method's own,
+    /// token_dim and num_attention_heads among them, are the caller's).
+    static func fields(peftType: String, numVirtualTokens: Int, model: ModelConfig, baseModel: String, revision: String?) -> JSONObject {
+        [
+            "peft_type": .string(peftType),
+            "task_type": "CAUSAL_LM",
+            "auto_mapping": .null,
+            "base_model_name_or_path": .string(baseModel),
+            "revision": revision.map { .string($0) } ?? .null,
+            "inference_mode": true,
+            "modules_to_save": .null,
+            "num_virtual_tokens": .int(numVirtualTokens),
+            "num_layers": .int(model.layerCount),
+            "num_transformer_submodules": 1,
+        ]
+    }
+
     /// Field `field` as a whole number, or nil when it is absent or null.
     func integer(_ field: String) throws -> Int? { try Self.integer(root, field, file: file) }
 
@@ -129,23 +146,14 @@ public enum PromptTuningWriter {
     static func configObject(_ config: PromptTuningConfig, model: ModelConfig, baseModel: String, revision: String?) -> JSONValue {
         var text = JSONValue.null
         if case .text(let value) = config.initialization { text = .string(value) }  // TEXT's text
-        return [
-            "peft_type": "PROMPT_TUNING",
-            "task_type": "CAUSAL_LM",
-            "auto_mapping": .null,
-            "base_model_name_or_path": .string(baseModel),
-            "revision": revision.map { .string($0) } ?? .null,
-            "inference_mode": true,
-            "modules_to_save": .null,
-            "num_virtual_tokens": .int(config.numVirtualTokens),
-            "token_dim": .int(model.hiddenSize),
-            "num_transformer_submodules": 1,
-            "num_attention_heads": .int(model.headCount),
-            "num_layers": .int(model.layerCount),
-            "prompt_tuning_init": .string(config.initialization.peftName),
-            "prompt_tuning_init_text": text,
-            "tokenizer_name_or_path": config.tokenizerNameOrPath.map { .string($0) } ?? .null,
-            "tokenizer_kwargs": .null,
-        ]
+        var fields = PromptLearningConfig.fields(peftType: "PROMPT_TUNING", numVirtualTokens: config.numVirtualTokens, model: model,
+                                                 baseModel: baseModel, revision: revision)
+        fields["token_dim"] = .int(model.hiddenSize)
+        fields["num_attention_heads"] = .int(model.headCount)
+        fields["prompt_tuning_init"] = .string(config.initialization.peftName)
+        fields["prompt_tuning_init_text"] = text
+        fields["tokenizer_name_or_path"] = config.tokenizerNameOrPath.map { .string($0) } ?? .null
+        fields["tokenizer_kwargs"] = .null
+        return .object(fields)
     }
 }

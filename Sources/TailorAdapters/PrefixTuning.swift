@@ -14,11 +14,15 @@ public final class PrefixTuning: AttachableAdapters, @unchecked Sendable {
     public let numVirtualTokens: Int
     /// `encoder_hidden_size` as the folder gave it (only a `prefix_projection` encoder uses it).
     public let encoderHiddenSize: Int?
+    /// `prefix_projection`: whether the prefix was computed by an encoder (`PrefixProjection`)
+    /// while training; the saved table is its output, read as a plain prefix.
+    public let projected: Bool
     public let virtualTokens: VirtualTokens
 
-    public init(numVirtualTokens: Int, encoderHiddenSize: Int? = nil, prefix: [VirtualTokens.LayerPrefix]) {
+    public init(numVirtualTokens: Int, encoderHiddenSize: Int? = nil, projected: Bool = false, prefix: [VirtualTokens.LayerPrefix]) {
         self.numVirtualTokens = numVirtualTokens
         self.encoderHiddenSize = encoderHiddenSize
+        self.projected = projected
         virtualTokens = VirtualTokens(prefix: prefix)
     }
 
@@ -51,14 +55,15 @@ public final class PrefixTuning: AttachableAdapters, @unchecked Sendable {
     }
 
     /// The prefix from peft's table [P, L·2·Hkv·D] (`prompt_embeddings`, row-major).
-    public static func fromPeftTable(_ values: [Float], numVirtualTokens p: Int, model: CausalLM, encoderHiddenSize: Int? = nil) throws -> PrefixTuning {
+    public static func fromPeftTable(_ values: [Float], numVirtualTokens p: Int, model: CausalLM, encoderHiddenSize: Int? = nil,
+                                     projected: Bool = false) throws -> PrefixTuning {
         let parts = split(values, rows: p, layers: model.config.layerCount, width: model.config.kvDim)
         let shape = [p, model.config.kvDim]
         let prefix = try parts.map { key, value in
             VirtualTokens.LayerPrefix(key: try model.backend.upload(key, shape: shape, dtype: .f32),
                                       value: try model.backend.upload(value, shape: shape, dtype: .f32))
         }
-        return PrefixTuning(numVirtualTokens: p, encoderHiddenSize: encoderHiddenSize, prefix: prefix)
+        return PrefixTuning(numVirtualTokens: p, encoderHiddenSize: encoderHiddenSize, projected: projected, prefix: prefix)
     }
 
     /// Each layer's keys and values [rows, width] from peft's table [rows, layers·2·width].
@@ -88,15 +93,19 @@ public final class PrefixTuning: AttachableAdapters, @unchecked Sendable {
 
     /// peft's table [P, L·2·Hkv·D] of this prefix, row-major.
     public func peftTable(backend: Backend) throws -> [Float] {
-        let prefix = virtualTokens.prefix ?? []
-        let parts = try prefix.map { (try backend.download($0.key), try backend.download($0.value)) }
-        let kv = prefix.first?.key.shape.last ?? 0
+        try Self.table((virtualTokens.prefix ?? []).map { (try backend.download($0.key), try backend.download($0.value)) },
+                       rows: numVirtualTokens)
+    }
+
+    /// peft's table [rows, layers·2·width] from each layer's keys and values [rows, width] (`split`'s inverse).
+    static func table(_ parts: [(key: [Float], value: [Float])], rows: Int) -> [Float] {
+        let width = (parts.first?.key.count ?? 0) / max(rows, 1)
         var table: [Float] = []
-        table.reserveCapacity(numVirtualTokens * prefix.count * 2 * kv)
-        for row in 0..<numVirtualTokens {
+        table.reserveCapacity(rows * parts.count * 2 * width)
+        for row in 0..<rows {
             for (key, value) in parts {
-                table += key[(row * kv)..<((row + 1) * kv)]
-                table += value[(row * kv)..<((row + 1) * kv)]
+                table += key[(row * width)..<((row + 1) * width)]
+                table += value[(row * width)..<((row + 1) * width)]
             }
         }
         return table

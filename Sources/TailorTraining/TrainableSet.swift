@@ -4,7 +4,7 @@ import TailorFormats
 import TailorModels
 import TailorTensor
 
-/// What a run trains: LoRA, IA³, AdaLoRA adapters, prompt, prefix or P-tuning on a frozen base, or (some of) the model's own parameters.
+/// What a run trains: LoRA, IA³, AdaLoRA adapters, prompt, prefix or P-tuning (or a prefix's projection) on a frozen base, or (some of) the model's own parameters.
 public enum TrainableSet: @unchecked Sendable {
     case lora(LoRAAdapters)
     /// IA³ vectors (peft_type IA3) on a frozen base.
@@ -15,8 +15,9 @@ public enum TrainableSet: @unchecked Sendable {
     case promptTuning(PromptTuning)
     /// Prefix tuning (peft_type PREFIX_TUNING): every layer's prefix keys and values on a frozen base.
     case prefixTuning(PrefixTuning)
-    /// P-tuning (peft_type P_TUNING): the MLP prompt encoder that computes the virtual tokens, on a frozen base.
-    case pTuning(PTuning)
+    /// An encoder that computes the virtual tokens, on a frozen base: P-tuning's prompt encoder
+    /// (peft_type P_TUNING) or prefix tuning's projection (PREFIX_TUNING with prefix_projection).
+    case encoder(any VirtualTokenEncoder)
     case full([TrainableParameter])
 
     public var parameters: [TrainableParameter] {
@@ -27,7 +28,7 @@ public enum TrainableSet: @unchecked Sendable {
         // Trainer puts the table in its weight-decay group (it is neither a bias nor a norm).
         case let .promptTuning(prompt): return [TrainableParameter(name: VirtualTokens.gradientName, value: prompt.table, weightDecay: true)]
         case let .prefixTuning(prefix): return prefix.trainableTensors.map { TrainableParameter(name: $0.name, value: $0.value, weightDecay: true) }
-        case let .pTuning(encoder): return encoder.parameters
+        case let .encoder(encoder): return encoder.parameters
         case let .full(parameters): return parameters
         }
     }
@@ -35,7 +36,7 @@ public enum TrainableSet: @unchecked Sendable {
     /// Whether the run trains adapters (the base stays as it was).
     public var isAdapter: Bool {
         switch self {
-        case .lora, .ia3, .adalora, .promptTuning, .prefixTuning, .pTuning: return true
+        case .lora, .ia3, .adalora, .promptTuning, .prefixTuning, .encoder: return true
         case .full: return false
         }
     }
@@ -45,7 +46,7 @@ public enum TrainableSet: @unchecked Sendable {
     /// Name of the weights file inside a checkpoint or output folder.
     var weightsFile: String {
         switch self {
-        case .lora, .ia3, .adalora, .promptTuning, .prefixTuning, .pTuning: return PeftAdapterLayout.weightsFile
+        case .lora, .ia3, .adalora, .promptTuning, .prefixTuning, .encoder: return PeftAdapterLayout.weightsFile
         case .full: return "model.safetensors"
         }
     }
@@ -56,7 +57,7 @@ public enum TrainableSet: @unchecked Sendable {
         case let .lora(adapters): return adapters.peftKey(name)
         case let .ia3(adapters): return adapters.peftKey(name)
         case let .adalora(adapters): return adapters.peftKey(name)
-        case .promptTuning, .prefixTuning, .pTuning, .full: return name
+        case .promptTuning, .prefixTuning, .encoder, .full: return name
         }
     }
 
@@ -75,8 +76,8 @@ public enum TrainableSet: @unchecked Sendable {
             try PromptTuningWriter.write(prompt, model: model, to: folder, baseModel: baseName, revision: baseRevision)
         case let .prefixTuning(prefix):
             try PrefixTuningWriter.write(prefix, model: model, to: folder, baseModel: baseName, revision: baseRevision)
-        case let .pTuning(encoder):
-            try PromptTuningWriter.write(encoder, model: model, to: folder, baseModel: baseName, revision: baseRevision)
+        case let .encoder(encoder):
+            try encoder.write(model: model, to: folder, baseModel: baseName, revision: baseRevision)
         case .full:
             try ModelFolderWriter.write(model, baseFolder: baseFolder, to: folder)
         }

@@ -131,7 +131,7 @@ public final class Trainer {
         if case let .adalora(adapters) = trainable {
             try runner.train(adaLoRA: adapters, totalSteps: total, seed: args.seed)
         }
-        if case let .pTuning(encoder) = trainable { try runner.train(pTuning: encoder) }
+        if case let .encoder(encoder) = trainable { try runner.train(encoder: encoder) }
         if case let .lora(adapters) = trainable, adapters.hasDropout {
             // Masks from (seed, step, micro-batch): reproducible, and identical after a resume.
             let seed = args.seed

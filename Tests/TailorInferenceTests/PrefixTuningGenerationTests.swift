@@ -9,10 +9,11 @@ import XCTest
 /// peft prefix-tuning folders in generation (scripts/reference/make_prompt_learning_fixtures.py):
 /// AdapterLibrary loads them, the KV-cache decode one token at a time (the prefix in each slot's
 /// first positions) gives peft's logits, greedy generation gives transformers + peft's tokens, and
-/// switching back gives the base model. prefix-qwen2 was trained with prefix_projection.
+/// switching back gives the base model. prefix-qwen2 and prefix-llama-projected were trained with prefix_projection.
 final class PrefixTuningGenerationTests: XCTestCase {
     func testPrefixTuningDecodesAndGeneratesAsPeft() throws {
-        for (name, family) in [("prefix-llama", "llama"), ("prefix-qwen2-plain", "qwen2"), ("prefix-qwen2", "qwen2")] {
+        for (name, family) in [("prefix-llama", "llama"), ("prefix-qwen2-plain", "qwen2"), ("prefix-qwen2", "qwen2"),
+                               ("prefix-llama-projected", "llama")] {
             let folder = TestPaths.fixture("prompt-learning/\(name)")
             let backend = try CPUBackend()
             let model = try CausalLM.load(folder: TestPaths.fixture("models/\(family)"), backend: backend)

@@ -12,8 +12,9 @@ import XCTest
 /// tokens, and switching back gives the base model.
 final class PromptTuningGenerationTests: XCTestCase {
     func testPromptTuningDecodesAndGeneratesAsPeft() throws {
-        // P-tuning's folders hold the encoder's output, the same table.
-        for (name, family) in [("prompt-llama", "llama"), ("prompt-qwen2", "qwen2"), ("ptuning-llama", "llama"), ("ptuning-qwen2", "qwen2")] {
+        // P-tuning's folders (MLP and LSTM encoders) hold the encoder's output, the same table.
+        for (name, family) in [("prompt-llama", "llama"), ("prompt-qwen2", "qwen2"), ("ptuning-llama", "llama"), ("ptuning-qwen2", "qwen2"),
+                               ("ptuning-lstm-llama", "llama"), ("ptuning-lstm-qwen2", "qwen2")] {
             let folder = TestPaths.fixture("prompt-learning/\(name)")
             let backend = try CPUBackend()
             let model = try CausalLM.load(folder: TestPaths.fixture("models/\(family)"), backend: backend)

@@ -66,9 +66,21 @@ final class PromptTuningCommandTests: XCTestCase {
                                                                 "--adapter", out.path, "--prompt", "Say hi", "--greedy",
                                                                 "--max-new-tokens", "4"])
         XCTAssertEqual(genStatus, 0, generated)
-        let (refusedStatus, refused) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run", "--prefix_projection", "true"])
+
+        // prefix_projection: peft's count (4·16 + 16·16 + 16 + 64·16 + 64), a folder saying so, no going on from it.
+        let projected = folder.appendingPathComponent("projected")
+        let projectedKeys = ["--prefix_projection", "true", "--encoder_hidden_size", "16", "--output_dir", projected.path]
+        let (projectedDryStatus, projectedDry) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run"] + projectedKeys)
+        XCTAssertEqual(projectedDryStatus, 0, projectedDry)
+        XCTAssertTrue(projectedDry.contains("trainable params: 1424 ||"), "peft prints trainable params: 1424\n\(projectedDry)")
+        let (projectedStatus, projectedOutput) = try TestPaths.run(tailor, ["train", recipe.path] + projectedKeys)
+        XCTAssertEqual(projectedStatus, 0, projectedOutput)
+        let projectedConfig = try String(contentsOf: projected.appendingPathComponent("adapter_config.json"), encoding: .utf8)
+        XCTAssertTrue(projectedConfig.contains("\"prefix_projection\": true") && projectedConfig.contains("\"encoder_hidden_size\": 16"), projectedConfig)
+        let (refusedStatus, refused) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run", "--resume_from_checkpoint",
+                                                                  projected.appendingPathComponent("checkpoint-2").path] + projectedKeys)
         XCTAssertNotEqual(refusedStatus, 0, refused)
-        XCTAssertTrue(refused.contains("prefix_projection") && refused.contains("not built yet"), refused)
+        XCTAssertTrue(refused.contains("prefix_projection") && refused.contains("its folders hold the encoder's output"), refused)
     }
 
     /// P_TUNING: peft's count (the encoder: 4·32 + 16·32 + 16 + 16·16 + 16 + 32·16 + 32), a run writes
@@ -90,9 +102,24 @@ final class PromptTuningCommandTests: XCTestCase {
         let (refusedStatus, refused) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run", "--adapter_name_or_path", out.path])
         XCTAssertNotEqual(refusedStatus, 0, refused)
         XCTAssertTrue(refused.contains("its folders hold the encoder's output"), refused)
-        let (lstmStatus, lstm) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run", "--encoder_reparameterization_type", "LSTM"])
-        XCTAssertNotEqual(lstmStatus, 0, lstm)
-        XCTAssertTrue(lstm.contains("LSTM one is not built yet"), lstm)
+
+        // The LSTM encoder: peft's count (4·32 + 2 layers × 2 directions × (64·in + 64·16 + 2·64) + 32·32 + 32 + 32·32 + 32).
+        let (lstmDryStatus, lstmDry) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run", "--encoder_reparameterization_type", "LSTM"])
+        XCTAssertEqual(lstmDryStatus, 0, lstmDry)
+        XCTAssertTrue(lstmDry.contains("trainable params: 15040 ||"), "peft prints trainable params: 15040\n\(lstmDry)")
+        let lstm = folder.appendingPathComponent("lstm")
+        let (lstmStatus, lstmOutput) = try TestPaths.run(tailor, ["train", recipe.path, "--output_dir", lstm.path,
+                                                                  "--encoder_reparameterization_type", "lstm", "--encoder_num_layers", "1"])
+        XCTAssertEqual(lstmStatus, 0, lstmOutput)
+        let lstmConfig = try String(contentsOf: lstm.appendingPathComponent("adapter_config.json"), encoding: .utf8)
+        XCTAssertTrue(lstmConfig.contains("\"encoder_reparameterization_type\": \"LSTM\"") && lstmConfig.contains("\"encoder_num_layers\": 1"), lstmConfig)
+        let (dropoutStatus, dropout) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run", "--encoder_reparameterization_type", "LSTM",
+                                                                  "--encoder_dropout", "0.1"])
+        XCTAssertNotEqual(dropoutStatus, 0, dropout)
+        XCTAssertTrue(dropout.contains("encoder_dropout") && dropout.contains("not built"), dropout)
+        let (mlpStatus, mlp) = try TestPaths.run(tailor, ["train", recipe.path, "--dry-run", "--encoder_num_layers", "3"])
+        XCTAssertEqual(mlpStatus, 0, mlp)
+        XCTAssertTrue(mlp.contains("encoder_num_layers is read only by the LSTM prompt encoder"), mlp)
     }
 
     func testAPrefixAsLongAsTheContextIsRefused() throws {

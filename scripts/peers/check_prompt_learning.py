@@ -18,7 +18,8 @@ from transformers import AutoModelForCausalLM
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, "..", "..", "Tests", "Fixtures")
 FAMILY = {"prompt-llama": "llama", "prompt-qwen2": "qwen2", "prefix-llama": "llama", "prefix-qwen2-plain": "qwen2",
-          "ptuning-llama": "llama", "ptuning-qwen2": "qwen2"}
+          "ptuning-llama": "llama", "ptuning-qwen2": "qwen2", "prefix-qwen2": "qwen2", "prefix-llama-projected": "llama",
+          "ptuning-lstm-llama": "llama", "ptuning-lstm-qwen2": "qwen2"}
 
 warnings.filterwarnings("ignore")
 kept = sys.argv[1]
@@ -37,7 +38,9 @@ for case, family in FAMILY.items():
         logits = adapted(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0]
         logits = logits[logits.shape[0] - ids.shape[1]:]  # prompt tuning answers its virtual tokens' rows too
         error = (logits - tailor).abs().max().item() / tailor.abs().max().item()
-    print(f"{case}: Tailor's {config.peft_type.value} folder in peft ({config.num_virtual_tokens} virtual tokens, token_dim {config.token_dim}):"
+    extra = " prefix_projection" if getattr(config, "prefix_projection", False) else ""
+    extra += f" {getattr(config.encoder_reparameterization_type, 'value', config.encoder_reparameterization_type)}" if config.peft_type.value == "P_TUNING" else ""
+    print(f"{case}: Tailor's {config.peft_type.value}{extra} folder in peft ({config.num_virtual_tokens} virtual tokens, token_dim {config.token_dim}):"
           f" logits vs Tailor's max|Δ|/max|ref| {error:.2e}")
     worst = max(worst, error)
 sys.exit(0 if worst < 1e-5 else 1)

@@ -4,13 +4,14 @@
 - Prompt tuning (`PromptTuningConfig`): a table `prompt_embeddings` [P, C] of virtual-token
   embeddings put before every sequence's token embeddings (positions 0..P-1; the sequence's own
   tokens then start at P), labels -100 there.
-- P-tuning (`PromptEncoderConfig`, MLP): the same virtual tokens, but their embeddings are
-  computed each step by peft's prompt encoder, Linear(C, H) ReLU Linear(H, H) ReLU Linear(H, C)
-  over an embedding table [P, C]; the saved folder holds only the encoder's output.
+- P-tuning (`PromptEncoderConfig`): the same virtual tokens, but their embeddings are computed each
+  step by peft's prompt encoder over an embedding table [P, C]: MLP, Linear(C, H) ReLU Linear(H, H)
+  ReLU Linear(H, C); LSTM, a bidirectional LSTM of encoder_num_layers layers (H per direction) then
+  Linear(2H, 2H) ReLU Linear(2H, C). The saved folder holds only the encoder's output.
 - Prefix tuning (`PrefixTuningConfig`): learned keys and values [P, L·2·Hkv·D] put in every
   layer's KV cache in front of the sequence (no rotary embedding on them; the sequence's own
-  positions start at P); with `prefix_projection` computed by Linear(C, H) Tanh Linear(H, L·2·Hkv·D)
-  over an embedding table [P, C].
+  positions start at P); with `prefix_projection` computed by Linear(T, H) Tanh Linear(H, L·2·T)
+  over an embedding table [P, T] (T = Hkv·D, peft's token_dim).
 
 For each case, writes Tests/Fixtures/prompt-learning/<case>/:
   init/      the peft adapter folder before training (save_pretrained)
@@ -28,11 +29,12 @@ Settings: 10 steps, batch 2 (right-padded), gradient accumulation 2, lr 1e-2, wa
 weight decay 0.1, max_grad_norm 1.0, adamw_torch.
 
     python3 scripts/reference/make_model_fixtures.py   # first: the tiny base models
-    python3 scripts/reference/make_prompt_learning_fixtures.py
+    python3 scripts/reference/make_prompt_learning_fixtures.py [CASE ...]   # every case, or those named
 """
 import json
 import os
 import shutil
+import sys
 import warnings
 
 import torch
@@ -55,6 +57,11 @@ CASES = {
     "prefix-llama": ("llama", PrefixTuningConfig, dict(num_virtual_tokens=4)),
     "prefix-qwen2-plain": ("qwen2", PrefixTuningConfig, dict(num_virtual_tokens=5)),
     "prefix-qwen2": ("qwen2", PrefixTuningConfig, dict(num_virtual_tokens=3, prefix_projection=True, encoder_hidden_size=16)),
+    "prefix-llama-projected": ("llama", PrefixTuningConfig, dict(num_virtual_tokens=4, prefix_projection=True, encoder_hidden_size=12)),
+    "ptuning-lstm-llama": ("llama", PromptEncoderConfig,
+                           dict(num_virtual_tokens=4, encoder_hidden_size=8, encoder_reparameterization_type="LSTM")),
+    "ptuning-lstm-qwen2": ("qwen2", PromptEncoderConfig,
+                           dict(num_virtual_tokens=3, encoder_hidden_size=6, encoder_reparameterization_type="LSTM", encoder_num_layers=1)),
 }
 
 
@@ -98,10 +105,12 @@ def run(case, family, config_class, options):
           "greedy", greedy.tolist(), "decayed", sum(n in decay for n in trained), "of", len(trained))
 
 
-def main():
+def main(names):
+    """Writes every case, or only those named on the command line."""
     for case, (family, config_class, options) in CASES.items():
-        run(case, family, config_class, options)
+        if not names or case in names:
+            run(case, family, config_class, options)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

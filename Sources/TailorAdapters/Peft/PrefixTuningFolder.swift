@@ -40,7 +40,8 @@ public enum PrefixTuningFolder {
             throw AdapterError.adapterWeight(name: other, file: url.path, problem: "is not a prefix-tuning tensor (only \(key) is)")
         }
         return try PrefixTuning.fromPeftTable(try weights.floats(key), numVirtualTokens: count, model: model,
-                                              encoderHiddenSize: try config.integer("encoder_hidden_size"))
+                                              encoderHiddenSize: try config.integer("encoder_hidden_size"),
+                                              projected: config.root["prefix_projection"]?.boolValue ?? false)
     }
 }
 
@@ -59,7 +60,7 @@ public enum PrefixTuningWriter {
         config["token_dim"] = .int(c.kvDim)
         config["num_attention_heads"] = .int(c.kvHeadCount)
         config["encoder_hidden_size"] = .int(prefix.encoderHiddenSize ?? c.kvDim)
-        config["prefix_projection"] = false
+        config["prefix_projection"] = .bool(prefix.projected)
         config["init_weights"] = .null
         try PeftAdapterWriter.writeJSON(.object(config), to: folder.appendingPathComponent(PeftAdapterLayout.configFile))
     }

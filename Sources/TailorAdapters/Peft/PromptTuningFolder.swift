@@ -135,9 +135,9 @@ public enum PromptTuningWriter {
         guard case var .object(config) = configObject(encoder.asPromptTuning.config, model: model.config, baseModel: baseModel, revision: revision) else { return }
         for key in ["prompt_tuning_init", "prompt_tuning_init_text", "tokenizer_name_or_path", "tokenizer_kwargs"] { config[key] = nil }
         config["peft_type"] = "P_TUNING"
-        config["encoder_reparameterization_type"] = "MLP"
+        config["encoder_reparameterization_type"] = .string(encoder.encoder.peftName)
         config["encoder_hidden_size"] = .int(encoder.encoderHiddenSize)
-        config["encoder_num_layers"] = 2
+        config["encoder_num_layers"] = .int(encoder.encoder.layerCount)
         config["encoder_dropout"] = .double(0)
         try PeftAdapterWriter.writeJSON(.object(config), to: folder.appendingPathComponent(PeftAdapterLayout.configFile))
     }

@@ -53,7 +53,10 @@ extension TrainingRun {
                 throw TrainingError.conflictingKeys(key: "adapter_name_or_path", other: "peft_type",
                                                     problem: "\(path) is not a prefix-tuning folder (its adapter_config.json's peft_type is not PREFIX_TUNING); give one, or the peft_type of the folder")
             }
-            prefix = try PrefixTuningFolder.load(folder: folder, for: model)
+            let loaded = try PrefixTuningFolder.load(folder: folder, for: model)
+            // A projected folder holds the encoder's output: it trains on as a plain prefix.
+            prefix = PrefixTuning(numVirtualTokens: loaded.numVirtualTokens, encoderHiddenSize: loaded.encoderHiddenSize,
+                                  prefix: loaded.virtualTokens.prefix ?? [])
             if recipe.givenKeys.contains("num_virtual_tokens"), recipe.promptTuning.numVirtualTokens != prefix.numVirtualTokens {
                 throw TrainingError.conflictingKeys(key: "num_virtual_tokens", other: "adapter_name_or_path",
                                                     problem: "is \(recipe.promptTuning.numVirtualTokens ?? 0), but the folder \(path) holds \(prefix.numVirtualTokens) virtual tokens; remove the key or make them agree")
@@ -72,13 +75,20 @@ extension TrainingRun {
 }
 
 extension TrainingRun {
-    /// The MLP prompt encoder of a peft_type P_TUNING run, fresh (torch's default starts), attached to `model`.
-    static func attachPTuning(_ recipe: TrainRecipe, model: CausalLM) throws -> PTuning {
-        let encoder: PTuning
+    /// The encoder of a peft_type P_TUNING run (MLP or LSTM), or of PREFIX_TUNING with
+    /// prefix_projection, fresh (torch's default starts), attached to `model`.
+    static func attachPromptEncoder(_ recipe: TrainRecipe, model: CausalLM) throws -> any VirtualTokenEncoder {
+        let encoder: any VirtualTokenEncoder
+        let count = recipe.promptTuning.numVirtualTokens ?? 0, seed = recipe.training.seed
         do {
-            encoder = try PTuning.make(for: model, numVirtualTokens: recipe.promptTuning.numVirtualTokens ?? 0,
-                                       encoderHiddenSize: recipe.promptTuning.encoderHiddenSize ?? model.config.hiddenSize,
-                                       seed: recipe.training.seed)
+            if recipe.peftType == .prefixTuning {
+                encoder = try PrefixProjection.make(for: model, numVirtualTokens: count, encoderHiddenSize: recipe.promptTuning.encoderHiddenSize,
+                                                    seed: seed)
+            } else {
+                encoder = try PTuning.make(for: model, numVirtualTokens: count,
+                                           encoderHiddenSize: recipe.promptTuning.encoderHiddenSize ?? model.config.hiddenSize,
+                                           encoder: recipe.pTuningEncoder, seed: seed)
+            }
         } catch AdapterError.badOption(let name, let problem) {
             throw TrainingError.invalidValue(key: name, problem: problem)
         }

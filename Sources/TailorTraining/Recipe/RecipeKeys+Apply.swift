@@ -157,6 +157,10 @@ extension TrainRecipe {
                           + " by default; LLaMA-Factory's pref_loss simpo has no such term: set cpo_alpha: 0 for pure SimPO")
         }
         result += training.sharding.warnings
+        if peftType == .pTuning, pTuningEncoder == .mlp, let key = ["encoder_num_layers", "encoder_dropout"].first(where: givenKeys.contains) {
+            result.append("\(key) is read only by the LSTM prompt encoder (encoder_reparameterization_type LSTM); the MLP one always has"
+                          + " 2 hidden layers and no dropout, as in peft, so \(key) changes nothing here")
+        }
         if givenKeys.contains("max_steps") && training.maxSteps == 0 {
             result.append("max_steps: 0 means unset (only a value above 0 limits the steps, as in transformers), so the run trains"
                           + " num_train_epochs \(training.numTrainEpochs) epochs; give a positive max_steps, or -1 to say unset")

@@ -184,14 +184,23 @@ public enum RecipeKeys {
             .text("prompt_tuning_init_text", \.promptTuning.initText, unset: "none", "TEXT's text"),
             .text("tokenizer_name_or_path", \.promptTuning.tokenizerNameOrPath, unset: "the model's",
                   "the tokenizer folder TEXT tokenizes with (recorded in adapter_config.json)"),
-            .integer("encoder_hidden_size", \.promptTuning.encoderHiddenSize, min: 1, unset: "the model's hidden_size",
-                     "P_TUNING: the width of the MLP prompt encoder that computes the virtual tokens' embeddings"),
+            .integer("encoder_hidden_size", \.promptTuning.encoderHiddenSize, min: 1, unset: "peft's token_dim",
+                     "P_TUNING, PREFIX_TUNING with prefix_projection: the width of the encoder that computes the virtual tokens"
+                     + " (unset: the model's hidden_size for P_TUNING, its key/value width for a prefix)"),
             RecipeKey("encoder_reparameterization_type", type: .choice(["MLP", "LSTM"]),
-                      help: "P_TUNING: the prompt encoder, MLP (peft's default: Linear, ReLU, Linear, ReLU, Linear); LSTM is not built yet",
+                      help: "P_TUNING: the prompt encoder, MLP (peft's default: Linear, ReLU, Linear, ReLU, Linear) or LSTM"
+                          + " (a bidirectional LSTM of encoder_num_layers layers, then Linear, ReLU, Linear)",
                       unset: "MLP", read: { value, key, recipe in recipe.promptTuning.encoderReparameterizationType = try value.text(key).uppercased() },
                       yaml: { $0.promptTuning.encoderReparameterizationType == "MLP" ? nil : $0.promptTuning.encoderReparameterizationType }),
+            RecipeKey("encoder_num_layers", type: .integer(min: 1), help: "P_TUNING with LSTM: the LSTM's layers (the MLP always has 2)",
+                      read: { value, key, recipe in recipe.promptTuning.encoderNumLayers = try value.integer(key, min: 1) },
+                      yaml: { "\($0.promptTuning.encoderNumLayers)" }, written: { $0.promptTuning.encoderNumLayers != 2 }),
+            RecipeKey("encoder_dropout", type: .number, help: "P_TUNING with LSTM: dropout between the LSTM's layers; only 0 (peft's default) is built",
+                      read: { value, key, recipe in recipe.promptTuning.encoderDropout = try value.number(key) },
+                      yaml: { "\($0.promptTuning.encoderDropout)" }, written: { $0.promptTuning.encoderDropout != 0 }),
             .bool("prefix_projection", \.promptTuning.prefixProjection,
-                  "PREFIX_TUNING: compute the prefix with an MLP while training (not built yet: false trains it as it is)",
+                  "PREFIX_TUNING: compute the prefix while training with peft's PrefixEncoder (Embedding, Linear, Tanh, Linear"
+                  + " of encoder_hidden_size); false trains the prefix as it is",
                   written: { $0.promptTuning.prefixProjection }),
         ]),
         section(.preference, [

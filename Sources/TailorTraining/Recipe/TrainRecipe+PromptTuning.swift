@@ -15,12 +15,18 @@ public struct PromptTuningSettings: Sendable, Equatable {
     public var initText: String?
     /// `tokenizer_name_or_path`: the tokenizer folder TEXT tokenizes with (the model's own when unset).
     public var tokenizerNameOrPath: String?
-    /// `prefix_projection` (PREFIX_TUNING): the prefix computed by an MLP (not built yet; false trains it as it is).
+    /// `prefix_projection` (PREFIX_TUNING): the prefix computed while training by peft's PrefixEncoder
+    /// (Embedding, Linear, Tanh, Linear); false trains the prefix as it is.
     public var prefixProjection = false
-    /// `encoder_hidden_size` (P_TUNING): the prompt encoder's width (peft: the model's hidden_size when unset).
+    /// `encoder_hidden_size` (P_TUNING, PREFIX_TUNING with prefix_projection): the encoder's width
+    /// (peft: its token_dim when unset, the model's hidden_size for P-tuning, the key/value width for a prefix).
     public var encoderHiddenSize: Int?
-    /// `encoder_reparameterization_type` (P_TUNING): MLP (peft's default) or LSTM (not built yet).
+    /// `encoder_reparameterization_type` (P_TUNING): MLP (peft's default) or LSTM.
     public var encoderReparameterizationType = "MLP"
+    /// `encoder_num_layers` (P_TUNING with LSTM): the LSTM's layers (peft's default 2; the MLP always has 2).
+    public var encoderNumLayers = 2
+    /// `encoder_dropout` (P_TUNING with LSTM): dropout between the LSTM's layers (only 0, peft's default, is built).
+    public var encoderDropout = 0.0
 
     public init() {}
 }
@@ -31,7 +37,9 @@ extension TrainRecipe {
     /// Prefix tuning's own keys (given without peft_type PREFIX_TUNING they are an error).
     static let prefixTuningOnlyKeys = ["prefix_projection"]
     /// P-tuning's own keys (given without peft_type P_TUNING they are an error).
-    static let pTuningOnlyKeys = ["encoder_hidden_size", "encoder_reparameterization_type"]
+    static let pTuningOnlyKeys = ["encoder_reparameterization_type", "encoder_num_layers", "encoder_dropout"]
+    /// The prompt encoders' width, read by P_TUNING and PREFIX_TUNING (an error with other peft types).
+    static let encoderKeys = ["encoder_hidden_size"]
 
     /// The prompt-tuning settings of this recipe, as the adapter layer takes them (TEXT's text as given).
     public var promptTuningConfig: PromptTuningConfig {
@@ -50,11 +58,13 @@ extension TrainRecipe {
     /// finetuning_type, 4-bit weights or a preference stage (not built yet).
     /// - Throws: `TrainingError.conflictingKeys` / `.invalidValue` / `.missingKey` naming the key.
     func validatePromptTuning() throws {
-        for (keys, type, method) in [(Self.promptTuningOnlyKeys, PeftType.promptTuning, "prompt-tuning"),
-                                     (Self.prefixTuningOnlyKeys, .prefixTuning, "prefix-tuning"),
-                                     (Self.pTuningOnlyKeys, .pTuning, "P-tuning"),
-                                     (["num_virtual_tokens"], peftType.isPromptLearning ? peftType : .promptTuning, "prompt-learning")]
-        where peftType != type {
+        for (keys, types, method) in [(Self.promptTuningOnlyKeys, [PeftType.promptTuning], "prompt-tuning"),
+                                      (Self.prefixTuningOnlyKeys, [.prefixTuning], "prefix-tuning"),
+                                      (Self.pTuningOnlyKeys, [.pTuning], "P-tuning"),
+                                      (Self.encoderKeys, [.pTuning, .prefixTuning], "prompt-encoder"),
+                                      (["num_virtual_tokens"], [.promptTuning, .prefixTuning, .pTuning], "prompt-learning")]
+        where !types.contains(peftType) {
+            let type = types[0]
             if let key = keys.first(where: givenKeys.contains) {
                 throw TrainingError.conflictingKeys(key: key, other: "peft_type",
                                                     problem: "is a \(method) setting, but peft_type is \(peftType.rawValue); set peft_type: \(type.rawValue), or remove \(key)")
@@ -62,21 +72,17 @@ extension TrainRecipe {
         }
         guard peftType.isPromptLearning else { return }
         if peftType == .pTuning {
-            guard promptTuning.encoderReparameterizationType.uppercased() == "MLP" else {
-                throw TrainingError.conflictingKeys(key: "encoder_reparameterization_type", other: "peft_type",
-                                                    problem: "is \(promptTuning.encoderReparameterizationType); Tailor trains P-tuning's MLP encoder (peft's default, MLP); the LSTM one is not built yet")
-            }
-            if let size = promptTuning.encoderHiddenSize, size < 1 {
-                throw TrainingError.invalidValue(key: "encoder_hidden_size", problem: "must be at least 1 (got \(size))")
-            }
-            for (key, given) in [("adapter_name_or_path", adapterNameOrPath != nil), ("resume_from_checkpoint", resumeFromCheckpoint != nil)] where given {
-                throw TrainingError.conflictingKeys(key: key, other: "peft_type",
-                                                    problem: "cannot go on with P_TUNING: its folders hold the encoder's output, not the encoder (as peft saves them); start a fresh run, or train the saved table as peft_type PROMPT_TUNING")
-            }
+            try validatePromptEncoder()
         }
-        if peftType == .prefixTuning, promptTuning.prefixProjection {
-            throw TrainingError.conflictingKeys(key: "prefix_projection", other: "peft_type",
-                                                problem: "true (the prefix computed by an MLP while training) is not built yet; train the prefix as it is (false); a folder peft trained with it loads for generation")
+        if let size = promptTuning.encoderHiddenSize, size < 1 {
+            throw TrainingError.invalidValue(key: "encoder_hidden_size", problem: "must be at least 1 (got \(size))")
+        }
+        if hasPromptEncoder {
+            let (method, instead) = peftType == .pTuning ? ("P_TUNING", "peft_type PROMPT_TUNING") : ("prefix_projection", "PREFIX_TUNING without prefix_projection")
+            for (key, given) in [("adapter_name_or_path", adapterNameOrPath != nil), ("resume_from_checkpoint", resumeFromCheckpoint != nil)] where given {
+                throw TrainingError.conflictingKeys(key: key, other: peftType == .pTuning ? "peft_type" : "prefix_projection",
+                                                    problem: "cannot go on with \(method): its folders hold the encoder's output, not the encoder (as peft saves them); start a fresh run, or train the saved table as \(instead)")
+            }
         }
         func refuse(_ key: String, _ problem: String) -> TrainingError { .conflictingKeys(key: key, other: "peft_type", problem: problem) }
         if givenKeys.contains("finetuning_type") {
@@ -107,5 +113,30 @@ extension TrainRecipe {
             throw TrainingError.conflictingKeys(key: "stage", other: "peft_type",
                                                 problem: "\(stage.rawValue) with \(peftType.rawValue) is not built yet; use stage sft or pt, or peft_type LORA")
         }
+    }
+}
+
+extension TrainRecipe {
+    /// Whether the virtual tokens are computed by an encoder that trains (P_TUNING; PREFIX_TUNING with prefix_projection).
+    public var hasPromptEncoder: Bool { peftType == .pTuning || (peftType == .prefixTuning && promptTuning.prefixProjection) }
+
+    /// P-tuning's encoder type: MLP or LSTM, at least one layer, no dropout between the LSTM's layers (not built).
+    func validatePromptEncoder() throws {
+        let type = promptTuning.encoderReparameterizationType.uppercased()
+        guard type == "MLP" || type == "LSTM" else {
+            throw TrainingError.invalidValue(key: "encoder_reparameterization_type", problem: "is \(promptTuning.encoderReparameterizationType); peft's prompt encoders are MLP and LSTM")
+        }
+        guard promptTuning.encoderNumLayers >= 1 else {
+            throw TrainingError.invalidValue(key: "encoder_num_layers", problem: "must be at least 1 (got \(promptTuning.encoderNumLayers))")
+        }
+        if type == "LSTM", promptTuning.encoderDropout != 0 {
+            throw TrainingError.conflictingKeys(key: "encoder_dropout", other: "encoder_reparameterization_type",
+                                                problem: "is \(promptTuning.encoderDropout); dropout between the LSTM's layers is not built (peft's default is 0); set 0 or remove it")
+        }
+    }
+
+    /// P-tuning's encoder as the adapter layer takes it.
+    public var pTuningEncoder: PTuning.Encoder {
+        promptTuning.encoderReparameterizationType.uppercased() == "LSTM" ? .lstm(layers: promptTuning.encoderNumLayers) : .mlp
     }
 }

@@ -68,7 +68,7 @@ extension TrainingRun {
                 try ReferenceLogProbs.compute(rows: rows, objective: layout, model: model, batchSize: batchSize)
             }
         case let .promptTuning(adapters as any AttachableAdapters), let .prefixTuning(adapters as any AttachableAdapters),
-             let .pTuning(adapters as any AttachableAdapters), let .ia3(adapters as any AttachableAdapters):
+             let .encoder(adapters as any AttachableAdapters), let .ia3(adapters as any AttachableAdapters):
             values = try adapters.withDisabled(on: model) {
                 try ReferenceLogProbs.compute(rows: rows, objective: layout, model: model, batchSize: batchSize)
             }

@@ -93,10 +93,10 @@ public final class TrainingRun {
             trainable = .adalora(try Self.attachAdaLoRA(&recipe, model: model))
         case .lora where recipe.peftType == .promptTuning:
             trainable = .promptTuning(try Self.attachPromptTuning(&recipe, model: model, modelFolder: modelFolder))
+        case .lora where recipe.hasPromptEncoder:
+            trainable = .encoder(try Self.attachPromptEncoder(recipe, model: model))
         case .lora where recipe.peftType == .prefixTuning:
             trainable = .prefixTuning(try Self.attachPrefixTuning(&recipe, model: model))
-        case .lora where recipe.peftType == .pTuning:
-            trainable = .pTuning(try Self.attachPTuning(recipe, model: model))
         case .lora:
             if let path = recipe.adapterNameOrPath {
                 let start = try AdapterStart(folder: URL(fileURLWithPath: path), model: model, settings: recipe.lora,

@@ -11,8 +11,9 @@ import XCTest
 /// peft's prefix tuning against transformers.Trainer + peft 0.21.2
 /// (scripts/reference/make_prompt_learning_fixtures.py): 10 steps from peft's random prefix on the
 /// tiny llama (P 4) and qwen2 (P 5; both grouped-query, 2 key/value heads), then the trained table,
-/// the trainable count, the logits, Tailor's folder and peft's folder read back; and a folder
-/// peft trained with prefix_projection read for inference (its saved table is the encoder's output).
+/// the trainable count, the logits, Tailor's folder and peft's folder read back; and the same with
+/// prefix_projection (qwen2 P 3, H 16; llama P 4, H 12): the encoder trained, the table it computes
+/// saved as peft saves it and peft's folder read for inference.
 final class PrefixTuningReferenceTests: XCTestCase {
     static let steps = 10
 
@@ -79,12 +80,50 @@ final class PrefixTuningReferenceTests: XCTestCase {
         try run(Case(name: "prefix-qwen2-plain", family: "qwen2"))
     }
 
-    /// prefix_projection's folder holds the encoder's output: it reads as a plain prefix.
-    func testAProjectedPrefixFolderReadsForInference() throws {
-        let test = Case(name: "prefix-qwen2", family: "qwen2")
-        let base = try CausalLM.load(folder: test.modelFolder, backend: try CPUBackend())
-        let baseLogits = try base.backend.download(base.logits(try test.firstSample()))
-        try checkPeftsFolder(test, on: base, baseLogits: baseLogits)
+    /// prefix_projection: peft's PrefixEncoder (Embedding, Linear, Tanh, Linear) trains; its output
+    /// is the prefix the model reads, and the folder holds that output.
+    func runProjected(_ test: Case, h: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let backend = try CPUBackend()
+        let model = try CausalLM.load(folder: test.modelFolder, backend: backend)
+        let base = try CausalLM.load(folder: test.modelFolder, backend: backend)
+        let initial = try SafetensorsFile(url: test.folder.appendingPathComponent("encoder-init.safetensors"))
+        let reference = try test.reference(), final = try test.file("final")
+        let p = try XCTUnwrap(initial.info("embedding.weight")?.shape.first)
+        let encoder = try PrefixProjection.make(for: model, numVirtualTokens: p, encoderHiddenSize: h) { name, _ in try initial.floats(name) }
+        try encoder.attach(to: model)
+        try PTuningReferenceTests.assertTrainsAsPeft(encoder, model: model, fixture: test.folder, reference: reference, label: test.name,
+                                                     file: file, line: line)
+        assertClose(try encoder.prefix.peftTable(backend: backend), try final.floats(PrefixTuning.tensorName), rtol: 1e-4, atol: 1e-5,
+                    "\(test.name): the table peft saves", file: file, line: line)
+        let first = try test.firstSample()
+        let logits = try backend.download(model.logits(first))
+        assertClose(logits, try reference.floats("logits"), rtol: 1e-4, atol: 1e-5, "\(test.name) trained logits", file: file, line: line)
+
+        let output = PeftTrainerFixture.outputFolder(case: test.name), written = output.url
+        defer { if !output.kept { try? FileManager.default.removeItem(at: written) } }
+        try encoder.write(model: model, to: written, baseModel: test.family, revision: nil)
+        try PeftTrainerFixture.assertFolderMatchesPeft(output, peft: final, logits: logits, vocab: model.config.vocabSize,
+                                                       label: test.name, file: file, line: line)
+        let config = try String(contentsOf: written.appendingPathComponent("adapter_config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\"prefix_projection\": true") && config.contains("\"encoder_hidden_size\": \(h)"), config,
+                      file: file, line: line)
+        let baseLogits = try backend.download(base.logits(first))
+        try checkPeftsFolder(test, on: base, baseLogits: baseLogits, file: file, line: line)
+    }
+
+    func testProjectedPrefixTuningOnQwen2() throws {
+        try runProjected(Case(name: "prefix-qwen2", family: "qwen2"), h: 16)
+    }
+
+    func testProjectedPrefixTuningOnLlama() throws {
+        try runProjected(Case(name: "prefix-llama-projected", family: "llama"), h: 12)
+    }
+
+    /// The projection's backward (from every layer's key and value gradients) against central differences.
+    func testProjectionGradientMatchesFiniteDifferences() throws {
+        let model = try CausalLM.load(folder: TestPaths.fixture("models/qwen2"), backend: try CPUBackend())
+        try PTuningReferenceTests.checkGradients(try PrefixProjection.make(for: model, numVirtualTokens: 3, encoderHiddenSize: 7, seed: 2),
+                                                 model: model, everyTensor: true)
     }
 
     /// The virtual tokens' keys and values replace theirs after the rotary embedding: the prefix

@@ -53,9 +53,21 @@ final class RecipePromptTuningTests: XCTestCase {
         try ptuning.validate()
         XCTAssertEqual(ptuning.promptTuning.encoderHiddenSize, 64)
         XCTAssertThrowsError(try recipe([("encoder_hidden_size", .number(64))]).validate()) { error in
-            XCTAssertTrue("\(error)".contains("is a P-tuning setting, but peft_type is LORA"), "\(error)")
+            XCTAssertTrue("\(error)".contains("is a prompt-encoder setting, but peft_type is LORA; set peft_type: P_TUNING"), "\(error)")
         }
-        // PREFIX_TUNING shares num_virtual_tokens; prompt tuning's keys and prefix_projection true are refused.
+        // The LSTM encoder with its layers; its dropout is not built; an encoder peft does not have.
+        let lstm = try recipe([("peft_type", .string("P_TUNING")), ("num_virtual_tokens", .number(8)),
+                               ("encoder_reparameterization_type", .string("lstm")), ("encoder_num_layers", .number(3))])
+        try lstm.validate()
+        XCTAssertEqual(lstm.pTuningEncoder, .lstm(layers: 3))
+        XCTAssertTrue(RecipeYAML.render(lstm).contains("encoder_reparameterization_type: LSTM\n")
+                      && RecipeYAML.render(lstm).contains("encoder_num_layers: 3\n"), RecipeYAML.render(lstm))
+        XCTAssertFalse(RecipeYAML.render(ptuning).contains("encoder_num_layers"), "the default is not written")
+        // PREFIX_TUNING shares num_virtual_tokens and encoder_hidden_size (its projection's); prompt tuning's keys are refused.
+        let projected = try recipe([("peft_type", .string("PREFIX_TUNING")), ("num_virtual_tokens", .number(4)),
+                                    ("prefix_projection", .bool(true)), ("encoder_hidden_size", .number(12))])
+        try projected.validate()
+        XCTAssertTrue(projected.hasPromptEncoder && projected.promptTuning.encoderHiddenSize == 12)
         let prefix = try recipe([("peft_type", .string("PREFIX_TUNING")), ("num_virtual_tokens", .number(10))])
         try prefix.validate()
         XCTAssertEqual(prefix.peftType, .prefixTuning)
@@ -63,7 +75,14 @@ final class RecipePromptTuningTests: XCTestCase {
         for (pairs, expected) in [
             ([("peft_type", RecipeValue.string("PREFIX_TUNING")), ("num_virtual_tokens", .number(4)), ("prompt_tuning_init", .string("TEXT"))],
              "is a prompt-tuning setting, but peft_type is PREFIX_TUNING"),
-            ([("peft_type", .string("PREFIX_TUNING")), ("num_virtual_tokens", .number(4)), ("prefix_projection", .bool(true))], "not built yet"),
+            ([("peft_type", .string("PREFIX_TUNING")), ("num_virtual_tokens", .number(4)), ("prefix_projection", .bool(true)),
+              ("adapter_name_or_path", .string("/tmp/prefix"))], "cannot go on with prefix_projection"),
+            ([("peft_type", .string("P_TUNING")), ("num_virtual_tokens", .number(4)), ("encoder_reparameterization_type", .string("LSTM")),
+              ("encoder_dropout", .number(0.1))], "dropout between the LSTM's layers is not built"),
+            ([("peft_type", .string("P_TUNING")), ("num_virtual_tokens", .number(4)), ("encoder_reparameterization_type", .string("GRU"))],
+             "encoder_reparameterization_type"),
+            ([("peft_type", .string("PREFIX_TUNING")), ("num_virtual_tokens", .number(4)), ("encoder_num_layers", .number(2))],
+             "is a P-tuning setting, but peft_type is PREFIX_TUNING"),
             ([("peft_type", .string("PROMPT_TUNING")), ("num_virtual_tokens", .number(4)), ("prefix_projection", .bool(false))],
              "is a prefix-tuning setting, but peft_type is PROMPT_TUNING"),
             ([("peft_type", .string("PREFIX_TUNING"))], "num_virtual_tokens"),
